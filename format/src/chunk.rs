@@ -1,0 +1,284 @@
+//! File framing: the file prefix, chunk headers, the trailer and the footer,
+//! and an I/O-free decoder for them.
+//!
+//! All fixed-size fields are little endian. See FORMAT.md for the layout.
+
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::header::Header;
+use crate::trailer::Index;
+
+/// First eight bytes of every trace file.
+pub const FILE_MAGIC: [u8; 8] = *b"\x89PTREC\r\n";
+/// Incompatible format changes bump this; readers refuse newer versions.
+pub const FORMAT_VERSION: u32 = 1;
+/// Bytes before the header body: magic, version, body length, body CRC32.
+pub const PREFIX_LEN: usize = 20;
+
+pub const CHUNK_MAGIC: [u8; 4] = *b"PTCH";
+pub const CHUNK_HEADER_LEN: usize = 48;
+pub const TRAILER_MAGIC: [u8; 4] = *b"PTIX";
+pub const TRAILER_HEAD_LEN: usize = 12;
+pub const END_MAGIC: [u8; 8] = *b"PTRECEND";
+pub const FOOTER_LEN: usize = 16;
+
+/// No chunk payload, compressed or not, may exceed this. Writers stay far below.
+pub const MAX_CHUNK_BYTES: u32 = 64 << 20;
+
+/// The fixed header in front of each chunk's zstd frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChunkHeader {
+    pub compressed_len: u32,
+    pub uncompressed_len: u32,
+    pub record_count: u32,
+    pub first_time: u64,
+    pub last_time: u64,
+    /// CRC32 (IEEE) of the compressed payload.
+    pub payload_crc: u32,
+    /// Position of this chunk in the file, from 0.
+    pub seq: u64,
+}
+
+impl ChunkHeader {
+    pub fn encode(&self) -> [u8; CHUNK_HEADER_LEN] {
+        let mut b = [0u8; CHUNK_HEADER_LEN];
+        b[0..4].copy_from_slice(&CHUNK_MAGIC);
+        b[4..8].copy_from_slice(&self.compressed_len.to_le_bytes());
+        b[8..12].copy_from_slice(&self.uncompressed_len.to_le_bytes());
+        b[12..16].copy_from_slice(&self.record_count.to_le_bytes());
+        b[16..24].copy_from_slice(&self.first_time.to_le_bytes());
+        b[24..32].copy_from_slice(&self.last_time.to_le_bytes());
+        b[32..36].copy_from_slice(&self.payload_crc.to_le_bytes());
+        b[36..44].copy_from_slice(&self.seq.to_le_bytes());
+        let crc = crc32fast::hash(&b[..44]);
+        b[44..48].copy_from_slice(&crc.to_le_bytes());
+        b
+    }
+
+    /// Parses and validates a chunk header; `offset` is only used in errors.
+    pub fn decode(b: &[u8; CHUNK_HEADER_LEN], offset: u64) -> Result<ChunkHeader> {
+        let corrupt = |reason: String| Error::Corrupt {
+            what: "chunk header",
+            offset,
+            reason,
+        };
+        if b[0..4] != CHUNK_MAGIC {
+            return Err(corrupt("bad chunk magic".into()));
+        }
+        let crc = u32_at(b, 44);
+        if crc != crc32fast::hash(&b[..44]) {
+            return Err(corrupt("header checksum mismatch".into()));
+        }
+        let h = ChunkHeader {
+            compressed_len: u32_at(b, 4),
+            uncompressed_len: u32_at(b, 8),
+            record_count: u32_at(b, 12),
+            first_time: u64_at(b, 16),
+            last_time: u64_at(b, 24),
+            payload_crc: u32_at(b, 32),
+            seq: u64_at(b, 36),
+        };
+        if h.compressed_len > MAX_CHUNK_BYTES || h.uncompressed_len > MAX_CHUNK_BYTES {
+            return Err(corrupt(format!(
+                "chunk lengths {}/{} exceed the limit of {MAX_CHUNK_BYTES} bytes",
+                h.compressed_len, h.uncompressed_len
+            )));
+        }
+        // Every record takes at least 4 bytes (kind, length, tid, time).
+        if u64::from(h.record_count) * 4 > u64::from(h.uncompressed_len) {
+            return Err(corrupt(format!(
+                "{} records cannot fit in {} bytes",
+                h.record_count, h.uncompressed_len
+            )));
+        }
+        Ok(h)
+    }
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(a)
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// Encodes the file prefix and header body.
+pub fn encode_file_header(h: &Header) -> Result<Vec<u8>> {
+    let body = codec::encode_header(h)?;
+    let mut out = Vec::with_capacity(PREFIX_LEN + body.len());
+    out.extend_from_slice(&FILE_MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Encodes the trailer (index) and the footer that points at it.
+pub fn encode_trailer(index: &Index, trailer_offset: u64) -> Result<Vec<u8>> {
+    let body = codec::encode_index(index)?;
+    let mut out = Vec::with_capacity(TRAILER_HEAD_LEN + body.len() + FOOTER_LEN);
+    out.extend_from_slice(&TRAILER_MAGIC);
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&trailer_offset.to_le_bytes());
+    out.extend_from_slice(&END_MAGIC);
+    Ok(out)
+}
+
+/// What [`decode`] found at the start of its input.
+#[derive(Debug)]
+pub enum Item<'a> {
+    /// The file prefix and header (only at offset 0).
+    FileHeader { version: u32, header: Box<Header> },
+    /// A chunk header and its (still compressed, checksum not yet verified) payload.
+    Chunk {
+        header: ChunkHeader,
+        payload: &'a [u8],
+    },
+    /// The trailer index.
+    Trailer(Index),
+    /// The 16-byte footer: the trailer's offset and the end magic.
+    Footer { trailer_offset: u64 },
+}
+
+/// Decodes the item at the start of `buf`, which sits at byte `offset` of the
+/// file. Returns the item and the bytes after it, or [`Error::Incomplete`] if
+/// `buf` ends before the item does. Does no I/O and never allocates more than
+/// the bounded header or index it decodes.
+pub fn decode(buf: &[u8], offset: u64) -> Result<(Item<'_>, &[u8])> {
+    let need = |n: usize| -> Result<()> {
+        if buf.len() < n {
+            Err(Error::Incomplete {
+                needed: n - buf.len(),
+            })
+        } else {
+            Ok(())
+        }
+    };
+    if offset == 0 {
+        need(8)?;
+        if buf[..8] != FILE_MAGIC {
+            return Err(Error::NotATrace);
+        }
+        need(PREFIX_LEN)?;
+        let version = u32_at(buf, 8);
+        if version > FORMAT_VERSION {
+            return Err(Error::NewerVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        if version == 0 {
+            return Err(Error::Corrupt {
+                what: "file header",
+                offset: 8,
+                reason: "format version 0".into(),
+            });
+        }
+        let len = u32_at(buf, 12) as usize;
+        if len > codec::MAX_META_BYTES {
+            return Err(Error::TooLarge {
+                what: "file header",
+                len: len as u64,
+                limit: codec::MAX_META_BYTES as u64,
+            });
+        }
+        need(PREFIX_LEN + len)?;
+        let body = &buf[PREFIX_LEN..PREFIX_LEN + len];
+        if crc32fast::hash(body) != u32_at(buf, 16) {
+            return Err(Error::Corrupt {
+                what: "file header",
+                offset: PREFIX_LEN as u64,
+                reason: "checksum mismatch".into(),
+            });
+        }
+        let header = codec::decode_header(body, PREFIX_LEN as u64)?;
+        return Ok((
+            Item::FileHeader {
+                version,
+                header: Box::new(header),
+            },
+            &buf[PREFIX_LEN + len..],
+        ));
+    }
+    need(4)?;
+    let magic = &buf[..4];
+    if magic == CHUNK_MAGIC {
+        need(CHUNK_HEADER_LEN)?;
+        let mut hb = [0u8; CHUNK_HEADER_LEN];
+        hb.copy_from_slice(&buf[..CHUNK_HEADER_LEN]);
+        let header = ChunkHeader::decode(&hb, offset)?;
+        let end = CHUNK_HEADER_LEN + header.compressed_len as usize;
+        need(end)?;
+        Ok((
+            Item::Chunk {
+                header,
+                payload: &buf[CHUNK_HEADER_LEN..end],
+            },
+            &buf[end..],
+        ))
+    } else if magic == TRAILER_MAGIC {
+        need(TRAILER_HEAD_LEN)?;
+        let len = u32_at(buf, 4) as usize;
+        if len > codec::MAX_META_BYTES {
+            return Err(Error::TooLarge {
+                what: "trailer index",
+                len: len as u64,
+                limit: codec::MAX_META_BYTES as u64,
+            });
+        }
+        need(TRAILER_HEAD_LEN + len)?;
+        let body = &buf[TRAILER_HEAD_LEN..TRAILER_HEAD_LEN + len];
+        if crc32fast::hash(body) != u32_at(buf, 8) {
+            return Err(Error::Corrupt {
+                what: "trailer index",
+                offset,
+                reason: "checksum mismatch".into(),
+            });
+        }
+        let index = codec::decode_index(body, offset + TRAILER_HEAD_LEN as u64)?;
+        Ok((Item::Trailer(index), &buf[TRAILER_HEAD_LEN + len..]))
+    } else if buf.len() >= FOOTER_LEN && buf[8..16] == END_MAGIC {
+        Ok((
+            Item::Footer {
+                trailer_offset: u64_at(buf, 0),
+            },
+            &buf[FOOTER_LEN..],
+        ))
+    } else {
+        Err(Error::Corrupt {
+            what: "chunk",
+            offset,
+            reason: "expected a chunk or the trailer (bad magic)".into(),
+        })
+    }
+}
+
+/// Verifies a chunk payload's checksum and decompresses it, refusing to
+/// produce more than the header announced.
+pub fn decompress(header: &ChunkHeader, payload: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    if crc32fast::hash(payload) != header.payload_crc {
+        return Err("payload checksum mismatch".into());
+    }
+    out.clear();
+    let cap = header.uncompressed_len as usize;
+    out.reserve(cap);
+    // Decompress into the Vec's capacity (the free function would take the
+    // empty slice), so a frame larger than announced is refused by zstd.
+    let n = zstd::bulk::Decompressor::new()
+        .and_then(|mut d| d.decompress_to_buffer(payload, out))
+        .map_err(|e| format!("zstd: {e}"))?;
+    if n != cap {
+        return Err(format!(
+            "decompressed {n} bytes, the header announced {cap}"
+        ));
+    }
+    Ok(())
+}

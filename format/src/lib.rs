@@ -1,0 +1,53 @@
+//! The ptrec trace file format.
+//!
+//! A trace file is a header, a sequence of independently decodable chunks
+//! (a fixed little-endian chunk header plus one zstd frame of encoded
+//! records), and, when the recording ended cleanly, a trailer with an index.
+//! `FORMAT.md` beside this crate is the specification; this crate is its
+//! reference implementation. It knows nothing of ptrace: it stores raw
+//! integers (tids, signal numbers, syscall numbers) and the architecture tag
+//! of the recording, so it builds and reads traces on any host.
+//!
+//! Main types:
+//! - [`Record`]: one ptrace stop or recorder event, named after `ptrace(2)`.
+//! - [`Writer`]: encodes records on the caller's thread; a background thread
+//!   compresses and writes chunks.
+//! - [`Trace`]: opens a file, finds its chunks (trailer or scan) and decodes
+//!   them, in parallel with [`Trace::par_map_chunks`].
+//! - [`chunk::decode`]: the I/O-free decoder of the framing.
+//!
+//! ```
+//! use ptrec_format::{Header, Record, Trace, Writer, WriterOptions};
+//! # fn main() -> Result<(), ptrec_format::Error> {
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("t.bin");
+//! let mut w = Writer::create(&path, &Header::default(), WriterOptions::default())?;
+//! w.write(&Record::GroupStop { tid: 42, time: 1_000, signo: 19 })?;
+//! w.finish()?;
+//! let t = Trace::open(&path)?;
+//! let mut n = 0;
+//! t.for_each_record(|r| { assert_eq!(r.tid(), 42); n += 1; })?;
+//! assert_eq!(n, 1);
+//! # Ok(()) }
+//! ```
+//!
+//! Naming: `tid` is a thread id, `tgid` a thread-group (process) id; times are
+//! CLOCK_MONOTONIC nanoseconds.
+
+pub mod chunk;
+pub mod codec;
+mod error;
+mod header;
+mod reader;
+mod record;
+mod trailer;
+mod writer;
+
+pub use chunk::{ChunkHeader, FORMAT_VERSION};
+pub use codec::CaptureBuf;
+pub use error::{Error, Result};
+pub use header::{Header, RecordingOptions};
+pub use reader::{ChunkData, ChunkInfo, Records, Trace, Truncation};
+pub use record::*;
+pub use trailer::{ChunkEntry, Index, Totals};
+pub use writer::{WriteStats, Writer, WriterOptions};

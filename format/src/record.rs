@@ -1,0 +1,438 @@
+//! The record kinds, named after the stops of `ptrace(2)`.
+//!
+//! A [`Record`] borrows its variable-length parts (captured memory, strings),
+//! so the recorder can build one on its stack without allocating and the
+//! reader can hand one out that points into the decompressed chunk.
+
+use std::fmt;
+
+/// A thread id (`pid_t`) in the traced pid namespace.
+pub type Tid = i32;
+
+/// Number of words in a register snapshot of layout [`REG_LAYOUT_X86_64`].
+pub const REG_COUNT: usize = 27;
+
+/// `AUDIT_ARCH_X86_64`, the architecture tag of an x86_64 recording.
+pub const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+
+/// Register layout id 1: x86_64 `struct user_regs_struct`, 27 words in kernel order
+/// (r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs
+/// eflags rsp ss fs_base gs_base ds es fs gs).
+pub const REG_LAYOUT_X86_64: u32 = 1;
+
+/// Indices into an x86_64 [`Regs`] snapshot.
+pub mod x86_64 {
+    pub const R15: usize = 0;
+    pub const R14: usize = 1;
+    pub const R13: usize = 2;
+    pub const R12: usize = 3;
+    pub const RBP: usize = 4;
+    pub const RBX: usize = 5;
+    pub const R11: usize = 6;
+    pub const R10: usize = 7;
+    pub const R9: usize = 8;
+    pub const R8: usize = 9;
+    pub const RAX: usize = 10;
+    pub const RCX: usize = 11;
+    pub const RDX: usize = 12;
+    pub const RSI: usize = 13;
+    pub const RDI: usize = 14;
+    pub const ORIG_RAX: usize = 15;
+    pub const RIP: usize = 16;
+    pub const CS: usize = 17;
+    pub const EFLAGS: usize = 18;
+    pub const RSP: usize = 19;
+    pub const SS: usize = 20;
+    pub const FS_BASE: usize = 21;
+    pub const GS_BASE: usize = 22;
+    pub const DS: usize = 23;
+    pub const ES: usize = 24;
+    pub const FS: usize = 25;
+    pub const GS: usize = 26;
+    /// Registers that carry the six syscall arguments, in argument order.
+    pub const ARGS: [usize; 6] = [RDI, RSI, RDX, R10, R8, R9];
+    /// Register names in snapshot order.
+    pub const NAMES: [&str; super::REG_COUNT] = [
+        "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx",
+        "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds",
+        "es", "fs", "gs",
+    ];
+}
+
+/// A full register snapshot, in the layout named by the header's `reg_layout`.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Regs(pub [u64; REG_COUNT]);
+
+impl fmt::Debug for Regs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut m = f.debug_map();
+        for (name, v) in x86_64::NAMES.iter().zip(self.0.iter()) {
+            m.entry(name, &format_args!("{v:#x}"));
+        }
+        m.finish()
+    }
+}
+
+impl Regs {
+    /// The syscall number (`orig_rax`) of an x86_64 snapshot.
+    pub fn syscall_nr(&self) -> u64 {
+        self.0[x86_64::ORIG_RAX]
+    }
+    /// The six syscall arguments of an x86_64 snapshot.
+    pub fn syscall_args(&self) -> [u64; 6] {
+        x86_64::ARGS.map(|i| self.0[i])
+    }
+    /// The return value register (`rax`) of an x86_64 snapshot.
+    pub fn ret(&self) -> i64 {
+        self.0[x86_64::RAX] as i64
+    }
+}
+
+/// Flags of a [`Mem`] capture.
+pub mod mem_flags {
+    /// The capture was cut at the recording's string limit (`-s`).
+    pub const TRUNCATED: u8 = 1;
+    /// Nothing at the address could be read (EFAULT, unmapped page).
+    pub const UNREADABLE: u8 = 2;
+    /// Only a prefix could be read: the rest crosses into an unreadable page.
+    pub const PARTIAL: u8 = 4;
+    /// A NUL-terminated string (the terminating NUL is not stored).
+    pub const STRING: u8 = 8;
+    /// Read at syscall exit (an output buffer), as opposed to entry.
+    pub const AT_EXIT: u8 = 16;
+}
+
+/// Tracee memory captured at a stop: what a syscall argument points to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Mem<'a> {
+    /// Which argument this belongs to: 0..=5 is the argument register itself;
+    /// higher values are assigned by the recorder's signature table to memory
+    /// reached through a pointer inside another capture (for example an iovec's
+    /// buffers, or the strings of an argv array), see FORMAT.md.
+    pub arg: u8,
+    /// [`mem_flags`] bits.
+    pub flags: u8,
+    /// Tracee address the bytes were read from.
+    pub addr: u64,
+    /// The bytes read (empty when unreadable).
+    pub data: &'a [u8],
+}
+
+impl fmt::Debug for Mem<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mem")
+            .field("arg", &self.arg)
+            .field("flags", &self.flags)
+            .field("addr", &format_args!("{:#x}", self.addr))
+            .field("data", &String::from_utf8_lossy(self.data))
+            .finish()
+    }
+}
+
+/// A list of captures: a slice when built by the recorder, a lazily decoded
+/// view into the chunk when read back, so neither side allocates.
+#[derive(Clone, Copy)]
+pub enum Captures<'a> {
+    Slice(&'a [Mem<'a>]),
+    Encoded { count: u32, bytes: &'a [u8] },
+}
+
+impl Default for Captures<'_> {
+    fn default() -> Self {
+        Captures::Slice(&[])
+    }
+}
+
+impl<'a> Captures<'a> {
+    pub fn len(&self) -> usize {
+        match self {
+            Captures::Slice(s) => s.len(),
+            Captures::Encoded { count, .. } => *count as usize,
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn iter(&self) -> CapturesIter<'a> {
+        match *self {
+            Captures::Slice(s) => CapturesIter::Slice(s.iter()),
+            Captures::Encoded { count, bytes } => CapturesIter::Encoded { left: count, bytes },
+        }
+    }
+}
+
+impl PartialEq for Captures<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl fmt::Debug for Captures<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Iterator over [`Captures`].
+pub enum CapturesIter<'a> {
+    Slice(std::slice::Iter<'a, Mem<'a>>),
+    Encoded { left: u32, bytes: &'a [u8] },
+}
+
+impl<'a> Iterator for CapturesIter<'a> {
+    type Item = Mem<'a>;
+    fn next(&mut self) -> Option<Mem<'a>> {
+        match self {
+            CapturesIter::Slice(it) => it.next().copied(),
+            CapturesIter::Encoded { left, bytes } => {
+                if *left == 0 {
+                    return None;
+                }
+                *left -= 1;
+                // The encoded form was validated when the record was decoded.
+                let (m, rest) = crate::codec::decode_mem(bytes).ok()?;
+                *bytes = rest;
+                Some(m)
+            }
+        }
+    }
+}
+
+/// How a new tracee came to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildKind {
+    /// PTRACE_EVENT_FORK.
+    Fork = 0,
+    /// PTRACE_EVENT_VFORK.
+    Vfork = 1,
+    /// PTRACE_EVENT_CLONE (a thread, or a process made by clone/clone3).
+    Clone = 2,
+}
+
+/// How a thread ended, as `waitpid` reported it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Termination {
+    /// WIFEXITED: the exit code.
+    Exited(i32),
+    /// WIFSIGNALED: the signal and whether a core was dumped.
+    Signaled { signo: i32, core: bool },
+}
+
+/// Kinds of [`Record::Note`].
+pub mod note_kind {
+    /// `value` records were lost (for example the queue to the writer failed).
+    pub const RECORDS_DROPPED: u32 = 1;
+    /// Memory that should have been captured could not be read; `value` is the address.
+    pub const MEMORY_UNREADABLE: u32 = 2;
+    /// The recording ended abnormally; `text` says why.
+    pub const ABNORMAL_END: u32 = 3;
+    /// A stop the recorder did not expect; `text` describes it, `value` is the raw wait status.
+    pub const UNEXPECTED_STOP: u32 = 4;
+    /// Free-form information from the recorder.
+    pub const INFO: u32 = 5;
+    /// The end of the recording (`value`: the exit status rec reports).
+    pub const END: u32 = 6;
+}
+
+/// One recorded stop or recorder event. `time` is CLOCK_MONOTONIC in
+/// nanoseconds, on the same clock as the header's `start_mono_ns`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record<'a> {
+    /// syscall-enter-stop.
+    SyscallEnter {
+        tid: Tid,
+        time: u64,
+        /// System CPU time of the tracee's thread group in microseconds, as
+        /// wait4's rusage reported it at this stop; `None` when not recorded.
+        stime_us: Option<u64>,
+        nr: u64,
+        args: [u64; 6],
+        regs: Option<Regs>,
+        mem: Captures<'a>,
+    },
+    /// syscall-exit-stop.
+    SyscallExit {
+        tid: Tid,
+        time: u64,
+        stime_us: Option<u64>,
+        /// The syscall number of the matching entry (as the recorder tracked it).
+        nr: u64,
+        ret: i64,
+        regs: Option<Regs>,
+        mem: Captures<'a>,
+    },
+    /// signal-delivery-stop. `siginfo` is the raw `siginfo_t` (128 bytes on
+    /// Linux) from PTRACE_GETSIGINFO, empty if it could not be read.
+    SignalDelivery {
+        tid: Tid,
+        time: u64,
+        signo: i32,
+        siginfo: &'a [u8],
+    },
+    /// group-stop (PTRACE_EVENT_STOP with a stopping signal).
+    GroupStop { tid: Tid, time: u64, signo: i32 },
+    /// PTRACE_EVENT_FORK / VFORK / CLONE: `tid` created `child`.
+    /// `flags` are the clone flags where the recorder knows them, else 0.
+    NewChild {
+        tid: Tid,
+        time: u64,
+        child: Tid,
+        kind: ChildKind,
+        flags: u64,
+    },
+    /// PTRACE_EVENT_VFORK_DONE.
+    VforkDone { tid: Tid, time: u64, child: Tid },
+    /// PTRACE_EVENT_EXEC: `tid` is the thread after exec (the thread-group
+    /// leader), `former_tid` the thread that called execve.
+    Exec {
+        tid: Tid,
+        time: u64,
+        former_tid: Tid,
+        filename: &'a [u8],
+        argv: Vec<&'a [u8]>,
+    },
+    /// PTRACE_EVENT_EXIT: the status the thread is about to exit with (a wait status).
+    ExitEvent { tid: Tid, time: u64, status: i32 },
+    /// The thread was reaped: WIFEXITED or WIFSIGNALED.
+    Death {
+        tid: Tid,
+        time: u64,
+        how: Termination,
+    },
+    /// The recorder attached to an existing thread (or started the command).
+    Attach {
+        tid: Tid,
+        time: u64,
+        /// Thread-group id.
+        tgid: Tid,
+        /// Parent process id (0 if unknown).
+        ppid: Tid,
+        /// The state letter from /proc/PID/stat (`R`, `S`, `T`, ...), 0 if unknown.
+        state: u8,
+        group_stopped: bool,
+        comm: &'a [u8],
+        exe: &'a [u8],
+        cwd: &'a [u8],
+    },
+    /// The recorder detached from a thread. `signo` is the signal passed to
+    /// PTRACE_DETACH (0 for none), `state` as in `Attach`.
+    Detach {
+        tid: Tid,
+        time: u64,
+        state: u8,
+        signo: i32,
+    },
+    /// A recorder note (see [`note_kind`]). `tid` is 0 when no thread is concerned.
+    Note {
+        tid: Tid,
+        time: u64,
+        kind: u32,
+        value: u64,
+        text: &'a [u8],
+    },
+}
+
+/// Record kind tags as stored on disk (one byte per record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Kind {
+    SyscallEnter = 1,
+    SyscallExit = 2,
+    SignalDelivery = 3,
+    GroupStop = 4,
+    NewChild = 5,
+    VforkDone = 6,
+    Exec = 7,
+    ExitEvent = 8,
+    Death = 9,
+    Attach = 10,
+    Detach = 11,
+    Note = 12,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 12] = [
+        Kind::SyscallEnter,
+        Kind::SyscallExit,
+        Kind::SignalDelivery,
+        Kind::GroupStop,
+        Kind::NewChild,
+        Kind::VforkDone,
+        Kind::Exec,
+        Kind::ExitEvent,
+        Kind::Death,
+        Kind::Attach,
+        Kind::Detach,
+        Kind::Note,
+    ];
+    pub fn from_u8(v: u8) -> Option<Kind> {
+        Kind::ALL.get((v as usize).wrapping_sub(1)).copied()
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::SyscallEnter => "syscall-enter",
+            Kind::SyscallExit => "syscall-exit",
+            Kind::SignalDelivery => "signal-delivery",
+            Kind::GroupStop => "group-stop",
+            Kind::NewChild => "new-child",
+            Kind::VforkDone => "vfork-done",
+            Kind::Exec => "exec",
+            Kind::ExitEvent => "exit-event",
+            Kind::Death => "death",
+            Kind::Attach => "attach",
+            Kind::Detach => "detach",
+            Kind::Note => "note",
+        }
+    }
+}
+
+impl Record<'_> {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Record::SyscallEnter { .. } => Kind::SyscallEnter,
+            Record::SyscallExit { .. } => Kind::SyscallExit,
+            Record::SignalDelivery { .. } => Kind::SignalDelivery,
+            Record::GroupStop { .. } => Kind::GroupStop,
+            Record::NewChild { .. } => Kind::NewChild,
+            Record::VforkDone { .. } => Kind::VforkDone,
+            Record::Exec { .. } => Kind::Exec,
+            Record::ExitEvent { .. } => Kind::ExitEvent,
+            Record::Death { .. } => Kind::Death,
+            Record::Attach { .. } => Kind::Attach,
+            Record::Detach { .. } => Kind::Detach,
+            Record::Note { .. } => Kind::Note,
+        }
+    }
+    pub fn tid(&self) -> Tid {
+        match *self {
+            Record::SyscallEnter { tid, .. }
+            | Record::SyscallExit { tid, .. }
+            | Record::SignalDelivery { tid, .. }
+            | Record::GroupStop { tid, .. }
+            | Record::NewChild { tid, .. }
+            | Record::VforkDone { tid, .. }
+            | Record::Exec { tid, .. }
+            | Record::ExitEvent { tid, .. }
+            | Record::Death { tid, .. }
+            | Record::Attach { tid, .. }
+            | Record::Detach { tid, .. }
+            | Record::Note { tid, .. } => tid,
+        }
+    }
+    pub fn time(&self) -> u64 {
+        match *self {
+            Record::SyscallEnter { time, .. }
+            | Record::SyscallExit { time, .. }
+            | Record::SignalDelivery { time, .. }
+            | Record::GroupStop { time, .. }
+            | Record::NewChild { time, .. }
+            | Record::VforkDone { time, .. }
+            | Record::Exec { time, .. }
+            | Record::ExitEvent { time, .. }
+            | Record::Death { time, .. }
+            | Record::Attach { time, .. }
+            | Record::Detach { time, .. }
+            | Record::Note { time, .. } => time,
+        }
+    }
+}

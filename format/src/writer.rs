@@ -1,0 +1,320 @@
+//! The trace writer: records are encoded into a chunk buffer on the caller's
+//! thread; full (or stale) chunks go through a bounded queue to a background
+//! thread that compresses and writes them, and sends the buffer back for reuse.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::chunk::{self, ChunkHeader, MAX_CHUNK_BYTES};
+use crate::codec::ChunkEncoder;
+use crate::error::{Error, Result};
+use crate::header::Header;
+use crate::record::{Kind, Record};
+use crate::trailer::{ChunkEntry, Index, Totals};
+
+/// Tuning of a [`Writer`].
+#[derive(Clone, Debug)]
+pub struct WriterOptions {
+    /// A chunk is sealed once its encoded records reach this many bytes.
+    pub chunk_bytes: usize,
+    /// A chunk whose first record is older than this is sealed at the next
+    /// record or [`Writer::flush_if_older`], bounding what a crash loses.
+    pub flush_interval: Duration,
+    /// zstd compression level.
+    pub level: i32,
+    /// Sealed chunks that may wait for the background thread.
+    pub queue_depth: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            chunk_bytes: 1 << 20,
+            flush_interval: Duration::from_secs(1),
+            level: 3,
+            queue_depth: 4,
+        }
+    }
+}
+
+/// What a finished writer wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub records: u64,
+    pub chunks: u64,
+    /// Encoded record bytes before compression.
+    pub uncompressed_bytes: u64,
+    /// Size of the file.
+    pub file_bytes: u64,
+}
+
+struct Sealed {
+    payload: Vec<u8>,
+    record_count: u32,
+    first_time: u64,
+    last_time: u64,
+}
+
+enum Msg {
+    Chunk(Sealed),
+    Finish { by_kind: Vec<u64> },
+}
+
+/// Writes a trace file. See the crate docs for an example.
+pub struct Writer {
+    enc: ChunkEncoder,
+    buf: Vec<u8>,
+    count: u32,
+    first_time: u64,
+    last_time: u64,
+    by_kind: [u64; 16],
+    records: u64,
+    opts: WriterOptions,
+    tx: Option<SyncSender<Msg>>,
+    recycled: Receiver<Vec<u8>>,
+    thread: Option<JoinHandle<Result<WriteStats>>>,
+}
+
+impl Writer {
+    /// Creates `path` (mode 0600: traces hold environments and buffers) and
+    /// writes the file header.
+    pub fn create(path: &Path, header: &Header, opts: WriterOptions) -> Result<Writer> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|source| Error::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        Writer::from_file(file, header, opts)
+    }
+
+    /// Writes a trace into an already open file, from its current position
+    /// (which must be 0 for the trace to be readable).
+    pub fn from_file(mut file: File, header: &Header, opts: WriterOptions) -> Result<Writer> {
+        let prefix = chunk::encode_file_header(header)?;
+        file.write_all(&prefix)?;
+        let chunk_bytes = opts.chunk_bytes.clamp(4096, MAX_CHUNK_BYTES as usize / 2);
+        let (tx, rx) = sync_channel::<Msg>(opts.queue_depth.max(1));
+        let (back_tx, recycled) = sync_channel::<Vec<u8>>(opts.queue_depth.max(1) + 2);
+        let level = opts.level;
+        let start = prefix.len() as u64;
+        let thread = std::thread::Builder::new()
+            .name("ptrec-writer".into())
+            .spawn(move || write_loop(file, start, level, rx, back_tx))?;
+        Ok(Writer {
+            enc: ChunkEncoder::new(),
+            buf: Vec::with_capacity(chunk_bytes + chunk_bytes / 4),
+            count: 0,
+            first_time: 0,
+            last_time: 0,
+            by_kind: [0; 16],
+            records: 0,
+            opts: WriterOptions {
+                chunk_bytes,
+                ..opts
+            },
+            tx: Some(tx),
+            recycled,
+            thread: Some(thread),
+        })
+    }
+
+    /// Appends a record. Does not allocate once the chunk buffers are warm,
+    /// and never blocks unless the background thread is `queue_depth` chunks behind.
+    pub fn write(&mut self, r: &Record<'_>) -> Result<()> {
+        let time = r.time();
+        if self.count == 0 {
+            self.first_time = time;
+        }
+        self.enc.encode(r, &mut self.buf);
+        self.count += 1;
+        self.last_time = time;
+        self.records += 1;
+        self.by_kind[r.kind() as usize] += 1;
+        if self.buf.len() >= self.opts.chunk_bytes
+            || time.saturating_sub(self.first_time) >= self.opts.flush_interval.as_nanos() as u64
+        {
+            self.seal()?;
+        }
+        Ok(())
+    }
+
+    /// Seals the current chunk if its first record is older than the flush
+    /// interval at monotonic time `now_ns`. Call it when no stop has come for
+    /// a while, so that a crash loses at most the flush interval.
+    pub fn flush_if_older(&mut self, now_ns: u64) -> Result<()> {
+        if self.count > 0
+            && now_ns.saturating_sub(self.first_time) >= self.opts.flush_interval.as_nanos() as u64
+        {
+            self.seal()?;
+        }
+        Ok(())
+    }
+
+    /// Seals the current chunk now.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.count > 0 {
+            self.seal()?;
+        }
+        Ok(())
+    }
+
+    /// Records written so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    fn seal(&mut self) -> Result<()> {
+        let next = self.recycled.try_recv().unwrap_or_else(|_| {
+            Vec::with_capacity(self.opts.chunk_bytes + self.opts.chunk_bytes / 4)
+        });
+        let payload = std::mem::replace(&mut self.buf, next);
+        let sealed = Sealed {
+            payload,
+            record_count: self.count,
+            first_time: self.first_time,
+            last_time: self.last_time,
+        };
+        self.count = 0;
+        self.enc.reset();
+        let sent = match &self.tx {
+            Some(tx) => tx.send(Msg::Chunk(sealed)).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(self.thread_error());
+        }
+        Ok(())
+    }
+
+    /// The background thread stopped early: collect its error.
+    fn thread_error(&mut self) -> Error {
+        self.tx = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(Err(e))) => e,
+            Some(Err(_)) => Error::WriterGone("the writer thread panicked".into()),
+            _ => Error::WriterGone("the writer thread has stopped".into()),
+        }
+    }
+
+    /// Flushes the last chunk, writes the trailer, and returns what was written.
+    pub fn finish(mut self) -> Result<WriteStats> {
+        self.flush()?;
+        let sent = match self.tx.take() {
+            Some(tx) => tx
+                .send(Msg::Finish {
+                    by_kind: self.by_kind.to_vec(),
+                })
+                .is_ok(),
+            None => false,
+        };
+        let result = match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(Error::WriterGone("the writer thread panicked".into())),
+            None => Err(Error::WriterGone("the writer thread has stopped".into())),
+        };
+        let mut stats = result?;
+        if !sent {
+            return Err(Error::WriterGone("the writer thread has stopped".into()));
+        }
+        stats.records = self.records;
+        Ok(stats)
+    }
+
+    /// Per-kind record counts so far, indexed by [`Kind`] byte.
+    pub fn count_of(&self, k: Kind) -> u64 {
+        self.by_kind[k as usize]
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Not finished (an error path): seal what we have so it is readable
+        // up to here, then let the thread end without a trailer.
+        if self.tx.is_some() {
+            let _ = self.flush();
+            self.tx = None;
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+fn write_loop(
+    mut file: File,
+    mut offset: u64,
+    level: i32,
+    rx: Receiver<Msg>,
+    back: SyncSender<Vec<u8>>,
+) -> Result<WriteStats> {
+    let mut comp = zstd::bulk::Compressor::new(level)?;
+    let mut out: Vec<u8> = Vec::new();
+    let mut index = Index::default();
+    let mut totals = Totals::default();
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            Msg::Chunk(s) => {
+                out.clear();
+                out.reserve(zstd::zstd_safe::compress_bound(s.payload.len()));
+                let n = comp.compress_to_buffer(&s.payload, &mut out)?;
+                let h = ChunkHeader {
+                    compressed_len: n as u32,
+                    uncompressed_len: s.payload.len() as u32,
+                    record_count: s.record_count,
+                    first_time: s.first_time,
+                    last_time: s.last_time,
+                    payload_crc: crc32fast::hash(&out[..n]),
+                    seq: index.chunks.len() as u64,
+                };
+                file.write_all(&h.encode())?;
+                file.write_all(&out[..n])?;
+                index.chunks.push(ChunkEntry {
+                    offset,
+                    record_count: s.record_count,
+                    first_time: s.first_time,
+                    last_time: s.last_time,
+                });
+                offset += (chunk::CHUNK_HEADER_LEN + n) as u64;
+                totals.records += u64::from(s.record_count);
+                totals.uncompressed_bytes += s.payload.len() as u64;
+                totals.compressed_bytes += n as u64;
+                let mut p = s.payload;
+                p.clear();
+                // The writer keeps at most a few spare buffers; drop the rest.
+                let _ = back.try_send(p);
+            }
+            Msg::Finish { by_kind } => {
+                totals.by_kind = by_kind;
+                index.totals = totals;
+                let tail = chunk::encode_trailer(&index, offset)?;
+                file.write_all(&tail)?;
+                file.flush()?;
+                offset += tail.len() as u64;
+                return Ok(WriteStats {
+                    records: index.totals.records,
+                    chunks: index.chunks.len() as u64,
+                    uncompressed_bytes: index.totals.uncompressed_bytes,
+                    file_bytes: offset,
+                });
+            }
+        }
+    }
+    // The Writer was dropped without finish(): the file ends without a
+    // trailer, which readers handle by scanning.
+    Ok(WriteStats {
+        records: totals.records,
+        chunks: index.chunks.len() as u64,
+        uncompressed_bytes: totals.uncompressed_bytes,
+        file_bytes: offset,
+    })
+}

@@ -1,0 +1,76 @@
+//! Records survive a write and a read exactly.
+
+use ptrec_format::*;
+
+fn regs(seed: u64) -> Regs {
+    let mut r = Regs::default();
+    for (i, w) in r.0.iter_mut().enumerate() {
+        *w = seed.wrapping_mul(0x9e37_79b9).wrapping_add(i as u64 * 7);
+    }
+    r
+}
+
+#[test]
+fn syscall_records_with_register_deltas_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.bin");
+    let opts = WriterOptions {
+        chunk_bytes: 4096,
+        ..Default::default()
+    };
+    let mut w = Writer::create(&path, &Header::default(), opts).unwrap();
+    let data = b"hello world".to_vec();
+    let mem = [Mem {
+        arg: 1,
+        flags: mem_flags::TRUNCATED,
+        addr: 0x7fff_0000,
+        data: &data,
+    }];
+    let mut expect = Vec::new();
+    let mut cb = CaptureBuf::new();
+    cb.push(0, mem_flags::AT_EXIT, 0x1000, b"read back");
+    cb.push(2, mem_flags::UNREADABLE, 0xdead, b"");
+    for i in 0..20_000u64 {
+        let tid = 100 + (i % 3) as i32;
+        let g = regs(i / 7);
+        let rec = if i % 2 == 0 {
+            Record::SyscallEnter {
+                tid,
+                time: 1_000 + i * 10,
+                stime_us: Some(i / 5),
+                nr: g.syscall_nr(),
+                args: if i % 4 == 0 {
+                    g.syscall_args()
+                } else {
+                    [i, 2, 3, 4, 5, 6]
+                },
+                regs: if i % 11 == 0 { None } else { Some(g) },
+                mem: Captures::Slice(if i % 3 == 0 { &mem } else { &[] }),
+            }
+        } else {
+            Record::SyscallExit {
+                tid,
+                time: 1_000 + i * 10,
+                stime_us: None,
+                nr: 39,
+                ret: -(i as i64),
+                regs: Some(g),
+                mem: if i % 5 == 0 {
+                    cb.captures()
+                } else {
+                    Captures::Slice(&[])
+                },
+            }
+        };
+        w.write(&rec).unwrap();
+        expect.push(format!("{rec:?}"));
+    }
+    let stats = w.finish().unwrap();
+    assert!(stats.chunks > 1);
+    let t = Trace::open(&path).unwrap();
+    assert!(t.is_clean());
+    let mut got = Vec::new();
+    t.for_each_record(|r| got.push(format!("{r:?}"))).unwrap();
+    assert_eq!(got.len(), expect.len());
+    assert_eq!(got, expect);
+}
