@@ -1,2 +1,7 @@
 //! The ptrec recorder: a ptrace engine that follows a whole process tree and
 //! writes every stop into a ptrec trace (see the `ptrec-format` crate).
+pub mod arch;
+pub mod engine;
+pub mod launch;
+pub mod signals;
+pub mod tracee;

@@ -1,0 +1,104 @@
+//! x86_64: `struct user_regs_struct` snapshots and the syscalls whose exit
+//! changes more than `rax`.
+//!
+//! Why exit registers can be derived from the entry snapshot plus `rax`:
+//! the `syscall` instruction itself clobbers `rcx` (return rip) and `r11`
+//! (rflags) before the kernel saves `pt_regs`, so the syscall-enter-stop
+//! already shows them. Between the enter and exit stops the kernel writes
+//! only `regs->ax` (the return value) for ordinary syscalls. Syscall restart
+//! (rewinding rip, restoring rax from orig_rax) and signal-frame setup happen
+//! in the exit-to-user signal path, which runs after the syscall-exit-stop,
+//! so they never show at that stop. The exceptions are syscalls whose whole
+//! purpose is to rewrite user registers: rt_sigreturn (every register),
+//! execve/execveat (a new image; on success an exec event comes between),
+//! arch_prctl (fs_base/gs_base), iopl (eflags), and the fork family, whose
+//! exit in the parent is ordinary but which we fetch fully anyway because
+//! they are rare and the child side is easy to get wrong. For those the
+//! engine pays one full PTRACE_GETREGS.
+
+use ptrec_format::{Regs, AUDIT_ARCH_X86_64, REG_COUNT, REG_LAYOUT_X86_64};
+use syscalls::Sysno;
+
+use crate::tracee::{ptrace, Errno};
+
+/// `AUDIT_ARCH_*` of the tracees, for the trace header.
+pub const AUDIT_ARCH: u32 = AUDIT_ARCH_X86_64;
+/// Register layout id of [`Regs`] snapshots, for the trace header.
+pub const REG_LAYOUT: u32 = REG_LAYOUT_X86_64;
+
+const _: () = assert!(std::mem::size_of::<libc::user_regs_struct>() == REG_COUNT * 8);
+
+pub const SYS_EXECVE: u64 = Sysno::execve as u64;
+pub const SYS_EXECVEAT: u64 = Sysno::execveat as u64;
+pub const SYS_CLONE: u64 = Sysno::clone as u64;
+pub const SYS_CLONE3: u64 = Sysno::clone3 as u64;
+pub const SYS_FORK: u64 = Sysno::fork as u64;
+pub const SYS_VFORK: u64 = Sysno::vfork as u64;
+
+/// `rax` at every syscall-enter-stop: the entry code stores -ENOSYS there
+/// before the tracer is notified. Used only to detect a desynchronised
+/// enter/exit state, never to decide enter versus exit on its own.
+pub const ENTER_RAX: u64 = (-(libc::ENOSYS as i64)) as u64;
+
+/// One PTRACE_GETREGS.
+#[inline]
+pub fn get_regs(tid: i32) -> Result<Regs, Errno> {
+    let mut r = Regs([0; REG_COUNT]);
+    // PTRACE_GETREGS writes exactly one `user_regs_struct` (27 u64, asserted above) to `data`.
+    ptrace(libc::PTRACE_GETREGS, tid, 0, r.0.as_mut_ptr() as usize)?;
+    Ok(r)
+}
+
+/// One PTRACE_PEEKUSER of `rax`: the return value at a syscall-exit-stop.
+#[inline]
+pub fn peek_ret(tid: i32) -> Result<u64, Errno> {
+    crate::tracee::peek_user(tid, ptrec_format::x86_64::RAX * 8)
+}
+
+/// Stores a return value into a snapshot.
+#[inline]
+pub fn set_ret(regs: &mut Regs, rax: u64) {
+    regs.0[ptrec_format::x86_64::RAX] = rax;
+}
+
+/// Whether the syscall-exit-stop of `nr` needs a full register fetch, because
+/// the syscall may change registers other than `rax` (see the module docs).
+#[inline]
+pub fn exit_needs_full_regs(nr: u64) -> bool {
+    const RT_SIGRETURN: u64 = Sysno::rt_sigreturn as u64;
+    const ARCH_PRCTL: u64 = Sysno::arch_prctl as u64;
+    const IOPL: u64 = Sysno::iopl as u64;
+    matches!(
+        nr,
+        RT_SIGRETURN
+            | SYS_EXECVE
+            | SYS_EXECVEAT
+            | ARCH_PRCTL
+            | IOPL
+            | SYS_CLONE
+            | SYS_CLONE3
+            | SYS_FORK
+            | SYS_VFORK
+    ) || nr > 1023
+}
+
+/// The clone flags a fork-family syscall implies, from its entry arguments.
+/// `clone3` passes them in memory: `read_u64` reads `clone_args.flags`.
+pub fn clone_flags(nr: u64, args: &[u64; 6], read_u64: impl FnOnce(u64) -> Option<u64>) -> u64 {
+    match nr {
+        SYS_CLONE => args[0],
+        SYS_FORK => libc::SIGCHLD as u64,
+        SYS_VFORK => (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as u64,
+        SYS_CLONE3 => read_u64(args[0]).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Where the path argument of an exec syscall is.
+pub fn exec_path_arg(nr: u64, args: &[u64; 6]) -> Option<u64> {
+    match nr {
+        SYS_EXECVE => Some(args[0]),
+        SYS_EXECVEAT => Some(args[1]),
+        _ => None,
+    }
+}

@@ -1,0 +1,652 @@
+//! The ptrace engine: one `wait4(-1, __WALL)` loop over every tracee, the raw
+//! wait status decoded here, and every stop kind of `ptrace(2)` handled in
+//! one `match` ([`Engine::on_stop`]).
+//!
+//! A [`Stop`] is a stopped thread; [`Stop::resume`] consumes it, so a stop
+//! can be neither resumed twice nor forgotten. On every stop the engine reads
+//! what must be read while the tracee is stopped, resumes it, and only then
+//! encodes the record (the Writer compresses and writes on its own thread).
+//!
+//! The engine is bound to the thread that seized the tracees (ptrace is
+//! per-thread): [`Engine`] is `!Send`.
+
+use std::marker::PhantomData;
+
+use ptrec_format::{note_kind, CaptureBuf, ChildKind, Record, Regs, Termination, Tid, Writer};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::arch;
+use crate::tracee::{self, mono_ns, ptrace, Errno};
+
+/// Marker that makes a type `!Send` and `!Sync`.
+type NotSend = PhantomData<*const ()>;
+
+/// Options of the started command's tracees.
+pub const SEIZE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
+    | libc::PTRACE_O_TRACEFORK
+    | libc::PTRACE_O_TRACEVFORK
+    | libc::PTRACE_O_TRACECLONE
+    | libc::PTRACE_O_TRACEEXEC
+    | libc::PTRACE_O_TRACEEXIT
+    | libc::PTRACE_O_EXITKILL;
+
+/// How a stopped thread is resumed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// PTRACE_SYSCALL, injecting the signal (0 for none).
+    Syscall(i32),
+    /// PTRACE_LISTEN: stay group-stopped until SIGCONT, as without a tracer.
+    Listen,
+}
+
+/// A stopped tracee thread. Must be resumed exactly once.
+#[must_use = "a stopped tracee must be resumed"]
+#[derive(Debug)]
+pub struct Stop {
+    tid: Tid,
+    _thread: NotSend,
+}
+
+impl Stop {
+    /// Takes ownership of a thread that is in a ptrace-stop.
+    pub fn new(tid: Tid) -> Stop {
+        Stop {
+            tid,
+            _thread: PhantomData,
+        }
+    }
+    pub fn tid(&self) -> Tid {
+        self.tid
+    }
+    /// Resumes the thread. ESRCH (the thread was killed meanwhile) is returned
+    /// like any errno; callers treat it as the event it is.
+    pub fn resume(self, how: Resume) -> Result<(), Errno> {
+        match how {
+            Resume::Syscall(sig) => ptrace(libc::PTRACE_SYSCALL, self.tid, 0, sig as usize),
+            Resume::Listen => ptrace(libc::PTRACE_LISTEN, self.tid, 0, 0),
+        }
+        .map(|_| ())
+    }
+}
+
+/// What a wait status says, decoded by hand: libc/nix wrappers may reject
+/// stops they do not know (real-time signals, new events).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopKind {
+    /// syscall-enter-stop or syscall-exit-stop (SIGTRAP|0x80, TRACESYSGOOD):
+    /// which one is per-thread state.
+    Syscall,
+    /// signal-delivery-stop.
+    SignalDelivery(i32),
+    /// group-stop: PTRACE_EVENT_STOP with a stopping signal.
+    GroupStop(i32),
+    /// PTRACE_EVENT_* stop (fork, vfork, clone, exec, vfork-done, exit,
+    /// and PTRACE_EVENT_STOP with SIGTRAP: interrupt, new child, SIGCONT
+    /// while listening).
+    Event { event: i32, sig: i32 },
+}
+
+/// A decoded wait status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Report {
+    Stopped(StopKind),
+    Died(Termination),
+    /// Anything else (WIFCONTINUED, which we never ask for).
+    Other,
+}
+
+/// Decodes a raw wait status.
+pub fn decode(status: i32) -> Report {
+    let low = status & 0x7f;
+    if low == 0 {
+        return Report::Died(Termination::Exited((status >> 8) & 0xff));
+    }
+    if status & 0xff == 0x7f {
+        let sig = (status >> 8) & 0xff;
+        let event = (status >> 16) & 0xff;
+        if sig == libc::SIGTRAP | 0x80 {
+            return Report::Stopped(StopKind::Syscall);
+        }
+        if event == libc::PTRACE_EVENT_STOP {
+            // ptrace(2): "If WSTOPSIG(status) is SIGSTOP, SIGTSTP, SIGTTIN, or
+            // SIGTTOU, this is a group-stop. Otherwise, it is a
+            // PTRACE_INTERRUPT or new-child stop (SIGTRAP)."
+            if matches!(
+                sig,
+                libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+            ) {
+                return Report::Stopped(StopKind::GroupStop(sig));
+            }
+            return Report::Stopped(StopKind::Event { event, sig });
+        }
+        if event != 0 {
+            return Report::Stopped(StopKind::Event { event, sig });
+        }
+        return Report::Stopped(StopKind::SignalDelivery(sig));
+    }
+    if status == 0xffff {
+        return Report::Other;
+    }
+    Report::Died(Termination::Signaled {
+        signo: low,
+        core: status & 0x80 != 0,
+    })
+}
+
+/// Counters for the summary line.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub processes: u64,
+    pub threads: u64,
+    pub stops: u64,
+    pub syscalls: u64,
+    /// Records that could not be written after the writer failed.
+    pub dropped: u64,
+}
+
+/// Per-thread state.
+struct Thread {
+    /// Between a syscall-enter-stop and its exit (or an event stop, or death).
+    /// ptrace(2): syscall-enter-stop and syscall-exit-stop are
+    /// indistinguishable from each other by the tracer; it has to keep track.
+    in_syscall: bool,
+    /// Syscall number of the current (or last) syscall.
+    nr: u64,
+    /// Registers at the last syscall stop: the exit snapshot is derived from it.
+    regs: Regs,
+    /// The path an execve/execveat enter passed (exec is rare: may allocate).
+    exec_path: Vec<u8>,
+}
+
+impl Thread {
+    fn new() -> Thread {
+        Thread {
+            in_syscall: false,
+            nr: 0,
+            regs: Regs::default(),
+            exec_path: Vec::new(),
+        }
+    }
+}
+
+/// A first stop of a thread whose creation its parent has not reported yet.
+struct Held {
+    tid: Tid,
+    status: i32,
+    stime: u64,
+    since: u64,
+}
+
+/// How long a new thread is held for its parent's fork/clone event before it
+/// is released anyway (its parent may have been killed before reporting).
+const HOLD_LIMIT_NS: u64 = 1_000_000_000;
+
+/// PATH_MAX: the longest path an exec takes.
+const PATH_MAX: usize = 4096;
+
+/// The engine. See the module docs.
+pub struct Engine {
+    writer: Writer,
+    threads: FxHashMap<Tid, Thread>,
+    /// Children announced by their parent's event whose first stop has not come.
+    expected: FxHashSet<Tid>,
+    held: Vec<Held>,
+    root: Tid,
+    root_end: Option<Termination>,
+    caps: CaptureBuf,
+    siginfo: [u8; 128],
+    cmdline: Vec<u8>,
+    stats: Stats,
+    write_error: Option<ptrec_format::Error>,
+    _thread: NotSend,
+}
+
+impl Engine {
+    /// An engine for the command `root`, already seized (with
+    /// [`SEIZE_OPTIONS`]) and stopped by PTRACE_INTERRUPT: `stop` is that stop.
+    /// Records the start and resumes it.
+    pub fn start(writer: Writer, stop: Stop, ppid: Tid) -> Engine {
+        let root = stop.tid();
+        let mut e = Engine {
+            writer,
+            threads: FxHashMap::default(),
+            expected: FxHashSet::default(),
+            held: Vec::new(),
+            root,
+            root_end: None,
+            caps: CaptureBuf::new(),
+            siginfo: [0; 128],
+            cmdline: Vec::new(),
+            stats: Stats::default(),
+            write_error: None,
+            _thread: PhantomData,
+        };
+        e.threads.insert(root, Thread::new());
+        e.stats.processes = 1;
+        e.stats.threads = 1;
+        let time = mono_ns();
+        e.resume(stop, 0);
+        e.emit(&Record::Attach {
+            tid: root,
+            time,
+            tgid: root,
+            ppid,
+            state: b'R',
+            group_stopped: false,
+            comm: b"",
+            exe: b"",
+            cwd: b"",
+        });
+        e
+    }
+
+    /// Runs until no tracee is left, then writes the END note and closes the
+    /// trace. `exit_status` maps the root's end to rec's exit status.
+    pub fn run(mut self, exit_status: impl Fn(Option<Termination>) -> i32) -> Finished {
+        loop {
+            let mut status: libc::c_int = 0;
+            // SAFETY: rusage is plain data; zeroed is a valid value.
+            let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: valid pointers to locals.
+            let tid = unsafe { libc::wait4(-1, &mut status, libc::__WALL, &mut ru) };
+            let fwd = crate::signals::take_forward();
+            if fwd != 0 {
+                self.forward(fwd);
+            }
+            if tid < 0 {
+                match std::io::Error::last_os_error().raw_os_error() {
+                    Some(libc::EINTR) => {
+                        self.on_tick();
+                        continue;
+                    }
+                    // ECHILD: every tracee and child is gone.
+                    _ => break,
+                }
+            }
+            let time = mono_ns();
+            let stime = ru.ru_stime.tv_sec as u64 * 1_000_000 + ru.ru_stime.tv_usec as u64;
+            self.on_status(tid, status, time, stime);
+        }
+        // Children still held have nothing left to wait for (cannot happen
+        // after ECHILD, but never leave a tracee stopped).
+        for h in std::mem::take(&mut self.held) {
+            let _ = Stop::new(h.tid).resume(Resume::Syscall(0));
+        }
+        let code = exit_status(self.root_end);
+        let time = mono_ns();
+        self.emit(&Record::Note {
+            tid: 0,
+            time,
+            kind: note_kind::END,
+            value: code as u64,
+            text: b"",
+        });
+        let mut write_error = self.write_error;
+        let written = match self.writer.finish() {
+            Ok(w) => Some(w),
+            Err(e) => {
+                write_error.get_or_insert(e);
+                None
+            }
+        };
+        Finished {
+            root: self.root_end,
+            stats: self.stats,
+            written,
+            write_error,
+        }
+    }
+
+    fn forward(&mut self, mask: u64) {
+        for sig in crate::signals::FORWARDED {
+            if mask & (1 << sig) != 0 {
+                // SAFETY: kill has no memory arguments. ESRCH (the root is
+                // gone, its descendants remain) is fine to ignore.
+                unsafe { libc::kill(self.root, sig) };
+            }
+        }
+    }
+
+    /// The 1 s tick while no stop comes: bound what a crash loses, and release
+    /// children whose parent's event never came.
+    fn on_tick(&mut self) {
+        let now = mono_ns();
+        if self.write_error.is_none() {
+            if let Err(e) = self.writer.flush_if_older(now) {
+                self.write_error = Some(e);
+            }
+        }
+        let mut i = 0;
+        while i < self.held.len() {
+            if now.saturating_sub(self.held[i].since) >= HOLD_LIMIT_NS {
+                let h = self.held.swap_remove(i);
+                self.emit(&Record::Note {
+                    tid: h.tid,
+                    time: now,
+                    kind: note_kind::INFO,
+                    value: 0,
+                    text: b"new tracee released: its parent's fork/clone event never came",
+                });
+                self.adopt(h.tid);
+                self.on_status(h.tid, h.status, now, h.stime);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn adopt(&mut self, tid: Tid) {
+        self.threads.insert(tid, Thread::new());
+        self.stats.threads += 1;
+    }
+
+    fn on_status(&mut self, tid: Tid, status: i32, time: u64, stime: u64) {
+        self.stats.stops += 1;
+        let report = decode(status);
+        if !self.threads.contains_key(&tid) {
+            if self.expected.remove(&tid) {
+                self.adopt(tid);
+            } else if let Report::Stopped(_) = report {
+                // ptrace(2): a new child "may report before the parent's
+                // PTRACE_EVENT_FORK/VFORK/CLONE" stop: hold it until then, so
+                // its records follow the record of its creation.
+                self.held.push(Held {
+                    tid,
+                    status,
+                    stime,
+                    since: time,
+                });
+                return;
+            }
+        }
+        match report {
+            Report::Stopped(kind) => self.on_stop(Stop::new(tid), kind, time, stime),
+            Report::Died(how) => self.on_death(tid, how, time),
+            Report::Other => {}
+        }
+    }
+
+    fn on_death(&mut self, tid: Tid, how: Termination, time: u64) {
+        self.threads.remove(&tid);
+        if tid == self.root {
+            self.root_end = Some(how);
+        }
+        self.emit(&Record::Death { tid, time, how });
+    }
+
+    /// Resumes a stop the normal way. The one place that chooses how a
+    /// running tracee continues (an attach/seccomp mode would choose here).
+    #[inline]
+    fn resume(&mut self, stop: Stop, sig: i32) {
+        let tid = stop.tid();
+        self.resume_with(stop, Resume::Syscall(sig), tid);
+    }
+
+    #[inline]
+    fn resume_with(&mut self, stop: Stop, how: Resume, tid: Tid) {
+        match stop.resume(how) {
+            // The thread was killed meanwhile: its death will be reported.
+            Ok(()) | Err(Errno::ESRCH) => {}
+            Err(e) => {
+                let text = format!("cannot resume with {how:?}: {e}");
+                self.emit(&Record::Note {
+                    tid,
+                    time: mono_ns(),
+                    kind: note_kind::UNEXPECTED_STOP,
+                    value: e.0 as u64,
+                    text: text.as_bytes(),
+                });
+            }
+        }
+    }
+
+    /// Every stop kind, in one match.
+    fn on_stop(&mut self, stop: Stop, kind: StopKind, time: u64, stime: u64) {
+        let tid = stop.tid();
+        match kind {
+            StopKind::Syscall => self.on_syscall(stop, time, stime),
+            StopKind::SignalDelivery(sig) => {
+                let ok = tracee::siginfo(tid, &mut self.siginfo).is_ok();
+                // Inject the signal: the tracee gets it as without a tracer.
+                self.resume(stop, sig);
+                let siginfo: &[u8] = if ok { &self.siginfo } else { &[] };
+                let r = Record::SignalDelivery {
+                    tid,
+                    time,
+                    signo: sig,
+                    siginfo,
+                };
+                emit_to(&mut self.writer, &mut self.write_error, &mut self.stats, &r);
+            }
+            StopKind::GroupStop(sig) => {
+                // ptrace(2): PTRACE_LISTEN "restarts the stopped tracee, but
+                // prevents it from executing": it stays stopped until SIGCONT
+                // and its real parent sees the stop through waitpid.
+                self.resume_with(stop, Resume::Listen, tid);
+                self.emit(&Record::GroupStop {
+                    tid,
+                    time,
+                    signo: sig,
+                });
+            }
+            StopKind::Event { event, sig } => match event {
+                libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
+                    let child = match tracee::event_msg(tid) {
+                        Ok(c) => c as Tid,
+                        Err(_) => return self.resume(stop, 0),
+                    };
+                    let flags = match self.threads.get(&tid) {
+                        Some(th) if th.in_syscall => {
+                            let args = th.regs.syscall_args();
+                            arch::clone_flags(th.nr, &args, |a| tracee::read_u64(tid, a))
+                        }
+                        _ => 0,
+                    };
+                    self.resume(stop, 0);
+                    let kind = match event {
+                        libc::PTRACE_EVENT_FORK => ChildKind::Fork,
+                        libc::PTRACE_EVENT_VFORK => ChildKind::Vfork,
+                        _ => ChildKind::Clone,
+                    };
+                    if kind != ChildKind::Clone || flags & libc::CLONE_THREAD as u64 == 0 {
+                        self.stats.processes += 1;
+                    }
+                    self.emit(&Record::NewChild {
+                        tid,
+                        time,
+                        child,
+                        kind,
+                        flags,
+                    });
+                    self.announce(child);
+                }
+                libc::PTRACE_EVENT_VFORK_DONE => {
+                    let child = tracee::event_msg(tid).unwrap_or(0) as Tid;
+                    self.resume(stop, 0);
+                    self.emit(&Record::VforkDone { tid, time, child });
+                }
+                libc::PTRACE_EVENT_EXEC => self.on_exec(stop, time),
+                libc::PTRACE_EVENT_EXIT => {
+                    let status = tracee::event_msg(tid).unwrap_or(0) as i32;
+                    self.resume(stop, 0);
+                    self.emit(&Record::ExitEvent { tid, time, status });
+                }
+                libc::PTRACE_EVENT_STOP => {
+                    // PTRACE_INTERRUPT, a new child's first stop, or the
+                    // wake-up of a listening thread on SIGCONT: nothing to
+                    // record, continue.
+                    self.resume(stop, 0);
+                }
+                _ => {
+                    self.resume(stop, 0);
+                    let text = format!("ptrace event {event} with signal {sig}");
+                    self.emit(&Record::Note {
+                        tid,
+                        time,
+                        kind: note_kind::UNEXPECTED_STOP,
+                        value: ((event as u64) << 16) | ((sig as u64) << 8) | 0x7f,
+                        text: text.as_bytes(),
+                    });
+                }
+            },
+        }
+    }
+
+    /// A parent reported `child`: let its held first stop go, or expect it.
+    fn announce(&mut self, child: Tid) {
+        if let Some(i) = self.held.iter().position(|h| h.tid == child) {
+            let h = self.held.swap_remove(i);
+            self.adopt(child);
+            // Its stop happened before its creation was recorded; it is
+            // recorded now, with the time it is handled, so times stay monotonic.
+            self.on_status(child, h.status, mono_ns(), h.stime);
+        } else {
+            self.expected.insert(child);
+        }
+    }
+
+    fn on_syscall(&mut self, stop: Stop, time: u64, stime: u64) {
+        let tid = stop.tid();
+        let Some(th) = self.threads.get_mut(&tid) else {
+            return self.resume(stop, 0);
+        };
+        if !th.in_syscall {
+            let regs = match arch::get_regs(tid) {
+                Ok(r) => r,
+                Err(_) => return self.resume(stop, 0),
+            };
+            if regs.0[ptrec_format::x86_64::RAX] != arch::ENTER_RAX {
+                // An exit whose enter we never saw (cannot happen while the
+                // enter/exit tracking is right): record it as the exit it is.
+                th.nr = regs.syscall_nr();
+                th.regs = regs;
+                self.resume(stop, 0);
+                return self.emit_exit(tid, time, stime);
+            }
+            th.in_syscall = true;
+            th.nr = regs.syscall_nr();
+            th.regs = regs;
+            let args = regs.syscall_args();
+            if let Some(p) = arch::exec_path_arg(th.nr, &args) {
+                th.exec_path.clear();
+                tracee::read_cstr(tid, p, PATH_MAX, &mut th.exec_path);
+            }
+            self.caps.clear();
+            self.resume(stop, 0);
+            self.stats.syscalls += 1;
+            let r = Record::SyscallEnter {
+                tid,
+                time,
+                stime_us: Some(stime),
+                nr: regs.syscall_nr(),
+                args,
+                regs: Some(regs),
+                mem: self.caps.captures(),
+            };
+            emit_to(&mut self.writer, &mut self.write_error, &mut self.stats, &r);
+        } else {
+            let got = if arch::exit_needs_full_regs(th.nr) {
+                arch::get_regs(tid)
+            } else {
+                arch::peek_ret(tid).map(|rax| {
+                    let mut r = th.regs;
+                    arch::set_ret(&mut r, rax);
+                    r
+                })
+            };
+            th.in_syscall = false;
+            match got {
+                Ok(r) => th.regs = r,
+                Err(_) => return self.resume(stop, 0),
+            }
+            self.caps.clear();
+            self.resume(stop, 0);
+            self.emit_exit(tid, time, stime);
+        }
+    }
+
+    fn emit_exit(&mut self, tid: Tid, time: u64, stime: u64) {
+        let Some(th) = self.threads.get(&tid) else {
+            return;
+        };
+        let r = Record::SyscallExit {
+            tid,
+            time,
+            stime_us: Some(stime),
+            nr: th.nr,
+            ret: th.regs.ret(),
+            regs: Some(th.regs),
+            mem: self.caps.captures(),
+        };
+        emit_to(&mut self.writer, &mut self.write_error, &mut self.stats, &r);
+    }
+
+    fn on_exec(&mut self, stop: Stop, time: u64) {
+        let tid = stop.tid();
+        let former = tracee::event_msg(tid).map(|t| t as Tid).unwrap_or(tid);
+        if former != tid {
+            // ptrace(2): execve from a non-leader thread: every other thread
+            // is destroyed, the execing thread takes the leader's tid. The
+            // others report their deaths; the old leader does not (its tid
+            // lives on), and `former` vanishes without a death. The execing
+            // thread's state (mid-execve) replaces the old leader's.
+            if let Some(th) = self.threads.remove(&former) {
+                self.threads.insert(tid, th);
+            }
+        }
+        self.cmdline.clear();
+        if let Ok(b) = std::fs::read(format!("/proc/{tid}/cmdline")) {
+            self.cmdline = b;
+        }
+        self.resume(stop, 0);
+        let filename: &[u8] = match self.threads.get(&tid) {
+            Some(th) => &th.exec_path,
+            None => b"",
+        };
+        let mut argv: Vec<&[u8]> = self.cmdline.split(|&b| b == 0).collect();
+        if self.cmdline.last() == Some(&0) {
+            argv.pop();
+        }
+        let r = Record::Exec {
+            tid,
+            time,
+            former_tid: former,
+            filename,
+            argv,
+        };
+        emit_to(&mut self.writer, &mut self.write_error, &mut self.stats, &r);
+    }
+
+    fn emit(&mut self, r: &Record<'_>) {
+        emit_to(&mut self.writer, &mut self.write_error, &mut self.stats, r);
+    }
+}
+
+/// Writes a record unless the writer already failed (then counts it as
+/// dropped: recording goes on so no tracee is left stopped).
+#[inline]
+fn emit_to(
+    w: &mut Writer,
+    err: &mut Option<ptrec_format::Error>,
+    stats: &mut Stats,
+    r: &Record<'_>,
+) {
+    if err.is_some() {
+        stats.dropped += 1;
+        return;
+    }
+    if let Err(e) = w.write(r) {
+        *err = Some(e);
+        stats.dropped += 1;
+    }
+}
+
+/// The finished recording, with the writer's statistics.
+#[derive(Debug)]
+pub struct Finished {
+    pub root: Option<Termination>,
+    pub stats: Stats,
+    pub written: Option<ptrec_format::WriteStats>,
+    /// Writing the trace failed: the first error.
+    pub write_error: Option<ptrec_format::Error>,
+}

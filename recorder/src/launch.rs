@@ -1,0 +1,239 @@
+//! Starting the command: fork, let rec seize the child, then exec COMMAND
+//! found on PATH as a shell finds it.
+//!
+//! Everything the child needs is prepared before `fork`, so the child only
+//! makes async-signal-safe calls (read, close, execve, write, _exit).
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use anyhow::{bail, Context, Result};
+
+/// A prepared command.
+pub struct Launch {
+    /// Paths to try, in order (one when the name contains a slash).
+    candidates: Vec<CString>,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    name: String,
+}
+
+/// A forked child waiting for [`Child::go`].
+pub struct Child {
+    pub pid: i32,
+    go_w: i32,
+    err_r: i32,
+    name: String,
+}
+
+/// Why the child could not exec the command.
+pub struct ExecFailure {
+    pub errno: i32,
+    pub message: String,
+    /// 127 when not found, 126 otherwise (as a shell reports it).
+    pub code: i32,
+}
+
+fn cstr(b: &[u8]) -> Result<CString> {
+    CString::new(b).context("an argument or environment entry contains a NUL byte")
+}
+
+impl Launch {
+    pub fn prepare(command: &[OsString]) -> Result<Launch> {
+        let Some(first) = command.first() else {
+            bail!("no command given: rec [OPTIONS] -- COMMAND [ARGS...]");
+        };
+        let name = first.as_bytes();
+        if name.is_empty() {
+            bail!("empty command name");
+        }
+        let mut candidates = Vec::new();
+        if name.contains(&b'/') {
+            candidates.push(cstr(name)?);
+        } else {
+            let path = std::env::var_os("PATH")
+                .unwrap_or_else(|| OsString::from("/usr/local/bin:/usr/bin:/bin"));
+            for dir in path.as_bytes().split(|&b| b == b':') {
+                // An empty PATH entry means the current directory.
+                let mut p = if dir.is_empty() {
+                    b".".to_vec()
+                } else {
+                    dir.to_vec()
+                };
+                p.push(b'/');
+                p.extend_from_slice(name);
+                candidates.push(cstr(&p)?);
+            }
+        }
+        let argv = command
+            .iter()
+            .map(|a| cstr(a.as_bytes()))
+            .collect::<Result<Vec<_>>>()?;
+        let envp = std::env::vars_os()
+            .map(|(k, v)| {
+                let mut e = k.into_vec();
+                e.push(b'=');
+                e.extend_from_slice(v.as_bytes());
+                cstr(&e)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Launch {
+            candidates,
+            argv,
+            envp,
+            name: OsStr::from_bytes(name).to_string_lossy().into_owned(),
+        })
+    }
+
+    /// Forks the child. It waits until [`Child::go`], then execs.
+    pub fn fork(&self) -> Result<Child> {
+        let argv: Vec<*const libc::c_char> = self
+            .argv
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect();
+        let envp: Vec<*const libc::c_char> = self
+            .envp
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect();
+        let go = pipe()?;
+        let err = pipe()?;
+        // SAFETY: rec is single-threaded here (the writer thread starts after
+        // the fork); the child only makes async-signal-safe calls on data
+        // prepared above and never returns.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(std::io::Error::last_os_error()).context("fork");
+        }
+        if pid == 0 {
+            // SAFETY: see above.
+            unsafe { child_exec(go, err, &self.candidates, &argv, &envp) }
+        }
+        // SAFETY: closing the child's ends, which this process owns.
+        unsafe {
+            libc::close(go[0]);
+            libc::close(err[1]);
+        }
+        Ok(Child {
+            pid,
+            go_w: go[1],
+            err_r: err[0],
+            name: self.name.clone(),
+        })
+    }
+}
+
+fn pipe() -> Result<[i32; 2]> {
+    let mut fds = [0i32; 2];
+    // SAFETY: a valid 2-int array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("pipe");
+    }
+    Ok(fds)
+}
+
+/// The child side: wait for rec, then execvp.
+///
+/// # Safety
+/// Only to be called in a freshly forked child of a single-threaded process.
+unsafe fn child_exec(
+    go: [i32; 2],
+    err: [i32; 2],
+    candidates: &[CString],
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+) -> ! {
+    // SAFETY: async-signal-safe calls on descriptors and buffers this process owns.
+    unsafe {
+        libc::close(go[1]);
+        libc::close(err[0]);
+        let mut b = 0u8;
+        // Returns when rec writes the go byte, or 0 when rec closed the pipe
+        // without it (rec failed): then do not run the command.
+        let n = loop {
+            let n = libc::read(go[0], (&mut b as *mut u8).cast(), 1);
+            if n >= 0 || *libc::__errno_location() != libc::EINTR {
+                break n;
+            }
+        };
+        if n != 1 {
+            libc::_exit(127);
+        }
+        let mut last = libc::ENOENT;
+        let mut denied = false;
+        for c in candidates {
+            libc::execve(c.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            last = *libc::__errno_location();
+            match last {
+                libc::EACCES => denied = true,
+                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG | libc::ESTALE => {}
+                // Like execvp: any other error ends the search.
+                _ => break,
+            }
+        }
+        if denied && matches!(last, libc::ENOENT | libc::ENOTDIR) {
+            last = libc::EACCES;
+        }
+        let e = last.to_ne_bytes();
+        libc::write(err[1], e.as_ptr().cast(), e.len());
+        libc::_exit(if matches!(last, libc::ENOENT | libc::ENOTDIR) {
+            127
+        } else {
+            126
+        });
+    }
+}
+
+impl Child {
+    /// Lets the child exec the command.
+    pub fn go(&mut self) {
+        // SAFETY: writes one byte from a local; closes our own descriptor.
+        unsafe {
+            libc::write(self.go_w, [1u8].as_ptr().cast(), 1);
+            libc::close(self.go_w);
+        }
+        self.go_w = -1;
+    }
+
+    /// After the recording: whether the child failed to exec the command.
+    pub fn exec_failure(&self) -> Option<ExecFailure> {
+        let mut b = [0u8; 4];
+        // SAFETY: reads into a local buffer from our own descriptor.
+        let n = unsafe { libc::read(self.err_r, b.as_mut_ptr().cast(), 4) };
+        if n != 4 {
+            return None;
+        }
+        let errno = i32::from_ne_bytes(b);
+        let (code, message) = match errno {
+            libc::ENOENT | libc::ENOTDIR => (127, format!("{}: command not found", self.name)),
+            _ => (
+                126,
+                format!(
+                    "{}: cannot execute: {}",
+                    self.name,
+                    std::io::Error::from_raw_os_error(errno)
+                ),
+            ),
+        };
+        Some(ExecFailure {
+            errno,
+            message,
+            code,
+        })
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        // SAFETY: closing descriptors we own (if still open).
+        unsafe {
+            if self.go_w >= 0 {
+                libc::close(self.go_w);
+            }
+            libc::close(self.err_r);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! rec's own signal handling: SIGINT/SIGTERM/SIGHUP sent to rec by `kill()`
+//! are forwarded to the command; a 1 s SIGALRM tick wakes the engine out of
+//! `wait4` so it can flush the trace while the tracees are quiet.
+//!
+//! Handlers are installed without SA_RESTART so that a blocked `wait4`
+//! returns EINTR. They only set atomics.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Bit N set: signal N was sent to rec by a process (si_code <= 0:
+/// SI_USER, SI_QUEUE, SI_TKILL...) and must be forwarded to the command.
+static FORWARD: AtomicU64 = AtomicU64::new(0);
+
+/// The signals rec forwards.
+pub const FORWARDED: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    if info.is_null() || !(0..64).contains(&sig) {
+        return;
+    }
+    // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
+    let code = unsafe { (*info).si_code };
+    // A terminal-generated signal (SI_KERNEL) already went to the whole
+    // foreground process group, the command included: forwarding it would
+    // deliver it twice. Only a signal aimed at rec alone is passed on.
+    if code <= 0 {
+        FORWARD.fetch_or(1 << sig, Ordering::Relaxed);
+    }
+}
+
+extern "C" fn on_alarm(_sig: libc::c_int) {}
+
+fn sigset(sigs: &[i32]) -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialise and fill a local sigset_t.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in sigs {
+            libc::sigaddset(&mut set, s);
+        }
+        set
+    }
+}
+
+const ALL: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGALRM];
+
+/// Blocks rec's signals on the calling thread (and threads it spawns next):
+/// the writer thread must never take them, or `wait4` would not be interrupted.
+pub fn block() {
+    let set = sigset(&ALL);
+    // SAFETY: a valid sigset; the old mask is not needed.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+}
+
+/// Unblocks them again on the calling thread.
+pub fn unblock() {
+    let set = sigset(&ALL);
+    // SAFETY: as in `block`.
+    unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+}
+
+/// Installs the handlers and starts the 1 s tick.
+pub fn install() -> std::io::Result<()> {
+    for &sig in &FORWARDED {
+        // SAFETY: a zeroed sigaction plus handler and flags is a valid argument;
+        // the handler only touches an atomic.
+        let r = unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut())
+        };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    // SAFETY: as above; the handler does nothing, its only effect is EINTR.
+    let r = unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_alarm as *const () as usize;
+        sa.sa_flags = 0;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGALRM, &sa, std::ptr::null_mut())
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let tick = libc::timeval {
+        tv_sec: 1,
+        tv_usec: 0,
+    };
+    let it = libc::itimerval {
+        it_interval: tick,
+        it_value: tick,
+    };
+    // SAFETY: a valid itimerval; the old value is not needed.
+    if unsafe { libc::setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Stops the tick (before rec exits or reports).
+pub fn stop_tick() {
+    let zero = libc::itimerval {
+        it_interval: libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        },
+        it_value: libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        },
+    };
+    // SAFETY: a valid itimerval.
+    unsafe { libc::setitimer(libc::ITIMER_REAL, &zero, std::ptr::null_mut()) };
+}
+
+/// Signals to forward since the last call, as a bit mask (cheap when none).
+#[inline]
+pub fn take_forward() -> u64 {
+    if FORWARD.load(Ordering::Relaxed) == 0 {
+        0
+    } else {
+        FORWARD.swap(0, Ordering::Relaxed)
+    }
+}
