@@ -21,10 +21,12 @@ use crate::tracee::{self, mono_ns, ptrace, Errno};
 /// Marker that makes a type `!Send` and `!Sync`.
 type NotSend = PhantomData<*const ()>;
 
-/// Options of the started command's tracees.
+/// Options of the started command's tracees. TRACEVFORKDONE too: the end of
+/// a vfork (the parent runs again) is a recorded event.
 pub const SEIZE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
     | libc::PTRACE_O_TRACEFORK
     | libc::PTRACE_O_TRACEVFORK
+    | libc::PTRACE_O_TRACEVFORKDONE
     | libc::PTRACE_O_TRACECLONE
     | libc::PTRACE_O_TRACEEXEC
     | libc::PTRACE_O_TRACEEXIT

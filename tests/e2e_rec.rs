@@ -1,0 +1,654 @@
+//! End-to-end tests of `rec` on the C tracee programs of `tracees/`: each
+//! runs the program once directly and once under `rec`, asserts that its
+//! stdout and exit status are the same, and checks the recorded trace
+//! through `ptrec_format::Trace`.
+//!
+//! `rec` must have been built first (`cargo build --workspace`); the tests
+//! find it beside their own executable.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ptrec_format::{x86_64 as regs, ChildKind, Record, Termination, Trace, AUDIT_ARCH_X86_64};
+
+fn rec_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/e2e_rec-HASH -> target/<profile>/rec
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("rec"))
+        .expect("target dir");
+    assert!(
+        bin.exists(),
+        "{} does not exist: run `cargo build --workspace` before the tests",
+        bin.display()
+    );
+    bin
+}
+
+fn tracee(name: &str) -> PathBuf {
+    Path::new(env!("TRACEES_DIR")).join(name)
+}
+
+/// An owned copy of the parts of a record the tests look at.
+#[derive(Clone, Debug)]
+#[allow(dead_code)]
+enum R {
+    Enter {
+        tid: i32,
+        nr: u64,
+        regs: [u64; 27],
+    },
+    Exit {
+        tid: i32,
+        nr: u64,
+        ret: i64,
+        regs: [u64; 27],
+    },
+    Signal {
+        tid: i32,
+        signo: i32,
+        siginfo_len: usize,
+    },
+    GroupStop {
+        tid: i32,
+        signo: i32,
+    },
+    NewChild {
+        tid: i32,
+        child: i32,
+        kind: ChildKind,
+        flags: u64,
+    },
+    VforkDone {
+        tid: i32,
+        child: i32,
+    },
+    Exec {
+        tid: i32,
+        former: i32,
+        filename: Vec<u8>,
+        argv: Vec<Vec<u8>>,
+    },
+    ExitEvent {
+        tid: i32,
+        status: i32,
+    },
+    Death {
+        tid: i32,
+        how: Termination,
+    },
+    Attach {
+        tid: i32,
+    },
+    Note {
+        kind: u32,
+        value: u64,
+    },
+    Other,
+}
+
+impl R {
+    fn tid(&self) -> i32 {
+        match *self {
+            R::Enter { tid, .. }
+            | R::Exit { tid, .. }
+            | R::Signal { tid, .. }
+            | R::GroupStop { tid, .. }
+            | R::NewChild { tid, .. }
+            | R::VforkDone { tid, .. }
+            | R::Exec { tid, .. }
+            | R::ExitEvent { tid, .. }
+            | R::Death { tid, .. }
+            | R::Attach { tid } => tid,
+            _ => 0,
+        }
+    }
+}
+
+fn own(r: &Record<'_>) -> R {
+    match r {
+        Record::SyscallEnter { tid, nr, regs, .. } => R::Enter {
+            tid: *tid,
+            nr: *nr,
+            regs: regs.expect("registers recorded").0,
+        },
+        Record::SyscallExit {
+            tid, nr, ret, regs, ..
+        } => R::Exit {
+            tid: *tid,
+            nr: *nr,
+            ret: *ret,
+            regs: regs.expect("registers recorded").0,
+        },
+        Record::SignalDelivery {
+            tid,
+            signo,
+            siginfo,
+            ..
+        } => R::Signal {
+            tid: *tid,
+            signo: *signo,
+            siginfo_len: siginfo.len(),
+        },
+        Record::GroupStop { tid, signo, .. } => R::GroupStop {
+            tid: *tid,
+            signo: *signo,
+        },
+        Record::NewChild {
+            tid,
+            child,
+            kind,
+            flags,
+            ..
+        } => R::NewChild {
+            tid: *tid,
+            child: *child,
+            kind: *kind,
+            flags: *flags,
+        },
+        Record::VforkDone { tid, child, .. } => R::VforkDone {
+            tid: *tid,
+            child: *child,
+        },
+        Record::Exec {
+            tid,
+            former_tid,
+            filename,
+            argv,
+            ..
+        } => R::Exec {
+            tid: *tid,
+            former: *former_tid,
+            filename: filename.to_vec(),
+            argv: argv.iter().map(|a| a.to_vec()).collect(),
+        },
+        Record::ExitEvent { tid, status, .. } => R::ExitEvent {
+            tid: *tid,
+            status: *status,
+        },
+        Record::Death { tid, how, .. } => R::Death {
+            tid: *tid,
+            how: *how,
+        },
+        Record::Attach { tid, .. } => R::Attach { tid: *tid },
+        Record::Note { kind, value, .. } => R::Note {
+            kind: *kind,
+            value: *value,
+        },
+        _ => R::Other,
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    recs: Vec<R>,
+    root: i32,
+}
+
+/// A shell-style exit status.
+fn shell_code(st: std::process::ExitStatus) -> i32 {
+    st.code()
+        .unwrap_or_else(|| 128 + st.signal().expect("exited or signaled"))
+}
+
+/// Runs `name` directly and under rec; asserts equal stdout and exit status;
+/// returns the recorded trace, checked for the invariants every trace holds.
+fn record(name: &str, args: &[&str]) -> Run {
+    let exe = tracee(name);
+    let direct = Command::new(&exe).args(args).output().expect("run tracee");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let t0 = Instant::now();
+    let rec = Command::new(rec_bin())
+        .arg("-o")
+        .arg(&out)
+        .arg("-q")
+        .arg("--")
+        .arg(&exe)
+        .args(args)
+        .output()
+        .expect("run rec");
+    assert!(t0.elapsed() < Duration::from_secs(10), "rec took too long");
+    let stderr = String::from_utf8_lossy(&rec.stderr);
+    assert!(stderr.is_empty(), "rec -q printed: {stderr}");
+    let code = shell_code(rec.status);
+    assert_eq!(
+        code,
+        shell_code(direct.status),
+        "exit status differs under rec"
+    );
+    let stdout = String::from_utf8(rec.stdout).expect("utf8");
+    assert_eq!(
+        stdout,
+        String::from_utf8_lossy(&direct.stdout),
+        "stdout differs under rec"
+    );
+
+    let trace = Trace::open(&out).expect("open trace");
+    assert!(trace.is_clean(), "trace not closed cleanly");
+    let h = trace.header();
+    assert_eq!(h.arch, AUDIT_ARCH_X86_64);
+    assert!(h.options.registers && h.options.cpu_times);
+    assert_eq!(h.argv[0], exe.as_os_str().as_encoded_bytes());
+    assert!(h.recorder_version.starts_with("ptrec "));
+    let mut recs = Vec::new();
+    let mut last_time = 0;
+    trace
+        .for_each_record(|r| {
+            assert!(r.time() >= last_time, "times go backwards at {r:?}");
+            last_time = r.time();
+            recs.push(own(r));
+        })
+        .expect("read records");
+    let root = match recs.first() {
+        Some(R::Attach { tid }) => *tid,
+        other => panic!("first record is not the start: {other:?}"),
+    };
+    match recs.last() {
+        Some(R::Note { kind, value }) => {
+            assert_eq!(*kind, ptrec_format::note_kind::END);
+            assert_eq!(*value as i32, code);
+        }
+        other => panic!("last record is not the end note: {other:?}"),
+    }
+    check_invariants(&recs, root);
+    Run {
+        code,
+        stdout,
+        recs,
+        root,
+    }
+}
+
+/// What every trace must satisfy: syscall enters and exits pair up per
+/// thread with the same number; an exit's registers equal its enter's except
+/// rax (and the syscalls that rewrite registers); no record of a thread
+/// before its creation or after its death; every thread dies or vanishes by exec.
+fn check_invariants(recs: &[R], root: i32) {
+    const FULL: [u64; 9] = [15, 59, 322, 158, 172, 56, 435, 57, 58];
+    let mut open: HashMap<i32, (u64, [u64; 27])> = HashMap::new();
+    let mut alive: BTreeSet<i32> = BTreeSet::from([root]);
+    let mut dead: BTreeSet<i32> = BTreeSet::new();
+    for r in recs {
+        let tid = r.tid();
+        if tid != 0 && !matches!(r, R::Attach { .. }) {
+            assert!(alive.contains(&tid), "record of a thread not alive: {r:?}");
+        }
+        match r {
+            R::Enter { tid, nr, regs } => {
+                assert_eq!(regs[regs::ORIG_RAX], *nr);
+                assert_eq!(regs[regs::RAX] as i64, -38, "enter rax is -ENOSYS");
+                open.insert(*tid, (*nr, *regs));
+            }
+            R::Exit { tid, nr, ret, regs } => {
+                let (enr, eregs) = open.remove(tid).expect("exit without enter");
+                assert_eq!(*nr, enr);
+                assert_eq!(regs[regs::RAX] as i64, *ret);
+                if !FULL.contains(nr) {
+                    let mut e = eregs;
+                    e[regs::RAX] = regs[regs::RAX];
+                    assert_eq!(&e, regs, "exit regs of {nr} differ beyond rax");
+                }
+            }
+            R::NewChild { child, .. } => {
+                assert!(alive.insert(*child), "child {child} announced twice");
+            }
+            // The former tid becomes the leader's; its open syscall moves.
+            R::Exec { tid, former, .. } if former != tid => {
+                alive.remove(former);
+                if let Some(o) = open.remove(former) {
+                    open.insert(*tid, o);
+                }
+            }
+            R::Death { tid, .. } => {
+                open.remove(tid);
+                alive.remove(tid);
+                dead.insert(*tid);
+            }
+            _ => {}
+        }
+    }
+    assert!(alive.is_empty(), "threads never seen to end: {alive:?}");
+}
+
+fn deaths(run: &Run) -> BTreeMap<i32, Termination> {
+    run.recs
+        .iter()
+        .filter_map(|r| match r {
+            R::Death { tid, how } => Some((*tid, *how)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn children(run: &Run) -> Vec<(i32, i32, ChildKind, u64)> {
+    run.recs
+        .iter()
+        .filter_map(|r| match r {
+            R::NewChild {
+                tid,
+                child,
+                kind,
+                flags,
+            } => Some((*tid, *child, *kind, *flags)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn fork_tree_has_exact_parents_and_exit_codes() {
+    let run = record("forktree", &[]);
+    assert_eq!(run.code, 0);
+    let kids = children(&run);
+    assert_eq!(kids.len(), 4, "{kids:?}");
+    let of_root: Vec<i32> = kids
+        .iter()
+        .filter(|k| k.0 == run.root)
+        .map(|k| k.1)
+        .collect();
+    assert_eq!(of_root.len(), 2);
+    let d = deaths(&run);
+    for (i, c) in of_root.iter().enumerate() {
+        let grand: Vec<i32> = kids.iter().filter(|k| k.0 == *c).map(|k| k.1).collect();
+        assert_eq!(grand.len(), 1, "child {c} made one grandchild");
+        assert!(kids
+            .iter()
+            .all(|k| k.2 == ChildKind::Fork || k.2 == ChildKind::Clone));
+        assert_eq!(d[c], Termination::Exited(10 + i as i32));
+        assert_eq!(d[&grand[0]], Termination::Exited(20 + i as i32));
+    }
+    assert_eq!(d[&run.root], Termination::Exited(0));
+}
+
+#[test]
+fn vfork_child_writes_parent_memory() {
+    let run = record("vfork", &[]);
+    assert_eq!(run.stdout, "shared=42 child=9\n");
+    let kids = children(&run);
+    assert_eq!(kids.len(), 1);
+    let (parent, child, kind, flags) = kids[0];
+    assert_eq!(parent, run.root);
+    assert_eq!(kind, ChildKind::Vfork);
+    assert_ne!(flags & libc::CLONE_VFORK as u64, 0);
+    assert!(run
+        .recs
+        .iter()
+        .any(|r| matches!(r, R::VforkDone { tid, child: c } if *tid == parent && *c == child)));
+    assert_eq!(deaths(&run)[&child], Termination::Exited(9));
+}
+
+#[test]
+fn clone_parent_sibling_is_recorded_with_its_flags() {
+    let run = record("clone_parent", &[]);
+    assert_eq!(run.stdout, "reaped 2 children, codes sum 11\n");
+    let kids = children(&run);
+    assert_eq!(kids.len(), 2, "{kids:?}");
+    let a = kids[0].1;
+    let (creator, sibling, _, flags) = kids[1];
+    assert_eq!(creator, a, "the sibling's NewChild comes from its creator");
+    assert_ne!(flags & libc::CLONE_PARENT as u64, 0);
+    let d = deaths(&run);
+    assert_eq!(d[&a], Termination::Exited(5));
+    assert_eq!(d[&sibling], Termination::Exited(6));
+}
+
+#[test]
+fn two_hundred_threads_created_and_joined() {
+    let run = record("threads200", &[]);
+    assert_eq!(run.stdout, "count=200\n");
+    let kids = children(&run);
+    assert_eq!(kids.len(), 200);
+    assert!(kids
+        .iter()
+        .all(|k| k.2 == ChildKind::Clone && k.3 & libc::CLONE_THREAD as u64 != 0));
+    let d = deaths(&run);
+    assert_eq!(d.len(), 201);
+}
+
+#[test]
+fn exec_from_non_leader_thread_is_attributed_and_former_tid_recorded() {
+    let run = record("exec_thread", &[]);
+    assert_eq!(run.code, 3);
+    let kids = children(&run);
+    assert_eq!(kids.len(), 1);
+    let thread = kids[0].1;
+    let execs: Vec<&R> = run
+        .recs
+        .iter()
+        .filter(|r| matches!(r, R::Exec { .. }))
+        .collect();
+    // The first exec is the command's own start.
+    assert_eq!(execs.len(), 2, "{execs:?}");
+    match execs[1] {
+        R::Exec {
+            tid,
+            former,
+            filename,
+            argv,
+        } => {
+            assert_eq!(*tid, run.root, "after exec the thread has the leader's tid");
+            assert_eq!(
+                *former, thread,
+                "former tid is the thread that called execve"
+            );
+            assert_eq!(
+                filename.as_slice(),
+                tracee("exec_thread").as_os_str().as_encoded_bytes()
+            );
+            assert_eq!(argv[1], b"after-exec");
+        }
+        _ => unreachable!(),
+    }
+    // The execve entered on the thread and returned 0 on the leader's tid.
+    let i = run
+        .recs
+        .iter()
+        .position(|r| std::ptr::eq(r, execs[1]))
+        .expect("exec");
+    assert!(run.recs[..i]
+        .iter()
+        .any(|r| matches!(r, R::Enter { tid, nr: 59, .. } if *tid == thread)));
+    assert!(run.recs[i..]
+        .iter()
+        .any(|r| matches!(r, R::Exit { tid, nr: 59, ret: 0, .. } if *tid == run.root)));
+    assert_eq!(deaths(&run)[&run.root], Termination::Exited(3));
+}
+
+#[test]
+fn leader_pthread_exit_while_threads_go_on() {
+    let run = record("leader_exit", &[]);
+    assert_eq!(run.code, 7);
+    assert_eq!(run.stdout, "thread after leader exit\n");
+    let thread = children(&run)[0].1;
+    // The leader's exit event comes first; its death only after the thread's.
+    let pos = |p: &dyn Fn(&R) -> bool| run.recs.iter().position(p).expect("record");
+    let leader_exit = pos(&|r| matches!(r, R::ExitEvent { tid, .. } if *tid == run.root));
+    let thread_death = pos(&|r| matches!(r, R::Death { tid, .. } if *tid == thread));
+    let leader_death = pos(&|r| matches!(r, R::Death { tid, .. } if *tid == run.root));
+    assert!(leader_exit < thread_death && thread_death < leader_death);
+    assert_eq!(deaths(&run)[&run.root], Termination::Exited(7));
+}
+
+#[test]
+fn sigstop_sigcont_of_child_is_seen_by_its_parent() {
+    let run = record("stopcont", &[]);
+    assert_eq!(
+        run.stdout,
+        "stopped=1 sig=19\ncontinued=1\nchild continued\nexited=1 code=3\n"
+    );
+    let child = children(&run)[0].1;
+    assert!(run
+        .recs
+        .iter()
+        .any(|r| matches!(r, R::GroupStop { tid, signo: 19 } if *tid == child)));
+    assert!(run
+        .recs
+        .iter()
+        .any(|r| matches!(r, R::Signal { tid, signo: 18, .. } if *tid == child)));
+}
+
+#[test]
+fn signal_handler_runs_and_sigreturn_restores_registers() {
+    let run = record("sighandler", &[]);
+    assert_eq!(run.stdout, "handled 10\n");
+    assert!(run.recs.iter().any(|r| matches!(
+        r,
+        R::Signal {
+            signo: 10,
+            siginfo_len: 128,
+            ..
+        }
+    )));
+    // rt_sigreturn's exit restores the registers of the interrupted code.
+    let ret = run
+        .recs
+        .iter()
+        .find_map(|r| match r {
+            R::Exit { nr: 15, regs, .. } => Some(*regs),
+            _ => None,
+        })
+        .expect("rt_sigreturn exit");
+    let enter = run
+        .recs
+        .iter()
+        .find_map(|r| match r {
+            R::Enter { nr: 15, regs, .. } => Some(*regs),
+            _ => None,
+        })
+        .expect("rt_sigreturn enter");
+    assert_ne!(ret[regs::RIP], enter[regs::RIP]);
+}
+
+#[test]
+fn sigkill_of_thread_group_mid_syscall() {
+    let run = record("killmid", &[]);
+    assert_eq!(run.code, 128 + 9);
+    let threads: Vec<i32> = children(&run)
+        .iter()
+        .filter(|k| k.2 == ChildKind::Clone)
+        .map(|k| k.1)
+        .collect();
+    assert_eq!(threads.len(), 3);
+    for t in threads.iter().chain([run.root].iter()) {
+        // The last syscall record of each thread is an enter of read(2).
+        let last = run
+            .recs
+            .iter()
+            .rfind(|r| r.tid() == *t && matches!(r, R::Enter { .. } | R::Exit { .. }))
+            .expect("syscalls");
+        assert!(matches!(last, R::Enter { nr: 0, .. }), "{t}: {last:?}");
+    }
+    assert!(matches!(
+        deaths(&run)[&run.root],
+        Termination::Signaled { signo: 9, .. }
+    ));
+}
+
+#[test]
+fn exit_group_from_non_leader_with_many_threads() {
+    let run = record("exit_group_thread", &[]);
+    assert_eq!(run.code, 4);
+    let d = deaths(&run);
+    assert_eq!(d.len(), 42);
+    assert_eq!(d[&run.root], Termination::Exited(4));
+}
+
+#[test]
+fn fork_then_threads_and_sigfpe_in_both_processes() {
+    let run = record("fork_fpe", &[]);
+    assert_eq!(run.code, 128 + 8);
+    assert_eq!(run.stdout, "child signaled=1 sig=8\n");
+    let child = children(&run)
+        .iter()
+        .find(|k| k.2 == ChildKind::Fork)
+        .expect("fork")
+        .1;
+    let d = deaths(&run);
+    for p in [child, run.root] {
+        assert!(
+            matches!(d[&p], Termination::Signaled { signo: 8, .. }),
+            "{p}"
+        );
+        assert!(run
+            .recs
+            .iter()
+            .any(|r| matches!(r, R::Signal { tid, signo: 8, .. } if *tid == p)));
+    }
+}
+
+#[test]
+fn orphan_outlives_its_parent_and_is_recorded_to_the_end() {
+    let run = record("orphan", &[]);
+    assert_eq!(run.code, 0);
+    let kids = children(&run);
+    assert_eq!(kids.len(), 2);
+    let (parent, orphan) = (kids[1].0, kids[1].1);
+    assert_eq!(parent, kids[0].1);
+    let d = deaths(&run);
+    assert_eq!(d[&parent], Termination::Exited(0));
+    assert_eq!(d[&orphan], Termination::Exited(2));
+    let pos = |t: i32| {
+        run.recs
+            .iter()
+            .position(|r| matches!(r, R::Death { tid, .. } if *tid == t))
+    };
+    assert!(pos(parent) < pos(orphan));
+}
+
+#[test]
+fn command_not_found_exits_127_and_not_executable_126() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let r = Command::new(rec_bin())
+        .arg("-o")
+        .arg(&out)
+        .args(["-q", "--", "no-such-command-ptrec"])
+        .output()
+        .expect("run rec");
+    assert_eq!(r.status.code(), Some(127));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("command not found"), "{err}");
+    let r = Command::new(rec_bin())
+        .arg("-o")
+        .arg(&out)
+        .args(["-q", "--", "/etc/passwd"])
+        .output()
+        .expect("run rec");
+    assert_eq!(r.status.code(), Some(126));
+}
+
+#[test]
+fn command_is_found_on_path_and_its_exec_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let r = Command::new(rec_bin())
+        .arg("-o")
+        .arg(&out)
+        .args(["--", "forktree"])
+        .env("PATH", format!("/nonexistent:{}", env!("TRACEES_DIR")))
+        .output()
+        .expect("run rec");
+    assert_eq!(r.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.starts_with("rec: 5 processes, 5 threads, "), "{err}");
+    let t = Trace::open(&out).expect("trace");
+    let mut execs = Vec::new();
+    t.for_each_record(|r| {
+        if let Record::Exec { filename, .. } = r {
+            execs.push(filename.to_vec());
+        }
+    })
+    .expect("records");
+    assert_eq!(
+        execs,
+        vec![tracee("forktree").as_os_str().as_encoded_bytes().to_vec()]
+    );
+}
