@@ -306,6 +306,9 @@ fn check_invariants(recs: &[R], root: i32) {
                     open.insert(*tid, o);
                 }
             }
+            R::Note { kind, .. } => {
+                assert_eq!(*kind, ptrec_format::note_kind::END, "unexpected note {r:?}");
+            }
             R::Death { tid, .. } => {
                 open.remove(tid);
                 alive.remove(tid);
@@ -651,4 +654,92 @@ fn command_is_found_on_path_and_its_exec_recorded() {
         execs,
         vec![tracee("forktree").as_os_str().as_encoded_bytes().to_vec()]
     );
+}
+
+/// Starts rec on `wait_term ARGS` with stdout piped and waits for "ready".
+fn start_waiting(out: &Path, args: &[&str]) -> std::process::Child {
+    use std::io::BufRead;
+    let mut child = Command::new(rec_bin())
+        .arg("-o")
+        .arg(out)
+        .args(["-q", "--"])
+        .arg(tracee("wait_term"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run rec");
+    let mut line = String::new();
+    let stdout = child.stdout.as_mut().expect("piped");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read ready");
+    assert_eq!(line, "ready\n");
+    child
+}
+
+fn kill(pid: u32, sig: i32) {
+    // SAFETY: kill has no memory arguments.
+    assert_eq!(unsafe { libc::kill(pid as i32, sig) }, 0);
+}
+
+fn root_death(path: &Path) -> Option<Termination> {
+    let t = Trace::open(path).expect("trace");
+    let mut d = None;
+    let mut root = 0;
+    t.for_each_record(|r| match r {
+        Record::Attach { tid, .. } => root = *tid,
+        Record::Death { tid, how, .. } if *tid == root => d = Some(*how),
+        _ => {}
+    })
+    .expect("records");
+    d
+}
+
+#[test]
+fn sigterm_sent_to_rec_reaches_the_command_and_the_trace_is_closed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let rec = start_waiting(&out, &[]);
+    kill(rec.id(), libc::SIGTERM);
+    let o = rec.wait_with_output().expect("wait rec");
+    assert_eq!(o.status.code(), Some(128 + libc::SIGTERM));
+    assert!(Trace::open(&out).expect("trace").is_clean());
+    assert!(matches!(
+        root_death(&out),
+        Some(Termination::Signaled {
+            signo: libc::SIGTERM,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn sigterm_to_rec_runs_the_commands_handler_and_rec_reports_its_code() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let rec = start_waiting(&out, &["handle"]);
+    kill(rec.id(), libc::SIGTERM);
+    let o = rec.wait_with_output().expect("wait rec");
+    // The command's handler ran and chose its exit code; rec reports it.
+    assert_eq!(o.status.code(), Some(5));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "got TERM\n");
+    assert!(Trace::open(&out).expect("trace").is_clean());
+}
+
+#[test]
+fn trace_is_readable_after_rec_is_sigkilled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let mut rec = start_waiting(&out, &["-", "5000"]);
+    // The 1 s tick seals the chunk holding everything up to "ready".
+    std::thread::sleep(Duration::from_millis(1600));
+    kill(rec.id(), libc::SIGKILL);
+    rec.wait().expect("wait rec");
+    let t = Trace::open(&out).expect("trace readable after SIGKILL");
+    assert!(!t.is_clean());
+    let mut kinds = Vec::new();
+    t.for_each_record(|r| kinds.push(r.kind()))
+        .expect("records of the flushed chunks");
+    assert!(kinds.contains(&ptrec_format::Kind::Exec), "{kinds:?}");
+    assert!(kinds.contains(&ptrec_format::Kind::SyscallEnter));
 }

@@ -8,7 +8,16 @@
 //! encodes the record (the Writer compresses and writes on its own thread).
 //!
 //! The engine is bound to the thread that seized the tracees (ptrace is
-//! per-thread): [`Engine`] is `!Send`.
+//! per-thread): [`Engine`] and [`Stop`] are `!Send`.
+//!
+//! ```compile_fail
+//! fn is_send<T: Send>() {}
+//! is_send::<ptrec_recorder::engine::Engine>();
+//! ```
+//! ```compile_fail
+//! fn is_send<T: Send>() {}
+//! is_send::<ptrec_recorder::engine::Stop>();
+//! ```
 
 use std::marker::PhantomData;
 
@@ -651,4 +660,92 @@ pub struct Finished {
     pub written: Option<ptrec_format::WriteStats>,
     /// Writing the trace failed: the first error.
     pub write_error: Option<ptrec_format::Error>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn stopped(sig: i32, event: i32) -> i32 {
+        (event << 16) | (sig << 8) | 0x7f
+    }
+
+    #[test]
+    fn decodes_deaths() {
+        assert_eq!(decode(3 << 8), Report::Died(Termination::Exited(3)));
+        assert_eq!(
+            decode(libc::SIGKILL),
+            Report::Died(Termination::Signaled {
+                signo: libc::SIGKILL,
+                core: false
+            })
+        );
+        assert_eq!(
+            decode(libc::SIGSEGV | 0x80),
+            Report::Died(Termination::Signaled {
+                signo: libc::SIGSEGV,
+                core: true
+            })
+        );
+    }
+
+    #[test]
+    fn decodes_syscall_and_signal_stops_including_realtime_signals() {
+        assert_eq!(
+            decode(stopped(libc::SIGTRAP | 0x80, 0)),
+            Report::Stopped(StopKind::Syscall)
+        );
+        assert_eq!(
+            decode(stopped(libc::SIGTRAP, 0)),
+            Report::Stopped(StopKind::SignalDelivery(libc::SIGTRAP))
+        );
+        let rt = libc::SIGRTMIN() + 3;
+        assert_eq!(
+            decode(stopped(rt, 0)),
+            Report::Stopped(StopKind::SignalDelivery(rt))
+        );
+    }
+
+    #[test]
+    fn group_stop_is_event_stop_with_a_stopping_signal_only() {
+        for sig in [libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
+            assert_eq!(
+                decode(stopped(sig, libc::PTRACE_EVENT_STOP)),
+                Report::Stopped(StopKind::GroupStop(sig))
+            );
+        }
+        assert_eq!(
+            decode(stopped(libc::SIGTRAP, libc::PTRACE_EVENT_STOP)),
+            Report::Stopped(StopKind::Event {
+                event: libc::PTRACE_EVENT_STOP,
+                sig: libc::SIGTRAP
+            })
+        );
+        // A plain SIGSTOP delivery is a signal-delivery-stop, not a group-stop.
+        assert_eq!(
+            decode(stopped(libc::SIGSTOP, 0)),
+            Report::Stopped(StopKind::SignalDelivery(libc::SIGSTOP))
+        );
+    }
+
+    #[test]
+    fn decodes_events() {
+        for ev in [
+            libc::PTRACE_EVENT_FORK,
+            libc::PTRACE_EVENT_VFORK,
+            libc::PTRACE_EVENT_CLONE,
+            libc::PTRACE_EVENT_EXEC,
+            libc::PTRACE_EVENT_VFORK_DONE,
+            libc::PTRACE_EVENT_EXIT,
+        ] {
+            assert_eq!(
+                decode(stopped(libc::SIGTRAP, ev)),
+                Report::Stopped(StopKind::Event {
+                    event: ev,
+                    sig: libc::SIGTRAP
+                })
+            );
+        }
+        assert_eq!(decode(0xffff), Report::Other);
+    }
 }
