@@ -1,0 +1,92 @@
+//! Command line, as /work/shared/interface.md fixes it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::summary::SortKey;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "analyze",
+    version,
+    about = "Analyze a ptrec trace offline: overview, strace -c summary, process tree, replay, info",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Option<Cmd>,
+    /// `analyze -c TRACE`: the summary table (like `strace -c`).
+    #[arg(short = 'c')]
+    pub summary: bool,
+    #[command(flatten)]
+    pub summary_opts: SummaryOpts,
+    /// Trace file.
+    #[arg(default_value = "trace.bin")]
+    pub trace: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Per-syscall table, like `strace -c`.
+    Summary {
+        #[command(flatten)]
+        opts: SummaryOpts,
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
+    /// Process tree with exec transitions and exit statuses.
+    Tree {
+        #[arg(long)]
+        json: bool,
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
+    /// Every recorded stop as strace-style text lines.
+    Replay {
+        #[command(flatten)]
+        opts: ReplayOpts,
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
+    /// Header metadata, chunk count, integrity check.
+    Info {
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct SummaryOpts {
+    /// Sort by: time, calls, errors, name.
+    #[arg(short = 'S', long = "sort", value_enum, default_value = "time")]
+    pub sort: SortKey,
+    /// One table per thread group.
+    #[arg(long)]
+    pub per_process: bool,
+    /// p50, p99 and max wall latency per syscall.
+    #[arg(long)]
+    pub percentiles: bool,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// Wall time instead of system CPU time.
+    #[arg(short = 'w')]
+    pub wall: bool,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ReplayOpts {
+    /// Syscalls to show (strace syntax: `trace=open,read`, `%file`, `!write`).
+    #[arg(short = 'e')]
+    pub expr: Vec<String>,
+    /// Only these processes or threads.
+    #[arg(short = 'p')]
+    pub pids: Vec<i32>,
+    /// Prefix lines with the wall-clock time (-tt: with microseconds).
+    #[arg(short = 't', action = clap::ArgAction::Count)]
+    pub timestamps: u8,
+    /// Show the time spent in each syscall.
+    #[arg(short = 'T')]
+    pub durations: bool,
+}

@@ -1,0 +1,133 @@
+//! `analyze info`: header, chunks, records by kind, integrity.
+
+use std::fmt::Write;
+
+use ptrec_format::{note_kind, Kind, Trace};
+
+use crate::decode::secs;
+use crate::model::{self, Event, ScanOptions};
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+pub fn run(t: &Trace) -> anyhow::Result<()> {
+    crate::out(&text(t)?)
+}
+
+pub fn text(t: &Trace) -> anyhow::Result<String> {
+    let h = t.header();
+    let mut s = String::new();
+    let _ = writeln!(s, "file:             {}", t.path().display());
+    let _ = writeln!(s, "format version:   {}", t.version());
+    let _ = writeln!(s, "recorder:         {}", h.recorder_version);
+    let _ = writeln!(s, "arch:             {:#x} (x86_64)", h.arch);
+    let _ = writeln!(s, "register layout:  {}", h.reg_layout);
+    let _ = writeln!(s, "kernel:           {}", h.kernel_release);
+    let _ = writeln!(s, "hostname:         {}", h.hostname);
+    let _ = writeln!(s, "page size:        {}", h.page_size);
+    let _ = writeln!(
+        s,
+        "start (wall):     {} ns since the epoch",
+        h.start_wall_ns
+    );
+    let argv: Vec<String> = h.argv.iter().map(|a| lossy(a)).collect();
+    let _ = writeln!(s, "command:          {}", argv.join(" "));
+    let _ = writeln!(s, "cwd:              {}", lossy(&h.cwd));
+    let _ = writeln!(s, "environment:      {} variables", h.env.len());
+    let o = &h.options;
+    let _ = writeln!(s, "string limit:     {}", o.string_limit);
+    let _ = writeln!(
+        s,
+        "filter:           {}",
+        if o.filter.is_empty() {
+            "all"
+        } else {
+            &o.filter
+        }
+    );
+    let _ = writeln!(s, "filter mode:      {}", o.filter_mode);
+    if !o.attach_pids.is_empty() {
+        let _ = writeln!(s, "attached pids:    {:?}", o.attach_pids);
+    }
+    let _ = writeln!(s, "cpu times:        {}", o.cpu_times);
+    let _ = writeln!(s, "registers:        {}", o.registers);
+
+    // Decoding every chunk verifies every checksum and every record.
+    let p = model::scan(t, &ScanOptions::default());
+    let _ = writeln!(s, "chunks:           {}", t.chunks().len());
+    match &p {
+        Ok(p) => {
+            let _ = writeln!(s, "records:          {}", p.records);
+            for k in Kind::ALL {
+                let n = p.by_kind[k as usize];
+                if n > 0 {
+                    let _ = writeln!(s, "  {:<16}{n}", k.name());
+                }
+            }
+            if p.unknown > 0 {
+                let _ = writeln!(s, "  {:<16}{}", "unknown kinds", p.unknown);
+            }
+            let first = p.first_time.unwrap_or(0);
+            let _ = writeln!(
+                s,
+                "time range:       +{}s .. +{}s after start ({}s)",
+                secs(first.saturating_sub(h.start_mono_ns)),
+                secs(p.last_time.saturating_sub(h.start_mono_ns)),
+                secs(p.last_time.saturating_sub(first))
+            );
+            let ratio = if p.compressed > 0 {
+                p.uncompressed as f64 / p.compressed as f64
+            } else {
+                0.0
+            };
+            let _ = writeln!(
+                s,
+                "size:             {} bytes on disk, {} bytes of records, {} compressed ({ratio:.2}x)",
+                t.file_len(),
+                p.uncompressed,
+                p.compressed
+            );
+            let _ = writeln!(
+                s,
+                "integrity:        ok ({} chunks, every checksum verified)",
+                t.chunks().len()
+            );
+            for e in &p.events {
+                if let Event::Note {
+                    kind, value, text, ..
+                } = e
+                {
+                    match *kind {
+                        note_kind::END => {
+                            let _ = writeln!(s, "end:              rec exited with status {value}");
+                        }
+                        note_kind::ABNORMAL_END => {
+                            let _ = writeln!(s, "abnormal end:     {}", lossy(text));
+                        }
+                        note_kind::RECORDS_DROPPED => {
+                            let _ = writeln!(s, "records dropped:  {value}");
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(s, "integrity:        FAILED: {e:#}");
+        }
+    }
+    match t.truncation() {
+        None => {
+            let _ = writeln!(s, "ended:            cleanly (trailer present)");
+        }
+        Some(c) => {
+            let _ = writeln!(s, "ended:            NOT cleanly: {c}");
+        }
+    }
+    if let Err(e) = p {
+        crate::out(&s)?;
+        return Err(e);
+    }
+    Ok(s)
+}

@@ -1,0 +1,620 @@
+//! Per-chunk partial results and their associative merge.
+//!
+//! Every chunk is decoded on its own (rayon) into a [`Partial`]; partials are
+//! merged in file order. What crosses a chunk boundary is kept explicitly:
+//! per thread, the syscall entry still open at the end of a partial
+//! (`threads[tid].open`) and the exit seen before any other syscall record of
+//! that thread at its start (`head_exits`). Merging pairs them up. Memory is
+//! bounded by chunk size x threads: records are never collected.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget};
+use ptrec_format::{
+    ChildKind, ChunkData, Kind, Record, Termination, Tid, Trace, AUDIT_ARCH_X86_64,
+};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+/// What a scan keeps besides the counts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScanOptions {
+    /// `-w`: time is wall time even when records carry CPU times.
+    pub wall: bool,
+    /// Keep latency histograms (`--percentiles`).
+    pub histograms: bool,
+}
+
+/// Log-linear latency histogram over nanoseconds: exact below 16 ns, then 8
+/// sub-buckets per power of two (12.5% relative error). Merges by addition.
+#[derive(Clone, Debug)]
+pub struct Histogram {
+    counts: Box<[u64; HIST_BUCKETS]>,
+    max: u64,
+}
+
+const HIST_SUB: u32 = 3;
+const HIST_EXP_MAX: u32 = 44;
+pub const HIST_BUCKETS: usize = 16 + ((HIST_EXP_MAX - 3) as usize) * (1 << HIST_SUB);
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            counts: Box::new([0; HIST_BUCKETS]),
+            max: 0,
+        }
+    }
+}
+
+impl Histogram {
+    fn bucket(v: u64) -> usize {
+        if v < 16 {
+            return v as usize;
+        }
+        let e = (63 - v.leading_zeros()).min(HIST_EXP_MAX - 1);
+        let sub = ((v >> (e - HIST_SUB)) & ((1 << HIST_SUB) - 1)) as usize;
+        16 + (e as usize - 4) * (1 << HIST_SUB) + sub
+    }
+
+    /// The smallest value that falls in bucket `b`.
+    fn lower(b: usize) -> u64 {
+        if b < 16 {
+            return b as u64;
+        }
+        let e = (b - 16) / (1 << HIST_SUB) + 4;
+        let sub = ((b - 16) % (1 << HIST_SUB)) as u64;
+        (1u64 << e) | (sub << (e as u32 - HIST_SUB))
+    }
+
+    pub fn add(&mut self, v: u64) {
+        self.counts[Self::bucket(v)] += 1;
+        self.max = self.max.max(v);
+    }
+
+    pub fn merge(&mut self, o: &Histogram) {
+        for (a, b) in self.counts.iter_mut().zip(o.counts.iter()) {
+            *a += b;
+        }
+        self.max = self.max.max(o.max);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// The value at quantile `q` (0..=1): the lower bound of its bucket,
+    /// capped by the exact maximum.
+    pub fn quantile(&self, q: f64) -> u64 {
+        let n = self.count();
+        if n == 0 {
+            return 0;
+        }
+        let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
+        let mut seen = 0;
+        for (b, c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return Self::lower(b).min(self.max);
+            }
+        }
+        self.max
+    }
+}
+
+/// Counts of one syscall in one thread.
+#[derive(Clone, Debug, Default)]
+pub struct Stat {
+    /// Entries (an entry whose exit was never seen still counts).
+    pub calls: u64,
+    /// Exits with a return value in -4095..=-1.
+    pub errors: u64,
+    /// Time of the paired calls, nanoseconds (CPU or wall, see [`ScanOptions`]).
+    pub time_ns: u64,
+    /// Wall latency of the paired calls.
+    pub hist: Option<Histogram>,
+}
+
+impl Stat {
+    pub fn merge(&mut self, o: &Stat) {
+        self.calls += o.calls;
+        self.errors += o.errors;
+        self.time_ns += o.time_ns;
+        match (&mut self.hist, &o.hist) {
+            (Some(a), Some(b)) => a.merge(b),
+            (None, Some(b)) => self.hist = Some(b.clone()),
+            _ => {}
+        }
+    }
+}
+
+/// A syscall entry not yet paired with its exit.
+#[derive(Clone, Copy, Debug)]
+pub struct Open {
+    pub nr: u32,
+    pub time: u64,
+    pub stime_us: Option<u64>,
+}
+
+/// An exit whose entry lies in an earlier partial.
+#[derive(Clone, Copy, Debug)]
+pub struct HeadExit {
+    pub time: u64,
+    pub stime_us: Option<u64>,
+}
+
+/// A thread's syscall state at the end of a partial. Its presence means the
+/// partial saw a record that decides the thread's state (a syscall record,
+/// an exec or its death), which supersedes any earlier partial's state.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ThreadState {
+    pub open: Option<Open>,
+}
+
+/// A process-structure event, owned (these are rare: kept for the tree).
+#[derive(Clone, Debug)]
+pub enum Event {
+    NewChild {
+        tid: Tid,
+        time: u64,
+        child: Tid,
+        kind: ChildKind,
+        flags: u64,
+    },
+    Exec {
+        tid: Tid,
+        time: u64,
+        former_tid: Tid,
+        filename: Vec<u8>,
+        argv: Vec<Vec<u8>>,
+    },
+    Death {
+        tid: Tid,
+        time: u64,
+        how: Termination,
+    },
+    Attach {
+        tid: Tid,
+        time: u64,
+        tgid: Tid,
+        comm: Vec<u8>,
+    },
+    Detach {
+        tid: Tid,
+    },
+    Note {
+        kind: u32,
+        value: u64,
+        text: Vec<u8>,
+    },
+}
+
+/// First and last time a thread was seen.
+#[derive(Clone, Copy, Debug)]
+pub struct Span {
+    pub first: u64,
+    pub last: u64,
+}
+
+/// The result of a scan over a range of chunks; see the module docs.
+#[derive(Clone, Debug, Default)]
+pub struct Partial {
+    pub stats: FxHashMap<(Tid, u32), Stat>,
+    pub threads: FxHashMap<Tid, ThreadState>,
+    pub head_exits: FxHashMap<Tid, HeadExit>,
+    pub events: Vec<Event>,
+    pub spans: FxHashMap<Tid, Span>,
+    /// Records per kind byte.
+    pub by_kind: [u64; 16],
+    pub unknown: u64,
+    pub records: u64,
+    pub first_time: Option<u64>,
+    pub last_time: u64,
+    pub chunks: u64,
+    pub uncompressed: u64,
+    pub compressed: u64,
+    /// The first error, by chunk index.
+    pub error: Option<(usize, String)>,
+}
+
+/// Whether a return value is an error return (-4095..=-1).
+pub fn is_error(ret: i64) -> bool {
+    (-4095..=-1).contains(&ret)
+}
+
+/// Duration of a pair: CPU time when both stops carry it (and `-w` was not
+/// given), else wall time.
+fn pair_time(opts: &ScanOptions, enter: &Open, exit_time: u64, exit_stime: Option<u64>) -> u64 {
+    match (opts.wall, enter.stime_us, exit_stime) {
+        (false, Some(a), Some(b)) => b.saturating_sub(a).saturating_mul(1000),
+        _ => exit_time.saturating_sub(enter.time),
+    }
+}
+
+impl Partial {
+    fn account_pair(
+        &mut self,
+        opts: &ScanOptions,
+        tid: Tid,
+        enter: &Open,
+        time: u64,
+        stime: Option<u64>,
+    ) {
+        let t = pair_time(opts, enter, time, stime);
+        let s = self.stats.entry((tid, enter.nr)).or_default();
+        s.time_ns += t;
+        if opts.histograms {
+            s.hist
+                .get_or_insert_with(Histogram::default)
+                .add(time.saturating_sub(enter.time));
+        }
+    }
+
+    /// Scans one decompressed chunk.
+    pub fn from_chunk(data: &ChunkData, opts: &ScanOptions) -> Partial {
+        let mut p = Partial {
+            chunks: 1,
+            uncompressed: u64::from(data.info.header.uncompressed_len),
+            compressed: u64::from(data.info.header.compressed_len),
+            ..Partial::default()
+        };
+        let mut it = data.records();
+        for r in it.by_ref() {
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    p.error = Some((data.info.index, e.to_string()));
+                    break;
+                }
+            };
+            p.record(&r, opts);
+        }
+        p.unknown = it.unknown();
+        p
+    }
+
+    /// Accounts one record (records of a partial arrive in file order).
+    pub fn record(&mut self, r: &Record<'_>, opts: &ScanOptions) {
+        let time = r.time();
+        let tid = r.tid();
+        self.records += 1;
+        self.by_kind[r.kind() as usize] += 1;
+        if self.first_time.is_none() {
+            self.first_time = Some(time);
+        }
+        self.last_time = time;
+        match self.spans.get_mut(&tid) {
+            Some(s) => s.last = time,
+            None => {
+                if tid != 0 || r.kind() != Kind::Note {
+                    self.spans.insert(
+                        tid,
+                        Span {
+                            first: time,
+                            last: time,
+                        },
+                    );
+                }
+            }
+        }
+        match r {
+            Record::SyscallEnter { nr, stime_us, .. } => {
+                let nr = *nr as u32;
+                self.stats.entry((tid, nr)).or_default().calls += 1;
+                let st = self.threads.entry(tid).or_default();
+                st.open = Some(Open {
+                    nr,
+                    time,
+                    stime_us: *stime_us,
+                });
+            }
+            Record::SyscallExit {
+                nr, ret, stime_us, ..
+            } => {
+                let nr = *nr as u32;
+                if is_error(*ret) {
+                    self.stats.entry((tid, nr)).or_default().errors += 1;
+                }
+                match self.threads.get_mut(&tid) {
+                    Some(st) => {
+                        if let Some(open) = st.open.take() {
+                            self.account_pair(opts, tid, &open, time, *stime_us);
+                        }
+                    }
+                    None => {
+                        self.threads.insert(tid, ThreadState::default());
+                        self.head_exits.insert(
+                            tid,
+                            HeadExit {
+                                time,
+                                stime_us: *stime_us,
+                            },
+                        );
+                    }
+                }
+            }
+            Record::NewChild {
+                child, kind, flags, ..
+            } => self.events.push(Event::NewChild {
+                tid,
+                time,
+                child: *child,
+                kind: *kind,
+                flags: *flags,
+            }),
+            Record::Exec {
+                former_tid,
+                filename,
+                argv,
+                ..
+            } => {
+                // execve's exit is reported on the new tid (the leader):
+                // carry the open entry over so the pair still matches.
+                if *former_tid != tid {
+                    let open = self.threads.get_mut(former_tid).and_then(|s| s.open.take());
+                    self.threads.insert(*former_tid, ThreadState::default());
+                    self.threads.insert(tid, ThreadState { open });
+                }
+                self.events.push(Event::Exec {
+                    tid,
+                    time,
+                    former_tid: *former_tid,
+                    filename: filename.to_vec(),
+                    argv: argv.iter().map(|a| a.to_vec()).collect(),
+                });
+            }
+            Record::Death { how, .. } => {
+                self.threads.insert(tid, ThreadState::default());
+                self.events.push(Event::Death {
+                    tid,
+                    time,
+                    how: *how,
+                });
+            }
+            Record::Attach { tgid, comm, .. } => self.events.push(Event::Attach {
+                tid,
+                time,
+                tgid: *tgid,
+                comm: comm.to_vec(),
+            }),
+            Record::Detach { .. } => self.events.push(Event::Detach { tid }),
+            Record::Note {
+                kind, value, text, ..
+            } => self.events.push(Event::Note {
+                kind: *kind,
+                value: *value,
+                text: text.to_vec(),
+            }),
+            Record::SignalDelivery { .. }
+            | Record::GroupStop { .. }
+            | Record::VforkDone { .. }
+            | Record::ExitEvent { .. } => {}
+        }
+    }
+
+    /// Appends `b`, which covers the chunks right after `self`'s.
+    pub fn merge(mut self, mut b: Partial, opts: &ScanOptions) -> Partial {
+        if self.chunks == 0 {
+            return b;
+        }
+        if b.chunks == 0 {
+            return self;
+        }
+        for (tid, ex) in b.head_exits.drain() {
+            match self.threads.get_mut(&tid) {
+                Some(st) => {
+                    if let Some(open) = st.open.take() {
+                        let t = pair_time(opts, &open, ex.time, ex.stime_us);
+                        let s = self.stats.entry((tid, open.nr)).or_default();
+                        s.time_ns += t;
+                        if opts.histograms {
+                            s.hist
+                                .get_or_insert_with(Histogram::default)
+                                .add(ex.time.saturating_sub(open.time));
+                        }
+                    }
+                    // An exit after a closed state: its entry was never recorded.
+                }
+                None => {
+                    self.head_exits.insert(tid, ex);
+                }
+            }
+        }
+        for (k, s) in b.stats.drain() {
+            match self.stats.get_mut(&k) {
+                Some(a) => a.merge(&s),
+                None => {
+                    self.stats.insert(k, s);
+                }
+            }
+        }
+        for (tid, st) in b.threads.drain() {
+            self.threads.insert(tid, st);
+        }
+        self.events.append(&mut b.events);
+        for (tid, sp) in b.spans.drain() {
+            self.spans
+                .entry(tid)
+                .and_modify(|a| a.last = sp.last)
+                .or_insert(sp);
+        }
+        for (a, x) in self.by_kind.iter_mut().zip(b.by_kind.iter()) {
+            *a += x;
+        }
+        self.unknown += b.unknown;
+        self.records += b.records;
+        if self.first_time.is_none() {
+            self.first_time = b.first_time;
+        }
+        if b.first_time.is_some() {
+            self.last_time = b.last_time;
+        }
+        self.chunks += b.chunks;
+        self.uncompressed += b.uncompressed;
+        self.compressed += b.compressed;
+        if self.error.is_none() {
+            self.error = b.error;
+        }
+        self
+    }
+
+    /// Calls, errors and time per syscall number over all threads.
+    pub fn by_syscall(&self) -> FxHashMap<u32, Stat> {
+        let mut m: FxHashMap<u32, Stat> = FxHashMap::default();
+        for ((_, nr), s) in &self.stats {
+            m.entry(*nr).or_default().merge(s);
+        }
+        m
+    }
+}
+
+/// Checks that the analyzer knows the trace's architecture.
+pub fn check_arch(trace: &Trace) -> anyhow::Result<()> {
+    let arch = trace.header().arch;
+    if arch != AUDIT_ARCH_X86_64 {
+        anyhow::bail!(
+            "{}: unsupported architecture {arch:#x} (this analyzer knows x86_64, AUDIT_ARCH {AUDIT_ARCH_X86_64:#x})",
+            trace.path().display()
+        );
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr that appears only when stderr is a terminal and
+/// the work has taken more than about a second.
+pub struct Progress {
+    bar: ProgressBar,
+    start: Instant,
+    shown: AtomicBool,
+    enabled: bool,
+}
+
+impl Progress {
+    pub fn new(len: u64) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            bar: ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden()),
+            start: Instant::now(),
+            shown: AtomicBool::new(false),
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+
+    pub fn inc(&self) {
+        self.bar.inc(1);
+        if self.enabled
+            && self.start.elapsed().as_millis() > 1000
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+    }
+
+    pub fn finish(&self) {
+        if self.shown.load(Ordering::Relaxed) {
+            self.bar.finish_and_clear();
+        }
+    }
+}
+
+/// Scans every readable chunk in parallel and merges the partials in order.
+/// Warns on stderr when the file is truncated; fails on a corrupted chunk.
+pub fn scan(trace: &Trace, opts: &ScanOptions) -> anyhow::Result<Partial> {
+    check_arch(trace)?;
+    warn_truncation(trace);
+    let progress = Progress::new(trace.chunks().len() as u64);
+    let p = (0..trace.chunks().len())
+        .into_par_iter()
+        .map_init(
+            || (Vec::new(), ChunkData::default()),
+            |(scratch, data), i| {
+                let p = match trace.read_chunk_into(i, scratch, data) {
+                    Ok(()) => Partial::from_chunk(data, opts),
+                    Err(e) => Partial {
+                        chunks: 1,
+                        error: Some((i, e.to_string())),
+                        ..Partial::default()
+                    },
+                };
+                progress.inc();
+                p
+            },
+        )
+        .reduce(Partial::default, |a, b| a.merge(b, opts));
+    progress.finish();
+    if let Some((_, e)) = &p.error {
+        anyhow::bail!("{}: {e}", trace.path().display());
+    }
+    Ok(p)
+}
+
+/// The truncation warning, once per run.
+pub fn warn_truncation(trace: &Trace) {
+    if let Some(t) = trace.truncation() {
+        eprintln!(
+            "warning: {}: {t}; analyzing the {} complete chunks before the cut",
+            trace.path().display(),
+            trace.chunks().len()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_monotonic_and_bound_their_values() {
+        let mut last = 0;
+        for v in [
+            0u64,
+            1,
+            15,
+            16,
+            17,
+            31,
+            32,
+            1000,
+            123_456,
+            1 << 40,
+            u64::MAX,
+        ] {
+            let b = Histogram::bucket(v);
+            assert!(b >= last, "{v}");
+            assert!(b < HIST_BUCKETS);
+            last = b;
+            if v < 1 << 43 {
+                assert!(Histogram::lower(b) <= v);
+                assert!(v - Histogram::lower(b) <= v / 8, "{v}");
+            }
+        }
+    }
+
+    #[test]
+    fn histograms_merge_by_addition() {
+        let mut a = Histogram::default();
+        let mut b = Histogram::default();
+        for v in 1..=100 {
+            a.add(v * 1000);
+        }
+        b.add(5_000_000);
+        a.merge(&b);
+        assert_eq!(a.count(), 101);
+        assert_eq!(a.max(), 5_000_000);
+        let p50 = a.quantile(0.5);
+        assert!((44_000..=51_000).contains(&p50), "{p50}");
+        assert_eq!(a.quantile(1.0), 5_000_000);
+    }
+
+    #[test]
+    fn error_returns_are_minus_4095_to_minus_1() {
+        assert!(is_error(-1));
+        assert!(is_error(-4095));
+        assert!(!is_error(-4096));
+        assert!(!is_error(0));
+    }
+}

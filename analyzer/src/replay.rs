@@ -1,0 +1,692 @@
+//! `analyze replay`: every recorded stop as a strace-like line, in file
+//! order. Chunks are decoded and formatted in parallel, a window of
+//! 2 x threads chunks at a time, then printed in order.
+
+use std::fmt::Write;
+
+use ptrec_format::{mem_flags, ChunkData, Mem, Record, Termination, Tid, Trace};
+use rayon::prelude::*;
+
+use crate::cli::ReplayOpts;
+use crate::decode::{errno_text, quoted, signal_name, syscall_name};
+use crate::filter::Filter;
+use crate::model::{self, is_error, ScanOptions};
+use crate::tree::Tree;
+
+/// How an argument is shown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum A {
+    /// Signed decimal.
+    I,
+    /// Unsigned decimal.
+    U,
+    /// Hexadecimal (flags, pointers not captured).
+    X,
+    /// File descriptor (`AT_FDCWD` aware).
+    Fd,
+    /// NUL-terminated string captured at entry.
+    Str,
+    /// Buffer written by the tracee, length in argument N.
+    In(usize),
+    /// Buffer filled by the kernel, length = return value.
+    Out,
+    /// Octal mode.
+    Oct,
+    /// argv-style array of strings (elements as captures arg 8+i).
+    Argv,
+    /// iovec array, count in argument N.
+    Iov(usize),
+    /// sockaddr, length in argument N.
+    Sockaddr(usize),
+    /// struct stat filled at exit.
+    Stat,
+    /// A signal number.
+    Sig,
+}
+
+use A::*;
+
+fn signature(name: &str) -> Option<&'static [A]> {
+    Some(match name {
+        "read" => &[Fd, Out, U],
+        "write" => &[Fd, In(2), U],
+        "pread64" => &[Fd, Out, U, I],
+        "pwrite64" => &[Fd, In(2), U, I],
+        "open" => &[Str, X, Oct],
+        "openat" => &[Fd, Str, X, Oct],
+        "creat" => &[Str, Oct],
+        "close" | "dup" | "fchdir" | "fsync" | "fdatasync" => &[Fd],
+        "stat" | "lstat" => &[Str, Stat],
+        "fstat" => &[Fd, Stat],
+        "newfstatat" => &[Fd, Str, Stat, X],
+        "access" => &[Str, X],
+        "faccessat" | "faccessat2" => &[Fd, Str, X, X],
+        "execve" => &[Str, Argv, X],
+        "execveat" => &[Fd, Str, Argv, X, X],
+        "readlink" => &[Str, Out, U],
+        "readlinkat" => &[Fd, Str, Out, U],
+        "unlink" | "rmdir" | "chdir" | "chroot" => &[Str],
+        "unlinkat" => &[Fd, Str, X],
+        "mkdir" | "chmod" => &[Str, Oct],
+        "mkdirat" | "fchmodat" => &[Fd, Str, Oct],
+        "rename" | "symlink" | "link" => &[Str, Str],
+        "renameat" => &[Fd, Str, Fd, Str],
+        "renameat2" => &[Fd, Str, Fd, Str, X],
+        "truncate" => &[Str, I],
+        "ftruncate" => &[Fd, I],
+        "statfs" => &[Str, X],
+        "fstatfs" => &[Fd, X],
+        "writev" | "pwritev" => &[Fd, Iov(2), I],
+        "readv" | "preadv" => &[Fd, Iov(2), I],
+        "connect" | "bind" => &[Fd, Sockaddr(2), U],
+        "sendto" => &[Fd, In(2), U, X, Sockaddr(5), U],
+        "recvfrom" => &[Fd, Out, U, X, X, X],
+        "socket" => &[I, I, I],
+        "listen" => &[Fd, I],
+        "accept" => &[Fd, X, X],
+        "accept4" => &[Fd, X, X, X],
+        "mmap" => &[X, U, X, X, Fd, X],
+        "munmap" => &[X, U],
+        "mprotect" => &[X, U, X],
+        "brk" | "set_tid_address" => &[X],
+        "exit" | "exit_group" => &[I],
+        "kill" | "tkill" => &[I, Sig],
+        "tgkill" => &[I, I, Sig],
+        "wait4" => &[I, X, X, X],
+        "clone" => &[X, X, X, X, X],
+        "dup2" => &[Fd, Fd],
+        "dup3" => &[Fd, Fd, X],
+        "pipe" => &[X],
+        "pipe2" => &[X, X],
+        "lseek" => &[Fd, I, U],
+        "ioctl" | "fcntl" => &[Fd, X, X],
+        "getdents64" => &[Fd, X, U],
+        "rt_sigaction" => &[Sig, X, X, U],
+        "rt_sigprocmask" => &[I, X, X, U],
+        "getrandom" => &[Out, U, X],
+        "getcwd" => &[Out, U],
+        "arch_prctl" => &[X, X],
+        "set_robust_list" => &[X, U],
+        "prlimit64" => &[I, I, X, X],
+        "futex" => &[X, I, I, X, X, I],
+        "nanosleep" | "clock_nanosleep" => &[X, X],
+        "rseq" => &[X, U, X, X],
+        "statx" => &[Fd, Str, X, X, X],
+        "getpid" | "getppid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid" | "fork"
+        | "vfork" | "sched_yield" | "pause" | "setsid" | "getpgrp" => &[],
+        _ => return None,
+    })
+}
+
+/// Captures of one call: the entry's and the exit's.
+struct Caps<'a, 'b> {
+    enter: &'b [Mem<'a>],
+    exit: &'b [Mem<'a>],
+}
+
+impl<'a> Caps<'a, '_> {
+    fn find(&self, arg: u8, addr: Option<u64>) -> Option<Mem<'a>> {
+        let hit = |m: &&Mem<'a>| m.arg == arg && addr.is_none_or(|a| a == m.addr);
+        self.exit
+            .iter()
+            .find(hit)
+            .or_else(|| self.enter.iter().find(hit))
+            .copied()
+    }
+}
+
+fn cut(m: &Mem<'_>) -> bool {
+    m.flags & (mem_flags::TRUNCATED | mem_flags::PARTIAL) != 0
+}
+
+fn u64_at(b: &[u8], off: usize) -> Option<u64> {
+    b.get(off..off + 8)
+        .map(|s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
+}
+
+fn ptr(v: u64) -> String {
+    if v == 0 {
+        "NULL".into()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+fn fmt_arg(
+    s: &mut String,
+    kind: A,
+    i: usize,
+    args: &[u64; 6],
+    ret: Option<i64>,
+    caps: &Caps<'_, '_>,
+) {
+    let v = args[i];
+    let mem = |a: u8| caps.find(a, None);
+    match kind {
+        I => {
+            let _ = write!(s, "{}", v as i64);
+        }
+        U => {
+            let _ = write!(s, "{v}");
+        }
+        X => s.push_str(&ptr(v)),
+        Oct => {
+            let _ = write!(s, "{v:#o}");
+        }
+        Fd => {
+            if v as i32 == -100 {
+                s.push_str("AT_FDCWD");
+            } else {
+                let _ = write!(s, "{}", v as i32);
+            }
+        }
+        Sig => s.push_str(&signal_name(v as i32)),
+        Str | In(_) | Out => {
+            if v == 0 {
+                s.push_str("NULL");
+                return;
+            }
+            let m = match mem(i as u8) {
+                Some(m) if m.flags & mem_flags::UNREADABLE == 0 => m,
+                _ => {
+                    s.push_str(&ptr(v));
+                    return;
+                }
+            };
+            if kind == Out && ret.is_none_or(is_error) {
+                s.push_str(&ptr(v));
+                return;
+            }
+            let want = match kind {
+                In(n) => args[n] as usize,
+                Out => ret.unwrap_or(0).max(0) as usize,
+                _ => m.data.len(),
+            };
+            let data = &m.data[..m.data.len().min(want)];
+            s.push_str(&quoted(data, cut(&m) || data.len() < want));
+        }
+        Argv => {
+            let Some(m) = mem(i as u8).filter(|m| m.flags & mem_flags::UNREADABLE == 0) else {
+                s.push_str(&ptr(v));
+                return;
+            };
+            s.push('[');
+            let mut first = true;
+            for off in (0..m.data.len()).step_by(8) {
+                let Some(p) = u64_at(m.data, off) else { break };
+                if p == 0 {
+                    break;
+                }
+                if !first {
+                    s.push_str(", ");
+                }
+                first = false;
+                match caps.find(8 + i as u8, Some(p)) {
+                    Some(e) if e.flags & mem_flags::UNREADABLE == 0 => {
+                        s.push_str(&quoted(e.data, cut(&e)))
+                    }
+                    _ => s.push_str(&ptr(p)),
+                }
+            }
+            s.push(']');
+            if cut(&m) {
+                s.push_str("...");
+            }
+        }
+        Iov(n) => {
+            let Some(m) = mem(i as u8).filter(|m| m.flags & mem_flags::UNREADABLE == 0) else {
+                s.push_str(&ptr(v));
+                return;
+            };
+            s.push('[');
+            let count = (args[n] as usize).min(m.data.len() / 16);
+            for k in 0..count {
+                let (Some(base), Some(len)) = (u64_at(m.data, k * 16), u64_at(m.data, k * 16 + 8))
+                else {
+                    break;
+                };
+                if k > 0 {
+                    s.push_str(", ");
+                }
+                s.push_str("{iov_base=");
+                match caps.find(8 + i as u8, Some(base)) {
+                    Some(e) if e.flags & mem_flags::UNREADABLE == 0 => {
+                        s.push_str(&quoted(e.data, cut(&e) || (e.data.len() as u64) < len))
+                    }
+                    _ => s.push_str(&ptr(base)),
+                }
+                let _ = write!(s, ", iov_len={len}}}");
+            }
+            s.push(']');
+        }
+        Sockaddr(_) => {
+            let Some(m) = mem(i as u8).filter(|m| m.data.len() >= 2) else {
+                s.push_str(&ptr(v));
+                return;
+            };
+            let fam = u16::from_le_bytes([m.data[0], m.data[1]]);
+            match fam {
+                1 => {
+                    let p = &m.data[2..];
+                    let end = p.iter().position(|&c| c == 0).unwrap_or(p.len());
+                    let _ = write!(
+                        s,
+                        "{{sa_family=AF_UNIX, sun_path={}}}",
+                        quoted(&p[..end], false)
+                    );
+                }
+                2 if m.data.len() >= 8 => {
+                    let port = u16::from_be_bytes([m.data[2], m.data[3]]);
+                    let a = &m.data[4..8];
+                    let _ = write!(
+                        s,
+                        "{{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr(\"{}.{}.{}.{}\")}}",
+                        a[0], a[1], a[2], a[3]
+                    );
+                }
+                f => {
+                    let _ = write!(s, "{{sa_family={f}, ...}}");
+                }
+            }
+        }
+        Stat => {
+            match mem(i as u8).filter(|m| m.data.len() >= 56 && ret == Some(0)) {
+                Some(m) => {
+                    // x86_64 struct stat: st_mode at 24 (u32), st_size at 48.
+                    let mode = u32::from_le_bytes([m.data[24], m.data[25], m.data[26], m.data[27]]);
+                    let size = u64_at(m.data, 48).unwrap_or(0);
+                    let ty = match mode & 0o170000 {
+                        0o100000 => "S_IFREG",
+                        0o040000 => "S_IFDIR",
+                        0o120000 => "S_IFLNK",
+                        0o020000 => "S_IFCHR",
+                        0o060000 => "S_IFBLK",
+                        0o010000 => "S_IFIFO",
+                        0o140000 => "S_IFSOCK",
+                        _ => "0",
+                    };
+                    let _ = write!(
+                        s,
+                        "{{st_mode={ty}|{:#o}, st_size={size}, ...}}",
+                        mode & 0o7777
+                    );
+                }
+                None => s.push_str(&ptr(v)),
+            }
+        }
+    }
+}
+
+/// `name(args` without the closing parenthesis.
+fn call_text(nr: u32, args: &[u64; 6], ret: Option<i64>, caps: &Caps<'_, '_>) -> String {
+    let name = syscall_name(nr);
+    let mut s = String::with_capacity(64);
+    s.push_str(&name);
+    s.push('(');
+    match signature(&name) {
+        Some(sig) => {
+            for (i, k) in sig.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(", ");
+                }
+                fmt_arg(&mut s, *k, i, args, ret, caps);
+            }
+        }
+        None => {
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(", ");
+                }
+                s.push_str(&ptr(*a));
+            }
+        }
+    }
+    s
+}
+
+fn ret_text(nr: u32, ret: i64) -> String {
+    if is_error(ret) {
+        return format!("-1 {}", errno_text(-ret as i32));
+    }
+    match &*syscall_name(nr) {
+        "mmap" | "brk" | "mremap" => format!("{:#x}", ret as u64),
+        _ => ret.to_string(),
+    }
+}
+
+/// Pads the call text to strace's 40th column before ` = `.
+fn finish(s: &mut String, start: usize, ret: &str) {
+    let w = s.len() - start;
+    if w < 39 {
+        s.extend(std::iter::repeat_n(' ', 39 - w));
+    }
+    s.push_str(" = ");
+    s.push_str(ret);
+}
+
+fn siginfo_text(signo: i32, si: &[u8]) -> String {
+    let name = signal_name(signo);
+    if si.len() < 16 {
+        return format!("{{si_signo={name}}}");
+    }
+    let i32_at = |o: usize| i32::from_le_bytes([si[o], si[o + 1], si[o + 2], si[o + 3]]);
+    let code = i32_at(8);
+    let mut s = format!("{{si_signo={name}, si_code=");
+    if signo == 17 && code > 0 {
+        let c = [
+            "?",
+            "CLD_EXITED",
+            "CLD_KILLED",
+            "CLD_DUMPED",
+            "CLD_TRAPPED",
+            "CLD_STOPPED",
+            "CLD_CONTINUED",
+        ];
+        s.push_str(c.get(code as usize).unwrap_or(&"?"));
+        let status = i32_at(24);
+        let st = if code == 1 {
+            status.to_string()
+        } else {
+            signal_name(status)
+        };
+        let _ = write!(
+            s,
+            ", si_pid={}, si_uid={}, si_status={st}, si_utime={}, si_stime={}}}",
+            i32_at(16),
+            i32_at(20),
+            u64_at(si, 32).unwrap_or(0),
+            u64_at(si, 40).unwrap_or(0)
+        );
+        return s;
+    }
+    match code {
+        0 | -6 | -1 => {
+            s.push_str(match code {
+                0 => "SI_USER",
+                -6 => "SI_TKILL",
+                _ => "SI_QUEUE",
+            });
+            let _ = write!(s, ", si_pid={}, si_uid={}}}", i32_at(16), i32_at(20));
+        }
+        0x80 => s.push_str("SI_KERNEL}"),
+        c if matches!(signo, 4 | 7 | 8 | 11) => {
+            let names: &[&str] = match signo {
+                11 => &["?", "SEGV_MAPERR", "SEGV_ACCERR"],
+                7 => &["?", "BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR"],
+                _ => &["?"],
+            };
+            match names.get(c as usize) {
+                Some(n) if c > 0 => s.push_str(n),
+                _ => {
+                    let _ = write!(s, "{c}");
+                }
+            }
+            let _ = write!(s, ", si_addr={}}}", ptr(u64_at(si, 16).unwrap_or(0)));
+        }
+        c => {
+            let _ = write!(s, "{c}}}");
+        }
+    }
+    s
+}
+
+/// Per-run settings for the formatter.
+struct Ctx<'a> {
+    filter: Filter,
+    pids: Vec<Tid>,
+    prefix: bool,
+    timestamps: u8,
+    durations: bool,
+    tree: &'a Tree,
+    /// CLOCK_MONOTONIC -> wall clock.
+    wall_offset: i128,
+}
+
+impl Ctx<'_> {
+    fn wanted(&self, tid: Tid) -> bool {
+        self.pids.is_empty()
+            || self.pids.contains(&tid)
+            || self.pids.contains(&self.tree.tgid_of(tid))
+    }
+
+    fn head(&self, s: &mut String, tid: Tid, time: u64) {
+        if self.prefix {
+            let _ = write!(s, "[pid {tid:>5}] ");
+        }
+        if self.timestamps > 0 {
+            let wall = (time as i128 + self.wall_offset).max(0) as u64;
+            let secs = wall / 1_000_000_000;
+            let (h, m, sec) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+            let _ = write!(s, "{h:02}:{m:02}:{sec:02}");
+            if self.timestamps > 1 {
+                let _ = write!(s, ".{:06}", (wall % 1_000_000_000) / 1000);
+            }
+            s.push(' ');
+        }
+    }
+
+    fn dur(&self, s: &mut String, ns: u64) {
+        if self.durations {
+            let _ = write!(
+                s,
+                " <{}.{:06}>",
+                ns / 1_000_000_000,
+                (ns % 1_000_000_000) / 1000
+            );
+        }
+    }
+}
+
+fn collect_caps<'a>(r: &Record<'a>) -> Vec<Mem<'a>> {
+    match r {
+        Record::SyscallEnter { mem, .. } | Record::SyscallExit { mem, .. } => mem.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Formats one chunk's records. A syscall whose exit directly follows its
+/// entry (ignoring the exec event in between) is one line; otherwise the
+/// entry ends in `<unfinished ...>` and the exit starts with `<... resumed>`.
+fn format_chunk(data: &ChunkData, ctx: &Ctx<'_>) -> anyhow::Result<String> {
+    let recs: Vec<Record<'_>> = data.records().collect::<Result<_, _>>()?;
+    let mut s = String::with_capacity(data.payload.len());
+    let mut i = 0;
+    while i < recs.len() {
+        let r = &recs[i];
+        i += 1;
+        let tid = r.tid();
+        if !ctx.wanted(tid) {
+            continue;
+        }
+        match r {
+            Record::SyscallEnter { time, nr, args, .. } => {
+                let nr = *nr as u32;
+                if !ctx.filter.shows(nr) {
+                    continue;
+                }
+                // Find the matching exit right after (an exec event may sit between).
+                let mut j = i;
+                let mut exit_tid = tid;
+                if let Some(Record::Exec {
+                    tid: t2,
+                    former_tid,
+                    ..
+                }) = recs.get(j)
+                {
+                    if *former_tid == tid {
+                        exit_tid = *t2;
+                        j += 1;
+                    }
+                }
+                let exit = match recs.get(j) {
+                    Some(x @ Record::SyscallExit { tid: t, .. }) if *t == exit_tid => Some(x),
+                    _ => None,
+                };
+                let enter_caps = collect_caps(r);
+                let start = s.len();
+                ctx.head(&mut s, tid, *time);
+                let line_start = s.len();
+                match exit {
+                    Some(x @ Record::SyscallExit { ret, time: t2, .. }) => {
+                        let exit_caps = collect_caps(x);
+                        let caps = Caps {
+                            enter: &enter_caps,
+                            exit: &exit_caps,
+                        };
+                        s.push_str(&call_text(nr, args, Some(*ret), &caps));
+                        s.push(')');
+                        finish(&mut s, line_start, &ret_text(nr, *ret));
+                        ctx.dur(&mut s, t2.saturating_sub(*time));
+                        s.push('\n');
+                        if exit_tid != tid {
+                            // Non-leader exec: strace reports the tid change.
+                            s.insert_str(
+                                start,
+                                &format!("+++ superseded by execve in pid {tid} +++\n"),
+                            );
+                        }
+                        i = j + 1;
+                    }
+                    _ => {
+                        let caps = Caps {
+                            enter: &enter_caps,
+                            exit: &[],
+                        };
+                        s.push_str(&call_text(nr, args, None, &caps));
+                        let name = syscall_name(nr);
+                        let ends = matches!(&*name, "exit" | "exit_group")
+                            && matches!(
+                                recs.get(i),
+                                None | Some(Record::ExitEvent { .. }) | Some(Record::Death { .. })
+                            );
+                        if ends {
+                            s.push(')');
+                            finish(&mut s, line_start, "?");
+                        } else {
+                            s.push_str(" <unfinished ...>");
+                        }
+                        s.push('\n');
+                    }
+                }
+            }
+            Record::SyscallExit { time, nr, ret, .. } => {
+                let nr = *nr as u32;
+                if !ctx.filter.shows(nr) {
+                    continue;
+                }
+                ctx.head(&mut s, tid, *time);
+                let line_start = s.len();
+                let _ = write!(s, "<... {} resumed>)", syscall_name(nr));
+                finish(&mut s, line_start, &ret_text(nr, *ret));
+                s.push('\n');
+            }
+            Record::SignalDelivery {
+                time,
+                signo,
+                siginfo,
+                ..
+            } => {
+                ctx.head(&mut s, tid, *time);
+                let _ = writeln!(
+                    s,
+                    "--- {} {} ---",
+                    signal_name(*signo),
+                    siginfo_text(*signo, siginfo)
+                );
+            }
+            Record::GroupStop { time, signo, .. } => {
+                ctx.head(&mut s, tid, *time);
+                let _ = writeln!(s, "--- stopped by {} ---", signal_name(*signo));
+            }
+            Record::Death { time, how, .. } => {
+                ctx.head(&mut s, tid, *time);
+                match how {
+                    Termination::Exited(c) => {
+                        let _ = writeln!(s, "+++ exited with {c} +++");
+                    }
+                    Termination::Signaled { signo, core } => {
+                        let _ = writeln!(
+                            s,
+                            "+++ killed by {}{} +++",
+                            signal_name(*signo),
+                            if *core { " (core dumped)" } else { "" }
+                        );
+                    }
+                }
+            }
+            Record::Detach { time, .. } => {
+                ctx.head(&mut s, tid, *time);
+                s.push_str("+++ detached +++\n");
+            }
+            Record::NewChild { .. }
+            | Record::VforkDone { .. }
+            | Record::Exec { .. }
+            | Record::ExitEvent { .. }
+            | Record::Attach { .. }
+            | Record::Note { .. } => {}
+        }
+    }
+    Ok(s)
+}
+
+pub fn run(t: &Trace, opts: &ReplayOpts) -> anyhow::Result<()> {
+    let filter = Filter::parse(&opts.expr)?;
+    // A first pass for the thread groups (-p, and whether to prefix pids).
+    let p = model::scan(t, &ScanOptions::default())?;
+    let tree = Tree::build(&p.events, &p.spans, &crate::command(t));
+    let h = t.header();
+    let ctx = Ctx {
+        filter,
+        pids: opts.pids.clone(),
+        prefix: p.spans.len() > 1,
+        timestamps: opts.timestamps,
+        durations: opts.durations,
+        tree: &tree,
+        wall_offset: i128::from(h.start_wall_ns) - i128::from(h.start_mono_ns),
+    };
+    let n = t.chunks().len();
+    let window = (2 * rayon::current_num_threads()).max(2);
+    let mut first = 0;
+    while first < n {
+        let last = (first + window).min(n);
+        let texts: Vec<anyhow::Result<String>> = (first..last)
+            .into_par_iter()
+            .map(|i| {
+                let d = t
+                    .read_chunk(i)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", t.path().display()))?;
+                format_chunk(&d, &ctx)
+            })
+            .collect();
+        for txt in texts {
+            crate::out(&txt?)?;
+        }
+        first = last;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigchld_siginfo_is_decoded_like_strace() {
+        let mut si = [0u8; 128];
+        si[0..4].copy_from_slice(&17i32.to_le_bytes());
+        si[8..12].copy_from_slice(&1i32.to_le_bytes());
+        si[16..20].copy_from_slice(&1235i32.to_le_bytes());
+        si[20..24].copy_from_slice(&1000i32.to_le_bytes());
+        assert_eq!(
+            siginfo_text(17, &si),
+            "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=1235, si_uid=1000, si_status=0, si_utime=0, si_stime=0}"
+        );
+    }
+
+    #[test]
+    fn returns_show_errno_name_and_description() {
+        assert_eq!(ret_text(257, -2), "-1 ENOENT (No such file or directory)");
+        assert_eq!(ret_text(12, 0x5000), "0x5000");
+        assert_eq!(ret_text(0, 5), "5");
+    }
+}
