@@ -274,6 +274,7 @@ impl Engine {
                     _ => break,
                 }
             }
+            self.stats.stops += 1;
             let time = mono_ns();
             let stime = ru.ru_stime.tv_sec as u64 * 1_000_000 + ru.ru_stime.tv_usec as u64;
             self.on_status(tid, status, time, stime);
@@ -352,11 +353,16 @@ impl Engine {
     }
 
     fn on_status(&mut self, tid: Tid, status: i32, time: u64, stime: u64) {
-        self.stats.stops += 1;
         let report = decode(status);
         if !self.threads.contains_key(&tid) {
             if self.expected.remove(&tid) {
                 self.adopt(tid);
+            } else if let Some(h) = self.held.iter_mut().find(|h| h.tid == tid) {
+                // A held new thread was killed while held: its death is what
+                // is recorded once its creation has been.
+                h.status = status;
+                h.stime = stime;
+                return;
             } else if let Report::Stopped(_) = report {
                 // ptrace(2): a new child "may report before the parent's
                 // PTRACE_EVENT_FORK/VFORK/CLONE" stop: hold it until then, so
@@ -566,6 +572,9 @@ impl Engine {
                 })
             };
             th.in_syscall = false;
+            // The entry's arguments, before the exit snapshot replaces them
+            // (what an output-buffer capture at exit reads).
+            let _args = th.regs.syscall_args();
             match got {
                 Ok(r) => th.regs = r,
                 Err(_) => return self.resume(stop, 0),
