@@ -95,6 +95,9 @@ impl Histogram {
             return 0;
         }
         let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
+        if rank == n {
+            return self.max;
+        }
         let mut seen = 0;
         for (b, c) in self.counts.iter().enumerate() {
             seen += c;

@@ -42,6 +42,8 @@ enum A {
     Stat,
     /// A signal number.
     Sig,
+    /// open(2) flags; the mode argument after them is shown only with O_CREAT.
+    OFlags,
 }
 
 use A::*;
@@ -52,8 +54,8 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "write" => &[Fd, In(2), U],
         "pread64" => &[Fd, Out, U, I],
         "pwrite64" => &[Fd, In(2), U, I],
-        "open" => &[Str, X, Oct],
-        "openat" => &[Fd, Str, X, Oct],
+        "open" => &[Str, OFlags, Oct],
+        "openat" => &[Fd, Str, OFlags, Oct],
         "creat" => &[Str, Oct],
         "close" | "dup" | "fchdir" | "fsync" | "fdatasync" => &[Fd],
         "stat" | "lstat" => &[Str, Stat],
@@ -181,6 +183,7 @@ fn fmt_arg(
             }
         }
         Sig => s.push_str(&signal_name(v as i32)),
+        OFlags => s.push_str(&open_flags(v)),
         Str | In(_) | Out => {
             if v == 0 {
                 s.push_str("NULL");
@@ -317,6 +320,43 @@ fn fmt_arg(
     }
 }
 
+/// `O_RDONLY|O_CLOEXEC` (x86_64 values).
+fn open_flags(v: u64) -> String {
+    const NAMES: [(u64, &str); 12] = [
+        (0o100, "O_CREAT"),
+        (0o200, "O_EXCL"),
+        (0o400, "O_NOCTTY"),
+        (0o1000, "O_TRUNC"),
+        (0o2000, "O_APPEND"),
+        (0o4000, "O_NONBLOCK"),
+        (0o10000, "O_DSYNC"),
+        (0o40000, "O_DIRECT"),
+        (0o200000, "O_DIRECTORY"),
+        (0o400000, "O_NOFOLLOW"),
+        (0o1000000, "O_NOATIME"),
+        (0o2000000, "O_CLOEXEC"),
+    ];
+    let mut s = match v & 3 {
+        0 => "O_RDONLY",
+        1 => "O_WRONLY",
+        2 => "O_RDWR",
+        _ => "O_ACCMODE",
+    }
+    .to_string();
+    let mut rest = v & !3;
+    for (bit, name) in NAMES {
+        if rest & bit != 0 {
+            s.push('|');
+            s.push_str(name);
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        let _ = write!(s, "|{rest:#o}");
+    }
+    s
+}
+
 /// `name(args` without the closing parenthesis.
 fn call_text(nr: u32, args: &[u64; 6], ret: Option<i64>, caps: &Caps<'_, '_>) -> String {
     let name = syscall_name(nr);
@@ -326,6 +366,9 @@ fn call_text(nr: u32, args: &[u64; 6], ret: Option<i64>, caps: &Caps<'_, '_>) ->
     match signature(&name) {
         Some(sig) => {
             for (i, k) in sig.iter().enumerate() {
+                if *k == Oct && i > 0 && sig[i - 1] == OFlags && args[i - 1] & 0o100 == 0 {
+                    break;
+                }
                 if i > 0 {
                     s.push_str(", ");
                 }
@@ -504,26 +547,29 @@ fn format_chunk(data: &ChunkData, ctx: &Ctx<'_>) -> anyhow::Result<String> {
                 if !ctx.filter.shows(nr) {
                     continue;
                 }
-                // Find the matching exit right after (an exec event may sit between).
+                // Events strace does not print (the fork/clone/exec events of
+                // this very call) do not interrupt it.
                 let mut j = i;
                 let mut exit_tid = tid;
-                if let Some(Record::Exec {
-                    tid: t2,
-                    former_tid,
-                    ..
-                }) = recs.get(j)
-                {
-                    if *former_tid == tid {
-                        exit_tid = *t2;
-                        j += 1;
+                loop {
+                    match recs.get(j) {
+                        Some(Record::Exec {
+                            tid: t2,
+                            former_tid,
+                            ..
+                        }) if *former_tid == tid => exit_tid = *t2,
+                        Some(
+                            Record::NewChild { tid: t2, .. } | Record::VforkDone { tid: t2, .. },
+                        ) if *t2 == tid => {}
+                        _ => break,
                     }
+                    j += 1;
                 }
                 let exit = match recs.get(j) {
                     Some(x @ Record::SyscallExit { tid: t, .. }) if *t == exit_tid => Some(x),
                     _ => None,
                 };
                 let enter_caps = collect_caps(r);
-                let start = s.len();
                 ctx.head(&mut s, tid, *time);
                 let line_start = s.len();
                 match exit {
@@ -534,17 +580,22 @@ fn format_chunk(data: &ChunkData, ctx: &Ctx<'_>) -> anyhow::Result<String> {
                             exit: &exit_caps,
                         };
                         s.push_str(&call_text(nr, args, Some(*ret), &caps));
-                        s.push(')');
-                        finish(&mut s, line_start, &ret_text(nr, *ret));
+                        if exit_tid != tid {
+                            // Non-leader exec: strace shows the call unfinished in the
+                            // old thread and resumed under the leader's tid.
+                            s.push_str(" <unfinished ...>\n");
+                            ctx.head(&mut s, exit_tid, *t2);
+                            let _ = writeln!(s, "+++ superseded by execve in pid {tid} +++");
+                            ctx.head(&mut s, exit_tid, *t2);
+                            let ls = s.len();
+                            let _ = write!(s, "<... {} resumed>)", syscall_name(nr));
+                            finish(&mut s, ls, &ret_text(nr, *ret));
+                        } else {
+                            s.push(')');
+                            finish(&mut s, line_start, &ret_text(nr, *ret));
+                        }
                         ctx.dur(&mut s, t2.saturating_sub(*time));
                         s.push('\n');
-                        if exit_tid != tid {
-                            // Non-leader exec: strace reports the tid change.
-                            s.insert_str(
-                                start,
-                                &format!("+++ superseded by execve in pid {tid} +++\n"),
-                            );
-                        }
                         i = j + 1;
                     }
                     _ => {

@@ -92,7 +92,7 @@ pub fn table(rows: &[Row], percentiles: bool) -> String {
                 errors: u64,
                 extra: Option<&Stat>,
                 name: &str| {
-        let per = if calls > 0 { ns / 1000 / calls } else { 0 };
+        let per = (ns / 1000).checked_div(calls).unwrap_or(0);
         let _ = write!(
             out,
             "{:>6.2} {:>11} {:>11} {:>9} {:>9} ",

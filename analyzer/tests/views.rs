@@ -1,0 +1,302 @@
+//! Every view of `analyze` on synthetic traces (snapshots), the JSON shapes
+//! of the contract, and the failure messages.
+
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns
+
+mod common;
+
+use common::*;
+use ptrec_format::Trace;
+
+fn forktree_trace() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "t.bin");
+    forktree(&p);
+    let s = p.to_str().unwrap().to_string();
+    (dir, s)
+}
+
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(r"/tmp/\.tmp[A-Za-z0-9]+/", "[TMP]/");
+    s
+}
+
+#[test]
+fn summary_table_snapshot() {
+    let (_d, p) = forktree_trace();
+    settings().bind(|| insta::assert_snapshot!(stdout(&analyze(&["summary", &p]))));
+}
+
+#[test]
+fn summary_alias_dash_c_equals_summary() {
+    let (_d, p) = forktree_trace();
+    assert_eq!(
+        stdout(&analyze(&["-c", &p])),
+        stdout(&analyze(&["summary", &p]))
+    );
+}
+
+#[test]
+fn summary_sorted_by_calls_wall_time_and_percentiles_snapshot() {
+    let (_d, p) = forktree_trace();
+    settings().bind(|| {
+        insta::assert_snapshot!(stdout(&analyze(&[
+            "summary",
+            "-S",
+            "calls",
+            "-w",
+            "--percentiles",
+            &p
+        ])))
+    });
+}
+
+#[test]
+fn summary_per_process_snapshot() {
+    let (_d, p) = forktree_trace();
+    settings()
+        .bind(|| insta::assert_snapshot!(stdout(&analyze(&["summary", "--per-process", &p]))));
+}
+
+#[test]
+fn tree_snapshot() {
+    let (_d, p) = forktree_trace();
+    settings().bind(|| insta::assert_snapshot!(stdout(&analyze(&["tree", &p]))));
+}
+
+#[test]
+fn replay_snapshot() {
+    let (_d, p) = forktree_trace();
+    settings().bind(|| insta::assert_snapshot!(stdout(&analyze(&["replay", "-T", "-tt", &p]))));
+}
+
+#[test]
+fn replay_filters_by_class_and_pid() {
+    let (_d, p) = forktree_trace();
+    let out = stdout(&analyze(&["replay", "-e", "trace=%file", &p]));
+    assert!(
+        out.contains("openat(AT_FDCWD, \"/etc/nonexistent\""),
+        "{out}"
+    );
+    assert!(!out.contains("write("), "{out}");
+    let out = stdout(&analyze(&["replay", "-p", "101", &p]));
+    assert!(out.contains("write(1, \"hello\\n\", 6)"), "{out}");
+    assert!(!out.contains("[pid   100]"), "{out}");
+}
+
+#[test]
+fn info_snapshot() {
+    let (_d, p) = forktree_trace();
+    settings().bind(|| insta::assert_snapshot!(stdout(&analyze(&["info", &p]))));
+}
+
+#[test]
+fn overview_snapshot() {
+    let (_d, p) = forktree_trace();
+    settings().bind(|| insta::assert_snapshot!(stdout(&analyze(&[&p]))));
+}
+
+#[test]
+fn tree_json_has_the_contract_shape() {
+    let (_d, p) = forktree_trace();
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout(&analyze(&["tree", "--json", &p]))).unwrap();
+    let procs = v["processes"].as_array().unwrap();
+    assert_eq!(procs.len(), 3);
+    for p in procs {
+        let keys: Vec<&str> = p.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(keys.len(), 5, "{keys:?}");
+        for k in ["pid", "parent", "threads", "execs", "exit"] {
+            assert!(p.get(k).is_some(), "{k}");
+        }
+    }
+    assert_eq!(procs[0]["pid"], 100);
+    assert!(procs[0]["parent"].is_null());
+    assert_eq!(procs[0]["threads"], serde_json::json!([100, 102]));
+    assert_eq!(procs[0]["exit"], serde_json::json!({"code": 3}));
+    assert_eq!(procs[1]["pid"], 101);
+    assert_eq!(procs[1]["parent"], 100);
+    assert_eq!(procs[1]["exit"], serde_json::json!({"signal": "SIGKILL"}));
+    // Non-leader exec: the exec belongs to 103, "tid" is the thread that called execve.
+    assert_eq!(procs[2]["pid"], 103);
+    assert_eq!(procs[2]["parent"], 101);
+    assert_eq!(procs[2]["threads"], serde_json::json!([103, 104]));
+    assert_eq!(
+        procs[2]["execs"],
+        serde_json::json!([{"tid": 104, "filename": "/usr/bin/true", "argv": ["true"]}])
+    );
+    assert_eq!(procs[2]["exit"], serde_json::json!({"code": 0}));
+}
+
+#[test]
+fn summary_json_has_the_contract_shape() {
+    let (_d, p) = forktree_trace();
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout(&analyze(&["summary", "--json", &p]))).unwrap();
+    let rows = v["syscalls"].as_array().unwrap();
+    let openat = rows.iter().find(|r| r["name"] == "openat").unwrap();
+    assert_eq!(openat["calls"], 1);
+    assert_eq!(openat["errors"], 1);
+    assert!(openat["seconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["total"]["errors"], 1);
+    // exit_group (twice) never returned, execve twice: each entry counts.
+    let calls = |n: &str| rows.iter().find(|r| r["name"] == n).unwrap()["calls"].clone();
+    assert_eq!(calls("exit_group"), 2);
+    assert_eq!(calls("execve"), 2);
+    assert_eq!(calls("clone"), 3);
+    let total: u64 = rows.iter().map(|r| r["calls"].as_u64().unwrap()).sum();
+    assert_eq!(v["total"]["calls"], total);
+    let keys: Vec<&str> = v["total"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(keys, ["calls", "errors", "seconds"]);
+
+    let v: serde_json::Value = serde_json::from_str(&stdout(&analyze(&[
+        "summary",
+        "--per-process",
+        "--json",
+        &p,
+    ])))
+    .unwrap();
+    let procs = v["processes"].as_array().unwrap();
+    assert_eq!(
+        procs
+            .iter()
+            .map(|p| p["pid"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        [100, 101, 103]
+    );
+    assert!(procs[0]["syscalls"].is_array() && procs[0]["total"].is_object());
+}
+
+#[test]
+fn syscall_pairs_straddling_chunks_are_stitched() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "many.bin");
+    many_calls(&p, 3000);
+    // The fixture must really put an exit at the start of some chunk.
+    let t = Trace::open(&p).unwrap();
+    assert!(t.chunks().len() > 3);
+    let straddles = (0..t.chunks().len())
+        .filter(|&i| {
+            let d = t.read_chunk(i).unwrap();
+            let first = d.records().next().unwrap().unwrap();
+            matches!(first, ptrec_format::Record::SyscallExit { .. })
+        })
+        .count();
+    assert!(straddles > 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&analyze(&[
+        "summary",
+        "--json",
+        p.to_str().unwrap(),
+    ])))
+    .unwrap();
+    let row = &v["syscalls"][0];
+    assert_eq!(row["name"], "getppid");
+    assert_eq!(row["calls"], 3000);
+    // 1 us of CPU per call: every pair, stitched or not, counted once.
+    assert!(
+        (row["seconds"].as_f64().unwrap() - 0.003).abs() < 1e-9,
+        "{row}"
+    );
+    assert_eq!(v["syscalls"][1]["errors"], 1);
+}
+
+#[test]
+fn truncated_trace_is_analyzed_up_to_the_cut_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "cut.bin");
+    many_calls(&p, 3000);
+    let len = std::fs::metadata(&p).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+    f.set_len(len * 2 / 3).unwrap();
+    let o = analyze(&["summary", "--json", p.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("warning: ") && err.contains("trace cut at byte"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let calls = v["syscalls"][0]["calls"].as_u64().unwrap();
+    assert!(calls > 500 && calls < 3000, "{calls}");
+}
+
+#[test]
+fn corrupted_chunk_is_one_error_line_naming_the_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "bad.bin");
+    many_calls(&p, 3000);
+    let t = Trace::open(&p).unwrap();
+    let off = t.chunks()[1].offset + 48 + 10;
+    drop(t);
+    let mut b = std::fs::read(&p).unwrap();
+    b[off as usize] ^= 0xff;
+    std::fs::write(&p, &b).unwrap();
+    let o = analyze(&["summary", p.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("chunk 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn not_a_trace_and_missing_file_are_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "x.txt");
+    std::fs::write(&p, b"hello world, this is not a trace at all......").unwrap();
+    for args in [
+        vec!["summary", p.to_str().unwrap()],
+        vec!["info", "/nonexistent/trace.bin"],
+    ] {
+        let o = analyze(&args);
+        assert_eq!(o.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("error: "), "{err}");
+    }
+    let err =
+        String::from_utf8_lossy(&analyze(&["summary", p.to_str().unwrap()]).stderr).to_string();
+    assert!(err.contains("not a ptrec trace"), "{err}");
+}
+
+#[test]
+fn unknown_arch_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "arm.bin");
+    let mut h = header(&["x"]);
+    h.arch = 0xC000_00B7;
+    let w = ptrec_format::Writer::create(&p, &h, Default::default()).unwrap();
+    w.finish().unwrap();
+    let o = analyze(&["summary", p.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unsupported architecture 0xc00000b7"));
+}
+
+#[test]
+fn closed_stdout_pipe_exits_quietly() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "many.bin");
+    many_calls(&p, 20000);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_analyze"))
+        .args(["replay", p.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(c.stdout.take());
+    let o = c.wait_with_output().unwrap();
+    assert!(o.status.success(), "{:?}", o.status);
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
