@@ -1,0 +1,182 @@
+//! End-to-end tests of `analyze` on traces that `rec` recorded: the summary
+//! counts equal `strace -f -c` counts on deterministic tracees (for the
+//! syscalls that return: strace counts a call at its exit, so exit and
+//! exit_group never appear in its table), and the tree matches what the
+//! tracee did.
+//!
+//! `rec` and `analyze` must have been built first (`cargo build --workspace`);
+//! the tests find them beside their own executable.
+
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/e2e_analyze-HASH -> target/<profile>/NAME
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join(name))
+        .expect("target dir");
+    assert!(
+        bin.exists(),
+        "{} does not exist: run `cargo build --workspace` before the tests",
+        bin.display()
+    );
+    bin
+}
+
+fn tracee(name: &str) -> PathBuf {
+    Path::new(env!("TRACEES_DIR")).join(name)
+}
+
+/// Per-syscall call counts of `strace -f -c -o FILE -- cmd`.
+fn strace_counts(cmd: &[&str], dir: &Path) -> BTreeMap<String, u64> {
+    let out = dir.join("strace.txt");
+    let st = Command::new("strace")
+        .args(["-f", "-c", "-o"])
+        .arg(&out)
+        .arg("--")
+        .args(cmd)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("strace runs");
+    assert!(st.code().is_some());
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut m = BTreeMap::new();
+    for line in text.lines().skip(2) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if line.starts_with("---") || f.len() < 5 || f.last() == Some(&"total") {
+            continue;
+        }
+        // % time, seconds, usecs/call, calls, [errors], name
+        m.insert(f.last().unwrap().to_string(), f[3].parse().unwrap());
+    }
+    m
+}
+
+/// Per-syscall call counts of `analyze summary --json` on `rec -- cmd`.
+fn rec_counts(cmd: &[&str], dir: &Path) -> BTreeMap<String, u64> {
+    let trace = dir.join("trace.bin");
+    let st = Command::new(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .args(cmd)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("rec runs");
+    assert!(st.code().is_some());
+    let o = Command::new(bin("analyze"))
+        .args(["summary", "--json"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut m: BTreeMap<String, u64> = v["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["calls"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // rec records its launcher's last syscalls in the forked child before
+    // the command's execve (strace's launcher stops before them): they are
+    // not the command's. Take them out, read straight from the trace.
+    let t = ptrec_format::Trace::open(&trace).unwrap();
+    let mut before_exec = Vec::new();
+    let mut exec_seen = false;
+    t.for_each_record(|r| match r {
+        ptrec_format::Record::Exec { .. } => exec_seen = true,
+        ptrec_format::Record::SyscallEnter { nr, .. } if !exec_seen => before_exec.push(*nr),
+        _ => {}
+    })
+    .unwrap();
+    // The execve entry itself is the command's.
+    before_exec.pop();
+    for nr in before_exec {
+        let name = syscalls::x86_64::Sysno::new(nr as usize).unwrap().name();
+        let c = m.get_mut(name).unwrap();
+        *c -= 1;
+        if *c == 0 {
+            m.remove(name);
+        }
+    }
+    m
+}
+
+fn same_counts_as_strace(cmd: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ours = rec_counts(cmd, dir.path());
+    let theirs = strace_counts(cmd, dir.path());
+    // Entries that never return: counted by us (once per entry), not by strace.
+    ours.remove("exit");
+    ours.remove("exit_group");
+    assert_eq!(ours, theirs, "{cmd:?}");
+}
+
+#[test]
+fn summary_counts_equal_strace_on_bin_true() {
+    same_counts_as_strace(&["/bin/true"]);
+}
+
+#[test]
+fn summary_counts_equal_strace_on_ls() {
+    same_counts_as_strace(&["/bin/ls", "/"]);
+}
+
+#[test]
+fn summary_counts_equal_strace_on_a_shell_loop_of_writes() {
+    same_counts_as_strace(&[
+        "/bin/sh",
+        "-c",
+        "for i in 1 2 3 4 5 6 7 8 9 10; do echo $i >/dev/null; done; /bin/true",
+    ]);
+}
+
+#[test]
+fn summary_counts_equal_strace_on_a_fork_tree() {
+    same_counts_as_strace(&[tracee("forktree").to_str().unwrap()]);
+}
+
+#[test]
+fn tree_of_a_recorded_fork_tree_has_every_process_and_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.bin");
+    let st = Command::new(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .arg(tracee("forktree"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.code().is_some());
+    let o = Command::new(bin("analyze"))
+        .args(["tree", "--json"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let procs = v["processes"].as_array().unwrap();
+    // root -> 2 children -> 1 grandchild each
+    assert_eq!(procs.len(), 5, "{v:#}");
+    let root = procs[0]["pid"].clone();
+    assert!(procs[0]["parent"].is_null());
+    assert_eq!(procs.iter().filter(|p| p["parent"] == root).count(), 2);
+    let mut codes: Vec<i64> = procs[1..]
+        .iter()
+        .map(|p| p["exit"]["code"].as_i64().unwrap())
+        .collect();
+    codes.sort();
+    assert_eq!(codes, [10, 11, 20, 21]);
+}
