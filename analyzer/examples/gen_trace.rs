@@ -40,9 +40,27 @@ fn main() -> anyhow::Result<()> {
     let mut w = Writer::create(&out, &header, WriterOptions::default())?;
     // (nr, args, ret, capture at entry, capture at exit)
     let mix: [(u64, [u64; 6], i64, &[u8], &[u8]); 8] = [
-        (0, [3, 0x7ffd_0000_1000, 4096, 0, 0, 0], 64, b"", b"line of input data, sixty-four bytes long, more or less......\n"),
-        (1, [1, 0x5555_0000_2000, 13, 0, 0, 0], 13, b"hello, world\n", b""),
-        (257, [(-100i64) as u64, 0x5555_0000_3000, 0o2000000, 0, 0, 0], 3, b"/usr/lib/x86_64-linux-gnu/libc.so.6", b""),
+        (
+            0,
+            [3, 0x7ffd_0000_1000, 4096, 0, 0, 0],
+            64,
+            b"",
+            b"line of input data, sixty-four bytes long, more or less......\n",
+        ),
+        (
+            1,
+            [1, 0x5555_0000_2000, 13, 0, 0, 0],
+            13,
+            b"hello, world\n",
+            b"",
+        ),
+        (
+            257,
+            [(-100i64) as u64, 0x5555_0000_3000, 0o2000000, 0, 0, 0],
+            3,
+            b"/usr/lib/x86_64-linux-gnu/libc.so.6",
+            b"",
+        ),
         (3, [3, 0, 0, 0, 0, 0], 0, b"", b""),
         (5, [3, 0x7ffd_0000_4000, 0, 0, 0, 0], 0, b"", &[0u8; 144]),
         (110, [0; 6], 4242, b"", b""),
@@ -71,7 +89,8 @@ fn main() -> anyhow::Result<()> {
         for _ in 0..4096 {
             let t = (i % 4) as usize;
             let tid = 1000 + t as i32;
-            let (nr, args, ret, cin, cout) = mix[(i.wrapping_mul(2_654_435_761) >> 7) as usize % mix.len()];
+            let (nr, args, ret, cin, cout) =
+                mix[(i.wrapping_mul(2_654_435_761) >> 7) as usize % mix.len()];
             let r = &mut regs[t];
             r.0[rx::ORIG_RAX] = nr;
             r.0[rx::RAX] = (-38i64) as u64;

@@ -363,13 +363,43 @@ fn call_text(nr: u32, args: &[u64; 6], ret: Option<i64>, caps: &Caps<'_, '_>) ->
     let mut s = String::with_capacity(64);
     s.push_str(&name);
     s.push('(');
+    s.push_str(&args_text(nr, args, ret, caps, 0..6));
+    s
+}
+
+/// The arguments strace can show before the call returns: up to the first
+/// one the kernel fills in.
+fn args_known_at_entry(nr: u32) -> usize {
+    match signature(&syscall_name(nr)) {
+        Some(sig) => sig
+            .iter()
+            .position(|k| matches!(k, Out | Stat))
+            .unwrap_or(sig.len()),
+        None => 6,
+    }
+}
+
+/// Arguments `range` of a call, comma separated.
+fn args_text(
+    nr: u32,
+    args: &[u64; 6],
+    ret: Option<i64>,
+    caps: &Caps<'_, '_>,
+    range: std::ops::Range<usize>,
+) -> String {
+    let name = syscall_name(nr);
+    let mut s = String::with_capacity(64);
+    let first = range.start;
     match signature(&name) {
         Some(sig) => {
             for (i, k) in sig.iter().enumerate() {
                 if *k == Oct && i > 0 && sig[i - 1] == OFlags && args[i - 1] & 0o100 == 0 {
                     break;
                 }
-                if i > 0 {
+                if !range.contains(&i) {
+                    continue;
+                }
+                if i > first {
                     s.push_str(", ");
                 }
                 fmt_arg(&mut s, *k, i, args, ret, caps);
@@ -377,7 +407,10 @@ fn call_text(nr: u32, args: &[u64; 6], ret: Option<i64>, caps: &Caps<'_, '_>) ->
         }
         None => {
             for (i, a) in args.iter().enumerate() {
-                if i > 0 {
+                if !range.contains(&i) {
+                    continue;
+                }
+                if i > first {
                     s.push_str(", ");
                 }
                 s.push_str(&ptr(*a));
@@ -533,6 +566,8 @@ fn collect_caps<'a>(r: &Record<'a>) -> Vec<Mem<'a>> {
 fn format_chunk(data: &ChunkData, ctx: &Ctx<'_>) -> anyhow::Result<String> {
     let recs: Vec<Record<'_>> = data.records().collect::<Result<_, _>>()?;
     let mut s = String::with_capacity(data.payload.len());
+    // Threads whose entry was printed unfinished: index of that entry.
+    let mut pending: rustc_hash::FxHashMap<Tid, usize> = rustc_hash::FxHashMap::default();
     let mut i = 0;
     while i < recs.len() {
         let r = &recs[i];
@@ -603,7 +638,6 @@ fn format_chunk(data: &ChunkData, ctx: &Ctx<'_>) -> anyhow::Result<String> {
                             enter: &enter_caps,
                             exit: &[],
                         };
-                        s.push_str(&call_text(nr, args, None, &caps));
                         let name = syscall_name(nr);
                         let ends = matches!(&*name, "exit" | "exit_group")
                             && matches!(
@@ -611,10 +645,21 @@ fn format_chunk(data: &ChunkData, ctx: &Ctx<'_>) -> anyhow::Result<String> {
                                 None | Some(Record::ExitEvent { .. }) | Some(Record::Death { .. })
                             );
                         if ends {
+                            s.push_str(&call_text(nr, args, None, &caps));
                             s.push(')');
                             finish(&mut s, line_start, "?");
                         } else {
+                            // As strace: the arguments known at entry now,
+                            // the ones the kernel fills in when it resumes.
+                            let known = args_known_at_entry(nr);
+                            s.push_str(&name);
+                            s.push('(');
+                            s.push_str(&args_text(nr, args, None, &caps, 0..known));
+                            if known < 6 && signature(&name).is_none_or(|sg| known < sg.len()) {
+                                s.push_str(if known > 0 { ", " } else { "" });
+                            }
                             s.push_str(" <unfinished ...>");
+                            pending.insert(tid, i - 1);
                         }
                         s.push('\n');
                     }
@@ -627,8 +672,25 @@ fn format_chunk(data: &ChunkData, ctx: &Ctx<'_>) -> anyhow::Result<String> {
                 }
                 ctx.head(&mut s, tid, *time);
                 let line_start = s.len();
-                let _ = write!(s, "<... {} resumed>)", syscall_name(nr));
-                finish(&mut s, line_start, &ret_text(nr, *ret));
+                let _ = write!(s, "<... {} resumed>", syscall_name(nr));
+                // The entry, when it is in this chunk, gives the remaining arguments.
+                let enter = pending.remove(&tid).and_then(|k| recs.get(k));
+                if let Some(e @ Record::SyscallEnter { args, time: t0, .. }) = enter {
+                    let enter_caps = collect_caps(e);
+                    let exit_caps = collect_caps(r);
+                    let caps = Caps {
+                        enter: &enter_caps,
+                        exit: &exit_caps,
+                    };
+                    let known = args_known_at_entry(nr);
+                    s.push_str(&args_text(nr, args, Some(*ret), &caps, known..6));
+                    s.push(')');
+                    finish(&mut s, line_start, &ret_text(nr, *ret));
+                    ctx.dur(&mut s, time.saturating_sub(*t0));
+                } else {
+                    s.push(')');
+                    finish(&mut s, line_start, &ret_text(nr, *ret));
+                }
                 s.push('\n');
             }
             Record::SignalDelivery {
