@@ -1,0 +1,32 @@
+//! Baseline for the summary benchmark: decompress and decode every record of
+//! a trace (in parallel, like `analyze`) and only count them, so that the
+//! analyzer's own per-record cost can be told apart from the format's.
+
+use ptrec_format::{ChunkData, Trace};
+use rayon::prelude::*;
+
+fn main() -> anyhow::Result<()> {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "trace.bin".into());
+    let t = Trace::open(&path)?;
+    let start = std::time::Instant::now();
+    let n: u64 = (0..t.chunks().len())
+        .into_par_iter()
+        .map_init(
+            || (Vec::new(), ChunkData::default()),
+            |(scratch, data), i| {
+                if t.read_chunk_into(i, scratch, data).is_err() {
+                    return 0;
+                }
+                data.records().filter(|r| r.is_ok()).count() as u64
+            },
+        )
+        .sum();
+    let s = start.elapsed().as_secs_f64();
+    println!(
+        "{n} records in {s:.3} s: {:.2} M records/s",
+        n as f64 / s / 1e6
+    );
+    Ok(())
+}
