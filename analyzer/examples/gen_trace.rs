@@ -13,6 +13,9 @@ use ptrec_format::{
     WriterOptions, AUDIT_ARCH_X86_64, REG_LAYOUT_X86_64,
 };
 
+/// nr, arguments, return value, memory captured at entry, at exit.
+type Call = (u64, [u64; 6], i64, &'static [u8], &'static [u8]);
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let out = PathBuf::from(args.next().unwrap_or_else(|| "big.bin".into()));
@@ -38,8 +41,7 @@ fn main() -> anyhow::Result<()> {
         recorder_version: "gen_trace".into(),
     };
     let mut w = Writer::create(&out, &header, WriterOptions::default())?;
-    // (nr, args, ret, capture at entry, capture at exit)
-    let mix: [(u64, [u64; 6], i64, &[u8], &[u8]); 8] = [
+    let mix: [Call; 8] = [
         (
             0,
             [3, 0x7ffd_0000_1000, 4096, 0, 0, 0],
