@@ -563,9 +563,14 @@ fn collect_caps<'a>(r: &Record<'a>) -> Vec<Mem<'a>> {
 /// Formats one chunk's records. A syscall whose exit directly follows its
 /// entry (ignoring the exec event in between) is one line; otherwise the
 /// entry ends in `<unfinished ...>` and the exit starts with `<... resumed>`.
-fn format_chunk(data: &ChunkData, ctx: &Ctx<'_>) -> anyhow::Result<String> {
+fn format_chunk(
+    data: &ChunkData,
+    next_chunk: &dyn Fn() -> anyhow::Result<Option<ChunkData>>,
+    ctx: &Ctx<'_>,
+) -> anyhow::Result<ChunkText> {
     let recs: Vec<Record<'_>> = data.records().collect::<Result<_, _>>()?;
     let mut s = String::with_capacity(data.payload.len());
+    let mut out = ChunkText::default();
     // Threads whose entry was printed unfinished: index of that entry.
     let mut pending: rustc_hash::FxHashMap<Tid, usize> = rustc_hash::FxHashMap::default();
     let mut i = 0;
@@ -600,10 +605,27 @@ fn format_chunk(data: &ChunkData, ctx: &Ctx<'_>) -> anyhow::Result<String> {
                     }
                     j += 1;
                 }
-                let exit = match recs.get(j) {
+                // An entry that ends the chunk: its exit may open the next one.
+                let next_data;
+                let next_first;
+                let candidate = match recs.get(j) {
+                    Some(x) => Some(x),
+                    None => {
+                        next_data = next_chunk()?;
+                        next_first = next_data
+                            .as_ref()
+                            .and_then(|d| d.records().next())
+                            .transpose()?;
+                        next_first.as_ref()
+                    }
+                };
+                let exit = match candidate {
                     Some(x @ Record::SyscallExit { tid: t, .. }) if *t == exit_tid => Some(x),
                     _ => None,
                 };
+                if exit.is_some() && j == recs.len() {
+                    out.tail_joined = true;
+                }
                 let enter_caps = collect_caps(r);
                 ctx.head(&mut s, tid, *time);
                 let line_start = s.len();
@@ -670,6 +692,10 @@ fn format_chunk(data: &ChunkData, ctx: &Ctx<'_>) -> anyhow::Result<String> {
                 if !ctx.filter.shows(nr) {
                     continue;
                 }
+                if i == 1 {
+                    // Printed only if the previous chunk did not join it to its entry.
+                    out.head_len = Some(0);
+                }
                 ctx.head(&mut s, tid, *time);
                 let line_start = s.len();
                 let _ = write!(s, "<... {} resumed>", syscall_name(nr));
@@ -692,6 +718,11 @@ fn format_chunk(data: &ChunkData, ctx: &Ctx<'_>) -> anyhow::Result<String> {
                     finish(&mut s, line_start, &ret_text(nr, *ret));
                 }
                 s.push('\n');
+                if let Some(h) = out.head_len.as_mut() {
+                    if i == 1 {
+                        *h = s.len();
+                    }
+                }
             }
             Record::SignalDelivery {
                 time,
@@ -739,7 +770,8 @@ fn format_chunk(data: &ChunkData, ctx: &Ctx<'_>) -> anyhow::Result<String> {
             | Record::Note { .. } => {}
         }
     }
-    Ok(s)
+    out.text = s;
+    Ok(out)
 }
 
 pub fn run(t: &Trace, opts: &ReplayOpts) -> anyhow::Result<()> {
@@ -760,23 +792,49 @@ pub fn run(t: &Trace, opts: &ReplayOpts) -> anyhow::Result<()> {
     let n = t.chunks().len();
     let window = (2 * rayon::current_num_threads()).max(2);
     let mut first = 0;
+    let mut prev_joined = false;
     while first < n {
         let last = (first + window).min(n);
-        let texts: Vec<anyhow::Result<String>> = (first..last)
+        let read = |i: usize| {
+            t.read_chunk(i)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", t.path().display()))
+        };
+        let texts: Vec<anyhow::Result<ChunkText>> = (first..last)
             .into_par_iter()
             .map(|i| {
-                let d = t
-                    .read_chunk(i)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", t.path().display()))?;
-                format_chunk(&d, &ctx)
+                let d = read(i)?;
+                let next = || {
+                    if i + 1 < n {
+                        read(i + 1).map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                };
+                format_chunk(&d, &next, &ctx)
             })
             .collect();
         for txt in texts {
-            crate::out(&txt?)?;
+            let txt = txt?;
+            let skip = match txt.head_len {
+                Some(h) if prev_joined => h,
+                _ => 0,
+            };
+            crate::out(&txt.text[skip..])?;
+            prev_joined = txt.tail_joined;
         }
         first = last;
     }
     Ok(())
+}
+
+/// One chunk's lines. A syscall entry that ends a chunk is joined with the
+/// exit that opens the next chunk (`tail_joined`); the next chunk then drops
+/// its first line (`head_len` bytes), the `<... resumed>` form of that exit.
+#[derive(Default)]
+struct ChunkText {
+    text: String,
+    head_len: Option<usize>,
+    tail_joined: bool,
 }
 
 #[cfg(test)]

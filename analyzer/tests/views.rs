@@ -300,3 +300,16 @@ fn closed_stdout_pipe_exits_quietly() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn replay_joins_a_syscall_pair_split_by_a_chunk_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "many.bin");
+    many_calls(&p, 3000);
+    let out = stdout(&analyze(&["replay", p.to_str().unwrap()]));
+    assert!(!out.contains("unfinished"), "{out}");
+    assert!(!out.contains("resumed"), "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("getppid() ")).count(), 3000);
+    assert_eq!(out.lines().count(), 3001);
+    assert!(out.ends_with("= -1 EACCES (Permission denied)\n"), "{out}");
+}
