@@ -69,7 +69,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let p = model::scan(&t, &ScanOptions::default())?;
             let tree = tree::Tree::build(&p.events, &p.spans, &command(&t));
             if json {
-                out(&(serde_json::to_string_pretty(&tree.json())? + "\n"))
+                out(&(tree.json()? + "\n"))
             } else {
                 out(&tree.text(p.first_time.unwrap_or(0), None))
             }

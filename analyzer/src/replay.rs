@@ -96,6 +96,7 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "tgkill" => &[I, I, Sig],
         "wait4" => &[I, X, X, X],
         "clone" => &[X, X, X, X, X],
+        "clone3" => &[X, U],
         "dup2" => &[Fd, Fd],
         "dup3" => &[Fd, Fd, X],
         "pipe" => &[X],
@@ -761,6 +762,13 @@ fn format_chunk(
             Record::Detach { time, .. } => {
                 ctx.head(&mut s, tid, *time);
                 s.push_str("+++ detached +++\n");
+            }
+            Record::Exec {
+                time, former_tid, ..
+            } if *former_tid != tid => {
+                // A non-leader exec whose execve line was not joined above.
+                ctx.head(&mut s, tid, *time);
+                let _ = writeln!(s, "+++ superseded by execve in pid {former_tid} +++");
             }
             Record::NewChild { .. }
             | Record::VforkDone { .. }

@@ -379,7 +379,14 @@ impl Tree {
             .sum()
     }
 
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::json!({ "processes": self.processes })
+    /// The contract's `{"processes": [...]}`, keys in the contract's order.
+    pub fn json(&self) -> serde_json::Result<String> {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            processes: &'a [Process],
+        }
+        serde_json::to_string_pretty(&Json {
+            processes: &self.processes,
+        })
     }
 }

@@ -100,8 +100,12 @@ fn overview_snapshot() {
 #[test]
 fn tree_json_has_the_contract_shape() {
     let (_d, p) = forktree_trace();
-    let v: serde_json::Value =
-        serde_json::from_str(&stdout(&analyze(&["tree", "--json", &p]))).unwrap();
+    let raw = stdout(&analyze(&["tree", "--json", &p]));
+    // Keys in the contract's order.
+    let at = |k: &str| raw.find(&format!("\"{k}\"")).unwrap();
+    assert!(at("pid") < at("parent") && at("parent") < at("threads"));
+    assert!(at("threads") < at("execs") && at("execs") < at("exit"));
+    let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
     let procs = v["processes"].as_array().unwrap();
     assert_eq!(procs.len(), 3);
     for p in procs {
@@ -309,7 +313,10 @@ fn replay_joins_a_syscall_pair_split_by_a_chunk_boundary() {
     let out = stdout(&analyze(&["replay", p.to_str().unwrap()]));
     assert!(!out.contains("unfinished"), "{out}");
     assert!(!out.contains("resumed"), "{out}");
-    assert_eq!(out.lines().filter(|l| l.starts_with("getppid() ")).count(), 3000);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("getppid() ")).count(),
+        3000
+    );
     assert_eq!(out.lines().count(), 3001);
     assert!(out.ends_with("= -1 EACCES (Permission denied)\n"), "{out}");
 }
