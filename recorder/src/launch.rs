@@ -64,6 +64,22 @@ impl Launch {
                 p.extend_from_slice(name);
                 candidates.push(cstr(&p)?);
             }
+            // Like a shell, pick the first executable regular file (else the
+            // first regular file, which then fails with EACCES: 126), so the
+            // trace shows the one execve a shell would make. When none exists
+            // the child tries them all and reports "not found".
+            let is_file = |c: &CString| {
+                std::fs::metadata(OsStr::from_bytes(c.as_bytes())).is_ok_and(|m| m.is_file())
+            };
+            // SAFETY: access reads a NUL-terminated path.
+            let executable = |c: &CString| unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0;
+            let pick = candidates
+                .iter()
+                .position(|c| is_file(c) && executable(c))
+                .or_else(|| candidates.iter().position(is_file));
+            if let Some(i) = pick {
+                candidates = vec![candidates.swap_remove(i)];
+            }
         }
         let argv = command
             .iter()
