@@ -236,6 +236,18 @@ impl Engine {
         e.stats.processes = 1;
         e.stats.threads = 1;
         let time = mono_ns();
+        // Before the exec: comm and exe are still rec's (the child is a copy
+        // of rec waiting to exec), cwd is where the command starts.
+        let mut comm = std::fs::read(format!("/proc/{root}/comm")).unwrap_or_default();
+        if comm.last() == Some(&b'\n') {
+            comm.pop();
+        }
+        let link = |what: &str| {
+            std::fs::read_link(format!("/proc/{root}/{what}"))
+                .map(|p| std::os::unix::ffi::OsStringExt::into_vec(p.into_os_string()))
+                .unwrap_or_default()
+        };
+        let (exe, cwd) = (link("exe"), link("cwd"));
         e.resume(stop, 0);
         e.emit(&Record::Attach {
             tid: root,
@@ -244,9 +256,9 @@ impl Engine {
             ppid,
             state: b'R',
             group_stopped: false,
-            comm: b"",
-            exe: b"",
-            cwd: b"",
+            comm: &comm,
+            exe: &exe,
+            cwd: &cwd,
         });
         e
     }
@@ -562,7 +574,7 @@ impl Engine {
             };
             emit_to(&mut self.writer, &mut self.write_error, &mut self.stats, &r);
         } else {
-            let got = if arch::exit_needs_full_regs(th.nr) {
+            let got = if arch::exit_needs_full_regs(th.nr, &th.regs) {
                 arch::get_regs(tid)
             } else {
                 arch::peek_ret(tid).map(|rax| {

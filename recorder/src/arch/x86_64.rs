@@ -61,10 +61,20 @@ pub fn set_ret(regs: &mut Regs, rax: u64) {
     regs.0[ptrec_format::x86_64::RAX] = rax;
 }
 
-/// Whether the syscall-exit-stop of `nr` needs a full register fetch, because
-/// the syscall may change registers other than `rax` (see the module docs).
+/// Whether the syscall-exit-stop needs a full register fetch, because the
+/// syscall may change registers other than `rax` (see the module docs).
+/// A 32-bit process (code segment other than the 64-bit user one) uses the
+/// i386 syscall table, where the numbers mean other syscalls: always fetched.
+/// (An `int 0x80` from 64-bit code is not told apart here; it would need
+/// PTRACE_GET_SYSCALL_INFO's arch field.)
 #[inline]
-pub fn exit_needs_full_regs(nr: u64) -> bool {
+pub fn exit_needs_full_regs(nr: u64, enter: &Regs) -> bool {
+    const USER_CS_64: u64 = 0x33;
+    enter.0[ptrec_format::x86_64::CS] != USER_CS_64 || exit_needs_full_regs_nr(nr)
+}
+
+#[inline]
+fn exit_needs_full_regs_nr(nr: u64) -> bool {
     const RT_SIGRETURN: u64 = Sysno::rt_sigreturn as u64;
     const ARCH_PRCTL: u64 = Sysno::arch_prctl as u64;
     const IOPL: u64 = Sysno::iopl as u64;
