@@ -209,6 +209,7 @@ fn record(name: &str, args: &[&str]) -> Run {
         .arg("-o")
         .arg(&out)
         .arg("-q")
+        .arg("--verify-exit-regs")
         .arg("--")
         .arg(&exe)
         .args(args)
@@ -268,7 +269,8 @@ fn record(name: &str, args: &[&str]) -> Run {
 
 /// What every trace must satisfy: syscall enters and exits pair up per
 /// thread with the same number; an exit's registers equal its enter's except
-/// rax (and the syscalls that rewrite registers); no record of a thread
+/// rax (and the syscalls that rewrite registers), and rec, run with
+/// --verify-exit-regs, found them equal to a full PTRACE_GETREGS (no note); no record of a thread
 /// before its creation or after its death; every thread dies or vanishes by exec.
 fn check_invariants(recs: &[R], root: i32) {
     const FULL: [u64; 9] = [15, 59, 322, 158, 172, 56, 435, 57, 58];
@@ -742,4 +744,34 @@ fn trace_is_readable_after_rec_is_sigkilled() {
         .expect("records of the flushed chunks");
     assert!(kinds.contains(&ptrec_format::Kind::Exec), "{kinds:?}");
     assert!(kinds.contains(&ptrec_format::Kind::SyscallEnter));
+}
+
+#[test]
+fn derived_exit_registers_equal_full_getregs_on_real_programs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let script = "ls / | wc -l >/dev/null; cat /proc/self/status >/dev/null; \
+                  (sleep 0.01 &) ; command -v python3 >/dev/null && python3 -c 'import json'; true";
+    let o = Command::new(rec_bin())
+        .arg("-o")
+        .arg(&out)
+        .args(["-q", "--verify-exit-regs", "--", "sh", "-c", script])
+        .output()
+        .expect("run rec");
+    assert_eq!(o.status.code(), Some(0));
+    let t = Trace::open(&out).expect("trace");
+    let (mut notes, mut exits) = (Vec::new(), 0);
+    t.for_each_record(|r| match r {
+        Record::Note { kind, value, .. } if *kind != ptrec_format::note_kind::END => {
+            notes.push(*value)
+        }
+        Record::SyscallExit { .. } => exits += 1,
+        _ => {}
+    })
+    .expect("records");
+    assert!(exits > 100, "{exits}");
+    assert!(
+        notes.is_empty(),
+        "syscalls whose derived exit registers differ: {notes:?}"
+    );
 }

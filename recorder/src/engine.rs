@@ -209,6 +209,8 @@ pub struct Engine {
     cmdline: Vec<u8>,
     stats: Stats,
     write_error: Option<ptrec_format::Error>,
+    /// Check every derived exit snapshot against a full PTRACE_GETREGS.
+    verify_exit_regs: bool,
     _thread: NotSend,
 }
 
@@ -230,6 +232,7 @@ impl Engine {
             cmdline: Vec::new(),
             stats: Stats::default(),
             write_error: None,
+            verify_exit_regs: false,
             _thread: PhantomData,
         };
         e.threads.insert(root, Thread::new());
@@ -261,6 +264,13 @@ impl Engine {
             cwd: &cwd,
         });
         e
+    }
+
+    /// Makes every syscall exit whose registers are derived from the entry
+    /// snapshot (see `arch`) also fetch them in full and compare; a mismatch
+    /// is recorded as an UNEXPECTED_STOP note. For tests: it costs a GETREGS.
+    pub fn verify_exit_regs(&mut self, on: bool) {
+        self.verify_exit_regs = on;
     }
 
     /// Runs until no tracee is left, then writes the END note and closes the
@@ -574,12 +584,16 @@ impl Engine {
             };
             emit_to(&mut self.writer, &mut self.write_error, &mut self.stats, &r);
         } else {
+            let mut mismatch = false;
             let got = if arch::exit_needs_full_regs(th.nr, &th.regs) {
                 arch::get_regs(tid)
             } else {
                 arch::peek_ret(tid).map(|rax| {
                     let mut r = th.regs;
                     arch::set_ret(&mut r, rax);
+                    if self.verify_exit_regs {
+                        mismatch = arch::get_regs(tid).is_ok_and(|full| full != r);
+                    }
                     r
                 })
             };
@@ -591,9 +605,19 @@ impl Engine {
                 Ok(r) => th.regs = r,
                 Err(_) => return self.resume(stop, 0),
             }
+            let nr = th.nr;
             self.caps.clear();
             self.resume(stop, 0);
             self.emit_exit(tid, time, stime);
+            if mismatch {
+                self.emit(&Record::Note {
+                    tid,
+                    time,
+                    kind: note_kind::UNEXPECTED_STOP,
+                    value: nr,
+                    text: b"derived exit registers differ from PTRACE_GETREGS",
+                });
+            }
         }
     }
 

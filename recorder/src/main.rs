@@ -33,6 +33,10 @@ struct Args {
     /// No summary line on stderr.
     #[arg(short = 'q', long = "quiet")]
     quiet: bool,
+    /// Test aid: fetch full registers at every syscall exit too and note any
+    /// difference from the derived snapshot.
+    #[arg(long = "verify-exit-regs", hide = true)]
+    verify_exit_regs: bool,
     /// The command to start and record.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<OsString>,
@@ -96,7 +100,8 @@ fn run(args: Args) -> Result<i32> {
     signals::install().context("installing signal handlers")?;
     // SAFETY: getpid has no arguments.
     let me = unsafe { libc::getpid() };
-    let engine = Engine::start(writer, Stop::new(pid), me);
+    let mut engine = Engine::start(writer, Stop::new(pid), me);
+    engine.verify_exit_regs(args.verify_exit_regs);
     child.go();
     let fin = engine.run(exit_status);
     signals::stop_tick();
