@@ -775,3 +775,69 @@ fn derived_exit_registers_equal_full_getregs_on_real_programs() {
         "syscalls whose derived exit registers differ: {notes:?}"
     );
 }
+
+/// ^C on the terminal reaches the command (once: a handler counts it), rec
+/// survives it, keeps recording, and reports the command's own exit code.
+/// (Whether rec also forwarded it is not observable here: a duplicate
+/// standard signal merges with the pending one.)
+#[test]
+fn terminal_sigint_reaches_the_command_and_rec_closes_the_trace() {
+    use std::io::{BufRead, Read, Write};
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::CommandExt;
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two descriptors; the other arguments may be null.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "openpty");
+    // SAFETY: we own both fresh descriptors.
+    let (mut master, slave) = unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let mut cmd = Command::new(rec_bin());
+    cmd.arg("-o")
+        .arg(&out)
+        .args(["-q", "--"])
+        .arg(tracee("count_int"))
+        .stdin(slave)
+        .stdout(std::process::Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            // A new session whose controlling terminal is the pty: rec and
+            // the command are its foreground process group, as in a shell.
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("run rec");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("piped"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("ready");
+    assert_eq!(line, "ready\n");
+    // ^C on the terminal: the kernel signals the whole foreground group.
+    master.write_all(&[3]).expect("write ^C");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("rest");
+    let st = child.wait().expect("wait rec");
+    assert_eq!(
+        rest, "ints=1\n",
+        "the command got the terminal's SIGINT exactly once"
+    );
+    assert_eq!(st.code(), Some(0));
+    assert!(Trace::open(&out).expect("trace").is_clean());
+}
