@@ -130,11 +130,18 @@ fn main() {
     // SAFETY: seize and interrupt our own child; integer arguments only.
     let seized = unsafe {
         libc::ptrace(libc::PTRACE_SEIZE, root, 0 as libc::c_long, opts) == 0
-            && libc::ptrace(libc::PTRACE_INTERRUPT, root, 0 as libc::c_long, 0 as libc::c_long)
-                == 0
+            && libc::ptrace(
+                libc::PTRACE_INTERRUPT,
+                root,
+                0 as libc::c_long,
+                0 as libc::c_long,
+            ) == 0
     };
     if !seized {
-        eprintln!("bare-tracer: PTRACE_SEIZE: {}", std::io::Error::last_os_error());
+        eprintln!(
+            "bare-tracer: PTRACE_SEIZE: {}",
+            std::io::Error::last_os_error()
+        );
         // SAFETY: killing our own child.
         unsafe { libc::kill(root, libc::SIGKILL) };
         std::process::exit(1);
