@@ -25,6 +25,7 @@ use ptrec_format::{note_kind, CaptureBuf, ChildKind, Record, Regs, Termination, 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::arch;
+use crate::capture::Capture;
 use crate::tracee::{self, mono_ns, ptrace, Errno};
 
 /// Marker that makes a type `!Send` and `!Sync`.
@@ -205,6 +206,7 @@ pub struct Engine {
     root: Tid,
     root_end: Option<Termination>,
     caps: CaptureBuf,
+    capture: Capture,
     siginfo: [u8; 128],
     cmdline: Vec<u8>,
     stats: Stats,
@@ -228,6 +230,7 @@ impl Engine {
             root,
             root_end: None,
             caps: CaptureBuf::new(),
+            capture: Capture::new(4096),
             siginfo: [0; 128],
             cmdline: Vec::new(),
             stats: Stats::default(),
@@ -269,6 +272,11 @@ impl Engine {
     /// Makes every syscall exit whose registers are derived from the entry
     /// snapshot (see `arch`) also fetch them in full and compare; a mismatch
     /// is recorded as an UNEXPECTED_STOP note. For tests: it costs a GETREGS.
+    /// `-s`: the most bytes kept of a captured string or buffer.
+    pub fn string_limit(&mut self, limit: usize) {
+        self.capture = Capture::new(limit);
+    }
+
     pub fn verify_exit_regs(&mut self, on: bool) {
         self.verify_exit_regs = on;
     }
@@ -571,6 +579,7 @@ impl Engine {
                 tracee::read_cstr(tid, p, PATH_MAX, &mut th.exec_path);
             }
             self.caps.clear();
+            self.capture.at_enter(tid, th.nr, &args, &mut self.caps);
             self.resume(stop, 0);
             self.stats.syscalls += 1;
             let r = Record::SyscallEnter {
@@ -600,13 +609,15 @@ impl Engine {
             th.in_syscall = false;
             // The entry's arguments, before the exit snapshot replaces them
             // (what an output-buffer capture at exit reads).
-            let _args = th.regs.syscall_args();
+            let args = th.regs.syscall_args();
             match got {
                 Ok(r) => th.regs = r,
                 Err(_) => return self.resume(stop, 0),
             }
             let nr = th.nr;
+            let ret = th.regs.ret();
             self.caps.clear();
+            self.capture.at_exit(tid, nr, &args, ret, &mut self.caps);
             self.resume(stop, 0);
             self.emit_exit(tid, time, stime);
             if mismatch {

@@ -102,6 +102,7 @@ fn run(args: Args) -> Result<i32> {
     let me = unsafe { libc::getpid() };
     let mut engine = Engine::start(writer, Stop::new(pid), me);
     engine.verify_exit_regs(args.verify_exit_regs);
+    engine.string_limit(args.string_limit as usize);
     child.go();
     let fin = engine.run(exit_status);
     signals::stop_tick();
