@@ -269,14 +269,14 @@ impl Engine {
         e
     }
 
-    /// Makes every syscall exit whose registers are derived from the entry
-    /// snapshot (see `arch`) also fetch them in full and compare; a mismatch
-    /// is recorded as an UNEXPECTED_STOP note. For tests: it costs a GETREGS.
     /// `-s`: the most bytes kept of a captured string or buffer.
     pub fn string_limit(&mut self, limit: usize) {
         self.capture = Capture::new(limit);
     }
 
+    /// Makes every syscall exit whose registers are derived from the entry
+    /// snapshot (see `arch`) also fetch them in full and compare; a mismatch
+    /// is recorded as an UNEXPECTED_STOP note. For tests: it costs a GETREGS.
     pub fn verify_exit_regs(&mut self, on: bool) {
         self.verify_exit_regs = on;
     }
