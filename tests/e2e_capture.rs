@@ -77,7 +77,7 @@ fn record(prog: &Path, limit: u32) -> (String, Vec<Cap>) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), caps)
 }
 
-fn find<'a>(caps: &'a [Cap], nr: Sysno, f: impl Fn(&Cap) -> bool) -> Option<&'a Cap> {
+fn find(caps: &[Cap], nr: Sysno, f: impl Fn(&Cap) -> bool) -> Option<&Cap> {
     caps.iter().find(|c| c.nr == nr as u64 && f(c))
 }
 
