@@ -245,7 +245,13 @@ pub fn decode(buf: &[u8], offset: u64) -> Result<(Item<'_>, &[u8])> {
         }
         let index = codec::decode_index(body, offset + TRAILER_HEAD_LEN as u64)?;
         Ok((Item::Trailer(index), &buf[TRAILER_HEAD_LEN + len..]))
-    } else if buf.len() >= FOOTER_LEN && buf[8..16] == END_MAGIC {
+    } else if buf.len() < FOOTER_LEN {
+        // Too short to tell a footer (whose first eight bytes are an offset,
+        // not a magic) from garbage: wait for more bytes.
+        Err(Error::Incomplete {
+            needed: FOOTER_LEN - buf.len(),
+        })
+    } else if buf[8..16] == END_MAGIC {
         Ok((
             Item::Footer {
                 trailer_offset: u64_at(buf, 0),

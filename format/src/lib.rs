@@ -38,6 +38,7 @@ pub mod chunk;
 pub mod codec;
 mod error;
 mod header;
+pub mod memfile;
 mod reader;
 mod record;
 mod trailer;

@@ -1,0 +1,187 @@
+//! Shared sample traces for the format tests.
+#![allow(dead_code)]
+
+use ptrec_format::*;
+use std::path::Path;
+
+/// A few records of every kind, with captures, None regs, odd tids and a
+/// time that goes backwards.
+pub fn sample_records(cb: &CaptureBuf) -> Vec<Record<'_>> {
+    let mut g = Regs::default();
+    for (i, w) in g.0.iter_mut().enumerate() {
+        *w = 0x1000 + i as u64;
+    }
+    g.0[x86_64::ORIG_RAX] = 0;
+    let mut g2 = g;
+    g2.0[x86_64::RAX] = 5;
+    g2.0[x86_64::RCX] = 0x401000;
+    vec![
+        Record::Attach {
+            tid: 100,
+            time: 1_000,
+            tgid: 100,
+            ppid: 1,
+            state: b'S',
+            group_stopped: false,
+            comm: b"cat",
+            exe: b"/bin/cat",
+            cwd: b"/tmp",
+        },
+        Record::SyscallEnter {
+            tid: 100,
+            time: 2_000,
+            stime_us: Some(7),
+            nr: 0,
+            args: g.syscall_args(),
+            regs: Some(g),
+            mem: Captures::Slice(&[]),
+        },
+        Record::SyscallExit {
+            tid: 100,
+            time: 2_500,
+            stime_us: Some(9),
+            nr: 0,
+            ret: 5,
+            regs: Some(g2),
+            mem: cb.captures(),
+        },
+        Record::SyscallEnter {
+            tid: -1,
+            time: 1_500,
+            stime_us: None,
+            nr: 231,
+            args: [1, 2, 3, 4, 5, u64::MAX],
+            regs: None,
+            mem: Captures::Slice(&[]),
+        },
+        Record::SyscallExit {
+            tid: i32::MAX,
+            time: u64::MAX,
+            stime_us: None,
+            nr: 9,
+            ret: -14,
+            regs: None,
+            mem: Captures::Slice(&[]),
+        },
+        Record::SignalDelivery {
+            tid: 100,
+            time: 3_000,
+            signo: 11,
+            siginfo: &[7u8; 128],
+        },
+        Record::GroupStop {
+            tid: 100,
+            time: 3_100,
+            signo: 19,
+        },
+        Record::NewChild {
+            tid: 100,
+            time: 3_200,
+            child: 101,
+            kind: ChildKind::Vfork,
+            flags: 0x4111,
+        },
+        Record::VforkDone {
+            tid: 100,
+            time: 3_300,
+            child: 101,
+        },
+        Record::Exec {
+            tid: 101,
+            time: 3_400,
+            former_tid: 102,
+            filename: b"/bin/ls",
+            argv: vec![b"ls", b"-l", b""],
+        },
+        Record::ExitEvent {
+            tid: 101,
+            time: 3_500,
+            status: 0x100,
+        },
+        Record::Death {
+            tid: 101,
+            time: 3_600,
+            how: Termination::Exited(1),
+        },
+        Record::Death {
+            tid: 102,
+            time: 3_610,
+            how: Termination::Signaled {
+                signo: 9,
+                core: true,
+            },
+        },
+        Record::Detach {
+            tid: 100,
+            time: 3_700,
+            state: b'T',
+            signo: 0,
+        },
+        Record::Note {
+            tid: 0,
+            time: 3_800,
+            kind: note_kind::END,
+            value: 0,
+            text: b"done",
+        },
+    ]
+}
+
+pub fn sample_capture() -> CaptureBuf {
+    let mut cb = CaptureBuf::new();
+    cb.push(1, mem_flags::AT_EXIT, 0x7fff_0000, b"hello");
+    cb.push(8, mem_flags::UNREADABLE, 0xdead, b"");
+    cb
+}
+
+pub fn sample_header() -> Header {
+    Header {
+        arch: AUDIT_ARCH_X86_64,
+        reg_layout: REG_LAYOUT_X86_64,
+        kernel_release: "6.1.0-test".into(),
+        hostname: "golden".into(),
+        page_size: 4096,
+        start_wall_ns: 1_700_000_000_000_000_000,
+        start_mono_ns: 999,
+        argv: vec![b"cat".to_vec(), b"x".to_vec()],
+        cwd: b"/tmp".to_vec(),
+        env: vec![b"A=1".to_vec()],
+        options: RecordingOptions {
+            string_limit: 32,
+            filter: String::new(),
+            filter_mode: "none".into(),
+            filter_syscalls: vec![],
+            attach_pids: vec![],
+            cpu_times: true,
+            registers: true,
+        },
+        recorder_version: "ptrec 0.1.0".into(),
+    }
+}
+
+/// Writes `rounds` copies of the sample records in small chunks.
+pub fn write_sample(path: &Path, rounds: usize, chunk_bytes: usize) -> Vec<String> {
+    let cb = sample_capture();
+    let recs = sample_records(&cb);
+    let opts = WriterOptions {
+        chunk_bytes,
+        ..Default::default()
+    };
+    let mut w = Writer::create(path, &sample_header(), opts).unwrap();
+    let mut expect = Vec::new();
+    for _ in 0..rounds {
+        for r in &recs {
+            w.write(r).unwrap();
+            expect.push(format!("{r:?}"));
+        }
+    }
+    w.finish().unwrap();
+    expect
+}
+
+/// Every record of a trace, or the first error; never panics on bad input.
+pub fn read_all(t: &Trace) -> Result<Vec<String>, Error> {
+    let mut v = Vec::new();
+    t.for_each_record(|r| v.push(format!("{r:?}")))?;
+    Ok(v)
+}
