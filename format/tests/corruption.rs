@@ -1,12 +1,17 @@
 //! Damaged files: every cut, every bit flip and thousands of random mutations
 //! give complete chunks, a report or a clear error, and never a panic.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a panic is the failure report
+
 mod common;
 
 use ptrec_format::chunk::{self, Item};
 use ptrec_format::*;
 
-fn sample_bytes() -> (Vec<u8>, Vec<String>, Vec<(u64, u64, usize)>) {
+/// Per chunk: (start offset, end offset, records up to its end).
+type Spans = Vec<(u64, u64, usize)>;
+
+fn sample_bytes() -> (Vec<u8>, Vec<String>, Spans) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.bin");
     let expect = common::write_sample(&path, 4, 256);

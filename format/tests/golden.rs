@@ -2,6 +2,8 @@
 //! values forever. Regenerate (only for a deliberate format change, with a
 //! FORMAT_VERSION bump) with `PTREC_REGEN_GOLDEN=1 cargo test -p ptrec-format --test golden`.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a panic is the failure report
+
 mod common;
 
 use ptrec_format::*;

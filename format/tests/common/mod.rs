@@ -1,5 +1,5 @@
 //! Shared sample traces for the format tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)] // helpers of several test crates; a panic is the failure report
 
 use ptrec_format::*;
 use std::path::Path;
