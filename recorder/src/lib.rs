@@ -1,8 +1,10 @@
 //! The ptrec recorder: a ptrace engine that follows a whole process tree and
 //! writes every stop into a ptrec trace (see the `ptrec-format` crate).
 pub mod arch;
+pub mod attach;
 pub mod capture;
 pub mod engine;
+pub mod filter;
 pub mod launch;
 pub mod memory;
 pub mod signals;
