@@ -25,7 +25,9 @@ use ptrec_format::{note_kind, CaptureBuf, ChildKind, Record, Regs, Termination, 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::arch;
+use crate::attach::Attached;
 use crate::capture::Capture;
+use crate::filter::Selection;
 use crate::tracee::{self, mono_ns, ptrace, Errno};
 
 /// Marker that makes a type `!Send` and `!Sync`.
@@ -49,6 +51,9 @@ pub enum Resume {
     Syscall(i32),
     /// PTRACE_LISTEN: stay group-stopped until SIGCONT, as without a tracer.
     Listen,
+    /// PTRACE_CONT, injecting the signal: no syscall stops; under the `-e`
+    /// seccomp filter its SECCOMP_RET_TRACE stops the selected syscalls.
+    Cont(i32),
 }
 
 /// A stopped tracee thread. Must be resumed exactly once.
@@ -76,6 +81,7 @@ impl Stop {
         match how {
             Resume::Syscall(sig) => ptrace(libc::PTRACE_SYSCALL, self.tid, 0, sig as usize),
             Resume::Listen => ptrace(libc::PTRACE_LISTEN, self.tid, 0, 0),
+            Resume::Cont(sig) => ptrace(libc::PTRACE_CONT, self.tid, 0, sig as usize),
         }
         .map(|_| ())
     }
@@ -196,6 +202,33 @@ const HOLD_LIMIT_NS: u64 = 1_000_000_000;
 /// PATH_MAX: the longest path an exec takes.
 const PATH_MAX: usize = 4096;
 
+/// How long a `-p` detach waits for interrupted threads to stop. A thread
+/// can be unable to stop for a while (a vfork parent waits, unkillable,
+/// for its child); rec then exits and the kernel detaches it (ptrace(2):
+/// "If the tracer dies, all tracees are automatically detached").
+const DETACH_LIMIT_NS: u64 = 1_500_000_000;
+
+/// `-p` bookkeeping: which tracees came from attached processes, and the
+/// detach in progress.
+#[derive(Default)]
+struct AttachState {
+    /// Traced threads of the attached processes and of their descendants.
+    origin: FxHashSet<Tid>,
+    /// Live threads of the `-p` processes themselves: when none is left,
+    /// their remaining descendants are detached.
+    p_threads: FxHashSet<Tid>,
+    /// Interrupted for the detach, not stopped yet.
+    pending: FxHashSet<Tid>,
+    detaching: bool,
+    /// When the detach began.
+    since: u64,
+    /// Threads that did not stop within DETACH_LIMIT_NS were left to the
+    /// kernel's detach at rec's exit.
+    gave_up: bool,
+    /// A command was started too: it is recorded to its end, not detached.
+    command: bool,
+}
+
 /// The engine. See the module docs.
 pub struct Engine {
     writer: Writer,
@@ -213,6 +246,13 @@ pub struct Engine {
     write_error: Option<ptrec_format::Error>,
     /// Check every derived exit snapshot against a full PTRACE_GETREGS.
     verify_exit_regs: bool,
+    /// `-e`: only these syscalls are recorded (None: every syscall).
+    selection: Option<Selection>,
+    /// The started command runs under the `-e` seccomp filter: its threads
+    /// are resumed with PTRACE_CONT outside syscalls.
+    seccomp: bool,
+    /// `-p` (None without it).
+    attach: Option<Box<AttachState>>,
     _thread: NotSend,
 }
 
@@ -222,22 +262,7 @@ impl Engine {
     /// Records the start and resumes it.
     pub fn start(writer: Writer, stop: Stop, ppid: Tid) -> Engine {
         let root = stop.tid();
-        let mut e = Engine {
-            writer,
-            threads: FxHashMap::default(),
-            expected: FxHashSet::default(),
-            held: Vec::new(),
-            root,
-            root_end: None,
-            caps: CaptureBuf::new(),
-            capture: Capture::new(4096),
-            siginfo: [0; 128],
-            cmdline: Vec::new(),
-            stats: Stats::default(),
-            write_error: None,
-            verify_exit_regs: false,
-            _thread: PhantomData,
-        };
+        let mut e = Engine::new(writer, root);
         e.threads.insert(root, Thread::new());
         e.stats.processes = 1;
         e.stats.threads = 1;
@@ -269,9 +294,94 @@ impl Engine {
         e
     }
 
+    /// An engine with no command, for `rec -p` alone: add the processes
+    /// with [`Engine::attached`].
+    pub fn without_command(writer: Writer) -> Engine {
+        Engine::new(writer, 0)
+    }
+
+    fn new(writer: Writer, root: Tid) -> Engine {
+        Engine {
+            writer,
+            threads: FxHashMap::default(),
+            expected: FxHashSet::default(),
+            held: Vec::new(),
+            root,
+            root_end: None,
+            caps: CaptureBuf::new(),
+            capture: Capture::new(4096),
+            siginfo: [0; 128],
+            cmdline: Vec::new(),
+            stats: Stats::default(),
+            write_error: None,
+            verify_exit_regs: false,
+            selection: None,
+            seccomp: false,
+            attach: None,
+            _thread: PhantomData,
+        }
+    }
+
     /// `-s`: the most bytes kept of a captured string or buffer.
     pub fn string_limit(&mut self, limit: usize) {
         self.capture = Capture::new(limit);
+    }
+
+    /// `-e`: record only the syscalls in `selection`. With `seccomp`, the
+    /// started command runs under the filter program of the same set (with
+    /// PTRACE_O_TRACESECCOMP): its threads are resumed with PTRACE_CONT
+    /// outside syscalls and a PTRACE_EVENT_SECCOMP stop is a syscall's enter.
+    /// Attached threads, which run no filter, stop at every syscall and the
+    /// records of the others are skipped.
+    pub fn filter(&mut self, selection: Selection, seccomp: bool) {
+        self.selection = Some(selection);
+        self.seccomp = seccomp;
+    }
+
+    /// Takes over the threads of a process seized by `rec -p` (each
+    /// interrupted, its stop still to come) and records their attach-time state.
+    pub fn attached(&mut self, att: &Attached) {
+        let command = self.root != 0;
+        let a = self.attach.get_or_insert_with(|| {
+            Box::new(AttachState {
+                command,
+                ..AttachState::default()
+            })
+        });
+        for t in &att.threads {
+            a.origin.insert(t.tid);
+            a.p_threads.insert(t.tid);
+        }
+        for &t in &att.auto_attached {
+            a.p_threads.insert(t);
+        }
+        self.stats.processes += 1;
+        for t in &att.threads {
+            self.threads.insert(t.tid, Thread::new());
+            self.stats.threads += 1;
+            self.emit(&Record::Attach {
+                tid: t.tid,
+                time: mono_ns(),
+                tgid: t.tgid,
+                ppid: t.ppid,
+                state: t.state,
+                group_stopped: t.group_stopped(),
+                comm: &t.comm,
+                exe: &t.exe,
+                cwd: &t.cwd,
+            });
+        }
+    }
+
+    /// Records an INFO note (for example why a `-p` target was not attached).
+    pub fn info(&mut self, text: &str) {
+        self.emit(&Record::Note {
+            tid: 0,
+            time: mono_ns(),
+            kind: note_kind::INFO,
+            value: 0,
+            text: text.as_bytes(),
+        });
     }
 
     /// Makes every syscall exit whose registers are derived from the entry
@@ -294,10 +404,16 @@ impl Engine {
             if fwd != 0 {
                 self.forward(fwd);
             }
+            if self.attach.is_some() && crate::signals::take_received() != 0 {
+                self.begin_detach(b"rec received SIGINT, SIGTERM or SIGHUP");
+            }
             if tid < 0 {
                 match std::io::Error::last_os_error().raw_os_error() {
                     Some(libc::EINTR) => {
                         self.on_tick();
+                        if self.detach_done() {
+                            break;
+                        }
                         continue;
                     }
                     // ECHILD: every tracee and child is gone.
@@ -308,6 +424,9 @@ impl Engine {
             let time = mono_ns();
             let stime = ru.ru_stime.tv_sec as u64 * 1_000_000 + ru.ru_stime.tv_usec as u64;
             self.on_status(tid, status, time, stime);
+            if self.attach.is_some() && self.detach_done() {
+                break;
+            }
         }
         // Children still held have nothing left to wait for (cannot happen
         // after ECHILD, but never leave a tracee stopped).
@@ -340,6 +459,11 @@ impl Engine {
     }
 
     fn forward(&mut self, mask: u64) {
+        // Without a command (`rec -p` alone) there is nobody to forward to:
+        // the signal means "detach" (see `run`).
+        if self.root <= 0 {
+            return;
+        }
         for sig in crate::signals::FORWARDED {
             if mask & (1 << sig) != 0 {
                 // SAFETY: kill has no memory arguments. ESRCH (the root is
@@ -375,6 +499,7 @@ impl Engine {
                 i += 1;
             }
         }
+        self.check_detach_limit(now);
     }
 
     fn adopt(&mut self, tid: Tid) {
@@ -383,6 +508,15 @@ impl Engine {
     }
 
     fn on_status(&mut self, tid: Tid, status: i32, time: u64, stime: u64) {
+        if let Some(a) = &self.attach {
+            // While detaching, every stop of an interrupted thread is where
+            // it is detached; with `-p` alone, so is a new thread's first stop.
+            if a.detaching
+                && (a.pending.contains(&tid) || (!a.command && !self.threads.contains_key(&tid)))
+            {
+                return self.on_detach_status(tid, status, time);
+            }
+        }
         let report = decode(status);
         if !self.threads.contains_key(&tid) {
             if self.expected.remove(&tid) {
@@ -419,6 +553,13 @@ impl Engine {
             self.root_end = Some(how);
         }
         self.emit(&Record::Death { tid, time, how });
+        if let Some(a) = self.attach.as_deref_mut() {
+            a.origin.remove(&tid);
+            a.pending.remove(&tid);
+            if a.p_threads.remove(&tid) && a.p_threads.is_empty() {
+                self.begin_detach(b"every -p process has exited");
+            }
+        }
     }
 
     /// Resumes a stop the normal way. The one place that chooses how a
@@ -426,7 +567,24 @@ impl Engine {
     #[inline]
     fn resume(&mut self, stop: Stop, sig: i32) {
         let tid = stop.tid();
-        self.resume_with(stop, Resume::Syscall(sig), tid);
+        let how = if self.seccomp && self.between_syscalls_under_filter(tid) {
+            Resume::Cont(sig)
+        } else {
+            Resume::Syscall(sig)
+        };
+        self.resume_with(stop, how, tid);
+    }
+
+    /// Under the `-e` seccomp filter, a command thread outside a syscall
+    /// runs with PTRACE_CONT; inside one (after its seccomp stop) it is
+    /// resumed with PTRACE_SYSCALL to get the syscall-exit-stop. Attached
+    /// threads run no filter and always stop at syscalls.
+    fn between_syscalls_under_filter(&self, tid: Tid) -> bool {
+        !self.threads.get(&tid).is_some_and(|t| t.in_syscall)
+            && !self
+                .attach
+                .as_ref()
+                .is_some_and(|a| a.origin.contains(&tid))
     }
 
     #[inline]
@@ -505,6 +663,9 @@ impl Engine {
                         kind,
                         flags,
                     });
+                    if self.attach.is_some() {
+                        self.attached_child(tid, child, flags);
+                    }
                     self.announce(child);
                 }
                 libc::PTRACE_EVENT_VFORK_DONE => {
@@ -513,6 +674,15 @@ impl Engine {
                     self.emit(&Record::VforkDone { tid, time, child });
                 }
                 libc::PTRACE_EVENT_EXEC => self.on_exec(stop, time),
+                libc::PTRACE_EVENT_SECCOMP if self.seccomp => {
+                    // The filter's SECCOMP_RET_TRACE: the thread was resumed
+                    // with PTRACE_CONT, so this stop, before the syscall
+                    // runs, takes the place of its syscall-enter-stop.
+                    if let Some(th) = self.threads.get_mut(&tid) {
+                        th.in_syscall = false;
+                    }
+                    self.on_syscall(stop, time, stime);
+                }
                 libc::PTRACE_EVENT_EXIT => {
                     let status = tracee::event_msg(tid).unwrap_or(0) as i32;
                     self.resume(stop, 0);
@@ -567,7 +737,11 @@ impl Engine {
                 // enter/exit tracking is right): record it as the exit it is.
                 th.nr = regs.syscall_nr();
                 th.regs = regs;
+                let skip = self.selection.is_some_and(|s| !s.records(th.nr, &regs));
                 self.resume(stop, 0);
+                if skip {
+                    return;
+                }
                 return self.emit_exit(tid, time, stime);
             }
             th.in_syscall = true;
@@ -577,6 +751,9 @@ impl Engine {
             if let Some(p) = arch::exec_path_arg(th.nr, &args) {
                 th.exec_path.clear();
                 tracee::read_cstr(tid, p, PATH_MAX, &mut th.exec_path);
+            }
+            if self.selection.is_some_and(|s| !s.records(th.nr, &regs)) {
+                return self.resume(stop, 0);
             }
             self.caps.clear();
             self.capture.at_enter(tid, th.nr, &args, &mut self.caps);
@@ -593,6 +770,10 @@ impl Engine {
             };
             emit_to(&mut self.writer, &mut self.write_error, &mut self.stats, &r);
         } else {
+            if self.selection.is_some_and(|s| !s.records(th.nr, &th.regs)) {
+                th.in_syscall = false;
+                return self.resume(stop, 0);
+            }
             let mut mismatch = false;
             let got = if arch::exit_needs_full_regs(th.nr, &th.regs) {
                 arch::get_regs(tid)
@@ -660,6 +841,14 @@ impl Engine {
             if let Some(th) = self.threads.remove(&former) {
                 self.threads.insert(tid, th);
             }
+            if let Some(a) = self.attach.as_deref_mut() {
+                if a.p_threads.remove(&former) {
+                    a.p_threads.insert(tid);
+                }
+                if a.origin.remove(&former) {
+                    a.origin.insert(tid);
+                }
+            }
         }
         self.cmdline.clear();
         if let Ok(b) = std::fs::read(format!("/proc/{tid}/cmdline")) {
@@ -682,6 +871,210 @@ impl Engine {
             argv,
         };
         emit_to(&mut self.writer, &mut self.write_error, &mut self.stats, &r);
+    }
+
+    /// A new child of `parent` (`-p` bookkeeping): a descendant of an
+    /// attached process is attached too, and a new thread of a `-p`
+    /// process is one of its threads. When the clone's flags are unknown
+    /// (the parent was attached in the middle of it), /proc tells.
+    fn attached_child(&mut self, parent: Tid, child: Tid, flags: u64) {
+        let Some(a) = self.attach.as_deref_mut() else {
+            return;
+        };
+        if !a.origin.contains(&parent) {
+            return;
+        }
+        a.origin.insert(child);
+        if a.p_threads.contains(&parent) {
+            let thread = if flags != 0 {
+                flags & libc::CLONE_THREAD as u64 != 0
+            } else {
+                std::fs::read_to_string(format!("/proc/{child}/status"))
+                    .ok()
+                    .and_then(|s| {
+                        s.lines()
+                            .find_map(|l| l.strip_prefix("Tgid:"))
+                            .and_then(|v| v.trim().parse::<Tid>().ok())
+                    })
+                    .is_some_and(|tgid| tgid != child)
+            };
+            if thread {
+                a.p_threads.insert(child);
+            }
+        }
+    }
+
+    /// Starts detaching every attached thread: each is interrupted and
+    /// detached at its next stop ([`Engine::on_detach_status`]). A started
+    /// command is not detached.
+    fn begin_detach(&mut self, why: &[u8]) {
+        let Some(a) = self.attach.as_deref_mut() else {
+            return;
+        };
+        if a.detaching {
+            return;
+        }
+        a.detaching = true;
+        a.since = mono_ns();
+        let tids: Vec<Tid> = a.origin.iter().copied().collect();
+        for tid in tids {
+            // An error: exiting, or a zombie leader waiting for its threads;
+            // its death is reported, or the kernel detaches it when rec exits.
+            if ptrace(libc::PTRACE_INTERRUPT, tid, 0, 0).is_ok() {
+                a.pending.insert(tid);
+            }
+        }
+        let command = a.command;
+        self.emit(&Record::Note {
+            tid: 0,
+            time: mono_ns(),
+            kind: note_kind::INFO,
+            value: 0,
+            text: why,
+        });
+        if !command {
+            // New threads held for their parent's event are stopped
+            // already: detach them now.
+            for h in std::mem::take(&mut self.held) {
+                self.on_detach_status(h.tid, h.status, mono_ns());
+            }
+        }
+    }
+
+    /// A stop (or death) of a thread being detached. ptrace(2): "If the
+    /// tracee is running when the tracer wants to detach it, the usual
+    /// solution is to send ... PTRACE_INTERRUPT ..., wait for the tracee
+    /// to stop in appropriate stop and then detach it"; any stop will do,
+    /// and what it was decides the signal: a signal-delivery-stop's signal
+    /// is passed on (it was intercepted, not delivered yet). A group-stopped
+    /// thread is detached with no signal and stays stopped: the kernel
+    /// puts it back into the group-stop (`__ptrace_unlink` re-arms the
+    /// stop while the group is stopped). A thread that was sleeping in a
+    /// syscall was woken by the interrupt and restarts it after the detach.
+    fn on_detach_status(&mut self, tid: Tid, status: i32, time: u64) {
+        let kind = match decode(status) {
+            Report::Stopped(kind) => kind,
+            Report::Died(how) => return self.on_death(tid, how, time),
+            Report::Other => return,
+        };
+        let mut sig = 0;
+        let mut state = b'R';
+        match kind {
+            StopKind::SignalDelivery(s) => {
+                sig = s;
+                let ok = tracee::siginfo(tid, &mut self.siginfo).is_ok();
+                let siginfo: &[u8] = if ok { &self.siginfo } else { &[] };
+                let r = Record::SignalDelivery {
+                    tid,
+                    time,
+                    signo: s,
+                    siginfo,
+                };
+                emit_to(&mut self.writer, &mut self.write_error, &mut self.stats, &r);
+            }
+            StopKind::GroupStop(_) => state = b'T',
+            StopKind::Event { event, .. } => match event {
+                libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
+                    // The new child was auto-attached: it is detached at its
+                    // first stop. A vfork parent is detached now, so it
+                    // never waits for a child we hold.
+                    if let Ok(child) = tracee::event_msg(tid) {
+                        let child = child as Tid;
+                        let kind = match event {
+                            libc::PTRACE_EVENT_FORK => ChildKind::Fork,
+                            libc::PTRACE_EVENT_VFORK => ChildKind::Vfork,
+                            _ => ChildKind::Clone,
+                        };
+                        self.emit(&Record::NewChild {
+                            tid,
+                            time,
+                            child,
+                            kind,
+                            flags: 0,
+                        });
+                        if let Some(a) = self.attach.as_deref_mut() {
+                            a.origin.insert(child);
+                            a.pending.insert(child);
+                        }
+                        if let Some(i) = self.held.iter().position(|h| h.tid == child) {
+                            let h = self.held.swap_remove(i);
+                            self.threads.insert(child, Thread::new());
+                            self.on_detach_status(child, h.status, time);
+                        } else {
+                            self.expected.insert(child);
+                        }
+                    }
+                }
+                libc::PTRACE_EVENT_EXEC => {
+                    // The former tid of a non-leader exec vanishes.
+                    if let Ok(former) = tracee::event_msg(tid) {
+                        let former = former as Tid;
+                        if former != tid {
+                            self.threads.remove(&former);
+                            if let Some(a) = self.attach.as_deref_mut() {
+                                a.pending.remove(&former);
+                                a.origin.remove(&former);
+                                a.p_threads.remove(&former);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            },
+            StopKind::Syscall => {}
+        }
+        // ESRCH: killed meanwhile; then the kernel has detached it.
+        let _ = ptrace(libc::PTRACE_DETACH, tid, 0, sig as usize);
+        self.threads.remove(&tid);
+        self.expected.remove(&tid);
+        if let Some(a) = self.attach.as_deref_mut() {
+            a.pending.remove(&tid);
+            a.origin.remove(&tid);
+            a.p_threads.remove(&tid);
+        }
+        self.emit(&Record::Detach {
+            tid,
+            time,
+            state,
+            signo: sig,
+        });
+    }
+
+    /// `rec -p` alone: the detach is over when every interrupted thread was
+    /// detached (a zombie leader, or a thread that could not stop in time,
+    /// is left to the kernel's detach at rec's exit).
+    #[inline]
+    fn detach_done(&self) -> bool {
+        self.attach
+            .as_ref()
+            .is_some_and(|a| a.detaching && !a.command && (a.pending.is_empty() || a.gave_up))
+    }
+
+    /// Gives up on threads that do not stop (see DETACH_LIMIT_NS).
+    fn check_detach_limit(&mut self, now: u64) {
+        let Some(a) = self.attach.as_deref_mut() else {
+            return;
+        };
+        if !a.detaching || a.pending.is_empty() || now.saturating_sub(a.since) < DETACH_LIMIT_NS {
+            return;
+        }
+        if a.command {
+            // rec goes on recording the command: the thread is detached
+            // whenever it stops.
+            return;
+        }
+        a.gave_up = true;
+        let left: Vec<Tid> = a.pending.iter().copied().collect();
+        for tid in left {
+            let state = crate::attach::thread_state(tid, tid).unwrap_or(0);
+            self.emit(&Record::Note {
+                tid,
+                time: now,
+                kind: note_kind::INFO,
+                value: state as u64,
+                text: b"did not stop to be detached (a vfork parent waiting for its child?): the kernel detaches it when rec exits",
+            });
+        }
     }
 
     fn emit(&mut self, r: &Record<'_>) {

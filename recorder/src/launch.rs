@@ -16,7 +16,13 @@ pub struct Launch {
     argv: Vec<CString>,
     envp: Vec<CString>,
     name: String,
+    /// `-e`: the seccomp filter the child installs just before exec.
+    seccomp: Option<crate::filter::Program>,
 }
+
+/// Marks an errno sent by the child as a failure to install the seccomp
+/// filter rather than to exec (errnos are small positive numbers).
+const SECCOMP_FAILED: i32 = 1 << 30;
 
 /// A forked child waiting for [`Child::go`].
 pub struct Child {
@@ -98,7 +104,14 @@ impl Launch {
             argv,
             envp,
             name: OsStr::from_bytes(name).to_string_lossy().into_owned(),
+            seccomp: None,
         })
+    }
+
+    /// Makes the child install `program` (see [`crate::filter`]) after rec
+    /// seized it and before it execs the command.
+    pub fn seccomp(&mut self, program: crate::filter::Program) {
+        self.seccomp = Some(program);
     }
 
     /// Forks the child. It waits until [`Child::go`], then execs.
@@ -126,7 +139,16 @@ impl Launch {
         }
         if pid == 0 {
             // SAFETY: see above.
-            unsafe { child_exec(go, err, &self.candidates, &argv, &envp) }
+            unsafe {
+                child_exec(
+                    go,
+                    err,
+                    &self.candidates,
+                    &argv,
+                    &envp,
+                    self.seccomp.as_ref(),
+                )
+            }
         }
         // SAFETY: closing the child's ends, which this process owns.
         unsafe {
@@ -161,6 +183,7 @@ unsafe fn child_exec(
     candidates: &[CString],
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
+    seccomp: Option<&crate::filter::Program>,
 ) -> ! {
     // SAFETY: async-signal-safe calls on descriptors and buffers this process owns.
     unsafe {
@@ -177,6 +200,13 @@ unsafe fn child_exec(
         };
         if n != 1 {
             libc::_exit(127);
+        }
+        if let Some(p) = seccomp {
+            if let Err(errno) = p.install() {
+                let e = (errno | SECCOMP_FAILED).to_ne_bytes();
+                libc::write(err[1], e.as_ptr().cast(), e.len());
+                libc::_exit(126);
+            }
         }
         let mut last = libc::ENOENT;
         let mut denied = false;
@@ -223,6 +253,17 @@ impl Child {
             return None;
         }
         let errno = i32::from_ne_bytes(b);
+        if errno & SECCOMP_FAILED != 0 {
+            let errno = errno & !SECCOMP_FAILED;
+            return Some(ExecFailure {
+                errno,
+                message: format!(
+                    "cannot install the seccomp-bpf filter of -e: {}",
+                    std::io::Error::from_raw_os_error(errno)
+                ),
+                code: 1,
+            });
+        }
         let (code, message) = match errno {
             libc::ENOENT | libc::ENOTDIR => (127, format!("{}: command not found", self.name)),
             _ => (

@@ -11,8 +11,9 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use ptrec_format::{Header, RecordingOptions, Termination, Writer, WriterOptions};
 use ptrec_recorder::engine::{Engine, Stop, SEIZE_OPTIONS};
+use ptrec_recorder::filter::Filter;
 use ptrec_recorder::launch::Launch;
-use ptrec_recorder::{arch, signals, tracee};
+use ptrec_recorder::{arch, attach, signals, tracee};
 
 /// Record every ptrace stop of a process tree into a trace file.
 #[derive(Parser, Debug)]
@@ -24,7 +25,11 @@ struct Args {
     /// Bytes captured of each string or buffer argument.
     #[arg(short = 's', long = "string-limit", default_value_t = 4096)]
     string_limit: u32,
-    /// Syscalls to record (strace syntax).
+    /// Syscalls to record (strace syntax: names, %file, %process, %network,
+    /// %signal, %ipc, %desc, %memory, %creds, ! to negate). A started command
+    /// runs under a seccomp-bpf filter and stops only at these (with
+    /// no_new_privs: setuid programs gain no privileges); for attached
+    /// processes the other syscalls' records are skipped.
     #[arg(short = 'e', long = "trace")]
     trace: Option<String>,
     /// Attach to a running process (all its threads); repeatable.
@@ -63,14 +68,23 @@ fn exit_status(end: Option<Termination>) -> i32 {
 }
 
 fn run(args: Args) -> Result<i32> {
-    if !args.pids.is_empty() {
-        bail!("-p (attaching to running processes) is not implemented yet");
+    let filter = match args.trace.as_deref() {
+        Some(spec) => Some(Filter::parse(spec)?),
+        None => None,
+    };
+    let has_command = !args.command.is_empty();
+    let mut launch = if has_command || args.pids.is_empty() {
+        Some(Launch::prepare(&args.command)?)
+    } else {
+        None
+    };
+    // `-e all` changes nothing: no filter.
+    let filter = filter.filter(|f| !f.is_all());
+    let seccomp = has_command && filter.is_some();
+    if let (Some(l), Some(f)) = (launch.as_mut(), filter.as_ref()) {
+        l.seccomp(f.program());
     }
-    if args.trace.is_some() {
-        bail!("-e (syscall filtering) is not implemented yet");
-    }
-    let launch = Launch::prepare(&args.command)?;
-    let header = header(&args)?;
+    let header = header(&args, filter.as_ref(), has_command)?;
     let file = OpenOptions::new()
         .write(true)
         .create(true)
@@ -79,8 +93,11 @@ fn run(args: Args) -> Result<i32> {
         .open(&args.output)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     let started = Instant::now();
-    let mut child = launch.fork()?;
-    let pid = child.pid;
+    let mut child = match &launch {
+        Some(l) => Some(l.fork()?),
+        None => None,
+    };
+    let pid = child.as_ref().map_or(0, |c| c.pid);
     // The writer's thread must not take rec's signals, or wait4 would not
     // see EINTR: block them while it is spawned.
     signals::block();
@@ -89,29 +106,85 @@ fn run(args: Args) -> Result<i32> {
     let writer = match writer {
         Ok(w) => w,
         Err(e) => {
-            kill_child(pid);
+            if pid > 0 {
+                kill_child(pid);
+            }
             return Err(e).with_context(|| format!("cannot write {}", args.output.display()));
         }
     };
-    if let Err(e) = seize(pid) {
-        kill_child(pid);
-        return Err(e);
+    let options = if seccomp {
+        SEIZE_OPTIONS | libc::PTRACE_O_TRACESECCOMP
+    } else {
+        SEIZE_OPTIONS
+    };
+    if pid > 0 {
+        if let Err(e) = seize(pid, options) {
+            kill_child(pid);
+            return Err(e);
+        }
     }
     signals::install().context("installing signal handlers")?;
-    // SAFETY: getpid has no arguments.
-    let me = unsafe { libc::getpid() };
-    let mut engine = Engine::start(writer, Stop::new(pid), me);
+    let mut engine = if pid > 0 {
+        // SAFETY: getpid has no arguments.
+        let me = unsafe { libc::getpid() };
+        Engine::start(writer, Stop::new(pid), me)
+    } else {
+        Engine::without_command(writer)
+    };
     engine.verify_exit_regs(args.verify_exit_regs);
     engine.string_limit(args.string_limit as usize);
-    child.go();
-    let fin = engine.run(exit_status);
+    if let Some(f) = &filter {
+        engine.filter(f.selection(), seccomp);
+    }
+    // -p: attached threads keep running after rec (no EXITKILL) and run no
+    // filter (no TRACESECCOMP: a filter of their own that returns
+    // SECCOMP_RET_TRACE keeps failing with ENOSYS, as without rec).
+    let mut attach_failed = false;
+    let mut attached = 0;
+    for &p in &args.pids {
+        match attach::seize_process(p, SEIZE_OPTIONS & !libc::PTRACE_O_EXITKILL) {
+            Ok(att) => {
+                engine.attached(&att);
+                attached += 1;
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                engine.info(&e.to_string());
+                attach_failed = true;
+            }
+        }
+    }
+    if let Some(c) = child.as_mut() {
+        c.go();
+    }
+    let fin = if pid == 0 && attached == 0 {
+        // Nothing to record: close the (empty) trace at once.
+        engine.run(|_| 1)
+    } else {
+        engine.run(|end| {
+            if has_command {
+                exit_status(end)
+            } else {
+                i32::from(attach_failed)
+            }
+        })
+    };
     signals::stop_tick();
 
-    let mut code = exit_status(fin.root);
-    let failure = child.exec_failure();
+    // With -p alone: 0 unless recording failed (a -p target that could not
+    // be attached is a failure).
+    let mut code = if has_command {
+        exit_status(fin.root)
+    } else {
+        i32::from(attach_failed)
+    };
+    let failure = child.as_ref().and_then(|c| c.exec_failure());
     if let Some(f) = &failure {
         eprintln!("error: {}", f.message);
         code = f.code;
+    }
+    if attach_failed && code == 0 {
+        code = 1;
     }
     if !args.quiet {
         let s = &fin.stats;
@@ -158,8 +231,8 @@ fn kill_child(pid: i32) {
 /// PTRACE_SEIZE the waiting child, then PTRACE_INTERRUPT it so the engine
 /// starts from a stop: from there every syscall of the child is seen, the
 /// exec of the command included.
-fn seize(pid: i32) -> Result<()> {
-    tracee::ptrace(libc::PTRACE_SEIZE, pid, 0, SEIZE_OPTIONS as usize)
+fn seize(pid: i32, options: libc::c_int) -> Result<()> {
+    tracee::ptrace(libc::PTRACE_SEIZE, pid, 0, options as usize)
         .map_err(|e| anyhow::anyhow!("cannot trace the command (PTRACE_SEIZE): {e}"))?;
     tracee::ptrace(libc::PTRACE_INTERRUPT, pid, 0, 0)
         .map_err(|e| anyhow::anyhow!("PTRACE_INTERRUPT: {e}"))?;
@@ -172,7 +245,7 @@ fn seize(pid: i32) -> Result<()> {
     Ok(())
 }
 
-fn header(args: &Args) -> Result<Header> {
+fn header(args: &Args, filter: Option<&Filter>, has_command: bool) -> Result<Header> {
     // SAFETY: utsname is plain data, uname fills it.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     // SAFETY: a valid pointer to a local.
@@ -216,10 +289,21 @@ fn header(args: &Args) -> Result<Header> {
         env,
         options: RecordingOptions {
             string_limit: args.string_limit,
-            filter: String::new(),
-            filter_mode: "none".into(),
-            filter_syscalls: Vec::new(),
-            attach_pids: Vec::new(),
+            filter: filter
+                .map(|f| f.spec().to_string())
+                .or_else(|| args.trace.clone())
+                .unwrap_or_default(),
+            // The started command runs under the seccomp filter; attached
+            // processes cannot be given one: their records are skipped.
+            filter_mode: match (filter, has_command, args.pids.is_empty()) {
+                (None, _, _) => "none",
+                (Some(_), true, true) => "seccomp-bpf",
+                (Some(_), false, _) => "skip-records",
+                (Some(_), true, false) => "seccomp-bpf+skip-records",
+            }
+            .into(),
+            filter_syscalls: filter.map(|f| f.selection().numbers()).unwrap_or_default(),
+            attach_pids: args.pids.clone(),
             cpu_times: true,
             registers: true,
         },

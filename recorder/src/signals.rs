@@ -11,6 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// SI_USER, SI_QUEUE, SI_TKILL...) and must be forwarded to the command.
 static FORWARD: AtomicU64 = AtomicU64::new(0);
 
+/// Bit N set: signal N reached rec, from anyone (a terminal's Ctrl-C too).
+/// With `-p` it means "detach".
+static RECEIVED: AtomicU64 = AtomicU64::new(0);
+
 /// The signals rec forwards.
 pub const FORWARDED: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
@@ -18,6 +22,7 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut
     if info.is_null() || !(0..64).contains(&sig) {
         return;
     }
+    RECEIVED.fetch_or(1 << sig, Ordering::Relaxed);
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
     let code = unsafe { (*info).si_code };
     // A terminal-generated signal (SI_KERNEL) already went to the whole
@@ -124,5 +129,15 @@ pub fn take_forward() -> u64 {
         0
     } else {
         FORWARD.swap(0, Ordering::Relaxed)
+    }
+}
+
+/// Signals rec received since the last call (any sender), as a bit mask.
+#[inline]
+pub fn take_received() -> u64 {
+    if RECEIVED.load(Ordering::Relaxed) == 0 {
+        0
+    } else {
+        RECEIVED.swap(0, Ordering::Relaxed)
     }
 }
