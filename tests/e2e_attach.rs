@@ -587,3 +587,119 @@ fn attach_errors_are_one_line_each_and_the_other_targets_are_still_recorded() {
     assert_eq!(tracer_pid(traced.pid()), 0);
     assert_eq!(tracer_pid(other.pid()), 0);
 }
+
+#[test]
+fn when_every_attached_process_has_exited_its_remaining_children_are_detached() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let marker = dir.path().join("child.txt");
+    let p = Proc::start("attach_outlive", &[marker.to_str().expect("utf-8 path")]);
+    let pid = p.pid();
+    let mut rec = rec_attach(&out, &[pid]);
+    wait_traced(&rec, &[pid]);
+    // rec ends by itself once the -p process is gone, before the child is.
+    let t0 = Instant::now();
+    let st = loop {
+        if let Some(st) = rec.try_wait().expect("try_wait") {
+            break st;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(5), "rec did not end");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(st.code(), Some(0));
+    assert!(!marker.exists(), "rec ended before the child did");
+    let (stdout, status) = p.finish(Duration::from_secs(2));
+    assert_eq!((stdout.as_str(), status), ("", 0));
+    wait_until("the child's end", Duration::from_secs(5), || {
+        std::fs::read_to_string(&marker).is_ok_and(|s| s == "child end\n")
+    });
+
+    let (_, recs) = records(&out);
+    let child = recs
+        .iter()
+        .find_map(|r| match r {
+            R::NewChild { tid, child, kind } if *tid == pid => {
+                assert_eq!(*kind, ChildKind::Fork);
+                Some(*child)
+            }
+            _ => None,
+        })
+        .expect("the fork is recorded");
+    assert!(recs.contains(&R::Death {
+        tid: pid,
+        how: Termination::Exited(0)
+    }));
+    assert_eq!(detached(&recs), vec![(child, b'R', 0)]);
+}
+
+#[test]
+fn attach_next_to_a_started_command_records_both_and_exits_with_the_command_s_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let sleeper = Proc::start("attach_states", &["sleep"]);
+    let o = Command::new(rec_bin())
+        .arg("-q")
+        .arg("-o")
+        .arg(&out)
+        .arg("-p")
+        .arg(sleeper.pid().to_string())
+        .args(["--", "sh", "-c", "exit 7"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rec");
+    wait_traced(&o, &[sleeper.pid()]);
+    // The command is done at once; the attached process keeps rec going
+    // until rec is told to detach.
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, err) = stop_rec(o, libc::SIGINT, Duration::from_secs(5));
+    assert_eq!(code, 7, "the command's status; stderr: {err}");
+    assert_eq!(tracer_pid(sleeper.pid()), 0);
+    assert_eq!(state(sleeper.pid()), b'S');
+    let (_, recs) = records(&out);
+    assert_eq!(
+        attached_tids(&recs, sleeper.pid()),
+        BTreeSet::from([sleeper.pid()])
+    );
+    assert!(recs.iter().any(|r| matches!(
+        r,
+        R::Death {
+            how: Termination::Exited(7),
+            ..
+        }
+    )));
+    assert_eq!(detached(&recs), vec![(sleeper.pid(), b'R', 0)]);
+}
+
+/// Regression: the errno of an interrupted wait4 was read after forwarding
+/// the signal, whose kill() to the already dead command failed with ESRCH;
+/// rec took that for "no tracee left" and stopped (EXITKILL then killed
+/// the command's surviving child).
+#[test]
+fn a_signal_to_rec_after_the_command_exited_does_not_end_the_recording() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let rec = Command::new(rec_bin())
+        .arg("-q")
+        .arg("-o")
+        .arg(&out)
+        .args(["--", "sh", "-c", "sleep 1 & exit 0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rec");
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, err) = stop_rec(rec, libc::SIGTERM, Duration::from_secs(5));
+    assert_eq!(code, 0, "{err}");
+    let (_, recs) = records(&out);
+    let deaths: Vec<&Termination> = recs
+        .iter()
+        .filter_map(|r| match r {
+            R::Death { how, .. } => Some(how),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        deaths,
+        [&Termination::Exited(0), &Termination::Exited(0)],
+        "sh, then sleep after its full second"
+    );
+}

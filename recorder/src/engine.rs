@@ -400,6 +400,13 @@ impl Engine {
             let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
             // SAFETY: valid pointers to locals.
             let tid = unsafe { libc::wait4(-1, &mut status, libc::__WALL, &mut ru) };
+            // Taken now: forwarding (a kill that may fail with ESRCH) and
+            // detaching make system calls that overwrite errno.
+            let wait_errno = if tid < 0 {
+                std::io::Error::last_os_error().raw_os_error()
+            } else {
+                None
+            };
             let fwd = crate::signals::take_forward();
             if fwd != 0 {
                 self.forward(fwd);
@@ -408,7 +415,7 @@ impl Engine {
                 self.begin_detach(b"rec received SIGINT, SIGTERM or SIGHUP");
             }
             if tid < 0 {
-                match std::io::Error::last_os_error().raw_os_error() {
+                match wait_errno {
                     Some(libc::EINTR) => {
                         self.on_tick();
                         if self.detach_done() {
