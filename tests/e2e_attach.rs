@@ -703,3 +703,47 @@ fn a_signal_to_rec_after_the_command_exited_does_not_end_the_recording() {
         "sh, then sleep after its full second"
     );
 }
+
+#[test]
+fn trace_set_with_p_skips_the_other_records_and_the_header_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let p = Proc::start("attach_threads", &["300"]);
+    let pid = p.pid();
+    let rec = Command::new(rec_bin())
+        .args(["-q", "-e", "trace=clock_nanosleep,%process", "-o"])
+        .arg(&out)
+        .arg("-p")
+        .arg(pid.to_string())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rec");
+    wait_traced(&rec, &[pid]);
+    std::thread::sleep(Duration::from_millis(400));
+    let (code, err) = stop_rec(rec, libc::SIGINT, Duration::from_secs(5));
+    assert_eq!(code, 0, "{err}");
+    let (stdout, status) = p.finish(Duration::from_secs(8));
+    assert_eq!(
+        (stdout.as_str(), status),
+        ("threads=1200 sum=719400 ok=1\n", 0)
+    );
+    let (t, recs) = records(&out);
+    let o = &t.header().options;
+    assert_eq!(o.filter_mode, "skip-records");
+    assert_eq!(o.filter, "trace=clock_nanosleep,%process");
+    assert!(o.filter_syscalls.contains(&(Sysno::clock_nanosleep as u32)));
+    assert!(!o.filter_syscalls.contains(&(Sysno::futex as u32)));
+    let nrs: BTreeSet<u64> = recs
+        .iter()
+        .filter_map(|r| match r {
+            R::Enter { nr, .. } => Some(*nr),
+            _ => None,
+        })
+        .collect();
+    // The threads sleep and are created by clone3 (or clone); they also
+    // call futex, mmap, mprotect... which are not recorded.
+    assert!(nrs.contains(&(Sysno::clock_nanosleep as u64)), "{nrs:?}");
+    for nr in &nrs {
+        assert!(o.filter_syscalls.contains(&(*nr as u32)), "{nr} recorded");
+    }
+}
