@@ -186,7 +186,10 @@ fn run(args: Args) -> Result<i32> {
     if attach_failed && code == 0 {
         code = 1;
     }
-    if !args.quiet {
+    // Every -p target failed and there is no command: the error lines said
+    // it all (the trace file holds only their notes).
+    let nothing_recorded = pid == 0 && attached == 0;
+    if !args.quiet && !nothing_recorded {
         let s = &fin.stats;
         let (bytes, ratio) = match &fin.written {
             Some(w) if w.file_bytes > 0 => (

@@ -22,14 +22,15 @@ fn one_error_line(o: &Output) -> String {
 }
 
 #[test]
-fn attach_and_filter_say_not_implemented_yet() {
+fn attach_and_filter_errors_are_one_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");
     let out = out.to_str().expect("utf8");
+    // pid 1 is an ancestor of every process.
     let e = one_error_line(&rec(&["-o", out, "-p", "1"]));
-    assert!(e.contains("not implemented yet"), "{e}");
-    let e = one_error_line(&rec(&["-o", out, "-e", "open", "--", "true"]));
-    assert!(e.contains("not implemented yet"), "{e}");
+    assert!(e.contains("cannot attach to 1: it is an ancestor of rec"), "{e}");
+    let e = one_error_line(&rec(&["-o", out, "-e", "nosuchcall", "--", "true"]));
+    assert!(e.contains("unknown syscall 'nosuchcall'"), "{e}");
 }
 
 #[test]
