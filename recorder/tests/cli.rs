@@ -28,7 +28,10 @@ fn attach_and_filter_errors_are_one_line() {
     let out = out.to_str().expect("utf8");
     // pid 1 is an ancestor of every process.
     let e = one_error_line(&rec(&["-o", out, "-p", "1"]));
-    assert!(e.contains("cannot attach to 1: it is an ancestor of rec"), "{e}");
+    assert!(
+        e.contains("cannot attach to 1: it is an ancestor of rec"),
+        "{e}"
+    );
     let e = one_error_line(&rec(&["-o", out, "-e", "nosuchcall", "--", "true"]));
     assert!(e.contains("unknown syscall 'nosuchcall'"), "{e}");
 }
