@@ -8,11 +8,15 @@
 //! values within the chunk (see FORMAT.md, "Record encoding"). Switching the
 //! encoding later means changing this file only.
 
+#[cfg(test)]
 use bincode::de::read::{BorrowReader, Reader};
+#[cfg(test)]
 use bincode::de::{BorrowDecode, Decode, DecoderImpl};
 use bincode::enc::write::Writer as BinWriter;
 use bincode::enc::{Encode, Encoder, EncoderImpl};
-use bincode::error::{DecodeError, EncodeError};
+#[cfg(test)]
+use bincode::error::DecodeError;
+use bincode::error::EncodeError;
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
@@ -38,11 +42,13 @@ impl BinWriter for VecSink<'_> {
     }
 }
 
+#[cfg(test)]
 /// A slice reader that lets us see what is left (bincode's hides it).
 struct Src<'a> {
     s: &'a [u8],
 }
 
+#[cfg(test)]
 impl Reader for Src<'_> {
     #[inline]
     fn read(&mut self, bytes: &mut [u8]) -> std::result::Result<(), DecodeError> {
@@ -66,6 +72,7 @@ impl Reader for Src<'_> {
     }
 }
 
+#[cfg(test)]
 impl<'a> BorrowReader<'a> for Src<'a> {
     #[inline]
     fn take_bytes(&mut self, length: usize) -> std::result::Result<&'a [u8], DecodeError> {
@@ -81,16 +88,19 @@ impl<'a> BorrowReader<'a> for Src<'a> {
 }
 
 type Enc<'v> = EncoderImpl<VecSink<'v>, Config>;
+#[cfg(test)]
 type Dec<'a> = DecoderImpl<Src<'a>, Config, ()>;
 
 fn enc(buf: &mut Vec<u8>) -> Enc<'_> {
     EncoderImpl::new(VecSink(buf), CONFIG)
 }
 
+#[cfg(test)]
 fn dec(s: &[u8]) -> Dec<'_> {
     DecoderImpl::new(Src { s }, CONFIG, ())
 }
 
+#[cfg(test)]
 fn rest<'a>(d: &mut Dec<'a>) -> &'a [u8] {
     use bincode::de::BorrowDecoder;
     d.borrow_reader().s
@@ -101,11 +111,13 @@ fn put<T: Encode>(e: &mut Enc<'_>, v: T) {
     let _ = v.encode(e);
 }
 
+#[cfg(test)]
 #[inline]
 fn get<T: Decode<()>>(d: &mut Dec<'_>) -> std::result::Result<T, DecodeError> {
     T::decode(d)
 }
 
+#[cfg(test)]
 #[inline]
 fn get_bytes<'a>(d: &mut Dec<'a>) -> std::result::Result<&'a [u8], DecodeError> {
     <&'a [u8]>::borrow_decode(d)
@@ -165,16 +177,51 @@ const ZERO_STATE: ThreadState = ThreadState {
 #[derive(Default)]
 struct ChunkState {
     time: u64,
-    threads: FxHashMap<Tid, ThreadState>,
+    tids: Vec<Tid>,
+    threads: Vec<ThreadState>,
+    /// tid to position, consulted once the chunk has more threads than a
+    /// short scan handles well.
+    index: FxHashMap<Tid, u32>,
+    /// Position of the last thread looked up: consecutive stops are mostly
+    /// the same thread's.
+    last: usize,
 }
+
+/// Up to this many threads a linear scan beats hashing.
+const SCAN_THREADS: usize = 8;
 
 impl ChunkState {
     fn reset(&mut self) {
         self.time = 0;
+        self.tids.clear();
         self.threads.clear();
+        self.index.clear();
+        self.last = 0;
     }
+
+    #[inline(always)]
     fn thread(&mut self, tid: Tid) -> &mut ThreadState {
-        self.threads.entry(tid).or_insert(ZERO_STATE)
+        let i = match self.tids.get(self.last) {
+            Some(&t) if t == tid => self.last,
+            _ => self.find(tid),
+        };
+        self.last = i;
+        &mut self.threads[i]
+    }
+
+    fn find(&mut self, tid: Tid) -> usize {
+        let found = if self.tids.len() <= SCAN_THREADS {
+            self.tids.iter().position(|&t| t == tid)
+        } else {
+            self.index.get(&tid).map(|&i| i as usize)
+        };
+        found.unwrap_or_else(|| {
+            let i = self.tids.len();
+            self.tids.push(tid);
+            self.threads.push(ZERO_STATE);
+            self.index.insert(tid, i as u32);
+            i
+        })
     }
 }
 
@@ -492,15 +539,10 @@ impl CaptureBuf {
 }
 
 /// Decodes one capture from the encoded form of [`Captures::Encoded`].
-pub(crate) fn decode_mem(b: &[u8]) -> std::result::Result<(Mem<'_>, &[u8]), DecodeError> {
-    let d = &mut dec(b);
-    let m = Mem {
-        arg: get(d)?,
-        flags: get(d)?,
-        addr: get(d)?,
-        data: get_bytes(d)?,
-    };
-    Ok((m, rest(d)))
+pub(crate) fn decode_mem(b: &[u8]) -> std::result::Result<(Mem<'_>, &[u8]), &'static str> {
+    let mut c = Cur { b };
+    let m = c.mem()?;
+    Ok((m, c.b))
 }
 
 /// One item of a chunk payload.
@@ -510,6 +552,144 @@ pub enum Decoded<'a> {
     Record(Record<'a>),
     /// A record kind this reader does not know (written by a later minor
     /// revision): skipped, its kind byte reported.
+    Unknown(u8),
+}
+
+/// The decoding side reads bincode's `standard()` varints by hand: this is
+/// the analyzer's inner loop, and bincode's generic readers cost several
+/// times more per field. The rules (FORMAT.md, "Integers") are: a first byte
+/// up to 250 is the value; 251, 252 and 253 announce a little-endian u16, u32
+/// or u64; signed values are zigzag-mapped first; a u8 is one raw byte; a
+/// byte slice is a u64 length and the bytes. The `reference` tests check this
+/// reader against bincode's own on valid and mutated payloads.
+struct Cur<'a> {
+    b: &'a [u8],
+}
+
+type Step<T> = std::result::Result<T, &'static str>;
+
+const END: &str = "record ends inside a field";
+
+impl<'a> Cur<'a> {
+    #[inline(always)]
+    fn u8(&mut self) -> Step<u8> {
+        let (&x, rest) = self.b.split_first().ok_or(END)?;
+        self.b = rest;
+        Ok(x)
+    }
+
+    #[inline(always)]
+    fn u64(&mut self) -> Step<u64> {
+        let (&x, rest) = self.b.split_first().ok_or(END)?;
+        if x <= 250 {
+            self.b = rest;
+            return Ok(u64::from(x));
+        }
+        self.u64_wide(x)
+    }
+
+    /// Register deltas of pointers are often wide: this is not a cold path.
+    #[inline(always)]
+    fn u64_wide(&mut self, x: u8) -> Step<u64> {
+        let b = self.b;
+        match x {
+            251 if b.len() >= 3 => {
+                self.b = &b[3..];
+                Ok(u64::from(u16::from_le_bytes([b[1], b[2]])))
+            }
+            252 if b.len() >= 5 => {
+                self.b = &b[5..];
+                Ok(u64::from(u32::from_le_bytes([b[1], b[2], b[3], b[4]])))
+            }
+            253 if b.len() >= 9 => {
+                self.b = &b[9..];
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&b[1..9]);
+                Ok(u64::from_le_bytes(w))
+            }
+            251..=253 => Err(END),
+            254 => Err("a 128-bit integer where 64 bits are expected"),
+            _ => Err("reserved integer marker 255"),
+        }
+    }
+
+    #[inline(always)]
+    fn u32(&mut self) -> Step<u32> {
+        let (&x, rest) = self.b.split_first().ok_or(END)?;
+        if x <= 250 {
+            self.b = rest;
+            return Ok(u32::from(x));
+        }
+        match x {
+            251 | 252 => self.u64_wide(x).map(|v| v as u32),
+            253 => Err("a 64-bit integer where 32 bits are expected"),
+            254 => Err("a 128-bit integer where 32 bits are expected"),
+            _ => Err("reserved integer marker 255"),
+        }
+    }
+
+    #[inline(always)]
+    fn i64(&mut self) -> Step<i64> {
+        let n = self.u64()?;
+        Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
+    }
+
+    #[inline(always)]
+    fn i32(&mut self) -> Step<i32> {
+        let n = self.u32()?;
+        Ok(((n >> 1) as i32) ^ -((n & 1) as i32))
+    }
+
+    fn bool(&mut self) -> Step<bool> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err("a boolean that is neither 0 nor 1"),
+        }
+    }
+
+    #[inline]
+    fn bytes(&mut self) -> Step<&'a [u8]> {
+        let n = self.u64()?;
+        if n > self.b.len() as u64 {
+            return Err("a byte string longer than its record");
+        }
+        let (head, rest) = self.b.split_at(n as usize);
+        self.b = rest;
+        Ok(head)
+    }
+
+    fn mem(&mut self) -> Step<Mem<'a>> {
+        Ok(Mem {
+            arg: self.u8()?,
+            flags: self.u8()?,
+            addr: self.u64()?,
+            data: self.bytes()?,
+        })
+    }
+}
+
+/// A syscall stop as the statistics need it: no registers copied out and
+/// captures skipped (see [`ChunkDecoder::skim`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallStop {
+    /// Entry (true) or exit (false).
+    pub enter: bool,
+    pub tid: Tid,
+    pub time: u64,
+    pub stime_us: Option<u64>,
+    pub nr: u64,
+    /// The return value at an exit; 0 at an entry.
+    pub ret: i64,
+}
+
+/// One item of a chunk payload as [`ChunkDecoder::skim`] sees it.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // the common variant is the small one
+pub enum Skimmed<'a> {
+    Syscall(SyscallStop),
+    /// Every other record kind, fully decoded.
+    Record(Record<'a>),
     Unknown(u8),
 }
 
@@ -528,88 +708,144 @@ impl ChunkDecoder {
         self.state.reset();
     }
 
+    /// Splits the record at the start of `b` into its kind, its body and
+    /// the bytes after it.
+    #[inline(always)]
+    fn frame(b: &[u8]) -> Step<(u8, &[u8], &[u8])> {
+        let mut c = Cur { b };
+        let kind = c.u8().map_err(|_| "empty record")?;
+        let len = c.u64()?;
+        if len > c.b.len() as u64 {
+            return Err("record length exceeds the bytes left in the chunk");
+        }
+        let (body, tail) = c.b.split_at(len as usize);
+        Ok((kind, body, tail))
+    }
+
     /// Decodes the record at the start of `b`; returns it and the bytes after it.
+    #[inline]
     pub fn decode<'a>(
         &mut self,
         b: &'a [u8],
     ) -> std::result::Result<(Decoded<'a>, &'a [u8]), String> {
-        let (&kind, after) = b.split_first().ok_or("empty record")?;
-        let d = &mut dec(after);
-        let len: u64 = get(d).map_err(|e| e.to_string())?;
-        let after = rest(d);
-        if len > after.len() as u64 {
-            return Err(format!(
-                "record length {len} exceeds the {} bytes left in the chunk",
-                after.len()
-            ));
-        }
-        let (body, tail) = after.split_at(len as usize);
+        let (kind, body, tail) = Self::frame(b).map_err(String::from)?;
         let Some(k) = Kind::from_u8(kind) else {
             return Ok((Decoded::Unknown(kind), tail));
         };
-        let r = self.decode_body(k, body).map_err(|e| e.to_string())?;
+        let r = self.decode_body(k, body).map_err(String::from)?;
         Ok((Decoded::Record(r), tail))
     }
 
-    fn common(&mut self, d: &mut Dec<'_>) -> std::result::Result<(Tid, u64), DecodeError> {
-        let tid: Tid = get(d)?;
-        let dt: i64 = get(d)?;
+    /// Like [`ChunkDecoder::decode`], but a syscall record comes back as a
+    /// small [`SyscallStop`]: its registers only update the delta state and
+    /// its captures are skipped unread. The chunk checksum has already
+    /// vouched for their bytes; [`ChunkDecoder::decode`] also checks their
+    /// structure.
+    #[inline]
+    pub fn skim<'a>(
+        &mut self,
+        b: &'a [u8],
+    ) -> std::result::Result<(Skimmed<'a>, &'a [u8]), String> {
+        let (kind, body, tail) = Self::frame(b).map_err(String::from)?;
+        let enter = match kind {
+            k if k == Kind::SyscallEnter as u8 => true,
+            k if k == Kind::SyscallExit as u8 => false,
+            _ => {
+                let Some(k) = Kind::from_u8(kind) else {
+                    return Ok((Skimmed::Unknown(kind), tail));
+                };
+                let r = self.decode_body(k, body).map_err(String::from)?;
+                return Ok((Skimmed::Record(r), tail));
+            }
+        };
+        let s = self.skim_syscall(enter, body).map_err(String::from)?;
+        Ok((Skimmed::Syscall(s), tail))
+    }
+
+    #[inline(always)]
+    fn skim_syscall(&mut self, enter: bool, body: &[u8]) -> Step<SyscallStop> {
+        let c = &mut Cur { b: body };
+        let (tid, time) = self.common(c)?;
+        let flags = c.u8()?;
+        let t = self.state.thread(tid);
+        let stime_us = if flags & F_STIME != 0 {
+            t.stime = t.stime.wrapping_add(c.i64()? as u64);
+            Some(t.stime)
+        } else {
+            None
+        };
+        let regs = flags & F_REGS != 0;
+        if regs {
+            apply_regs(c, &mut t.regs)?;
+        }
+        let derived = flags & F_DERIVED != 0;
+        let ret_derived = !enter && flags & F_RET_DERIVED != 0;
+        if !regs && (derived || ret_derived) {
+            return Err("derived values without registers");
+        }
+        let orig = t.regs[crate::record::x86_64::ORIG_RAX];
+        let rax = t.regs[crate::record::x86_64::RAX];
+        let nr = if derived { orig } else { c.u64()? };
+        let ret = if enter {
+            if !derived {
+                for _ in 0..6 {
+                    c.u64()?;
+                }
+            }
+            0
+        } else if ret_derived {
+            rax as i64
+        } else {
+            c.i64()?
+        };
+        Ok(SyscallStop {
+            enter,
+            tid,
+            time,
+            stime_us,
+            nr,
+            ret,
+        })
+    }
+
+    #[inline(always)]
+    fn common(&mut self, c: &mut Cur<'_>) -> Step<(Tid, u64)> {
+        let tid = c.i32()?;
+        let dt = c.i64()?;
         self.state.time = self.state.time.wrapping_add(dt as u64);
         Ok((tid, self.state.time))
     }
 
-    fn regs(&mut self, d: &mut Dec<'_>, tid: Tid) -> std::result::Result<Regs, DecodeError> {
-        let mask: u32 = get(d)?;
-        if mask >> REG_COUNT != 0 {
-            return Err(DecodeError::Other("register mask names unknown registers"));
-        }
-        let prev = &mut self.state.thread(tid).regs;
-        for (i, r) in prev.iter_mut().enumerate() {
-            if mask & (1 << i) != 0 {
-                let delta: i64 = get(d)?;
-                *r = r.wrapping_add(delta as u64);
-            }
-        }
-        Ok(Regs(*prev))
-    }
-
-    fn stime(&mut self, d: &mut Dec<'_>, tid: Tid) -> std::result::Result<u64, DecodeError> {
-        let delta: i64 = get(d)?;
-        let st = &mut self.state.thread(tid).stime;
-        *st = st.wrapping_add(delta as u64);
-        Ok(*st)
-    }
-
-    fn decode_body<'a>(
-        &mut self,
-        k: Kind,
-        body: &'a [u8],
-    ) -> std::result::Result<Record<'a>, DecodeError> {
-        let d = &mut dec(body);
-        let (tid, time) = self.common(d)?;
+    #[inline(always)]
+    fn decode_body<'a>(&mut self, k: Kind, body: &'a [u8]) -> Step<Record<'a>> {
+        let c = &mut Cur { b: body };
+        let (tid, time) = self.common(c)?;
         Ok(match k {
             Kind::SyscallEnter => {
-                let flags: u8 = get(d)?;
+                let flags = c.u8()?;
+                let t = self.state.thread(tid);
                 let stime_us = if flags & F_STIME != 0 {
-                    Some(self.stime(d, tid)?)
+                    t.stime = t.stime.wrapping_add(c.i64()? as u64);
+                    Some(t.stime)
                 } else {
                     None
                 };
                 let regs = if flags & F_REGS != 0 {
-                    Some(self.regs(d, tid)?)
+                    apply_regs(c, &mut t.regs)?;
+                    Some(Regs(t.regs))
                 } else {
                     None
                 };
-                let (nr, args) = match regs {
+                let (nr, args) = match &regs {
                     Some(g) if flags & F_DERIVED != 0 => (g.syscall_nr(), g.syscall_args()),
                     _ if flags & F_DERIVED != 0 => {
-                        return Err(DecodeError::Other("derived arguments without registers"))
+                        return Err("derived arguments without registers")
                     }
                     _ => {
-                        let nr = get(d)?;
+                        let nr = c.u64()?;
                         let mut args = [0u64; 6];
                         for a in &mut args {
-                            *a = get(d)?;
+                            *a = c.u64()?;
                         }
                         (nr, args)
                     }
@@ -621,31 +857,34 @@ impl ChunkDecoder {
                     nr,
                     args,
                     regs,
-                    mem: decode_captures(d)?,
+                    mem: captures(c)?,
                 }
             }
             Kind::SyscallExit => {
-                let flags: u8 = get(d)?;
+                let flags = c.u8()?;
+                let t = self.state.thread(tid);
                 let stime_us = if flags & F_STIME != 0 {
-                    Some(self.stime(d, tid)?)
+                    t.stime = t.stime.wrapping_add(c.i64()? as u64);
+                    Some(t.stime)
                 } else {
                     None
                 };
                 let regs = if flags & F_REGS != 0 {
-                    Some(self.regs(d, tid)?)
+                    apply_regs(c, &mut t.regs)?;
+                    Some(Regs(t.regs))
                 } else {
                     None
                 };
                 if regs.is_none() && flags & (F_DERIVED | F_RET_DERIVED) != 0 {
-                    return Err(DecodeError::Other("derived values without registers"));
+                    return Err("derived values without registers");
                 }
-                let nr = match regs {
+                let nr = match &regs {
                     Some(g) if flags & F_DERIVED != 0 => g.syscall_nr(),
-                    _ => get(d)?,
+                    _ => c.u64()?,
                 };
-                let ret = match regs {
+                let ret = match &regs {
                     Some(g) if flags & F_RET_DERIVED != 0 => g.ret(),
-                    _ => get(d)?,
+                    _ => c.i64()?,
                 };
                 Record::SyscallExit {
                     tid,
@@ -654,52 +893,52 @@ impl ChunkDecoder {
                     nr,
                     ret,
                     regs,
-                    mem: decode_captures(d)?,
+                    mem: captures(c)?,
                 }
             }
             Kind::SignalDelivery => Record::SignalDelivery {
                 tid,
                 time,
-                signo: get(d)?,
-                siginfo: get_bytes(d)?,
+                signo: c.i32()?,
+                siginfo: c.bytes()?,
             },
             Kind::GroupStop => Record::GroupStop {
                 tid,
                 time,
-                signo: get(d)?,
+                signo: c.i32()?,
             },
             Kind::NewChild => {
-                let child = get(d)?;
-                let kind = match get::<u8>(d)? {
+                let child = c.i32()?;
+                let kind = match c.u8()? {
                     0 => ChildKind::Fork,
                     1 => ChildKind::Vfork,
                     2 => ChildKind::Clone,
-                    _ => return Err(DecodeError::Other("unknown child kind")),
+                    _ => return Err("unknown child kind"),
                 };
                 Record::NewChild {
                     tid,
                     time,
                     child,
                     kind,
-                    flags: get(d)?,
+                    flags: c.u64()?,
                 }
             }
             Kind::VforkDone => Record::VforkDone {
                 tid,
                 time,
-                child: get(d)?,
+                child: c.i32()?,
             },
             Kind::Exec => {
-                let former_tid = get(d)?;
-                let filename = get_bytes(d)?;
-                let n: u64 = get(d)?;
+                let former_tid = c.i32()?;
+                let filename = c.bytes()?;
+                let n = c.u64()?;
                 // Every element takes at least one byte: bound before allocating.
-                if n > rest(d).len() as u64 {
-                    return Err(DecodeError::Other("argv count exceeds record size"));
+                if n > c.b.len() as u64 {
+                    return Err("argv count exceeds record size");
                 }
                 let mut argv = Vec::with_capacity(n as usize);
                 for _ in 0..n {
-                    argv.push(get_bytes(d)?);
+                    argv.push(c.bytes()?);
                 }
                 Record::Exec {
                     tid,
@@ -712,74 +951,695 @@ impl ChunkDecoder {
             Kind::ExitEvent => Record::ExitEvent {
                 tid,
                 time,
-                status: get(d)?,
+                status: c.i32()?,
             },
             Kind::Death => {
-                let how = match get::<u8>(d)? {
-                    0 => Termination::Exited(get(d)?),
+                let how = match c.u8()? {
+                    0 => Termination::Exited(c.i32()?),
                     t @ (1 | 2) => Termination::Signaled {
-                        signo: get(d)?,
+                        signo: c.i32()?,
                         core: t == 2,
                     },
-                    _ => return Err(DecodeError::Other("unknown termination kind")),
+                    _ => return Err("unknown termination kind"),
                 };
                 Record::Death { tid, time, how }
             }
             Kind::Attach => Record::Attach {
                 tid,
                 time,
-                tgid: get(d)?,
-                ppid: get(d)?,
-                state: get(d)?,
-                group_stopped: get(d)?,
-                comm: get_bytes(d)?,
-                exe: get_bytes(d)?,
-                cwd: get_bytes(d)?,
+                tgid: c.i32()?,
+                ppid: c.i32()?,
+                state: c.u8()?,
+                group_stopped: c.bool()?,
+                comm: c.bytes()?,
+                exe: c.bytes()?,
+                cwd: c.bytes()?,
             },
             Kind::Detach => Record::Detach {
                 tid,
                 time,
-                state: get(d)?,
-                signo: get(d)?,
+                state: c.u8()?,
+                signo: c.i32()?,
             },
             Kind::Note => Record::Note {
                 tid,
                 time,
-                kind: get(d)?,
-                value: get(d)?,
-                text: get_bytes(d)?,
+                kind: c.u32()?,
+                value: c.u64()?,
+                text: c.bytes()?,
             },
         })
     }
 }
 
-/// Validates the captures at the decoder's position and returns a lazy view.
-fn decode_captures<'a>(d: &mut Dec<'a>) -> std::result::Result<Captures<'a>, DecodeError> {
-    let n: u64 = get(d)?;
-    let start = rest(d);
+/// Applies a register delta (mask, then one zigzag delta per set bit, in
+/// register order) to a thread's snapshot.
+#[inline(always)]
+fn apply_regs(c: &mut Cur<'_>, regs: &mut [u64; REG_COUNT]) -> Step<()> {
+    let mut mask = c.u32()?;
+    if mask >> REG_COUNT != 0 {
+        return Err("register mask names unknown registers");
+    }
+    while mask != 0 {
+        let i = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        regs[i] = regs[i].wrapping_add(c.i64()? as u64);
+    }
+    Ok(())
+}
+
+/// Validates the captures at the cursor and returns a lazy view.
+fn captures<'a>(c: &mut Cur<'a>) -> Step<Captures<'a>> {
+    let n = c.u64()?;
+    let start = c.b;
     // Each capture takes at least four bytes.
     if n > start.len() as u64 / 4 {
-        return Err(DecodeError::Other("capture count exceeds record size"));
+        return Err("capture count exceeds record size");
     }
-    let mut b = start;
     for _ in 0..n {
-        b = decode_mem(b)?.1;
+        c.mem()?;
     }
-    let used = start.len() - b.len();
-    d.borrow_reader_consume(used);
+    let used = start.len() - c.b.len();
     Ok(Captures::Encoded {
         count: n as u32,
         bytes: &start[..used],
     })
 }
 
-trait Consume {
-    fn borrow_reader_consume(&mut self, n: usize);
+#[cfg(test)]
+mod reference {
+    //! The first, bincode-driven decoder, kept to check the hand-written one.
+    use super::*;
+
+    /// bincode's reading of one capture.
+    pub(crate) fn decode_mem_ref(b: &[u8]) -> std::result::Result<(Mem<'_>, &[u8]), DecodeError> {
+        let d = &mut dec(b);
+        let m = Mem {
+            arg: get(d)?,
+            flags: get(d)?,
+            addr: get(d)?,
+            data: get_bytes(d)?,
+        };
+        Ok((m, rest(d)))
+    }
+
+    /// bincode's own reading of a chunk payload, as the decoder was first
+    /// written: the hand-written reader must agree with it.
+    #[derive(Default)]
+    pub struct RefDecoder {
+        state: ChunkState,
+    }
+
+    impl RefDecoder {
+        pub fn new() -> Self {
+            Self::default()
+        }
+
+        /// Decodes the record at the start of `b`; returns it and the bytes after it.
+        pub fn decode<'a>(
+            &mut self,
+            b: &'a [u8],
+        ) -> std::result::Result<(Decoded<'a>, &'a [u8]), String> {
+            let (&kind, after) = b.split_first().ok_or("empty record")?;
+            let d = &mut dec(after);
+            let len: u64 = get(d).map_err(|e| e.to_string())?;
+            let after = rest(d);
+            if len > after.len() as u64 {
+                return Err(format!(
+                    "record length {len} exceeds the {} bytes left in the chunk",
+                    after.len()
+                ));
+            }
+            let (body, tail) = after.split_at(len as usize);
+            let Some(k) = Kind::from_u8(kind) else {
+                return Ok((Decoded::Unknown(kind), tail));
+            };
+            let r = self.decode_body(k, body).map_err(|e| e.to_string())?;
+            Ok((Decoded::Record(r), tail))
+        }
+
+        fn common(&mut self, d: &mut Dec<'_>) -> std::result::Result<(Tid, u64), DecodeError> {
+            let tid: Tid = get(d)?;
+            let dt: i64 = get(d)?;
+            self.state.time = self.state.time.wrapping_add(dt as u64);
+            Ok((tid, self.state.time))
+        }
+
+        fn regs(&mut self, d: &mut Dec<'_>, tid: Tid) -> std::result::Result<Regs, DecodeError> {
+            let mask: u32 = get(d)?;
+            if mask >> REG_COUNT != 0 {
+                return Err(DecodeError::Other("register mask names unknown registers"));
+            }
+            let prev = &mut self.state.thread(tid).regs;
+            for (i, r) in prev.iter_mut().enumerate() {
+                if mask & (1 << i) != 0 {
+                    let delta: i64 = get(d)?;
+                    *r = r.wrapping_add(delta as u64);
+                }
+            }
+            Ok(Regs(*prev))
+        }
+
+        fn stime(&mut self, d: &mut Dec<'_>, tid: Tid) -> std::result::Result<u64, DecodeError> {
+            let delta: i64 = get(d)?;
+            let st = &mut self.state.thread(tid).stime;
+            *st = st.wrapping_add(delta as u64);
+            Ok(*st)
+        }
+
+        fn decode_body<'a>(
+            &mut self,
+            k: Kind,
+            body: &'a [u8],
+        ) -> std::result::Result<Record<'a>, DecodeError> {
+            let d = &mut dec(body);
+            let (tid, time) = self.common(d)?;
+            Ok(match k {
+                Kind::SyscallEnter => {
+                    let flags: u8 = get(d)?;
+                    let stime_us = if flags & F_STIME != 0 {
+                        Some(self.stime(d, tid)?)
+                    } else {
+                        None
+                    };
+                    let regs = if flags & F_REGS != 0 {
+                        Some(self.regs(d, tid)?)
+                    } else {
+                        None
+                    };
+                    let (nr, args) = match regs {
+                        Some(g) if flags & F_DERIVED != 0 => (g.syscall_nr(), g.syscall_args()),
+                        _ if flags & F_DERIVED != 0 => {
+                            return Err(DecodeError::Other("derived arguments without registers"))
+                        }
+                        _ => {
+                            let nr = get(d)?;
+                            let mut args = [0u64; 6];
+                            for a in &mut args {
+                                *a = get(d)?;
+                            }
+                            (nr, args)
+                        }
+                    };
+                    Record::SyscallEnter {
+                        tid,
+                        time,
+                        stime_us,
+                        nr,
+                        args,
+                        regs,
+                        mem: decode_captures(d)?,
+                    }
+                }
+                Kind::SyscallExit => {
+                    let flags: u8 = get(d)?;
+                    let stime_us = if flags & F_STIME != 0 {
+                        Some(self.stime(d, tid)?)
+                    } else {
+                        None
+                    };
+                    let regs = if flags & F_REGS != 0 {
+                        Some(self.regs(d, tid)?)
+                    } else {
+                        None
+                    };
+                    if regs.is_none() && flags & (F_DERIVED | F_RET_DERIVED) != 0 {
+                        return Err(DecodeError::Other("derived values without registers"));
+                    }
+                    let nr = match regs {
+                        Some(g) if flags & F_DERIVED != 0 => g.syscall_nr(),
+                        _ => get(d)?,
+                    };
+                    let ret = match regs {
+                        Some(g) if flags & F_RET_DERIVED != 0 => g.ret(),
+                        _ => get(d)?,
+                    };
+                    Record::SyscallExit {
+                        tid,
+                        time,
+                        stime_us,
+                        nr,
+                        ret,
+                        regs,
+                        mem: decode_captures(d)?,
+                    }
+                }
+                Kind::SignalDelivery => Record::SignalDelivery {
+                    tid,
+                    time,
+                    signo: get(d)?,
+                    siginfo: get_bytes(d)?,
+                },
+                Kind::GroupStop => Record::GroupStop {
+                    tid,
+                    time,
+                    signo: get(d)?,
+                },
+                Kind::NewChild => {
+                    let child = get(d)?;
+                    let kind = match get::<u8>(d)? {
+                        0 => ChildKind::Fork,
+                        1 => ChildKind::Vfork,
+                        2 => ChildKind::Clone,
+                        _ => return Err(DecodeError::Other("unknown child kind")),
+                    };
+                    Record::NewChild {
+                        tid,
+                        time,
+                        child,
+                        kind,
+                        flags: get(d)?,
+                    }
+                }
+                Kind::VforkDone => Record::VforkDone {
+                    tid,
+                    time,
+                    child: get(d)?,
+                },
+                Kind::Exec => {
+                    let former_tid = get(d)?;
+                    let filename = get_bytes(d)?;
+                    let n: u64 = get(d)?;
+                    // Every element takes at least one byte: bound before allocating.
+                    if n > rest(d).len() as u64 {
+                        return Err(DecodeError::Other("argv count exceeds record size"));
+                    }
+                    let mut argv = Vec::with_capacity(n as usize);
+                    for _ in 0..n {
+                        argv.push(get_bytes(d)?);
+                    }
+                    Record::Exec {
+                        tid,
+                        time,
+                        former_tid,
+                        filename,
+                        argv,
+                    }
+                }
+                Kind::ExitEvent => Record::ExitEvent {
+                    tid,
+                    time,
+                    status: get(d)?,
+                },
+                Kind::Death => {
+                    let how = match get::<u8>(d)? {
+                        0 => Termination::Exited(get(d)?),
+                        t @ (1 | 2) => Termination::Signaled {
+                            signo: get(d)?,
+                            core: t == 2,
+                        },
+                        _ => return Err(DecodeError::Other("unknown termination kind")),
+                    };
+                    Record::Death { tid, time, how }
+                }
+                Kind::Attach => Record::Attach {
+                    tid,
+                    time,
+                    tgid: get(d)?,
+                    ppid: get(d)?,
+                    state: get(d)?,
+                    group_stopped: get(d)?,
+                    comm: get_bytes(d)?,
+                    exe: get_bytes(d)?,
+                    cwd: get_bytes(d)?,
+                },
+                Kind::Detach => Record::Detach {
+                    tid,
+                    time,
+                    state: get(d)?,
+                    signo: get(d)?,
+                },
+                Kind::Note => Record::Note {
+                    tid,
+                    time,
+                    kind: get(d)?,
+                    value: get(d)?,
+                    text: get_bytes(d)?,
+                },
+            })
+        }
+    }
+
+    /// Validates the captures at the decoder's position and returns a lazy view.
+    fn decode_captures<'a>(d: &mut Dec<'a>) -> std::result::Result<Captures<'a>, DecodeError> {
+        let n: u64 = get(d)?;
+        let start = rest(d);
+        // Each capture takes at least four bytes.
+        if n > start.len() as u64 / 4 {
+            return Err(DecodeError::Other("capture count exceeds record size"));
+        }
+        let mut b = start;
+        for _ in 0..n {
+            b = decode_mem_ref(b)?.1;
+        }
+        let used = start.len() - b.len();
+        d.borrow_reader_consume(used);
+        Ok(Captures::Encoded {
+            count: n as u32,
+            bytes: &start[..used],
+        })
+    }
+
+    trait Consume {
+        fn borrow_reader_consume(&mut self, n: usize);
+    }
+
+    impl Consume for Dec<'_> {
+        fn borrow_reader_consume(&mut self, n: usize) {
+            use bincode::de::BorrowDecoder;
+            self.borrow_reader().consume(n);
+        }
+    }
 }
 
-impl Consume for Dec<'_> {
-    fn borrow_reader_consume(&mut self, n: usize) {
-        use bincode::de::BorrowDecoder;
-        self.borrow_reader().consume(n);
+#[cfg(test)]
+mod tests {
+    use super::reference::RefDecoder;
+    use super::*;
+    use crate::record::x86_64;
+    use proptest::prelude::*;
+
+    fn regs(seed: u64, nr: u64) -> Regs {
+        let mut g = Regs::default();
+        for (i, w) in g.0.iter_mut().enumerate() {
+            *w = seed
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .rotate_left(i as u32)
+                >> (i % 40);
+        }
+        g.0[x86_64::ORIG_RAX] = nr;
+        g
+    }
+
+    /// Every record kind, and every syscall-record flag combination.
+    fn payload() -> Vec<u8> {
+        payload_of(40)
+    }
+
+    fn payload_of(syscalls: u64) -> Vec<u8> {
+        let mems = [
+            Mem {
+                arg: 1,
+                flags: mem_flags_string(),
+                addr: 0x7ffd_1000,
+                data: b"/etc/passwd",
+            },
+            Mem {
+                arg: 9,
+                flags: 2,
+                addr: u64::MAX,
+                data: b"",
+            },
+        ];
+        let mut recs = Vec::new();
+        for i in 0..syscalls {
+            let tid = 100 + (i % 11) as i32;
+            let g = regs(i, i % 5);
+            let time = 1_000_000 + i * i * 977;
+            let stime = (i % 3 != 0).then_some(i * 7);
+            recs.push(Record::SyscallEnter {
+                tid,
+                time,
+                stime_us: stime,
+                nr: if i % 4 == 0 { 999 } else { g.syscall_nr() },
+                args: if i % 6 == 0 { [i; 6] } else { g.syscall_args() },
+                regs: (i % 7 != 0).then_some(g),
+                mem: Captures::Slice(if i % 2 == 0 { &mems[..] } else { &[] }),
+            });
+            let mut g2 = g;
+            g2.0[x86_64::RAX] = (-(i as i64)) as u64;
+            recs.push(Record::SyscallExit {
+                tid,
+                time: time + 500,
+                stime_us: stime.map(|s| s + 2),
+                nr: if i % 9 == 0 { 7 } else { g2.syscall_nr() },
+                ret: if i % 5 == 0 { 1 << 40 } else { g2.ret() },
+                regs: (i % 8 != 0).then_some(g2),
+                mem: Captures::Slice(if i % 3 == 0 { &mems[..1] } else { &[] }),
+            });
+        }
+        let argv: Vec<&[u8]> = vec![b"sh", b"-c", b"true"];
+        recs.extend([
+            Record::SignalDelivery {
+                tid: 5,
+                time: 9,
+                signo: 17,
+                siginfo: &[1, 2, 3],
+            },
+            Record::GroupStop {
+                tid: 5,
+                time: 10,
+                signo: 19,
+            },
+            Record::NewChild {
+                tid: 5,
+                time: 11,
+                child: 6,
+                kind: ChildKind::Vfork,
+                flags: 0x4111,
+            },
+            Record::VforkDone {
+                tid: 5,
+                time: 12,
+                child: 6,
+            },
+            Record::Exec {
+                tid: 5,
+                time: 13,
+                former_tid: 7,
+                filename: b"/bin/sh",
+                argv,
+            },
+            Record::ExitEvent {
+                tid: 6,
+                time: 14,
+                status: 0x500,
+            },
+            Record::Death {
+                tid: 6,
+                time: 15,
+                how: Termination::Exited(-3),
+            },
+            Record::Death {
+                tid: 7,
+                time: 15,
+                how: Termination::Signaled {
+                    signo: 11,
+                    core: true,
+                },
+            },
+            Record::Attach {
+                tid: 8,
+                time: 16,
+                tgid: 8,
+                ppid: 1,
+                state: b'S',
+                group_stopped: true,
+                comm: b"svc",
+                exe: b"/usr/bin/svc",
+                cwd: b"/",
+            },
+            Record::Detach {
+                tid: 8,
+                time: 17,
+                state: b'T',
+                signo: 0,
+            },
+            Record::Note {
+                tid: 0,
+                time: 1,
+                kind: 3,
+                value: 1 << 33,
+                text: b"note",
+            },
+        ]);
+        let mut e = ChunkEncoder::new();
+        let mut out = Vec::new();
+        for r in &recs {
+            e.encode(r, &mut out);
+        }
+        out
+    }
+
+    fn mem_flags_string() -> u8 {
+        crate::record::mem_flags::STRING
+    }
+
+    /// Every item both decoders read from `b`, as text; an error ends the list.
+    fn both(b: &[u8]) -> (Vec<String>, Vec<String>) {
+        let mut new = Vec::new();
+        let mut d = ChunkDecoder::new();
+        let mut rest = b;
+        while !rest.is_empty() {
+            match d.decode(rest) {
+                Ok((item, tail)) => {
+                    new.push(format!("{item:?}"));
+                    rest = tail;
+                }
+                Err(_) => {
+                    new.push("error".into());
+                    break;
+                }
+            }
+        }
+        let mut old = Vec::new();
+        let mut d = RefDecoder::new();
+        let mut rest = b;
+        while !rest.is_empty() {
+            match d.decode(rest) {
+                Ok((item, tail)) => {
+                    old.push(format!("{item:?}"));
+                    rest = tail;
+                }
+                Err(_) => {
+                    old.push("error".into());
+                    break;
+                }
+            }
+        }
+        (new, old)
+    }
+
+    #[test]
+    fn the_hand_written_reader_equals_bincode_on_every_record_kind() {
+        let p = payload();
+        let (new, old) = both(&p);
+        assert_eq!(new.len(), 91);
+        assert!(!new.iter().any(|s| s == "error"));
+        assert_eq!(new, old);
+    }
+
+    #[test]
+    fn wide_integers_and_their_limits_read_as_bincode_reads_them() {
+        let mut out = Vec::new();
+        let mut e = ChunkEncoder::new();
+        for (tid, time) in [
+            (i32::MIN, 0),
+            (i32::MAX, u64::MAX),
+            (-1, 1 << 16),
+            (300, 1 << 32),
+        ] {
+            e.encode(
+                &Record::Note {
+                    tid,
+                    time,
+                    kind: u32::MAX,
+                    value: u64::MAX,
+                    text: &[0xff; 300],
+                },
+                &mut out,
+            );
+        }
+        let (new, old) = both(&out);
+        assert_eq!(new, old);
+        assert!(!new.iter().any(|s| s == "error"));
+    }
+
+    #[test]
+    fn skim_gives_the_syscall_fields_decode_gives() {
+        let p = payload();
+        let (mut a, mut b) = (ChunkDecoder::new(), ChunkDecoder::new());
+        let (mut ra, mut rb) = (&p[..], &p[..]);
+        let mut syscalls = 0;
+        while !ra.is_empty() {
+            let (full, ta) = a.decode(ra).expect("decode");
+            let (skim, tb) = b.skim(rb).expect("skim");
+            assert_eq!(ta.len(), tb.len());
+            match (full, skim) {
+                (
+                    Decoded::Record(Record::SyscallEnter {
+                        tid,
+                        time,
+                        stime_us,
+                        nr,
+                        ..
+                    }),
+                    Skimmed::Syscall(s),
+                ) => {
+                    assert_eq!(
+                        s,
+                        SyscallStop {
+                            enter: true,
+                            tid,
+                            time,
+                            stime_us,
+                            nr,
+                            ret: 0
+                        }
+                    );
+                    syscalls += 1;
+                }
+                (
+                    Decoded::Record(Record::SyscallExit {
+                        tid,
+                        time,
+                        stime_us,
+                        nr,
+                        ret,
+                        ..
+                    }),
+                    Skimmed::Syscall(s),
+                ) => {
+                    assert_eq!(
+                        s,
+                        SyscallStop {
+                            enter: false,
+                            tid,
+                            time,
+                            stime_us,
+                            nr,
+                            ret
+                        }
+                    );
+                    syscalls += 1;
+                }
+                (Decoded::Record(r), Skimmed::Record(q)) => {
+                    assert_eq!(format!("{r:?}"), format!("{q:?}"))
+                }
+                (x, y) => panic!("{x:?} skimmed as {y:?}"),
+            }
+            (ra, rb) = (ta, tb);
+        }
+        assert_eq!(syscalls, 80);
+    }
+
+    #[test]
+    fn every_byte_set_to_every_varint_marker_reads_the_same() {
+        // Few syscalls (each carries up to 27 register deltas), every other kind.
+        let p = payload_of(3);
+        for i in 0..p.len() {
+            let x = p[i];
+            for v in [2, 251, 252, 253, 254, 255, x ^ 1] {
+                let mut q = p.clone();
+                q[i] = v;
+                let (new, old) = both(&q);
+                assert_eq!(new, old, "byte {i} set to {v}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn mutated_payloads_read_the_same_or_fail_at_the_same_record(
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..4), 1..6),
+            cut in any::<usize>(),
+        ) {
+            let mut p = payload();
+            for (at, byte, how) in edits {
+                let i = at % p.len();
+                match how {
+                    0 => p[i] = byte,
+                    1 => p[i] ^= 1 << (byte % 8),
+                    2 => p.insert(i, byte),
+                    _ => { p.remove(i); }
+                }
+            }
+            if cut % 3 == 0 {
+                p.truncate(cut % (p.len() + 1));
+            }
+            let (new, old) = both(&p);
+            prop_assert_eq!(new, old);
+        }
     }
 }

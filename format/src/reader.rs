@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::chunk::{self, ChunkHeader, Item, CHUNK_HEADER_LEN, FOOTER_LEN, PREFIX_LEN};
-use crate::codec::{ChunkDecoder, Decoded, MAX_META_BYTES};
+use crate::codec::{ChunkDecoder, Decoded, Skimmed, MAX_META_BYTES};
 use crate::error::{Error, Result};
 use crate::header::Header;
 use crate::record::Record;
@@ -387,6 +387,86 @@ impl ChunkData {
     }
 }
 
+impl ChunkData {
+    /// The chunk's records as [`ChunkDecoder::skim`] reads them: syscall
+    /// stops as small [`SyscallStop`](crate::SyscallStop)s, every other kind in full. For
+    /// statistics over huge traces.
+    pub fn stops(&self) -> Stops<'_> {
+        Stops {
+            dec: ChunkDecoder::new(),
+            rest: &self.payload,
+            chunk: self.info.index,
+            n: 0,
+            expected: self.info.header.record_count,
+            unknown: 0,
+            failed: false,
+        }
+    }
+}
+
+/// Iterator over a chunk's records in skimmed form (see [`ChunkData::stops`]).
+pub struct Stops<'a> {
+    dec: ChunkDecoder,
+    rest: &'a [u8],
+    chunk: usize,
+    n: u64,
+    expected: u32,
+    unknown: u64,
+    failed: bool,
+}
+
+impl Stops<'_> {
+    /// Records of unknown kinds skipped so far.
+    pub fn unknown(&self) -> u64 {
+        self.unknown
+    }
+}
+
+impl<'a> Iterator for Stops<'a> {
+    type Item = Result<Skimmed<'a>>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.failed {
+                return None;
+            }
+            if self.rest.is_empty() {
+                if self.n != u64::from(self.expected) {
+                    self.failed = true;
+                    return Some(Err(Error::BadRecord {
+                        chunk: self.chunk,
+                        record: self.n,
+                        reason: format!(
+                            "chunk holds {} records, its header says {}",
+                            self.n, self.expected
+                        ),
+                    }));
+                }
+                return None;
+            }
+            match self.dec.skim(self.rest) {
+                Ok((d, rest)) => {
+                    self.rest = rest;
+                    self.n += 1;
+                    match d {
+                        Skimmed::Unknown(_) => self.unknown += 1,
+                        d => return Some(Ok(d)),
+                    }
+                }
+                Err(reason) => {
+                    self.failed = true;
+                    return Some(Err(Error::BadRecord {
+                        chunk: self.chunk,
+                        record: self.n,
+                        reason,
+                    }));
+                }
+            }
+        }
+    }
+}
+
 /// Iterator over a chunk's records.
 pub struct Records<'a> {
     dec: ChunkDecoder,
@@ -408,6 +488,7 @@ impl Records<'_> {
 impl<'a> Iterator for Records<'a> {
     type Item = Result<Record<'a>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if self.failed {
