@@ -6,9 +6,14 @@ use ptrec_format::{ChunkData, Trace};
 use rayon::prelude::*;
 
 fn main() -> anyhow::Result<()> {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "trace.bin".into());
+    // `decode_only [--skim] TRACE`: --skim reads syscall stops the way
+    // `analyze summary` does (ChunkData::stops), else every record in full.
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let skim = args.first().is_some_and(|a| a == "--skim");
+    if skim {
+        args.remove(0);
+    }
+    let path = args.pop().unwrap_or_else(|| "trace.bin".into());
     let t = Trace::open(&path)?;
     let start = std::time::Instant::now();
     let n: u64 = (0..t.chunks().len())
@@ -19,7 +24,11 @@ fn main() -> anyhow::Result<()> {
                 if t.read_chunk_into(i, scratch, data).is_err() {
                     return 0;
                 }
-                data.records().filter(|r| r.is_ok()).count() as u64
+                if skim {
+                    data.stops().filter(|r| r.is_ok()).count() as u64
+                } else {
+                    data.records().filter(|r| r.is_ok()).count() as u64
+                }
             },
         )
         .sum();

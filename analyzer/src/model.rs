@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use ptrec_format::{
-    ChildKind, ChunkData, Kind, Record, Termination, Tid, Trace, AUDIT_ARCH_X86_64,
+    ChildKind, ChunkData, Kind, Record, Skimmed, SyscallStop, Termination, Tid, Trace,
+    AUDIT_ARCH_X86_64,
 };
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -272,27 +273,43 @@ impl Partial {
             compressed: u64::from(data.info.header.compressed_len),
             ..Partial::default()
         };
-        let mut it = data.records();
+        let mut it = data.stops();
         for r in it.by_ref() {
-            let r = match r {
-                Ok(r) => r,
+            match r {
+                Ok(Skimmed::Syscall(s)) => p.syscall(&s, opts),
+                Ok(Skimmed::Record(r)) => p.record(&r, opts),
+                Ok(Skimmed::Unknown(_)) => {}
                 Err(e) => {
                     p.error = Some((data.info.index, e.to_string()));
                     break;
                 }
-            };
-            p.record(&r, opts);
+            }
         }
         p.unknown = it.unknown();
         p
     }
 
-    /// Accounts one record (records of a partial arrive in file order).
-    pub fn record(&mut self, r: &Record<'_>, opts: &ScanOptions) {
-        let time = r.time();
-        let tid = r.tid();
+    /// Accounts one syscall stop (the analyzer's inner loop).
+    #[inline]
+    pub fn syscall(&mut self, s: &SyscallStop, opts: &ScanOptions) {
+        let kind = if s.enter {
+            Kind::SyscallEnter
+        } else {
+            Kind::SyscallExit
+        };
+        self.seen(s.tid, s.time, kind);
+        if s.enter {
+            self.enter(s.tid, s.nr, s.time, s.stime_us);
+        } else {
+            self.exit(opts, s.tid, s.nr, s.time, s.stime_us, s.ret);
+        }
+    }
+
+    /// Counts a record and extends its thread's time span.
+    #[inline]
+    fn seen(&mut self, tid: Tid, time: u64, kind: Kind) {
         self.records += 1;
-        self.by_kind[r.kind() as usize] += 1;
+        self.by_kind[kind as usize] += 1;
         if self.first_time.is_none() {
             self.first_time = Some(time);
         }
@@ -300,7 +317,7 @@ impl Partial {
         match self.spans.get_mut(&tid) {
             Some(s) => s.last = time,
             None => {
-                if tid != 0 || r.kind() != Kind::Note {
+                if tid != 0 || kind != Kind::Note {
                     self.spans.insert(
                         tid,
                         Span {
@@ -311,51 +328,56 @@ impl Partial {
                 }
             }
         }
-        match r {
-            Record::SyscallEnter { nr, stime_us, .. } => {
-                let nr = *nr as u32;
-                self.stats.entry((tid, nr)).or_default().calls += 1;
-                let st = self.threads.entry(tid).or_default();
-                st.open = Some(Open {
-                    nr,
-                    time,
-                    stime_us: *stime_us,
-                });
+    }
+
+    #[inline]
+    fn enter(&mut self, tid: Tid, nr: u64, time: u64, stime_us: Option<u64>) {
+        let nr = nr as u32;
+        self.stats.entry((tid, nr)).or_default().calls += 1;
+        let st = self.threads.entry(tid).or_default();
+        st.open = Some(Open { nr, time, stime_us });
+    }
+
+    #[inline]
+    fn exit(
+        &mut self,
+        opts: &ScanOptions,
+        tid: Tid,
+        nr: u64,
+        time: u64,
+        stime_us: Option<u64>,
+        ret: i64,
+    ) {
+        let nr = nr as u32;
+        if is_error(ret) {
+            self.stats.entry((tid, nr)).or_default().errors += 1;
+        }
+        match self.threads.get_mut(&tid) {
+            Some(st) => {
+                if let Some(open) = st.open.take() {
+                    self.account_pair(opts, tid, &open, time, stime_us);
+                } else if let Some(former) = st.moved_from.take() {
+                    self.head_moved_exits
+                        .push((former, tid, HeadExit { time, stime_us }));
+                }
             }
+            None => {
+                self.threads.insert(tid, ThreadState::default());
+                self.head_exits.insert(tid, HeadExit { time, stime_us });
+            }
+        }
+    }
+
+    /// Accounts one record (records of a partial arrive in file order).
+    pub fn record(&mut self, r: &Record<'_>, opts: &ScanOptions) {
+        let time = r.time();
+        let tid = r.tid();
+        self.seen(tid, time, r.kind());
+        match r {
+            Record::SyscallEnter { nr, stime_us, .. } => self.enter(tid, *nr, time, *stime_us),
             Record::SyscallExit {
                 nr, ret, stime_us, ..
-            } => {
-                let nr = *nr as u32;
-                if is_error(*ret) {
-                    self.stats.entry((tid, nr)).or_default().errors += 1;
-                }
-                match self.threads.get_mut(&tid) {
-                    Some(st) => {
-                        if let Some(open) = st.open.take() {
-                            self.account_pair(opts, tid, &open, time, *stime_us);
-                        } else if let Some(former) = st.moved_from.take() {
-                            self.head_moved_exits.push((
-                                former,
-                                tid,
-                                HeadExit {
-                                    time,
-                                    stime_us: *stime_us,
-                                },
-                            ));
-                        }
-                    }
-                    None => {
-                        self.threads.insert(tid, ThreadState::default());
-                        self.head_exits.insert(
-                            tid,
-                            HeadExit {
-                                time,
-                                stime_us: *stime_us,
-                            },
-                        );
-                    }
-                }
-            }
+            } => self.exit(opts, tid, *nr, time, *stime_us, *ret),
             Record::NewChild {
                 child, kind, flags, ..
             } => self.events.push(Event::NewChild {

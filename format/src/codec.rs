@@ -613,6 +613,23 @@ impl<'a> Cur<'a> {
         }
     }
 
+    /// Steps over `n` varints without computing them.
+    #[inline(always)]
+    fn skip(&mut self, n: u32) -> Step<()> {
+        for _ in 0..n {
+            let &x = self.b.first().ok_or(END)?;
+            let len = match x {
+                0..=250 => 1,
+                251 => 3,
+                252 => 5,
+                253 => 9,
+                _ => return Err("a 128-bit or reserved integer marker in a register delta"),
+            };
+            self.b = self.b.get(len..).ok_or(END)?;
+        }
+        Ok(())
+    }
+
     #[inline(always)]
     fn u32(&mut self) -> Step<u32> {
         let (&x, rest) = self.b.split_first().ok_or(END)?;
@@ -685,11 +702,12 @@ pub struct SyscallStop {
 
 /// One item of a chunk payload as [`ChunkDecoder::skim`] sees it.
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)] // the common variant is the small one
 pub enum Skimmed<'a> {
     Syscall(SyscallStop),
-    /// Every other record kind, fully decoded.
-    Record(Record<'a>),
+    /// Every other record kind, fully decoded. Boxed: these are rare, and an
+    /// unboxed `Record` would make every skimmed stop as large as a record
+    /// with registers, copied at every step of the iteration.
+    Record(Box<Record<'a>>),
     Unknown(u8),
 }
 
@@ -737,8 +755,9 @@ impl ChunkDecoder {
     }
 
     /// Like [`ChunkDecoder::decode`], but a syscall record comes back as a
-    /// small [`SyscallStop`]: its registers only update the delta state and
-    /// its captures are skipped unread. The chunk checksum has already
+    /// small [`SyscallStop`]: of its registers only rax and orig_rax are
+    /// followed, and its captures are skipped unread. Use one decoder per
+    /// chunk for either skimming or decoding, not both. The chunk checksum has already
     /// vouched for their bytes; [`ChunkDecoder::decode`] also checks their
     /// structure.
     #[inline]
@@ -755,7 +774,7 @@ impl ChunkDecoder {
                     return Ok((Skimmed::Unknown(kind), tail));
                 };
                 let r = self.decode_body(k, body).map_err(String::from)?;
-                return Ok((Skimmed::Record(r), tail));
+                return Ok((Skimmed::Record(Box::new(r)), tail));
             }
         };
         let s = self.skim_syscall(enter, body).map_err(String::from)?;
@@ -776,7 +795,7 @@ impl ChunkDecoder {
         };
         let regs = flags & F_REGS != 0;
         if regs {
-            apply_regs(c, &mut t.regs)?;
+            skim_regs(c, &mut t.regs)?;
         }
         let derived = flags & F_DERIVED != 0;
         let ret_derived = !enter && flags & F_RET_DERIVED != 0;
@@ -788,9 +807,7 @@ impl ChunkDecoder {
         let nr = if derived { orig } else { c.u64()? };
         let ret = if enter {
             if !derived {
-                for _ in 0..6 {
-                    c.u64()?;
-                }
+                c.skip(6)?;
             }
             0
         } else if ret_derived {
@@ -1006,6 +1023,29 @@ fn apply_regs(c: &mut Cur<'_>, regs: &mut [u64; REG_COUNT]) -> Step<()> {
         regs[i] = regs[i].wrapping_add(c.i64()? as u64);
     }
     Ok(())
+}
+
+/// Like [`apply_regs`], but only rax and orig_rax, the two registers the
+/// syscall number and return value derive from, are kept up to date: the
+/// other deltas are stepped over. A decoder that skims a chunk's syscall
+/// records therefore cannot also fully decode some of them.
+#[inline(always)]
+fn skim_regs(c: &mut Cur<'_>, regs: &mut [u64; REG_COUNT]) -> Step<()> {
+    use crate::record::x86_64::{ORIG_RAX, RAX};
+    let mask = c.u32()?;
+    if mask >> REG_COUNT != 0 {
+        return Err("register mask names unknown registers");
+    }
+    let below = |i: usize| mask & ((1u32 << i) - 1);
+    c.skip(below(RAX).count_ones())?;
+    if mask & (1 << RAX) != 0 {
+        regs[RAX] = regs[RAX].wrapping_add(c.i64()? as u64);
+    }
+    c.skip((below(ORIG_RAX) >> (RAX + 1)).count_ones())?;
+    if mask & (1 << ORIG_RAX) != 0 {
+        regs[ORIG_RAX] = regs[ORIG_RAX].wrapping_add(c.i64()? as u64);
+    }
+    c.skip((mask >> (ORIG_RAX + 1)).count_ones())
 }
 
 /// Validates the captures at the cursor and returns a lazy view.
