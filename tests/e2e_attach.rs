@@ -617,6 +617,39 @@ fn attach_errors_are_one_line_each_and_the_other_targets_are_still_recorded() {
 }
 
 #[test]
+fn attach_without_permission_names_the_owner_in_one_line() {
+    // SAFETY: geteuid has no arguments and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to run rec as another user (nobody)");
+        return;
+    }
+    let target = Proc::start("attach_states", &["sleep"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod");
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(rec_bin())
+        .args(["-q", "-o"])
+        .arg(dir.path().join("n.bin"))
+        .args(["-p", &target.pid().to_string()])
+        .output()
+        .expect("run setpriv (util-linux)");
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!(
+            "error: cannot attach to {}: permission denied (it belongs to uid 0, rec runs as uid 65534)\n",
+            target.pid()
+        )
+    );
+    assert_eq!(tracer_pid(target.pid()), 0, "the target is left untraced");
+}
+
+#[test]
 fn when_every_attached_process_has_exited_its_remaining_children_are_detached() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");

@@ -130,7 +130,8 @@ fn status_field(pid: Tid, name: &str) -> Option<Tid> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-        .and_then(|v| v.trim().parse().ok())
+        // Uid and Gid hold four numbers (real, effective, saved, fs): the first.
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 /// Who traces `tid` (TracerPid of /proc/TID/status: the tracing thread's
