@@ -278,8 +278,21 @@ pub fn decompress(header: &ChunkHeader, payload: &[u8], out: &mut Vec<u8>) -> Re
     out.reserve(cap);
     // Decompress into the Vec's capacity (the free function would take the
     // empty slice), so a frame larger than announced is refused by zstd.
-    let n = zstd::bulk::Decompressor::new()
-        .and_then(|mut d| d.decompress_to_buffer(payload, out))
+    // One decompression context per thread: making one per chunk costs an
+    // allocation and its initialisation every megabyte.
+    thread_local! {
+        static DCTX: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let n = DCTX
+        .with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let d = match slot.as_mut() {
+                Some(d) => d,
+                None => slot.insert(zstd::bulk::Decompressor::new()?),
+            };
+            d.decompress_to_buffer(payload, out)
+        })
         .map_err(|e| format!("zstd: {e}"))?;
     if n != cap {
         return Err(format!(
