@@ -180,3 +180,43 @@ fn execve_with_10000_environment_variables_is_captured_whole() {
         assert_eq!(c.flags, mem_flags::STRING);
     }
 }
+
+#[test]
+fn no_capture_keeps_every_stop_and_register_but_no_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |extra: &[&str], name: &str| {
+        let trace = dir.path().join(name);
+        let out = Command::new(rec_bin())
+            .arg("-q")
+            .args(extra)
+            .arg("-o")
+            .arg(&trace)
+            .arg("--")
+            .arg(tracee("capture_args"))
+            .output()
+            .expect("rec runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let t = Trace::open(&trace).expect("trace opens");
+        let (mut syscalls, mut with_regs, mut caps) = (0u64, 0u64, 0usize);
+        t.for_each_record(|r| {
+            if let Record::SyscallEnter { regs, mem, .. } = r {
+                syscalls += 1;
+                with_regs += u64::from(regs.is_some());
+                caps += mem.len();
+            }
+        })
+        .expect("records decode");
+        (t.header().options.string_limit, syscalls, with_regs, caps)
+    };
+    let (limit, syscalls, with_regs, caps) = run(&["--no-capture"], "off.bin");
+    let (_, syscalls_on, _, caps_on) = run(&[], "on.bin");
+    assert_eq!(limit, 0, "the header says nothing was captured");
+    assert_eq!(syscalls, syscalls_on);
+    assert_eq!(with_regs, syscalls);
+    assert_eq!(caps, 0);
+    assert!(caps_on > 0);
+}

@@ -246,6 +246,7 @@ pub struct Engine {
     write_error: Option<ptrec_format::Error>,
     /// Check every derived exit snapshot against a full PTRACE_GETREGS.
     verify_exit_regs: bool,
+    capture_on: bool,
     /// `-e`: only these syscalls are recorded (None: every syscall).
     selection: Option<Selection>,
     /// The started command runs under the `-e` seccomp filter: its threads
@@ -315,6 +316,7 @@ impl Engine {
             stats: Stats::default(),
             write_error: None,
             verify_exit_regs: false,
+            capture_on: true,
             selection: None,
             seccomp: false,
             attach: None,
@@ -325,6 +327,12 @@ impl Engine {
     /// `-s`: the most bytes kept of a captured string or buffer.
     pub fn string_limit(&mut self, limit: usize) {
         self.capture = Capture::new(limit);
+    }
+
+    /// Records no argument memory at all (paths included): the baseline
+    /// against which the cost of capturing is measured.
+    pub fn capture_off(&mut self) {
+        self.capture_on = false;
     }
 
     /// `-e`: record only the syscalls in `selection`. With `seccomp`, the
@@ -763,7 +771,9 @@ impl Engine {
                 return self.resume(stop, 0);
             }
             self.caps.clear();
-            self.capture.at_enter(tid, th.nr, &args, &mut self.caps);
+            if self.capture_on {
+                self.capture.at_enter(tid, th.nr, &args, &mut self.caps);
+            }
             self.resume(stop, 0);
             self.stats.syscalls += 1;
             let r = Record::SyscallEnter {
@@ -805,7 +815,9 @@ impl Engine {
             let nr = th.nr;
             let ret = th.regs.ret();
             self.caps.clear();
-            self.capture.at_exit(tid, nr, &args, ret, &mut self.caps);
+            if self.capture_on {
+                self.capture.at_exit(tid, nr, &args, ret, &mut self.caps);
+            }
             self.resume(stop, 0);
             self.emit_exit(tid, time, stime);
             if mismatch {

@@ -42,6 +42,10 @@ struct Args {
     /// difference from the derived snapshot.
     #[arg(long = "verify-exit-regs", hide = true)]
     verify_exit_regs: bool,
+    /// Benchmark aid: capture no argument memory, not even paths (the
+    /// header then says -s 0).
+    #[arg(long = "no-capture", hide = true)]
+    no_capture: bool,
     /// The command to start and record.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<OsString>,
@@ -133,6 +137,9 @@ fn run(args: Args) -> Result<i32> {
     };
     engine.verify_exit_regs(args.verify_exit_regs);
     engine.string_limit(args.string_limit as usize);
+    if args.no_capture {
+        engine.capture_off();
+    }
     if let Some(f) = &filter {
         engine.filter(f.selection(), seccomp);
     }
@@ -291,7 +298,11 @@ fn header(args: &Args, filter: Option<&Filter>, has_command: bool) -> Result<Hea
         cwd,
         env,
         options: RecordingOptions {
-            string_limit: args.string_limit,
+            string_limit: if args.no_capture {
+                0
+            } else {
+                args.string_limit
+            },
             filter: filter
                 .map(|f| f.spec().to_string())
                 .or_else(|| args.trace.clone())
