@@ -271,6 +271,41 @@ fn not_a_trace_and_missing_file_are_one_error_line() {
 }
 
 #[test]
+fn empty_file_and_newer_format_version_are_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = tmp(&dir, "empty.bin");
+    std::fs::write(&empty, b"").unwrap();
+    let newer = tmp(&dir, "newer.bin");
+    many_calls(&newer, 10);
+    let mut b = std::fs::read(&newer).unwrap();
+    // The version is the u32 after the 8-byte magic (FORMAT.md, the prefix).
+    b[8..12].copy_from_slice(&(ptrec_format::FORMAT_VERSION + 1).to_le_bytes());
+    std::fs::write(&newer, &b).unwrap();
+    for (p, want) in [
+        (&empty, "empty file, not a ptrec trace".to_string()),
+        (
+            &newer,
+            format!(
+                "trace format version {} is newer than this reader supports ({}); upgrade ptrec",
+                ptrec_format::FORMAT_VERSION + 1,
+                ptrec_format::FORMAT_VERSION
+            ),
+        ),
+    ] {
+        for cmd in ["summary", "info", "replay", "tree"] {
+            let o = analyze(&[cmd, p.to_str().unwrap()]);
+            assert_eq!(o.status.code(), Some(1), "{cmd}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(err.lines().count(), 1, "{cmd}: {err}");
+            assert!(
+                err.starts_with("error: ") && err.contains(&want),
+                "{cmd}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
 fn unknown_arch_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let p = tmp(&dir, "arm.bin");

@@ -11,6 +11,8 @@ pub enum Error {
     Incomplete { needed: usize },
     #[error("not a ptrec trace file (bad magic)")]
     NotATrace,
+    #[error("empty file, not a ptrec trace (nothing was ever written to it)")]
+    Empty,
     #[error("trace format version {found} is newer than this reader supports ({supported}); upgrade ptrec")]
     NewerVersion { found: u32, supported: u32 },
     #[error("corrupted {what} at byte offset {offset}: {reason}")]

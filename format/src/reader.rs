@@ -70,7 +70,7 @@ impl Trace {
         })?;
         let file_len = file.metadata()?.len();
         if file_len == 0 {
-            return Err(Error::NotATrace);
+            return Err(Error::Empty);
         }
         let mut prefix = [0u8; PREFIX_LEN];
         let n = read_at_most(&file, &mut prefix, 0)?;
