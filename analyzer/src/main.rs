@@ -71,7 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if json {
                 out(&(tree.json()? + "\n"))
             } else {
-                out(&tree.text(p.first_time.unwrap_or(0), None))
+                out(&tree.text(p.first_time.unwrap_or(0), tree::Limits::ALL))
             }
         }
         Some(Cmd::Replay { opts, trace }) => replay::run(&open(&trace)?, &opts),

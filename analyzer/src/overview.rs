@@ -8,7 +8,7 @@ use ptrec_format::Trace;
 use crate::decode::secs;
 use crate::model::{self, ScanOptions};
 use crate::summary::{self, SortKey};
-use crate::tree::Tree;
+use crate::tree::{Limits, Tree};
 
 pub fn run(t: &Trace) -> anyhow::Result<()> {
     crate::out(&text(t)?)
@@ -42,7 +42,14 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
         let _ = writeln!(s, "truncated:  {c}");
     }
     s.push_str("\nprocess tree:\n");
-    s.push_str(&tree.text(first, Some(3)));
+    s.push_str(&tree.text(
+        first,
+        Limits {
+            depth: Some(3),
+            children: Some(8),
+            argv_chars: Some(160),
+        },
+    ));
     let rows = summary::rows(p.by_syscall(), SortKey::Time);
     let _ = writeln!(s, "\ntop syscalls by time:");
     let top: Vec<_> = rows.into_iter().take(10).collect();

@@ -287,14 +287,36 @@ impl Tree {
         }
         t
     }
+}
 
+/// How much of the tree [`Tree::text`] shows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    /// Levels shown (None: all); deeper processes are counted.
+    pub depth: Option<usize>,
+    /// Children shown per process; the others are counted.
+    pub children: Option<usize>,
+    /// An exec's argument list is cut after this many characters.
+    pub argv_chars: Option<usize>,
+}
+
+impl Limits {
+    /// Everything (`analyze tree`).
+    pub const ALL: Limits = Limits {
+        depth: None,
+        children: None,
+        argv_chars: None,
+    };
+}
+
+impl Tree {
     pub fn children(&self, pid: Option<Tid>) -> impl Iterator<Item = &Process> {
         self.processes.iter().filter(move |p| p.parent == pid)
     }
 
-    /// The indented tree, `max_depth` levels deep (None: all). `t0` is the
-    /// time origin of the relative start/end times.
-    pub fn text(&self, t0: u64, max_depth: Option<usize>) -> String {
+    /// The indented tree within `limits`. `t0` is the time origin of the
+    /// relative start/end times.
+    pub fn text(&self, t0: u64, limits: Limits) -> String {
         let mut out = String::new();
         let roots: Vec<&Process> = self
             .processes
@@ -302,7 +324,7 @@ impl Tree {
             .filter(|p| p.parent.is_none_or(|pp| self.get(pp).is_none()))
             .collect();
         for r in roots {
-            self.node(&mut out, r, "", "", 0, t0, max_depth);
+            self.node(&mut out, r, "", "", 0, t0, &limits);
         }
         out
     }
@@ -316,7 +338,7 @@ impl Tree {
         rest: &str,
         depth: usize,
         t0: u64,
-        max_depth: Option<usize>,
+        limits: &Limits,
     ) {
         let _ = write!(
             out,
@@ -343,19 +365,29 @@ impl Tree {
         out.push('\n');
         for e in &p.execs {
             let argv: Vec<String> = e.argv.iter().map(|a| quoted(a.as_bytes(), false)).collect();
+            let mut argv = argv.join(", ");
+            if let Some(n) = limits.argv_chars {
+                if argv.len() > n {
+                    let mut cut = n;
+                    while !argv.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    argv.truncate(cut);
+                    argv.push_str(&format!("... ({} arguments)", e.argv.len()));
+                }
+            }
             let _ = write!(
                 out,
-                "{rest}  exec {} [{}]",
+                "{rest}  exec {} [{argv}]",
                 quoted(e.filename.as_bytes(), false),
-                argv.join(", ")
             );
             if e.tid != p.pid {
                 let _ = write!(out, " by thread {}", e.tid);
             }
             let _ = writeln!(out, " at {}s", secs(e.time.saturating_sub(t0)));
         }
-        let kids: Vec<&Process> = self.children(Some(p.pid)).collect();
-        if max_depth.is_some_and(|m| depth + 1 >= m) {
+        let mut kids: Vec<&Process> = self.children(Some(p.pid)).collect();
+        if limits.depth.is_some_and(|m| depth + 1 >= m) {
             if !kids.is_empty() {
                 let _ = writeln!(
                     out,
@@ -365,11 +397,23 @@ impl Tree {
             }
             return;
         }
+        let hidden: Vec<&Process> = match limits.children {
+            Some(n) if kids.len() > n => kids.split_off(n),
+            _ => Vec::new(),
+        };
         for (i, k) in kids.iter().enumerate() {
-            let last = i + 1 == kids.len();
+            let last = i + 1 == kids.len() && hidden.is_empty();
             let lead = format!("{rest}{}", if last { "└─ " } else { "├─ " });
             let next = format!("{rest}{}", if last { "   " } else { "│  " });
-            self.node(out, k, &lead, &next, depth + 1, t0, max_depth);
+            self.node(out, k, &lead, &next, depth + 1, t0, limits);
+        }
+        if !hidden.is_empty() {
+            let n: usize = hidden.iter().map(|k| 1 + self.descendants(k.pid)).sum();
+            let _ = writeln!(
+                out,
+                "{rest}└─ ... {} more children ({n} processes)",
+                hidden.len()
+            );
         }
     }
 

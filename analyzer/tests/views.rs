@@ -355,3 +355,71 @@ fn replay_joins_a_syscall_pair_split_by_a_chunk_boundary() {
     assert_eq!(out.lines().count(), 3001);
     assert!(out.ends_with("= -1 EACCES (Permission denied)\n"), "{out}");
 }
+
+/// A shell that forks 12 children, each exec'ing a command with 300
+/// arguments.
+fn wide_tree(path: &std::path::Path) {
+    use ptrec_format::{ChildKind, Record, Termination};
+    let mut g = Gen::new(path, &["sh"], 1 << 20);
+    let args: Vec<String> = (0..300).map(|i| format!("--flag-{i}")).collect();
+    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    for k in 0..12 {
+        let child = 200 + k;
+        g.enter(100, 57, [0; 6], &[]);
+        let t = g.tick();
+        g.put(Record::NewChild {
+            tid: 100,
+            time: t,
+            child,
+            kind: ChildKind::Fork,
+            flags: 0,
+        });
+        g.exit(100, 57, i64::from(child), 5, &[]);
+        let t = g.tick();
+        g.put(Record::Exec {
+            tid: child,
+            time: t,
+            former_tid: child,
+            filename: b"/usr/bin/cc",
+            argv: argv.clone(),
+        });
+        let t = g.tick();
+        g.put(Record::Death {
+            tid: child,
+            time: t,
+            how: Termination::Exited(0),
+        });
+    }
+    let t = g.tick();
+    g.put(Record::Death {
+        tid: 100,
+        time: t,
+        how: Termination::Exited(0),
+    });
+    g.finish();
+}
+
+#[test]
+fn overview_shows_eight_children_and_cuts_long_argument_lists_but_tree_shows_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "wide.bin");
+    wide_tree(&p);
+    let p = p.to_str().unwrap();
+    let overview = stdout(&analyze(&[p]));
+    assert_eq!(
+        overview.matches("exec \"/usr/bin/cc\"").count(),
+        8,
+        "{overview}"
+    );
+    assert!(
+        overview.contains("└─ ... 4 more children (4 processes)"),
+        "{overview}"
+    );
+    assert!(overview.contains("... (300 arguments)]"), "{overview}");
+    assert!(!overview.contains("--flag-299"), "{overview}");
+    assert!(overview.lines().all(|l| l.len() < 400), "{overview}");
+    let tree = stdout(&analyze(&["tree", p]));
+    assert_eq!(tree.matches("exec \"/usr/bin/cc\"").count(), 12, "{tree}");
+    assert_eq!(tree.matches("\"--flag-299\"").count(), 12);
+    assert!(!tree.contains("more children"));
+}
