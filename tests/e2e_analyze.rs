@@ -180,3 +180,46 @@ fn tree_of_a_recorded_fork_tree_has_every_process_and_exit_code() {
     codes.sort();
     assert_eq!(codes, [10, 11, 20, 21]);
 }
+
+#[test]
+fn replay_of_a_recorded_execve_shows_argv_and_the_environment_count_like_strace() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.bin");
+    let o = Command::new(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(&trace)
+        .args(["--", "/bin/echo", "one", "two words", ""])
+        .env_clear()
+        .env("A", "1")
+        .env("B", "2")
+        .env("C", "3")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "one two words \n");
+    let r = Command::new(bin("analyze"))
+        .args(["replay", "-e", "trace=execve"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    let out = String::from_utf8_lossy(&r.stdout);
+    let line = out.lines().next().unwrap_or_default();
+    let (head, tail) = line.split_once(", 0x").unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        head,
+        r#"execve("/bin/echo", ["/bin/echo", "one", "two words", ""]"#
+    );
+    assert!(tail.ends_with(" /* 3 vars */) = 0"), "{line}");
+    // -s cuts argv strings, never the path.
+    let r = Command::new(bin("analyze"))
+        .args(["replay", "-s", "3", "-e", "trace=execve"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        out.starts_with(r#"execve("/bin/echo", ["/bi"..., "one", "two"..., ""], 0x"#),
+        "{out}"
+    );
+}

@@ -89,4 +89,8 @@ pub struct ReplayOpts {
     /// Show the time spent in each syscall.
     #[arg(short = 'T')]
     pub durations: bool,
+    /// Show at most N bytes of each buffer and argv string (default: all
+    /// that was captured; paths are always shown whole).
+    #[arg(short = 's', value_name = "N")]
+    pub string_limit: Option<usize>,
 }

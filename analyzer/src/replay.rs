@@ -34,6 +34,8 @@ enum A {
     Oct,
     /// argv-style array of strings (elements as captures arg 8+i).
     Argv,
+    /// envp: the pointer and `/* N vars */`, as strace shows it without -v.
+    Envp,
     /// iovec array, count in argument N.
     Iov(usize),
     /// sockaddr, length in argument N.
@@ -63,8 +65,8 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "newfstatat" => &[Fd, Str, Stat, X],
         "access" => &[Str, X],
         "faccessat" | "faccessat2" => &[Fd, Str, X, X],
-        "execve" => &[Str, Argv, X],
-        "execveat" => &[Fd, Str, Argv, X, X],
+        "execve" => &[Str, Argv, Envp],
+        "execveat" => &[Fd, Str, Argv, Envp, X],
         "readlink" => &[Str, Out, U],
         "readlinkat" => &[Fd, Str, Out, U],
         "unlink" | "rmdir" | "chdir" | "chroot" => &[Str],
@@ -125,9 +127,31 @@ fn signature(name: &str) -> Option<&'static [A]> {
 struct Caps<'a, 'b> {
     enter: &'b [Mem<'a>],
     exit: &'b [Mem<'a>],
+    /// `-s`: bytes shown of a buffer or argv string (paths are shown whole).
+    limit: usize,
+}
+
+impl Caps<'_, '_> {
+    /// `data` quoted, cut to the display limit; `...` when anything is missing.
+    fn clipped(&self, data: &[u8], cut: bool) -> String {
+        if data.len() > self.limit {
+            quoted(&data[..self.limit], true)
+        } else {
+            quoted(data, cut)
+        }
+    }
 }
 
 impl<'a> Caps<'a, '_> {
+    /// Every capture of `arg`, entry's first, in recorded order.
+    fn all(&self, arg: u8) -> impl Iterator<Item = Mem<'a>> + '_ {
+        self.enter
+            .iter()
+            .chain(self.exit.iter())
+            .filter(move |m| m.arg == arg)
+            .copied()
+    }
+
     fn find(&self, arg: u8, addr: Option<u64>) -> Option<Mem<'a>> {
         let hit = |m: &&Mem<'a>| m.arg == arg && addr.is_none_or(|a| a == m.addr);
         self.exit
@@ -207,33 +231,54 @@ fn fmt_arg(
                 _ => m.data.len(),
             };
             let data = &m.data[..m.data.len().min(want)];
-            s.push_str(&quoted(data, cut(&m) || data.len() < want));
+            let missing = cut(&m) || data.len() < want;
+            if kind == Str {
+                s.push_str(&quoted(data, missing));
+            } else {
+                s.push_str(&caps.clipped(data, missing));
+            }
         }
-        Argv => {
-            let Some(m) = mem(i as u8).filter(|m| m.flags & mem_flags::UNREADABLE == 0) else {
+        Argv | Envp => {
+            let array = mem(i as u8);
+            if array.is_some_and(|m| m.flags & mem_flags::UNREADABLE != 0) {
                 s.push_str(&ptr(v));
                 return;
+            }
+            // The elements: through the stored pointer array when there is
+            // one, else every string captured for this argument, in order.
+            let elems: Vec<Option<Mem<'_>>> = match array {
+                Some(m) => (0..m.data.len() / 8)
+                    .filter_map(|k| u64_at(m.data, k * 8))
+                    .take_while(|&p| p != 0)
+                    .map(|p| caps.find(8 + i as u8, Some(p)))
+                    .collect(),
+                None => caps.all(8 + i as u8).map(Some).collect(),
             };
+            if array.is_none() && elems.is_empty() {
+                s.push_str(&ptr(v));
+                return;
+            }
+            let incomplete = array.is_some_and(|m| cut(&m));
+            if kind == Envp {
+                let more = if incomplete { "+" } else { "" };
+                let _ = write!(s, "{} /* {}{more} vars */", ptr(v), elems.len());
+                return;
+            }
             s.push('[');
-            let mut first = true;
-            for off in (0..m.data.len()).step_by(8) {
-                let Some(p) = u64_at(m.data, off) else { break };
-                if p == 0 {
-                    break;
-                }
-                if !first {
+            let ptrs = array.map(|m| m.data);
+            for (k, e) in elems.iter().enumerate() {
+                if k > 0 {
                     s.push_str(", ");
                 }
-                first = false;
-                match caps.find(8 + i as u8, Some(p)) {
+                match e {
                     Some(e) if e.flags & mem_flags::UNREADABLE == 0 => {
-                        s.push_str(&quoted(e.data, cut(&e)))
+                        s.push_str(&caps.clipped(e.data, cut(e)))
                     }
-                    _ => s.push_str(&ptr(p)),
+                    _ => s.push_str(&ptr(ptrs.and_then(|d| u64_at(d, k * 8)).unwrap_or(0))),
                 }
             }
             s.push(']');
-            if cut(&m) {
+            if incomplete {
                 s.push_str("...");
             }
         }
@@ -255,7 +300,7 @@ fn fmt_arg(
                 s.push_str("{iov_base=");
                 match caps.find(8 + i as u8, Some(base)) {
                     Some(e) if e.flags & mem_flags::UNREADABLE == 0 => {
-                        s.push_str(&quoted(e.data, cut(&e) || (e.data.len() as u64) < len))
+                        s.push_str(&caps.clipped(e.data, cut(&e) || (e.data.len() as u64) < len))
                     }
                     _ => s.push_str(&ptr(base)),
                 }
@@ -514,6 +559,7 @@ struct Ctx<'a> {
     prefix: bool,
     timestamps: u8,
     durations: bool,
+    limit: usize,
     tree: &'a Tree,
     /// CLOCK_MONOTONIC -> wall clock.
     wall_offset: i128,
@@ -636,6 +682,7 @@ fn format_chunk(
                         let caps = Caps {
                             enter: &enter_caps,
                             exit: &exit_caps,
+                            limit: ctx.limit,
                         };
                         s.push_str(&call_text(nr, args, Some(*ret), &caps));
                         if exit_tid != tid {
@@ -660,6 +707,7 @@ fn format_chunk(
                         let caps = Caps {
                             enter: &enter_caps,
                             exit: &[],
+                            limit: ctx.limit,
                         };
                         let name = syscall_name(nr);
                         let ends = matches!(&*name, "exit" | "exit_group")
@@ -708,6 +756,7 @@ fn format_chunk(
                     let caps = Caps {
                         enter: &enter_caps,
                         exit: &exit_caps,
+                        limit: ctx.limit,
                     };
                     let known = args_known_at_entry(nr);
                     s.push_str(&args_text(nr, args, Some(*ret), &caps, known..6));
@@ -793,6 +842,7 @@ pub fn run(t: &Trace, opts: &ReplayOpts) -> anyhow::Result<()> {
         pids: opts.pids.clone(),
         prefix: p.spans.len() > 1,
         timestamps: opts.timestamps,
+        limit: opts.string_limit.unwrap_or(usize::MAX),
         durations: opts.durations,
         tree: &tree,
         wall_offset: i128::from(h.start_wall_ns) - i128::from(h.start_mono_ns),

@@ -268,28 +268,43 @@ impl Capture {
     fn str_array(&mut self, tid: i32, arg: u8, p: u64, out: &mut CaptureBuf) {
         self.ptrs.clear();
         let mut addr = p;
+        // How the array ended: its NULL, the element cap, or memory that
+        // could not be read.
+        let mut end = mem_flags::TRUNCATED;
         'outer: while self.ptrs.len() < MAX_ARRAY {
             let room = (PAGE - addr % PAGE) as usize;
             let want = room.min((MAX_ARRAY - self.ptrs.len()) * 8);
             self.reader.read(tid, &[Region { addr, len: want }]);
             let g = self.reader.get(0);
             if g.is_empty() {
-                // The array itself is unreadable (EFAULT for the tracee).
-                out.push(arg, mem_flags::UNREADABLE, addr, &[]);
+                end = if self.ptrs.is_empty() {
+                    mem_flags::UNREADABLE
+                } else {
+                    mem_flags::PARTIAL
+                };
                 break;
             }
             for c in g.chunks_exact(8) {
                 let v = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
                 if v == 0 {
+                    end = 0;
                     break 'outer;
                 }
                 self.ptrs.push(v);
             }
             if g.len() < want {
+                end = mem_flags::PARTIAL;
                 break;
             }
             addr += want as u64;
         }
+        // The pointer array itself (without its NULL), so a reader can tell
+        // how many elements there were and whether the list is complete.
+        self.hdr.clear();
+        for v in &self.ptrs {
+            self.hdr.extend_from_slice(&v.to_ne_bytes());
+        }
+        out.push(arg, end, p, &self.hdr);
         self.items.clear();
         let limit = self.limit;
         for k in 0..self.ptrs.len() {
@@ -630,13 +645,55 @@ mod tests {
         ];
         c.at_enter(me(), Sysno::execve as u64, &a, &mut out);
         let v = caps(&out);
-        assert_eq!(v.len(), 1 + 1 + 3000);
+        // The path; argv's pointer array and its string; envp's array and
+        // its 3000 strings.
+        assert_eq!(v.len(), 1 + 2 + 1 + 3000);
         assert_eq!(v[0].3, b"/bin/true");
-        assert_eq!((v[1].0, &v[1].3[..]), (9, &b"/bin/true"[..]));
-        for (i, m) in v[2..].iter().enumerate() {
+        assert_eq!((v[1].0, v[1].1, v[1].2), (1, 0, a[1]));
+        assert_eq!(v[1].3, argv[0].to_ne_bytes());
+        assert_eq!((v[2].0, &v[2].3[..]), (9, &b"/bin/true"[..]));
+        assert_eq!((v[3].0, v[3].1, v[3].3.len()), (2, 0, 3000 * 8));
+        for (i, m) in v[4..].iter().enumerate() {
             assert_eq!(m.0, 10);
             assert_eq!(m.3, format!("V{i}=x").into_bytes());
         }
+    }
+
+    #[test]
+    fn an_argv_array_cut_by_unreadable_memory_is_marked_partial() {
+        // A mapping whose last word is a pointer and whose next page is
+        // not mapped: the array has no NULL within reach.
+        let s = b"x\0".to_vec();
+        // SAFETY: a fresh anonymous mapping of two pages, the second then
+        // unmapped; only the first is written.
+        let page = unsafe {
+            let m = libc::mmap(
+                std::ptr::null_mut(),
+                2 * PAGE as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(m, libc::MAP_FAILED);
+            libc::munmap((m as *mut u8).add(PAGE as usize).cast(), PAGE as usize);
+            m as *mut u64
+        };
+        let last = PAGE as usize / 8 - 1;
+        // SAFETY: `last` is the final u64 of the mapped first page.
+        unsafe { page.add(last).write(s.as_ptr() as u64) };
+        let arr = page as u64 + (last as u64) * 8;
+        let mut c = Capture::new(32);
+        let mut out = CaptureBuf::new();
+        let path = b"/bin/true\0".to_vec();
+        let a = [path.as_ptr() as u64, arr, 0, 0, 0, 0];
+        c.at_enter(me(), Sysno::execve as u64, &a, &mut out);
+        let v = caps(&out);
+        assert_eq!((v[1].0, v[1].1), (1, mem_flags::PARTIAL));
+        assert_eq!(v[1].3, (s.as_ptr() as u64).to_ne_bytes());
+        assert_eq!((v[2].0, &v[2].3[..]), (9, &b"x"[..]));
+        // SAFETY: the first page of the mapping made above.
+        unsafe { libc::munmap(page.cast(), PAGE as usize) };
     }
 
     #[test]
