@@ -746,6 +746,78 @@ fn trace_is_readable_after_rec_is_sigkilled() {
     assert!(kinds.contains(&ptrec_format::Kind::SyscallEnter));
 }
 
+/// Unmounts the small filesystem of a test, whatever the test's outcome.
+struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_disk_that_fills_mid_recording_is_one_error_line_and_the_trace_stays_readable() {
+    // SAFETY: geteuid has no arguments and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to mount a small tmpfs");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .expect("run mount");
+    assert!(ok.success(), "mount a 256 KiB tmpfs");
+    let _m = Mount(dir.path().to_owned());
+    let out = dir.path().join("t.bin");
+    // 30,000 writes: well over 256 KiB of trace.
+    let script = "i=0; while [ $i -lt 30000 ]; do echo $i; i=$((i+1)); done > /dev/null; echo done";
+    let o = Command::new(rec_bin())
+        .arg("-o")
+        .arg(&out)
+        .args(["--", "/bin/sh", "-c", script])
+        .output()
+        .expect("run rec");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "done\n",
+        "the command ran to its end"
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a recording that failed is an error"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(
+        errors[0].contains("No space left on device")
+            && errors[0].contains("readable up to the last complete chunk"),
+        "{err}"
+    );
+    // The summary line tells what reached the disk.
+    let size = std::fs::metadata(&out).expect("trace file").len();
+    assert!(
+        err.contains(&format!(" {size} bytes written to ")),
+        "{size}: {err}"
+    );
+    let t = Trace::open(&out).expect("the filled trace opens");
+    assert!(!t.is_clean());
+    let mut syscalls = 0;
+    t.for_each_record(|r| {
+        if matches!(r, Record::SyscallEnter { .. }) {
+            syscalls += 1;
+        }
+    })
+    .expect("every complete chunk decodes");
+    assert!(
+        syscalls > 1000,
+        "{syscalls} syscalls before the disk filled"
+    );
+}
+
 #[test]
 fn derived_exit_registers_equal_full_getregs_on_real_programs() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -198,15 +198,23 @@ fn run(args: Args) -> Result<i32> {
     let nothing_recorded = pid == 0 && attached == 0;
     if !args.quiet && !nothing_recorded {
         let s = &fin.stats;
+        // After a write error the writer has no totals: the file's size is
+        // what reached the disk.
         let (bytes, ratio) = match &fin.written {
             Some(w) if w.file_bytes > 0 => (
                 w.file_bytes,
-                w.uncompressed_bytes as f64 / w.file_bytes as f64,
+                format!(
+                    " (compression {:.1}x)",
+                    w.uncompressed_bytes as f64 / w.file_bytes as f64
+                ),
             ),
-            _ => (0, 0.0),
+            _ => (
+                std::fs::metadata(&args.output).map_or(0, |m| m.len()),
+                String::new(),
+            ),
         };
         eprintln!(
-            "rec: {} processes, {} threads, {} stops, {} syscalls, {} bytes written to {} (compression {:.1}x), {:.3} s",
+            "rec: {} processes, {} threads, {} stops, {} syscalls, {} bytes written to {}{}, {:.3} s",
             s.processes,
             s.threads,
             s.stops,
