@@ -630,9 +630,12 @@ fn attach_without_permission_names_the_owner_in_one_line() {
         std::os::unix::fs::PermissionsExt::from_mode(0o777),
     )
     .expect("chmod");
+    // A copy nobody can execute: the build tree may sit under /root.
+    let rec = dir.path().join("rec");
+    std::fs::copy(rec_bin(), &rec).expect("copy rec");
     let o = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(rec_bin())
+        .arg(&rec)
         .args(["-q", "-o"])
         .arg(dir.path().join("n.bin"))
         .args(["-p", &target.pid().to_string()])
