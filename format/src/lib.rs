@@ -48,7 +48,7 @@ pub use chunk::{ChunkHeader, FORMAT_VERSION};
 pub use codec::{CaptureBuf, Skimmed, SyscallStop};
 pub use error::{Error, Result};
 pub use header::{Header, RecordingOptions};
-pub use reader::{ChunkData, ChunkInfo, Records, Stops, Trace, Truncation};
+pub use reader::{ChunkData, ChunkInfo, Records, Stops, Trace, Truncation, Walk};
 pub use record::*;
 pub use trailer::{ChunkEntry, Index, Totals};
 pub use writer::{WriteStats, Writer, WriterOptions};

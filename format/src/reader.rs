@@ -373,57 +373,103 @@ pub struct ChunkData {
 
 impl ChunkData {
     /// The records of this chunk, in order. Records of kinds this reader does
-    /// not know are skipped (see [`Records::unknown`]).
+    /// not know are skipped (see [`Walk::unknown`]).
     pub fn records(&self) -> Records<'_> {
-        Records {
-            dec: ChunkDecoder::new(),
-            rest: &self.payload,
-            chunk: self.info.index,
-            n: 0,
-            expected: self.info.header.record_count,
-            unknown: 0,
-            failed: false,
-        }
+        Walk::new(self)
     }
-}
 
-impl ChunkData {
     /// The chunk's records as [`ChunkDecoder::skim`] reads them: syscall
-    /// stops as small [`SyscallStop`](crate::SyscallStop)s, every other kind in full. For
-    /// statistics over huge traces.
+    /// stops as small [`SyscallStop`](crate::SyscallStop)s, every other kind
+    /// in full. For statistics over huge traces.
     pub fn stops(&self) -> Stops<'_> {
-        Stops {
+        Walk::new(self)
+    }
+}
+
+/// How a [`Walk`] reads each record: in full or skimmed.
+pub trait ReadMode<'a> {
+    type Item;
+    /// The item at the start of `b` (None for a kind this reader does not
+    /// know) and the bytes after it.
+    fn read(
+        dec: &mut ChunkDecoder,
+        b: &'a [u8],
+    ) -> std::result::Result<(Option<Self::Item>, &'a [u8]), String>;
+}
+
+/// Records in full ([`ChunkData::records`]).
+pub struct Full;
+
+/// Syscall stops skimmed ([`ChunkData::stops`]).
+pub struct Skim;
+
+impl<'a> ReadMode<'a> for Full {
+    type Item = Record<'a>;
+    #[inline]
+    fn read(
+        dec: &mut ChunkDecoder,
+        b: &'a [u8],
+    ) -> std::result::Result<(Option<Record<'a>>, &'a [u8]), String> {
+        dec.decode(b).map(|(d, rest)| match d {
+            Decoded::Record(r) => (Some(r), rest),
+            Decoded::Unknown(_) => (None, rest),
+        })
+    }
+}
+
+impl<'a> ReadMode<'a> for Skim {
+    type Item = Skimmed<'a>;
+    #[inline]
+    fn read(
+        dec: &mut ChunkDecoder,
+        b: &'a [u8],
+    ) -> std::result::Result<(Option<Skimmed<'a>>, &'a [u8]), String> {
+        dec.skim(b).map(|(d, rest)| match d {
+            Skimmed::Unknown(_) => (None, rest),
+            d => (Some(d), rest),
+        })
+    }
+}
+
+/// Iterator over a chunk's records in full.
+pub type Records<'a> = Walk<'a, Full>;
+/// Iterator over a chunk's records in skimmed form.
+pub type Stops<'a> = Walk<'a, Skim>;
+
+/// Iterator over a chunk's records; after an error it ends.
+pub struct Walk<'a, M> {
+    dec: ChunkDecoder,
+    rest: &'a [u8],
+    chunk: usize,
+    n: u64,
+    expected: u32,
+    unknown: u64,
+    failed: bool,
+    _mode: std::marker::PhantomData<M>,
+}
+
+impl<'a, M> Walk<'a, M> {
+    fn new(data: &'a ChunkData) -> Self {
+        Walk {
             dec: ChunkDecoder::new(),
-            rest: &self.payload,
-            chunk: self.info.index,
+            rest: &data.payload,
+            chunk: data.info.index,
             n: 0,
-            expected: self.info.header.record_count,
+            expected: data.info.header.record_count,
             unknown: 0,
             failed: false,
+            _mode: std::marker::PhantomData,
         }
     }
-}
 
-/// Iterator over a chunk's records in skimmed form (see [`ChunkData::stops`]).
-pub struct Stops<'a> {
-    dec: ChunkDecoder,
-    rest: &'a [u8],
-    chunk: usize,
-    n: u64,
-    expected: u32,
-    unknown: u64,
-    failed: bool,
-}
-
-impl Stops<'_> {
     /// Records of unknown kinds skipped so far.
     pub fn unknown(&self) -> u64 {
         self.unknown
     }
 }
 
-impl<'a> Iterator for Stops<'a> {
-    type Item = Result<Skimmed<'a>>;
+impl<'a, M: ReadMode<'a>> Iterator for Walk<'a, M> {
+    type Item = Result<M::Item>;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
@@ -445,76 +491,13 @@ impl<'a> Iterator for Stops<'a> {
                 }
                 return None;
             }
-            match self.dec.skim(self.rest) {
-                Ok((d, rest)) => {
+            match M::read(&mut self.dec, self.rest) {
+                Ok((item, rest)) => {
                     self.rest = rest;
                     self.n += 1;
-                    match d {
-                        Skimmed::Unknown(_) => self.unknown += 1,
-                        d => return Some(Ok(d)),
-                    }
-                }
-                Err(reason) => {
-                    self.failed = true;
-                    return Some(Err(Error::BadRecord {
-                        chunk: self.chunk,
-                        record: self.n,
-                        reason,
-                    }));
-                }
-            }
-        }
-    }
-}
-
-/// Iterator over a chunk's records.
-pub struct Records<'a> {
-    dec: ChunkDecoder,
-    rest: &'a [u8],
-    chunk: usize,
-    n: u64,
-    expected: u32,
-    unknown: u64,
-    failed: bool,
-}
-
-impl Records<'_> {
-    /// Records of unknown kinds skipped so far.
-    pub fn unknown(&self) -> u64 {
-        self.unknown
-    }
-}
-
-impl<'a> Iterator for Records<'a> {
-    type Item = Result<Record<'a>>;
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.failed {
-                return None;
-            }
-            if self.rest.is_empty() {
-                if self.n != u64::from(self.expected) {
-                    self.failed = true;
-                    return Some(Err(Error::BadRecord {
-                        chunk: self.chunk,
-                        record: self.n,
-                        reason: format!(
-                            "chunk holds {} records, its header says {}",
-                            self.n, self.expected
-                        ),
-                    }));
-                }
-                return None;
-            }
-            match self.dec.decode(self.rest) {
-                Ok((d, rest)) => {
-                    self.rest = rest;
-                    self.n += 1;
-                    match d {
-                        Decoded::Record(r) => return Some(Ok(r)),
-                        Decoded::Unknown(_) => self.unknown += 1,
+                    match item {
+                        Some(item) => return Some(Ok(item)),
+                        None => self.unknown += 1,
                     }
                 }
                 Err(reason) => {
