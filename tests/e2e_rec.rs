@@ -917,3 +917,25 @@ fn terminal_sigint_reaches_the_command_and_rec_closes_the_trace() {
     assert_eq!(st.code(), Some(0));
     assert!(Trace::open(&out).expect("trace").is_clean());
 }
+
+#[test]
+fn the_first_recorded_syscall_is_the_commands_execve_not_rec_s_launcher() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let st = Command::new(rec_bin())
+        .args(["-q", "-o"])
+        .arg(&out)
+        .args(["--", "/bin/true"])
+        .status()
+        .expect("run rec");
+    assert!(st.success());
+    let t = Trace::open(&out).expect("trace");
+    let mut first = None;
+    t.for_each_record(|r| {
+        if let Record::SyscallEnter { nr, .. } = r {
+            first.get_or_insert(*nr);
+        }
+    })
+    .expect("records");
+    assert_eq!(first, Some(59), "execve first, not the launcher's read");
+}

@@ -174,6 +174,10 @@ struct Thread {
     regs: Regs,
     /// The path an execve/execveat enter passed (exec is rare: may allocate).
     exec_path: Vec<u8>,
+    /// rec's launched child before it execs the command: its syscalls
+    /// (waiting for rec's go byte, installing the -e filter) are rec's, not
+    /// the command's, and are not recorded.
+    launcher: bool,
 }
 
 impl Thread {
@@ -183,6 +187,7 @@ impl Thread {
             nr: 0,
             regs: Regs::default(),
             exec_path: Vec::new(),
+            launcher: false,
         }
     }
 }
@@ -264,7 +269,9 @@ impl Engine {
     pub fn start(writer: Writer, stop: Stop, ppid: Tid) -> Engine {
         let root = stop.tid();
         let mut e = Engine::new(writer, root);
-        e.threads.insert(root, Thread::new());
+        let mut th = Thread::new();
+        th.launcher = true;
+        e.threads.insert(root, th);
         e.stats.processes = 1;
         e.stats.threads = 1;
         let time = mono_ns();
@@ -752,7 +759,7 @@ impl Engine {
                 // enter/exit tracking is right): record it as the exit it is.
                 th.nr = regs.syscall_nr();
                 th.regs = regs;
-                let skip = self.selection.is_some_and(|s| !s.records(th.nr, &regs));
+                let skip = th.launcher || self.selection.is_some_and(|s| !s.records(th.nr, &regs));
                 self.resume(stop, 0);
                 if skip {
                     return;
@@ -763,6 +770,12 @@ impl Engine {
             th.nr = regs.syscall_nr();
             th.regs = regs;
             let args = regs.syscall_args();
+            if th.launcher {
+                if arch::exec_path_arg(th.nr, &args).is_none() {
+                    return self.resume(stop, 0);
+                }
+                th.launcher = false;
+            }
             if let Some(p) = arch::exec_path_arg(th.nr, &args) {
                 th.exec_path.clear();
                 tracee::read_cstr(tid, p, PATH_MAX, &mut th.exec_path);
@@ -787,7 +800,7 @@ impl Engine {
             };
             emit_to(&mut self.writer, &mut self.write_error, &mut self.stats, &r);
         } else {
-            if self.selection.is_some_and(|s| !s.records(th.nr, &th.regs)) {
+            if th.launcher || self.selection.is_some_and(|s| !s.records(th.nr, &th.regs)) {
                 th.in_syscall = false;
                 return self.resume(stop, 0);
             }
