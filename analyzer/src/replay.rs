@@ -46,6 +46,169 @@ enum A {
     Sig,
     /// open(2) flags; the mode argument after them is shown only with O_CREAT.
     OFlags,
+    /// A number in hexadecimal that is not a pointer (0 is `0`, not NULL).
+    Hex,
+    /// Flag words by name, from one of the tables below.
+    Flags(&'static FlagSet),
+    /// A value named from a table (an enumeration, not flags).
+    Named(&'static [(u64, &'static str)]),
+    /// futex(2) operation: the command and its PRIVATE/CLOCK_REALTIME bits.
+    FutexOp,
+}
+
+/// Names of the bits of a flag word, and what 0 is called.
+#[derive(PartialEq, Eq)]
+struct FlagSet {
+    zero: &'static str,
+    bits: &'static [(u64, &'static str)],
+}
+
+const PROT: FlagSet = FlagSet {
+    zero: "PROT_NONE",
+    bits: &[(1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC")],
+};
+
+const MAP: FlagSet = FlagSet {
+    zero: "0",
+    bits: &[
+        (0x01, "MAP_SHARED"),
+        (0x02, "MAP_PRIVATE"),
+        (0x10, "MAP_FIXED"),
+        (0x20, "MAP_ANONYMOUS"),
+        (0x100, "MAP_GROWSDOWN"),
+        (0x800, "MAP_DENYWRITE"),
+        (0x1000, "MAP_EXECUTABLE"),
+        (0x2000, "MAP_LOCKED"),
+        (0x4000, "MAP_NORESERVE"),
+        (0x8000, "MAP_POPULATE"),
+        (0x10000, "MAP_NONBLOCK"),
+        (0x20000, "MAP_STACK"),
+        (0x40000, "MAP_HUGETLB"),
+        (0x100000, "MAP_FIXED_NOREPLACE"),
+    ],
+};
+
+const ACCESS: FlagSet = FlagSet {
+    zero: "F_OK",
+    bits: &[(4, "R_OK"), (2, "W_OK"), (1, "X_OK")],
+};
+
+const AT: FlagSet = FlagSet {
+    zero: "0",
+    bits: &[
+        (0x100, "AT_SYMLINK_NOFOLLOW"),
+        (0x200, "AT_REMOVEDIR"),
+        (0x400, "AT_SYMLINK_FOLLOW"),
+        (0x800, "AT_NO_AUTOMOUNT"),
+        (0x1000, "AT_EMPTY_PATH"),
+    ],
+};
+
+const GRND: FlagSet = FlagSet {
+    zero: "0",
+    bits: &[
+        (1, "GRND_NONBLOCK"),
+        (2, "GRND_RANDOM"),
+        (4, "GRND_INSECURE"),
+    ],
+};
+
+const ARCH_PRCTL: &[(u64, &str)] = &[
+    (0x1001, "ARCH_SET_GS"),
+    (0x1002, "ARCH_SET_FS"),
+    (0x1003, "ARCH_GET_FS"),
+    (0x1004, "ARCH_GET_GS"),
+    (0x1011, "ARCH_GET_CPUID"),
+    (0x1012, "ARCH_SET_CPUID"),
+];
+
+const FADVISE: &[(u64, &str)] = &[
+    (0, "POSIX_FADV_NORMAL"),
+    (1, "POSIX_FADV_RANDOM"),
+    (2, "POSIX_FADV_SEQUENTIAL"),
+    (3, "POSIX_FADV_WILLNEED"),
+    (4, "POSIX_FADV_DONTNEED"),
+    (5, "POSIX_FADV_NOREUSE"),
+];
+
+const FUTEX_CMD: &[(u64, &str)] = &[
+    (0, "FUTEX_WAIT"),
+    (1, "FUTEX_WAKE"),
+    (2, "FUTEX_FD"),
+    (3, "FUTEX_REQUEUE"),
+    (4, "FUTEX_CMP_REQUEUE"),
+    (5, "FUTEX_WAKE_OP"),
+    (6, "FUTEX_LOCK_PI"),
+    (7, "FUTEX_UNLOCK_PI"),
+    (8, "FUTEX_TRYLOCK_PI"),
+    (9, "FUTEX_WAIT_BITSET"),
+    (10, "FUTEX_WAKE_BITSET"),
+    (11, "FUTEX_WAIT_REQUEUE_PI"),
+    (12, "FUTEX_CMP_REQUEUE_PI"),
+    (13, "FUTEX_LOCK_PI2"),
+];
+
+/// `FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME`, as strace names futex ops.
+fn futex_op(v: u64) -> String {
+    let Some((_, cmd)) = FUTEX_CMD.iter().find(|(n, _)| *n == v & 0x7f) else {
+        return format!("{v:#x}");
+    };
+    let mut out = cmd.to_string();
+    if v & 128 != 0 {
+        out.push_str("_PRIVATE");
+    }
+    if v & 256 != 0 {
+        out.push_str("|FUTEX_CLOCK_REALTIME");
+    }
+    let rest = v & !0x1ff;
+    if rest != 0 {
+        let _ = write!(out, "|{rest:#x}");
+    }
+    out
+}
+
+const RLIMIT: &[(u64, &str)] = &[
+    (0, "RLIMIT_CPU"),
+    (1, "RLIMIT_FSIZE"),
+    (2, "RLIMIT_DATA"),
+    (3, "RLIMIT_STACK"),
+    (4, "RLIMIT_CORE"),
+    (5, "RLIMIT_RSS"),
+    (6, "RLIMIT_NPROC"),
+    (7, "RLIMIT_NOFILE"),
+    (8, "RLIMIT_MEMLOCK"),
+    (9, "RLIMIT_AS"),
+    (10, "RLIMIT_LOCKS"),
+    (11, "RLIMIT_SIGPENDING"),
+    (12, "RLIMIT_MSGQUEUE"),
+    (13, "RLIMIT_NICE"),
+    (14, "RLIMIT_RTPRIO"),
+    (15, "RLIMIT_RTTIME"),
+];
+
+/// `A|B|0x40` for the bits of `v`, as strace writes flag words.
+fn flag_names(v: u64, set: &FlagSet) -> String {
+    if v == 0 {
+        return set.zero.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = v;
+    for &(bit, name) in set.bits {
+        if rest & bit != 0 {
+            if !out.is_empty() {
+                out.push('|');
+            }
+            out.push_str(name);
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        if !out.is_empty() {
+            out.push('|');
+        }
+        let _ = write!(out, "{rest:#x}");
+    }
+    out
 }
 
 use A::*;
@@ -62,15 +225,15 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "close" | "dup" | "fchdir" | "fsync" | "fdatasync" => &[Fd],
         "stat" | "lstat" => &[Str, Stat],
         "fstat" => &[Fd, Stat],
-        "newfstatat" => &[Fd, Str, Stat, X],
-        "access" => &[Str, X],
-        "faccessat" | "faccessat2" => &[Fd, Str, X, X],
+        "newfstatat" => &[Fd, Str, Stat, Flags(&AT)],
+        "access" => &[Str, Flags(&ACCESS)],
+        "faccessat" | "faccessat2" => &[Fd, Str, Flags(&ACCESS), Flags(&AT)],
         "execve" => &[Str, Argv, Envp],
         "execveat" => &[Fd, Str, Argv, Envp, X],
         "readlink" => &[Str, Out, U],
         "readlinkat" => &[Fd, Str, Out, U],
         "unlink" | "rmdir" | "chdir" | "chroot" => &[Str],
-        "unlinkat" => &[Fd, Str, X],
+        "unlinkat" => &[Fd, Str, Flags(&AT)],
         "mkdir" | "chmod" => &[Str, Oct],
         "mkdirat" | "fchmodat" => &[Fd, Str, Oct],
         "rename" | "symlink" | "link" => &[Str, Str],
@@ -89,9 +252,9 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "listen" => &[Fd, I],
         "accept" => &[Fd, X, X],
         "accept4" => &[Fd, X, X, X],
-        "mmap" => &[X, U, X, X, Fd, X],
+        "mmap" => &[X, U, Flags(&PROT), Flags(&MAP), Fd, Hex],
         "munmap" => &[X, U],
-        "mprotect" => &[X, U, X],
+        "mprotect" => &[X, U, Flags(&PROT)],
         "brk" | "set_tid_address" => &[X],
         "exit" | "exit_group" => &[I],
         "kill" | "tkill" => &[I, Sig],
@@ -108,15 +271,16 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "getdents64" => &[Fd, X, U],
         "rt_sigaction" => &[Sig, X, X, U],
         "rt_sigprocmask" => &[I, X, X, U],
-        "getrandom" => &[Out, U, X],
+        "getrandom" => &[Out, U, Flags(&GRND)],
         "getcwd" => &[Out, U],
-        "arch_prctl" => &[X, X],
+        "arch_prctl" => &[Named(ARCH_PRCTL), X],
         "set_robust_list" => &[X, U],
-        "prlimit64" => &[I, I, X, X],
-        "futex" => &[X, I, I, X, X, I],
+        "prlimit64" => &[I, Named(RLIMIT), X, X],
+        "futex" => &[X, FutexOp, I, X, X, I],
         "nanosleep" | "clock_nanosleep" => &[X, X],
-        "rseq" => &[X, U, X, X],
-        "statx" => &[Fd, Str, X, X, X],
+        "rseq" => &[X, Hex, I, Hex],
+        "statx" => &[Fd, Str, Flags(&AT), Hex, X],
+        "fadvise64" => &[Fd, I, I, Named(FADVISE)],
         "getpid" | "getppid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid" | "fork"
         | "vfork" | "sched_yield" | "pause" | "setsid" | "getpgrp" => &[],
         _ => return None,
@@ -197,8 +361,23 @@ fn fmt_arg(
             let _ = write!(s, "{v}");
         }
         X => s.push_str(&ptr(v)),
+        Hex => {
+            if v == 0 {
+                s.push('0');
+            } else {
+                let _ = write!(s, "{v:#x}");
+            }
+        }
+        Flags(set) => s.push_str(&flag_names(v, set)),
+        FutexOp => s.push_str(&futex_op(v)),
+        Named(names) => match names.iter().find(|(n, _)| *n == v) {
+            Some((_, name)) => s.push_str(name),
+            None => {
+                let _ = write!(s, "{v:#x}");
+            }
+        },
         Oct => {
-            let _ = write!(s, "{v:#o}");
+            let _ = write!(s, "0{v:o}");
         }
         Fd => {
             if v as i32 == -100 {
@@ -356,7 +535,7 @@ fn fmt_arg(
                     };
                     let _ = write!(
                         s,
-                        "{{st_mode={ty}|{:#o}, st_size={size}, ...}}",
+                        "{{st_mode={ty}|0{:o}, st_size={size}, ...}}",
                         mode & 0o7777
                     );
                 }

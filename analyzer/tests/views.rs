@@ -423,3 +423,51 @@ fn overview_shows_eight_children_and_cuts_long_argument_lists_but_tree_shows_all
     assert_eq!(tree.matches("\"--flag-299\"").count(), 12);
     assert!(!tree.contains("more children"));
 }
+
+#[test]
+fn replay_names_flags_and_enumerations_as_strace_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "flags.bin");
+    let mut g = Gen::new(&p, &["x"], 1 << 20);
+    let minus1 = u64::MAX;
+    g.call(7, 9, [0, 8192, 3, 0x22, minus1, 0], 0x7f00_0000_0000, 1);
+    g.call(
+        7,
+        9,
+        [0x7f00_0000_0000, 4096, 5, 0x812, 3, 0x1000],
+        0x7f00_0000_0000,
+        1,
+    );
+    g.call(7, 10, [0x7f00_0000_0000, 4096, 0, 0, 0, 0], 0, 1);
+    g.call(7, 202, [0x5000, 129, 2147483647, 0, 0, 0], 0, 1);
+    g.call(7, 158, [0x1002, 0x7f00_0000_1000, 0, 0, 0, 0], 0, 1);
+    g.call(7, 302, [0, 3, 0, 0x6000, 0, 0], 0, 1);
+    g.call(7, 221, [3, 0, 0, 2, 0, 0], 0, 1);
+    g.call(7, 334, [0x7000, 0x20, 0, 0x53053053, 0, 0], 0, 1);
+    g.finish();
+    let out = stdout(&analyze(&["replay", p.to_str().unwrap()]));
+    let calls: Vec<String> = out
+        .lines()
+        .map(|l| {
+            l.split(" = ")
+                .next()
+                .unwrap_or_default()
+                .trim_end()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)",
+            "mmap(0x7f0000000000, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE, 3, 0x1000)",
+            "mprotect(0x7f0000000000, 4096, PROT_NONE)",
+            "futex(0x5000, FUTEX_WAKE_PRIVATE, 2147483647, NULL, NULL, 0)",
+            "arch_prctl(ARCH_SET_FS, 0x7f0000001000)",
+            "prlimit64(0, RLIMIT_STACK, NULL, 0x6000)",
+            "fadvise64(3, 0, 0, POSIX_FADV_SEQUENTIAL)",
+            "rseq(0x7000, 0x20, 0, 0x53053053)",
+        ],
+        "{out}"
+    );
+}
