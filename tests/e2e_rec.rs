@@ -939,3 +939,41 @@ fn the_first_recorded_syscall_is_the_commands_execve_not_rec_s_launcher() {
     .expect("records");
     assert_eq!(first, Some(59), "execve first, not the launcher's read");
 }
+
+#[test]
+fn the_command_starts_with_the_signal_dispositions_it_has_without_rec() {
+    // The test harness's children start with SIGPIPE at its default, as
+    // from a shell; under rec they must too (SigIgn is the ignored mask).
+    let ignored = |o: std::process::Output| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .find(|l| l.starts_with("SigIgn:"))
+            .map(str::to_string)
+    };
+    let native = ignored(
+        Command::new("grep")
+            .args(["SigIgn", "/proc/self/status"])
+            .output()
+            .expect("run grep"),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let under_rec = ignored(
+        Command::new(rec_bin())
+            .args(["-q", "-o"])
+            .arg(dir.path().join("t.bin"))
+            .args(["--", "grep", "SigIgn", "/proc/self/status"])
+            .output()
+            .expect("run rec"),
+    );
+    assert!(native.is_some());
+    assert_eq!(under_rec, native);
+    // And so `yes | head` ends by SIGPIPE, silently, as without rec.
+    let o = Command::new(rec_bin())
+        .args(["-q", "-o"])
+        .arg(dir.path().join("p.bin"))
+        .args(["--", "sh", "-c", "yes | head -1000 > /dev/null"])
+        .output()
+        .expect("run rec");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+}

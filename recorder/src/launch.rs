@@ -201,6 +201,10 @@ unsafe fn child_exec(
         if n != 1 {
             libc::_exit(127);
         }
+        // Rust's runtime set SIGPIPE to ignored in rec, and an ignored
+        // signal stays ignored across execve: without this, `yes | head`
+        // under rec would end with EPIPE errors instead of SIGPIPE.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         if let Some(p) = seccomp {
             if let Err(errno) = p.install() {
                 let e = (errno | SECCOMP_FAILED).to_ne_bytes();
