@@ -179,6 +179,17 @@ fn tree_of_a_recorded_fork_tree_has_every_process_and_exit_code() {
         .collect();
     codes.sort();
     assert_eq!(codes, [10, 11, 20, 21]);
+    // The text tree names the root after the command, not after rec (whose
+    // copy it was until the exec).
+    let o = Command::new(bin("analyze"))
+        .arg("tree")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    let first = text.lines().next().unwrap_or_default();
+    let want = format!("{} {} ", root, tracee("forktree").display());
+    assert!(first.starts_with(&want), "{first}");
 }
 
 #[test]

@@ -280,8 +280,16 @@ impl Tree {
                 }
             }
         }
+        // rec attaches to the command it starts before that child execs it,
+        // so its attach-time comm is rec's own: name it after the command.
+        // The started command's is the trace's first attach record.
+        let started = events.iter().find_map(|e| match e {
+            Event::Attach { tgid, .. } => Some(*tgid),
+            _ => None,
+        });
         if let Some(root) = t.processes.iter_mut().find(|p| p.parent.is_none()) {
-            if root.name.is_empty() {
+            let launched = !command.is_empty() && started == Some(root.pid);
+            if root.name.is_empty() || launched {
                 root.name = command.to_string();
             }
         }
