@@ -100,6 +100,12 @@ impl Writer {
     /// Writes a trace into an already open file, from its current position
     /// (which must be 0 for the trace to be readable).
     pub fn from_file(mut file: File, header: &Header, opts: WriterOptions) -> Result<Writer> {
+        // A trace holds the environment and buffers: an existing file that
+        // is overwritten keeps its old mode, so restrict it here too. Only a
+        // regular file (never /dev/null) and only where we may (best effort).
+        if file.metadata().is_ok_and(|m| m.is_file()) {
+            let _ = file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+        }
         let prefix = chunk::encode_file_header(header)?;
         file.write_all(&prefix)?;
         let chunk_bytes = opts.chunk_bytes.clamp(4096, MAX_CHUNK_BYTES as usize / 2);
