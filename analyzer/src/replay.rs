@@ -54,6 +54,10 @@ enum A {
     Named(&'static [(u64, &'static str)]),
     /// futex(2) operation: the command and its PRIVATE/CLOCK_REALTIME bits.
     FutexOp,
+    /// struct rlimit read at entry (a new limit).
+    RlimIn,
+    /// struct rlimit filled at exit (the old limit).
+    RlimOut,
 }
 
 /// Names of the bits of a flag word, and what 0 is called.
@@ -275,7 +279,9 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "getcwd" => &[Out, U],
         "arch_prctl" => &[Named(ARCH_PRCTL), X],
         "set_robust_list" => &[X, U],
-        "prlimit64" => &[I, Named(RLIMIT), X, X],
+        "prlimit64" => &[I, Named(RLIMIT), RlimIn, RlimOut],
+        "getrlimit" => &[Named(RLIMIT), RlimOut],
+        "setrlimit" => &[Named(RLIMIT), RlimIn],
         "futex" => &[X, FutexOp, I, X, X, I],
         "nanosleep" | "clock_nanosleep" => &[X, X],
         "rseq" => &[X, Hex, I, Hex],
@@ -517,12 +523,33 @@ fn fmt_arg(
                 }
             }
         }
+        RlimIn | RlimOut => {
+            let m = mem(i as u8).filter(|m| m.data.len() >= 16);
+            let m = if kind == RlimOut && ret != Some(0) {
+                None
+            } else {
+                m
+            };
+            match m {
+                Some(m) => {
+                    let _ = write!(
+                        s,
+                        "{{rlim_cur={}, rlim_max={}}}",
+                        rlim(u64_at(m.data, 0).unwrap_or(0)),
+                        rlim(u64_at(m.data, 8).unwrap_or(0))
+                    );
+                }
+                None => s.push_str(&ptr(v)),
+            }
+        }
         Stat => {
             match mem(i as u8).filter(|m| m.data.len() >= 56 && ret == Some(0)) {
                 Some(m) => {
-                    // x86_64 struct stat: st_mode at 24 (u32), st_size at 48.
+                    // x86_64 struct stat: st_mode at 24 (u32), st_rdev at 40,
+                    // st_size at 48.
                     let mode = u32::from_le_bytes([m.data[24], m.data[25], m.data[26], m.data[27]]);
                     let size = u64_at(m.data, 48).unwrap_or(0);
+                    let rdev = u64_at(m.data, 40).unwrap_or(0);
                     let ty = match mode & 0o170000 {
                         0o100000 => "S_IFREG",
                         0o040000 => "S_IFDIR",
@@ -533,15 +560,30 @@ fn fmt_arg(
                         0o140000 => "S_IFSOCK",
                         _ => "0",
                     };
-                    let _ = write!(
-                        s,
-                        "{{st_mode={ty}|0{:o}, st_size={size}, ...}}",
-                        mode & 0o7777
-                    );
+                    let _ = write!(s, "{{st_mode={ty}|0{:o}, ", mode & 0o7777);
+                    if matches!(ty, "S_IFCHR" | "S_IFBLK") {
+                        // glibc's gnu_dev_major/gnu_dev_minor split.
+                        let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+                        let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+                        let _ = write!(s, "st_rdev=makedev({major:#x}, {minor:#x}), ...}}");
+                    } else {
+                        let _ = write!(s, "st_size={size}, ...}}");
+                    }
                 }
                 None => s.push_str(&ptr(v)),
             }
         }
+    }
+}
+
+/// An rlimit value as strace writes it: `RLIM64_INFINITY`, `8192*1024`.
+fn rlim(v: u64) -> String {
+    if v == u64::MAX {
+        "RLIM64_INFINITY".into()
+    } else if v > 0 && v % 1024 == 0 {
+        format!("{}*1024", v / 1024)
+    } else {
+        v.to_string()
     }
 }
 
@@ -617,7 +659,17 @@ fn args_text(
     let first = range.start;
     match signature(&name) {
         Some(sig) => {
-            for (i, k) in sig.iter().enumerate() {
+            // strace shows only the arguments a futex operation reads.
+            let shown = if sig.get(1) == Some(&FutexOp) {
+                match args[1] & 0x7f {
+                    1 | 7 | 8 => 3,  // WAKE, UNLOCK_PI, TRYLOCK_PI
+                    0 | 6 | 13 => 4, // WAIT, LOCK_PI, LOCK_PI2: + timeout
+                    _ => 6,
+                }
+            } else {
+                sig.len()
+            };
+            for (i, k) in sig.iter().enumerate().take(shown) {
                 if *k == Oct && i > 0 && sig[i - 1] == OFlags && args[i - 1] & 0o100 == 0 {
                     break;
                 }

@@ -444,6 +444,35 @@ fn replay_names_flags_and_enumerations_as_strace_does() {
     g.call(7, 302, [0, 3, 0, 0x6000, 0, 0], 0, 1);
     g.call(7, 221, [3, 0, 0, 2, 0, 0], 0, 1);
     g.call(7, 334, [0x7000, 0x20, 0, 0x53053053, 0, 0], 0, 1);
+    g.call(7, 202, [0x5000, 128, 1, 0, 0, 0], 0, 1);
+    g.call(7, 302, [0, 7, 0, 0, 0, 0], 0, 1);
+    let mut lim = (8192u64 * 1024).to_le_bytes().to_vec();
+    lim.extend_from_slice(&u64::MAX.to_le_bytes());
+    g.enter(7, 302, [0, 3, 0, 0x6000, 0, 0], &[]);
+    g.exit(
+        7,
+        302,
+        0,
+        1,
+        &[(3, ptrec_format::mem_flags::AT_EXIT, 0x6000, &lim)],
+    );
+    // struct stat of /dev/null: S_IFCHR|0666, st_rdev makedev(1, 3).
+    let mut st = vec![0u8; 144];
+    st[24..28].copy_from_slice(&0o20666u32.to_le_bytes());
+    st[40..48].copy_from_slice(&0x103u64.to_le_bytes());
+    g.enter(
+        7,
+        262,
+        [1, 0x8000, 0x9000, 0x1000, 0, 0],
+        &[(1, S, 0x8000, b"")],
+    );
+    g.exit(
+        7,
+        262,
+        0,
+        1,
+        &[(2, ptrec_format::mem_flags::AT_EXIT, 0x9000, &st)],
+    );
     g.finish();
     let out = stdout(&analyze(&["replay", p.to_str().unwrap()]));
     let calls: Vec<String> = out
@@ -462,11 +491,15 @@ fn replay_names_flags_and_enumerations_as_strace_does() {
             "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)",
             "mmap(0x7f0000000000, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE, 3, 0x1000)",
             "mprotect(0x7f0000000000, 4096, PROT_NONE)",
-            "futex(0x5000, FUTEX_WAKE_PRIVATE, 2147483647, NULL, NULL, 0)",
+            "futex(0x5000, FUTEX_WAKE_PRIVATE, 2147483647)",
             "arch_prctl(ARCH_SET_FS, 0x7f0000001000)",
             "prlimit64(0, RLIMIT_STACK, NULL, 0x6000)",
             "fadvise64(3, 0, 0, POSIX_FADV_SEQUENTIAL)",
             "rseq(0x7000, 0x20, 0, 0x53053053)",
+            "futex(0x5000, FUTEX_WAIT_PRIVATE, 1, NULL)",
+            "prlimit64(0, RLIMIT_NOFILE, NULL, NULL)",
+            "prlimit64(0, RLIMIT_STACK, NULL, {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY})",
+            "newfstatat(1, \"\", {st_mode=S_IFCHR|0666, st_rdev=makedev(0x1, 0x3), ...}, AT_EMPTY_PATH)",
         ],
         "{out}"
     );
