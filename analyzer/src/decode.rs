@@ -20,10 +20,37 @@ pub fn syscall_nr(name: &str) -> Option<u32> {
     name.parse::<Sysno>().ok().map(|s| s.id() as u32)
 }
 
+/// Where glibc's strerror, which strace prints, words an errno differently
+/// from the kernel's comments that the `syscalls` crate carries.
+fn glibc_wording(errno: i32) -> Option<&'static str> {
+    Some(match errno {
+        5 => "Input/output error",
+        9 => "Bad file descriptor",
+        11 => "Resource temporarily unavailable",
+        12 => "Cannot allocate memory",
+        18 => "Invalid cross-device link",
+        23 => "Too many open files in system",
+        25 => "Inappropriate ioctl for device",
+        33 => "Numerical argument out of domain",
+        34 => "Numerical result out of range",
+        35 => "Resource deadlock avoided",
+        37 => "No locks available",
+        38 => "Function not implemented",
+        40 => "Too many levels of symbolic links",
+        74 => "Bad message",
+        84 => "Invalid or incomplete multibyte or wide character",
+        95 => "Operation not supported",
+        102 => "Network dropped connection on reset",
+        122 => "Disk quota exceeded",
+        125 => "Operation canceled",
+        _ => return None,
+    })
+}
+
 /// `ENOENT (No such file or directory)` for errno 2.
 pub fn errno_text(errno: i32) -> String {
     let e = Errno::new(errno);
-    match (e.name(), e.description()) {
+    match (e.name(), glibc_wording(errno).or(e.description())) {
         (Some(n), Some(d)) => format!("{n} ({d})"),
         (Some(n), None) => n.to_string(),
         _ => format!("E{errno}"),
@@ -136,6 +163,9 @@ mod tests {
     #[test]
     fn errno_has_name_and_description() {
         assert_eq!(errno_text(2), "ENOENT (No such file or directory)");
+        // glibc's words, as strace prints them, not the kernel's comments.
+        assert_eq!(errno_text(25), "ENOTTY (Inappropriate ioctl for device)");
+        assert_eq!(errno_text(11), "EAGAIN (Resource temporarily unavailable)");
     }
 
     #[test]

@@ -54,6 +54,10 @@ enum A {
     Named(&'static [(u64, &'static str)]),
     /// futex(2) operation: the command and its PRIVATE/CLOCK_REALTIME bits.
     FutexOp,
+    /// getdents64's buffer: `0x... /* N entries */`, as strace shows it.
+    Dirents,
+    /// struct statx filled at exit.
+    Statx,
     /// struct rlimit read at entry (a new limit).
     RlimIn,
     /// struct rlimit filled at exit (the old limit).
@@ -64,16 +68,21 @@ enum A {
 #[derive(PartialEq, Eq)]
 struct FlagSet {
     zero: &'static str,
+    /// `zero` names a value of some bits (`zero_mask`), written first
+    /// whenever those bits are clear (AT_STATX_SYNC_AS_STAT).
+    zero_mask: u64,
     bits: &'static [(u64, &'static str)],
 }
 
 const PROT: FlagSet = FlagSet {
     zero: "PROT_NONE",
+    zero_mask: 0,
     bits: &[(1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC")],
 };
 
 const MAP: FlagSet = FlagSet {
     zero: "0",
+    zero_mask: 0,
     bits: &[
         (0x01, "MAP_SHARED"),
         (0x02, "MAP_PRIVATE"),
@@ -94,11 +103,13 @@ const MAP: FlagSet = FlagSet {
 
 const ACCESS: FlagSet = FlagSet {
     zero: "F_OK",
+    zero_mask: 0,
     bits: &[(4, "R_OK"), (2, "W_OK"), (1, "X_OK")],
 };
 
 const AT: FlagSet = FlagSet {
     zero: "0",
+    zero_mask: 0,
     bits: &[
         (0x100, "AT_SYMLINK_NOFOLLOW"),
         (0x200, "AT_REMOVEDIR"),
@@ -110,6 +121,7 @@ const AT: FlagSet = FlagSet {
 
 const GRND: FlagSet = FlagSet {
     zero: "0",
+    zero_mask: 0,
     bits: &[
         (1, "GRND_NONBLOCK"),
         (2, "GRND_RANDOM"),
@@ -171,6 +183,113 @@ fn futex_op(v: u64) -> String {
     out
 }
 
+/// statx(2) flags: AT_STATX_SYNC_AS_STAT is 0 and strace always names it.
+const AT_STATX: FlagSet = FlagSet {
+    zero: "AT_STATX_SYNC_AS_STAT",
+    zero_mask: 0x6000,
+    bits: &[
+        (0x2000, "AT_STATX_FORCE_SYNC"),
+        (0x4000, "AT_STATX_DONT_SYNC"),
+        (0x100, "AT_SYMLINK_NOFOLLOW"),
+        (0x800, "AT_NO_AUTOMOUNT"),
+        (0x1000, "AT_EMPTY_PATH"),
+    ],
+};
+
+const STATX_MASK: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0x7ff, "STATX_BASIC_STATS"),
+        (0x1, "STATX_TYPE"),
+        (0x2, "STATX_MODE"),
+        (0x4, "STATX_NLINK"),
+        (0x8, "STATX_UID"),
+        (0x10, "STATX_GID"),
+        (0x20, "STATX_ATIME"),
+        (0x40, "STATX_MTIME"),
+        (0x80, "STATX_CTIME"),
+        (0x100, "STATX_INO"),
+        (0x200, "STATX_SIZE"),
+        (0x400, "STATX_BLOCKS"),
+        (0x800, "STATX_BTIME"),
+        (0x1000, "STATX_MNT_ID"),
+    ],
+};
+
+const STATX_ATTR: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0x4, "STATX_ATTR_COMPRESSED"),
+        (0x10, "STATX_ATTR_IMMUTABLE"),
+        (0x20, "STATX_ATTR_APPEND"),
+        (0x40, "STATX_ATTR_NODUMP"),
+        (0x800, "STATX_ATTR_ENCRYPTED"),
+        (0x1000, "STATX_ATTR_AUTOMOUNT"),
+        (0x2000, "STATX_ATTR_MOUNT_ROOT"),
+        (0x100000, "STATX_ATTR_VERITY"),
+        (0x200000, "STATX_ATTR_DAX"),
+    ],
+};
+
+const WHENCE: &[(u64, &str)] = &[
+    (0, "SEEK_SET"),
+    (1, "SEEK_CUR"),
+    (2, "SEEK_END"),
+    (3, "SEEK_DATA"),
+    (4, "SEEK_HOLE"),
+];
+
+const DOMAIN: &[(u64, &str)] = &[
+    (1, "AF_UNIX"),
+    (2, "AF_INET"),
+    (10, "AF_INET6"),
+    (16, "AF_NETLINK"),
+    (17, "AF_PACKET"),
+];
+
+/// A socket type (the low bits) and its SOCK_NONBLOCK/SOCK_CLOEXEC flags.
+const SOCK_TYPE: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (1, "SOCK_STREAM"),
+        (2, "SOCK_DGRAM"),
+        (0o2000000, "SOCK_CLOEXEC"),
+        (0o4000, "SOCK_NONBLOCK"),
+    ],
+};
+
+const IOCTL: &[(u64, &str)] = &[
+    (0x5401, "TCGETS"),
+    (0x5402, "TCSETS"),
+    (0x5403, "TCSETSW"),
+    (0x5404, "TCSETSF"),
+    (0x540f, "TIOCGPGRP"),
+    (0x5410, "TIOCSPGRP"),
+    (0x5413, "TIOCGWINSZ"),
+    (0x5414, "TIOCSWINSZ"),
+    (0x541b, "FIONREAD"),
+    (0x5421, "FIONBIO"),
+    (0x5451, "FIOCLEX"),
+    (0x5450, "FIONCLEX"),
+];
+
+const FCNTL: &[(u64, &str)] = &[
+    (0, "F_DUPFD"),
+    (1, "F_GETFD"),
+    (2, "F_SETFD"),
+    (3, "F_GETFL"),
+    (4, "F_SETFL"),
+    (5, "F_GETLK"),
+    (6, "F_SETLK"),
+    (7, "F_SETLKW"),
+    (1030, "F_DUPFD_CLOEXEC"),
+    (1031, "F_SETPIPE_SZ"),
+    (1032, "F_GETPIPE_SZ"),
+];
+
 const RLIMIT: &[(u64, &str)] = &[
     (0, "RLIMIT_CPU"),
     (1, "RLIMIT_FSIZE"),
@@ -196,9 +315,13 @@ fn flag_names(v: u64, set: &FlagSet) -> String {
         return set.zero.to_string();
     }
     let mut out = String::new();
+    if set.zero_mask != 0 && v & set.zero_mask == 0 {
+        out.push_str(set.zero);
+    }
     let mut rest = v;
     for &(bit, name) in set.bits {
-        if rest & bit != 0 {
+        // A name of several bits stands only for all of them.
+        if rest & bit == bit {
             if !out.is_empty() {
                 out.push('|');
             }
@@ -252,7 +375,7 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "connect" | "bind" => &[Fd, Sockaddr(2), U],
         "sendto" => &[Fd, In(2), U, X, Sockaddr(5), U],
         "recvfrom" => &[Fd, Out, U, X, X, X],
-        "socket" => &[I, I, I],
+        "socket" => &[Named(DOMAIN), Flags(&SOCK_TYPE), I],
         "listen" => &[Fd, I],
         "accept" => &[Fd, X, X],
         "accept4" => &[Fd, X, X, X],
@@ -270,9 +393,13 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "dup3" => &[Fd, Fd, X],
         "pipe" => &[X],
         "pipe2" => &[X, X],
-        "lseek" => &[Fd, I, U],
-        "ioctl" | "fcntl" => &[Fd, X, X],
-        "getdents64" => &[Fd, X, U],
+        "lseek" => &[Fd, I, Named(WHENCE)],
+        "ioctl" => &[Fd, Named(IOCTL), X],
+        "fcntl" => &[Fd, Named(FCNTL), X],
+        "getxattr" | "lgetxattr" => &[Str, Str, Out, U],
+        "fgetxattr" => &[Fd, Str, Out, U],
+        "setxattr" | "lsetxattr" => &[Str, Str, In(3), U, X],
+        "getdents64" => &[Fd, Dirents, U],
         "rt_sigaction" => &[Sig, X, X, U],
         "rt_sigprocmask" => &[I, X, X, U],
         "getrandom" => &[Out, U, Flags(&GRND)],
@@ -285,7 +412,7 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "futex" => &[X, FutexOp, I, X, X, I],
         "nanosleep" | "clock_nanosleep" => &[X, X],
         "rseq" => &[X, Hex, I, Hex],
-        "statx" => &[Fd, Str, Flags(&AT), Hex, X],
+        "statx" => &[Fd, Str, Flags(&AT_STATX), Flags(&STATX_MASK), Statx],
         "fadvise64" => &[Fd, I, I, Named(FADVISE)],
         "getpid" | "getppid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid" | "fork"
         | "vfork" | "sched_yield" | "pause" | "setsid" | "getpgrp" => &[],
@@ -523,6 +650,53 @@ fn fmt_arg(
                 }
             }
         }
+        Statx => {
+            // struct statx: stx_mask u32 at 0, stx_mode u16 at 28, stx_size at 40.
+            match mem(i as u8).filter(|m| m.data.len() >= 48 && ret == Some(0)) {
+                Some(m) => {
+                    let mask = u32::from_le_bytes([m.data[0], m.data[1], m.data[2], m.data[3]]);
+                    let mode = u16::from_le_bytes([m.data[28], m.data[29]]);
+                    let size = u64_at(m.data, 40).unwrap_or(0);
+                    let attrs = u64_at(m.data, 8).unwrap_or(0);
+                    let _ = write!(
+                        s,
+                        "{{stx_mask={}, stx_attributes={}, stx_mode={}|0{:o}, stx_size={size}, ...}}",
+                        flag_names(u64::from(mask), &STATX_MASK),
+                        flag_names(attrs, &STATX_ATTR),
+                        file_type(u32::from(mode)),
+                        mode & 0o7777
+                    );
+                }
+                None => s.push_str(&ptr(v)),
+            }
+        }
+        Dirents => {
+            // struct linux_dirent64: d_reclen is the u16 at offset 16.
+            if ret == Some(0) {
+                let _ = write!(s, "{} /* 0 entries */", ptr(v));
+                return;
+            }
+            match mem(i as u8).filter(|m| ret.is_some_and(|r| r > 0) && m.data.len() >= 19) {
+                Some(m) => {
+                    let (mut n, mut off) = (0, 0usize);
+                    while let Some(b) = m.data.get(off + 16..off + 18) {
+                        let len = u16::from_le_bytes([b[0], b[1]]) as usize;
+                        if len == 0 {
+                            break;
+                        }
+                        n += 1;
+                        off += len;
+                    }
+                    let more = if off < ret.unwrap_or(0) as usize {
+                        "+"
+                    } else {
+                        ""
+                    };
+                    let _ = write!(s, "{} /* {n}{more} entries */", ptr(v));
+                }
+                None => s.push_str(&ptr(v)),
+            }
+        }
         RlimIn | RlimOut => {
             let m = mem(i as u8).filter(|m| m.data.len() >= 16);
             let m = if kind == RlimOut && ret != Some(0) {
@@ -550,16 +724,7 @@ fn fmt_arg(
                     let mode = u32::from_le_bytes([m.data[24], m.data[25], m.data[26], m.data[27]]);
                     let size = u64_at(m.data, 48).unwrap_or(0);
                     let rdev = u64_at(m.data, 40).unwrap_or(0);
-                    let ty = match mode & 0o170000 {
-                        0o100000 => "S_IFREG",
-                        0o040000 => "S_IFDIR",
-                        0o120000 => "S_IFLNK",
-                        0o020000 => "S_IFCHR",
-                        0o060000 => "S_IFBLK",
-                        0o010000 => "S_IFIFO",
-                        0o140000 => "S_IFSOCK",
-                        _ => "0",
-                    };
+                    let ty = file_type(mode);
                     let _ = write!(s, "{{st_mode={ty}|0{:o}, ", mode & 0o7777);
                     if matches!(ty, "S_IFCHR" | "S_IFBLK") {
                         // glibc's gnu_dev_major/gnu_dev_minor split.
@@ -573,6 +738,20 @@ fn fmt_arg(
                 None => s.push_str(&ptr(v)),
             }
         }
+    }
+}
+
+/// `S_IFDIR` for the file type bits of a mode.
+fn file_type(mode: u32) -> &'static str {
+    match mode & 0o170000 {
+        0o100000 => "S_IFREG",
+        0o040000 => "S_IFDIR",
+        0o120000 => "S_IFLNK",
+        0o020000 => "S_IFCHR",
+        0o060000 => "S_IFBLK",
+        0o010000 => "S_IFIFO",
+        0o140000 => "S_IFSOCK",
+        _ => "0",
     }
 }
 
@@ -598,10 +777,11 @@ fn open_flags(v: u64) -> String {
         (0o4000, "O_NONBLOCK"),
         (0o10000, "O_DSYNC"),
         (0o40000, "O_DIRECT"),
-        (0o200000, "O_DIRECTORY"),
-        (0o400000, "O_NOFOLLOW"),
         (0o1000000, "O_NOATIME"),
         (0o2000000, "O_CLOEXEC"),
+        // strace lists these after O_CLOEXEC.
+        (0o200000, "O_DIRECTORY"),
+        (0o400000, "O_NOFOLLOW"),
     ];
     let mut s = match v & 3 {
         0 => "O_RDONLY",

@@ -473,6 +473,10 @@ fn replay_names_flags_and_enumerations_as_strace_does() {
         1,
         &[(2, ptrec_format::mem_flags::AT_EXIT, 0x9000, &st)],
     );
+    g.call(7, 41, [1, 0o2004001, 0, 0, 0, 0], 3, 1);
+    g.call(7, 8, [3, 0, 0, 0, 0, 0], 0, 1);
+    g.call(7, 16, [1, 0x5401, 0x7000, 0, 0, 0], -25, 1);
+    g.call(7, 217, [3, 0x7100, 32768, 0, 0, 0], 0, 1);
     g.finish();
     let out = stdout(&analyze(&["replay", p.to_str().unwrap()]));
     let calls: Vec<String> = out
@@ -500,7 +504,15 @@ fn replay_names_flags_and_enumerations_as_strace_does() {
             "prlimit64(0, RLIMIT_NOFILE, NULL, NULL)",
             "prlimit64(0, RLIMIT_STACK, NULL, {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY})",
             "newfstatat(1, \"\", {st_mode=S_IFCHR|0666, st_rdev=makedev(0x1, 0x3), ...}, AT_EMPTY_PATH)",
+            "socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0)",
+            "lseek(3, 0, SEEK_SET)",
+            "ioctl(1, TCGETS, 0x7000)",
+            "getdents64(3, 0x7100 /* 0 entries */, 32768)",
         ],
         "{out}"
+    );
+    assert!(
+        out.contains("= -1 ENOTTY (Inappropriate ioctl for device)"),
+        "glibc's wording, as strace prints it: {out}"
     );
 }
