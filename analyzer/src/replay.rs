@@ -58,6 +58,13 @@ enum A {
     Dirents,
     /// struct statx filled at exit.
     Statx,
+    /// A NUL-terminated string the kernel wrote, length = return value
+    /// with the NUL (getcwd).
+    OutStr,
+    /// A kernel sigset_t (8 bytes): `[INT TERM]`.
+    Sigset,
+    /// A kernel struct sigaction: handler, flags, restorer, mask.
+    Sigaction,
     /// struct rlimit read at entry (a new limit).
     RlimIn,
     /// struct rlimit filled at exit (the old limit).
@@ -233,6 +240,42 @@ const STATX_ATTR: FlagSet = FlagSet {
     ],
 };
 
+const SIG_HOW: &[(u64, &str)] = &[(0, "SIG_BLOCK"), (1, "SIG_UNBLOCK"), (2, "SIG_SETMASK")];
+
+const SA_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0x1, "SA_NOCLDSTOP"),
+        (0x2, "SA_NOCLDWAIT"),
+        (0x4, "SA_SIGINFO"),
+        (0x0400_0000, "SA_RESTORER"),
+        (0x0800_0000, "SA_ONSTACK"),
+        (0x1000_0000, "SA_RESTART"),
+        (0x4000_0000, "SA_NODEFER"),
+        (0x8000_0000, "SA_RESETHAND"),
+    ],
+};
+
+/// `[INT TERM]`, or `~[...]` of the complement when most signals are in
+/// the set, as strace writes signal masks.
+fn sigset_text(mask: u64) -> String {
+    let names = |m: u64| -> Vec<String> {
+        (1..=64)
+            .filter(|n| m & (1u64 << (n - 1)) != 0)
+            .map(|n| {
+                let name = signal_name(n as i32);
+                name.strip_prefix("SIG").map(str::to_string).unwrap_or(name)
+            })
+            .collect()
+    };
+    if mask.count_ones() > 32 {
+        format!("~[{}]", names(!mask).join(" "))
+    } else {
+        format!("[{}]", names(mask).join(" "))
+    }
+}
+
 const WHENCE: &[(u64, &str)] = &[
     (0, "SEEK_SET"),
     (1, "SEEK_CUR"),
@@ -400,10 +443,10 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "fgetxattr" => &[Fd, Str, Out, U],
         "setxattr" | "lsetxattr" => &[Str, Str, In(3), U, X],
         "getdents64" => &[Fd, Dirents, U],
-        "rt_sigaction" => &[Sig, X, X, U],
-        "rt_sigprocmask" => &[I, X, X, U],
+        "rt_sigaction" => &[Sig, Sigaction, Sigaction, U],
+        "rt_sigprocmask" => &[Named(SIG_HOW), Sigset, Sigset, U],
         "getrandom" => &[Out, U, Flags(&GRND)],
-        "getcwd" => &[Out, U],
+        "getcwd" => &[OutStr, U],
         "arch_prctl" => &[Named(ARCH_PRCTL), X],
         "set_robust_list" => &[X, U],
         "prlimit64" => &[I, Named(RLIMIT), RlimIn, RlimOut],
@@ -648,6 +691,52 @@ fn fmt_arg(
                 f => {
                     let _ = write!(s, "{{sa_family={f}, ...}}");
                 }
+            }
+        }
+        OutStr => match mem(i as u8).filter(|_| ret.is_some_and(|r| r > 0)) {
+            Some(m) => {
+                let n = (ret.unwrap_or(0) as usize).min(m.data.len());
+                let d = &m.data[..n];
+                let d = d.strip_suffix(b"\0").unwrap_or(d);
+                s.push_str(&quoted(d, cut(&m)));
+            }
+            None => s.push_str(&ptr(v)),
+        },
+        Sigset | Sigaction => {
+            // Read at entry (an input) or at exit (an output, only on success).
+            let m = mem(i as u8).filter(|m| {
+                m.flags & mem_flags::UNREADABLE == 0
+                    && (m.flags & mem_flags::AT_EXIT == 0 || ret == Some(0))
+            });
+            let word = |m: &Mem<'_>, k: usize| u64_at(m.data, k * 8);
+            match (kind, m) {
+                (Sigset, Some(m)) if m.data.len() >= 8 => {
+                    s.push_str(&sigset_text(word(&m, 0).unwrap_or(0)))
+                }
+                (Sigaction, Some(m)) if m.data.len() >= 32 => {
+                    let (h, flags, restorer, mask) = (
+                        word(&m, 0).unwrap_or(0),
+                        word(&m, 1).unwrap_or(0),
+                        word(&m, 2).unwrap_or(0),
+                        word(&m, 3).unwrap_or(0),
+                    );
+                    let handler = match h {
+                        0 => "SIG_DFL".to_string(),
+                        1 => "SIG_IGN".to_string(),
+                        h => format!("{h:#x}"),
+                    };
+                    let _ = write!(
+                        s,
+                        "{{sa_handler={handler}, sa_mask={}, sa_flags={}",
+                        sigset_text(mask),
+                        flag_names(flags, &SA_FLAGS)
+                    );
+                    if flags & 0x0400_0000 != 0 {
+                        let _ = write!(s, ", sa_restorer={restorer:#x}");
+                    }
+                    s.push('}');
+                }
+                _ => s.push_str(&ptr(v)),
             }
         }
         Statx => {

@@ -477,6 +477,29 @@ fn replay_names_flags_and_enumerations_as_strace_does() {
     g.call(7, 8, [3, 0, 0, 0, 0, 0], 0, 1);
     g.call(7, 16, [1, 0x5401, 0x7000, 0, 0, 0], -25, 1);
     g.call(7, 217, [3, 0x7100, 32768, 0, 0, 0], 0, 1);
+    // rt_sigaction(SIGPIPE, {handler, SA_RESTORER|SA_RESTART, restorer,
+    // [PIPE]}, old = default) and rt_sigprocmask(SIG_BLOCK, ~[KILL STOP]).
+    let words = |w: [u64; 4]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let act = words([0x5555_0000, 0x1400_0000, 0x7f00_0000_2000, 1 << 12]);
+    let old = words([0, 0, 0, 0]);
+    let x = ptrec_format::mem_flags::AT_EXIT;
+    g.enter(
+        7,
+        13,
+        [13, 0xa000, 0xb000, 8, 0, 0],
+        &[(1, 0, 0xa000, &act)],
+    );
+    g.exit(7, 13, 0, 1, &[(2, x, 0xb000, &old)]);
+    let all = !((1u64 << 8) | (1 << 18));
+    g.enter(
+        7,
+        14,
+        [0, 0xc000, 0, 8, 0, 0],
+        &[(1, 0, 0xc000, &all.to_le_bytes())],
+    );
+    g.exit(7, 14, 0, 1, &[]);
+    g.enter(7, 79, [0xd000, 4096, 0, 0, 0, 0], &[]);
+    g.exit(7, 79, 5, 1, &[(0, x, 0xd000, b"/tmp\0")]);
     g.finish();
     let out = stdout(&analyze(&["replay", p.to_str().unwrap()]));
     let calls: Vec<String> = out
@@ -508,6 +531,9 @@ fn replay_names_flags_and_enumerations_as_strace_does() {
             "lseek(3, 0, SEEK_SET)",
             "ioctl(1, TCGETS, 0x7000)",
             "getdents64(3, 0x7100 /* 0 entries */, 32768)",
+            "rt_sigaction(SIGPIPE, {sa_handler=0x55550000, sa_mask=[PIPE], sa_flags=SA_RESTORER|SA_RESTART, sa_restorer=0x7f0000002000}, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, 8)",
+            "rt_sigprocmask(SIG_BLOCK, ~[KILL STOP], NULL, 8)",
+            "getcwd(\"/tmp\", 4096)",
         ],
         "{out}"
     );
