@@ -264,7 +264,7 @@ fn sigset_text(mask: u64) -> String {
         (1..=64)
             .filter(|n| m & (1u64 << (n - 1)) != 0)
             .map(|n| {
-                let name = signal_name(n as i32);
+                let name = signal_name(n);
                 name.strip_prefix("SIG").map(str::to_string).unwrap_or(name)
             })
             .collect()
