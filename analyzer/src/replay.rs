@@ -438,7 +438,7 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "pipe2" => &[X, X],
         "lseek" => &[Fd, I, Named(WHENCE)],
         "ioctl" => &[Fd, Named(IOCTL), X],
-        "fcntl" => &[Fd, Named(FCNTL), X],
+        "fcntl" => &[Fd, Named(FCNTL), I],
         "getxattr" | "lgetxattr" => &[Str, Str, Out, U],
         "fgetxattr" => &[Fd, Str, Out, U],
         "setxattr" | "lsetxattr" => &[Str, Str, In(3), U, X],
@@ -749,11 +749,11 @@ fn fmt_arg(
                     let attrs = u64_at(m.data, 8).unwrap_or(0);
                     let _ = write!(
                         s,
-                        "{{stx_mask={}, stx_attributes={}, stx_mode={}|0{:o}, stx_size={size}, ...}}",
+                        "{{stx_mask={}, stx_attributes={}, stx_mode={}|{}, stx_size={size}, ...}}",
                         flag_names(u64::from(mask), &STATX_MASK),
                         flag_names(attrs, &STATX_ATTR),
                         file_type(u32::from(mode)),
-                        mode & 0o7777
+                        perm_bits(u32::from(mode))
                     );
                 }
                 None => s.push_str(&ptr(v)),
@@ -814,7 +814,7 @@ fn fmt_arg(
                     let size = u64_at(m.data, 48).unwrap_or(0);
                     let rdev = u64_at(m.data, 40).unwrap_or(0);
                     let ty = file_type(mode);
-                    let _ = write!(s, "{{st_mode={ty}|0{:o}, ", mode & 0o7777);
+                    let _ = write!(s, "{{st_mode={ty}|{}, ", perm_bits(mode));
                     if matches!(ty, "S_IFCHR" | "S_IFBLK") {
                         // glibc's gnu_dev_major/gnu_dev_minor split.
                         let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
@@ -842,6 +842,24 @@ fn file_type(mode: u32) -> &'static str {
         0o140000 => "S_IFSOCK",
         _ => "0",
     }
+}
+
+/// `S_ISVTX|0777`: the set-id and sticky bits by name, then the octal
+/// permissions, as strace writes a mode after its file type.
+fn perm_bits(mode: u32) -> String {
+    let mut s = String::new();
+    for (bit, name) in [
+        (0o4000, "S_ISUID"),
+        (0o2000, "S_ISGID"),
+        (0o1000, "S_ISVTX"),
+    ] {
+        if mode & bit != 0 {
+            s.push_str(name);
+            s.push('|');
+        }
+    }
+    let _ = write!(s, "0{:o}", mode & 0o777);
+    s
 }
 
 /// An rlimit value as strace writes it: `RLIM64_INFINITY`, `8192*1024`.
@@ -928,8 +946,14 @@ fn args_text(
     let first = range.start;
     match signature(&name) {
         Some(sig) => {
-            // strace shows only the arguments a futex operation reads.
-            let shown = if sig.get(1) == Some(&FutexOp) {
+            // strace shows only the arguments a futex operation or an
+            // fcntl command reads.
+            let shown = if sig.get(1) == Some(&Named(FCNTL)) {
+                match args[1] {
+                    1 | 3 | 1025 | 1032 => 2, // F_GETFD, F_GETFL, F_GETLEASE, F_GETPIPE_SZ
+                    _ => 3,
+                }
+            } else if sig.get(1) == Some(&FutexOp) {
                 match args[1] & 0x7f {
                     1 | 7 | 8 => 3,  // WAKE, UNLOCK_PI, TRYLOCK_PI
                     0 | 6 | 13 => 4, // WAIT, LOCK_PI, LOCK_PI2: + timeout
