@@ -500,6 +500,18 @@ fn replay_names_flags_and_enumerations_as_strace_does() {
     g.exit(7, 14, 0, 1, &[]);
     g.enter(7, 79, [0xd000, 4096, 0, 0, 0, 0], &[]);
     g.exit(7, 79, 5, 1, &[(0, x, 0xd000, b"/tmp\0")]);
+    g.call(7, 72, [3, 1, 0, 0, 0, 0], 1, 1);
+    g.call(7, 72, [3, 2, 1, 0, 0, 0], 0, 1);
+    let mut sticky = vec![0u8; 144];
+    sticky[24..28].copy_from_slice(&0o41777u32.to_le_bytes());
+    sticky[48..56].copy_from_slice(&4096u64.to_le_bytes());
+    g.enter(
+        7,
+        262,
+        [-100i64 as u64, 0xe000, 0xf000, 0, 0, 0],
+        &[(1, S, 0xe000, b"/tmp")],
+    );
+    g.exit(7, 262, 0, 1, &[(2, x, 0xf000, &sticky)]);
     g.finish();
     let out = stdout(&analyze(&["replay", p.to_str().unwrap()]));
     let calls: Vec<String> = out
@@ -534,6 +546,9 @@ fn replay_names_flags_and_enumerations_as_strace_does() {
             "rt_sigaction(SIGPIPE, {sa_handler=0x55550000, sa_mask=[PIPE], sa_flags=SA_RESTORER|SA_RESTART, sa_restorer=0x7f0000002000}, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, 8)",
             "rt_sigprocmask(SIG_BLOCK, ~[KILL STOP], NULL, 8)",
             "getcwd(\"/tmp\", 4096)",
+            "fcntl(3, F_GETFD)",
+            "fcntl(3, F_SETFD, 1)",
+            "newfstatat(AT_FDCWD, \"/tmp\", {st_mode=S_IFDIR|S_ISVTX|0777, st_size=4096, ...}, 0)",
         ],
         "{out}"
     );
