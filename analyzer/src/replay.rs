@@ -240,6 +240,86 @@ const STATX_ATTR: FlagSet = FlagSet {
     ],
 };
 
+const WAIT_OPTS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (1, "WNOHANG"),
+        (2, "WSTOPPED"),
+        (4, "WEXITED"),
+        (8, "WCONTINUED"),
+        (0x0100_0000, "WNOWAIT"),
+        (0x2000_0000, "__WNOTHREAD"),
+        (0x4000_0000, "__WALL"),
+        (0x8000_0000, "__WCLONE"),
+    ],
+};
+
+const EPOLL_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[(0o2000000, "EPOLL_CLOEXEC")],
+};
+
+const CLONE_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0x100, "CLONE_VM"),
+        (0x200, "CLONE_FS"),
+        (0x400, "CLONE_FILES"),
+        (0x800, "CLONE_SIGHAND"),
+        (0x1000, "CLONE_PIDFD"),
+        (0x2000, "CLONE_PTRACE"),
+        (0x4000, "CLONE_VFORK"),
+        (0x8000, "CLONE_PARENT"),
+        (0x10000, "CLONE_THREAD"),
+        (0x20000, "CLONE_NEWNS"),
+        (0x40000, "CLONE_SYSVSEM"),
+        (0x80000, "CLONE_SETTLS"),
+        (0x100000, "CLONE_PARENT_SETTID"),
+        (0x200000, "CLONE_CHILD_CLEARTID"),
+        (0x400000, "CLONE_DETACHED"),
+        (0x800000, "CLONE_UNTRACED"),
+        (0x1000000, "CLONE_CHILD_SETTID"),
+        (0x2000000, "CLONE_NEWCGROUP"),
+        (0x4000000, "CLONE_NEWUTS"),
+        (0x8000000, "CLONE_NEWIPC"),
+        (0x10000000, "CLONE_NEWUSER"),
+        (0x20000000, "CLONE_NEWPID"),
+        (0x40000000, "CLONE_NEWNET"),
+        (0x80000000, "CLONE_IO"),
+    ],
+};
+
+/// clone(2) as strace writes it on x86_64: named arguments, the flags with
+/// the exit signal, and the tid pointers and TLS only when a flag uses them.
+/// The kernel's order is flags, stack, parent_tid, child_tid, tls.
+fn clone_text(args: &[u64; 6]) -> String {
+    let (flags, stack, ptid, ctid, tls) = (args[0], args[1], args[2], args[3], args[4]);
+    let mut f = flag_names(flags & !0xff, &CLONE_FLAGS);
+    let sig = flags & 0xff;
+    if sig != 0 {
+        let name = signal_name(sig as i32);
+        f = if flags & !0xff == 0 {
+            name
+        } else {
+            format!("{f}|{name}")
+        };
+    }
+    let mut s = format!("child_stack={}, flags={f}", ptr(stack));
+    if flags & 0x100000 != 0 {
+        let _ = write!(s, ", parent_tid={}", ptr(ptid));
+    }
+    if flags & 0x80000 != 0 {
+        let _ = write!(s, ", tls={}", ptr(tls));
+    }
+    if flags & 0x1200000 != 0 {
+        let _ = write!(s, ", child_tidptr={}", ptr(ctid));
+    }
+    s
+}
+
 const SIG_HOW: &[(u64, &str)] = &[(0, "SIG_BLOCK"), (1, "SIG_UNBLOCK"), (2, "SIG_SETMASK")];
 
 const SA_FLAGS: FlagSet = FlagSet {
@@ -429,7 +509,8 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "exit" | "exit_group" => &[I],
         "kill" | "tkill" => &[I, Sig],
         "tgkill" => &[I, I, Sig],
-        "wait4" => &[I, X, X, X],
+        "wait4" => &[I, X, Flags(&WAIT_OPTS), X],
+        "epoll_create1" => &[Flags(&EPOLL_FLAGS)],
         "clone" => &[X, X, X, X, X],
         "clone3" => &[X, U],
         "dup2" => &[Fd, Fd],
@@ -944,6 +1025,13 @@ fn args_text(
     let name = syscall_name(nr);
     let mut s = String::with_capacity(64);
     let first = range.start;
+    if name == "clone" {
+        // All its arguments are known at entry.
+        if first == 0 {
+            s.push_str(&clone_text(args));
+        }
+        return s;
+    }
     match signature(&name) {
         Some(sig) => {
             // strace shows only the arguments a futex operation or an
