@@ -16,8 +16,11 @@ use crate::tree::Tree;
 /// How an argument is shown.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum A {
-    /// Signed decimal.
+    /// Signed decimal of a 64-bit argument (long, off_t).
     I,
+    /// Signed decimal of an int argument (pid_t, int): the low 32 bits,
+    /// since the upper half of the register is not part of the value.
+    I32,
     /// Unsigned decimal.
     U,
     /// Hexadecimal (flags, pointers not captured).
@@ -498,18 +501,18 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "connect" | "bind" => &[Fd, Sockaddr(2), U],
         "sendto" => &[Fd, In(2), U, X, Sockaddr(5), U],
         "recvfrom" => &[Fd, Out, U, X, X, X],
-        "socket" => &[Named(DOMAIN), Flags(&SOCK_TYPE), I],
-        "listen" => &[Fd, I],
+        "socket" => &[Named(DOMAIN), Flags(&SOCK_TYPE), I32],
+        "listen" => &[Fd, I32],
         "accept" => &[Fd, X, X],
         "accept4" => &[Fd, X, X, X],
         "mmap" => &[X, U, Flags(&PROT), Flags(&MAP), Fd, Hex],
         "munmap" => &[X, U],
         "mprotect" => &[X, U, Flags(&PROT)],
         "brk" | "set_tid_address" => &[X],
-        "exit" | "exit_group" => &[I],
-        "kill" | "tkill" => &[I, Sig],
-        "tgkill" => &[I, I, Sig],
-        "wait4" => &[I, X, Flags(&WAIT_OPTS), X],
+        "exit" | "exit_group" => &[I32],
+        "kill" | "tkill" => &[I32, Sig],
+        "tgkill" => &[I32, I32, Sig],
+        "wait4" => &[I32, X, Flags(&WAIT_OPTS), X],
         "epoll_create1" => &[Flags(&EPOLL_FLAGS)],
         "clone" => &[X, X, X, X, X],
         "clone3" => &[X, U],
@@ -519,7 +522,7 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "pipe2" => &[X, X],
         "lseek" => &[Fd, I, Named(WHENCE)],
         "ioctl" => &[Fd, Named(IOCTL), X],
-        "fcntl" => &[Fd, Named(FCNTL), I],
+        "fcntl" => &[Fd, Named(FCNTL), I32],
         "getxattr" | "lgetxattr" => &[Str, Str, Out, U],
         "fgetxattr" => &[Fd, Str, Out, U],
         "setxattr" | "lsetxattr" => &[Str, Str, In(3), U, X],
@@ -530,12 +533,12 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "getcwd" => &[OutStr, U],
         "arch_prctl" => &[Named(ARCH_PRCTL), X],
         "set_robust_list" => &[X, U],
-        "prlimit64" => &[I, Named(RLIMIT), RlimIn, RlimOut],
+        "prlimit64" => &[I32, Named(RLIMIT), RlimIn, RlimOut],
         "getrlimit" => &[Named(RLIMIT), RlimOut],
         "setrlimit" => &[Named(RLIMIT), RlimIn],
-        "futex" => &[X, FutexOp, I, X, X, I],
+        "futex" => &[X, FutexOp, I32, X, X, I32],
         "nanosleep" | "clock_nanosleep" => &[X, X],
-        "rseq" => &[X, Hex, I, Hex],
+        "rseq" => &[X, Hex, I32, Hex],
         "statx" => &[Fd, Str, Flags(&AT_STATX), Flags(&STATX_MASK), Statx],
         "fadvise64" => &[Fd, I, I, Named(FADVISE)],
         "getpid" | "getppid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid" | "fork"
@@ -613,6 +616,9 @@ fn fmt_arg(
     match kind {
         I => {
             let _ = write!(s, "{}", v as i64);
+        }
+        I32 => {
+            let _ = write!(s, "{}", v as u32 as i32);
         }
         U => {
             let _ = write!(s, "{v}");

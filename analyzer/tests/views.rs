@@ -512,6 +512,9 @@ fn replay_names_flags_and_enumerations_as_strace_does() {
         &[(1, S, 0xe000, b"/tmp")],
     );
     g.exit(7, 262, 0, 1, &[(2, x, 0xf000, &sticky)]);
+    // An int argument whose register holds -1 zero-extended.
+    g.call(7, 61, [0xffff_ffff, 0, 0x4000_0000, 0, 0, 0], 5, 1);
+    g.call(7, 56, [0x1200011, 0, 0, 0x7000, 0, 0], 5, 1);
     g.finish();
     let out = stdout(&analyze(&["replay", p.to_str().unwrap()]));
     let calls: Vec<String> = out
@@ -549,6 +552,8 @@ fn replay_names_flags_and_enumerations_as_strace_does() {
             "fcntl(3, F_GETFD)",
             "fcntl(3, F_SETFD, 1)",
             "newfstatat(AT_FDCWD, \"/tmp\", {st_mode=S_IFDIR|S_ISVTX|0777, st_size=4096, ...}, 0)",
+            "wait4(-1, NULL, __WALL, NULL)",
+            "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7000)",
         ],
         "{out}"
     );
