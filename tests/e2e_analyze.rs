@@ -9,29 +9,10 @@
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns
 
+use ptrec_tests::{bin, tracee};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/e2e_analyze-HASH -> target/<profile>/NAME
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join(name))
-        .expect("target dir");
-    assert!(
-        bin.exists(),
-        "{} does not exist: run `cargo build --workspace` before the tests",
-        bin.display()
-    );
-    bin
-}
-
-fn tracee(name: &str) -> PathBuf {
-    Path::new(env!("TRACEES_DIR")).join(name)
-}
 
 /// Per-syscall call counts of `strace -f -c -o FILE -- cmd`.
 fn strace_counts(cmd: &[&str], dir: &Path) -> BTreeMap<String, u64> {

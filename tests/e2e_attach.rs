@@ -7,32 +7,14 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use ptrec_format::{ChildKind, Record, Termination, Trace};
+use ptrec_tests::{bin, tracee};
 use syscalls::Sysno;
-
-fn rec_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("rec"))
-        .expect("target dir");
-    assert!(
-        bin.exists(),
-        "{} does not exist: run `cargo build --workspace` before the tests",
-        bin.display()
-    );
-    bin
-}
-
-fn tracee(name: &str) -> PathBuf {
-    Path::new(env!("TRACEES_DIR")).join(name)
-}
 
 /// A running tracee program, killed and reaped if the test ends early.
 struct Proc {
@@ -110,7 +92,7 @@ fn kill(pid: i32, sig: i32) {
 
 /// `rec -q -o FILE -p PID...` in the background.
 fn rec_attach(out: &Path, pids: &[i32]) -> Child {
-    let mut cmd = Command::new(rec_bin());
+    let mut cmd = Command::new(bin("rec"));
     cmd.arg("-q").arg("-o").arg(out);
     for p in pids {
         cmd.arg("-p").arg(p.to_string());
@@ -433,7 +415,7 @@ fn trace_process_records_the_exact_process_tree_and_no_other_syscalls() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |extra: &[&str], file: &str| {
         let out = dir.path().join(file);
-        let o = Command::new(rec_bin())
+        let o = Command::new(bin("rec"))
             .arg("-q")
             .args(extra)
             .arg("-o")
@@ -559,7 +541,7 @@ fn trace_process_records_the_exact_process_tree_and_no_other_syscalls() {
 fn attach_errors_are_one_line_each_and_the_other_targets_are_still_recorded() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A pid that cannot exist (pid_max is at most 2^22).
-    let o = Command::new(rec_bin())
+    let o = Command::new(bin("rec"))
         .args(["-q", "-o"])
         .arg(dir.path().join("a.bin"))
         .args(["-p", "2147483632"])
@@ -575,7 +557,7 @@ fn attach_errors_are_one_line_each_and_the_other_targets_are_still_recorded() {
     let o = Command::new("sh")
         .arg("-c")
         .arg("exec \"$0\" -q -o \"$1\" -p $$")
-        .arg(rec_bin())
+        .arg(bin("rec"))
         .arg(dir.path().join("b.bin"))
         .output()
         .expect("run rec");
@@ -632,7 +614,7 @@ fn attach_without_permission_names_the_owner_in_one_line() {
     .expect("chmod");
     // A copy nobody can execute: the build tree may sit under /root.
     let rec = dir.path().join("rec");
-    std::fs::copy(rec_bin(), &rec).expect("copy rec");
+    std::fs::copy(bin("rec"), &rec).expect("copy rec");
     let o = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(&rec)
@@ -701,7 +683,7 @@ fn attach_next_to_a_started_command_records_both_and_exits_with_the_command_s_st
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");
     let sleeper = Proc::start("attach_states", &["sleep"]);
-    let o = Command::new(rec_bin())
+    let o = Command::new(bin("rec"))
         .arg("-q")
         .arg("-o")
         .arg(&out)
@@ -742,7 +724,7 @@ fn attach_next_to_a_started_command_records_both_and_exits_with_the_command_s_st
 fn a_signal_to_rec_after_the_command_exited_does_not_end_the_recording() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");
-    let rec = Command::new(rec_bin())
+    let rec = Command::new(bin("rec"))
         .arg("-q")
         .arg("-o")
         .arg(&out)
@@ -774,7 +756,7 @@ fn trace_set_with_p_skips_the_other_records_and_the_header_says_so() {
     let out = dir.path().join("t.bin");
     let p = Proc::start("attach_threads", &["300"]);
     let pid = p.pid();
-    let rec = Command::new(rec_bin())
+    let rec = Command::new(bin("rec"))
         .args(["-q", "-e", "trace=clock_nanosleep,%process", "-o"])
         .arg(&out)
         .arg("-p")

@@ -4,30 +4,12 @@
 //! `rec` must have been built first (`cargo build --workspace`); the tests
 //! find it beside their own executable.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use ptrec_format::{mem_flags, Record, Trace};
+use ptrec_tests::{bin, tracee};
 use syscalls::x86_64::Sysno;
-
-fn rec_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("rec"))
-        .expect("target dir");
-    assert!(
-        bin.exists(),
-        "{} does not exist: run `cargo build --workspace` first",
-        bin.display()
-    );
-    bin
-}
-
-fn tracee(name: &str) -> PathBuf {
-    Path::new(env!("TRACEES_DIR")).join(name)
-}
 
 /// One capture, owned: (at exit?, syscall, arg, flags, data).
 #[derive(Debug, Clone)]
@@ -44,7 +26,7 @@ struct Cap {
 fn record(prog: &Path, limit: u32) -> (String, Vec<Cap>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let trace = dir.path().join("t.bin");
-    let out = Command::new(rec_bin())
+    let out = Command::new(bin("rec"))
         .arg("-q")
         .arg("-s")
         .arg(limit.to_string())
@@ -186,7 +168,7 @@ fn no_capture_keeps_every_stop_and_register_but_no_memory() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |extra: &[&str], name: &str| {
         let trace = dir.path().join(name);
-        let out = Command::new(rec_bin())
+        let out = Command::new(bin("rec"))
             .arg("-q")
             .args(extra)
             .arg("-o")

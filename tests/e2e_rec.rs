@@ -13,26 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ptrec_format::{x86_64 as regs, ChildKind, Record, Termination, Trace, AUDIT_ARCH_X86_64};
-
-fn rec_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/e2e_rec-HASH -> target/<profile>/rec
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("rec"))
-        .expect("target dir");
-    assert!(
-        bin.exists(),
-        "{} does not exist: run `cargo build --workspace` before the tests",
-        bin.display()
-    );
-    bin
-}
-
-fn tracee(name: &str) -> PathBuf {
-    Path::new(env!("TRACEES_DIR")).join(name)
-}
+use ptrec_tests::{bin, tracee};
 
 /// An owned copy of the parts of a record the tests look at.
 #[derive(Clone, Debug)]
@@ -205,7 +186,7 @@ fn record(name: &str, args: &[&str]) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");
     let t0 = Instant::now();
-    let rec = Command::new(rec_bin())
+    let rec = Command::new(bin("rec"))
         .arg("-o")
         .arg(&out)
         .arg("-q")
@@ -611,7 +592,7 @@ fn orphan_outlives_its_parent_and_is_recorded_to_the_end() {
 fn command_not_found_exits_127_and_not_executable_126() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");
-    let r = Command::new(rec_bin())
+    let r = Command::new(bin("rec"))
         .arg("-o")
         .arg(&out)
         .args(["-q", "--", "no-such-command-ptrec"])
@@ -621,7 +602,7 @@ fn command_not_found_exits_127_and_not_executable_126() {
     let err = String::from_utf8_lossy(&r.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("command not found"), "{err}");
-    let r = Command::new(rec_bin())
+    let r = Command::new(bin("rec"))
         .arg("-o")
         .arg(&out)
         .args(["-q", "--", "/etc/passwd"])
@@ -634,7 +615,7 @@ fn command_not_found_exits_127_and_not_executable_126() {
 fn command_is_found_on_path_and_its_exec_recorded() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");
-    let r = Command::new(rec_bin())
+    let r = Command::new(bin("rec"))
         .arg("-o")
         .arg(&out)
         .args(["--", "forktree"])
@@ -661,7 +642,7 @@ fn command_is_found_on_path_and_its_exec_recorded() {
 /// Starts rec on `wait_term ARGS` with stdout piped and waits for "ready".
 fn start_waiting(out: &Path, args: &[&str]) -> std::process::Child {
     use std::io::BufRead;
-    let mut child = Command::new(rec_bin())
+    let mut child = Command::new(bin("rec"))
         .arg("-o")
         .arg(out)
         .args(["-q", "--"])
@@ -777,7 +758,7 @@ fn a_disk_that_fills_mid_recording_is_one_error_line_and_the_trace_stays_readabl
     let out = dir.path().join("t.bin");
     // 30,000 writes: well over 256 KiB of trace.
     let script = "i=0; while [ $i -lt 30000 ]; do echo $i; i=$((i+1)); done > /dev/null; echo done";
-    let o = Command::new(rec_bin())
+    let o = Command::new(bin("rec"))
         .arg("-o")
         .arg(&out)
         .args(["--", "/bin/sh", "-c", script])
@@ -828,7 +809,7 @@ fn derived_exit_registers_equal_full_getregs_on_real_programs() {
     let out = dir.path().join("t.bin");
     let script = "ls / | wc -l >/dev/null; cat /proc/self/status >/dev/null; \
                   (sleep 0.01 &) ; command -v python3 >/dev/null && python3 -c 'import json'; true";
-    let o = Command::new(rec_bin())
+    let o = Command::new(bin("rec"))
         .arg("-o")
         .arg(&out)
         .args(["-q", "--verify-exit-regs", "--", "sh", "-c", script])
@@ -882,7 +863,7 @@ fn terminal_sigint_reaches_the_command_and_rec_closes_the_trace() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");
-    let mut cmd = Command::new(rec_bin());
+    let mut cmd = Command::new(bin("rec"));
     cmd.arg("-o")
         .arg(&out)
         .args(["-q", "--"])
@@ -922,7 +903,7 @@ fn terminal_sigint_reaches_the_command_and_rec_closes_the_trace() {
 fn the_first_recorded_syscall_is_the_commands_execve_not_rec_s_launcher() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");
-    let st = Command::new(rec_bin())
+    let st = Command::new(bin("rec"))
         .args(["-q", "-o"])
         .arg(&out)
         .args(["--", "/bin/true"])
@@ -958,7 +939,7 @@ fn the_command_starts_with_the_signal_dispositions_it_has_without_rec() {
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let under_rec = ignored(
-        Command::new(rec_bin())
+        Command::new(bin("rec"))
             .args(["-q", "-o"])
             .arg(dir.path().join("t.bin"))
             .args(["--", "grep", "SigIgn", "/proc/self/status"])
@@ -968,7 +949,7 @@ fn the_command_starts_with_the_signal_dispositions_it_has_without_rec() {
     assert!(native.is_some());
     assert_eq!(under_rec, native);
     // And so `yes | head` ends by SIGPIPE, silently, as without rec.
-    let o = Command::new(rec_bin())
+    let o = Command::new(bin("rec"))
         .args(["-q", "-o"])
         .arg(dir.path().join("p.bin"))
         .args(["--", "sh", "-c", "yes | head -1000 > /dev/null"])
