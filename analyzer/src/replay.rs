@@ -962,7 +962,31 @@ fn rlim(v: u64) -> String {
 
 /// `O_RDONLY|O_CLOEXEC` (x86_64 values).
 fn open_flags(v: u64) -> String {
-    const NAMES: [(u64, &str); 12] = [
+    let mut s = match v & 3 {
+        0 => "O_RDONLY",
+        1 => "O_WRONLY",
+        2 => "O_RDWR",
+        _ => "O_ACCMODE",
+    }
+    .to_string();
+    let known = OPEN.bits.iter().fold(0, |m, (bit, _)| m | bit);
+    let flags = v & !3 & known;
+    if flags != 0 {
+        s.push('|');
+        s.push_str(&flag_names(flags, &OPEN));
+    }
+    // Unknown bits in octal, as the flags are written in C.
+    let rest = v & !3 & !known;
+    if rest != 0 {
+        let _ = write!(s, "|{rest:#o}");
+    }
+    s
+}
+
+const OPEN: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
         (0o100, "O_CREAT"),
         (0o200, "O_EXCL"),
         (0o400, "O_NOCTTY"),
@@ -976,27 +1000,8 @@ fn open_flags(v: u64) -> String {
         // strace lists these after O_CLOEXEC.
         (0o200000, "O_DIRECTORY"),
         (0o400000, "O_NOFOLLOW"),
-    ];
-    let mut s = match v & 3 {
-        0 => "O_RDONLY",
-        1 => "O_WRONLY",
-        2 => "O_RDWR",
-        _ => "O_ACCMODE",
-    }
-    .to_string();
-    let mut rest = v & !3;
-    for (bit, name) in NAMES {
-        if rest & bit != 0 {
-            s.push('|');
-            s.push_str(name);
-            rest &= !bit;
-        }
-    }
-    if rest != 0 {
-        let _ = write!(s, "|{rest:#o}");
-    }
-    s
-}
+    ],
+};
 
 /// `name(args` without the closing parenthesis.
 fn call_text(nr: u32, args: &[u64; 6], ret: Option<i64>, caps: &Caps<'_, '_>) -> String {
