@@ -1047,19 +1047,17 @@ fn args_text(
         Some(sig) => {
             // strace shows only the arguments a futex operation or an
             // fcntl command reads.
-            let shown = if sig.get(1) == Some(&Named(FCNTL)) {
-                match args[1] {
+            let shown = match &*name {
+                "fcntl" => match args[1] {
                     1 | 3 | 1025 | 1032 => 2, // F_GETFD, F_GETFL, F_GETLEASE, F_GETPIPE_SZ
                     _ => 3,
-                }
-            } else if sig.get(1) == Some(&FutexOp) {
-                match args[1] & 0x7f {
+                },
+                "futex" => match args[1] & 0x7f {
                     1 | 7 | 8 => 3,  // WAKE, UNLOCK_PI, TRYLOCK_PI
                     0 | 6 | 13 => 4, // WAIT, LOCK_PI, LOCK_PI2: + timeout
                     _ => 6,
-                }
-            } else {
-                sig.len()
+                },
+                _ => sig.len(),
             };
             for (i, k) in sig.iter().enumerate().take(shown) {
                 if *k == Oct && i > 0 && sig[i - 1] == OFlags && args[i - 1] & 0o100 == 0 {
