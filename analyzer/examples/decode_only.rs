@@ -2,7 +2,7 @@
 //! a trace (in parallel, like `analyze`) and only count them, so that the
 //! analyzer's own per-record cost can be told apart from the format's.
 
-use ptrec_format::{ChunkData, Trace};
+use ptrec_format::{ChunkData, Part, Trace};
 use rayon::prelude::*;
 
 fn main() -> anyhow::Result<()> {
@@ -21,7 +21,8 @@ fn main() -> anyhow::Result<()> {
         .map_init(
             || (Vec::new(), ChunkData::default()),
             |(scratch, data), i| {
-                if t.read_chunk_into(i, scratch, data).is_err() {
+                let part = if skim { Part::Stops } else { Part::All };
+                if t.read_chunk_part_into(i, part, scratch, data).is_err() {
                     return 0;
                 }
                 if skim {

@@ -16,6 +16,9 @@ use ptrec_format::{
 /// nr, arguments, return value, memory captured at entry, at exit.
 type Call = (u64, [u64; 6], i64, &'static [u8], &'static [u8]);
 
+/// Time unit rec writes (microseconds).
+const REC_TIME_UNIT: u32 = 1000;
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let out = PathBuf::from(args.next().unwrap_or_else(|| "big.bin".into()));
@@ -40,7 +43,14 @@ fn main() -> anyhow::Result<()> {
         },
         recorder_version: "gen_trace".into(),
     };
-    let mut w = Writer::create(&out, &header, WriterOptions::default())?;
+    let mut w = Writer::create(
+        &out,
+        &header,
+        WriterOptions {
+            time_unit_ns: REC_TIME_UNIT,
+            ..WriterOptions::default()
+        },
+    )?;
     let mix: [Call; 8] = [
         (
             0,
@@ -71,8 +81,8 @@ fn main() -> anyhow::Result<()> {
     ];
     let mut caps = CaptureBuf::new();
     // A second encoder measures the encoded size (the Writer does not expose it).
-    let mut enc = ptrec_format::codec::ChunkEncoder::new();
-    let mut scratch = Vec::with_capacity(1 << 21);
+    let mut enc = ptrec_format::codec::ChunkEncoder::with_time_unit(REC_TIME_UNIT);
+    let mut scratch = ptrec_format::Streams::default();
     let mut time = 1_000_000_000u64;
     let mut stime = 0u64;
     let mut regs = [Regs::default(); 4];

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use ptrec_format::{
-    ChildKind, ChunkData, Kind, Record, Skimmed, SyscallStop, Termination, Tid, Trace,
+    ChildKind, ChunkData, Kind, Part, Record, Skimmed, SyscallStop, Termination, Tid, Trace,
     AUDIT_ARCH_X86_64,
 };
 use rayon::prelude::*;
@@ -606,7 +606,7 @@ pub fn scan(trace: &Trace, opts: &ScanOptions) -> anyhow::Result<Partial> {
         .map_init(
             || (Vec::new(), ChunkData::default()),
             |(scratch, data), i| {
-                let p = match trace.read_chunk_into(i, scratch, data) {
+                let p = match trace.read_chunk_part_into(i, Part::Stops, scratch, data) {
                     Ok(()) => Partial::from_chunk(data, opts),
                     Err(e) => Partial {
                         chunks: 1,

@@ -1237,7 +1237,7 @@ fn format_chunk(
     ctx: &Ctx<'_>,
 ) -> anyhow::Result<ChunkText> {
     let recs: Vec<Record<'_>> = data.records().collect::<Result<_, _>>()?;
-    let mut s = String::with_capacity(data.payload.len());
+    let mut s = String::with_capacity(data.streams.len());
     let mut out = ChunkText::default();
     // Threads whose entry was printed unfinished: index of that entry.
     let mut pending: rustc_hash::FxHashMap<Tid, usize> = rustc_hash::FxHashMap::default();

@@ -3,7 +3,7 @@
 //! `cargo bench -p ptrec-format --bench codec`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ptrec_format::codec::{ChunkDecoder, ChunkEncoder, Decoded};
+use ptrec_format::codec::{ChunkDecoder, ChunkEncoder, Cursors, Decoded};
 use ptrec_format::*;
 use std::hint::black_box;
 
@@ -58,7 +58,7 @@ fn stops(n: usize) -> Vec<Record<'static>> {
         .collect()
 }
 
-fn encode_all(recs: &[Record<'_>], out: &mut Vec<u8>) {
+fn encode_all(recs: &[Record<'_>], out: &mut Streams) {
     let mut enc = ChunkEncoder::new();
     out.clear();
     for (i, r) in recs.iter().enumerate() {
@@ -76,7 +76,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("codec");
     g.throughput(Throughput::Elements(N as u64));
     g.sample_size(20);
-    let mut out = Vec::with_capacity(N * 64);
+    let mut out = Streams::default();
     g.bench_function("encode_syscall_stops", |b| {
         b.iter(|| encode_all(black_box(&recs), &mut out))
     });
@@ -84,14 +84,12 @@ fn bench(c: &mut Criterion) {
     g.bench_function("decode_syscall_stops", |b| {
         b.iter(|| {
             let mut d = ChunkDecoder::new();
-            let mut rest = &out[..];
+            let mut cur = Cursors::new(&out);
             let mut n = 0u64;
-            while !rest.is_empty() {
-                let (r, tail) = d.decode(rest).expect("valid");
-                if let Decoded::Record(r) = r {
+            while !cur.is_empty() {
+                if let Decoded::Record(r) = d.decode(&mut cur).expect("valid") {
                     n += r.time() & 1;
                 }
-                rest = tail;
             }
             black_box(n)
         })

@@ -6,7 +6,7 @@
 //! `cargo run --release -p ptrec-format --example size_breakdown -- TRACE [LEVEL]`
 
 use ptrec_format::codec::ChunkEncoder;
-use ptrec_format::{Captures, Record, Trace};
+use ptrec_format::{Captures, Record, Streams, Trace};
 
 #[derive(Clone, Copy)]
 struct Variant {
@@ -14,12 +14,13 @@ struct Variant {
     captures: bool,
     regs: bool,
     stime: bool,
-    /// Time kept to this many nanoseconds.
+    /// Time unit in nanoseconds (u64::MAX: no times at all).
     time_ns: u64,
 }
 
 fn reshape<'a>(r: &Record<'a>, v: &Variant) -> Record<'a> {
-    let q = |t: u64| t / v.time_ns * v.time_ns;
+    // The encoder rounds times to its unit; u64::MAX keeps none.
+    let q = |t: u64| if v.time_ns == u64::MAX { 0 } else { t };
     match r {
         Record::SyscallEnter {
             tid,
@@ -76,7 +77,14 @@ fn main() -> anyhow::Result<()> {
     let t = Trace::open(&path)?;
     let variants = [
         Variant {
-            name: "as recorded",
+            name: "as rec writes it (us times)",
+            captures: true,
+            regs: true,
+            stime: true,
+            time_ns: 1000,
+        },
+        Variant {
+            name: "times in nanoseconds",
             captures: true,
             regs: true,
             stime: true,
@@ -87,31 +95,24 @@ fn main() -> anyhow::Result<()> {
             captures: false,
             regs: true,
             stime: true,
-            time_ns: 1,
+            time_ns: 1000,
         },
         Variant {
             name: "without registers",
             captures: true,
             regs: false,
             stime: true,
-            time_ns: 1,
+            time_ns: 1000,
         },
         Variant {
             name: "without CPU times",
             captures: true,
             regs: true,
             stime: false,
-            time_ns: 1,
-        },
-        Variant {
-            name: "times in microseconds",
-            captures: true,
-            regs: true,
-            stime: true,
             time_ns: 1000,
         },
         Variant {
-            name: "no regs, no CPU times, us times",
+            name: "no regs, no CPU times",
             captures: true,
             regs: false,
             stime: false,
@@ -137,12 +138,17 @@ fn main() -> anyhow::Result<()> {
         t.file_len() as f64 / syscalls.max(1) as f64
     );
     for v in &variants {
-        let mut enc = ChunkEncoder::new();
-        let mut chunk = Vec::with_capacity(1 << 21);
-        let (mut raw, mut packed) = (0u64, 0u64);
-        let mut seal = |chunk: &mut Vec<u8>, enc: &mut ChunkEncoder| -> anyhow::Result<()> {
+        let unit = v.time_ns.min(1_000_000) as u32;
+        let mut enc = ChunkEncoder::with_time_unit(unit);
+        let mut chunk = Streams::default();
+        let mut raw = 0u64;
+        let mut packed = [0u64; 3];
+        let mut seal = |chunk: &mut Streams, enc: &mut ChunkEncoder| -> anyhow::Result<()> {
             raw += chunk.len() as u64;
-            packed += zstd::bulk::compress(chunk, level)?.len() as u64;
+            let streams = [&chunk.events, &chunk.times, &chunk.detail];
+            for (p, s) in packed.iter_mut().zip(streams) {
+                *p += zstd::bulk::compress(s, level)?.len() as u64;
+            }
             chunk.clear();
             enc.reset();
             Ok(())
@@ -162,11 +168,15 @@ fn main() -> anyhow::Result<()> {
         if !chunk.is_empty() {
             seal(&mut chunk, &mut enc)?;
         }
+        let per = |n: u64| n as f64 / syscalls.max(1) as f64;
         println!(
-            "{:<34} {:>8.2} B/syscall encoded {:>7.2} B/syscall compressed",
+            "{:<28} {:>7.2} B/syscall encoded {:>6.2} compressed (events {:.2}, times {:.2}, detail {:.2})",
             v.name,
-            raw as f64 / syscalls.max(1) as f64,
-            packed as f64 / syscalls.max(1) as f64
+            per(raw),
+            per(packed.iter().sum()),
+            per(packed[0]),
+            per(packed[1]),
+            per(packed[2]),
         );
     }
     Ok(())

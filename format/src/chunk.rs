@@ -3,7 +3,7 @@
 //!
 //! All fixed-size fields are little endian. See FORMAT.md for the layout.
 
-use crate::codec;
+use crate::codec::{self, Streams};
 use crate::error::{Error, Result};
 use crate::header::Header;
 use crate::trailer::Index;
@@ -11,7 +11,7 @@ use crate::trailer::Index;
 /// First eight bytes of every trace file.
 pub const FILE_MAGIC: [u8; 8] = *b"\x89PTREC\r\n";
 /// Incompatible format changes bump this; readers refuse newer versions.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Bytes before the header body: magic, version, body length, body CRC32.
 pub const PREFIX_LEN: usize = 20;
 
@@ -267,14 +267,108 @@ pub fn decode(buf: &[u8], offset: u64) -> Result<(Item<'_>, &[u8])> {
     }
 }
 
-/// Verifies a chunk payload's checksum and decompresses it, refusing to
-/// produce more than the header announced.
-pub fn decompress(header: &ChunkHeader, payload: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+/// Bytes in front of the frames of a version-2 chunk payload: the time
+/// unit, then compressed and uncompressed length of each stream.
+pub const STREAM_TABLE_LEN: usize = 4 + 3 * 8;
+
+/// Compresses the streams of a chunk into its version-2 payload (stream
+/// table, then one zstd frame per stream) in `out`.
+pub fn pack(
+    comp: &mut zstd::bulk::Compressor<'_>,
+    streams: &Streams,
+    time_unit: u32,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    out.clear();
+    out.extend_from_slice(&time_unit.to_le_bytes());
+    out.resize(STREAM_TABLE_LEN, 0);
+    let parts = [&streams.events, &streams.times, &streams.detail];
+    let mut frame = Vec::new();
+    for (i, part) in parts.into_iter().enumerate() {
+        frame.clear();
+        frame.reserve(zstd::zstd_safe::compress_bound(part.len()));
+        let n = comp.compress_to_buffer(&part[..], &mut frame)?;
+        out.extend_from_slice(&frame[..n]);
+        let at = 4 + i * 8;
+        out[at..at + 4].copy_from_slice(&(n as u32).to_le_bytes());
+        out[at + 4..at + 8].copy_from_slice(&(part.len() as u32).to_le_bytes());
+    }
+    Ok(())
+}
+
+/// Which streams of a chunk to decompress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Everything: records in full.
+    All,
+    /// What [`ChunkDecoder::skim`](crate::codec::ChunkDecoder::skim) reads:
+    /// a version-2 chunk's detail stream stays compressed.
+    Stops,
+}
+
+/// Verifies a chunk payload's checksum and decompresses it (all of it, or
+/// only what `part` needs) into `out`, refusing to produce more than the
+/// chunk announced. Returns the chunk's time unit in nanoseconds.
+pub fn unpack(
+    version: u32,
+    header: &ChunkHeader,
+    payload: &[u8],
+    part: Part,
+    out: &mut Streams,
+) -> Result<u32, String> {
     if crc32fast::hash(payload) != header.payload_crc {
         return Err("payload checksum mismatch".into());
     }
     out.clear();
-    let cap = header.uncompressed_len as usize;
+    if version == 1 {
+        decompress(payload, header.uncompressed_len, &mut out.events)?;
+        return Ok(1);
+    }
+    if payload.len() < STREAM_TABLE_LEN {
+        return Err("payload shorter than its stream table".into());
+    }
+    let unit = u32_at(payload, 0);
+    if unit == 0 {
+        return Err("time unit 0".into());
+    }
+    let lens: [(usize, u32); 3] = std::array::from_fn(|i| {
+        (
+            u32_at(payload, 4 + i * 8) as usize,
+            u32_at(payload, 8 + i * 8),
+        )
+    });
+    let compressed: usize = lens.iter().map(|l| l.0).sum();
+    let uncompressed: u64 = lens.iter().map(|l| u64::from(l.1)).sum();
+    if STREAM_TABLE_LEN + compressed != payload.len() {
+        return Err(format!(
+            "stream table announces {} compressed bytes, the payload holds {}",
+            STREAM_TABLE_LEN + compressed,
+            payload.len()
+        ));
+    }
+    if uncompressed != u64::from(header.uncompressed_len) {
+        return Err(format!(
+            "stream table announces {uncompressed} bytes, the chunk header {}",
+            header.uncompressed_len
+        ));
+    }
+    let mut at = STREAM_TABLE_LEN;
+    let outs = [&mut out.events, &mut out.times, &mut out.detail];
+    for (i, (dst, (clen, ulen))) in outs.into_iter().zip(lens).enumerate() {
+        let frame = &payload[at..at + clen];
+        at += clen;
+        if i == 2 && part == Part::Stops {
+            break;
+        }
+        decompress(frame, ulen, dst)?;
+    }
+    Ok(unit)
+}
+
+/// Decompresses one zstd frame of exactly `len` bytes into `out`.
+fn decompress(frame: &[u8], len: u32, out: &mut Vec<u8>) -> Result<(), String> {
+    out.clear();
+    let cap = len as usize;
     out.reserve(cap);
     // Decompress into the Vec's capacity (the free function would take the
     // empty slice), so a frame larger than announced is refused by zstd.
@@ -291,13 +385,11 @@ pub fn decompress(header: &ChunkHeader, payload: &[u8], out: &mut Vec<u8>) -> Re
                 Some(d) => d,
                 None => slot.insert(zstd::bulk::Decompressor::new()?),
             };
-            d.decompress_to_buffer(payload, out)
+            d.decompress_to_buffer(frame, out)
         })
         .map_err(|e| format!("zstd: {e}"))?;
     if n != cap {
-        return Err(format!(
-            "decompressed {n} bytes, the header announced {cap}"
-        ));
+        return Err(format!("decompressed {n} bytes, the chunk announced {cap}"));
     }
     Ok(())
 }

@@ -44,8 +44,8 @@ mod record;
 mod trailer;
 mod writer;
 
-pub use chunk::{ChunkHeader, FORMAT_VERSION};
-pub use codec::{CaptureBuf, Skimmed, SyscallStop};
+pub use chunk::{ChunkHeader, Part, FORMAT_VERSION};
+pub use codec::{CaptureBuf, Skimmed, Streams, SyscallStop};
 pub use error::{Error, Result};
 pub use header::{Header, RecordingOptions};
 pub use reader::{ChunkData, ChunkInfo, Records, Stops, Trace, Truncation, Walk};

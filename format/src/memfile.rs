@@ -3,7 +3,7 @@
 //! receive a trace as bytes. Follows the same rules as [`Trace`](crate::Trace)
 //! reading by scan: chunks in order until the trailer, the end, or a cut.
 
-use crate::chunk::{self, ChunkHeader, Item};
+use crate::chunk::{self, ChunkHeader, Item, Part};
 use crate::error::{Error, Result};
 use crate::header::Header;
 use crate::reader::{ChunkData, ChunkInfo, Truncation};
@@ -66,18 +66,12 @@ pub fn read_bytes(buf: &[u8], mut f: impl FnMut(&Record<'_>)) -> Result<BytesSum
         };
         match item {
             Item::Chunk { header, payload } => {
-                chunk::decompress(&header, payload, &mut data.payload).map_err(|reason| {
-                    Error::CorruptChunk {
-                        index: idx,
-                        offset,
-                        reason,
-                    }
-                })?;
-                data.info = ChunkInfo {
+                let info = ChunkInfo {
                     index: idx,
                     offset,
                     header,
                 };
+                data.unpack(version, info, payload, Part::All)?;
                 let mut it = data.records();
                 for r in it.by_ref() {
                     f(&r?);

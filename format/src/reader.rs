@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::chunk::{self, ChunkHeader, Item, CHUNK_HEADER_LEN, FOOTER_LEN, PREFIX_LEN};
-use crate::codec::{ChunkDecoder, Decoded, Skimmed, MAX_META_BYTES};
+use crate::chunk::{self, ChunkHeader, Item, Part, CHUNK_HEADER_LEN, FOOTER_LEN, PREFIX_LEN};
+use crate::codec::{ChunkDecoder, Cursors, Decoded, Skimmed, Streams, MAX_META_BYTES};
 use crate::error::{Error, Result};
 use crate::header::Header;
 use crate::record::Record;
@@ -277,14 +277,7 @@ impl Trace {
 
     /// Reads, verifies and decompresses chunk `i`.
     pub fn read_chunk(&self, i: usize) -> Result<ChunkData> {
-        let mut data = ChunkData {
-            info: *self.chunks.get(i).ok_or_else(|| Error::CorruptChunk {
-                index: i,
-                offset: 0,
-                reason: "no such chunk".into(),
-            })?,
-            payload: Vec::new(),
-        };
+        let mut data = ChunkData::default();
         let mut scratch = Vec::new();
         self.read_chunk_into(i, &mut scratch, &mut data)?;
         Ok(data)
@@ -297,6 +290,18 @@ impl Trace {
         scratch: &mut Vec<u8>,
         out: &mut ChunkData,
     ) -> Result<()> {
+        self.read_chunk_part_into(i, Part::All, scratch, out)
+    }
+
+    /// Like [`Trace::read_chunk_into`], decompressing only `part`: with
+    /// [`Part::Stops`] only [`ChunkData::stops`] can read the chunk.
+    pub fn read_chunk_part_into(
+        &self,
+        i: usize,
+        part: Part,
+        scratch: &mut Vec<u8>,
+        out: &mut ChunkData,
+    ) -> Result<()> {
         let info = *self.chunks.get(i).ok_or_else(|| Error::CorruptChunk {
             index: i,
             offset: 0,
@@ -306,19 +311,22 @@ impl Trace {
         scratch.resize(info.header.compressed_len as usize, 0);
         self.file
             .read_exact_at(scratch, info.offset + CHUNK_HEADER_LEN as u64)?;
-        out.info = info;
-        chunk::decompress(&info.header, scratch, &mut out.payload).map_err(|reason| {
-            Error::CorruptChunk {
-                index: i,
-                offset: info.offset,
-                reason,
-            }
-        })
+        out.unpack(self.version, info, scratch, part)
     }
 
-    /// Runs `f` on every chunk in parallel (rayon) and returns the results
-    /// in file order. Each worker holds one chunk at a time.
+    /// Reads every chunk in parallel (rayon) and maps each to a `T`, in chunk
+    /// order. Each worker reuses its buffers; `f` sees a chunk only while it
+    /// runs, so memory stays bounded by chunk size times threads.
     pub fn par_map_chunks<T, F>(&self, f: F) -> Vec<T>
+    where
+        T: Send,
+        F: Fn(Result<&ChunkData>) -> T + Sync,
+    {
+        self.par_map_chunk_parts(Part::All, f)
+    }
+
+    /// Like [`Trace::par_map_chunks`], decompressing only `part` of each chunk.
+    pub fn par_map_chunk_parts<T, F>(&self, part: Part, f: F) -> Vec<T>
     where
         T: Send,
         F: Fn(Result<&ChunkData>) -> T + Sync,
@@ -327,7 +335,7 @@ impl Trace {
             .into_par_iter()
             .map_init(
                 || (Vec::new(), ChunkData::default()),
-                |(scratch, data), i| match self.read_chunk_into(i, scratch, data) {
+                |(scratch, data), i| match self.read_chunk_part_into(i, part, scratch, data) {
                     Ok(()) => f(Ok(data)),
                     Err(e) => f(Err(e)),
                 },
@@ -335,8 +343,6 @@ impl Trace {
             .collect()
     }
 
-    /// Every record of every chunk in order, on the calling thread. Mostly
-    /// for tests and small traces; the analyzer uses [`Trace::par_map_chunks`].
     pub fn for_each_record(&self, mut f: impl FnMut(&Record<'_>)) -> Result<()> {
         let mut scratch = Vec::new();
         let mut data = ChunkData::default();
@@ -368,10 +374,33 @@ fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usi
 #[derive(Clone, Debug, Default)]
 pub struct ChunkData {
     pub info: ChunkInfo,
-    pub payload: Vec<u8>,
+    /// The file's format version.
+    pub version: u32,
+    /// The decompressed payload (version 1: all of it in `events`).
+    pub streams: Streams,
+    /// Record times are in units of this many nanoseconds.
+    pub time_unit: u32,
+    /// Whether the detail stream was decompressed ([`Part::All`]).
+    pub detail: bool,
 }
 
 impl ChunkData {
+    /// Verifies and decompresses a chunk's payload (its bytes after the chunk
+    /// header) of a file of format `version` into this buffer.
+    pub fn unpack(&mut self, version: u32, info: ChunkInfo, payload: &[u8], part: Part) -> Result<()> {
+        self.info = info;
+        self.version = version;
+        self.detail = false;
+        self.time_unit = chunk::unpack(version, &info.header, payload, part, &mut self.streams)
+            .map_err(|reason| Error::CorruptChunk {
+                index: info.index,
+                offset: info.offset,
+                reason,
+            })?;
+        self.detail = part == Part::All || version == 1;
+        Ok(())
+    }
+
     /// The records of this chunk, in order. Records of kinds this reader does
     /// not know are skipped (see [`Walk::unknown`]).
     pub fn records(&self) -> Records<'_> {
@@ -389,12 +418,14 @@ impl ChunkData {
 /// How a [`Walk`] reads each record: in full or skimmed.
 pub trait ReadMode<'a> {
     type Item;
-    /// The item at the start of `b` (None for a kind this reader does not
-    /// know) and the bytes after it.
+    /// Whether this mode reads a chunk's detail stream.
+    const DETAIL: bool;
+    /// The item at the cursors (None for a kind this reader does not
+    /// know); advances them.
     fn read(
         dec: &mut ChunkDecoder,
-        b: &'a [u8],
-    ) -> std::result::Result<(Option<Self::Item>, &'a [u8]), String>;
+        c: &mut Cursors<'a>,
+    ) -> std::result::Result<Option<Self::Item>, String>;
 }
 
 /// Records in full ([`ChunkData::records`]).
@@ -405,28 +436,30 @@ pub struct Skim;
 
 impl<'a> ReadMode<'a> for Full {
     type Item = Record<'a>;
+    const DETAIL: bool = true;
     #[inline]
     fn read(
         dec: &mut ChunkDecoder,
-        b: &'a [u8],
-    ) -> std::result::Result<(Option<Record<'a>>, &'a [u8]), String> {
-        dec.decode(b).map(|(d, rest)| match d {
-            Decoded::Record(r) => (Some(r), rest),
-            Decoded::Unknown(_) => (None, rest),
+        c: &mut Cursors<'a>,
+    ) -> std::result::Result<Option<Record<'a>>, String> {
+        dec.decode(c).map(|d| match d {
+            Decoded::Record(r) => Some(r),
+            Decoded::Unknown(_) => None,
         })
     }
 }
 
 impl<'a> ReadMode<'a> for Skim {
     type Item = Skimmed<'a>;
+    const DETAIL: bool = false;
     #[inline]
     fn read(
         dec: &mut ChunkDecoder,
-        b: &'a [u8],
-    ) -> std::result::Result<(Option<Skimmed<'a>>, &'a [u8]), String> {
-        dec.skim(b).map(|(d, rest)| match d {
-            Skimmed::Unknown(_) => (None, rest),
-            d => (Some(d), rest),
+        c: &mut Cursors<'a>,
+    ) -> std::result::Result<Option<Skimmed<'a>>, String> {
+        dec.skim(c).map(|d| match d {
+            Skimmed::Unknown(_) => None,
+            d => Some(d),
         })
     }
 }
@@ -439,11 +472,13 @@ pub type Stops<'a> = Walk<'a, Skim>;
 /// Iterator over a chunk's records; after an error it ends.
 pub struct Walk<'a, M> {
     dec: ChunkDecoder,
-    rest: &'a [u8],
+    cur: Cursors<'a>,
     chunk: usize,
     n: u64,
     expected: u32,
     unknown: u64,
+    /// Whether the chunk's detail stream was decompressed.
+    detail: bool,
     failed: bool,
     _mode: std::marker::PhantomData<M>,
 }
@@ -451,12 +486,13 @@ pub struct Walk<'a, M> {
 impl<'a, M> Walk<'a, M> {
     fn new(data: &'a ChunkData) -> Self {
         Walk {
-            dec: ChunkDecoder::new(),
-            rest: &data.payload,
+            dec: ChunkDecoder::for_chunk(data.version.max(1), data.time_unit),
+            cur: Cursors::new(&data.streams),
             chunk: data.info.index,
             n: 0,
             expected: data.info.header.record_count,
             unknown: 0,
+            detail: data.detail,
             failed: false,
             _mode: std::marker::PhantomData,
         }
@@ -465,6 +501,15 @@ impl<'a, M> Walk<'a, M> {
     /// Records of unknown kinds skipped so far.
     pub fn unknown(&self) -> u64 {
         self.unknown
+    }
+
+    fn fail(&mut self, reason: String) -> Error {
+        self.failed = true;
+        Error::BadRecord {
+            chunk: self.chunk,
+            record: self.n,
+            reason,
+        }
     }
 }
 
@@ -477,23 +522,25 @@ impl<'a, M: ReadMode<'a>> Iterator for Walk<'a, M> {
             if self.failed {
                 return None;
             }
-            if self.rest.is_empty() {
+            if M::DETAIL && !self.detail {
+                let reason = "the chunk was read without its detail stream".into();
+                return Some(Err(self.fail(reason)));
+            }
+            if self.cur.is_empty() {
                 if self.n != u64::from(self.expected) {
-                    self.failed = true;
-                    return Some(Err(Error::BadRecord {
-                        chunk: self.chunk,
-                        record: self.n,
-                        reason: format!(
-                            "chunk holds {} records, its header says {}",
-                            self.n, self.expected
-                        ),
-                    }));
+                    let reason = format!(
+                        "chunk holds {} records, its header says {}",
+                        self.n, self.expected
+                    );
+                    return Some(Err(self.fail(reason)));
+                }
+                if let Some(reason) = self.cur.leftover(M::DETAIL) {
+                    return Some(Err(self.fail(reason.into())));
                 }
                 return None;
             }
-            match M::read(&mut self.dec, self.rest) {
-                Ok((item, rest)) => {
-                    self.rest = rest;
+            match M::read(&mut self.dec, &mut self.cur) {
+                Ok(item) => {
                     self.n += 1;
                     match item {
                         Some(item) => return Some(Ok(item)),
@@ -501,12 +548,7 @@ impl<'a, M: ReadMode<'a>> Iterator for Walk<'a, M> {
                     }
                 }
                 Err(reason) => {
-                    self.failed = true;
-                    return Some(Err(Error::BadRecord {
-                        chunk: self.chunk,
-                        record: self.n,
-                        reason,
-                    }));
+                    return Some(Err(self.fail(reason)));
                 }
             }
         }

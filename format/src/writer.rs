@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::chunk::{self, ChunkHeader, MAX_CHUNK_BYTES};
-use crate::codec::ChunkEncoder;
+use crate::codec::{ChunkEncoder, Streams};
 use crate::error::{Error, Result};
 use crate::header::Header;
 use crate::record::{Kind, Record};
@@ -29,6 +29,9 @@ pub struct WriterOptions {
     pub level: i32,
     /// Sealed chunks that may wait for the background thread.
     pub queue_depth: usize,
+    /// Record times are stored in units of this many nanoseconds, rounded
+    /// down (1: exact; `rec` uses 1000, the resolution every view prints).
+    pub time_unit_ns: u32,
 }
 
 impl Default for WriterOptions {
@@ -38,6 +41,7 @@ impl Default for WriterOptions {
             flush_interval: Duration::from_secs(1),
             level: 3,
             queue_depth: 4,
+            time_unit_ns: 1,
         }
     }
 }
@@ -54,7 +58,7 @@ pub struct WriteStats {
 }
 
 struct Sealed {
-    payload: Vec<u8>,
+    payload: Streams,
     record_count: u32,
     first_time: u64,
     last_time: u64,
@@ -68,7 +72,7 @@ enum Msg {
 /// Writes a trace file. See the crate docs for an example.
 pub struct Writer {
     enc: ChunkEncoder,
-    buf: Vec<u8>,
+    buf: Streams,
     count: u32,
     first_time: u64,
     last_time: u64,
@@ -76,7 +80,7 @@ pub struct Writer {
     records: u64,
     opts: WriterOptions,
     tx: Option<SyncSender<Msg>>,
-    recycled: Receiver<Vec<u8>>,
+    recycled: Receiver<Streams>,
     thread: Option<JoinHandle<Result<WriteStats>>>,
 }
 
@@ -110,15 +114,16 @@ impl Writer {
         file.write_all(&prefix)?;
         let chunk_bytes = opts.chunk_bytes.clamp(4096, MAX_CHUNK_BYTES as usize / 2);
         let (tx, rx) = sync_channel::<Msg>(opts.queue_depth.max(1));
-        let (back_tx, recycled) = sync_channel::<Vec<u8>>(opts.queue_depth.max(1) + 2);
+        let (back_tx, recycled) = sync_channel::<Streams>(opts.queue_depth.max(1) + 2);
         let level = opts.level;
+        let time_unit = opts.time_unit_ns.max(1);
         let start = prefix.len() as u64;
         let thread = std::thread::Builder::new()
             .name("ptrec-writer".into())
-            .spawn(move || write_loop(file, start, level, rx, back_tx))?;
+            .spawn(move || write_loop(file, start, level, time_unit, rx, back_tx))?;
         Ok(Writer {
-            enc: ChunkEncoder::new(),
-            buf: Vec::with_capacity(chunk_bytes + chunk_bytes / 4),
+            enc: ChunkEncoder::with_time_unit(opts.time_unit_ns),
+            buf: Streams::default(),
             count: 0,
             first_time: 0,
             last_time: 0,
@@ -180,9 +185,7 @@ impl Writer {
     }
 
     fn seal(&mut self) -> Result<()> {
-        let next = self.recycled.try_recv().unwrap_or_else(|_| {
-            Vec::with_capacity(self.opts.chunk_bytes + self.opts.chunk_bytes / 4)
-        });
+        let next = self.recycled.try_recv().unwrap_or_default();
         let payload = std::mem::replace(&mut self.buf, next);
         let sealed = Sealed {
             payload,
@@ -260,8 +263,9 @@ fn write_loop(
     mut file: File,
     mut offset: u64,
     level: i32,
+    time_unit: u32,
     rx: Receiver<Msg>,
-    back: SyncSender<Vec<u8>>,
+    back: SyncSender<Streams>,
 ) -> Result<WriteStats> {
     let mut comp = zstd::bulk::Compressor::new(level)?;
     let mut out: Vec<u8> = Vec::new();
@@ -270,9 +274,8 @@ fn write_loop(
     while let Ok(msg) = rx.recv() {
         match msg {
             Msg::Chunk(s) => {
-                out.clear();
-                out.reserve(zstd::zstd_safe::compress_bound(s.payload.len()));
-                let n = comp.compress_to_buffer(&s.payload, &mut out)?;
+                chunk::pack(&mut comp, &s.payload, time_unit, &mut out)?;
+                let n = out.len();
                 let h = ChunkHeader {
                     compressed_len: n as u32,
                     uncompressed_len: s.payload.len() as u32,

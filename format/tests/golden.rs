@@ -1,6 +1,8 @@
-//! A committed trace written by version 1 must read back to exactly the same
-//! values forever. Regenerate (only for a deliberate format change, with a
-//! FORMAT_VERSION bump) with `PTREC_REGEN_GOLDEN=1 cargo test -p ptrec-format --test golden`.
+//! Committed traces written by every version must read back to exactly the
+//! same values forever. Regenerate the current version's file (only for a
+//! deliberate format change, with a FORMAT_VERSION bump) with
+//! `PTREC_REGEN_GOLDEN=1 cargo test -p ptrec-format --test golden`; older
+//! versions' files can no longer be written and are never regenerated.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a panic is the failure report
 
@@ -9,25 +11,35 @@ mod common;
 use ptrec_format::*;
 use std::path::PathBuf;
 
-fn golden_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden-v1.bin")
+fn golden_path(version: u32) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/golden-v{version}.bin"))
 }
 
 #[test]
-fn format_version_is_pinned_to_1() {
-    assert_eq!(FORMAT_VERSION, 1);
+fn format_version_is_pinned_to_2() {
+    assert_eq!(FORMAT_VERSION, 2);
 }
 
 #[test]
 fn the_golden_v1_trace_reads_back_to_exact_values() {
-    let path = golden_path();
+    check_golden(1);
+}
+
+#[test]
+fn the_golden_v2_trace_reads_back_to_exact_values() {
+    let path = golden_path(2);
     if std::env::var_os("PTREC_REGEN_GOLDEN").is_some() {
         common::write_sample(&path, 3, 512);
     }
+    check_golden(2);
+}
+
+fn check_golden(version: u32) {
+    let path = golden_path(version);
     let cb = common::sample_capture();
     let recs = common::sample_records(&cb);
     let t = Trace::open(&path).unwrap();
-    assert_eq!(t.version(), 1);
+    assert_eq!(t.version(), version);
     assert!(t.is_clean());
     assert_eq!(t.header(), &common::sample_header());
     let mut got = Vec::new();
@@ -48,6 +60,6 @@ fn the_golden_v1_trace_reads_back_to_exact_values() {
     assert_eq!(idx.chunks.len(), t.chunks().len());
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(&bytes[..8], b"\x89PTREC\r\n");
-    assert_eq!(&bytes[8..12], &1u32.to_le_bytes());
+    assert_eq!(&bytes[8..12], &version.to_le_bytes());
     assert_eq!(&bytes[bytes.len() - 8..], b"PTRECEND");
 }

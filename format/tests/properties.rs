@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns
 
 use proptest::prelude::*;
-use ptrec_format::codec::{ChunkDecoder, ChunkEncoder, Decoded, Skimmed, SyscallStop};
+use ptrec_format::codec::{ChunkDecoder, ChunkEncoder, Cursors, Decoded, Skimmed, SyscallStop};
 use ptrec_format::*;
 
 type Cap = (u8, u8, u64, Vec<u8>);
@@ -263,20 +263,20 @@ proptest! {
         let mut bufs = Vec::new();
         let recs = build(&items, &times, &mut bufs);
         let mut enc = ChunkEncoder::new();
-        let mut payload = Vec::new();
+        let mut payload = Streams::default();
         for r in &recs {
             enc.encode(r, &mut payload);
         }
         let mut dec = ChunkDecoder::new();
         let mut skim = ChunkDecoder::new();
-        let (mut rest, mut srest) = (&payload[..], &payload[..]);
+        let mut cur = Cursors::new(&payload);
+        // The skimmer never sees the detail stream.
+        let mut scur = Cursors::from_slices(&payload.events, &payload.times, &[]);
         for r in &recs {
-            let (got, tail) = dec.decode(rest).unwrap();
+            let got = dec.decode(&mut cur).unwrap();
             let Decoded::Record(got) = got else { panic!("unknown kind") };
             prop_assert_eq!(text(&got), text(r));
-            rest = tail;
-            let (s, stail) = skim.skim(srest).unwrap();
-            srest = stail;
+            let s = skim.skim(&mut scur).unwrap();
             match (r, s) {
                 (Record::SyscallEnter { tid, time, stime_us, nr, .. }, Skimmed::Syscall(s)) => {
                     prop_assert_eq!(s, SyscallStop { enter: true, tid: *tid, time: *time, stime_us: *stime_us, nr: *nr, ret: 0 });
@@ -288,7 +288,9 @@ proptest! {
                 (r, s) => prop_assert!(false, "{:?} skimmed as {:?}", r, s),
             }
         }
-        prop_assert!(rest.is_empty());
+        prop_assert!(cur.is_empty() && scur.is_empty());
+        prop_assert_eq!(cur.leftover(true), None);
+        prop_assert_eq!(scur.leftover(false), None);
     }
 
     #[test]

@@ -105,7 +105,13 @@ fn run(args: Args) -> Result<i32> {
     // The writer's thread must not take rec's signals, or wait4 would not
     // see EINTR: block them while it is spawned.
     signals::block();
-    let writer = Writer::from_file(file, &header, WriterOptions::default());
+    // Microsecond times: every view prints microseconds, and nanosecond
+    // noise would cost several bytes per stop after compression.
+    let opts = WriterOptions {
+        time_unit_ns: 1000,
+        ..WriterOptions::default()
+    };
+    let writer = Writer::from_file(file, &header, opts);
     signals::unblock();
     let writer = match writer {
         Ok(w) => w,

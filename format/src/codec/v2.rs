@@ -1,0 +1,491 @@
+//! Version 2 chunk payloads (FORMAT.md, section 4): each record is split
+//! over three streams, compressed as separate zstd frames.
+//!
+//! - *events*: kind, thread slot, syscall flags, number and return value, and
+//!   the whole body of every other kind. What the statistics need.
+//! - *times*: time deltas and CPU-time deltas. Also needed by the
+//!   statistics; kept apart because these few noisy bytes per stop would
+//!   otherwise break zstd's long matches over the very regular rest.
+//! - *detail*: register deltas, arguments not in the registers, captures.
+//!   Never decompressed for statistics.
+//!
+//! Registers are stored as deltas against a prediction: the thread's
+//! previous snapshot with `orig_rax` set to the syscall number and `rax` to
+//! -ENOSYS at an entry or the return value at an exit, and with `rcx` and
+//! `r11` taken relative to `rip` and `eflags` (the `syscall` instruction
+//! copies those into them). An exit then usually stores no register at all.
+
+use super::*;
+use crate::record::x86_64::{EFLAGS, ORIG_RAX, R11, RAX, RCX, RIP};
+
+/// rax at every syscall-entry stop on x86_64.
+const ENOSYS: u64 = -38i64 as u64;
+
+// Flag bits of syscall records.
+const F_STIME: u8 = 1;
+const F_REGS: u8 = 2;
+/// Enter: the six arguments follow in the detail stream (they are not the
+/// argument registers of the snapshot, or there is no snapshot).
+const F_ARGS: u8 = 4;
+/// Exit: the syscall number follows in the events stream (it is not the one
+/// of this thread's last syscall record in this chunk).
+const F_NR: u8 = 8;
+const ENTER_FLAGS: u8 = F_STIME | F_REGS | F_ARGS;
+const EXIT_FLAGS: u8 = F_STIME | F_REGS | F_NR;
+
+/// Per-thread values later records of the same chunk are stored against.
+#[derive(Clone, Copy)]
+struct Thread {
+    tid: Tid,
+    /// The last register snapshot, with `rcx` and `r11` transformed.
+    x: [u64; REG_COUNT],
+    stime: u64,
+    /// Syscall number of the thread's last syscall record.
+    nr: Option<u64>,
+}
+
+impl Thread {
+    fn new(tid: Tid) -> Thread {
+        Thread {
+            tid,
+            x: [0; REG_COUNT],
+            stime: 0,
+            nr: None,
+        }
+    }
+}
+
+/// `rcx` and `r11` relative to `rip` and `eflags`: zero at a syscall entry.
+#[inline(always)]
+fn transform(g: &[u64; REG_COUNT]) -> [u64; REG_COUNT] {
+    let mut x = *g;
+    x[RCX] = g[RCX].wrapping_sub(g[RIP]);
+    x[R11] = g[R11].wrapping_sub(g[EFLAGS]);
+    x
+}
+
+#[inline(always)]
+fn untransform(x: &[u64; REG_COUNT]) -> Regs {
+    let mut g = *x;
+    g[RCX] = x[RCX].wrapping_add(x[RIP]);
+    g[R11] = x[R11].wrapping_add(x[EFLAGS]);
+    Regs(g)
+}
+
+/// Delta state of one chunk. Threads are numbered by first appearance.
+#[derive(Default)]
+struct State {
+    /// Time of the previous record, in time units.
+    time: u64,
+    threads: Vec<Thread>,
+}
+
+/// Encodes records into the three streams of a chunk payload.
+pub struct Encoder {
+    st: State,
+    unit: u64,
+    /// tid to slot, for chunks with more threads than a scan handles well.
+    index: FxHashMap<Tid, u32>,
+    /// Slot of the last thread looked up: consecutive stops are mostly the
+    /// same thread's.
+    last: usize,
+    scratch: Vec<u8>,
+}
+
+impl Default for Encoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Up to this many threads a linear scan beats hashing.
+const SCAN_THREADS: usize = 8;
+
+impl Encoder {
+    /// An encoder that keeps times to the nanosecond.
+    pub fn new() -> Self {
+        Self::with_time_unit(1)
+    }
+
+    /// An encoder that stores times in units of `ns` nanoseconds (rounded
+    /// down). `rec` uses 1000: every view prints microseconds.
+    pub fn with_time_unit(ns: u32) -> Self {
+        Encoder {
+            st: State::default(),
+            unit: u64::from(ns.max(1)),
+            index: FxHashMap::default(),
+            last: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn time_unit(&self) -> u32 {
+        self.unit as u32
+    }
+
+    /// Forget the delta state: call when a new chunk starts.
+    pub fn reset(&mut self) {
+        self.st.time = 0;
+        self.st.threads.clear();
+        self.index.clear();
+        self.last = 0;
+    }
+
+    /// Writes the thread's slot (and its tid, the first time) to `ev`.
+    #[inline(always)]
+    fn slot(&mut self, tid: Tid, ev: &mut Vec<u8>) -> usize {
+        let threads = &self.st.threads;
+        let found = match threads.get(self.last) {
+            Some(t) if t.tid == tid => Some(self.last),
+            _ if threads.len() <= SCAN_THREADS => threads.iter().position(|t| t.tid == tid),
+            _ => self.index.get(&tid).map(|&i| i as usize),
+        };
+        let e = &mut enc(ev);
+        let i = match found {
+            Some(i) => {
+                put(e, i as u32);
+                i
+            }
+            None => {
+                let i = threads.len();
+                put(e, i as u32);
+                put(e, tid);
+                self.st.threads.push(Thread::new(tid));
+                self.index.insert(tid, i as u32);
+                i
+            }
+        };
+        self.last = i;
+        i
+    }
+
+    /// Appends one record to the streams.
+    pub fn encode(&mut self, r: &Record<'_>, out: &mut Streams) {
+        out.events.push(r.kind() as u8);
+        let slot = self.slot(r.tid(), &mut out.events);
+        let t = r.time() / self.unit;
+        put(&mut enc(&mut out.times), t.wrapping_sub(self.st.time) as i64);
+        self.st.time = t;
+        let th = &mut self.st.threads[slot];
+        match r {
+            Record::SyscallEnter {
+                stime_us,
+                nr,
+                args,
+                regs,
+                mem,
+                ..
+            } => {
+                let args_stored = regs.as_ref().is_none_or(|g| g.syscall_args() != *args);
+                let flags = bit(stime_us.is_some(), F_STIME)
+                    | bit(regs.is_some(), F_REGS)
+                    | bit(args_stored, F_ARGS);
+                let ev = &mut enc(&mut out.events);
+                put(ev, flags);
+                put(ev, *nr);
+                if let Some(s) = stime_us {
+                    put(&mut enc(&mut out.times), s.wrapping_sub(th.stime) as i64);
+                    th.stime = *s;
+                }
+                let de = &mut enc(&mut out.detail);
+                if let Some(g) = regs {
+                    put_regs(de, &mut th.x, g, *nr, ENOSYS);
+                }
+                if args_stored {
+                    for a in args {
+                        put(de, *a);
+                    }
+                }
+                encode_captures(de, mem);
+                th.nr = Some(*nr);
+            }
+            Record::SyscallExit {
+                stime_us,
+                nr,
+                ret,
+                regs,
+                mem,
+                ..
+            } => {
+                let nr_stored = th.nr != Some(*nr);
+                let flags = bit(stime_us.is_some(), F_STIME)
+                    | bit(regs.is_some(), F_REGS)
+                    | bit(nr_stored, F_NR);
+                let ev = &mut enc(&mut out.events);
+                put(ev, flags);
+                if nr_stored {
+                    put(ev, *nr);
+                }
+                put(ev, *ret);
+                if let Some(s) = stime_us {
+                    put(&mut enc(&mut out.times), s.wrapping_sub(th.stime) as i64);
+                    th.stime = *s;
+                }
+                let de = &mut enc(&mut out.detail);
+                if let Some(g) = regs {
+                    put_regs(de, &mut th.x, g, *nr, *ret as u64);
+                }
+                encode_captures(de, mem);
+                th.nr = Some(*nr);
+            }
+            other => {
+                let mut body = std::mem::take(&mut self.scratch);
+                body.clear();
+                encode_other(&mut enc(&mut body), other);
+                put(&mut enc(&mut out.events), &body[..]);
+                self.scratch = body;
+            }
+        }
+    }
+}
+
+fn bit(on: bool, flag: u8) -> u8 {
+    if on {
+        flag
+    } else {
+        0
+    }
+}
+
+/// The prediction of a thread's next (transformed) snapshot.
+#[inline(always)]
+fn predict(x: &[u64; REG_COUNT], nr: u64, rax: u64) -> [u64; REG_COUNT] {
+    let mut p = *x;
+    p[ORIG_RAX] = nr;
+    p[RAX] = rax;
+    p
+}
+
+/// Stores `g` as a mask of the registers that differ from the prediction
+/// and one zigzag delta per set bit, in register order.
+#[inline(always)]
+fn put_regs(e: &mut Enc<'_>, x: &mut [u64; REG_COUNT], g: &Regs, nr: u64, rax: u64) {
+    let new = transform(&g.0);
+    let p = predict(x, nr, rax);
+    let mut mask = 0u32;
+    for (i, (a, b)) in new.iter().zip(p.iter()).enumerate() {
+        if a != b {
+            mask |= 1 << i;
+        }
+    }
+    put(e, mask);
+    for (a, b) in new.iter().zip(p.iter()) {
+        if a != b {
+            put(e, a.wrapping_sub(*b) as i64);
+        }
+    }
+    *x = new;
+}
+
+/// The reverse of [`put_regs`].
+#[inline(always)]
+fn apply_regs(c: &mut Cur<'_>, x: &mut [u64; REG_COUNT], nr: u64, rax: u64) -> Step<Regs> {
+    let mut p = predict(x, nr, rax);
+    let mut mask = c.u32()?;
+    if mask >> REG_COUNT != 0 {
+        return Err("register mask names unknown registers");
+    }
+    while mask != 0 {
+        let i = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        p[i] = p[i].wrapping_add(c.i64()? as u64);
+    }
+    *x = p;
+    Ok(untransform(&p))
+}
+
+/// Decodes the three streams of a version-2 chunk.
+pub struct Decoder {
+    st: State,
+    unit: u64,
+}
+
+/// The start of every record: its kind, thread slot, tid and time.
+struct Head {
+    kind: u8,
+    slot: usize,
+    tid: Tid,
+    time: u64,
+}
+
+impl Decoder {
+    pub fn new(time_unit: u32) -> Self {
+        Decoder {
+            st: State::default(),
+            unit: u64::from(time_unit.max(1)),
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.st.time = 0;
+        self.st.threads.clear();
+    }
+
+    #[inline(always)]
+    fn head(&mut self, c: &mut Cursors<'_>) -> Step<Head> {
+        let kind = c.ev.u8().map_err(|_| "empty record")?;
+        let slot = c.ev.u32()? as usize;
+        let n = self.st.threads.len();
+        let tid = if slot < n {
+            self.st.threads[slot].tid
+        } else if slot == n {
+            // A new thread costs at least two bytes of the events stream:
+            // the table stays bounded by the chunk's size.
+            let tid = c.ev.i32()?;
+            self.st.threads.push(Thread::new(tid));
+            tid
+        } else {
+            return Err("thread slot beyond the threads seen in this chunk");
+        };
+        let dt = c.tm.i64()?;
+        self.st.time = self.st.time.wrapping_add(dt as u64);
+        Ok(Head {
+            kind,
+            slot,
+            tid,
+            time: self.st.time.wrapping_mul(self.unit),
+        })
+    }
+
+    /// Any kind but the syscall stops: its body is in the events stream.
+    #[inline]
+    fn other<'a>(h: &Head, c: &mut Cursors<'a>) -> Step<Option<Record<'a>>> {
+        let body = c.ev.bytes()?;
+        match Kind::from_u8(h.kind) {
+            Some(k) => decode_other(k, h.tid, h.time, &mut Cur { b: body }).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    #[inline(always)]
+    fn stime(th: &mut Thread, flags: u8, c: &mut Cursors<'_>) -> Step<Option<u64>> {
+        if flags & F_STIME == 0 {
+            return Ok(None);
+        }
+        th.stime = th.stime.wrapping_add(c.tm.i64()? as u64);
+        Ok(Some(th.stime))
+    }
+
+    /// An exit's flags, syscall number and return value.
+    #[inline(always)]
+    fn exit_head(th: &Thread, c: &mut Cursors<'_>) -> Step<(u8, u64, i64)> {
+        let flags = c.ev.u8()?;
+        if flags & !EXIT_FLAGS != 0 {
+            return Err("unknown syscall-exit flag bits");
+        }
+        let nr = if flags & F_NR != 0 {
+            c.ev.u64()?
+        } else {
+            th.nr
+                .ok_or("a syscall exit without its number, first of its thread in the chunk")?
+        };
+        Ok((flags, nr, c.ev.i64()?))
+    }
+
+    #[inline(always)]
+    fn enter_head(c: &mut Cursors<'_>) -> Step<(u8, u64)> {
+        let flags = c.ev.u8()?;
+        if flags & !ENTER_FLAGS != 0 {
+            return Err("unknown syscall-entry flag bits");
+        }
+        if flags & (F_REGS | F_ARGS) == 0 {
+            return Err("a syscall entry with neither registers nor arguments");
+        }
+        Ok((flags, c.ev.u64()?))
+    }
+
+    pub fn decode<'a>(&mut self, c: &mut Cursors<'a>) -> Step<Decoded<'a>> {
+        let h = self.head(c)?;
+        let th = &mut self.st.threads[h.slot];
+        let (tid, time) = (h.tid, h.time);
+        Ok(Decoded::Record(match h.kind {
+            1 => {
+                let (flags, nr) = Self::enter_head(c)?;
+                let stime_us = Self::stime(th, flags, c)?;
+                let regs = if flags & F_REGS != 0 {
+                    Some(apply_regs(&mut c.de, &mut th.x, nr, ENOSYS)?)
+                } else {
+                    None
+                };
+                let args = match &regs {
+                    Some(g) if flags & F_ARGS == 0 => g.syscall_args(),
+                    _ => {
+                        let mut args = [0u64; 6];
+                        for a in &mut args {
+                            *a = c.de.u64()?;
+                        }
+                        args
+                    }
+                };
+                th.nr = Some(nr);
+                Record::SyscallEnter {
+                    tid,
+                    time,
+                    stime_us,
+                    nr,
+                    args,
+                    regs,
+                    mem: captures(&mut c.de)?,
+                }
+            }
+            2 => {
+                let (flags, nr, ret) = Self::exit_head(th, c)?;
+                let stime_us = Self::stime(th, flags, c)?;
+                let regs = if flags & F_REGS != 0 {
+                    Some(apply_regs(&mut c.de, &mut th.x, nr, ret as u64)?)
+                } else {
+                    None
+                };
+                th.nr = Some(nr);
+                Record::SyscallExit {
+                    tid,
+                    time,
+                    stime_us,
+                    nr,
+                    ret,
+                    regs,
+                    mem: captures(&mut c.de)?,
+                }
+            }
+            _ => match Self::other(&h, c)? {
+                Some(r) => r,
+                None => return Ok(Decoded::Unknown(h.kind)),
+            },
+        }))
+    }
+
+    /// Like [`Decoder::decode`] without reading the detail stream: syscall
+    /// stops come back as [`SyscallStop`]s. A decoder that skims keeps no
+    /// registers, so it cannot also decode records of the same chunk.
+    #[inline]
+    pub fn skim<'a>(&mut self, c: &mut Cursors<'a>) -> Step<Skimmed<'a>> {
+        let h = self.head(c)?;
+        let th = &mut self.st.threads[h.slot];
+        let (enter, flags, nr, ret) = match h.kind {
+            1 => {
+                let (flags, nr) = Self::enter_head(c)?;
+                (true, flags, nr, 0)
+            }
+            2 => {
+                let (flags, nr, ret) = Self::exit_head(th, c)?;
+                (false, flags, nr, ret)
+            }
+            _ => {
+                return Ok(match Self::other(&h, c)? {
+                    Some(r) => Skimmed::Record(Box::new(r)),
+                    None => Skimmed::Unknown(h.kind),
+                })
+            }
+        };
+        let stime_us = Self::stime(th, flags, c)?;
+        th.nr = Some(nr);
+        Ok(Skimmed::Syscall(SyscallStop {
+            enter,
+            tid: h.tid,
+            time: h.time,
+            stime_us,
+            nr,
+            ret,
+        }))
+    }
+}
