@@ -756,8 +756,12 @@ fn a_disk_that_fills_mid_recording_is_one_error_line_and_the_trace_stays_readabl
     }
     let _m = Mount(dir.path().to_owned());
     let out = dir.path().join("t.bin");
-    // 30,000 writes: well over 256 KiB of trace.
-    let script = "i=0; while [ $i -lt 30000 ]; do echo $i; i=$((i+1)); done > /dev/null; echo done";
+    // 5,000 small writes; a pause in which rec seals their chunk (older
+    // than the 1 s flush interval); then 2 MB of random bytes read and
+    // written in small blocks, each captured twice: megabytes of trace that
+    // do not compress.
+    let script = "i=0; while [ $i -lt 5000 ]; do echo $i; i=$((i+1)); done > /dev/null; \
+                  sleep 1.5; head -c 2000000 /dev/urandom > /dev/null; echo done";
     let o = Command::new(bin("rec"))
         .arg("-o")
         .arg(&out)

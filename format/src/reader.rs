@@ -387,7 +387,13 @@ pub struct ChunkData {
 impl ChunkData {
     /// Verifies and decompresses a chunk's payload (its bytes after the chunk
     /// header) of a file of format `version` into this buffer.
-    pub fn unpack(&mut self, version: u32, info: ChunkInfo, payload: &[u8], part: Part) -> Result<()> {
+    pub fn unpack(
+        &mut self,
+        version: u32,
+        info: ChunkInfo,
+        payload: &[u8],
+        part: Part,
+    ) -> Result<()> {
         self.info = info;
         self.version = version;
         self.detail = false;

@@ -74,3 +74,60 @@ fn syscall_records_with_register_deltas_round_trip() {
     assert_eq!(got.len(), expect.len());
     assert_eq!(got, expect);
 }
+
+#[test]
+fn a_chunk_read_for_statistics_skims_but_refuses_a_full_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.bin");
+    let opts = WriterOptions {
+        time_unit_ns: 1000,
+        ..Default::default()
+    };
+    let mut w = Writer::create(&path, &Header::default(), opts).unwrap();
+    let g = regs(3);
+    for i in 0..100u64 {
+        w.write(&Record::SyscallEnter {
+            tid: 9,
+            time: 10_000 + i * 2_500,
+            stime_us: Some(i),
+            nr: g.syscall_nr(),
+            args: g.syscall_args(),
+            regs: Some(g),
+            mem: Captures::default(),
+        })
+        .unwrap();
+        w.write(&Record::SyscallExit {
+            tid: 9,
+            time: 11_000 + i * 2_500,
+            stime_us: Some(i + 1),
+            nr: g.syscall_nr(),
+            ret: -2,
+            regs: Some(g),
+            mem: Captures::default(),
+        })
+        .unwrap();
+    }
+    w.finish().unwrap();
+    let t = Trace::open(&path).unwrap();
+    let mut data = ChunkData::default();
+    let mut scratch = Vec::new();
+    t.read_chunk_part_into(0, Part::Stops, &mut scratch, &mut data)
+        .unwrap();
+    assert!(data.streams.detail.is_empty(), "detail left compressed");
+    let stops: Vec<SyscallStop> = data
+        .stops()
+        .map(|s| match s.unwrap() {
+            Skimmed::Syscall(s) => s,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(stops.len(), 200);
+    // Times come back in whole microseconds, as rec stores them.
+    assert_eq!((stops[0].time, stops[1].time), (10_000, 11_000));
+    assert_eq!((stops[3].time, stops[3].ret), (13_000, -2));
+    let err = data.records().next().unwrap().unwrap_err().to_string();
+    assert!(err.contains("without its detail stream"), "{err}");
+    t.read_chunk_part_into(0, Part::All, &mut scratch, &mut data)
+        .unwrap();
+    assert_eq!(data.records().filter(|r| r.is_ok()).count(), 200);
+}

@@ -422,99 +422,82 @@ fn captures<'a>(c: &mut Cur<'a>) -> Step<Captures<'a>> {
     })
 }
 
-
 /// Encodes the fields of a record that is not a syscall stop, after its tid
 /// and time (the same in every version).
 fn encode_other(e: &mut Enc<'_>, r: &Record<'_>) {
     match r {
-            Record::SignalDelivery {
-                signo,
-                siginfo,
-                ..
-            } => {
-                put(e, *signo);
-                put(e, *siginfo);
+        Record::SignalDelivery { signo, siginfo, .. } => {
+            put(e, *signo);
+            put(e, *siginfo);
+        }
+        Record::GroupStop { signo, .. } => {
+            put(e, *signo);
+        }
+        Record::NewChild {
+            child, kind, flags, ..
+        } => {
+            put(e, *child);
+            put(e, *kind as u8);
+            put(e, *flags);
+        }
+        Record::VforkDone { child, .. } => {
+            put(e, *child);
+        }
+        Record::Exec {
+            former_tid,
+            filename,
+            argv,
+            ..
+        } => {
+            put(e, *former_tid);
+            put(e, *filename);
+            put(e, argv.len() as u64);
+            for a in argv {
+                put(e, *a);
             }
-            Record::GroupStop { signo, .. } => {
-                put(e, *signo);
+        }
+        Record::ExitEvent { status, .. } => {
+            put(e, *status);
+        }
+        Record::Death { how, .. } => match how {
+            Termination::Exited(code) => {
+                put(e, 0u8);
+                put(e, *code);
             }
-            Record::NewChild {
-                child,
-                kind,
-                flags,
-                ..
-            } => {
-                put(e, *child);
-                put(e, *kind as u8);
-                put(e, *flags);
-            }
-            Record::VforkDone { child, .. } => {
-                put(e, *child);
-            }
-            Record::Exec {
-                former_tid,
-                filename,
-                argv,
-                ..
-            } => {
-                put(e, *former_tid);
-                put(e, *filename);
-                put(e, argv.len() as u64);
-                for a in argv {
-                    put(e, *a);
-                }
-            }
-            Record::ExitEvent { status, .. } => {
-                put(e, *status);
-            }
-            Record::Death { how, .. } => {
-                match how {
-                    Termination::Exited(code) => {
-                        put(e, 0u8);
-                        put(e, *code);
-                    }
-                    Termination::Signaled { signo, core } => {
-                        put(e, 1u8 + *core as u8);
-                        put(e, *signo);
-                    }
-                }
-            }
-            Record::Attach {
-                tgid,
-                ppid,
-                state,
-                group_stopped,
-                comm,
-                exe,
-                cwd,
-                ..
-            } => {
-                put(e, *tgid);
-                put(e, *ppid);
-                put(e, *state);
-                put(e, *group_stopped);
-                put(e, *comm);
-                put(e, *exe);
-                put(e, *cwd);
-            }
-            Record::Detach {
-                state,
-                signo,
-                ..
-            } => {
-                put(e, *state);
+            Termination::Signaled { signo, core } => {
+                put(e, 1u8 + *core as u8);
                 put(e, *signo);
             }
-            Record::Note {
-                kind,
-                value,
-                text,
-                ..
-            } => {
-                put(e, *kind);
-                put(e, *value);
-                put(e, *text);
-            }
+        },
+        Record::Attach {
+            tgid,
+            ppid,
+            state,
+            group_stopped,
+            comm,
+            exe,
+            cwd,
+            ..
+        } => {
+            put(e, *tgid);
+            put(e, *ppid);
+            put(e, *state);
+            put(e, *group_stopped);
+            put(e, *comm);
+            put(e, *exe);
+            put(e, *cwd);
+        }
+        Record::Detach { state, signo, .. } => {
+            put(e, *state);
+            put(e, *signo);
+        }
+        Record::Note {
+            kind, value, text, ..
+        } => {
+            put(e, *kind);
+            put(e, *value);
+            put(e, *text);
+        }
         // The chunk encoders write these themselves.
         Record::SyscallEnter { .. } | Record::SyscallExit { .. } => {}
     }
@@ -524,98 +507,98 @@ fn encode_other(e: &mut Enc<'_>, r: &Record<'_>) {
 /// and time (the same in every version).
 fn decode_other<'a>(k: Kind, tid: Tid, time: u64, c: &mut Cur<'a>) -> Step<Record<'a>> {
     Ok(match k {
-            Kind::SignalDelivery => Record::SignalDelivery {
+        Kind::SignalDelivery => Record::SignalDelivery {
+            tid,
+            time,
+            signo: c.i32()?,
+            siginfo: c.bytes()?,
+        },
+        Kind::GroupStop => Record::GroupStop {
+            tid,
+            time,
+            signo: c.i32()?,
+        },
+        Kind::NewChild => {
+            let child = c.i32()?;
+            let kind = match c.u8()? {
+                0 => ChildKind::Fork,
+                1 => ChildKind::Vfork,
+                2 => ChildKind::Clone,
+                _ => return Err("unknown child kind"),
+            };
+            Record::NewChild {
                 tid,
                 time,
-                signo: c.i32()?,
-                siginfo: c.bytes()?,
-            },
-            Kind::GroupStop => Record::GroupStop {
-                tid,
-                time,
-                signo: c.i32()?,
-            },
-            Kind::NewChild => {
-                let child = c.i32()?;
-                let kind = match c.u8()? {
-                    0 => ChildKind::Fork,
-                    1 => ChildKind::Vfork,
-                    2 => ChildKind::Clone,
-                    _ => return Err("unknown child kind"),
-                };
-                Record::NewChild {
-                    tid,
-                    time,
-                    child,
-                    kind,
-                    flags: c.u64()?,
-                }
+                child,
+                kind,
+                flags: c.u64()?,
             }
-            Kind::VforkDone => Record::VforkDone {
-                tid,
-                time,
-                child: c.i32()?,
-            },
-            Kind::Exec => {
-                let former_tid = c.i32()?;
-                let filename = c.bytes()?;
-                let n = c.u64()?;
-                // Every element takes at least one byte: bound before allocating.
-                if n > c.b.len() as u64 {
-                    return Err("argv count exceeds record size");
-                }
-                let mut argv = Vec::with_capacity(n as usize);
-                for _ in 0..n {
-                    argv.push(c.bytes()?);
-                }
-                Record::Exec {
-                    tid,
-                    time,
-                    former_tid,
-                    filename,
-                    argv,
-                }
+        }
+        Kind::VforkDone => Record::VforkDone {
+            tid,
+            time,
+            child: c.i32()?,
+        },
+        Kind::Exec => {
+            let former_tid = c.i32()?;
+            let filename = c.bytes()?;
+            let n = c.u64()?;
+            // Every element takes at least one byte: bound before allocating.
+            if n > c.b.len() as u64 {
+                return Err("argv count exceeds record size");
             }
-            Kind::ExitEvent => Record::ExitEvent {
-                tid,
-                time,
-                status: c.i32()?,
-            },
-            Kind::Death => {
-                let how = match c.u8()? {
-                    0 => Termination::Exited(c.i32()?),
-                    t @ (1 | 2) => Termination::Signaled {
-                        signo: c.i32()?,
-                        core: t == 2,
-                    },
-                    _ => return Err("unknown termination kind"),
-                };
-                Record::Death { tid, time, how }
+            let mut argv = Vec::with_capacity(n as usize);
+            for _ in 0..n {
+                argv.push(c.bytes()?);
             }
-            Kind::Attach => Record::Attach {
+            Record::Exec {
                 tid,
                 time,
-                tgid: c.i32()?,
-                ppid: c.i32()?,
-                state: c.u8()?,
-                group_stopped: c.bool()?,
-                comm: c.bytes()?,
-                exe: c.bytes()?,
-                cwd: c.bytes()?,
-            },
-            Kind::Detach => Record::Detach {
-                tid,
-                time,
-                state: c.u8()?,
-                signo: c.i32()?,
-            },
-            Kind::Note => Record::Note {
-                tid,
-                time,
-                kind: c.u32()?,
-                value: c.u64()?,
-                text: c.bytes()?,
-            },
+                former_tid,
+                filename,
+                argv,
+            }
+        }
+        Kind::ExitEvent => Record::ExitEvent {
+            tid,
+            time,
+            status: c.i32()?,
+        },
+        Kind::Death => {
+            let how = match c.u8()? {
+                0 => Termination::Exited(c.i32()?),
+                t @ (1 | 2) => Termination::Signaled {
+                    signo: c.i32()?,
+                    core: t == 2,
+                },
+                _ => return Err("unknown termination kind"),
+            };
+            Record::Death { tid, time, how }
+        }
+        Kind::Attach => Record::Attach {
+            tid,
+            time,
+            tgid: c.i32()?,
+            ppid: c.i32()?,
+            state: c.u8()?,
+            group_stopped: c.bool()?,
+            comm: c.bytes()?,
+            exe: c.bytes()?,
+            cwd: c.bytes()?,
+        },
+        Kind::Detach => Record::Detach {
+            tid,
+            time,
+            state: c.u8()?,
+            signo: c.i32()?,
+        },
+        Kind::Note => Record::Note {
+            tid,
+            time,
+            kind: c.u32()?,
+            value: c.u64()?,
+            text: c.bytes()?,
+        },
         Kind::SyscallEnter | Kind::SyscallExit => {
             return Err("a syscall record where another kind is expected")
         }

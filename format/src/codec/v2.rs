@@ -164,7 +164,10 @@ impl Encoder {
         out.events.push(r.kind() as u8);
         let slot = self.slot(r.tid(), &mut out.events);
         let t = r.time() / self.unit;
-        put(&mut enc(&mut out.times), t.wrapping_sub(self.st.time) as i64);
+        put(
+            &mut enc(&mut out.times),
+            t.wrapping_sub(self.st.time) as i64,
+        );
         self.st.time = t;
         let th = &mut self.st.threads[slot];
         match r {
@@ -487,5 +490,216 @@ impl Decoder {
             nr,
             ret,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::x86_64;
+    use proptest::prelude::*;
+
+    fn snapshot(rip: u64, nr: u64, args: [u64; 6]) -> Regs {
+        let mut g = Regs::default();
+        g.0[RIP] = rip;
+        g.0[RCX] = rip;
+        g.0[EFLAGS] = 0x246;
+        g.0[R11] = 0x246;
+        g.0[ORIG_RAX] = nr;
+        g.0[RAX] = ENOSYS;
+        for (r, a) in x86_64::ARGS.iter().zip(args) {
+            g.0[*r] = a;
+        }
+        g
+    }
+
+    /// Syscall pairs of three threads, a few of every other kind.
+    fn sample(out: &mut Streams, enc: &mut Encoder) -> Vec<String> {
+        let mems = [Mem {
+            arg: 1,
+            flags: 8,
+            addr: 0x7ffd_1000,
+            data: b"/etc/passwd",
+        }];
+        let mut recs = Vec::new();
+        for i in 0..30u64 {
+            let tid = 100 + (i % 3) as i32;
+            let g = snapshot(
+                0x7f00_0000 + (i % 4) * 0x40,
+                i % 5,
+                [3, 0x7ffd_1000, i, 0, 0, 0],
+            );
+            recs.push(Record::SyscallEnter {
+                tid,
+                time: 1_000_000 + i * 977,
+                stime_us: (i % 4 != 0).then_some(i * 7),
+                nr: i % 5,
+                args: if i % 6 == 0 { [i; 6] } else { g.syscall_args() },
+                regs: (i % 7 != 0).then_some(g),
+                mem: Captures::Slice(if i % 2 == 0 { &mems[..] } else { &[] }),
+            });
+            let mut g2 = g;
+            g2.0[RAX] = i.wrapping_neg();
+            recs.push(Record::SyscallExit {
+                tid,
+                time: 1_000_500 + i * 977,
+                stime_us: (i % 4 != 0).then_some(i * 7 + 2),
+                nr: if i % 9 == 0 { 59 } else { i % 5 },
+                ret: if i % 5 == 0 { 1 << 40 } else { g2.ret() },
+                regs: (i % 8 != 0).then_some(g2),
+                mem: Captures::Slice(&[]),
+            });
+        }
+        recs.push(Record::Exec {
+            tid: 101,
+            time: 2_000_000,
+            former_tid: 102,
+            filename: b"/bin/true",
+            argv: vec![b"true"],
+        });
+        recs.push(Record::Death {
+            tid: 100,
+            time: 2_000_001,
+            how: Termination::Exited(0),
+        });
+        for r in &recs {
+            enc.encode(r, out);
+        }
+        recs.iter().map(|r| format!("{r:?}")).collect()
+    }
+
+    fn decode_all(s: &Streams) -> Vec<String> {
+        let mut d = Decoder::new(1);
+        let mut c = Cursors::new(s);
+        let mut got = Vec::new();
+        while !c.is_empty() {
+            match d.decode(&mut c) {
+                Ok(Decoded::Record(r)) => got.push(format!("{r:?}")),
+                Ok(Decoded::Unknown(k)) => got.push(format!("unknown {k}")),
+                Err(e) => {
+                    got.push(format!("error: {e}"));
+                    break;
+                }
+            }
+        }
+        got
+    }
+
+    #[test]
+    fn every_kind_round_trips_through_the_three_streams() {
+        let (mut s, mut e) = (Streams::default(), Encoder::new());
+        let want = sample(&mut s, &mut e);
+        assert_eq!(decode_all(&s), want);
+    }
+
+    #[test]
+    fn an_exit_that_repeats_its_entry_stores_no_register_and_no_number() {
+        let (mut s, mut e) = (Streams::default(), Encoder::new());
+        let g = snapshot(0x7f00_1234, 0, [3, 0x7ffd_0000, 4096, 0, 0, 0]);
+        let enter = Record::SyscallEnter {
+            tid: 7,
+            time: 0,
+            stime_us: None,
+            nr: 0,
+            args: g.syscall_args(),
+            regs: Some(g),
+            mem: Captures::default(),
+        };
+        e.encode(&enter, &mut s);
+        let before = s.detail.len();
+        let ev_before = s.events.len();
+        let mut g2 = g;
+        g2.0[RAX] = 4096;
+        e.encode(
+            &Record::SyscallExit {
+                tid: 7,
+                time: 0,
+                stime_us: None,
+                nr: 0,
+                ret: 4096,
+                regs: Some(g2),
+                mem: Captures::default(),
+            },
+            &mut s,
+        );
+        // Detail: an empty mask and no captures. Events: kind, slot, flags, ret.
+        assert_eq!(s.detail.len() - before, 2);
+        assert_eq!(s.events.len() - ev_before, 1 + 1 + 1 + 3);
+    }
+
+    #[test]
+    fn times_are_kept_to_the_time_unit() {
+        let (mut s, mut e) = (Streams::default(), Encoder::with_time_unit(1000));
+        for t in [1_234_567u64, 1_235_999, 1_236_000] {
+            e.encode(
+                &Record::GroupStop {
+                    tid: 1,
+                    time: t,
+                    signo: 19,
+                },
+                &mut s,
+            );
+        }
+        let mut d = Decoder::new(1000);
+        let mut c = Cursors::new(&s);
+        let mut times = Vec::new();
+        while !c.is_empty() {
+            if let Decoded::Record(r) = d.decode(&mut c).unwrap() {
+                times.push(r.time());
+            }
+        }
+        assert_eq!(times, [1_234_000, 1_235_000, 1_236_000]);
+    }
+
+    #[test]
+    fn a_slot_beyond_the_known_threads_and_unknown_flag_bits_are_errors() {
+        let (mut s, mut e) = (Streams::default(), Encoder::new());
+        sample(&mut s, &mut e);
+        let mut bad = s.clone();
+        bad.events[1] = 5; // the first record's slot, with no thread seen yet
+        assert!(decode_all(&bad)[0].starts_with("error: thread slot"));
+        let mut bad = s.clone();
+        // First record: kind, slot 0, tid 100 (zigzag 200), flags.
+        assert_eq!(&bad.events[..3], &[1, 0, 200]);
+        bad.events[3] |= 0x80;
+        assert!(decode_all(&bad)[0].contains("flag bits"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// A hostile payload is an error or a shorter list of records, never
+        /// a panic, whichever stream it hits.
+        #[test]
+        fn mutated_streams_never_panic(
+            edits in proptest::collection::vec((0usize..3, any::<usize>(), any::<u8>(), 0u8..3), 1..6),
+        ) {
+            let (mut s, mut e) = (Streams::default(), Encoder::new());
+            sample(&mut s, &mut e);
+            for (which, at, byte, how) in edits {
+                let v = match which {
+                    0 => &mut s.events,
+                    1 => &mut s.times,
+                    _ => &mut s.detail,
+                };
+                if v.is_empty() {
+                    continue;
+                }
+                let i = at % v.len();
+                match how {
+                    0 => v[i] = byte,
+                    1 => v.insert(i, byte),
+                    _ => v.truncate(i),
+                }
+            }
+            let full = decode_all(&s);
+            let mut d = Decoder::new(1);
+            let mut c = Cursors::from_slices(&s.events, &s.times, &[]);
+            let mut n = 0;
+            while !c.is_empty() && d.skim(&mut c).is_ok() {
+                n += 1;
+            }
+            // Every record takes at least one byte of the events stream.
+            prop_assert!(full.len() <= s.events.len() + 1 && n <= s.events.len());
+        }
     }
 }
