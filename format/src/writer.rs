@@ -152,6 +152,7 @@ impl Writer {
         self.records += 1;
         self.by_kind[r.kind() as usize] += 1;
         if self.buf.len() >= self.opts.chunk_bytes
+            || self.enc.threads() >= crate::codec::MAX_CHUNK_THREADS
             || time.saturating_sub(self.first_time) >= self.opts.flush_interval.as_nanos() as u64
         {
             self.seal()?;

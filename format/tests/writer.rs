@@ -151,3 +151,31 @@ fn finish_writes_a_trailer_whose_totals_match_the_records() {
     assert_eq!(index.chunks.last().map(|c| c.last_time), Some(3009));
     assert_eq!(stats.file_bytes, std::fs::metadata(&p).unwrap().len());
 }
+
+#[test]
+fn a_chunk_is_sealed_at_the_thread_limit_readers_enforce() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.bin");
+    let mut w = Writer::create(&path, &Header::default(), WriterOptions::default()).unwrap();
+    let n = ptrec_format::codec::MAX_CHUNK_THREADS as i32 + 10;
+    for tid in 1..=n {
+        w.write(&Record::ExitEvent {
+            tid,
+            time: 1_000 + tid as u64,
+            status: 0,
+        })
+        .unwrap();
+    }
+    w.finish().unwrap();
+    let t = Trace::open(&path).unwrap();
+    // Far below the 1 MiB chunk size, but one chunk may not hold more
+    // threads than a reader accepts.
+    assert_eq!(t.chunks().len(), 2);
+    let mut seen = 0;
+    t.for_each_record(|r| {
+        seen += 1;
+        assert_eq!(r.tid(), seen);
+    })
+    .unwrap();
+    assert_eq!(seen, n);
+}

@@ -261,6 +261,11 @@ struct Cur<'a> {
 
 type Step<T> = std::result::Result<T, &'static str>;
 
+/// Threads one chunk may hold: the writer seals a chunk when it reaches
+/// this many, and a decoder refuses more (each costs it ~250 bytes).
+pub const MAX_CHUNK_THREADS: usize = 65536;
+const TOO_MANY_THREADS: &str = "more than 65536 threads in one chunk";
+
 const END: &str = "record ends inside a field";
 
 impl<'a> Cur<'a> {

@@ -69,6 +69,23 @@ impl ChunkState {
             i
         })
     }
+
+    /// [`ChunkState::thread`] for a decoder: at most [`MAX_CHUNK_THREADS`]
+    /// threads, so that a hostile chunk cannot make it allocate gigabytes.
+    #[inline(always)]
+    fn thread_checked(&mut self, tid: Tid) -> Step<&mut ThreadState> {
+        if self.tids.len() >= MAX_CHUNK_THREADS && self.tids.get(self.last) != Some(&tid) {
+            let known = if self.tids.len() <= SCAN_THREADS {
+                self.tids.contains(&tid)
+            } else {
+                self.index.contains_key(&tid)
+            };
+            if !known {
+                return Err(TOO_MANY_THREADS);
+            }
+        }
+        Ok(self.thread(tid))
+    }
 }
 
 // Flag bits of syscall records.
@@ -289,7 +306,7 @@ impl ChunkDecoder {
         let c = &mut Cur { b: body };
         let (tid, time) = self.common(c)?;
         let flags = c.u8()?;
-        let t = self.state.thread(tid);
+        let t = self.state.thread_checked(tid)?;
         let stime_us = if flags & F_STIME != 0 {
             t.stime = t.stime.wrapping_add(c.i64()? as u64);
             Some(t.stime)
@@ -343,7 +360,7 @@ impl ChunkDecoder {
         Ok(match k {
             Kind::SyscallEnter => {
                 let flags = c.u8()?;
-                let t = self.state.thread(tid);
+                let t = self.state.thread_checked(tid)?;
                 let stime_us = if flags & F_STIME != 0 {
                     t.stime = t.stime.wrapping_add(c.i64()? as u64);
                     Some(t.stime)
@@ -382,7 +399,7 @@ impl ChunkDecoder {
             }
             Kind::SyscallExit => {
                 let flags = c.u8()?;
-                let t = self.state.thread(tid);
+                let t = self.state.thread_checked(tid)?;
                 let stime_us = if flags & F_STIME != 0 {
                     t.stime = t.stime.wrapping_add(c.i64()? as u64);
                     Some(t.stime)

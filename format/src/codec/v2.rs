@@ -78,6 +78,48 @@ struct State {
     /// Time of the previous record, in time units.
     time: u64,
     threads: Vec<Thread>,
+    /// The last entry snapshot (transformed) of each (thread slot, rip):
+    /// the prediction of the next entry from the same call site.
+    sites: FxHashMap<(u32, u64), [u64; REG_COUNT]>,
+}
+
+/// Call sites remembered per chunk; later sites fall back to the thread's
+/// last snapshot. Bounds a hostile chunk's memory to about 1 MiB.
+const MAX_SITES: usize = 4096;
+
+impl State {
+    fn clear(&mut self) {
+        self.time = 0;
+        self.threads.clear();
+        self.sites.clear();
+    }
+
+    /// The two predictions of an entry's snapshot at `rip`: from the
+    /// thread's last snapshot, and from its last entry at the same call
+    /// site, if any.
+    #[inline(always)]
+    fn entry_bases(
+        &self,
+        slot: usize,
+        rip: u64,
+        nr: u64,
+    ) -> ([u64; REG_COUNT], Option<[u64; REG_COUNT]>) {
+        let at = |x: &[u64; REG_COUNT]| {
+            let mut p = predict(x, nr, ENOSYS);
+            p[RIP] = rip;
+            p
+        };
+        let site = self.sites.get(&(slot as u32, rip)).map(at);
+        (at(&self.threads[slot].x), site)
+    }
+
+    #[inline(always)]
+    fn remember(&mut self, slot: usize, x: [u64; REG_COUNT]) {
+        self.threads[slot].x = x;
+        if self.sites.len() < MAX_SITES || self.sites.contains_key(&(slot as u32, x[RIP])) {
+            self.sites.insert((slot as u32, x[RIP]), x);
+        }
+    }
 }
 
 /// Encodes records into the three streams of a chunk payload.
@@ -123,10 +165,15 @@ impl Encoder {
         self.unit as u32
     }
 
+    /// Threads in the current chunk: a writer seals the chunk at
+    /// [`MAX_CHUNK_THREADS`], the most a reader accepts.
+    pub fn threads(&self) -> usize {
+        self.st.threads.len()
+    }
+
     /// Forget the delta state: call when a new chunk starts.
     pub fn reset(&mut self) {
-        self.st.time = 0;
-        self.st.threads.clear();
+        self.st.clear();
         self.index.clear();
         self.last = 0;
     }
@@ -192,7 +239,22 @@ impl Encoder {
                 }
                 let de = &mut enc(&mut out.detail);
                 if let Some(g) = regs {
-                    put_regs(de, &mut th.x, g, *nr, ENOSYS);
+                    // rip first: it picks the prediction of the rest.
+                    let x = transform(&g.0);
+                    put(de, x[RIP].wrapping_sub(th.x[RIP]) as i64);
+                    // Of the two predictions, the one that leaves fewer
+                    // registers to store; the mask's SITE bit says which.
+                    let (thread, site) = self.st.entry_bases(slot, x[RIP], *nr);
+                    match site {
+                        Some(p)
+                            if differing(&x, &p).count_ones()
+                                < differing(&x, &thread).count_ones() =>
+                        {
+                            put_regs(de, &x, &p, SITE)
+                        }
+                        _ => put_regs(de, &x, &thread, 0),
+                    }
+                    self.st.remember(slot, x);
                 }
                 if args_stored {
                     for a in args {
@@ -200,7 +262,7 @@ impl Encoder {
                     }
                 }
                 encode_captures(de, mem);
-                th.nr = Some(*nr);
+                self.st.threads[slot].nr = Some(*nr);
             }
             Record::SyscallExit {
                 stime_us,
@@ -226,7 +288,9 @@ impl Encoder {
                 }
                 let de = &mut enc(&mut out.detail);
                 if let Some(g) = regs {
-                    put_regs(de, &mut th.x, g, *nr, *ret as u64);
+                    let x = transform(&g.0);
+                    put_regs(de, &x, &predict(&th.x, *nr, *ret as u64), 0);
+                    th.x = x;
                 }
                 encode_captures(de, mem);
                 th.nr = Some(*nr);
@@ -262,29 +326,34 @@ fn predict(x: &[u64; REG_COUNT], nr: u64, rax: u64) -> [u64; REG_COUNT] {
 /// Stores `g` as a mask of the registers that differ from the prediction
 /// and one zigzag delta per set bit, in register order.
 #[inline(always)]
-fn put_regs(e: &mut Enc<'_>, x: &mut [u64; REG_COUNT], g: &Regs, nr: u64, rax: u64) {
-    let new = transform(&g.0);
-    let p = predict(x, nr, rax);
-    let mut mask = 0u32;
-    for (i, (a, b)) in new.iter().zip(p.iter()).enumerate() {
-        if a != b {
-            mask |= 1 << i;
-        }
-    }
-    put(e, mask);
+fn put_regs(e: &mut Enc<'_>, new: &[u64; REG_COUNT], p: &[u64; REG_COUNT], base: u32) {
+    put(e, differing(new, p) | base);
     for (a, b) in new.iter().zip(p.iter()) {
         if a != b {
             put(e, a.wrapping_sub(*b) as i64);
         }
     }
-    *x = new;
 }
 
-/// The reverse of [`put_regs`].
+/// Mask of the registers that differ.
 #[inline(always)]
-fn apply_regs(c: &mut Cur<'_>, x: &mut [u64; REG_COUNT], nr: u64, rax: u64) -> Step<Regs> {
-    let mut p = predict(x, nr, rax);
-    let mut mask = c.u32()?;
+fn differing(a: &[u64; REG_COUNT], b: &[u64; REG_COUNT]) -> u32 {
+    let mut mask = 0u32;
+    for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+        if x != y {
+            mask |= 1 << i;
+        }
+    }
+    mask
+}
+
+/// Mask bit of an entry snapshot stored against the thread's last entry
+/// at the same call site rather than its last snapshot.
+const SITE: u32 = 1 << REG_COUNT;
+
+/// The reverse of [`put_regs`], `mask` already read.
+#[inline(always)]
+fn apply_regs(c: &mut Cur<'_>, mut mask: u32, mut p: [u64; REG_COUNT]) -> Step<[u64; REG_COUNT]> {
     if mask >> REG_COUNT != 0 {
         return Err("register mask names unknown registers");
     }
@@ -293,8 +362,7 @@ fn apply_regs(c: &mut Cur<'_>, x: &mut [u64; REG_COUNT], nr: u64, rax: u64) -> S
         mask &= mask - 1;
         p[i] = p[i].wrapping_add(c.i64()? as u64);
     }
-    *x = p;
-    Ok(untransform(&p))
+    Ok(p)
 }
 
 /// Decodes the three streams of a version-2 chunk.
@@ -320,8 +388,7 @@ impl Decoder {
     }
 
     pub fn reset(&mut self) {
-        self.st.time = 0;
-        self.st.threads.clear();
+        self.st.clear();
     }
 
     #[inline(always)]
@@ -331,12 +398,14 @@ impl Decoder {
         let n = self.st.threads.len();
         let tid = if slot < n {
             self.st.threads[slot].tid
-        } else if slot == n {
+        } else if slot == n && n < MAX_CHUNK_THREADS {
             // A new thread costs at least two bytes of the events stream:
             // the table stays bounded by the chunk's size.
             let tid = c.ev.i32()?;
             self.st.threads.push(Thread::new(tid));
             tid
+        } else if slot == n {
+            return Err(TOO_MANY_THREADS);
         } else {
             return Err("thread slot beyond the threads seen in this chunk");
         };
@@ -406,7 +475,17 @@ impl Decoder {
                 let (flags, nr) = Self::enter_head(c)?;
                 let stime_us = Self::stime(th, flags, c)?;
                 let regs = if flags & F_REGS != 0 {
-                    Some(apply_regs(&mut c.de, &mut th.x, nr, ENOSYS)?)
+                    let rip = th.x[RIP].wrapping_add(c.de.i64()? as u64);
+                    let mask = c.de.u32()?;
+                    let (thread, site) = self.st.entry_bases(h.slot, rip, nr);
+                    let p = if mask & SITE == 0 {
+                        thread
+                    } else {
+                        site.ok_or("a call-site prediction without an earlier entry at that site")?
+                    };
+                    let x = apply_regs(&mut c.de, mask & !SITE, p)?;
+                    self.st.remember(h.slot, x);
+                    Some(untransform(&x))
                 } else {
                     None
                 };
@@ -420,7 +499,7 @@ impl Decoder {
                         args
                     }
                 };
-                th.nr = Some(nr);
+                self.st.threads[h.slot].nr = Some(nr);
                 Record::SyscallEnter {
                     tid,
                     time,
@@ -435,7 +514,10 @@ impl Decoder {
                 let (flags, nr, ret) = Self::exit_head(th, c)?;
                 let stime_us = Self::stime(th, flags, c)?;
                 let regs = if flags & F_REGS != 0 {
-                    Some(apply_regs(&mut c.de, &mut th.x, nr, ret as u64)?)
+                    let mask = c.de.u32()?;
+                    let x = apply_regs(&mut c.de, mask, predict(&th.x, nr, ret as u64))?;
+                    th.x = x;
+                    Some(untransform(&x))
                 } else {
                     None
                 };
@@ -663,6 +745,70 @@ mod tests {
         assert_eq!(&bad.events[..3], &[1, 0, 200]);
         bad.events[3] |= 0x80;
         assert!(decode_all(&bad)[0].contains("flag bits"));
+    }
+
+    #[test]
+    fn a_loop_over_two_call_sites_stores_no_register_the_second_time_round() {
+        let (mut s, mut e) = (Streams::default(), Encoder::new());
+        let sites = [
+            snapshot(0x7f00_0100, 0, [3, 0x7ffd_0000, 64, 0, 0, 0]),
+            snapshot(0x7f00_0200, 1, [4, 0x5555_0000, 64, 0, 0, 0]),
+        ];
+        let mut round = |s: &mut Streams| {
+            for g in &sites {
+                e.encode(
+                    &Record::SyscallEnter {
+                        tid: 1,
+                        time: 0,
+                        stime_us: None,
+                        nr: g.syscall_nr(),
+                        args: g.syscall_args(),
+                        regs: Some(*g),
+                        mem: Captures::default(),
+                    },
+                    s,
+                );
+                let mut x = *g;
+                x.0[RAX] = 64;
+                e.encode(
+                    &Record::SyscallExit {
+                        tid: 1,
+                        time: 0,
+                        stime_us: None,
+                        nr: g.syscall_nr(),
+                        ret: 64,
+                        regs: Some(x),
+                        mem: Captures::default(),
+                    },
+                    s,
+                );
+            }
+        };
+        round(&mut s);
+        let first = s.detail.len();
+        round(&mut s);
+        // Per entry: rip delta (3 bytes: 251 + u16), the mask with only the
+        // SITE bit (5 bytes: 252 + u32), no captures (1). Per exit: an empty
+        // mask and no captures.
+        assert_eq!(s.detail.len() - first, 2 * (3 + 5 + 1) + 2 * 2);
+        assert_eq!(decode_all(&s).len(), 8);
+        assert!(!decode_all(&s).iter().any(|r| r.starts_with("error")));
+    }
+
+    #[test]
+    fn a_decoder_refuses_more_threads_than_a_chunk_may_hold() {
+        let (mut s, mut e) = (Streams::default(), Encoder::new());
+        for tid in 0..=MAX_CHUNK_THREADS as i32 {
+            let r = Record::GroupStop {
+                tid,
+                time: 0,
+                signo: 19,
+            };
+            e.encode(&r, &mut s);
+        }
+        let got = decode_all(&s);
+        assert_eq!(got.len(), MAX_CHUNK_THREADS + 1);
+        assert_eq!(got[MAX_CHUNK_THREADS], format!("error: {TOO_MANY_THREADS}"));
     }
 
     proptest! {
