@@ -562,3 +562,29 @@ fn replay_names_flags_and_enumerations_as_strace_does() {
         "glibc's wording, as strace prints it: {out}"
     );
 }
+
+#[test]
+fn a_format_version_1_trace_still_reads_in_every_view() {
+    let golden = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../format/tests/data/golden-v1.bin"
+    );
+    let info = stdout(&analyze(&["info", golden]));
+    assert!(info.contains("format version:   1\n"), "{info}");
+    assert!(info.contains("integrity:        ok"), "{info}");
+    let summary = stdout(&analyze(&["summary", golden]));
+    assert!(
+        summary.contains("100.00    0.000006           1         6         3 total"),
+        "{summary}"
+    );
+    let replay = stdout(&analyze(&["replay", golden]));
+    assert!(
+        replay.starts_with("[pid   100] read(4110, \"hello\", 4108)               = 5\n"),
+        "{replay}"
+    );
+    for view in [&["tree"][..], &[][..]] {
+        let mut args = view.to_vec();
+        args.push(golden);
+        assert!(analyze(&args).status.success(), "{view:?}");
+    }
+}
