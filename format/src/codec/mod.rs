@@ -261,6 +261,10 @@ struct Cur<'a> {
 
 type Step<T> = std::result::Result<T, &'static str>;
 
+/// Up to this many threads in a chunk, a linear scan of its thread table
+/// beats hashing tids (the encoders' lookups).
+const SCAN_THREADS: usize = 8;
+
 /// Threads one chunk may hold: the writer seals a chunk when it reaches
 /// this many, and a decoder refuses more (each costs it ~250 bytes).
 pub const MAX_CHUNK_THREADS: usize = 65536;

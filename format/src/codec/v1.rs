@@ -33,9 +33,6 @@ struct ChunkState {
     last: usize,
 }
 
-/// Up to this many threads a linear scan beats hashing.
-const SCAN_THREADS: usize = 8;
-
 impl ChunkState {
     fn reset(&mut self) {
         self.time = 0;

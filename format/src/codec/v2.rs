@@ -140,9 +140,6 @@ impl Default for Encoder {
     }
 }
 
-/// Up to this many threads a linear scan beats hashing.
-const SCAN_THREADS: usize = 8;
-
 impl Encoder {
     /// An encoder that keeps times to the nanosecond.
     pub fn new() -> Self {
