@@ -73,53 +73,83 @@ fn untransform(x: &[u64; REG_COUNT]) -> Regs {
 }
 
 /// Delta state of one chunk. Threads are numbered by first appearance.
-#[derive(Default)]
 struct State {
     /// Time of the previous record, in time units.
     time: u64,
     threads: Vec<Thread>,
-    /// The last entry snapshot (transformed) of each (thread slot, rip):
-    /// the prediction of the next entry from the same call site.
-    sites: FxHashMap<(u32, u64), [u64; REG_COUNT]>,
+    /// The last entry snapshot (transformed) at a (thread slot, rip): the
+    /// prediction of the next entry from the same call site. A
+    /// direct-mapped table: fixed in size, no allocation per stop, a
+    /// collision forgets the older site.
+    sites: Vec<Site>,
 }
 
-/// Call sites remembered per chunk; later sites fall back to the thread's
-/// last snapshot. Bounds a hostile chunk's memory to about 1 MiB.
-const MAX_SITES: usize = 4096;
+#[derive(Clone, Copy)]
+struct Site {
+    /// `u32::MAX`: empty.
+    slot: u32,
+    rip: u64,
+    x: [u64; REG_COUNT],
+}
+
+const NO_SITE: Site = Site {
+    slot: u32::MAX,
+    rip: 0,
+    x: [0; REG_COUNT],
+};
+
+/// log2 of the call-site table's size (FORMAT.md, section 4).
+const SITE_BITS: u32 = 10;
+
+/// The call-site table's index of (slot, rip).
+#[inline(always)]
+fn site_index(slot: usize, rip: u64) -> usize {
+    let h = (rip ^ (slot as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    (h >> (64 - SITE_BITS)) as usize
+}
 
 impl State {
+    fn new() -> State {
+        State {
+            time: 0,
+            threads: Vec::new(),
+            sites: vec![NO_SITE; 1 << SITE_BITS],
+        }
+    }
+
     fn clear(&mut self) {
         self.time = 0;
         self.threads.clear();
-        self.sites.clear();
+        self.sites.fill(NO_SITE);
     }
 
-    /// The two predictions of an entry's snapshot at `rip`: from the
-    /// thread's last snapshot, and from its last entry at the same call
-    /// site, if any.
+    /// The thread's last entry snapshot at `rip`, if the table holds it.
     #[inline(always)]
-    fn entry_bases(
-        &self,
-        slot: usize,
-        rip: u64,
-        nr: u64,
-    ) -> ([u64; REG_COUNT], Option<[u64; REG_COUNT]>) {
-        let at = |x: &[u64; REG_COUNT]| {
-            let mut p = predict(x, nr, ENOSYS);
-            p[RIP] = rip;
-            p
-        };
-        let site = self.sites.get(&(slot as u32, rip)).map(at);
-        (at(&self.threads[slot].x), site)
+    fn site(&self, slot: usize, rip: u64) -> Option<&[u64; REG_COUNT]> {
+        let e = self.sites.get(site_index(slot, rip))?;
+        (e.slot == slot as u32 && e.rip == rip).then_some(&e.x)
     }
 
     #[inline(always)]
     fn remember(&mut self, slot: usize, x: [u64; REG_COUNT]) {
         self.threads[slot].x = x;
-        if self.sites.len() < MAX_SITES || self.sites.contains_key(&(slot as u32, x[RIP])) {
-            self.sites.insert((slot as u32, x[RIP]), x);
+        if let Some(e) = self.sites.get_mut(site_index(slot, x[RIP])) {
+            *e = Site {
+                slot: slot as u32,
+                rip: x[RIP],
+                x,
+            };
         }
     }
+}
+
+/// The prediction of an entry's snapshot at `rip` from base snapshot `x`.
+#[inline(always)]
+fn entry_prediction(x: &[u64; REG_COUNT], rip: u64, nr: u64) -> [u64; REG_COUNT] {
+    let mut p = predict(x, nr, ENOSYS);
+    p[RIP] = rip;
+    p
 }
 
 /// Encodes records into the three streams of a chunk payload.
@@ -150,7 +180,7 @@ impl Encoder {
     /// down). `rec` uses 1000: every view prints microseconds.
     pub fn with_time_unit(ns: u32) -> Self {
         Encoder {
-            st: State::default(),
+            st: State::new(),
             unit: u64::from(ns.max(1)),
             index: FxHashMap::default(),
             last: 0,
@@ -241,8 +271,9 @@ impl Encoder {
                     put(de, x[RIP].wrapping_sub(th.x[RIP]) as i64);
                     // Of the two predictions, the one that leaves fewer
                     // registers to store; the mask's SITE bit says which.
-                    let (thread, site) = self.st.entry_bases(slot, x[RIP], *nr);
-                    match site {
+                    let thread = entry_prediction(&self.st.threads[slot].x, x[RIP], *nr);
+                    let site = self.st.site(slot, x[RIP]);
+                    match site.map(|b| entry_prediction(b, x[RIP], *nr)) {
                         Some(p)
                             if differing(&x, &p).count_ones()
                                 < differing(&x, &thread).count_ones() =>
@@ -379,7 +410,7 @@ struct Head {
 impl Decoder {
     pub fn new(time_unit: u32) -> Self {
         Decoder {
-            st: State::default(),
+            st: State::new(),
             unit: u64::from(time_unit.max(1)),
         }
     }
@@ -474,12 +505,14 @@ impl Decoder {
                 let regs = if flags & F_REGS != 0 {
                     let rip = th.x[RIP].wrapping_add(c.de.i64()? as u64);
                     let mask = c.de.u32()?;
-                    let (thread, site) = self.st.entry_bases(h.slot, rip, nr);
-                    let p = if mask & SITE == 0 {
-                        thread
+                    let base = if mask & SITE == 0 {
+                        &self.st.threads[h.slot].x
                     } else {
-                        site.ok_or("a call-site prediction without an earlier entry at that site")?
+                        self.st
+                            .site(h.slot, rip)
+                            .ok_or("a call-site prediction without an earlier entry at that site")?
                     };
+                    let p = entry_prediction(base, rip, nr);
                     let x = apply_regs(&mut c.de, mask & !SITE, p)?;
                     self.st.remember(h.slot, x);
                     Some(untransform(&x))
