@@ -756,12 +756,13 @@ fn a_disk_that_fills_mid_recording_is_one_error_line_and_the_trace_stays_readabl
     }
     let _m = Mount(dir.path().to_owned());
     let out = dir.path().join("t.bin");
-    // 5,000 small writes; a pause in which rec seals their chunk (older
-    // than the 1 s flush interval); then 2 MB of random bytes read and
-    // written in small blocks, each captured twice: megabytes of trace that
-    // do not compress.
+    // 5,000 small writes; a pause in which rec seals their chunk (its
+    // first record is then older than the 1 s flush interval, and rec's
+    // 1 s tick comes at least once in any 1.5 s after that); then 2 MB of
+    // random bytes read and written in small blocks, each captured twice:
+    // megabytes of trace that do not compress.
     let script = "i=0; while [ $i -lt 5000 ]; do echo $i; i=$((i+1)); done > /dev/null; \
-                  sleep 1.5; head -c 2000000 /dev/urandom > /dev/null; echo done";
+                  sleep 2.5; head -c 2000000 /dev/urandom > /dev/null; echo done";
     let o = Command::new(bin("rec"))
         .arg("-o")
         .arg(&out)
