@@ -88,6 +88,14 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
                 p.uncompressed,
                 p.compressed
             );
+            if t.version() >= 2 {
+                let [ev, tm, de] = p.streams;
+                let _ = writeln!(
+                    s,
+                    "streams:          events {} -> {}, times {} -> {}, detail {} -> {} bytes",
+                    ev.1, ev.0, tm.1, tm.0, de.1, de.0
+                );
+            }
             let _ = writeln!(
                 s,
                 "integrity:        ok ({} chunks, every checksum verified)",

@@ -228,6 +228,9 @@ pub struct Partial {
     pub chunks: u64,
     pub uncompressed: u64,
     pub compressed: u64,
+    /// (compressed, decompressed) bytes of the events, times and detail
+    /// streams over the chunks.
+    pub streams: [(u64, u64); 3],
     /// The first error, by chunk index.
     pub error: Option<(usize, String)>,
 }
@@ -271,6 +274,7 @@ impl Partial {
             chunks: 1,
             uncompressed: u64::from(data.info.header.uncompressed_len),
             compressed: u64::from(data.info.header.compressed_len),
+            streams: data.stream_sizes.map(|(c, u)| (u64::from(c), u64::from(u))),
             ..Partial::default()
         };
         let mut it = data.stops();
@@ -530,6 +534,10 @@ impl Partial {
         self.chunks += b.chunks;
         self.uncompressed += b.uncompressed;
         self.compressed += b.compressed;
+        for (a, b) in self.streams.iter_mut().zip(b.streams) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
         if self.error.is_none() {
             self.error = b.error;
         }

@@ -296,6 +296,19 @@ pub fn pack(
     Ok(())
 }
 
+/// (compressed, decompressed) bytes of each stream of a version-2 payload
+/// whose stream table [`unpack`] has accepted; version 1: all in the first.
+pub fn stream_sizes(version: u32, header: &ChunkHeader, payload: &[u8]) -> [(u32, u32); 3] {
+    if version == 1 || payload.len() < STREAM_TABLE_LEN {
+        return [
+            (header.compressed_len, header.uncompressed_len),
+            (0, 0),
+            (0, 0),
+        ];
+    }
+    std::array::from_fn(|i| (u32_at(payload, 4 + i * 8), u32_at(payload, 8 + i * 8)))
+}
+
 /// Which streams of a chunk to decompress.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {

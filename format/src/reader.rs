@@ -382,6 +382,9 @@ pub struct ChunkData {
     pub time_unit: u32,
     /// Whether the detail stream was decompressed ([`Part::All`]).
     pub detail: bool,
+    /// (compressed, decompressed) bytes of the events, times and detail
+    /// streams (version 1: the whole payload counts as events).
+    pub stream_sizes: [(u32, u32); 3],
 }
 
 impl ChunkData {
@@ -404,6 +407,7 @@ impl ChunkData {
                 reason,
             })?;
         self.detail = part == Part::All || version == 1;
+        self.stream_sizes = chunk::stream_sizes(version, &info.header, payload);
         Ok(())
     }
 
