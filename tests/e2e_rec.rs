@@ -963,3 +963,27 @@ fn the_command_starts_with_the_signal_dispositions_it_has_without_rec() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&o.stderr), "");
 }
+
+#[test]
+fn times_are_recorded_to_the_microsecond() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let o = Command::new(bin("rec"))
+        .arg("-o")
+        .arg(&out)
+        .args(["-q", "--", "sh", "-c", "ls / >/dev/null"])
+        .output()
+        .expect("run rec");
+    assert_eq!(o.status.code(), Some(0));
+    let t = Trace::open(&out).expect("trace");
+    for i in 0..t.chunks().len() {
+        assert_eq!(t.read_chunk(i).expect("chunk").time_unit, 1000);
+    }
+    let mut n = 0;
+    t.for_each_record(|r| {
+        assert_eq!(r.time() % 1000, 0, "{r:?}");
+        n += 1;
+    })
+    .expect("records");
+    assert!(n > 50, "{n}");
+}

@@ -296,17 +296,14 @@ pub fn pack(
     Ok(())
 }
 
-/// (compressed, decompressed) bytes of each stream of a version-2 payload
-/// whose stream table [`unpack`] has accepted; version 1: all in the first.
-pub fn stream_sizes(version: u32, header: &ChunkHeader, payload: &[u8]) -> [(u32, u32); 3] {
-    if version == 1 || payload.len() < STREAM_TABLE_LEN {
-        return [
-            (header.compressed_len, header.uncompressed_len),
-            (0, 0),
-            (0, 0),
-        ];
-    }
-    std::array::from_fn(|i| (u32_at(payload, 4 + i * 8), u32_at(payload, 8 + i * 8)))
+/// A chunk's stream table, as [`unpack`] found it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamTable {
+    /// Record times are in units of this many nanoseconds.
+    pub time_unit: u32,
+    /// (compressed, decompressed) bytes of the events, times and detail
+    /// streams; version 1: the whole payload counts as events.
+    pub sizes: [(u32, u32); 3],
 }
 
 /// Which streams of a chunk to decompress.
@@ -321,21 +318,28 @@ pub enum Part {
 
 /// Verifies a chunk payload's checksum and decompresses it (all of it, or
 /// only what `part` needs) into `out`, refusing to produce more than the
-/// chunk announced. Returns the chunk's time unit in nanoseconds.
+/// chunk announced. Returns the chunk's stream table.
 pub fn unpack(
     version: u32,
     header: &ChunkHeader,
     payload: &[u8],
     part: Part,
     out: &mut Streams,
-) -> Result<u32, String> {
+) -> Result<StreamTable, String> {
     if crc32fast::hash(payload) != header.payload_crc {
         return Err("payload checksum mismatch".into());
     }
     out.clear();
     if version == 1 {
         decompress(payload, header.uncompressed_len, &mut out.events)?;
-        return Ok(1);
+        return Ok(StreamTable {
+            time_unit: 1,
+            sizes: [
+                (header.compressed_len, header.uncompressed_len),
+                (0, 0),
+                (0, 0),
+            ],
+        });
     }
     if payload.len() < STREAM_TABLE_LEN {
         return Err("payload shorter than its stream table".into());
@@ -344,14 +348,10 @@ pub fn unpack(
     if unit == 0 {
         return Err("time unit 0".into());
     }
-    let lens: [(usize, u32); 3] = std::array::from_fn(|i| {
-        (
-            u32_at(payload, 4 + i * 8) as usize,
-            u32_at(payload, 8 + i * 8),
-        )
-    });
-    let compressed: usize = lens.iter().map(|l| l.0).sum();
-    let uncompressed: u64 = lens.iter().map(|l| u64::from(l.1)).sum();
+    let sizes: [(u32, u32); 3] =
+        std::array::from_fn(|i| (u32_at(payload, 4 + i * 8), u32_at(payload, 8 + i * 8)));
+    let compressed: usize = sizes.iter().map(|l| l.0 as usize).sum();
+    let uncompressed: u64 = sizes.iter().map(|l| u64::from(l.1)).sum();
     if STREAM_TABLE_LEN + compressed != payload.len() {
         return Err(format!(
             "stream table announces {} compressed bytes, the payload holds {}",
@@ -367,15 +367,18 @@ pub fn unpack(
     }
     let mut at = STREAM_TABLE_LEN;
     let outs = [&mut out.events, &mut out.times, &mut out.detail];
-    for (i, (dst, (clen, ulen))) in outs.into_iter().zip(lens).enumerate() {
-        let frame = &payload[at..at + clen];
-        at += clen;
+    for (i, (dst, (clen, ulen))) in outs.into_iter().zip(sizes).enumerate() {
+        let frame = &payload[at..at + clen as usize];
+        at += clen as usize;
         if i == 2 && part == Part::Stops {
             break;
         }
         decompress(frame, ulen, dst)?;
     }
-    Ok(unit)
+    Ok(StreamTable {
+        time_unit: unit,
+        sizes,
+    })
 }
 
 /// Decompresses one zstd frame of exactly `len` bytes into `out`.

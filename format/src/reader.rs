@@ -343,6 +343,8 @@ impl Trace {
             .collect()
     }
 
+    /// Every record of every chunk in order, on the calling thread. Mostly
+    /// for tests and small traces; the analyzer uses [`Trace::par_map_chunks`].
     pub fn for_each_record(&self, mut f: impl FnMut(&Record<'_>)) -> Result<()> {
         let mut scratch = Vec::new();
         let mut data = ChunkData::default();
@@ -400,14 +402,15 @@ impl ChunkData {
         self.info = info;
         self.version = version;
         self.detail = false;
-        self.time_unit = chunk::unpack(version, &info.header, payload, part, &mut self.streams)
+        let table = chunk::unpack(version, &info.header, payload, part, &mut self.streams)
             .map_err(|reason| Error::CorruptChunk {
                 index: info.index,
                 offset: info.offset,
                 reason,
             })?;
+        self.time_unit = table.time_unit;
+        self.stream_sizes = table.sizes;
         self.detail = part == Part::All || version == 1;
-        self.stream_sizes = chunk::stream_sizes(version, &info.header, payload);
         Ok(())
     }
 
@@ -496,7 +499,7 @@ pub struct Walk<'a, M> {
 impl<'a, M> Walk<'a, M> {
     fn new(data: &'a ChunkData) -> Self {
         Walk {
-            dec: ChunkDecoder::for_chunk(data.version.max(1), data.time_unit),
+            dec: ChunkDecoder::for_chunk(data.version, data.time_unit),
             cur: Cursors::new(&data.streams),
             chunk: data.info.index,
             n: 0,

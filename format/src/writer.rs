@@ -123,7 +123,7 @@ impl Writer {
             .spawn(move || write_loop(file, start, level, time_unit, rx, back_tx))?;
         Ok(Writer {
             enc: ChunkEncoder::with_time_unit(opts.time_unit_ns),
-            buf: Streams::default(),
+            buf: Streams::with_capacity(chunk_bytes + chunk_bytes / 4),
             count: 0,
             first_time: 0,
             last_time: 0,
@@ -186,7 +186,12 @@ impl Writer {
     }
 
     fn seal(&mut self) -> Result<()> {
-        let next = self.recycled.try_recv().unwrap_or_default();
+        // Each stream may take the whole chunk: full capacity for each, so
+        // that the tracer's thread never grows a buffer (untouched pages
+        // cost no memory).
+        let next = self.recycled.try_recv().unwrap_or_else(|_| {
+            Streams::with_capacity(self.opts.chunk_bytes + self.opts.chunk_bytes / 4)
+        });
         let payload = std::mem::replace(&mut self.buf, next);
         let sealed = Sealed {
             payload,

@@ -5,8 +5,9 @@
 //! length integers, zigzag for signed ones). Records are written field by field
 //! through bincode's `Encode`/`Decode` so that register snapshots, timestamps
 //! and CPU times can be stored as differences to the same thread's previous
-//! values within the chunk (see FORMAT.md, "Record encoding"). Switching the
-//! encoding later means changing this file only.
+//! values within the chunk (see FORMAT.md, "Records"). Switching the
+//! encoding later means changing this module only: `v1` reads version-1
+//! payloads, `v2` writes and reads the current ones.
 
 #[cfg(test)]
 use bincode::de::read::{BorrowReader, Reader};
@@ -271,6 +272,15 @@ pub const MAX_CHUNK_THREADS: usize = 65536;
 const TOO_MANY_THREADS: &str = "more than 65536 threads in one chunk";
 
 const END: &str = "record ends inside a field";
+
+/// `flag` when `on`, else no bit: syscall-record flags.
+fn bit(on: bool, flag: u8) -> u8 {
+    if on {
+        flag
+    } else {
+        0
+    }
+}
 
 impl<'a> Cur<'a> {
     #[inline(always)]
@@ -627,6 +637,15 @@ pub struct Streams {
 }
 
 impl Streams {
+    /// Streams that each hold `n` bytes without reallocating.
+    pub fn with_capacity(n: usize) -> Self {
+        Streams {
+            events: Vec::with_capacity(n),
+            times: Vec::with_capacity(n),
+            detail: Vec::with_capacity(n),
+        }
+    }
+
     /// Bytes in all three streams.
     pub fn len(&self) -> usize {
         self.events.len() + self.times.len() + self.detail.len()

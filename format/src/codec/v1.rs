@@ -42,46 +42,36 @@ impl ChunkState {
         self.last = 0;
     }
 
+    /// The thread's delta state, a new one for a tid not seen yet in this
+    /// chunk: at most [`MAX_CHUNK_THREADS`], so that a hostile chunk cannot
+    /// make a decoder allocate gigabytes.
     #[inline(always)]
-    fn thread(&mut self, tid: Tid) -> &mut ThreadState {
+    fn thread(&mut self, tid: Tid) -> Step<&mut ThreadState> {
         let i = match self.tids.get(self.last) {
             Some(&t) if t == tid => self.last,
-            _ => self.find(tid),
+            _ => self.find(tid)?,
         };
         self.last = i;
-        &mut self.threads[i]
+        Ok(&mut self.threads[i])
     }
 
-    fn find(&mut self, tid: Tid) -> usize {
+    fn find(&mut self, tid: Tid) -> Step<usize> {
         let found = if self.tids.len() <= SCAN_THREADS {
             self.tids.iter().position(|&t| t == tid)
         } else {
             self.index.get(&tid).map(|&i| i as usize)
         };
-        found.unwrap_or_else(|| {
-            let i = self.tids.len();
-            self.tids.push(tid);
-            self.threads.push(ZERO_STATE);
-            self.index.insert(tid, i as u32);
-            i
-        })
-    }
-
-    /// [`ChunkState::thread`] for a decoder: at most [`MAX_CHUNK_THREADS`]
-    /// threads, so that a hostile chunk cannot make it allocate gigabytes.
-    #[inline(always)]
-    fn thread_checked(&mut self, tid: Tid) -> Step<&mut ThreadState> {
-        if self.tids.len() >= MAX_CHUNK_THREADS && self.tids.get(self.last) != Some(&tid) {
-            let known = if self.tids.len() <= SCAN_THREADS {
-                self.tids.contains(&tid)
-            } else {
-                self.index.contains_key(&tid)
-            };
-            if !known {
-                return Err(TOO_MANY_THREADS);
-            }
+        if let Some(i) = found {
+            return Ok(i);
         }
-        Ok(self.thread(tid))
+        let i = self.tids.len();
+        if i >= MAX_CHUNK_THREADS {
+            return Err(TOO_MANY_THREADS);
+        }
+        self.tids.push(tid);
+        self.threads.push(ZERO_STATE);
+        self.index.insert(tid, i as u32);
+        Ok(i)
     }
 }
 
@@ -92,15 +82,6 @@ const F_REGS: u8 = 2;
 const F_DERIVED: u8 = 4;
 /// Exit: ret equals rax.
 const F_RET_DERIVED: u8 = 8;
-
-#[cfg(test)]
-fn bit(on: bool, flag: u8) -> u8 {
-    if on {
-        flag
-    } else {
-        0
-    }
-}
 
 /// Encodes records into a chunk payload (before compression).
 #[cfg(test)]
@@ -127,6 +108,12 @@ impl ChunkEncoder {
         self.scratch = scratch;
     }
 
+    fn thread(&mut self, tid: Tid) -> &mut ThreadState {
+        self.state
+            .thread(tid)
+            .expect("test payloads stay under the thread limit")
+    }
+
     fn common(&mut self, e: &mut Enc<'_>, tid: Tid, time: u64) {
         put(e, tid);
         put(e, time.wrapping_sub(self.state.time) as i64);
@@ -134,7 +121,7 @@ impl ChunkEncoder {
     }
 
     fn regs(&mut self, e: &mut Enc<'_>, tid: Tid, regs: &Regs) {
-        let prev = &mut self.state.thread(tid).regs;
+        let prev = &mut self.thread(tid).regs;
         let mut mask = 0u32;
         for (i, (new, old)) in regs.0.iter().zip(prev.iter()).enumerate() {
             if new != old {
@@ -151,7 +138,7 @@ impl ChunkEncoder {
     }
 
     fn stime(&mut self, e: &mut Enc<'_>, tid: Tid, stime: u64) {
-        let st = &mut self.state.thread(tid).stime;
+        let st = &mut self.thread(tid).stime;
         put(e, stime.wrapping_sub(*st) as i64);
         *st = stime;
     }
@@ -303,7 +290,7 @@ impl ChunkDecoder {
         let c = &mut Cur { b: body };
         let (tid, time) = self.common(c)?;
         let flags = c.u8()?;
-        let t = self.state.thread_checked(tid)?;
+        let t = self.state.thread(tid)?;
         let stime_us = if flags & F_STIME != 0 {
             t.stime = t.stime.wrapping_add(c.i64()? as u64);
             Some(t.stime)
@@ -357,7 +344,7 @@ impl ChunkDecoder {
         Ok(match k {
             Kind::SyscallEnter => {
                 let flags = c.u8()?;
-                let t = self.state.thread_checked(tid)?;
+                let t = self.state.thread(tid)?;
                 let stime_us = if flags & F_STIME != 0 {
                     t.stime = t.stime.wrapping_add(c.i64()? as u64);
                     Some(t.stime)
@@ -396,7 +383,7 @@ impl ChunkDecoder {
             }
             Kind::SyscallExit => {
                 let flags = c.u8()?;
-                let t = self.state.thread_checked(tid)?;
+                let t = self.state.thread(tid)?;
                 let stime_us = if flags & F_STIME != 0 {
                     t.stime = t.stime.wrapping_add(c.i64()? as u64);
                     Some(t.stime)
@@ -538,7 +525,7 @@ mod reference {
             if mask >> REG_COUNT != 0 {
                 return Err(DecodeError::Other("register mask names unknown registers"));
             }
-            let prev = &mut self.state.thread(tid).regs;
+            let prev = &mut self.state.thread(tid).map_err(DecodeError::Other)?.regs;
             for (i, r) in prev.iter_mut().enumerate() {
                 if mask & (1 << i) != 0 {
                     let delta: i64 = get(d)?;
@@ -550,7 +537,7 @@ mod reference {
 
         fn stime(&mut self, d: &mut Dec<'_>, tid: Tid) -> std::result::Result<u64, DecodeError> {
             let delta: i64 = get(d)?;
-            let st = &mut self.state.thread(tid).stime;
+            let st = &mut self.state.thread(tid).map_err(DecodeError::Other)?.stime;
             *st = st.wrapping_add(delta as u64);
             Ok(*st)
         }

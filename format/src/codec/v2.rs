@@ -14,6 +14,9 @@
 //! -ENOSYS at an entry or the return value at an exit, and with `rcx` and
 //! `r11` taken relative to `rip` and `eflags` (the `syscall` instruction
 //! copies those into them). An exit then usually stores no register at all.
+//! An entry may instead be predicted from the thread's last entry at the
+//! same call site (`rip`), whichever leaves fewer registers to store: a
+//! loop over a few syscalls finds each site's registers as it left them.
 
 use super::*;
 use crate::record::x86_64::{EFLAGS, ORIG_RAX, R11, RAX, RCX, RIP};
@@ -188,10 +191,6 @@ impl Encoder {
         }
     }
 
-    pub fn time_unit(&self) -> u32 {
-        self.unit as u32
-    }
-
     /// Threads in the current chunk: a writer seals the chunk at
     /// [`MAX_CHUNK_THREADS`], the most a reader accepts.
     pub fn threads(&self) -> usize {
@@ -272,15 +271,16 @@ impl Encoder {
                     // Of the two predictions, the one that leaves fewer
                     // registers to store; the mask's SITE bit says which.
                     let thread = entry_prediction(&self.st.threads[slot].x, x[RIP], *nr);
-                    let site = self.st.site(slot, x[RIP]);
-                    match site.map(|b| entry_prediction(b, x[RIP], *nr)) {
-                        Some(p)
-                            if differing(&x, &p).count_ones()
-                                < differing(&x, &thread).count_ones() =>
-                        {
-                            put_regs(de, &x, &p, SITE)
+                    let thread_mask = differing(&x, &thread);
+                    let site = self.st.site(slot, x[RIP]).map(|b| {
+                        let p = entry_prediction(b, x[RIP], *nr);
+                        (differing(&x, &p), p)
+                    });
+                    match site {
+                        Some((m, p)) if m.count_ones() < thread_mask.count_ones() => {
+                            put_regs(de, &x, &p, m | SITE)
                         }
-                        _ => put_regs(de, &x, &thread, 0),
+                        _ => put_regs(de, &x, &thread, thread_mask),
                     }
                     self.st.remember(slot, x);
                 }
@@ -317,7 +317,8 @@ impl Encoder {
                 let de = &mut enc(&mut out.detail);
                 if let Some(g) = regs {
                     let x = transform(&g.0);
-                    put_regs(de, &x, &predict(&th.x, *nr, *ret as u64), 0);
+                    let p = predict(&th.x, *nr, *ret as u64);
+                    put_regs(de, &x, &p, differing(&x, &p));
                     th.x = x;
                 }
                 encode_captures(de, mem);
@@ -334,14 +335,6 @@ impl Encoder {
     }
 }
 
-fn bit(on: bool, flag: u8) -> u8 {
-    if on {
-        flag
-    } else {
-        0
-    }
-}
-
 /// The prediction of a thread's next (transformed) snapshot.
 #[inline(always)]
 fn predict(x: &[u64; REG_COUNT], nr: u64, rax: u64) -> [u64; REG_COUNT] {
@@ -351,11 +344,12 @@ fn predict(x: &[u64; REG_COUNT], nr: u64, rax: u64) -> [u64; REG_COUNT] {
     p
 }
 
-/// Stores `g` as a mask of the registers that differ from the prediction
-/// and one zigzag delta per set bit, in register order.
+/// Stores the (transformed) snapshot `new` against the prediction `p`:
+/// `mask` (the registers that differ, [`differing`], plus any base bit),
+/// then one zigzag delta per differing register, in register order.
 #[inline(always)]
-fn put_regs(e: &mut Enc<'_>, new: &[u64; REG_COUNT], p: &[u64; REG_COUNT], base: u32) {
-    put(e, differing(new, p) | base);
+fn put_regs(e: &mut Enc<'_>, new: &[u64; REG_COUNT], p: &[u64; REG_COUNT], mask: u32) {
+    put(e, mask);
     for (a, b) in new.iter().zip(p.iter()) {
         if a != b {
             put(e, a.wrapping_sub(*b) as i64);
