@@ -5,7 +5,7 @@
 //! Handlers are installed without SA_RESTART so that a blocked `wait4`
 //! returns EINTR. They only set atomics.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Bit N set: signal N was sent to rec by a process (si_code <= 0:
 /// SI_USER, SI_QUEUE, SI_TKILL...) and must be forwarded to the command.
@@ -15,6 +15,10 @@ static FORWARD: AtomicU64 = AtomicU64::new(0);
 /// With `-p` it means "detach".
 static RECEIVED: AtomicU64 = AtomicU64::new(0);
 
+/// Set by every handler: a signal came while the engine may have been
+/// polling (see `take_wake`), not blocked in `wait4` where EINTR tells it.
+static WAKE: AtomicBool = AtomicBool::new(false);
+
 /// The signals rec forwards.
 pub const FORWARDED: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
@@ -23,6 +27,7 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut
         return;
     }
     RECEIVED.fetch_or(1 << sig, Ordering::Relaxed);
+    WAKE.store(true, Ordering::Relaxed);
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
     let code = unsafe { (*info).si_code };
     // A terminal-generated signal (SI_KERNEL) already went to the whole
@@ -33,7 +38,9 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut
     }
 }
 
-extern "C" fn on_alarm(_sig: libc::c_int) {}
+extern "C" fn on_alarm(_sig: libc::c_int) {
+    WAKE.store(true, Ordering::Relaxed);
+}
 
 fn sigset(sigs: &[i32]) -> libc::sigset_t {
     // SAFETY: sigemptyset/sigaddset initialise and fill a local sigset_t.
@@ -140,4 +147,12 @@ pub fn take_received() -> u64 {
     } else {
         RECEIVED.swap(0, Ordering::Relaxed)
     }
+}
+
+/// Whether a signal (the tick included) came since the last call. The
+/// engine's polling wait checks it, as a blocked `wait4` would have returned
+/// EINTR.
+#[inline]
+pub fn take_wake() -> bool {
+    WAKE.load(Ordering::Relaxed) && WAKE.swap(false, Ordering::Relaxed)
 }

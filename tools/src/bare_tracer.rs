@@ -3,8 +3,11 @@
 //! options as rec (including TRACEEXIT, so both see the same stops), one
 //! PTRACE_SYSCALL per stop, no per-stop allocation, formatting or bookkeeping.
 //!
-//! usage: bare-tracer [-s] -- COMMAND [ARGS...]
-//!   -s   print stop statistics to stderr at the end (same keys as ptbase -s)
+//! usage: bare-tracer [-s] [--spin-us N] -- COMMAND [ARGS...]
+//!   -s            print stop statistics to stderr at the end (same keys as ptbase -s)
+//!   --spin-us N   poll (WNOHANG, sched_yield between polls) for up to N us
+//!                 before sleeping in waitpid, as `rec --spin-us N` does: the
+//!                 floor for rec's own polling wait (default 0: always sleep)
 //!
 //! Group-stops are resumed with PTRACE_LISTEN, every other signal is injected,
 //! ESRCH (tracee killed under us) is counted and ignored. It waits until every
@@ -28,7 +31,7 @@ struct Stats {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: bare-tracer [-s] -- COMMAND [ARGS...]");
+    eprintln!("usage: bare-tracer [-s] [--spin-us N] -- COMMAND [ARGS...]");
     std::process::exit(2);
 }
 
@@ -52,13 +55,53 @@ fn restart(req: libc::c_uint, pid: libc::pid_t, sig: libc::c_long, st: &mut Stat
     }
 }
 
+fn mono_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// waitpid(-1, __WALL), after polling for up to `spin_ns`.
+#[inline]
+fn wait(status: &mut i32, spin_ns: u64) -> libc::pid_t {
+    if spin_ns > 0 {
+        let start = mono_ns();
+        loop {
+            // SAFETY: status is a valid out-pointer.
+            let pid = unsafe { libc::waitpid(-1, status, libc::__WALL | libc::WNOHANG) };
+            if pid != 0 {
+                return pid;
+            }
+            if mono_ns() - start >= spin_ns {
+                break;
+            }
+            // SAFETY: no arguments.
+            unsafe { libc::sched_yield() };
+        }
+    }
+    // SAFETY: status is a valid out-pointer.
+    unsafe { libc::waitpid(-1, status, libc::__WALL) }
+}
+
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let mut stats = false;
+    let mut spin_ns: u64 = 0;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_bytes() {
             b"-s" => stats = true,
+            b"--spin-us" => {
+                i += 1;
+                spin_ns = match args.get(i).and_then(|a| a.to_str()?.parse::<u64>().ok()) {
+                    Some(us) => us * 1000,
+                    None => usage(),
+                };
+            }
             b"--" => {
                 i += 1;
                 break;
@@ -152,8 +195,7 @@ fn main() {
     let mut root_status: Option<i32> = None;
     loop {
         let mut status = 0i32;
-        // SAFETY: status is a valid out-pointer.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
+        let pid = wait(&mut status, spin_ns);
         if pid < 0 {
             match errno() {
                 libc::EINTR => continue,
