@@ -933,10 +933,8 @@ impl Engine {
                 }
             }
         }
-        self.cmdline.clear();
-        if let Ok(b) = std::fs::read(format!("/proc/{tid}/cmdline")) {
-            self.cmdline = b;
-        }
+        // Gone (killed meanwhile): an exec with no argv.
+        let _ = crate::memory::read_cmdline(tid, &mut self.cmdline);
         self.resume(stop, 0);
         let filename: &[u8] = match self.threads.get(&tid) {
             Some(th) => &th.exec_path,

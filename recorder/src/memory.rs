@@ -182,6 +182,47 @@ impl MemReader {
 
 /// "/proc/TID/mem" without allocating or formatting.
 fn proc_mem_path(tid: i32, buf: &mut [u8; 32]) -> &str {
+    proc_path(tid, b"/mem", buf)
+}
+
+/// The NUL-separated arguments of `tid`'s process (/proc/TID/cmdline) into
+/// `out`, which keeps its capacity from one exec to the next. Read while
+/// the tracee waits at its exec stop, so in three system calls (open, read,
+/// close) where `std::fs::read` makes five (a statx for a size hint that
+/// procfs does not give, and a last read for the end).
+pub fn read_cmdline(tid: i32, out: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Read;
+    out.clear();
+    let mut path = [0u8; 32];
+    let mut f = std::fs::File::open(proc_path(tid, b"/cmdline", &mut path))?;
+    let mut len = 0;
+    loop {
+        if out.len() - len < PAGE as usize {
+            out.resize((out.len() * 2).max(16 * PAGE as usize), 0);
+        }
+        let want = out.len() - len;
+        let n = match f.read(&mut out[len..]) {
+            Ok(n) => n,
+            // rec's signal handlers do not restart system calls.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                out.clear();
+                return Err(e);
+            }
+        };
+        len += n;
+        // procfs fills the whole request unless the arguments end first
+        // (get_mm_cmdline copies page by page until `count` or the end).
+        if n < want {
+            break;
+        }
+    }
+    out.truncate(len);
+    Ok(())
+}
+
+/// "/proc/TID" + `leaf` without allocating or formatting.
+fn proc_path<'a>(tid: i32, leaf: &[u8], buf: &'a mut [u8; 32]) -> &'a str {
     let mut digits = [0u8; 12];
     let mut n = tid.unsigned_abs();
     let mut d = 0;
@@ -203,7 +244,7 @@ fn proc_mem_path(tid: i32, buf: &mut [u8; 32]) -> &str {
         buf[len] = digits[d];
         len += 1;
     }
-    for &b in b"/mem" {
+    for &b in leaf {
         buf[len] = b;
         len += 1;
     }
@@ -294,8 +335,47 @@ mod tests {
     }
 
     #[test]
+    fn cmdline_is_read_whole_past_the_first_buffer() {
+        // Three 50 KB arguments: 150 KB, more than the first 64 KiB read.
+        let long: Vec<String> = (0..3).map(|i| format!("{i}").repeat(50_000)).collect();
+        let mut child = std::process::Command::new("cat")
+            .arg("-")
+            .args(&long)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut want = b"cat\0-\0".to_vec();
+        for a in &long {
+            want.extend_from_slice(a.as_bytes());
+            want.push(0);
+        }
+        let mut got = Vec::new();
+        // cat may not have exec'd yet: its cmdline is then the test's.
+        for _ in 0..500 {
+            read_cmdline(child.id() as i32, &mut got).unwrap();
+            if got == want {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(got.len(), want.len());
+        assert!(got == want);
+        // A gone process is an error and leaves nothing behind.
+        assert!(read_cmdline(child.id() as i32, &mut got).is_err());
+        assert!(got.is_empty());
+    }
+
+    #[test]
     fn proc_mem_path_is_built_without_format() {
         let mut b = [0u8; 32];
         assert_eq!(proc_mem_path(12345, &mut b), "/proc/12345/mem");
+        assert_eq!(
+            proc_path(2147483647, b"/cmdline", &mut b),
+            "/proc/2147483647/cmdline"
+        );
     }
 }
