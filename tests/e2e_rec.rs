@@ -181,6 +181,11 @@ fn shell_code(st: std::process::ExitStatus) -> i32 {
 /// Runs `name` directly and under rec; asserts equal stdout and exit status;
 /// returns the recorded trace, checked for the invariants every trace holds.
 fn record(name: &str, args: &[&str]) -> Run {
+    record_with(name, &[], args)
+}
+
+/// `record` with extra rec options.
+fn record_with(name: &str, rec_args: &[&str], args: &[&str]) -> Run {
     let exe = tracee(name);
     let direct = Command::new(&exe).args(args).output().expect("run tracee");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -191,6 +196,7 @@ fn record(name: &str, args: &[&str]) -> Run {
         .arg(&out)
         .arg("-q")
         .arg("--verify-exit-regs")
+        .args(rec_args)
         .arg("--")
         .arg(&exe)
         .args(args)
@@ -351,6 +357,21 @@ fn fork_tree_has_exact_parents_and_exit_codes() {
         assert_eq!(d[&grand[0]], Termination::Exited(20 + i as i32));
     }
     assert_eq!(d[&run.root], Termination::Exited(0));
+}
+
+#[test]
+fn the_sleeping_wait_without_polling_records_the_same_tree() {
+    // rec polls for stops by default; --spin-us 0 only ever sleeps in wait4.
+    let run = record_with("forktree", &["--spin-us", "0"], &[]);
+    assert_eq!(run.code, 0);
+    let kids = children(&run);
+    assert_eq!(kids.len(), 4, "{kids:?}");
+    let d = deaths(&run);
+    assert_eq!(d.len(), 5, "{d:?}");
+    assert_eq!(d[&run.root], Termination::Exited(0));
+    let run = record_with("threads200", &["--spin-us", "0"], &[]);
+    assert_eq!(run.code, 0);
+    assert_eq!(children(&run).len(), 200);
 }
 
 #[test]
