@@ -718,6 +718,53 @@ fn sigterm_sent_to_rec_reaches_the_command_and_the_trace_is_closed() {
 }
 
 #[test]
+fn sigterm_to_rec_while_its_command_never_stops_making_syscalls() {
+    // `yes` writes without pause, so rec is always handling a stop or
+    // polling for the next one, never asleep in wait4 where the signal
+    // would interrupt it: the forward must not depend on that.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let mut rec = Command::new(bin("rec"))
+        .arg("-o")
+        .arg(&out)
+        .args(["-q", "-s", "16", "--", "yes"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run rec");
+    // Its first line means the command runs (rec's handlers are installed
+    // before it starts); then keep draining so that `yes` never blocks.
+    let mut stdout = std::io::BufReader::new(rec.stdout.take().expect("piped"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).expect("read");
+    assert_eq!(line, "y\n");
+    let drain = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    std::thread::sleep(Duration::from_millis(200));
+    let t0 = Instant::now();
+    kill(rec.id(), libc::SIGTERM);
+    let status = loop {
+        if let Some(st) = rec.try_wait().expect("try_wait") {
+            break st;
+        }
+        if t0.elapsed() > Duration::from_secs(5) {
+            let _ = rec.kill();
+            let _ = rec.wait();
+            panic!("rec did not end within 5 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    drain.join().expect("drain").expect("copy");
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    assert!(Trace::open(&out).expect("trace").is_clean());
+    assert!(matches!(
+        root_death(&out),
+        Some(Termination::Signaled {
+            signo: libc::SIGTERM,
+            ..
+        })
+    ));
+}
+
+#[test]
 fn sigterm_to_rec_runs_the_commands_handler_and_rec_reports_its_code() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");
