@@ -215,3 +215,49 @@ fn replay_of_a_recorded_execve_shows_argv_and_the_environment_count_like_strace(
         "{out}"
     );
 }
+
+#[test]
+fn replay_names_fcntl_flags_and_decodes_sysinfo_like_strace() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = tracee("fcntl_flags");
+    let st = dir.path().join("s.txt");
+    let o = Command::new("strace")
+        .args(["-e", "trace=fcntl", "-o"])
+        .arg(&st)
+        .arg(&exe)
+        .output()
+        .expect("strace runs");
+    assert!(o.status.success());
+    let want = std::fs::read_to_string(&st).unwrap();
+    let want: Vec<&str> = want.lines().filter(|l| l.starts_with("fcntl(")).collect();
+    assert_eq!(want.len(), 12, "{want:?}");
+
+    let trace = dir.path().join("t.bin");
+    let o = Command::new(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .arg(&exe)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let r = Command::new(bin("analyze"))
+        .args(["replay", "-e", "trace=fcntl,sysinfo"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    let out = String::from_utf8_lossy(&r.stdout);
+    let got: Vec<&str> = out.lines().filter(|l| l.starts_with("fcntl(")).collect();
+    assert_eq!(got, want);
+    // The values differ from run to run; the shape must not.
+    let si = out
+        .lines()
+        .find(|l| l.starts_with("sysinfo("))
+        .unwrap_or_default();
+    assert!(si.starts_with("sysinfo({uptime="), "{out}");
+    for field in ["loads=[", "totalram=", "freeram=", "procs=", "mem_unit="] {
+        assert!(si.contains(field), "{si}");
+    }
+    assert!(si.ends_with("}) = 0"), "{si}");
+}

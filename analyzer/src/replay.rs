@@ -72,6 +72,11 @@ enum A {
     RlimIn,
     /// struct rlimit filled at exit (the old limit).
     RlimOut,
+    /// fcntl's third argument, read as its command (argument 1) says:
+    /// FD_CLOEXEC for F_SETFD, file status flags for F_SETFL, else an int.
+    FcntlArg,
+    /// struct sysinfo filled at exit.
+    Sysinfo,
 }
 
 /// Names of the bits of a flag word, and what 0 is called.
@@ -522,7 +527,8 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "pipe2" => &[X, X],
         "lseek" => &[Fd, I, Named(WHENCE)],
         "ioctl" => &[Fd, Named(IOCTL), X],
-        "fcntl" => &[Fd, Named(FCNTL), I32],
+        "fcntl" => &[Fd, Named(FCNTL), FcntlArg],
+        "sysinfo" => &[Sysinfo],
         "getxattr" | "lgetxattr" => &[Str, Str, Out, U],
         "fgetxattr" => &[Fd, Str, Out, U],
         "setxattr" | "lsetxattr" => &[Str, Str, In(3), U, X],
@@ -651,6 +657,17 @@ fn fmt_arg(
         }
         Sig => s.push_str(&signal_name(v as i32)),
         OFlags => s.push_str(&open_flags(v)),
+        FcntlArg => match args[1] {
+            2 => s.push_str(&flag_names(v, &FD_FLAGS)), // F_SETFD
+            4 => s.push_str(&open_flags(v)),            // F_SETFL
+            _ => {
+                let _ = write!(s, "{}", v as u32 as i32);
+            }
+        },
+        Sysinfo => match mem(i as u8).filter(|m| m.data.len() >= 108 && ret == Some(0)) {
+            Some(m) => s.push_str(&sysinfo_text(m.data)),
+            None => s.push_str(&ptr(v)),
+        },
         Str | In(_) | Out => {
             if v == 0 {
                 s.push_str("NULL");
@@ -995,6 +1012,8 @@ const OPEN: FlagSet = FlagSet {
         (0o4000, "O_NONBLOCK"),
         (0o10000, "O_DSYNC"),
         (0o40000, "O_DIRECT"),
+        // Set by the kernel on every 64-bit open: F_GETFL reports it.
+        (0o100000, "O_LARGEFILE"),
         (0o1000000, "O_NOATIME"),
         (0o2000000, "O_CLOEXEC"),
         // strace lists these after O_CLOEXEC.
@@ -1019,7 +1038,7 @@ fn args_known_at_entry(nr: u32) -> usize {
     match signature(&syscall_name(nr)) {
         Some(sig) => sig
             .iter()
-            .position(|k| matches!(k, Out | Stat))
+            .position(|k| matches!(k, Out | Stat | Sysinfo))
             .unwrap_or(sig.len()),
         None => 6,
     }
@@ -1087,14 +1106,60 @@ fn args_text(
     s
 }
 
-fn ret_text(nr: u32, ret: i64) -> String {
+/// The return value as strace writes it; `args` (when the entry is known)
+/// names what an fcntl command returns.
+fn ret_text(nr: u32, ret: i64, args: Option<&[u64; 6]>) -> String {
     if is_error(ret) {
         return format!("-1 {}", errno_text(-ret as i32));
     }
-    match &*syscall_name(nr) {
-        "mmap" | "brk" | "mremap" => format!("{:#x}", ret as u64),
+    match (&*syscall_name(nr), args.map(|a| a[1])) {
+        ("mmap" | "brk" | "mremap", _) => format!("{:#x}", ret as u64),
+        // F_GETFD: 0 stays 0.
+        ("fcntl", Some(1)) if ret != 0 => {
+            format!("{ret:#x} (flags {})", flag_names(ret as u64, &FD_FLAGS))
+        }
+        // F_GETFL; C's %#x writes 0 as 0.
+        ("fcntl", Some(3)) => {
+            let hex = if ret == 0 {
+                "0".to_string()
+            } else {
+                format!("{ret:#x}")
+            };
+            format!("{hex} (flags {})", open_flags(ret as u64))
+        }
         _ => ret.to_string(),
     }
+}
+
+const FD_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[(1, "FD_CLOEXEC")],
+};
+
+/// x86_64 struct sysinfo: eight longs (uptime, loads[3], RAM sizes), procs
+/// (u16) at 80, totalhigh and freehigh at 88 and 96, mem_unit (u32) at 104.
+fn sysinfo_text(d: &[u8]) -> String {
+    let l = |o: usize| u64_at(d, o).unwrap_or(0);
+    let procs = u16::from_le_bytes([d[80], d[81]]);
+    let mem_unit = u32::from_le_bytes([d[104], d[105], d[106], d[107]]);
+    format!(
+        "{{uptime={}, loads=[{}, {}, {}], totalram={}, freeram={}, sharedram={}, \
+         bufferram={}, totalswap={}, freeswap={}, procs={procs}, totalhigh={}, \
+         freehigh={}, mem_unit={mem_unit}}}",
+        l(0) as i64,
+        l(8),
+        l(16),
+        l(24),
+        l(32),
+        l(40),
+        l(48),
+        l(56),
+        l(64),
+        l(72),
+        l(88),
+        l(96)
+    )
 }
 
 /// Pads the call text to strace's 40th column before ` = `.
@@ -1315,10 +1380,10 @@ fn format_chunk(
                             ctx.head(&mut s, exit_tid, *t2);
                             let ls = s.len();
                             let _ = write!(s, "<... {} resumed>)", syscall_name(nr));
-                            finish(&mut s, ls, &ret_text(nr, *ret));
+                            finish(&mut s, ls, &ret_text(nr, *ret, Some(args)));
                         } else {
                             s.push(')');
-                            finish(&mut s, line_start, &ret_text(nr, *ret));
+                            finish(&mut s, line_start, &ret_text(nr, *ret, Some(args)));
                         }
                         ctx.dur(&mut s, t2.saturating_sub(*time));
                         s.push('\n');
@@ -1382,11 +1447,11 @@ fn format_chunk(
                     let known = args_known_at_entry(nr);
                     s.push_str(&args_text(nr, args, Some(*ret), &caps, known..6));
                     s.push(')');
-                    finish(&mut s, line_start, &ret_text(nr, *ret));
+                    finish(&mut s, line_start, &ret_text(nr, *ret, Some(args)));
                     ctx.dur(&mut s, time.saturating_sub(*t0));
                 } else {
                     s.push(')');
-                    finish(&mut s, line_start, &ret_text(nr, *ret));
+                    finish(&mut s, line_start, &ret_text(nr, *ret, None));
                 }
                 s.push('\n');
                 if let Some(h) = out.head_len.as_mut() {
@@ -1535,8 +1600,27 @@ mod tests {
 
     #[test]
     fn returns_show_errno_name_and_description() {
-        assert_eq!(ret_text(257, -2), "-1 ENOENT (No such file or directory)");
-        assert_eq!(ret_text(12, 0x5000), "0x5000");
-        assert_eq!(ret_text(0, 5), "5");
+        assert_eq!(
+            ret_text(257, -2, None),
+            "-1 ENOENT (No such file or directory)"
+        );
+        assert_eq!(ret_text(12, 0x5000, None), "0x5000");
+        assert_eq!(ret_text(0, 5, None), "5");
+    }
+
+    #[test]
+    fn fcntl_returns_are_named_by_their_command() {
+        let getfd = [3, 1, 0, 0, 0, 0];
+        let getfl = [3, 3, 0, 0, 0, 0];
+        assert_eq!(ret_text(72, 0, Some(&getfd)), "0");
+        assert_eq!(ret_text(72, 1, Some(&getfd)), "0x1 (flags FD_CLOEXEC)");
+        assert_eq!(
+            ret_text(72, 0x8002, Some(&getfl)),
+            "0x8002 (flags O_RDWR|O_LARGEFILE)"
+        );
+        assert_eq!(ret_text(72, 0, Some(&getfl)), "0 (flags O_RDONLY)");
+        // Without the entry, or for another command, the number alone.
+        assert_eq!(ret_text(72, 0x8002, None), "32770");
+        assert_eq!(ret_text(72, 11, Some(&[3, 1030, 10, 0, 0, 0])), "11");
     }
 }
