@@ -261,3 +261,52 @@ fn replay_names_fcntl_flags_and_decodes_sysinfo_like_strace() {
     }
     assert!(si.ends_with("}) = 0"), "{si}");
 }
+
+/// Lines of `text` from the first `socket(`, with ephemeral ports masked.
+fn net_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| match l.find("htons(") {
+            Some(k) => {
+                let end = l[k..].find(')').map_or(l.len(), |e| k + e);
+                format!("{}htons(PORT{}", &l[..k], &l[end..])
+            }
+            None => l.to_string(),
+        })
+        .skip_while(|l| !l.starts_with("socket("))
+        .collect()
+}
+
+#[test]
+fn replay_of_socket_calls_equals_strace_s_lines() {
+    let set = "trace=socket,setsockopt,getsockopt,bind,listen,getsockname,connect,\
+               accept4,sendto,recvfrom,poll,shutdown";
+    let dir = tempfile::tempdir().unwrap();
+    let exe = tracee("net_calls");
+    let st = dir.path().join("s.txt");
+    let o = Command::new("strace")
+        .args(["-e", set, "-o"])
+        .arg(&st)
+        .arg(&exe)
+        .output()
+        .expect("strace runs");
+    assert!(o.status.success());
+    let want = net_lines(&std::fs::read_to_string(&st).unwrap());
+    assert_eq!(want.len(), 16, "15 calls and the exit: {want:#?}");
+
+    let trace = dir.path().join("t.bin");
+    let o = Command::new(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .arg(&exe)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let r = Command::new(bin("analyze"))
+        .args(["replay", "-e", set])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    assert_eq!(net_lines(&String::from_utf8_lossy(&r.stdout)), want);
+}

@@ -77,6 +77,24 @@ enum A {
     FcntlArg,
     /// struct sysinfo filled at exit.
     Sysinfo,
+    /// socket(2)'s protocol: named for AF_INET/AF_INET6 (argument 0).
+    Proto,
+    /// A socket option level.
+    SockLevel,
+    /// A socket option name, named for its level (argument 1).
+    SockOpt,
+    /// setsockopt's value, length in argument N: `[1]` for an int.
+    OptVal(usize),
+    /// A sockaddr the kernel filled (accept, getsockname, recvfrom).
+    SockaddrOut,
+    /// The socklen_t* after it: `[16]`, the length the kernel wrote.
+    SockLenOut,
+    /// A pollfd array: `[{fd=5, events=POLLIN}]`.
+    Pollfds,
+    /// getsockopt's value, as long as the kernel said: `[1]` for an int.
+    OptOut,
+    /// An int the kernel wrote through a pointer: `[4]`.
+    IntOut,
 }
 
 /// Names of the bits of a flag word, and what 0 is called.
@@ -392,6 +410,138 @@ const SOCK_TYPE: FlagSet = FlagSet {
     ],
 };
 
+/// send/recv flags.
+const MSG: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0x1, "MSG_OOB"),
+        (0x2, "MSG_PEEK"),
+        (0x4, "MSG_DONTROUTE"),
+        (0x8, "MSG_CTRUNC"),
+        (0x20, "MSG_TRUNC"),
+        (0x40, "MSG_DONTWAIT"),
+        (0x80, "MSG_EOR"),
+        (0x100, "MSG_WAITALL"),
+        (0x2000, "MSG_ERRQUEUE"),
+        (0x4000, "MSG_NOSIGNAL"),
+        (0x8000, "MSG_MORE"),
+        (0x10000, "MSG_WAITFORONE"),
+        (0x4000_0000, "MSG_CMSG_CLOEXEC"),
+    ],
+};
+
+const SHUT: &[(u64, &str)] = &[(0, "SHUT_RD"), (1, "SHUT_WR"), (2, "SHUT_RDWR")];
+
+const IPPROTO: &[(u64, &str)] = &[
+    (0, "IPPROTO_IP"),
+    (1, "IPPROTO_ICMP"),
+    (6, "IPPROTO_TCP"),
+    (17, "IPPROTO_UDP"),
+    (58, "IPPROTO_ICMPV6"),
+    (132, "IPPROTO_SCTP"),
+];
+
+/// Option levels as strace names them (SOL_TCP for IPPROTO_TCP).
+const SOL: &[(u64, &str)] = &[
+    (0, "SOL_IP"),
+    (1, "SOL_SOCKET"),
+    (6, "SOL_TCP"),
+    (17, "SOL_UDP"),
+    (41, "SOL_IPV6"),
+];
+
+const SO: &[(u64, &str)] = &[
+    (1, "SO_DEBUG"),
+    (2, "SO_REUSEADDR"),
+    (3, "SO_TYPE"),
+    (4, "SO_ERROR"),
+    (5, "SO_DONTROUTE"),
+    (6, "SO_BROADCAST"),
+    (7, "SO_SNDBUF"),
+    (8, "SO_RCVBUF"),
+    (9, "SO_KEEPALIVE"),
+    (10, "SO_OOBINLINE"),
+    (13, "SO_LINGER"),
+    (15, "SO_REUSEPORT"),
+    (16, "SO_PASSCRED"),
+    (17, "SO_PEERCRED"),
+    (18, "SO_RCVLOWAT"),
+    (20, "SO_RCVTIMEO_OLD"),
+    (21, "SO_SNDTIMEO_OLD"),
+    (32, "SO_SNDBUFFORCE"),
+    (33, "SO_RCVBUFFORCE"),
+    (38, "SO_PROTOCOL"),
+    (39, "SO_DOMAIN"),
+];
+
+const TCP_OPT: &[(u64, &str)] = &[
+    (1, "TCP_NODELAY"),
+    (2, "TCP_MAXSEG"),
+    (3, "TCP_CORK"),
+    (4, "TCP_KEEPIDLE"),
+    (5, "TCP_KEEPINTVL"),
+    (6, "TCP_KEEPCNT"),
+    (9, "TCP_DEFER_ACCEPT"),
+    (11, "TCP_INFO"),
+    (12, "TCP_QUICKACK"),
+    (13, "TCP_CONGESTION"),
+    (18, "TCP_USER_TIMEOUT"),
+    (23, "TCP_FASTOPEN"),
+];
+
+const IPV6_OPT: &[(u64, &str)] = &[(26, "IPV6_V6ONLY")];
+
+const POLL: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0x1, "POLLIN"),
+        (0x2, "POLLPRI"),
+        (0x4, "POLLOUT"),
+        (0x8, "POLLERR"),
+        (0x10, "POLLHUP"),
+        (0x20, "POLLNVAL"),
+        (0x40, "POLLRDNORM"),
+        (0x80, "POLLRDBAND"),
+        (0x100, "POLLWRNORM"),
+        (0x200, "POLLWRBAND"),
+        (0x400, "POLLMSG"),
+        (0x2000, "POLLRDHUP"),
+    ],
+};
+
+/// `name` from `table`, or the number in hex.
+fn named(table: &[(u64, &str)], v: u64) -> String {
+    match table.iter().find(|(n, _)| *n == v) {
+        Some((_, name)) => (*name).to_string(),
+        None => format!("{v:#x}"),
+    }
+}
+
+/// A pollfd array's entries (8 bytes each: fd, events, revents):
+/// `{fd=5, events=POLLIN}`, or with `revents` the ones that have some.
+fn pollfds_text(d: &[u8], revents: bool) -> String {
+    let mut parts = Vec::new();
+    for e in d.chunks_exact(8) {
+        let fd = i32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+        let ev = u16::from_le_bytes([e[4], e[5]]);
+        let rev = u16::from_le_bytes([e[6], e[7]]);
+        if !revents {
+            parts.push(format!(
+                "{{fd={fd}, events={}}}",
+                flag_names(ev.into(), &POLL)
+            ));
+        } else if rev != 0 {
+            parts.push(format!(
+                "{{fd={fd}, revents={}}}",
+                flag_names(rev.into(), &POLL)
+            ));
+        }
+    }
+    format!("[{}]", parts.join(", "))
+}
+
 const IOCTL: &[(u64, &str)] = &[
     (0x5401, "TCGETS"),
     (0x5402, "TCSETS"),
@@ -504,12 +654,16 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "writev" | "pwritev" => &[Fd, Iov(2), I],
         "readv" | "preadv" => &[Fd, Iov(2), I],
         "connect" | "bind" => &[Fd, Sockaddr(2), U],
-        "sendto" => &[Fd, In(2), U, X, Sockaddr(5), U],
-        "recvfrom" => &[Fd, Out, U, X, X, X],
-        "socket" => &[Named(DOMAIN), Flags(&SOCK_TYPE), I32],
+        "sendto" => &[Fd, In(2), U, Flags(&MSG), Sockaddr(5), U],
+        "recvfrom" => &[Fd, Out, U, Flags(&MSG), SockaddrOut, SockLenOut],
+        "socket" => &[Named(DOMAIN), Flags(&SOCK_TYPE), Proto],
         "listen" => &[Fd, I32],
-        "accept" => &[Fd, X, X],
-        "accept4" => &[Fd, X, X, X],
+        "accept" | "getsockname" | "getpeername" => &[Fd, SockaddrOut, SockLenOut],
+        "accept4" => &[Fd, SockaddrOut, SockLenOut, Flags(&SOCK_TYPE)],
+        "setsockopt" => &[Fd, SockLevel, SockOpt, OptVal(4), U],
+        "getsockopt" => &[Fd, SockLevel, SockOpt, OptOut, IntOut],
+        "shutdown" => &[Fd, Named(SHUT)],
+        "poll" => &[Pollfds, U, I32],
         "mmap" => &[X, U, Flags(&PROT), Flags(&MAP), Fd, Hex],
         "munmap" => &[X, U],
         "mprotect" => &[X, U, Flags(&PROT)],
@@ -767,36 +921,79 @@ fn fmt_arg(
             }
             s.push(']');
         }
-        Sockaddr(_) => {
-            let Some(m) = mem(i as u8).filter(|m| m.data.len() >= 2) else {
-                s.push_str(&ptr(v));
-                return;
-            };
-            let fam = u16::from_le_bytes([m.data[0], m.data[1]]);
-            match fam {
-                1 => {
-                    let p = &m.data[2..];
-                    let end = p.iter().position(|&c| c == 0).unwrap_or(p.len());
-                    let _ = write!(
-                        s,
-                        "{{sa_family=AF_UNIX, sun_path={}}}",
-                        quoted(&p[..end], false)
-                    );
+        Sockaddr(_) => match mem(i as u8).filter(|m| m.data.len() >= 2) {
+            Some(m) => s.push_str(&sockaddr_text(m.data)),
+            None => s.push_str(&ptr(v)),
+        },
+        SockaddrOut => match mem(i as u8).filter(|m| m.data.len() >= 2 && ok(ret)) {
+            Some(m) => s.push_str(&sockaddr_text(m.data)),
+            None => s.push_str(&ptr(v)),
+        },
+        SockLenOut => {
+            // The sockaddr before it was read at exit with the length the
+            // kernel wrote here.
+            match mem(i as u8 - 1)
+                .filter(|m| v != 0 && ok(ret) && m.flags & mem_flags::UNREADABLE == 0)
+            {
+                Some(m) => {
+                    let _ = write!(s, "[{}]", m.data.len());
                 }
-                2 if m.data.len() >= 8 => {
-                    let port = u16::from_be_bytes([m.data[2], m.data[3]]);
-                    let a = &m.data[4..8];
-                    let _ = write!(
-                        s,
-                        "{{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr(\"{}.{}.{}.{}\")}}",
-                        a[0], a[1], a[2], a[3]
-                    );
-                }
-                f => {
-                    let _ = write!(s, "{{sa_family={f}, ...}}");
-                }
+                None => s.push_str(&ptr(v)),
             }
         }
+        Proto => match args[0] {
+            2 | 10 => s.push_str(&named(IPPROTO, v)),
+            _ => {
+                let _ = write!(s, "{}", v as u32 as i32);
+            }
+        },
+        SockLevel => s.push_str(&named(SOL, v)),
+        SockOpt => match args[1] {
+            1 => s.push_str(&named(SO, v)),
+            6 => s.push_str(&named(TCP_OPT, v)),
+            41 => s.push_str(&named(IPV6_OPT, v)),
+            _ => {
+                let _ = write!(s, "{}", v as u32 as i32);
+            }
+        },
+        OptVal(n) => match mem(i as u8).filter(|m| m.flags & mem_flags::UNREADABLE == 0) {
+            Some(m) if args[n] == 4 && m.data.len() == 4 => {
+                let _ = write!(
+                    s,
+                    "[{}]",
+                    i32::from_le_bytes([m.data[0], m.data[1], m.data[2], m.data[3]])
+                );
+            }
+            Some(m) => s.push_str(&caps.clipped(m.data, cut(&m))),
+            None => s.push_str(&ptr(v)),
+        },
+        OptOut => match mem(i as u8).filter(|m| ok(ret) && m.flags & mem_flags::UNREADABLE == 0) {
+            Some(m) if m.data.len() == 4 => {
+                let _ = write!(
+                    s,
+                    "[{}]",
+                    i32::from_le_bytes([m.data[0], m.data[1], m.data[2], m.data[3]])
+                );
+            }
+            Some(m) => s.push_str(&caps.clipped(m.data, cut(&m))),
+            None => s.push_str(&ptr(v)),
+        },
+        IntOut => match mem(i as u8).filter(|m| ok(ret) && m.data.len() == 4) {
+            Some(m) => {
+                let _ = write!(
+                    s,
+                    "[{}]",
+                    i32::from_le_bytes([m.data[0], m.data[1], m.data[2], m.data[3]])
+                );
+            }
+            None => s.push_str(&ptr(v)),
+        },
+        Pollfds => match caps.enter.iter().find(|m| m.arg == i as u8) {
+            Some(m) if m.flags & mem_flags::UNREADABLE == 0 => {
+                s.push_str(&pollfds_text(m.data, false))
+            }
+            _ => s.push_str(&ptr(v)),
+        },
         OutStr => match mem(i as u8).filter(|_| ret.is_some_and(|r| r > 0)) {
             Some(m) => {
                 let n = (ret.unwrap_or(0) as usize).min(m.data.len());
@@ -1038,7 +1235,7 @@ fn args_known_at_entry(nr: u32) -> usize {
     match signature(&syscall_name(nr)) {
         Some(sig) => sig
             .iter()
-            .position(|k| matches!(k, Out | Stat | Sysinfo))
+            .position(|k| matches!(k, Out | Stat | Sysinfo | SockaddrOut | OptOut))
             .unwrap_or(sig.len()),
         None => 6,
     }
@@ -1106,13 +1303,51 @@ fn args_text(
     s
 }
 
+/// A sockaddr as strace writes it.
+fn sockaddr_text(d: &[u8]) -> String {
+    let fam = u16::from_le_bytes([d[0], d[1]]);
+    match fam {
+        1 => {
+            let p = &d[2..];
+            let end = p.iter().position(|&c| c == 0).unwrap_or(p.len());
+            format!(
+                "{{sa_family=AF_UNIX, sun_path={}}}",
+                quoted(&p[..end], false)
+            )
+        }
+        2 if d.len() >= 8 => {
+            let port = u16::from_be_bytes([d[2], d[3]]);
+            let a = &d[4..8];
+            format!(
+                "{{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr(\"{}.{}.{}.{}\")}}",
+                a[0], a[1], a[2], a[3]
+            )
+        }
+        f => format!("{{sa_family={}, ...}}", named(DOMAIN, f.into())),
+    }
+}
+
+/// A call that succeeded (its exit is known and not an error).
+fn ok(ret: Option<i64>) -> bool {
+    ret.is_some_and(|r| !is_error(r))
+}
+
 /// The return value as strace writes it; `args` (when the entry is known)
-/// names what an fcntl command returns.
-fn ret_text(nr: u32, ret: i64, args: Option<&[u64; 6]>) -> String {
+/// names what an fcntl command returns, `caps` what poll found.
+fn ret_text(nr: u32, ret: i64, args: Option<&[u64; 6]>, caps: Option<&Caps<'_, '_>>) -> String {
     if is_error(ret) {
         return format!("-1 {}", errno_text(-ret as i32));
     }
-    match (&*syscall_name(nr), args.map(|a| a[1])) {
+    let name = syscall_name(nr);
+    if &*name == "poll" {
+        if ret == 0 {
+            return "0 (Timeout)".into();
+        }
+        if let Some(m) = caps.and_then(|c| c.exit.iter().find(|m| m.arg == 0)) {
+            return format!("{ret} ({})", pollfds_text(m.data, true));
+        }
+    }
+    match (&*name, args.map(|a| a[1])) {
         ("mmap" | "brk" | "mremap", _) => format!("{:#x}", ret as u64),
         // F_GETFD: 0 stays 0.
         ("fcntl", Some(1)) if ret != 0 => {
@@ -1380,10 +1615,14 @@ fn format_chunk(
                             ctx.head(&mut s, exit_tid, *t2);
                             let ls = s.len();
                             let _ = write!(s, "<... {} resumed>)", syscall_name(nr));
-                            finish(&mut s, ls, &ret_text(nr, *ret, Some(args)));
+                            finish(&mut s, ls, &ret_text(nr, *ret, Some(args), Some(&caps)));
                         } else {
                             s.push(')');
-                            finish(&mut s, line_start, &ret_text(nr, *ret, Some(args)));
+                            finish(
+                                &mut s,
+                                line_start,
+                                &ret_text(nr, *ret, Some(args), Some(&caps)),
+                            );
                         }
                         ctx.dur(&mut s, t2.saturating_sub(*time));
                         s.push('\n');
@@ -1447,11 +1686,15 @@ fn format_chunk(
                     let known = args_known_at_entry(nr);
                     s.push_str(&args_text(nr, args, Some(*ret), &caps, known..6));
                     s.push(')');
-                    finish(&mut s, line_start, &ret_text(nr, *ret, Some(args)));
+                    finish(
+                        &mut s,
+                        line_start,
+                        &ret_text(nr, *ret, Some(args), Some(&caps)),
+                    );
                     ctx.dur(&mut s, time.saturating_sub(*t0));
                 } else {
                     s.push(')');
-                    finish(&mut s, line_start, &ret_text(nr, *ret, None));
+                    finish(&mut s, line_start, &ret_text(nr, *ret, None, None));
                 }
                 s.push('\n');
                 if let Some(h) = out.head_len.as_mut() {
@@ -1601,26 +1844,29 @@ mod tests {
     #[test]
     fn returns_show_errno_name_and_description() {
         assert_eq!(
-            ret_text(257, -2, None),
+            ret_text(257, -2, None, None),
             "-1 ENOENT (No such file or directory)"
         );
-        assert_eq!(ret_text(12, 0x5000, None), "0x5000");
-        assert_eq!(ret_text(0, 5, None), "5");
+        assert_eq!(ret_text(12, 0x5000, None, None), "0x5000");
+        assert_eq!(ret_text(0, 5, None, None), "5");
     }
 
     #[test]
     fn fcntl_returns_are_named_by_their_command() {
         let getfd = [3, 1, 0, 0, 0, 0];
         let getfl = [3, 3, 0, 0, 0, 0];
-        assert_eq!(ret_text(72, 0, Some(&getfd)), "0");
-        assert_eq!(ret_text(72, 1, Some(&getfd)), "0x1 (flags FD_CLOEXEC)");
+        assert_eq!(ret_text(72, 0, Some(&getfd), None), "0");
         assert_eq!(
-            ret_text(72, 0x8002, Some(&getfl)),
+            ret_text(72, 1, Some(&getfd), None),
+            "0x1 (flags FD_CLOEXEC)"
+        );
+        assert_eq!(
+            ret_text(72, 0x8002, Some(&getfl), None),
             "0x8002 (flags O_RDWR|O_LARGEFILE)"
         );
-        assert_eq!(ret_text(72, 0, Some(&getfl)), "0 (flags O_RDONLY)");
+        assert_eq!(ret_text(72, 0, Some(&getfl), None), "0 (flags O_RDONLY)");
         // Without the entry, or for another command, the number alone.
-        assert_eq!(ret_text(72, 0x8002, None), "32770");
-        assert_eq!(ret_text(72, 11, Some(&[3, 1030, 10, 0, 0, 0])), "11");
+        assert_eq!(ret_text(72, 0x8002, None, None), "32770");
+        assert_eq!(ret_text(72, 11, Some(&[3, 1030, 10, 0, 0, 0]), None), "11");
     }
 }

@@ -550,7 +550,7 @@ fn replay_names_flags_and_enumerations_as_strace_does() {
             "rt_sigprocmask(SIG_BLOCK, ~[KILL STOP], NULL, 8)",
             "getcwd(\"/tmp\", 4096)",
             "fcntl(3, F_GETFD)",
-            "fcntl(3, F_SETFD, 1)",
+            "fcntl(3, F_SETFD, FD_CLOEXEC)",
             "newfstatat(AT_FDCWD, \"/tmp\", {st_mode=S_IFDIR|S_ISVTX|0777, st_size=4096, ...}, 0)",
             "wait4(-1, NULL, __WALL, NULL)",
             "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7000)",

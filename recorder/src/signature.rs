@@ -190,7 +190,8 @@ const LIST: &[(Sysno, Sig)] = &[
         s(N, OutArrayRet(MMSGHDR), N, In(TIMESPEC), N, N),
     ),
     (Sysno::setsockopt, s(N, N, N, InBuf(4), N, N)),
-    (Sysno::getsockopt, s(N, N, N, N, InOut(INT), N)),
+    // optval is as long as *optlen says at exit, as a sockaddr is.
+    (Sysno::getsockopt, s(N, N, N, SockaddrOut(4), InOut(INT), N)),
     (Sysno::poll, s(InOutArray(POLLFD, 1), N, N, N, N, N)),
     (
         Sysno::ppoll,
