@@ -216,22 +216,19 @@ fn replay_of_a_recorded_execve_shows_argv_and_the_environment_count_like_strace(
     );
 }
 
-#[test]
-fn replay_names_fcntl_flags_and_decodes_sysinfo_like_strace() {
+/// Runs tracee `name` under `strace -e SET` and under rec, and returns
+/// strace's text and `analyze replay -e SET` of the trace.
+fn strace_and_replay(name: &str, set: &str) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let exe = tracee("fcntl_flags");
+    let exe = tracee(name);
     let st = dir.path().join("s.txt");
     let o = Command::new("strace")
-        .args(["-e", "trace=fcntl", "-o"])
+        .args(["-e", set, "-o"])
         .arg(&st)
         .arg(&exe)
         .output()
         .expect("strace runs");
     assert!(o.status.success());
-    let want = std::fs::read_to_string(&st).unwrap();
-    let want: Vec<&str> = want.lines().filter(|l| l.starts_with("fcntl(")).collect();
-    assert_eq!(want.len(), 12, "{want:?}");
-
     let trace = dir.path().join("t.bin");
     let o = Command::new(bin("rec"))
         .args(["-q", "-o"])
@@ -242,14 +239,28 @@ fn replay_names_fcntl_flags_and_decodes_sysinfo_like_strace() {
         .unwrap();
     assert!(o.status.success());
     let r = Command::new(bin("analyze"))
-        .args(["replay", "-e", "trace=fcntl,sysinfo"])
+        .args(["replay", "-e", set])
         .arg(&trace)
         .output()
         .unwrap();
     assert!(r.status.success());
-    let out = String::from_utf8_lossy(&r.stdout);
-    let got: Vec<&str> = out.lines().filter(|l| l.starts_with("fcntl(")).collect();
-    assert_eq!(got, want);
+    (
+        std::fs::read_to_string(&st).unwrap(),
+        String::from_utf8_lossy(&r.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn replay_names_fcntl_flags_and_decodes_sysinfo_like_strace() {
+    let (want, out) = strace_and_replay("fcntl_flags", "trace=fcntl,sysinfo");
+    let fcntl = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.starts_with("fcntl("))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(fcntl(&want).len(), 12, "{want}");
+    assert_eq!(fcntl(&out), fcntl(&want));
     // The values differ from run to run; the shape must not.
     let si = out
         .lines()
@@ -280,33 +291,8 @@ fn net_lines(text: &str) -> Vec<String> {
 fn replay_of_socket_calls_equals_strace_s_lines() {
     let set = "trace=socket,setsockopt,getsockopt,bind,listen,getsockname,connect,\
                accept4,sendto,recvfrom,poll,shutdown";
-    let dir = tempfile::tempdir().unwrap();
-    let exe = tracee("net_calls");
-    let st = dir.path().join("s.txt");
-    let o = Command::new("strace")
-        .args(["-e", set, "-o"])
-        .arg(&st)
-        .arg(&exe)
-        .output()
-        .expect("strace runs");
-    assert!(o.status.success());
-    let want = net_lines(&std::fs::read_to_string(&st).unwrap());
+    let (want, out) = strace_and_replay("net_calls", set);
+    let want = net_lines(&want);
     assert_eq!(want.len(), 16, "15 calls and the exit: {want:#?}");
-
-    let trace = dir.path().join("t.bin");
-    let o = Command::new(bin("rec"))
-        .args(["-q", "-o"])
-        .arg(&trace)
-        .arg("--")
-        .arg(&exe)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    let r = Command::new(bin("analyze"))
-        .args(["replay", "-e", set])
-        .arg(&trace)
-        .output()
-        .unwrap();
-    assert!(r.status.success());
-    assert_eq!(net_lines(&String::from_utf8_lossy(&r.stdout)), want);
+    assert_eq!(net_lines(&out), want);
 }
