@@ -296,3 +296,32 @@ fn replay_of_socket_calls_equals_strace_s_lines() {
     assert_eq!(want.len(), 16, "15 calls and the exit: {want:#?}");
     assert_eq!(net_lines(&out), want);
 }
+
+#[test]
+fn replay_decodes_pipe_fds_wait_statuses_uname_and_access_flags_like_strace() {
+    let set = "trace=pipe2,wait4,uname,close_range,faccessat2";
+    let (want, out) = strace_and_replay("misc_calls", set);
+    // rec follows the children (strace without -f does not): only the
+    // calls' lines count, and the children's pids differ from run to run.
+    let lines = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(|l| match l.strip_prefix("[pid ") {
+                Some(r) => r.split_once("] ").map_or(r, |x| x.1),
+                None => l,
+            })
+            .filter(|l| !l.starts_with("---") && !l.starts_with("+++"))
+            .map(|l| match l.strip_prefix("wait4(") {
+                Some(r) => {
+                    let (_, rest) = r.split_once(", ").unwrap_or_default();
+                    let rest = rest.rsplit_once(" = ").map_or(rest, |x| x.0);
+                    format!("wait4(PID, {rest}")
+                }
+                None => l.to_string(),
+            })
+            .collect()
+    };
+    let want = lines(&want);
+    assert_eq!(want.len(), 6, "{want:#?}");
+    assert!(want[1].contains("WEXITSTATUS(s) == 3"), "{want:#?}");
+    assert_eq!(lines(&out), want);
+}

@@ -95,6 +95,14 @@ enum A {
     OptOut,
     /// An int the kernel wrote through a pointer: `[4]`.
     IntOut,
+    /// The two fds pipe/pipe2 return: `[3, 4]`.
+    Fds2,
+    /// wait4's status: `[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]`.
+    WaitStatus,
+    /// struct utsname: `{sysname="Linux", nodename="vm", ...}`.
+    Utsname,
+    /// A buffer the kernel filled, every byte in hex (getrandom).
+    OutHex,
 }
 
 /// Names of the bits of a flag word, and what 0 is called.
@@ -150,6 +158,34 @@ const AT: FlagSet = FlagSet {
         (0x800, "AT_NO_AUTOMOUNT"),
         (0x1000, "AT_EMPTY_PATH"),
     ],
+};
+
+/// faccessat2's flags: 0x200 is AT_EACCESS here, AT_REMOVEDIR for unlinkat.
+const AT_ACCESS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0x100, "AT_SYMLINK_NOFOLLOW"),
+        (0x200, "AT_EACCESS"),
+        (0x1000, "AT_EMPTY_PATH"),
+    ],
+};
+
+const PIPE_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0o4000, "O_NONBLOCK"),
+        (0o40000, "O_DIRECT"),
+        (0o2000000, "O_CLOEXEC"),
+        (0o40000000, "O_NOTIFICATION_PIPE"),
+    ],
+};
+
+const CLOSE_RANGE: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[(2, "CLOSE_RANGE_UNSHARE"), (4, "CLOSE_RANGE_CLOEXEC")],
 };
 
 const GRND: FlagSet = FlagSet {
@@ -635,7 +671,8 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "fstat" => &[Fd, Stat],
         "newfstatat" => &[Fd, Str, Stat, Flags(&AT)],
         "access" => &[Str, Flags(&ACCESS)],
-        "faccessat" | "faccessat2" => &[Fd, Str, Flags(&ACCESS), Flags(&AT)],
+        "faccessat" => &[Fd, Str, Flags(&ACCESS)],
+        "faccessat2" => &[Fd, Str, Flags(&ACCESS), Flags(&AT_ACCESS)],
         "execve" => &[Str, Argv, Envp],
         "execveat" => &[Fd, Str, Argv, Envp, X],
         "readlink" => &[Str, Out, U],
@@ -671,14 +708,16 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "exit" | "exit_group" => &[I32],
         "kill" | "tkill" => &[I32, Sig],
         "tgkill" => &[I32, I32, Sig],
-        "wait4" => &[I32, X, Flags(&WAIT_OPTS), X],
+        "wait4" => &[I32, WaitStatus, Flags(&WAIT_OPTS), X],
         "epoll_create1" => &[Flags(&EPOLL_FLAGS)],
         "clone" => &[X, X, X, X, X],
         "clone3" => &[X, U],
         "dup2" => &[Fd, Fd],
         "dup3" => &[Fd, Fd, X],
-        "pipe" => &[X],
-        "pipe2" => &[X, X],
+        "pipe" => &[Fds2],
+        "pipe2" => &[Fds2, Flags(&PIPE_FLAGS)],
+        "uname" => &[Utsname],
+        "close_range" => &[I32, I32, Flags(&CLOSE_RANGE)],
         "lseek" => &[Fd, I, Named(WHENCE)],
         "ioctl" => &[Fd, Named(IOCTL), X],
         "fcntl" => &[Fd, Named(FCNTL), FcntlArg],
@@ -689,7 +728,7 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "getdents64" => &[Fd, Dirents, U],
         "rt_sigaction" => &[Sig, Sigaction, Sigaction, U],
         "rt_sigprocmask" => &[Named(SIG_HOW), Sigset, Sigset, U],
-        "getrandom" => &[Out, U, Flags(&GRND)],
+        "getrandom" => &[OutHex, U, Flags(&GRND)],
         "getcwd" => &[OutStr, U],
         "arch_prctl" => &[Named(ARCH_PRCTL), X],
         "set_robust_list" => &[X, U],
@@ -988,6 +1027,48 @@ fn fmt_arg(
             }
             None => s.push_str(&ptr(v)),
         },
+        Fds2 => match mem(i as u8).filter(|m| ret == Some(0) && m.data.len() == 8) {
+            Some(m) => {
+                let fd = |o: usize| {
+                    i32::from_le_bytes([m.data[o], m.data[o + 1], m.data[o + 2], m.data[o + 3]])
+                };
+                let _ = write!(s, "[{}, {}]", fd(0), fd(4));
+            }
+            None => s.push_str(&ptr(v)),
+        },
+        WaitStatus => {
+            match mem(i as u8).filter(|m| ret.is_some_and(|r| r > 0) && m.data.len() == 4) {
+                Some(m) => {
+                    let st = i32::from_le_bytes([m.data[0], m.data[1], m.data[2], m.data[3]]);
+                    let _ = write!(s, "[{}]", wait_status_text(st));
+                }
+                None => s.push_str(&ptr(v)),
+            }
+        }
+        Utsname => match mem(i as u8).filter(|m| ret == Some(0) && m.data.len() >= 130) {
+            Some(m) => {
+                let field = |o: usize| {
+                    let f = &m.data[o..o + 65];
+                    quoted(&f[..f.iter().position(|&c| c == 0).unwrap_or(65)], false)
+                };
+                let _ = write!(s, "{{sysname={}, nodename={}, ...}}", field(0), field(65));
+            }
+            None => s.push_str(&ptr(v)),
+        },
+        OutHex => match mem(i as u8).filter(|m| ok(ret) && m.flags & mem_flags::UNREADABLE == 0) {
+            Some(m) => {
+                let n = m.data.len().min(caps.limit);
+                s.push('"');
+                for b in &m.data[..n] {
+                    let _ = write!(s, "\\x{b:02x}");
+                }
+                s.push('"');
+                if n < m.data.len() || cut(&m) {
+                    s.push_str("...");
+                }
+            }
+            None => s.push_str(&ptr(v)),
+        },
         Pollfds => match caps.enter.iter().find(|m| m.arg == i as u8) {
             Some(m) if m.flags & mem_flags::UNREADABLE == 0 => {
                 s.push_str(&pollfds_text(m.data, false))
@@ -1235,7 +1316,19 @@ fn args_known_at_entry(nr: u32) -> usize {
     match signature(&syscall_name(nr)) {
         Some(sig) => sig
             .iter()
-            .position(|k| matches!(k, Out | Stat | Sysinfo | SockaddrOut | OptOut))
+            .position(|k| {
+                matches!(
+                    k,
+                    Out | Stat
+                        | Sysinfo
+                        | SockaddrOut
+                        | OptOut
+                        | Fds2
+                        | WaitStatus
+                        | Utsname
+                        | OutHex
+                )
+            })
             .unwrap_or(sig.len()),
         None => 6,
     }
@@ -1301,6 +1394,35 @@ fn args_text(
         }
     }
     s
+}
+
+/// A wait status as strace writes it, inside the brackets.
+fn wait_status_text(st: i32) -> String {
+    let sig = st & 0x7f;
+    if sig == 0 {
+        format!("{{WIFEXITED(s) && WEXITSTATUS(s) == {}}}", (st >> 8) & 0xff)
+    } else if st & 0xff == 0x7f {
+        let stop = format!(
+            "{{WIFSTOPPED(s) && WSTOPSIG(s) == {}}}",
+            signal_name((st >> 8) & 0xff)
+        );
+        match st >> 16 {
+            0 => stop,
+            ev => format!("{stop} | {ev} << 16"),
+        }
+    } else if st == 0xffff {
+        "{WIFCONTINUED(s)}".into()
+    } else {
+        let core = if st & 0x80 != 0 {
+            " && WCOREDUMP(s)"
+        } else {
+            ""
+        };
+        format!(
+            "{{WIFSIGNALED(s) && WTERMSIG(s) == {}{core}}}",
+            signal_name(sig)
+        )
+    }
 }
 
 /// A sockaddr as strace writes it.
@@ -1849,6 +1971,27 @@ mod tests {
         );
         assert_eq!(ret_text(12, 0x5000, None, None), "0x5000");
         assert_eq!(ret_text(0, 5, None, None), "5");
+    }
+
+    #[test]
+    fn wait_statuses_are_written_as_strace_writes_them() {
+        assert_eq!(
+            wait_status_text(3 << 8),
+            "{WIFEXITED(s) && WEXITSTATUS(s) == 3}"
+        );
+        assert_eq!(
+            wait_status_text(9),
+            "{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}"
+        );
+        assert_eq!(
+            wait_status_text(11 | 0x80),
+            "{WIFSIGNALED(s) && WTERMSIG(s) == SIGSEGV && WCOREDUMP(s)}"
+        );
+        assert_eq!(
+            wait_status_text(0x137f),
+            "{WIFSTOPPED(s) && WSTOPSIG(s) == SIGSTOP}"
+        );
+        assert_eq!(wait_status_text(0xffff), "{WIFCONTINUED(s)}");
     }
 
     #[test]
