@@ -250,15 +250,18 @@ fn strace_and_replay(name: &str, set: &str) -> (String, String) {
     )
 }
 
+/// The lines of `text` that start with `prefix`.
+fn lines_starting(text: &str, prefix: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
 fn replay_names_fcntl_flags_and_decodes_sysinfo_like_strace() {
     let (want, out) = strace_and_replay("fcntl_flags", "trace=fcntl,sysinfo");
-    let fcntl = |t: &str| -> Vec<String> {
-        t.lines()
-            .filter(|l| l.starts_with("fcntl("))
-            .map(str::to_string)
-            .collect()
-    };
+    let fcntl = |t: &str| lines_starting(t, "fcntl(");
     assert_eq!(fcntl(&want).len(), 12, "{want}");
     assert_eq!(fcntl(&out), fcntl(&want));
     // The values differ from run to run; the shape must not.
@@ -324,4 +327,18 @@ fn replay_decodes_pipe_fds_wait_statuses_uname_and_access_flags_like_strace() {
     assert_eq!(want.len(), 6, "{want:#?}");
     assert!(want[1].contains("WEXITSTATUS(s) == 3"), "{want:#?}");
     assert_eq!(lines(&out), want);
+}
+
+#[test]
+fn replay_shows_the_mask_rt_sigreturn_restores_like_strace() {
+    let (want, out) = strace_and_replay("sigreturn_mask", "trace=rt_sigreturn");
+    let calls = |t: &str| lines_starting(t, "rt_sigreturn(");
+    assert_eq!(
+        calls(&want),
+        [
+            "rt_sigreturn({mask=[]})                 = 0",
+            "rt_sigreturn({mask=[INT]})              = 0"
+        ]
+    );
+    assert_eq!(calls(&out), calls(&want));
 }

@@ -103,6 +103,8 @@ enum A {
     Utsname,
     /// A buffer the kernel filled, every byte in hex (getrandom).
     OutHex,
+    /// rt_sigreturn's frame: the mask it restores (capture arg 6).
+    SigreturnMask,
 }
 
 /// Names of the bits of a flag word, and what 0 is called.
@@ -717,6 +719,7 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "pipe" => &[Fds2],
         "pipe2" => &[Fds2, Flags(&PIPE_FLAGS)],
         "uname" => &[Utsname],
+        "rt_sigreturn" => &[SigreturnMask],
         "close_range" => &[I32, I32, Flags(&CLOSE_RANGE)],
         "lseek" => &[Fd, I, Named(WHENCE)],
         "ioctl" => &[Fd, Named(IOCTL), X],
@@ -1068,6 +1071,14 @@ fn fmt_arg(
                 }
             }
             None => s.push_str(&ptr(v)),
+        },
+        SigreturnMask => match caps.enter.iter().find(|m| m.arg == 6 && m.data.len() == 8) {
+            Some(m) => {
+                let mask = u64_at(m.data, 0).unwrap_or(0);
+                let _ = write!(s, "{{mask={}}}", sigset_text(mask));
+            }
+            // Recorded before rec read the frame, or unreadable.
+            None => s.push_str("{mask=?}"),
         },
         Pollfds => match caps.enter.iter().find(|m| m.arg == i as u8) {
             Some(m) if m.flags & mem_flags::UNREADABLE == 0 => {

@@ -107,6 +107,14 @@ impl Capture {
         }
     }
 
+    /// rt_sigreturn takes no argument: the mask it restores is in the
+    /// signal frame on the stack, 8 bytes at `addr`, stored as arg 6.
+    pub fn sigreturn_mask(&mut self, tid: i32, addr: u64, out: &mut CaptureBuf) {
+        self.items.clear();
+        self.push_fixed(6, 0, addr, 8);
+        self.run(tid, out);
+    }
+
     /// syscall-exit-stop: output buffers/structs sized by `ret` or
     /// value-result arguments. Nothing is read when the call failed.
     pub fn at_exit(&mut self, tid: i32, nr: u64, args: &[u64; 6], ret: i64, out: &mut CaptureBuf) {

@@ -34,6 +34,16 @@ pub const SYS_CLONE: u64 = Sysno::clone as u64;
 pub const SYS_CLONE3: u64 = Sysno::clone3 as u64;
 pub const SYS_FORK: u64 = Sysno::fork as u64;
 pub const SYS_VFORK: u64 = Sysno::vfork as u64;
+pub const SYS_RT_SIGRETURN: u64 = Sysno::rt_sigreturn as u64;
+
+/// Where rt_sigreturn's signal mask is, from the stack pointer at its
+/// entry: the handler's `ret` popped the restorer's address, so the stack
+/// pointer is at the frame's struct ucontext, whose uc_sigmask follows
+/// uc_flags, uc_link, uc_stack (8 + 8 + 24 bytes) and the 256-byte struct
+/// sigcontext.
+pub fn sigreturn_mask_addr(regs: &Regs) -> u64 {
+    regs.0[ptrec_format::x86_64::RSP].wrapping_add(296)
+}
 
 /// `rax` at every syscall-enter-stop: the entry code stores -ENOSYS there
 /// before the tracer is notified. Used only to detect a desynchronised
