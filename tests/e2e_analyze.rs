@@ -342,3 +342,34 @@ fn replay_shows_the_mask_rt_sigreturn_restores_like_strace() {
     );
     assert_eq!(calls(&out), calls(&want));
 }
+
+#[test]
+fn replay_of_several_processes_aligns_results_at_column_40_as_strace_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.bin");
+    let st = Command::new(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .arg(tracee("forktree"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.code().is_some());
+    let r = Command::new(bin("analyze"))
+        .args(["replay", "-e", "trace=exit_group,wait4"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&r.stdout);
+    // `[pid  1234] exit_group(10)` is 27 bytes: padded so that ` = `
+    // starts at byte 39 of the whole line, the [pid N] prefix included.
+    let short: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("[pid ") && l.contains("] exit_group("))
+        .collect();
+    assert!(short.len() >= 4, "{out}");
+    for l in short {
+        assert_eq!(l.find(" = "), Some(39), "{l}");
+    }
+}

@@ -1728,8 +1728,10 @@ fn format_chunk(
                     out.tail_joined = true;
                 }
                 let enter_caps = collect_caps(r);
-                ctx.head(&mut s, tid, *time);
+                // strace aligns ` = ` at column 40 of the whole line, its
+                // [pid N] and time prefixes included.
                 let line_start = s.len();
+                ctx.head(&mut s, tid, *time);
                 match exit {
                     Some(x @ Record::SyscallExit { ret, time: t2, .. }) => {
                         let exit_caps = collect_caps(x);
@@ -1745,8 +1747,8 @@ fn format_chunk(
                             s.push_str(" <unfinished ...>\n");
                             ctx.head(&mut s, exit_tid, *t2);
                             let _ = writeln!(s, "+++ superseded by execve in pid {tid} +++");
-                            ctx.head(&mut s, exit_tid, *t2);
                             let ls = s.len();
+                            ctx.head(&mut s, exit_tid, *t2);
                             let _ = write!(s, "<... {} resumed>)", syscall_name(nr));
                             finish(&mut s, ls, &ret_text(nr, *ret, Some(args), Some(&caps)));
                         } else {
@@ -1803,8 +1805,10 @@ fn format_chunk(
                     // Printed only if the previous chunk did not join it to its entry.
                     out.head_len = Some(0);
                 }
-                ctx.head(&mut s, tid, *time);
+                // strace aligns ` = ` at column 40 of the whole line, its
+                // [pid N] and time prefixes included.
                 let line_start = s.len();
+                ctx.head(&mut s, tid, *time);
                 let _ = write!(s, "<... {} resumed>", syscall_name(nr));
                 // The entry, when it is in this chunk, gives the remaining arguments.
                 let enter = pending.remove(&tid).and_then(|k| recs.get(k));
