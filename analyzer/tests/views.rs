@@ -579,7 +579,7 @@ fn a_format_version_1_trace_still_reads_in_every_view() {
     );
     let replay = stdout(&analyze(&["replay", golden]));
     assert!(
-        replay.starts_with("[pid   100] read(4110, \"hello\", 4108)               = 5\n"),
+        replay.starts_with("[pid   100] read(4110, \"hello\", 4108)   = 5\n"),
         "{replay}"
     );
     for view in [&["tree"][..], &[][..]] {
