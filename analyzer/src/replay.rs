@@ -83,8 +83,8 @@ enum A {
     SockLevel,
     /// A socket option name, named for its level (argument 1).
     SockOpt,
-    /// setsockopt's value, length in argument N: `[1]` for an int.
-    OptVal(usize),
+    /// setsockopt's value (as long as its length argument): `[1]` for an int.
+    OptVal,
     /// A sockaddr the kernel filled (accept, getsockname, recvfrom).
     SockaddrOut,
     /// The socklen_t* after it: `[16]`, the length the kernel wrote.
@@ -699,7 +699,7 @@ fn signature(name: &str) -> Option<&'static [A]> {
         "listen" => &[Fd, I32],
         "accept" | "getsockname" | "getpeername" => &[Fd, SockaddrOut, SockLenOut],
         "accept4" => &[Fd, SockaddrOut, SockLenOut, Flags(&SOCK_TYPE)],
-        "setsockopt" => &[Fd, SockLevel, SockOpt, OptVal(4), U],
+        "setsockopt" => &[Fd, SockLevel, SockOpt, OptVal, U],
         "getsockopt" => &[Fd, SockLevel, SockOpt, OptOut, IntOut],
         "shutdown" => &[Fd, Named(SHUT)],
         "poll" => &[Pollfds, U, I32],
@@ -790,6 +790,19 @@ impl<'a> Caps<'a, '_> {
 
 fn cut(m: &Mem<'_>) -> bool {
     m.flags & (mem_flags::TRUNCATED | mem_flags::PARTIAL) != 0
+}
+
+fn i32_at(b: &[u8], off: usize) -> Option<i32> {
+    b.get(off..off + 4)
+        .map(|s| i32::from_le_bytes(s.try_into().unwrap_or([0; 4])))
+}
+
+/// A socket option's value: `[1]` for an int, else its bytes.
+fn optval_text(m: &Mem<'_>, caps: &Caps<'_, '_>) -> String {
+    match i32_at(m.data, 0).filter(|_| m.data.len() == 4 && !cut(m)) {
+        Some(n) => format!("[{n}]"),
+        None => caps.clipped(m.data, cut(m)),
+    }
 }
 
 fn u64_at(b: &[u8], off: usize) -> Option<u64> {
@@ -998,56 +1011,39 @@ fn fmt_arg(
                 let _ = write!(s, "{}", v as u32 as i32);
             }
         },
-        OptVal(n) => match mem(i as u8).filter(|m| m.flags & mem_flags::UNREADABLE == 0) {
-            Some(m) if args[n] == 4 && m.data.len() == 4 => {
-                let _ = write!(
-                    s,
-                    "[{}]",
-                    i32::from_le_bytes([m.data[0], m.data[1], m.data[2], m.data[3]])
-                );
-            }
-            Some(m) => s.push_str(&caps.clipped(m.data, cut(&m))),
+        OptVal => match mem(i as u8).filter(|m| m.flags & mem_flags::UNREADABLE == 0) {
+            Some(m) => s.push_str(&optval_text(&m, caps)),
             None => s.push_str(&ptr(v)),
         },
         OptOut => match mem(i as u8).filter(|m| ok(ret) && m.flags & mem_flags::UNREADABLE == 0) {
-            Some(m) if m.data.len() == 4 => {
-                let _ = write!(
-                    s,
-                    "[{}]",
-                    i32::from_le_bytes([m.data[0], m.data[1], m.data[2], m.data[3]])
-                );
-            }
-            Some(m) => s.push_str(&caps.clipped(m.data, cut(&m))),
+            Some(m) => s.push_str(&optval_text(&m, caps)),
             None => s.push_str(&ptr(v)),
         },
-        IntOut => match mem(i as u8).filter(|m| ok(ret) && m.data.len() == 4) {
-            Some(m) => {
-                let _ = write!(
-                    s,
-                    "[{}]",
-                    i32::from_le_bytes([m.data[0], m.data[1], m.data[2], m.data[3]])
-                );
+        IntOut => match mem(i as u8)
+            .and_then(|m| i32_at(m.data, 0))
+            .filter(|_| ok(ret))
+        {
+            Some(n) => {
+                let _ = write!(s, "[{n}]");
             }
             None => s.push_str(&ptr(v)),
         },
         Fds2 => match mem(i as u8).filter(|m| ret == Some(0) && m.data.len() == 8) {
             Some(m) => {
-                let fd = |o: usize| {
-                    i32::from_le_bytes([m.data[o], m.data[o + 1], m.data[o + 2], m.data[o + 3]])
-                };
+                let fd = |o| i32_at(m.data, o).unwrap_or(-1);
                 let _ = write!(s, "[{}, {}]", fd(0), fd(4));
             }
             None => s.push_str(&ptr(v)),
         },
-        WaitStatus => {
-            match mem(i as u8).filter(|m| ret.is_some_and(|r| r > 0) && m.data.len() == 4) {
-                Some(m) => {
-                    let st = i32::from_le_bytes([m.data[0], m.data[1], m.data[2], m.data[3]]);
-                    let _ = write!(s, "[{}]", wait_status_text(st));
-                }
-                None => s.push_str(&ptr(v)),
+        WaitStatus => match mem(i as u8)
+            .and_then(|m| i32_at(m.data, 0))
+            .filter(|_| ret.is_some_and(|r| r > 0))
+        {
+            Some(st) => {
+                let _ = write!(s, "[{}]", wait_status_text(st));
             }
-        }
+            None => s.push_str(&ptr(v)),
+        },
         Utsname => match mem(i as u8).filter(|m| ret == Some(0) && m.data.len() >= 130) {
             Some(m) => {
                 let field = |o: usize| {
@@ -1545,7 +1541,7 @@ fn siginfo_text(signo: i32, si: &[u8]) -> String {
     if si.len() < 16 {
         return format!("{{si_signo={name}}}");
     }
-    let i32_at = |o: usize| i32::from_le_bytes([si[o], si[o + 1], si[o + 2], si[o + 3]]);
+    let i32_at = |o: usize| i32_at(si, o).unwrap_or(0);
     let code = i32_at(8);
     let mut s = format!("{{si_signo={name}, si_code=");
     if signo == 17 && code > 0 {

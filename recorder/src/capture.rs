@@ -5,9 +5,10 @@
 //! Memory reached through pointers inside a capture (argv strings, iovec
 //! buffers, msghdr contents) needs a second read, also batched.
 
+use crate::arch;
 use crate::memory::{MemReader, Region};
 use crate::signature::{lookup, Arg};
-use ptrec_format::{mem_flags, CaptureBuf};
+use ptrec_format::{mem_flags, CaptureBuf, Regs};
 
 /// Paths are read whole: the kernel refuses longer ones.
 const PATH_MAX: usize = 4096;
@@ -107,11 +108,15 @@ impl Capture {
         }
     }
 
-    /// rt_sigreturn takes no argument: the mask it restores is in the
-    /// signal frame on the stack, 8 bytes at `addr`, stored as arg 6.
-    pub fn sigreturn_mask(&mut self, tid: i32, addr: u64, out: &mut CaptureBuf) {
+    /// syscall-enter-stop, after `at_enter`: memory found from the stack
+    /// pointer, not from an argument (arg 6). Only rt_sigreturn has any:
+    /// the mask it restores, in the signal frame.
+    pub fn at_enter_stack(&mut self, tid: i32, nr: u64, regs: &Regs, out: &mut CaptureBuf) {
+        if nr != arch::SYS_RT_SIGRETURN {
+            return;
+        }
         self.items.clear();
-        self.push_fixed(6, 0, addr, 8);
+        self.push_fixed(6, 0, arch::sigreturn_mask_addr(regs), 8);
         self.run(tid, out);
     }
 

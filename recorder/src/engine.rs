@@ -837,10 +837,8 @@ impl Engine {
             self.caps.clear();
             if self.capture_on {
                 self.capture.at_enter(tid, th.nr, &args, &mut self.caps);
-                if th.nr == arch::SYS_RT_SIGRETURN {
-                    let at = arch::sigreturn_mask_addr(&regs);
-                    self.capture.sigreturn_mask(tid, at, &mut self.caps);
-                }
+                self.capture
+                    .at_enter_stack(tid, th.nr, &regs, &mut self.caps);
             }
             self.resume(stop, 0);
             self.stats.syscalls += 1;

@@ -55,28 +55,18 @@ fn restart(req: libc::c_uint, pid: libc::pid_t, sig: libc::c_long, st: &mut Stat
     }
 }
 
-fn mono_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec to write.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
 /// waitpid(-1, __WALL), after polling for up to `spin_ns`.
 #[inline]
 fn wait(status: &mut i32, spin_ns: u64) -> libc::pid_t {
     if spin_ns > 0 {
-        let start = mono_ns();
+        let start = std::time::Instant::now();
         loop {
             // SAFETY: status is a valid out-pointer.
             let pid = unsafe { libc::waitpid(-1, status, libc::__WALL | libc::WNOHANG) };
             if pid != 0 {
                 return pid;
             }
-            if mono_ns() - start >= spin_ns {
+            if start.elapsed().as_nanos() >= u128::from(spin_ns) {
                 break;
             }
             // SAFETY: no arguments.

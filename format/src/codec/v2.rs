@@ -259,10 +259,7 @@ impl Encoder {
                 let ev = &mut enc(&mut out.events);
                 put(ev, flags);
                 put(ev, *nr);
-                if let Some(s) = stime_us {
-                    put(&mut enc(&mut out.times), s.wrapping_sub(th.stime) as i64);
-                    th.stime = *s;
-                }
+                put_stime(&mut out.times, th, *stime_us);
                 let de = &mut enc(&mut out.detail);
                 if let Some(g) = regs {
                     // rip first: it picks the prediction of the rest.
@@ -310,10 +307,7 @@ impl Encoder {
                     put(ev, *nr);
                 }
                 put(ev, *ret);
-                if let Some(s) = stime_us {
-                    put(&mut enc(&mut out.times), s.wrapping_sub(th.stime) as i64);
-                    th.stime = *s;
-                }
+                put_stime(&mut out.times, th, *stime_us);
                 let de = &mut enc(&mut out.detail);
                 if let Some(g) = regs {
                     let x = transform(&g.0);
@@ -332,6 +326,16 @@ impl Encoder {
                 self.scratch = body;
             }
         }
+    }
+}
+
+/// A syscall stop's CPU time, as a delta from the thread's last one (the
+/// encoding half of `Decoder::stime`).
+#[inline(always)]
+fn put_stime(times: &mut Vec<u8>, th: &mut Thread, stime_us: Option<u64>) {
+    if let Some(s) = stime_us {
+        put(&mut enc(times), s.wrapping_sub(th.stime) as i64);
+        th.stime = s;
     }
 }
 
