@@ -376,3 +376,51 @@ fn replay_of_several_processes_aligns_results_at_column_40_as_strace_does() {
         assert_eq!(l.find(" = "), Some(39), "{l}");
     }
 }
+
+#[test]
+fn replay_cuts_buffers_at_32_bytes_by_default_as_strace_does_and_s_shows_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("text");
+    let text: String = (0..40)
+        .map(|i| format!("line {i} of a longer file\n"))
+        .collect();
+    std::fs::write(&file, &text).unwrap();
+    let st = dir.path().join("s.txt");
+    let o = Command::new("strace")
+        .args(["-e", "trace=read", "-o"])
+        .arg(&st)
+        .arg("cat")
+        .arg(&file)
+        .output()
+        .expect("strace runs");
+    assert!(o.status.success());
+    let trace = dir.path().join("t.bin");
+    let o = Command::new(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(&trace)
+        .args(["--", "cat"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout), text);
+    let replay = |extra: &[&str]| {
+        let r = Command::new(bin("analyze"))
+            .arg("replay")
+            .args(extra)
+            .args(["-e", "trace=read"])
+            .arg(&trace)
+            .output()
+            .unwrap();
+        assert!(r.status.success());
+        String::from_utf8_lossy(&r.stdout).into_owned()
+    };
+    let want = std::fs::read_to_string(&st).unwrap();
+    let reads = |t: &str| lines_starting(t, "read(3, \"line 0");
+    assert_eq!(reads(&want).len(), 1, "{want}");
+    assert_eq!(reads(&replay(&[])), reads(&want));
+    // rec captured the whole read (-s 4096): a larger -s shows all of it.
+    let all = replay(&["-s", "2000"]);
+    let line = reads(&all).concat();
+    assert!(line.contains("line 39 of a longer file\\n\", "), "{line}");
+}

@@ -89,8 +89,9 @@ pub struct ReplayOpts {
     /// Show the time spent in each syscall.
     #[arg(short = 'T')]
     pub durations: bool,
-    /// Show at most N bytes of each buffer and argv string (default: all
-    /// that was captured; paths are always shown whole).
-    #[arg(short = 's', value_name = "N")]
-    pub string_limit: Option<usize>,
+    /// Show at most N bytes of each buffer and argv string, as strace's
+    /// -s (its default too; rec captures up to its own -s, 4096 by default,
+    /// so a larger N shows more). Paths are always shown whole.
+    #[arg(short = 's', value_name = "N", default_value_t = 32)]
+    pub string_limit: usize,
 }

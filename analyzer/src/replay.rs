@@ -1904,7 +1904,7 @@ pub fn run(t: &Trace, opts: &ReplayOpts) -> anyhow::Result<()> {
         pids: opts.pids.clone(),
         prefix: p.spans.len() > 1,
         timestamps: opts.timestamps,
-        limit: opts.string_limit.unwrap_or(usize::MAX),
+        limit: opts.string_limit,
         durations: opts.durations,
         tree: &tree,
         wall_offset: i128::from(h.start_wall_ns) - i128::from(h.start_mono_ns),
