@@ -374,6 +374,70 @@ fn the_sleeping_wait_without_polling_records_the_same_tree() {
     assert_eq!(children(&run).len(), 200);
 }
 
+/// rec's own wait4 calls, seen by strace (rec's children are rec's tracees,
+/// so strace follows rec alone); with `one_cpu`, rec and its command may
+/// use only the first CPU this test may use.
+fn rec_wait4_calls(one_cpu: bool) -> Vec<String> {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("wait4.txt");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-qq", "-e", "trace=wait4", "-o"])
+        .arg(&log)
+        .arg(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(dir.path().join("t.bin"))
+        .arg("--")
+        .arg(tracee("forktree"));
+    if one_cpu {
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: cpu_set_t is plain data; zeroed is the empty set.
+        let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid out-pointer of `size` bytes.
+        assert_eq!(unsafe { libc::sched_getaffinity(0, size, &mut allowed) }, 0);
+        let first = (0..libc::CPU_SETSIZE as usize)
+            .find(|&c| {
+                // SAFETY: c is below CPU_SETSIZE.
+                unsafe { libc::CPU_ISSET(c, &allowed) }
+            })
+            .expect("this test may use some CPU");
+        // SAFETY: zeroed is the empty set.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: first is below CPU_SETSIZE.
+        unsafe { libc::CPU_SET(first, &mut set) };
+        // SAFETY: between fork and exec only sched_setaffinity, which is
+        // async-signal-safe, on a set built before the fork.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::sched_setaffinity(0, size, &set) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let o = cmd.output().expect("strace runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(&log)
+        .expect("strace's log")
+        .lines()
+        .filter(|l| l.starts_with("wait4("))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn with_one_cpu_rec_never_polls_for_stops_with_more_it_does() {
+    // Polling would only keep the one CPU from the tracee it waits for.
+    let one = rec_wait4_calls(true);
+    assert!(one.len() >= 10, "{one:?}");
+    assert!(!one.iter().any(|l| l.contains("WNOHANG")), "{one:?}");
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
+        let all = rec_wait4_calls(false);
+        assert!(all.iter().any(|l| l.contains("WNOHANG")), "{all:?}");
+    }
+}
+
 #[test]
 fn vfork_child_writes_parent_memory() {
     let run = record("vfork", &[]);
