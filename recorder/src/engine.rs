@@ -257,6 +257,9 @@ pub struct Engine {
     capture: Capture,
     siginfo: [u8; 128],
     cmdline: Vec<u8>,
+    /// The argv slices of an exec record: kept empty between execs, so that
+    /// an exec stop allocates nothing once it has grown.
+    argv: Vec<&'static [u8]>,
     stats: Stats,
     write_error: Option<ptrec_format::Error>,
     /// Check every derived exit snapshot against a full PTRACE_GETREGS.
@@ -332,6 +335,7 @@ impl Engine {
             capture: Capture::new(4096),
             siginfo: [0; 128],
             cmdline: Vec::new(),
+            argv: Vec::new(),
             stats: Stats::default(),
             write_error: None,
             verify_exit_regs: false,
@@ -942,7 +946,8 @@ impl Engine {
             Some(th) => &th.exec_path,
             None => b"",
         };
-        let mut argv: Vec<&[u8]> = self.cmdline.split(|&b| b == 0).collect();
+        let mut argv: Vec<&[u8]> = std::mem::take(&mut self.argv);
+        argv.extend(self.cmdline.split(|&b| b == 0));
         if self.cmdline.last() == Some(&0) {
             argv.pop();
         }
@@ -954,6 +959,13 @@ impl Engine {
             argv,
         };
         emit_to(&mut self.writer, &mut self.write_error, &mut self.stats, &r);
+        if let Record::Exec { mut argv, .. } = r {
+            argv.clear();
+            // SAFETY: the vector is empty, so no slice borrowed from
+            // `self.cmdline` is left in it: only its allocation is kept, and
+            // `Vec<&[u8]>` has the same layout whatever the lifetime.
+            self.argv = unsafe { std::mem::transmute::<Vec<&[u8]>, Vec<&'static [u8]>>(argv) };
+        }
     }
 
     /// A new child of `parent` (`-p` bookkeeping): a descendant of an
