@@ -11,7 +11,7 @@
 
 use ptrec_tests::{bin, tracee};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Per-syscall call counts of `strace -f -c -o FILE -- cmd`.
@@ -222,38 +222,54 @@ fn replay_of_a_recorded_execve_shows_argv_and_the_environment_count_like_strace(
     );
 }
 
+/// Runs `cmd` under `strace -e SET -o FILE` and under `rec -o TRACE` in
+/// `dir`; returns strace's text, the trace's path and the command's stdout
+/// under rec.
+fn strace_and_rec(cmd: &[&std::ffi::OsStr], set: &str, dir: &Path) -> (String, PathBuf, String) {
+    let st = dir.join("s.txt");
+    let o = Command::new("strace")
+        .args(["-e", set, "-o"])
+        .arg(&st)
+        .args(cmd)
+        .output()
+        .expect("strace runs");
+    assert!(o.status.success());
+    let trace = dir.join("t.bin");
+    let o = Command::new(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .args(cmd)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    (
+        std::fs::read_to_string(&st).unwrap(),
+        trace,
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+/// `analyze replay EXTRA -e SET TRACE`.
+fn replay(trace: &Path, set: &str, extra: &[&str]) -> String {
+    let r = Command::new(bin("analyze"))
+        .arg("replay")
+        .args(extra)
+        .args(["-e", set])
+        .arg(trace)
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    String::from_utf8_lossy(&r.stdout).into_owned()
+}
+
 /// Runs tracee `name` under `strace -e SET` and under rec, and returns
 /// strace's text and `analyze replay -e SET` of the trace.
 fn strace_and_replay(name: &str, set: &str) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let exe = tracee(name);
-    let st = dir.path().join("s.txt");
-    let o = Command::new("strace")
-        .args(["-e", set, "-o"])
-        .arg(&st)
-        .arg(&exe)
-        .output()
-        .expect("strace runs");
-    assert!(o.status.success());
-    let trace = dir.path().join("t.bin");
-    let o = Command::new(bin("rec"))
-        .args(["-q", "-o"])
-        .arg(&trace)
-        .arg("--")
-        .arg(&exe)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    let r = Command::new(bin("analyze"))
-        .args(["replay", "-e", set])
-        .arg(&trace)
-        .output()
-        .unwrap();
-    assert!(r.status.success());
-    (
-        std::fs::read_to_string(&st).unwrap(),
-        String::from_utf8_lossy(&r.stdout).into_owned(),
-    )
+    let (want, trace, _) = strace_and_rec(&[exe.as_os_str()], set, dir.path());
+    (want, replay(&trace, set, &[]))
 }
 
 /// The lines of `text` that start with `prefix`.
@@ -392,42 +408,14 @@ fn replay_cuts_buffers_at_32_bytes_by_default_as_strace_does_and_s_shows_more() 
         .map(|i| format!("line {i} of a longer file\n"))
         .collect();
     std::fs::write(&file, &text).unwrap();
-    let st = dir.path().join("s.txt");
-    let o = Command::new("strace")
-        .args(["-e", "trace=read", "-o"])
-        .arg(&st)
-        .arg("cat")
-        .arg(&file)
-        .output()
-        .expect("strace runs");
-    assert!(o.status.success());
-    let trace = dir.path().join("t.bin");
-    let o = Command::new(bin("rec"))
-        .args(["-q", "-o"])
-        .arg(&trace)
-        .args(["--", "cat"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    assert_eq!(String::from_utf8_lossy(&o.stdout), text);
-    let replay = |extra: &[&str]| {
-        let r = Command::new(bin("analyze"))
-            .arg("replay")
-            .args(extra)
-            .args(["-e", "trace=read"])
-            .arg(&trace)
-            .output()
-            .unwrap();
-        assert!(r.status.success());
-        String::from_utf8_lossy(&r.stdout).into_owned()
-    };
-    let want = std::fs::read_to_string(&st).unwrap();
+    let cmd = ["cat".as_ref(), file.as_os_str()];
+    let (want, trace, stdout) = strace_and_rec(&cmd, "trace=read", dir.path());
+    assert_eq!(stdout, text);
     let reads = |t: &str| lines_starting(t, "read(3, \"line 0");
     assert_eq!(reads(&want).len(), 1, "{want}");
-    assert_eq!(reads(&replay(&[])), reads(&want));
+    assert_eq!(reads(&replay(&trace, "trace=read", &[])), reads(&want));
     // rec captured the whole read (-s 4096): a larger -s shows all of it.
-    let all = replay(&["-s", "2000"]);
+    let all = replay(&trace, "trace=read", &["-s", "2000"]);
     let line = reads(&all).concat();
     assert!(line.contains("line 39 of a longer file\\n\", "), "{line}");
 }
