@@ -724,6 +724,44 @@ fn command_is_found_on_path_and_its_exec_recorded() {
     );
 }
 
+#[test]
+fn every_exec_of_a_run_has_its_own_argv() {
+    // rec reuses one vector for the argv of every exec record.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let script = "/bin/echo first call; /bin/echo 2; exec /bin/echo a b c d e";
+    let r = Command::new(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(&out)
+        .args(["--", "/bin/sh", "-c", script])
+        .output()
+        .expect("run rec");
+    assert_eq!(r.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&r.stdout),
+        "first call\n2\na b c d e\n"
+    );
+    let t = Trace::open(&out).expect("trace");
+    let mut argvs: Vec<Vec<String>> = Vec::new();
+    t.for_each_record(|r| {
+        if let Record::Exec { argv, .. } = r {
+            argvs.push(
+                argv.iter()
+                    .map(|a| String::from_utf8_lossy(a).into())
+                    .collect(),
+            );
+        }
+    })
+    .expect("records");
+    let want: Vec<Vec<&str>> = vec![
+        vec!["/bin/sh", "-c", script],
+        vec!["/bin/echo", "first", "call"],
+        vec!["/bin/echo", "2"],
+        vec!["/bin/echo", "a", "b", "c", "d", "e"],
+    ];
+    assert_eq!(argvs, want);
+}
+
 /// Starts rec on `wait_term ARGS` with stdout piped and waits for "ready".
 fn start_waiting(out: &Path, args: &[&str]) -> std::process::Child {
     use std::io::BufRead;
