@@ -438,6 +438,53 @@ fn with_one_cpu_rec_never_polls_for_stops_with_more_it_does() {
     }
 }
 
+/// The machine's current CPU latency limit, as `/dev/cpu_dma_latency` reads
+/// it (µs); None when this process may not open it (not root).
+fn cpu_latency_limit() -> Option<i32> {
+    let bytes = std::fs::read("/dev/cpu_dma_latency").ok()?;
+    Some(i32::from_ne_bytes(bytes.get(..4)?.try_into().ok()?))
+}
+
+#[test]
+fn idle_poll_holds_a_zero_latency_request_for_the_recording_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    let rec = |args: &[&str]| {
+        Command::new(bin("rec"))
+            .arg("-o")
+            .arg(&out)
+            .args(["-q", "--idle-poll", "--"])
+            .args(args)
+            .output()
+            .expect("run rec")
+    };
+    let Some(before) = cpu_latency_limit() else {
+        // Not allowed to open the device: rec says so in one line and
+        // records nothing.
+        let r = rec(&["true"]);
+        assert_eq!(r.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("--idle-poll") && err.contains("/dev/cpu_dma_latency"),
+            "{err}"
+        );
+        return;
+    };
+    // The command reads the limit while rec records it.
+    let r = rec(&["od", "-An", "-td4", "/dev/cpu_dma_latency"]);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&r.stdout).trim(), "0");
+    assert!(Trace::open(&out).expect("trace").is_clean());
+    // Released when rec ends.
+    assert_eq!(cpu_latency_limit(), Some(before));
+}
+
 #[test]
 fn vfork_child_writes_parent_memory() {
     let run = record("vfork", &[]);

@@ -5,6 +5,7 @@ pub mod attach;
 pub mod capture;
 pub mod engine;
 pub mod filter;
+pub mod idle;
 pub mod launch;
 pub mod memory;
 pub mod signals;

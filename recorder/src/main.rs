@@ -12,6 +12,7 @@ use clap::Parser;
 use ptrec_format::{Header, RecordingOptions, Termination, Writer, WriterOptions};
 use ptrec_recorder::engine::{Engine, Stop, SEIZE_OPTIONS};
 use ptrec_recorder::filter::Filter;
+use ptrec_recorder::idle::{IdlePoll, CPU_LATENCY_QOS};
 use ptrec_recorder::launch::Launch;
 use ptrec_recorder::{arch, attach, signals, tracee};
 
@@ -44,6 +45,12 @@ struct Args {
     /// one CPU.
     #[arg(long = "spin-us", default_value_t = 50, value_name = "US")]
     spin_us: u32,
+    /// Keep every idle CPU polling while recording, with a 0 us request on
+    /// /dev/cpu_dma_latency (root only). On a VM whose idle CPUs halt at
+    /// once, waking one costs more than the stop; with this, idle CPUs of
+    /// the whole machine spin until rec exits.
+    #[arg(long = "idle-poll")]
+    idle_poll: bool,
     /// Test aid: fetch full registers at every syscall exit too and note any
     /// difference from the derived snapshot.
     #[arg(long = "verify-exit-regs", hide = true)]
@@ -95,6 +102,14 @@ fn run(args: Args) -> Result<i32> {
         l.seccomp(f.program());
     }
     let header = header(&args, filter.as_ref(), has_command)?;
+    // Held until rec returns; the kernel drops it if rec dies.
+    let _idle_poll = if args.idle_poll {
+        Some(IdlePoll::hold().with_context(|| {
+            format!("--idle-poll: cannot hold a CPU latency request on {CPU_LATENCY_QOS}")
+        })?)
+    } else {
+        None
+    };
     let file = OpenOptions::new()
         .write(true)
         .create(true)
