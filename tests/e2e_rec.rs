@@ -439,10 +439,18 @@ fn with_one_cpu_rec_never_polls_for_stops_with_more_it_does() {
 }
 
 /// The machine's current CPU latency limit, as `/dev/cpu_dma_latency` reads
-/// it (µs); None when this process may not open it (not root).
+/// it (µs); None when this process may not write a request there, as rec
+/// must (not root).
 fn cpu_latency_limit() -> Option<i32> {
-    let bytes = std::fs::read("/dev/cpu_dma_latency").ok()?;
-    Some(i32::from_ne_bytes(bytes.get(..4)?.try_into().ok()?))
+    // Opened without a write, a request asks for nothing.
+    let mut dev = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/cpu_dma_latency")
+        .ok()?;
+    let mut value = [0u8; 4];
+    std::io::Read::read_exact(&mut dev, &mut value).ok()?;
+    Some(i32::from_ne_bytes(value))
 }
 
 #[test]
