@@ -477,6 +477,7 @@ fn idle_poll_holds_a_zero_latency_request_for_the_recording_only() {
             err.contains("--idle-poll") && err.contains("/dev/cpu_dma_latency"),
             "{err}"
         );
+        assert!(!out.exists(), "rec created {}", out.display());
         return;
     };
     // The command reads the limit while rec records it.

@@ -2,7 +2,7 @@
 //!
 //! Every ptrace stop wakes a CPU twice: the tracer's when the tracee stops,
 //! the tracee's when it is resumed. On a VM whose idle vCPUs halt at once
-//! (cpuidle-haltpoll with `guest_halt_poll_ns=0`, as Firecracker guests
+//! (cpuidle-haltpoll with `guest_halt_poll_ns=0`, as our Firecracker VMs
 //! boot), each wake-up is a trip through the hypervisor and costs more than
 //! the stop itself. A 0 µs request on `/dev/cpu_dma_latency` makes the
 //! cpuidle governor keep every idle CPU in its polling state instead. The
