@@ -3,6 +3,7 @@
 pub mod arch;
 pub mod attach;
 pub mod capture;
+pub mod detach;
 pub mod engine;
 pub mod filter;
 pub mod idle;
@@ -10,4 +11,6 @@ pub mod launch;
 pub mod memory;
 pub mod signals;
 pub mod signature;
+pub mod sink;
+pub mod stop;
 pub mod tracee;
