@@ -9,4 +9,5 @@
 mod analyze;
 mod attach;
 mod capture;
+mod output;
 mod rec;
