@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ptrec_format::{x86_64 as regs, ChildKind, Record, Termination, Trace, AUDIT_ARCH_X86_64};
-use ptrec_tests::{bin, tracee};
+use ptrec_tests::{bin, kill, require_root, tracee};
 
 /// An owned copy of the parts of a record the tests look at.
 #[derive(Clone, Debug)]
@@ -839,11 +839,6 @@ fn start_waiting(out: &Path, args: &[&str]) -> std::process::Child {
     child
 }
 
-fn kill(pid: u32, sig: i32) {
-    // SAFETY: kill has no memory arguments.
-    assert_eq!(unsafe { libc::kill(pid as i32, sig) }, 0);
-}
-
 fn root_death(path: &Path) -> Option<Termination> {
     let t = Trace::open(path).expect("trace");
     let mut d = None;
@@ -862,7 +857,7 @@ fn sigterm_sent_to_rec_reaches_the_command_and_the_trace_is_closed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");
     let rec = start_waiting(&out, &[]);
-    kill(rec.id(), libc::SIGTERM);
+    kill(rec.id() as i32, libc::SIGTERM);
     let o = rec.wait_with_output().expect("wait rec");
     assert_eq!(o.status.code(), Some(128 + libc::SIGTERM));
     assert!(Trace::open(&out).expect("trace").is_clean());
@@ -898,7 +893,7 @@ fn sigterm_to_rec_while_its_command_never_stops_making_syscalls() {
     let drain = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     std::thread::sleep(Duration::from_millis(200));
     let t0 = Instant::now();
-    kill(rec.id(), libc::SIGTERM);
+    kill(rec.id() as i32, libc::SIGTERM);
     let status = loop {
         if let Some(st) = rec.try_wait().expect("try_wait") {
             break st;
@@ -927,7 +922,7 @@ fn sigterm_to_rec_runs_the_commands_handler_and_rec_reports_its_code() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");
     let rec = start_waiting(&out, &["handle"]);
-    kill(rec.id(), libc::SIGTERM);
+    kill(rec.id() as i32, libc::SIGTERM);
     let o = rec.wait_with_output().expect("wait rec");
     // The command's handler ran and chose its exit code; rec reports it.
     assert_eq!(o.status.code(), Some(5));
@@ -942,7 +937,7 @@ fn trace_is_readable_after_rec_is_sigkilled() {
     let mut rec = start_waiting(&out, &["-", "5000"]);
     // The 1 s tick seals the chunk holding everything up to "ready".
     std::thread::sleep(Duration::from_millis(1600));
-    kill(rec.id(), libc::SIGKILL);
+    kill(rec.id() as i32, libc::SIGKILL);
     rec.wait().expect("wait rec");
     let t = Trace::open(&out).expect("trace readable after SIGKILL");
     assert!(!t.is_clean());
@@ -964,22 +959,14 @@ impl Drop for Mount {
 
 #[test]
 fn a_disk_that_fills_mid_recording_is_one_error_line_and_the_trace_stays_readable() {
-    // SAFETY: geteuid has no arguments and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to mount a small tmpfs");
-        return;
-    }
+    require_root("it mounts a small tmpfs");
     let dir = tempfile::tempdir().expect("tempdir");
     let ok = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
         .arg(dir.path())
         .status()
         .is_ok_and(|s| s.success());
-    if !ok {
-        // A container without CAP_SYS_ADMIN.
-        eprintln!("skipped: cannot mount a tmpfs here");
-        return;
-    }
+    assert!(ok, "mount -t tmpfs failed (no CAP_SYS_ADMIN?)");
     let _m = Mount(dir.path().to_owned());
     let out = dir.path().join("t.bin");
     // 5,000 small writes; a pause in which rec seals their chunk (its
