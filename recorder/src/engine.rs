@@ -224,9 +224,10 @@ impl Engine {
     }
 
     /// `--spin-us`: how long to poll for the next stop before sleeping
-    /// (see [`Waiter::collect`]); 0 never polls.
-    pub fn spin(&mut self, ns: u64) {
-        self.waiter.set_spin(ns);
+    /// (see [`Waiter::collect`]); 0 never polls. With `load`, only while a
+    /// CPU is free (`--spin-always` passes None).
+    pub fn spin(&mut self, ns: u64, load: Option<crate::cpuload::CpuLoad>) {
+        self.waiter.set_spin(ns, load);
     }
 
     /// `-s`: the most bytes kept of a captured string or buffer.

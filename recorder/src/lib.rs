@@ -3,12 +3,14 @@
 pub mod arch;
 pub mod attach;
 pub mod capture;
+pub mod cpuload;
 pub mod detach;
 pub mod engine;
 pub mod filter;
 pub mod idle;
 pub mod launch;
 pub mod memory;
+pub mod output;
 pub mod signals;
 pub mod signature;
 pub mod sink;

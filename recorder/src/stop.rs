@@ -14,6 +14,7 @@ use std::marker::PhantomData;
 
 use ptrec_format::{Termination, Tid};
 
+use crate::cpuload::CpuLoad;
 use crate::tracee::{self, mono_ns, Errno};
 
 /// Marker that makes a type `!Send` and `!Sync`: ptrace is per-thread.
@@ -191,6 +192,8 @@ pub enum Idle {
 pub struct Waiter {
     /// How long to poll before sleeping (0: only sleep).
     spin_ns: u64,
+    /// Polls only while a CPU is free (None: whenever `spin_ns` > 0).
+    load: Option<CpuLoad>,
     _thread: NotSend,
 }
 
@@ -198,12 +201,15 @@ impl Waiter {
     pub fn new(spin_ns: u64) -> Waiter {
         Waiter {
             spin_ns,
+            load: None,
             _thread: PhantomData,
         }
     }
 
-    pub fn set_spin(&mut self, ns: u64) {
+    /// See [`crate::engine::Engine::spin`].
+    pub fn set_spin(&mut self, ns: u64, load: Option<CpuLoad>) {
         self.spin_ns = ns;
+        self.load = load;
     }
 
     /// Waits for the next wait status of any tracee, then, when `many`
@@ -219,6 +225,8 @@ impl Waiter {
     /// with tracer and tracee on one CPU. So the first wait polls (WNOHANG)
     /// for up to `spin_ns`, yielding its CPU between polls, so that a tracee
     /// woken onto the tracer's CPU runs at once; only then does it sleep.
+    /// But when every CPU rec may use has another task to run, the poll
+    /// takes its CPU from a tracee: then rec sleeps at once (see `cpuload`).
     pub fn collect(&mut self, batch: &mut Vec<Waited>, many: bool) -> Result<(), Idle> {
         let first = self.first()?;
         batch.push(first);
@@ -231,7 +239,7 @@ impl Waiter {
     }
 
     fn first(&mut self) -> Result<Waited, Idle> {
-        if self.spin_ns > 0 {
+        if self.spin_ns > 0 && self.load.as_mut().is_none_or(|l| l.cpu_free(mono_ns())) {
             let start = mono_ns();
             loop {
                 match wait4(libc::WNOHANG) {
