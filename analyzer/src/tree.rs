@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::decode::{quoted, secs, signal_name};
-use crate::model::{Event, Span};
+use crate::stats::{Event, Span};
 
 /// `CLONE_THREAD`: the new task joins the caller's thread group.
 pub const CLONE_THREAD: u64 = 0x10000;
@@ -125,6 +125,11 @@ impl Tree {
     /// The thread group of `tid` (itself when unknown).
     pub fn tgid_of(&self, tid: Tid) -> Tid {
         self.tgid.get(&tid).copied().unwrap_or(tid)
+    }
+
+    /// The thread group `tid` belonged to at `time`.
+    pub fn pid_at(&self, tid: Tid, _time: u64) -> Tid {
+        self.tgid_of(tid)
     }
 
     pub fn get(&self, pid: Tid) -> Option<&Process> {

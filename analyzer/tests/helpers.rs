@@ -1,7 +1,5 @@
 //! Synthetic traces written with `ptrec_format::Writer`, records crafted by hand.
 
-#![allow(dead_code, clippy::unwrap_used)] // test fixtures: a failure here is a test failure
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
