@@ -27,6 +27,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::arch;
 use crate::attach::Attached;
 use crate::capture::Capture;
+use crate::cpuload::CpuLoad;
 use crate::filter::Selection;
 use crate::tracee::{self, mono_ns, ptrace, Errno};
 
@@ -274,6 +275,8 @@ pub struct Engine {
     attach: Option<Box<AttachState>>,
     /// How long `wait` polls before it sleeps (0: it only sleeps).
     spin_ns: u64,
+    /// Polls only while a CPU is free (None: whenever `spin_ns` > 0).
+    load: Option<CpuLoad>,
     _thread: NotSend,
 }
 
@@ -344,14 +347,17 @@ impl Engine {
             seccomp: false,
             attach: None,
             spin_ns: 0,
+            load: None,
             _thread: PhantomData,
         }
     }
 
     /// `--spin-us`: how long to poll for the next stop before sleeping
-    /// (see `wait`); 0 never polls.
-    pub fn spin(&mut self, ns: u64) {
+    /// (see `wait`); 0 never polls. With `load`, only while a CPU is free
+    /// (`--spin-always` passes None).
+    pub fn spin(&mut self, ns: u64, load: Option<CpuLoad>) {
         self.spin_ns = ns;
+        self.load = load;
     }
 
     /// `-s`: the most bytes kept of a captured string or buffer.
@@ -506,8 +512,10 @@ impl Engine {
     /// with tracer and tracee on one CPU. So rec first polls (WNOHANG) for
     /// up to `spin_ns`, yielding its CPU between polls, so that a tracee
     /// woken onto the tracer's CPU runs at once; only then does it sleep.
+    /// But when every CPU rec may use has another task to run, the poll
+    /// takes its CPU from a tracee: then rec sleeps at once (see `cpuload`).
     fn wait(&mut self, status: &mut libc::c_int, ru: &mut libc::rusage) -> (Tid, Option<i32>) {
-        if self.spin_ns > 0 {
+        if self.spin_ns > 0 && self.load.as_mut().is_none_or(|l| l.cpu_free(mono_ns())) {
             let start = mono_ns();
             loop {
                 // SAFETY: valid pointers to the caller's locals.

@@ -3,6 +3,7 @@
 pub mod arch;
 pub mod attach;
 pub mod capture;
+pub mod cpuload;
 pub mod engine;
 pub mod filter;
 pub mod idle;

@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use ptrec_format::{Header, RecordingOptions, Termination, Writer, WriterOptions};
+use ptrec_recorder::cpuload::CpuLoad;
 use ptrec_recorder::engine::{Engine, Stop, SEIZE_OPTIONS};
 use ptrec_recorder::filter::Filter;
 use ptrec_recorder::idle::{IdlePoll, CPU_LATENCY_QOS};
@@ -41,10 +42,15 @@ struct Args {
     quiet: bool,
     /// Microseconds rec polls for the next stop before it sleeps, keeping
     /// its CPU awake: a sleeping tracer's CPU goes idle, and waking it costs
-    /// more than the stop. 0: always sleep (as strace does). Ignored with
-    /// one CPU.
+    /// more than the stop. Only while a CPU rec may use is free: with every
+    /// one busy, rec sleeps at once. 0: always sleep (as strace does).
+    /// Ignored with one CPU.
     #[arg(long = "spin-us", default_value_t = 50, value_name = "US")]
     spin_us: u32,
+    /// Poll up to --spin-us even when every CPU is busy (do not sample the
+    /// run queue).
+    #[arg(long = "spin-always")]
+    spin_always: bool,
     /// Keep every idle CPU polling while recording, with a 0 us request on
     /// /dev/cpu_dma_latency (root only). On a VM whose idle CPUs halt at
     /// once, waking one costs more than the stop; with this, idle CPUs of
@@ -165,8 +171,10 @@ fn run(args: Args) -> Result<i32> {
     engine.verify_exit_regs(args.verify_exit_regs);
     engine.string_limit(args.string_limit as usize);
     // With one CPU, polling only delays the tracee it waits for.
-    if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
-        engine.spin(u64::from(args.spin_us) * 1000);
+    let cpus = CpuLoad::allowed_cpus();
+    if cpus > 1 {
+        let load = (!args.spin_always).then(|| CpuLoad::new(cpus));
+        engine.spin(u64::from(args.spin_us) * 1000, load);
     }
     if args.no_capture {
         engine.capture_off();
