@@ -448,9 +448,9 @@ fn full_entry<'a>(r: &Record<'a>) -> Option<Entry<'a>> {
 }
 
 /// Walks one decompressed chunk, feeding `c`.
-fn walk_chunk<'a, C: Consumer>(
+fn walk_chunk<C: Consumer>(
     c: &C,
-    data: &'a ChunkData,
+    data: &ChunkData,
     mode: Mode,
 ) -> Result<(C::Sealed, Edges), String> {
     let mut w = Walker {
@@ -459,8 +459,7 @@ fn walk_chunk<'a, C: Consumer>(
         threads: FxHashMap::default(),
         edges: Edges::default(),
     };
-    let unknown;
-    match mode {
+    let unknown = match mode {
         Mode::Skim => {
             let mut it = data.stops();
             for r in it.by_ref() {
@@ -486,7 +485,7 @@ fn walk_chunk<'a, C: Consumer>(
                     Skimmed::Unknown(_) => {}
                 }
             }
-            unknown = it.unknown();
+            it.unknown()
         }
         Mode::Full => {
             let mut it = data.records();
@@ -516,13 +515,17 @@ fn walk_chunk<'a, C: Consumer>(
                     r => w.record(&r),
                 }
             }
-            unknown = it.unknown();
+            it.unknown()
         }
-    }
+    };
     let (part, mut edges) = w.finish();
     edges.unknown = unknown;
     Ok((part, edges))
 }
+
+/// One chunk after its walk: where it is, its stream sizes, and its sealed
+/// part and edges (or why it could not be read).
+type Walked<S> = (ChunkInfo, [(u32, u32); 3], Result<(S, Edges), String>);
 
 /// Reads every chunk of `trace` through the layer into `c`. A chunk that
 /// cannot be read or decoded is handed to [`Consumer::skipped`] and the rest
@@ -540,11 +543,7 @@ pub fn run<C: Consumer>(trace: &Trace, mode: Mode, c: &mut C) -> anyhow::Result<
     while first < n {
         let last = (first + window).min(n);
         let shared: &C = c;
-        let parts: Vec<(
-            ChunkInfo,
-            [(u32, u32); 3],
-            Result<(C::Sealed, Edges), String>,
-        )> = (first..last)
+        let parts: Vec<Walked<C::Sealed>> = (first..last)
             .into_par_iter()
             .map_init(
                 || (Vec::new(), ChunkData::default()),

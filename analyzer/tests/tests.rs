@@ -5,5 +5,6 @@
 // Test fixtures: a failure in a helper is a test failure.
 #![allow(dead_code, clippy::unwrap_used)]
 
+mod calls;
 mod helpers;
 mod views;

@@ -543,7 +543,10 @@ impl Consumer for Printer<'_> {
                 (Some(x), Some(m)) => Some(x.exit(m)),
                 _ => None,
             };
-            if entry.is_some_and(|e| !self.ctx.filter.shows(e.nr)) {
+            if entry.is_some_and(|e| !self.ctx.filter.shows(e.nr))
+                || (entry.is_none() && exit.is_none())
+            {
+                // Filtered out, or a death with no call open.
                 continue;
             }
             match (self.ctx.status, entry) {
