@@ -78,10 +78,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let t = open(&trace)?;
             let p = stats::scan(&t, &so)?;
             let tree = tree::Tree::build(&p.events, &p.spans, &command(&t));
+            tree.warn_problems(&t);
             if json {
                 out(&(tree.json()? + "\n"))
             } else {
-                out(&tree.text(p.first_time.unwrap_or(0), tree::Limits::ALL))
+                let mut o = std::io::BufWriter::new(std::io::stdout().lock());
+                tree.write_text(&mut o, p.first_time.unwrap_or(0), tree::Limits::ALL)
+                    .and_then(|()| o.flush())
+                    .context("writing to stdout")
             }
         }
         Some(Cmd::Replay { opts, trace }) => replay::run(&open(&trace)?, &opts, strict),

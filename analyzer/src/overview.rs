@@ -18,6 +18,7 @@ pub fn text(t: &Trace, so: &ScanOptions) -> anyhow::Result<String> {
     let p = stats::scan(t, so)?;
     let cmd = crate::command(t);
     let tree = Tree::build(&p.events, &p.spans, &cmd);
+    tree.warn_problems(t);
     let first = p.first_time.unwrap_or(0);
     let mut s = String::new();
     let _ = writeln!(

@@ -7,4 +7,5 @@
 
 mod calls;
 mod helpers;
+mod tree;
 mod views;
