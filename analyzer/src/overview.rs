@@ -16,8 +16,8 @@ pub fn run(t: &Trace, so: &ScanOptions) -> anyhow::Result<()> {
 
 pub fn text(t: &Trace, so: &ScanOptions) -> anyhow::Result<String> {
     let p = stats::scan(t, so)?;
-    let cmd = crate::command(t);
-    let tree = Tree::build(&p.events, &p.spans, &cmd);
+    let tree = Tree::build(&p.events, &p.spans, &crate::command(t));
+    let cmd = crate::command_text(t);
     tree.warn_problems(t);
     let first = p.first_time.unwrap_or(0);
     let mut s = String::new();

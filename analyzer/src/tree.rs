@@ -15,7 +15,7 @@ use ptrec_format::{ChildKind, Termination, Tid};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::decode::{escape_into, quoted, secs, signal_name};
+use crate::decode::{escape_into, escaped, quoted, secs, signal_name};
 use crate::stats::{Event, Span};
 
 /// `CLONE_THREAD`: the new task joins the caller's thread group.
@@ -25,10 +25,21 @@ pub const CLONE_THREAD: u64 = 0x10000;
 pub struct ExecInfo {
     /// The thread that called execve (before the tid change).
     pub tid: Tid,
-    pub filename: String,
-    pub argv: Vec<String>,
+    /// As recorded: views escape it, JSON holds it as (lossy) UTF-8.
+    #[serde(serialize_with = "lossy_bytes")]
+    pub filename: Vec<u8>,
+    #[serde(serialize_with = "lossy_list")]
+    pub argv: Vec<Vec<u8>>,
     #[serde(skip)]
     pub time: u64,
+}
+
+fn lossy_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(b))
+}
+
+fn lossy_list<S: serde::Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|b| String::from_utf8_lossy(b)))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -79,9 +90,9 @@ pub struct Process {
     pub threads: Vec<Tid>,
     pub execs: Vec<ExecInfo>,
     pub exit: Option<Exit>,
-    /// Name before any exec: comm at attach, or the recorded command.
+    /// Name before any exec: comm at attach, or the recorded command (raw).
     #[serde(skip)]
-    pub name: String,
+    pub name: Vec<u8>,
     #[serde(skip)]
     pub start: u64,
     #[serde(skip)]
@@ -113,7 +124,7 @@ impl Process {
             threads: vec![pid],
             execs: Vec::new(),
             exit: None,
-            name: String::new(),
+            name: Vec::new(),
             start: time,
             end: time,
             alive: vec![pid],
@@ -123,12 +134,17 @@ impl Process {
         }
     }
 
-    /// The program it ran last.
-    pub fn command(&self) -> String {
+    /// The program it ran last, as recorded.
+    pub fn command(&self) -> &[u8] {
         match self.execs.last() {
-            Some(e) => e.filename.clone(),
-            None => self.name.clone(),
+            Some(e) => &e.filename,
+            None => &self.name,
         }
+    }
+
+    /// [`Process::command`], escaped for a text view.
+    pub fn command_text(&self) -> String {
+        escaped(self.command())
     }
 
     /// `1234` or, for a reused pid, `1234#2` (its third process).
@@ -153,10 +169,6 @@ pub struct Tree {
     pub problems: Vec<String>,
     /// Children of each process, in creation order.
     children: Vec<Vec<usize>>,
-}
-
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Indentation stops growing at this depth; deeper lines say their depth.
@@ -231,7 +243,7 @@ impl Tree {
 
     /// Builds the tree from the events in file order; `spans` give every
     /// thread's first and last record; `command` names the root process.
-    pub fn build(events: &[Event], spans: &FxHashMap<Tid, Span>, command: &str) -> Tree {
+    pub fn build(events: &[Event], spans: &FxHashMap<Tid, Span>, command: &[u8]) -> Tree {
         let mut t = Tree::default();
         // The first thread seen that nothing created is the started command.
         let mut first: Vec<(u64, Tid)> = spans.iter().map(|(t, s)| (s.first, *t)).collect();
@@ -264,7 +276,7 @@ impl Tree {
                         p.alive.push(*tid);
                     }
                     if p.name.is_empty() {
-                        p.name = lossy(comm);
+                        p.name = comm.clone();
                     }
                 }
                 Event::NewChild {
@@ -295,7 +307,7 @@ impl Tree {
                         }
                         p.alive.push(*child);
                     } else {
-                        let name = t.processes[parent].command();
+                        let name = t.processes[parent].command().to_vec();
                         let i = t.add_process(*child, Some(parent), *time);
                         t.processes[i].name = name;
                     }
@@ -315,8 +327,8 @@ impl Tree {
                     let p = &mut t.processes[pi];
                     p.execs.push(ExecInfo {
                         tid: *former_tid,
-                        filename: lossy(filename),
-                        argv: argv.iter().map(|a| lossy(a)).collect(),
+                        filename: filename.clone(),
+                        argv: argv.clone(),
                         time: *time,
                     });
                     // Every other thread is gone; the exec'ing thread is the leader.
@@ -384,7 +396,7 @@ impl Tree {
         if let Some(root) = t.processes.iter_mut().find(|p| p.parent.is_none()) {
             let launched = !command.is_empty() && started == Some(root.pid);
             if root.name.is_empty() || launched {
-                root.name = command.to_string();
+                root.name = command.to_vec();
             }
         }
         t.children = vec![Vec::new(); t.processes.len()];
@@ -550,11 +562,11 @@ impl Tree {
 
     /// `pid name [N threads] start..end status`, and a newline.
     fn node_line(&self, out: &mut String, p: &Process, t0: u64) {
-        let name = if p.name.is_empty() { "?" } else { &p.name };
+        let name: &[u8] = if p.name.is_empty() { b"?" } else { &p.name };
         out.push_str(&p.id());
         out.push(' ');
         // A recorded name is escaped: it must never reach the terminal raw.
-        escape_into(out, name.as_bytes());
+        escape_into(out, name);
         let nthreads = p.threads.len();
         if nthreads > 1 {
             let _ = write!(out, " [{nthreads} threads]");
@@ -588,7 +600,7 @@ impl Tree {
 
 /// `  exec "file" [argv] by thread N at T`, and a newline.
 fn exec_line(out: &mut String, p: &Process, e: &ExecInfo, t0: u64, limits: &Limits) {
-    let argv: Vec<String> = e.argv.iter().map(|a| quoted(a.as_bytes(), false)).collect();
+    let argv: Vec<String> = e.argv.iter().map(|a| quoted(a, false)).collect();
     let mut argv = argv.join(", ");
     if let Some(n) = limits.argv_chars {
         if argv.len() > n {
@@ -600,11 +612,7 @@ fn exec_line(out: &mut String, p: &Process, e: &ExecInfo, t0: u64, limits: &Limi
             let _ = write!(argv, "... ({} arguments)", e.argv.len());
         }
     }
-    let _ = write!(
-        out,
-        "  exec {} [{argv}]",
-        quoted(e.filename.as_bytes(), false)
-    );
+    let _ = write!(out, "  exec {} [{argv}]", quoted(&e.filename, false));
     if e.tid != p.pid {
         let _ = write!(out, " by thread {}", e.tid);
     }

@@ -9,6 +9,7 @@ pub mod filter;
 pub mod idle;
 pub mod launch;
 pub mod memory;
+pub mod output;
 pub mod signals;
 pub mod signature;
 pub mod tracee;

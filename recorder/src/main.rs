@@ -1,9 +1,7 @@
 //! `rec`: record every ptrace stop of a command's whole process tree.
 
 use std::ffi::OsString;
-use std::fs::OpenOptions;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -15,13 +13,17 @@ use ptrec_recorder::engine::{Engine, Stop, SEIZE_OPTIONS};
 use ptrec_recorder::filter::Filter;
 use ptrec_recorder::idle::{IdlePoll, CPU_LATENCY_QOS};
 use ptrec_recorder::launch::Launch;
-use ptrec_recorder::{arch, attach, signals, tracee};
+use ptrec_recorder::{arch, attach, output, signals, tracee};
 
 /// Record every ptrace stop of a process tree into a trace file.
 #[derive(Parser, Debug)]
 #[command(name = "rec", version, about)]
 struct Args {
-    /// Trace file to write.
+    /// Trace file to write. rec creates a new file (mode 0600) and renames
+    /// it over PATH: an existing PATH must be a regular file you own (never
+    /// a symlink). A FIFO or device is written as a stream; `-` (or
+    /// /dev/stdout) streams to a pipe on stdout, and the command's stdout
+    /// then goes to stderr.
     #[arg(short = 'o', long = "output", default_value = "trace.bin")]
     output: PathBuf,
     /// Bytes captured of each string or buffer argument.
@@ -116,13 +118,8 @@ fn run(args: Args) -> Result<i32> {
     } else {
         None
     };
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&args.output)
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    let output = output::open(&args.output)?;
+    let file = output.file;
     let started = Instant::now();
     let mut child = match &launch {
         Some(l) => Some(l.fork()?),
@@ -247,6 +244,7 @@ fn run(args: Args) -> Result<i32> {
                     w.uncompressed_bytes as f64 / w.file_bytes as f64
                 ),
             ),
+            _ if output.stream => (0, String::new()),
             _ => (
                 std::fs::metadata(&args.output).map_or(0, |m| m.len()),
                 String::new(),

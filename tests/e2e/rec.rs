@@ -375,8 +375,8 @@ fn the_sleeping_wait_without_polling_records_the_same_tree() {
 }
 
 /// rec's own wait4 calls, seen by strace (rec's children are rec's tracees,
-/// so strace follows rec alone); with `one_cpu`, rec and its command may
-/// use only the first CPU this test may use.
+/// so strace follows rec alone), with `--spin-always`; with `one_cpu`, rec
+/// and its command may use only the first CPU this test may use.
 fn rec_wait4_calls(one_cpu: bool) -> Vec<String> {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -385,7 +385,9 @@ fn rec_wait4_calls(one_cpu: bool) -> Vec<String> {
     cmd.args(["-qq", "-e", "trace=wait4", "-o"])
         .arg(&log)
         .arg(bin("rec"))
-        .args(["-q", "-o"])
+        // Poll whatever the load of the machine (which decides otherwise:
+        // the next test), so that only the CPU count decides.
+        .args(["--spin-always", "-q", "-o"])
         .arg(dir.path().join("t.bin"))
         .arg("--")
         .arg(tracee("forktree"));
