@@ -1886,7 +1886,8 @@ fn format_chunk(
             | Record::Exec { .. }
             | Record::ExitEvent { .. }
             | Record::Attach { .. }
-            | Record::Note { .. } => {}
+            | Record::Note { .. }
+            | Record::OpenFd { .. } => {}
         }
     }
     out.text = s;

@@ -739,6 +739,7 @@ impl Engine {
                         child,
                         kind,
                         flags,
+                        inferred: false,
                     });
                     if self.attach.is_some() {
                         self.attached_child(tid, child, flags);
@@ -1086,6 +1087,7 @@ impl Engine {
                             child,
                             kind,
                             flags: 0,
+                            inferred: false,
                         });
                         if let Some(a) = self.attach.as_deref_mut() {
                             a.origin.insert(child);
