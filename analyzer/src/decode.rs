@@ -129,6 +129,15 @@ pub fn escape_into(out: &mut String, b: &[u8]) {
     }
 }
 
+/// `b` escaped as [`escape_into`] does, without quotes: how every text view
+/// shows a name from a trace (a command, a path, a hostname), so that no
+/// recorded byte reaches the terminal raw.
+pub fn escaped(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len());
+    escape_into(&mut s, b);
+    s
+}
+
 /// `"escaped"` plus `...` when the capture was cut.
 pub fn quoted(b: &[u8], cut: bool) -> String {
     let mut s = String::with_capacity(b.len() + 5);
@@ -183,5 +192,12 @@ mod tests {
         assert_eq!(quoted(b"\x00x", false), r#""\0x""#);
         assert_eq!(quoted(b"\x001", false), r#""\0001""#);
         assert_eq!(quoted(b"\xff", true), r#""\377"..."#);
+    }
+
+    #[test]
+    fn names_lose_every_control_byte_and_keep_invalid_utf8_as_octal() {
+        let s = escaped(b"a\x1b]0;title\x07b\x9b\xff\xc3(\r");
+        assert_eq!(s, r"a\33]0;title\7b\233\377\303(\r");
+        assert!(s.bytes().all(|c| (0x20..0x7f).contains(&c)), "{s}");
     }
 }

@@ -9,4 +9,6 @@
 mod analyze;
 mod attach;
 mod capture;
+mod escaping;
+mod output;
 mod rec;

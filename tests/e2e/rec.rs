@@ -375,8 +375,8 @@ fn the_sleeping_wait_without_polling_records_the_same_tree() {
 }
 
 /// rec's own wait4 calls, seen by strace (rec's children are rec's tracees,
-/// so strace follows rec alone); with `one_cpu`, rec and its command may
-/// use only the first CPU this test may use.
+/// so strace follows rec alone), with `--spin-always`; with `one_cpu`, rec
+/// and its command may use only the first CPU this test may use.
 fn rec_wait4_calls(one_cpu: bool) -> Vec<String> {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -385,7 +385,9 @@ fn rec_wait4_calls(one_cpu: bool) -> Vec<String> {
     cmd.args(["-qq", "-e", "trace=wait4", "-o"])
         .arg(&log)
         .arg(bin("rec"))
-        .args(["-q", "-o"])
+        // Poll whatever the load of the machine (which decides otherwise:
+        // the next test), so that only the CPU count decides.
+        .args(["--spin-always", "-q", "-o"])
         .arg(dir.path().join("t.bin"))
         .arg("--")
         .arg(tracee("forktree"));
@@ -429,13 +431,105 @@ fn rec_wait4_calls(one_cpu: bool) -> Vec<String> {
 #[test]
 fn with_one_cpu_rec_never_polls_for_stops_with_more_it_does() {
     // Polling would only keep the one CPU from the tracee it waits for.
+    // A WNOHANG wait4 that finds nothing ends either the collection of the
+    // stops pending after a stop (rec then sleeps in a blocking wait4) or
+    // one poll of the polling wait (rec then polls again).
+    let polls = |calls: &[String]| {
+        calls
+            .windows(2)
+            .filter(|w| w[0].contains("WNOHANG") && w[0].ends_with(") = 0"))
+            .filter(|w| w[1].contains("WNOHANG"))
+            .count()
+    };
     let one = rec_wait4_calls(true);
     assert!(one.len() >= 10, "{one:?}");
-    assert!(!one.iter().any(|l| l.contains("WNOHANG")), "{one:?}");
+    assert_eq!(polls(&one), 0, "{one:?}");
     if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
         let all = rec_wait4_calls(false);
-        assert!(all.iter().any(|l| l.contains("WNOHANG")), "{all:?}");
+        assert!(polls(&all) > 0, "{all:?}");
     }
+}
+
+/// Processes that keep `n` CPUs busy (plain loops, not traced) until dropped.
+struct Hogs(Vec<std::process::Child>);
+
+impl Hogs {
+    fn start(n: usize) -> Hogs {
+        Hogs(
+            (0..n)
+                .map(|_| {
+                    Command::new("sh")
+                        .args(["-c", "while :; do :; done"])
+                        .spawn()
+                        .expect("start a busy loop")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for Hogs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// rec's own wait4 calls (as `rec_wait4_calls`) while it records
+/// `getppid_loop N` with `rec_args`.
+fn rec_wait4_calls_on_a_syscall_loop(rec_args: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("wait4.txt");
+    let o = Command::new("strace")
+        .args(["-qq", "-e", "trace=wait4", "-o"])
+        .arg(&log)
+        .arg(bin("rec"))
+        .args(rec_args)
+        .args(["-q", "-o"])
+        .arg(dir.path().join("t.bin"))
+        .arg("--")
+        .arg(tracee("getppid_loop"))
+        .arg("3000")
+        .output()
+        .expect("strace runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(&log)
+        .expect("strace's log")
+        .lines()
+        .filter(|l| l.starts_with("wait4("))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn with_every_cpu_busy_rec_sleeps_instead_of_polling_and_spin_always_polls() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        cpus > 1,
+        "this test needs two CPUs (with one, rec never polls)"
+    );
+    let _hogs = Hogs::start(cpus);
+    let busy = rec_wait4_calls_on_a_syscall_loop(&[]);
+    assert!(busy.len() >= 1000, "{}", busy.len());
+    // rec starts out polling and needs a few 2 ms samples of the run queue
+    // to see that the CPUs are busy; from then on it only sleeps.
+    let late = &busy[busy.len() / 5..];
+    let polls = late.iter().filter(|l| l.contains("WNOHANG")).count();
+    assert_eq!(
+        polls,
+        0,
+        "polls after the first fifth of {} waits",
+        busy.len()
+    );
+    let always = rec_wait4_calls_on_a_syscall_loop(&["--spin-always"]);
+    let polls = always.iter().filter(|l| l.contains("WNOHANG")).count();
+    assert!(
+        polls * 2 > always.len(),
+        "{polls} polls of {} waits",
+        always.len()
+    );
 }
 
 /// The machine's current CPU latency limit, as `/dev/cpu_dma_latency` reads
