@@ -558,6 +558,7 @@ impl Engine {
             child,
             kind,
             flags,
+            inferred,
         });
         if inferred {
             self.note(
