@@ -560,15 +560,6 @@ impl Engine {
             flags,
             inferred,
         });
-        if inferred {
-            self.note(
-                child,
-                time,
-                note_kind::INFO,
-                parent as u64,
-                b"creation inferred: the parent's fork/clone event never came",
-            );
-        }
     }
 
     fn on_death(&mut self, tid: Tid, how: Termination, time: u64) {

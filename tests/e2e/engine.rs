@@ -110,12 +110,20 @@ fn grandchildren_of_a_killed_child_are_not_parentless_roots() {
     let mut known = std::collections::HashSet::new();
     let mut root = None;
     let mut unknown = Vec::new();
+    let mut inferred = 0;
     t.for_each_record(|r| match r {
         Record::Attach { tid, .. } => {
             root.get_or_insert(*tid);
             known.insert(*tid);
         }
-        Record::NewChild { child, .. } => {
+        Record::NewChild {
+            tid,
+            child,
+            inferred: i,
+            ..
+        } => {
+            assert!(known.contains(tid), "{child} created by unknown {tid}");
+            inferred += u32::from(*i);
             known.insert(*child);
         }
         r if r.tid() != 0 && !known.contains(&r.tid()) => unknown.push(r.tid()),
