@@ -9,5 +9,4 @@ pub mod idle;
 pub mod launch;
 pub mod memory;
 pub mod signals;
-pub mod signature;
 pub mod tracee;
