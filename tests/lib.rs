@@ -1,5 +1,6 @@
-//! End-to-end tests of `rec` and `analyze` live in `tests/e2e_*.rs`; the tracee
-//! programs they run are C sources under `tracees/`, built by `build.rs`.
+//! Helpers of the end-to-end tests (`e2e/`, one module per area): where the
+//! binaries and the tracee programs (C sources under `tracees/`, built by
+//! `build.rs`) are, and small process utilities.
 
 use std::path::{Path, PathBuf};
 
@@ -23,4 +24,18 @@ pub fn bin(name: &str) -> PathBuf {
 /// A tracee program from `tracees/`, compiled by `build.rs`.
 pub fn tracee(name: &str) -> PathBuf {
     Path::new(env!("TRACEES_DIR")).join(name)
+}
+
+/// Sends `sig` to `pid`; the test fails if it cannot.
+pub fn kill(pid: i32, sig: i32) {
+    // SAFETY: kill has no memory arguments.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill {pid} {sig}");
+}
+
+/// Fails the test unless it runs as root: the tests that need root run in
+/// CI, which is root, and must fail there rather than pass as skipped.
+pub fn require_root(why: &str) {
+    // SAFETY: geteuid has no arguments and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(euid, 0, "this test needs root: {why}");
 }

@@ -4,12 +4,8 @@ use std::fmt::Write;
 
 use ptrec_format::{note_kind, Kind, Trace};
 
-use crate::decode::secs;
+use crate::decode::{escaped, secs};
 use crate::model::{self, Event, ScanOptions};
-
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 pub fn run(t: &Trace) -> anyhow::Result<()> {
     crate::out(&text(t)?)
@@ -20,20 +16,27 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
     let mut s = String::new();
     let _ = writeln!(s, "file:             {}", t.path().display());
     let _ = writeln!(s, "format version:   {}", t.version());
-    let _ = writeln!(s, "recorder:         {}", h.recorder_version);
+    let _ = writeln!(
+        s,
+        "recorder:         {}",
+        escaped(h.recorder_version.as_bytes())
+    );
     let _ = writeln!(s, "arch:             {:#x} (x86_64)", h.arch);
     let _ = writeln!(s, "register layout:  {}", h.reg_layout);
-    let _ = writeln!(s, "kernel:           {}", h.kernel_release);
-    let _ = writeln!(s, "hostname:         {}", h.hostname);
+    let _ = writeln!(
+        s,
+        "kernel:           {}",
+        escaped(h.kernel_release.as_bytes())
+    );
+    let _ = writeln!(s, "hostname:         {}", escaped(h.hostname.as_bytes()));
     let _ = writeln!(s, "page size:        {}", h.page_size);
     let _ = writeln!(
         s,
         "start (wall):     {} ns since the epoch",
         h.start_wall_ns
     );
-    let argv: Vec<String> = h.argv.iter().map(|a| lossy(a)).collect();
-    let _ = writeln!(s, "command:          {}", argv.join(" "));
-    let _ = writeln!(s, "cwd:              {}", lossy(&h.cwd));
+    let _ = writeln!(s, "command:          {}", crate::command_text(t));
+    let _ = writeln!(s, "cwd:              {}", escaped(&h.cwd));
     let _ = writeln!(s, "environment:      {} variables", h.env.len());
     let o = &h.options;
     let _ = writeln!(s, "string limit:     {}", o.string_limit);
@@ -41,12 +44,12 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
         s,
         "filter:           {}",
         if o.filter.is_empty() {
-            "all"
+            "all".to_string()
         } else {
-            &o.filter
+            escaped(o.filter.as_bytes())
         }
     );
-    let _ = writeln!(s, "filter mode:      {}", o.filter_mode);
+    let _ = writeln!(s, "filter mode:      {}", escaped(o.filter_mode.as_bytes()));
     if !o.attach_pids.is_empty() {
         let _ = writeln!(s, "attached pids:    {:?}", o.attach_pids);
     }
@@ -111,7 +114,7 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
                             let _ = writeln!(s, "end:              rec exited with status {value}");
                         }
                         note_kind::ABNORMAL_END => {
-                            let _ = writeln!(s, "abnormal end:     {}", lossy(text));
+                            let _ = writeln!(s, "abnormal end:     {}", escaped(text));
                         }
                         note_kind::RECORDS_DROPPED => {
                             let _ = writeln!(s, "records dropped:  {value}");

@@ -79,14 +79,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The recorded command line, shell-like.
-pub fn command(t: &Trace) -> String {
-    let a: Vec<String> = t
-        .header()
-        .argv
-        .iter()
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
+/// The recorded command line, its arguments joined by spaces, as recorded.
+pub fn command(t: &Trace) -> Vec<u8> {
+    t.header().argv.join(&b' ')
+}
+
+/// The recorded command line for a text view: each argument escaped.
+pub fn command_text(t: &Trace) -> String {
+    let a: Vec<String> = t.header().argv.iter().map(|a| decode::escaped(a)).collect();
     a.join(" ")
 }
 
@@ -120,7 +120,7 @@ fn summary_cmd(path: &Path, opts: &SummaryOpts) -> anyhow::Result<()> {
             if i > 0 {
                 s.push('\n');
             }
-            let cmd = tree.get(pid).map(|p| p.command()).unwrap_or_default();
+            let cmd = tree.get(pid).map(|p| p.command_text()).unwrap_or_default();
             s.push_str(&format!("process {pid} {cmd}\n"));
             s.push_str(&summary::table(
                 &summary::rows(stats, opts.sort),

@@ -16,8 +16,8 @@ pub fn run(t: &Trace) -> anyhow::Result<()> {
 
 pub fn text(t: &Trace) -> anyhow::Result<String> {
     let p = model::scan(t, &ScanOptions::default())?;
-    let cmd = crate::command(t);
-    let tree = Tree::build(&p.events, &p.spans, &cmd);
+    let tree = Tree::build(&p.events, &p.spans, &crate::command(t));
+    let cmd = crate::command_text(t);
     let first = p.first_time.unwrap_or(0);
     let mut s = String::new();
     let _ = writeln!(

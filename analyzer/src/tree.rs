@@ -7,7 +7,7 @@ use ptrec_format::{ChildKind, Termination, Tid};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::decode::{quoted, secs, signal_name};
+use crate::decode::{escaped, quoted, secs, signal_name};
 use crate::model::{Event, Span};
 
 /// `CLONE_THREAD`: the new task joins the caller's thread group.
@@ -17,10 +17,21 @@ pub const CLONE_THREAD: u64 = 0x10000;
 pub struct ExecInfo {
     /// The thread that called execve (before the tid change).
     pub tid: Tid,
-    pub filename: String,
-    pub argv: Vec<String>,
+    /// As recorded: views escape it, JSON holds it as (lossy) UTF-8.
+    #[serde(serialize_with = "lossy_bytes")]
+    pub filename: Vec<u8>,
+    #[serde(serialize_with = "lossy_list")]
+    pub argv: Vec<Vec<u8>>,
     #[serde(skip)]
     pub time: u64,
+}
+
+fn lossy_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(b))
+}
+
+fn lossy_list<S: serde::Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|b| String::from_utf8_lossy(b)))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -68,9 +79,9 @@ pub struct Process {
     pub threads: Vec<Tid>,
     pub execs: Vec<ExecInfo>,
     pub exit: Option<Exit>,
-    /// Name before any exec: comm at attach, or the recorded command.
+    /// Name before any exec: comm at attach, or the recorded command (raw).
     #[serde(skip)]
-    pub name: String,
+    pub name: Vec<u8>,
     #[serde(skip)]
     pub start: u64,
     #[serde(skip)]
@@ -91,7 +102,7 @@ impl Process {
             threads: vec![pid],
             execs: Vec::new(),
             exit: None,
-            name: String::new(),
+            name: Vec::new(),
             start: time,
             end: time,
             alive: vec![pid],
@@ -100,12 +111,17 @@ impl Process {
         }
     }
 
-    /// The program it ran last.
-    pub fn command(&self) -> String {
+    /// The program it ran last, as recorded.
+    pub fn command(&self) -> &[u8] {
         match self.execs.last() {
-            Some(e) => e.filename.clone(),
-            None => self.name.clone(),
+            Some(e) => &e.filename,
+            None => &self.name,
         }
+    }
+
+    /// [`Process::command`], escaped for a text view.
+    pub fn command_text(&self) -> String {
+        escaped(self.command())
     }
 }
 
@@ -115,10 +131,6 @@ pub struct Tree {
     pub processes: Vec<Process>,
     index: FxHashMap<Tid, usize>,
     tgid: FxHashMap<Tid, Tid>,
-}
-
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 impl Tree {
@@ -154,7 +166,7 @@ impl Tree {
 
     /// Builds the tree from the events in file order; `spans` give every
     /// thread's first and last record; `command` names the root process.
-    pub fn build(events: &[Event], spans: &FxHashMap<Tid, Span>, command: &str) -> Tree {
+    pub fn build(events: &[Event], spans: &FxHashMap<Tid, Span>, command: &[u8]) -> Tree {
         let mut t = Tree::default();
         // The first thread seen that nothing created is the started command.
         let mut first: Vec<(u64, Tid)> = spans.iter().map(|(t, s)| (s.first, *t)).collect();
@@ -186,7 +198,7 @@ impl Tree {
                             p.alive.push(*tid);
                         }
                         if p.name.is_empty() {
-                            p.name = lossy(comm);
+                            p.name = comm.clone();
                         }
                     }
                 }
@@ -206,7 +218,10 @@ impl Tree {
                             p.alive.push(*child);
                         }
                     } else {
-                        let name = t.get(parent).map(|p| p.command()).unwrap_or_default();
+                        let name = t
+                            .get(parent)
+                            .map(|p| p.command().to_vec())
+                            .unwrap_or_default();
                         t.add_process(*child, Some(parent), *time);
                         if let Some(p) = t.proc_mut(*child) {
                             p.name = name;
@@ -228,8 +243,8 @@ impl Tree {
                     if let Some(p) = t.proc_mut(pid) {
                         p.execs.push(ExecInfo {
                             tid: *former_tid,
-                            filename: lossy(filename),
-                            argv: argv.iter().map(|a| lossy(a)).collect(),
+                            filename: filename.clone(),
+                            argv: argv.clone(),
                             time: *time,
                         });
                         // Every other thread is gone; the exec'ing thread is the leader.
@@ -290,7 +305,7 @@ impl Tree {
         if let Some(root) = t.processes.iter_mut().find(|p| p.parent.is_none()) {
             let launched = !command.is_empty() && started == Some(root.pid);
             if root.name.is_empty() || launched {
-                root.name = command.to_string();
+                root.name = command.to_vec();
             }
         }
         t
@@ -352,7 +367,11 @@ impl Tree {
             out,
             "{lead}{} {}",
             p.pid,
-            if p.name.is_empty() { "?" } else { &p.name }
+            if p.name.is_empty() {
+                "?".to_string()
+            } else {
+                escaped(&p.name)
+            }
         );
         let nthreads = p.threads.len();
         if nthreads > 1 {
@@ -372,7 +391,7 @@ impl Tree {
         }
         out.push('\n');
         for e in &p.execs {
-            let argv: Vec<String> = e.argv.iter().map(|a| quoted(a.as_bytes(), false)).collect();
+            let argv: Vec<String> = e.argv.iter().map(|a| quoted(a, false)).collect();
             let mut argv = argv.join(", ");
             if let Some(n) = limits.argv_chars {
                 if argv.len() > n {
@@ -384,11 +403,7 @@ impl Tree {
                     argv.push_str(&format!("... ({} arguments)", e.argv.len()));
                 }
             }
-            let _ = write!(
-                out,
-                "{rest}  exec {} [{argv}]",
-                quoted(e.filename.as_bytes(), false),
-            );
+            let _ = write!(out, "{rest}  exec {} [{argv}]", quoted(&e.filename, false),);
             if e.tid != p.pid {
                 let _ = write!(out, " by thread {}", e.tid);
             }

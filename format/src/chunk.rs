@@ -3,15 +3,15 @@
 //!
 //! All fixed-size fields are little endian. See FORMAT.md for the layout.
 
-use crate::codec::{self, Streams};
+use crate::codec::Streams;
 use crate::error::{Error, Result};
-use crate::header::Header;
+use crate::header::{Header, MAX_META_BYTES};
 use crate::trailer::Index;
+
+pub use crate::version::FORMAT_VERSION;
 
 /// First eight bytes of every trace file.
 pub const FILE_MAGIC: [u8; 8] = *b"\x89PTREC\r\n";
-/// Incompatible format changes bump this; readers refuse newer versions.
-pub const FORMAT_VERSION: u32 = 2;
 /// Bytes before the header body: magic, version, body length, body CRC32.
 pub const PREFIX_LEN: usize = 20;
 
@@ -109,7 +109,7 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 
 /// Encodes the file prefix and header body.
 pub fn encode_file_header(h: &Header) -> Result<Vec<u8>> {
-    let body = codec::encode_header(h)?;
+    let body = h.encode();
     let mut out = Vec::with_capacity(PREFIX_LEN + body.len());
     out.extend_from_slice(&FILE_MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -121,7 +121,7 @@ pub fn encode_file_header(h: &Header) -> Result<Vec<u8>> {
 
 /// Encodes the trailer (index) and the footer that points at it.
 pub fn encode_trailer(index: &Index, trailer_offset: u64) -> Result<Vec<u8>> {
-    let body = codec::encode_index(index)?;
+    let body = index.encode();
     let mut out = Vec::with_capacity(TRAILER_HEAD_LEN + body.len() + FOOTER_LEN);
     out.extend_from_slice(&TRAILER_MAGIC);
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
@@ -183,11 +183,11 @@ pub fn decode(buf: &[u8], offset: u64) -> Result<(Item<'_>, &[u8])> {
             });
         }
         let len = u32_at(buf, 12) as usize;
-        if len > codec::MAX_META_BYTES {
+        if len > MAX_META_BYTES {
             return Err(Error::TooLarge {
                 what: "file header",
                 len: len as u64,
-                limit: codec::MAX_META_BYTES as u64,
+                limit: MAX_META_BYTES as u64,
             });
         }
         need(PREFIX_LEN + len)?;
@@ -199,7 +199,7 @@ pub fn decode(buf: &[u8], offset: u64) -> Result<(Item<'_>, &[u8])> {
                 reason: "checksum mismatch".into(),
             });
         }
-        let header = codec::decode_header(body, PREFIX_LEN as u64)?;
+        let header = Header::decode(body, PREFIX_LEN as u64)?;
         return Ok((
             Item::FileHeader {
                 version,
@@ -208,43 +208,86 @@ pub fn decode(buf: &[u8], offset: u64) -> Result<(Item<'_>, &[u8])> {
             &buf[PREFIX_LEN + len..],
         ));
     }
+    match decode_head(buf, offset)? {
+        Head::Chunk(header) => {
+            let end = CHUNK_HEADER_LEN + header.compressed_len as usize;
+            need(end)?;
+            Ok((
+                Item::Chunk {
+                    header,
+                    payload: &buf[CHUNK_HEADER_LEN..end],
+                },
+                &buf[end..],
+            ))
+        }
+        Head::Trailer { body_len, body_crc } => {
+            let len = body_len as usize;
+            need(TRAILER_HEAD_LEN + len)?;
+            let body = &buf[TRAILER_HEAD_LEN..TRAILER_HEAD_LEN + len];
+            if crc32fast::hash(body) != body_crc {
+                return Err(Error::Corrupt {
+                    what: "trailer index",
+                    offset,
+                    reason: "checksum mismatch".into(),
+                });
+            }
+            let index = Index::decode(body, offset + TRAILER_HEAD_LEN as u64)?;
+            Ok((Item::Trailer(index), &buf[TRAILER_HEAD_LEN + len..]))
+        }
+        Head::Footer { trailer_offset } => {
+            Ok((Item::Footer { trailer_offset }, &buf[FOOTER_LEN..]))
+        }
+    }
+}
+
+/// The fixed-size start of an item after the file header, as
+/// [`decode_head`] reads it: enough to know the item's kind and length
+/// without its payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Head {
+    /// A valid chunk header; its payload follows.
+    Chunk(ChunkHeader),
+    /// The trailer's head: its body (≤ [`MAX_META_BYTES`]) follows.
+    Trailer { body_len: u32, body_crc: u32 },
+    /// The footer.
+    Footer { trailer_offset: u64 },
+}
+
+/// Decodes the head of the item at the start of `buf` (at byte `offset`
+/// of the file, after the file header): at most [`CHUNK_HEADER_LEN`] bytes
+/// are looked at. [`decode`] and the readers' scan both go through this, so
+/// there is one set of rules for what may follow a chunk.
+pub fn decode_head(buf: &[u8], offset: u64) -> Result<Head> {
+    let need = |n: usize| -> Result<()> {
+        if buf.len() < n {
+            Err(Error::Incomplete {
+                needed: n - buf.len(),
+            })
+        } else {
+            Ok(())
+        }
+    };
     need(4)?;
     let magic = &buf[..4];
     if magic == CHUNK_MAGIC {
         need(CHUNK_HEADER_LEN)?;
         let mut hb = [0u8; CHUNK_HEADER_LEN];
         hb.copy_from_slice(&buf[..CHUNK_HEADER_LEN]);
-        let header = ChunkHeader::decode(&hb, offset)?;
-        let end = CHUNK_HEADER_LEN + header.compressed_len as usize;
-        need(end)?;
-        Ok((
-            Item::Chunk {
-                header,
-                payload: &buf[CHUNK_HEADER_LEN..end],
-            },
-            &buf[end..],
-        ))
+        Ok(Head::Chunk(ChunkHeader::decode(&hb, offset)?))
     } else if magic == TRAILER_MAGIC {
         need(TRAILER_HEAD_LEN)?;
-        let len = u32_at(buf, 4) as usize;
-        if len > codec::MAX_META_BYTES {
+        let body_len = u32_at(buf, 4);
+        if body_len as usize > MAX_META_BYTES {
             return Err(Error::TooLarge {
                 what: "trailer index",
-                len: len as u64,
-                limit: codec::MAX_META_BYTES as u64,
+                len: u64::from(body_len),
+                limit: MAX_META_BYTES as u64,
             });
         }
-        need(TRAILER_HEAD_LEN + len)?;
-        let body = &buf[TRAILER_HEAD_LEN..TRAILER_HEAD_LEN + len];
-        if crc32fast::hash(body) != u32_at(buf, 8) {
-            return Err(Error::Corrupt {
-                what: "trailer index",
-                offset,
-                reason: "checksum mismatch".into(),
-            });
-        }
-        let index = codec::decode_index(body, offset + TRAILER_HEAD_LEN as u64)?;
-        Ok((Item::Trailer(index), &buf[TRAILER_HEAD_LEN + len..]))
+        Ok(Head::Trailer {
+            body_len,
+            body_crc: u32_at(buf, 8),
+        })
     } else if buf.len() < FOOTER_LEN {
         // Too short to tell a footer (whose first eight bytes are an offset,
         // not a magic) from garbage: wait for more bytes.
@@ -252,12 +295,9 @@ pub fn decode(buf: &[u8], offset: u64) -> Result<(Item<'_>, &[u8])> {
             needed: FOOTER_LEN - buf.len(),
         })
     } else if buf[8..16] == END_MAGIC {
-        Ok((
-            Item::Footer {
-                trailer_offset: u64_at(buf, 0),
-            },
-            &buf[FOOTER_LEN..],
-        ))
+        Ok(Head::Footer {
+            trailer_offset: u64_at(buf, 0),
+        })
     } else {
         Err(Error::Corrupt {
             what: "chunk",

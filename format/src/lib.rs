@@ -1,8 +1,9 @@
 //! The ptrec trace file format.
 //!
 //! A trace file is a header, a sequence of independently decodable chunks
-//! (a fixed little-endian chunk header plus one zstd frame of encoded
-//! records), and, when the recording ended cleanly, a trailer with an index.
+//! (a fixed little-endian chunk header, a stream table, and one zstd frame
+//! per stream of encoded records), and, when the recording ended cleanly, a
+//! trailer with an index.
 //! `FORMAT.md` beside this crate is the specification; this crate is its
 //! reference implementation. It knows nothing of ptrace: it stores raw
 //! integers (tids, signal numbers, syscall numbers) and the architecture tag
@@ -34,21 +35,30 @@
 //! Naming: `tid` is a thread id, `tgid` a thread-group (process) id; times are
 //! CLOCK_MONOTONIC nanoseconds.
 
+// Layers, each using only the ones above it: wire (values) → record (the
+// types) → header, trailer (hand-coded metadata) → codec (record bodies per
+// version) → chunk (framing: prefix, chunk header, stream table, zstd) →
+// layout (where the chunks are: the crash-reading rules) → reader, writer,
+// memfile.
 pub mod chunk;
 pub mod codec;
 mod error;
 mod header;
+mod layout;
 pub mod memfile;
 mod reader;
 mod record;
 mod trailer;
+mod version;
+mod wire;
 mod writer;
 
 pub use chunk::{ChunkHeader, Part, FORMAT_VERSION};
-pub use codec::{CaptureBuf, Skimmed, Streams, SyscallStop};
+pub use codec::{Skimmed, Streams, SyscallStop};
 pub use error::{Error, Result};
-pub use header::{Header, RecordingOptions};
-pub use reader::{ChunkData, ChunkInfo, Records, Stops, Trace, Truncation, Walk};
+pub use header::{Header, RecordingOptions, MAX_META_BYTES};
+pub use layout::{ChunkInfo, Truncation};
+pub use reader::{ChunkData, Records, Stops, Trace, Walk};
 pub use record::*;
 pub use trailer::{ChunkEntry, Index, Totals};
 pub use writer::{WriteStats, Writer, WriterOptions};

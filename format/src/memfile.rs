@@ -1,12 +1,14 @@
 //! Reading a whole trace that is already in memory, with the I/O-free
 //! [`chunk::decode`](crate::chunk::decode): for fuzzing and for tools that
-//! receive a trace as bytes. Follows the same rules as [`Trace`](crate::Trace)
-//! reading by scan: chunks in order until the trailer, the end, or a cut.
+//! receive a trace as bytes. It finds the chunks with the same rules as
+//! [`Trace`](crate::Trace) (the crate's `layout` module): the trailer's index
+//! when it checks out, else chunks in order until the end or a cut.
 
-use crate::chunk::{self, ChunkHeader, Item, Part};
-use crate::error::{Error, Result};
+use crate::chunk::{ChunkHeader, Part, CHUNK_HEADER_LEN};
+use crate::error::Result;
 use crate::header::Header;
-use crate::reader::{ChunkData, ChunkInfo, Truncation};
+use crate::layout::{self, Truncation};
+use crate::reader::ChunkData;
 use crate::record::Record;
 
 /// What [`read_bytes`] found besides the records.
@@ -28,92 +30,29 @@ pub struct BytesSummary {
 /// each in order. A bad file prefix or header, a corrupted chunk payload or
 /// a bad record is an error; an early end is reported in the summary.
 pub fn read_bytes(buf: &[u8], mut f: impl FnMut(&Record<'_>)) -> Result<BytesSummary> {
-    let file_len = buf.len() as u64;
-    let (version, header, mut rest) = match chunk::decode(buf, 0) {
-        Ok((Item::FileHeader { version, header }, rest)) => (version, *header, rest),
-        Ok(_) | Err(Error::Incomplete { .. }) => return Err(Error::NotATrace),
-        Err(e) => return Err(e),
-    };
+    let l = layout::locate(buf)?;
     let mut s = BytesSummary {
-        version,
-        header,
+        version: l.version,
+        has_trailer: l.trailer.is_some(),
+        truncation: l.cut,
+        header: l.header,
         ..Default::default()
     };
     let mut data = ChunkData::default();
-    loop {
-        let offset = file_len - rest.len() as u64;
-        let idx = s.chunks.len();
-        if rest.is_empty() {
-            s.truncation = Some(Truncation {
-                offset,
-                file_len,
-                reason: format!(
-                    "the recording did not end cleanly (no trailer) after {idx} complete chunks"
-                ),
-            });
-            return Ok(s);
+    for info in l.chunks {
+        // locate() checked that every chunk lies inside the buffer.
+        let start = (info.offset as usize).saturating_add(CHUNK_HEADER_LEN);
+        let payload = buf
+            .get(start..start.saturating_add(info.header.compressed_len as usize))
+            .unwrap_or_default();
+        data.unpack(l.version, info, payload, Part::All)?;
+        let mut it = data.records();
+        for r in it.by_ref() {
+            f(&r?);
+            s.records += 1;
         }
-        let (item, after) = match chunk::decode(rest, offset) {
-            Ok(x) => x,
-            Err(e) => {
-                s.truncation = Some(Truncation {
-                    offset,
-                    file_len,
-                    reason: format!("chunk {idx}: {e}"),
-                });
-                return Ok(s);
-            }
-        };
-        match item {
-            Item::Chunk { header, payload } => {
-                let info = ChunkInfo {
-                    index: idx,
-                    offset,
-                    header,
-                };
-                data.unpack(version, info, payload, Part::All)?;
-                let mut it = data.records();
-                for r in it.by_ref() {
-                    f(&r?);
-                    s.records += 1;
-                }
-                s.unknown += it.unknown();
-                s.chunks.push(header);
-            }
-            Item::Trailer(_) => {
-                let foot = file_len - after.len() as u64;
-                match chunk::decode(after, foot) {
-                    Ok((Item::Footer { trailer_offset }, end))
-                        if end.is_empty() && trailer_offset == offset =>
-                    {
-                        s.has_trailer = true
-                    }
-                    _ => {
-                        s.truncation = Some(Truncation {
-                            offset,
-                            file_len,
-                            reason: "the trailer is damaged".into(),
-                        })
-                    }
-                }
-                return Ok(s);
-            }
-            Item::Footer { .. } => {
-                s.truncation = Some(Truncation {
-                    offset,
-                    file_len,
-                    reason: "a footer without a trailer".into(),
-                });
-                return Ok(s);
-            }
-            Item::FileHeader { .. } => {
-                return Err(Error::Corrupt {
-                    what: "chunk",
-                    offset,
-                    reason: "a second file header".into(),
-                })
-            }
-        }
-        rest = after;
+        s.unknown += it.unknown();
+        s.chunks.push(info.header);
     }
+    Ok(s)
 }

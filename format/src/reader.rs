@@ -10,42 +10,13 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::chunk::{self, ChunkHeader, Item, Part, CHUNK_HEADER_LEN, FOOTER_LEN, PREFIX_LEN};
-use crate::codec::{ChunkDecoder, Cursors, Decoded, Skimmed, Streams, MAX_META_BYTES};
+use crate::chunk::{self, Part, CHUNK_HEADER_LEN};
+use crate::codec::{ChunkDecoder, Cursors, Decoded, Skimmed, Streams};
 use crate::error::{Error, Result};
 use crate::header::Header;
+use crate::layout::{self, ChunkInfo, Truncation};
 use crate::record::Record;
 use crate::trailer::Index;
-
-/// Where one chunk is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ChunkInfo {
-    /// Position in the file, from 0.
-    pub index: usize,
-    /// Byte offset of the chunk header.
-    pub offset: u64,
-    pub header: ChunkHeader,
-}
-
-/// Where and why the readable part of a file ends early.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Truncation {
-    /// Byte offset of the first byte that is not part of a complete chunk.
-    pub offset: u64,
-    /// The file's length.
-    pub file_len: u64,
-    pub reason: String,
-}
-
-impl std::fmt::Display for Truncation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "trace cut at byte {} of {}: {}",
-            self.offset, self.file_len, self.reason
-        )
-    }
-}
 
 /// An open trace file.
 pub struct Trace {
@@ -61,182 +32,26 @@ pub struct Trace {
 
 impl Trace {
     /// Opens a trace: reads the header and the chunk index, from the trailer
-    /// when the file was closed cleanly, else by scanning chunk headers.
+    /// when the file was closed cleanly, else by scanning chunk headers
+    /// (the rules of [`layout`](crate::layout), shared with
+    /// [`memfile`](crate::memfile)).
     pub fn open(path: impl AsRef<Path>) -> Result<Trace> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|source| Error::Open {
             path: path.to_owned(),
             source,
         })?;
-        let file_len = file.metadata()?.len();
-        if file_len == 0 {
-            return Err(Error::Empty);
-        }
-        let mut prefix = [0u8; PREFIX_LEN];
-        let n = read_at_most(&file, &mut prefix, 0)?;
-        let hlen = match chunk::decode(&prefix[..n], 0) {
-            Err(Error::Incomplete { .. }) if n == PREFIX_LEN => {
-                u32::from_le_bytes([prefix[12], prefix[13], prefix[14], prefix[15]]) as usize
-            }
-            Err(Error::Incomplete { .. }) => return Err(Error::NotATrace),
-            Err(e) => return Err(e),
-            Ok(_) => 0,
-        };
-        if hlen > MAX_META_BYTES {
-            return Err(Error::TooLarge {
-                what: "file header",
-                len: hlen as u64,
-                limit: MAX_META_BYTES as u64,
-            });
-        }
-        let hend = PREFIX_LEN + hlen;
-        if hend as u64 > file_len {
-            return Err(Error::Corrupt {
-                what: "file header",
-                offset: PREFIX_LEN as u64,
-                reason: format!("the file ends at byte {file_len}, inside the header"),
-            });
-        }
-        let mut hbuf = vec![0u8; hend];
-        file.read_exact_at(&mut hbuf, 0)?;
-        let (version, header) = match chunk::decode(&hbuf, 0)? {
-            (Item::FileHeader { version, header }, _) => (version, *header),
-            _ => return Err(Error::NotATrace),
-        };
-        let mut t = Trace {
+        let l = layout::locate(&file)?;
+        Ok(Trace {
             file,
             path: path.to_owned(),
-            version,
-            header,
-            chunks: Vec::new(),
-            trailer: None,
-            cut: None,
-            file_len,
-        };
-        if !t.load_trailer(hend as u64) {
-            t.scan(hend as u64);
-        }
-        Ok(t)
-    }
-
-    /// Uses the trailer's index if there is a valid one; `false` otherwise.
-    fn load_trailer(&mut self, data_start: u64) -> bool {
-        if self.file_len < data_start + FOOTER_LEN as u64 {
-            return false;
-        }
-        let mut foot = [0u8; FOOTER_LEN];
-        if self
-            .file
-            .read_exact_at(&mut foot, self.file_len - FOOTER_LEN as u64)
-            .is_err()
-        {
-            return false;
-        }
-        let trailer_offset = match chunk::decode(&foot, self.file_len - FOOTER_LEN as u64) {
-            Ok((Item::Footer { trailer_offset }, _)) => trailer_offset,
-            _ => return false,
-        };
-        if trailer_offset < data_start || trailer_offset >= self.file_len - FOOTER_LEN as u64 {
-            return false;
-        }
-        let len = self.file_len - FOOTER_LEN as u64 - trailer_offset;
-        if len > MAX_META_BYTES as u64 + 16 {
-            return false;
-        }
-        let mut buf = vec![0u8; len as usize];
-        if self.file.read_exact_at(&mut buf, trailer_offset).is_err() {
-            return false;
-        }
-        let index = match chunk::decode(&buf, trailer_offset) {
-            Ok((Item::Trailer(index), _)) => index,
-            _ => return false,
-        };
-        // The index must describe chunks that really are there, in order.
-        let mut chunks = Vec::with_capacity(index.chunks.len().min(1 << 20));
-        let mut expect = data_start;
-        for (i, e) in index.chunks.iter().enumerate() {
-            if e.offset != expect {
-                return false;
-            }
-            let Ok(h) = self.chunk_header_at(e.offset) else {
-                return false;
-            };
-            chunks.push(ChunkInfo {
-                index: i,
-                offset: e.offset,
-                header: h,
-            });
-            expect = e.offset + (CHUNK_HEADER_LEN as u64) + u64::from(h.compressed_len);
-        }
-        if expect != trailer_offset {
-            return false;
-        }
-        self.chunks = chunks;
-        self.trailer = Some(index);
-        true
-    }
-
-    fn chunk_header_at(&self, offset: u64) -> Result<ChunkHeader> {
-        let mut hb = [0u8; CHUNK_HEADER_LEN];
-        self.file.read_exact_at(&mut hb, offset)?;
-        ChunkHeader::decode(&hb, offset)
-    }
-
-    /// Finds the chunks by walking their headers, stopping where the file
-    /// ends inside a chunk or something that is not a chunk begins.
-    fn scan(&mut self, mut offset: u64) {
-        loop {
-            let idx = self.chunks.len();
-            if offset == self.file_len {
-                let reason = format!(
-                    "the recording did not end cleanly (no trailer) after {idx} complete chunks"
-                );
-                return self.cut_at(offset, reason);
-            }
-            let mut hb = [0u8; CHUNK_HEADER_LEN];
-            let n = match read_at_most(&self.file, &mut hb, offset) {
-                Ok(n) => n,
-                Err(e) => return self.cut_at(offset, format!("read error: {e}")),
-            };
-            if n >= 4 && hb[..4] == chunk::TRAILER_MAGIC {
-                return self.cut_at(offset, "the trailer is damaged".into());
-            }
-            if n >= 4 && hb[..4] != chunk::CHUNK_MAGIC {
-                let reason = format!("unrecognised bytes where chunk {idx} should start");
-                return self.cut_at(offset, reason);
-            }
-            if n < CHUNK_HEADER_LEN {
-                let reason = format!("the file ends inside the header of chunk {idx}");
-                return self.cut_at(offset, reason);
-            }
-            let h = match ChunkHeader::decode(&hb, offset) {
-                Ok(h) => h,
-                Err(e) => return self.cut_at(offset, format!("chunk {idx}: {e}")),
-            };
-            let end = offset + CHUNK_HEADER_LEN as u64 + u64::from(h.compressed_len);
-            if end > self.file_len {
-                let reason = format!(
-                    "the file ends inside chunk {idx} ({} of its {} payload bytes present)",
-                    self.file_len - offset - CHUNK_HEADER_LEN as u64,
-                    h.compressed_len
-                );
-                return self.cut_at(offset, reason);
-            }
-            self.chunks.push(ChunkInfo {
-                index: idx,
-                offset,
-                header: h,
-            });
-            offset = end;
-        }
-    }
-
-    fn cut_at(&mut self, offset: u64, reason: String) {
-        self.cut = Some(Truncation {
-            offset,
-            file_len: self.file_len,
-            reason,
-        });
+            version: l.version,
+            header: l.header,
+            chunks: l.chunks,
+            trailer: l.trailer,
+            cut: l.cut,
+            file_len: l.file_len,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -356,20 +171,6 @@ impl Trace {
         }
         Ok(())
     }
-}
-
-/// Reads as much of `buf` as the file has at `offset`.
-fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match file.read_at(&mut buf[got..], offset + got as u64) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 /// One decompressed chunk.

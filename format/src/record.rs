@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::wire::{Cur, Put, Step};
+
 /// A thread id (`pid_t`) in the traced pid namespace.
 pub type Tid = i32;
 
@@ -189,11 +191,109 @@ impl<'a> Iterator for CapturesIter<'a> {
                     return None;
                 }
                 *left -= 1;
-                // The encoded form was validated when the record was decoded.
-                let (m, rest) = crate::codec::decode_mem(bytes).ok()?;
-                *bytes = rest;
+                // The encoded form was validated when the record was decoded
+                // (or built by a CaptureBuf).
+                let mut c = Cur::new(bytes);
+                let m = read_mem(&mut c).ok()?;
+                *bytes = c.b;
                 Some(m)
             }
+        }
+    }
+}
+
+/// Writes one capture in its stored form (FORMAT.md, section 4).
+pub(crate) fn put_mem(p: &mut Put<'_>, m: &Mem<'_>) {
+    p.u8(m.arg);
+    p.u8(m.flags);
+    p.u64(m.addr);
+    p.bytes(m.data);
+}
+
+/// Reads one capture in its stored form.
+#[inline]
+pub(crate) fn read_mem<'a>(c: &mut Cur<'a>) -> Step<Mem<'a>> {
+    Ok(Mem {
+        arg: c.u8()?,
+        flags: c.u8()?,
+        addr: c.u64()?,
+        data: c.bytes()?,
+    })
+}
+
+/// Writes a capture list: its count, then each capture.
+pub(crate) fn put_captures(p: &mut Put<'_>, mem: &Captures<'_>) {
+    p.u64(mem.len() as u64);
+    match mem {
+        // Already in the stored form (a CaptureBuf, or a record read back).
+        Captures::Encoded { bytes, .. } => p.raw(bytes),
+        Captures::Slice(s) => {
+            for m in s.iter() {
+                put_mem(p, m);
+            }
+        }
+    }
+}
+
+/// Validates the capture list at the cursor and returns a lazy view of it.
+pub(crate) fn read_captures<'a>(c: &mut Cur<'a>) -> Step<Captures<'a>> {
+    let n = c.u64()?;
+    let start = c.b;
+    // Each capture takes at least four bytes.
+    if n > start.len() as u64 / 4 {
+        return Err("capture count exceeds record size");
+    }
+    for _ in 0..n {
+        read_mem(c)?;
+    }
+    let used = start.len() - c.b.len();
+    Ok(Captures::Encoded {
+        count: n as u32,
+        bytes: &start[..used],
+    })
+}
+
+/// Captured memory of one stop, built in its stored form so that a record
+/// can carry it as [`Captures::Encoded`] without copying or allocating once
+/// the buffer is warm. The recorder keeps one and clears it at every stop.
+#[derive(Default, Clone)]
+pub struct CaptureBuf {
+    bytes: Vec<u8>,
+    count: u32,
+}
+
+impl CaptureBuf {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.count = 0;
+    }
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+    /// Appends one capture (see [`Mem`] for the fields).
+    pub fn push(&mut self, arg: u8, flags: u8, addr: u64, data: &[u8]) {
+        put_mem(
+            &mut Put(&mut self.bytes),
+            &Mem {
+                arg,
+                flags,
+                addr,
+                data,
+            },
+        );
+        self.count += 1;
+    }
+    /// The captures, to put in a record.
+    pub fn captures(&self) -> Captures<'_> {
+        Captures::Encoded {
+            count: self.count,
+            bytes: &self.bytes,
         }
     }
 }

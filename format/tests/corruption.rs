@@ -1,9 +1,7 @@
 //! Damaged files: every cut, every bit flip and thousands of random mutations
 //! give complete chunks, a report or a clear error, and never a panic.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a panic is the failure report
-
-mod common;
+use crate::helpers as common;
 
 use ptrec_format::chunk::{self, Item};
 use ptrec_format::*;

@@ -1,12 +1,10 @@
 //! Committed traces written by every version must read back to exactly the
 //! same values forever. Regenerate the current version's file (only for a
 //! deliberate format change, with a FORMAT_VERSION bump) with
-//! `PTREC_REGEN_GOLDEN=1 cargo test -p ptrec-format --test golden`; older
+//! `PTREC_REGEN_GOLDEN=1 cargo test -p ptrec-format --test tests golden`; older
 //! versions' files can no longer be written and are never regenerated.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a panic is the failure report
-
-mod common;
+use crate::helpers as common;
 
 use ptrec_format::*;
 use std::path::PathBuf;
@@ -62,4 +60,71 @@ fn check_golden(version: u32) {
     assert_eq!(&bytes[..8], b"\x89PTREC\r\n");
     assert_eq!(&bytes[8..12], &version.to_le_bytes());
     assert_eq!(&bytes[bytes.len() - 8..], b"PTRECEND");
+}
+
+/// The writer's decompressed streams for the sample records, chunk by
+/// chunk: `len(events) len(times) len(detail)` (u32 LE each), then the three.
+fn stream_bytes() -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.bin");
+    let cb = common::sample_capture();
+    let opts = WriterOptions {
+        time_unit_ns: 100,
+        ..Default::default()
+    };
+    let mut w = Writer::create(&path, &common::sample_header(), opts).unwrap();
+    for r in common::sample_records(&cb) {
+        w.write(&r).unwrap();
+    }
+    w.finish().unwrap();
+    let t = Trace::open(&path).unwrap();
+    // The sample's u64::MAX time seals a chunk (flush interval).
+    assert_eq!(t.chunks().len(), 2);
+    let mut out = Vec::new();
+    for i in 0..t.chunks().len() {
+        let d = t.read_chunk(i).unwrap();
+        let s = &d.streams;
+        for part in [&s.events, &s.times, &s.detail] {
+            out.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        }
+        for part in [&s.events, &s.times, &s.detail] {
+            out.extend_from_slice(part);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_writer_encodes_the_sample_records_to_the_committed_stream_bytes() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/data/streams-v{FORMAT_VERSION}.bin"));
+    let got = stream_bytes();
+    if std::env::var_os("PTREC_REGEN_GOLDEN").is_some() {
+        std::fs::write(&path, &got).unwrap();
+    }
+    let want = std::fs::read(&path).unwrap();
+    // The first chunk's stream lengths first, for a message that says where.
+    let len = |b: &[u8], i: usize| u32::from_le_bytes(b[4 * i..4 * i + 4].try_into().unwrap());
+    for (i, name) in ["events", "times", "detail"].iter().enumerate() {
+        assert_eq!(
+            len(&got, i),
+            len(&want, i),
+            "{name} stream length of chunk 0"
+        );
+    }
+    assert_eq!(
+        got, want,
+        "an encoding change: bump FORMAT_VERSION or fix it"
+    );
+}
+
+#[test]
+fn todays_writer_writes_the_committed_v2_golden_file_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.bin");
+    common::write_sample(&path, 3, 512);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(golden_path(2)).unwrap()
+    );
 }

@@ -3,8 +3,6 @@
 //! skimmed reading agrees with the full one, and a file cut anywhere yields
 //! a prefix of what was written.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns
-
 use proptest::prelude::*;
 use ptrec_format::codec::{ChunkDecoder, ChunkEncoder, Cursors, Decoded, Skimmed, SyscallStop};
 use ptrec_format::*;

@@ -2,8 +2,6 @@
 //! disk, a readable file after a crash or without `finish`, a bounded loss
 //! window, and a trailer that tells the truth.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns
-
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 

@@ -3,10 +3,15 @@
 pub mod arch;
 pub mod attach;
 pub mod capture;
+pub mod cpuload;
+pub mod detach;
 pub mod engine;
 pub mod filter;
 pub mod idle;
 pub mod launch;
 pub mod memory;
+pub mod output;
 pub mod signals;
+pub mod sink;
+pub mod stop;
 pub mod tracee;

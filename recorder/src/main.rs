@@ -1,26 +1,29 @@
 //! `rec`: record every ptrace stop of a command's whole process tree.
 
 use std::ffi::OsString;
-use std::fs::OpenOptions;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use ptrec_format::{Header, RecordingOptions, Termination, Writer, WriterOptions};
-use ptrec_recorder::engine::{Engine, Stop, SEIZE_OPTIONS};
+use ptrec_recorder::cpuload::CpuLoad;
+use ptrec_recorder::engine::{Engine, SEIZE_OPTIONS};
 use ptrec_recorder::filter::Filter;
 use ptrec_recorder::idle::{IdlePoll, CPU_LATENCY_QOS};
 use ptrec_recorder::launch::Launch;
-use ptrec_recorder::{arch, attach, signals, tracee};
+use ptrec_recorder::{arch, attach, output, signals, stop, tracee};
 
 /// Record every ptrace stop of a process tree into a trace file.
 #[derive(Parser, Debug)]
 #[command(name = "rec", version, about)]
 struct Args {
-    /// Trace file to write.
+    /// Trace file to write. rec creates a new file (mode 0600) and renames
+    /// it over PATH: an existing PATH must be a regular file you own (never
+    /// a symlink). A FIFO or device is written as a stream; `-` (or
+    /// /dev/stdout) streams to a pipe on stdout, and the command's stdout
+    /// then goes to stderr.
     #[arg(short = 'o', long = "output", default_value = "trace.bin")]
     output: PathBuf,
     /// Bytes captured of each string or buffer argument.
@@ -41,10 +44,15 @@ struct Args {
     quiet: bool,
     /// Microseconds rec polls for the next stop before it sleeps, keeping
     /// its CPU awake: a sleeping tracer's CPU goes idle, and waking it costs
-    /// more than the stop. 0: always sleep (as strace does). Ignored with
-    /// one CPU.
+    /// more than the stop. Only while a CPU rec may use is free: with every
+    /// one busy, rec sleeps at once. 0: always sleep (as strace does).
+    /// Ignored with one CPU.
     #[arg(long = "spin-us", default_value_t = 50, value_name = "US")]
     spin_us: u32,
+    /// Poll up to --spin-us even when every CPU is busy (do not sample the
+    /// run queue).
+    #[arg(long = "spin-always")]
+    spin_always: bool,
     /// Keep every idle CPU polling while recording, with a 0 us request on
     /// /dev/cpu_dma_latency (root only). On a VM whose idle CPUs halt at
     /// once, waking one costs more than the stop; with this, idle CPUs of
@@ -110,13 +118,8 @@ fn run(args: Args) -> Result<i32> {
     } else {
         None
     };
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&args.output)
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    let output = output::open(&args.output)?;
+    let file = output.file;
     let started = Instant::now();
     let mut child = match &launch {
         Some(l) => Some(l.fork()?),
@@ -148,25 +151,33 @@ fn run(args: Args) -> Result<i32> {
     } else {
         SEIZE_OPTIONS
     };
-    if pid > 0 {
-        if let Err(e) = seize(pid, options) {
-            kill_child(pid);
-            return Err(e);
+    let first_stop = if pid > 0 {
+        match stop::seize_child(pid, options) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                kill_child(pid);
+                bail!("{e}");
+            }
         }
-    }
-    signals::install().context("installing signal handlers")?;
-    let mut engine = if pid > 0 {
-        // SAFETY: getpid has no arguments.
-        let me = unsafe { libc::getpid() };
-        Engine::start(writer, Stop::new(pid), me)
     } else {
-        Engine::without_command(writer)
+        None
+    };
+    signals::install().context("installing signal handlers")?;
+    let mut engine = match first_stop {
+        Some(stop) => {
+            // SAFETY: getpid has no arguments.
+            let me = unsafe { libc::getpid() };
+            Engine::start(writer, stop, me)
+        }
+        None => Engine::without_command(writer),
     };
     engine.verify_exit_regs(args.verify_exit_regs);
     engine.string_limit(args.string_limit as usize);
     // With one CPU, polling only delays the tracee it waits for.
-    if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
-        engine.spin(u64::from(args.spin_us) * 1000);
+    let cpus = CpuLoad::allowed_cpus();
+    if cpus > 1 {
+        let load = (!args.spin_always).then(|| CpuLoad::new(cpus));
+        engine.spin(u64::from(args.spin_us) * 1000, load);
     }
     if args.no_capture {
         engine.capture_off();
@@ -239,6 +250,7 @@ fn run(args: Args) -> Result<i32> {
                     w.uncompressed_bytes as f64 / w.file_bytes as f64
                 ),
             ),
+            _ if output.stream => (0, String::new()),
             _ => (
                 std::fs::metadata(&args.output).map_or(0, |m| m.len()),
                 String::new(),
@@ -275,23 +287,6 @@ fn kill_child(pid: i32) {
         libc::kill(pid, libc::SIGKILL);
         libc::waitpid(pid, std::ptr::null_mut(), libc::__WALL);
     }
-}
-
-/// PTRACE_SEIZE the waiting child, then PTRACE_INTERRUPT it so the engine
-/// starts from a stop: from there every syscall of the child is seen, the
-/// exec of the command included.
-fn seize(pid: i32, options: libc::c_int) -> Result<()> {
-    tracee::ptrace(libc::PTRACE_SEIZE, pid, 0, options as usize)
-        .map_err(|e| anyhow::anyhow!("cannot trace the command (PTRACE_SEIZE): {e}"))?;
-    tracee::ptrace(libc::PTRACE_INTERRUPT, pid, 0, 0)
-        .map_err(|e| anyhow::anyhow!("PTRACE_INTERRUPT: {e}"))?;
-    let mut status = 0;
-    // SAFETY: a valid pointer to a local.
-    let r = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
-    if r != pid || status & 0xff != 0x7f {
-        bail!("the command did not stop after PTRACE_INTERRUPT (wait status {status:#x})");
-    }
-    Ok(())
 }
 
 fn header(args: &Args, filter: Option<&Filter>, has_command: bool) -> Result<Header> {

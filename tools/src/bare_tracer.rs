@@ -4,7 +4,7 @@
 //! PTRACE_SYSCALL per stop, no per-stop allocation, formatting or bookkeeping.
 //!
 //! usage: bare-tracer [-s] [--spin-us N] -- COMMAND [ARGS...]
-//!   -s            print stop statistics to stderr at the end (same keys as ptbase -s)
+//!   -s            print stop counts to stderr at the end (by kind: syscall, each event, group-stop, signal; tids reaped; request errors)
 //!   --spin-us N   poll (WNOHANG, sched_yield between polls) for up to N us
 //!                 before sleeping in waitpid, as `rec --spin-us N` does: the
 //!                 floor for rec's own polling wait (default 0: always sleep)

@@ -1,242 +1,26 @@
-//! The one place that knows how values become bytes.
+//! Record bodies, per format version: how a [`Record`] is laid out in a
+//! chunk's decompressed streams (FORMAT.md, sections 4 and 9).
 //!
-//! Everything inside a chunk payload, the header body and the trailer index
-//! are encoded with bincode 2 (`config::standard()`: little endian, variable
-//! length integers, zigzag for signed ones). Records are written field by field
-//! through bincode's `Encode`/`Decode` so that register snapshots, timestamps
-//! and CPU times can be stored as differences to the same thread's previous
-//! values within the chunk (see FORMAT.md, "Records"). Switching the
-//! encoding later means changing this module only: `v1` reads version-1
-//! payloads, `v2` writes and reads the current ones.
+//! The values themselves are written and read by [`crate::wire`]; this layer
+//! adds the per-chunk delta state (thread slots, times, register
+//! predictions). It knows nothing of compression, chunk headers or files:
+//! `chunk` frames what this produces. `v1` reads version-1 payloads (one
+//! stream), `v2` writes and reads the three-stream payloads of versions 2
+//! and 3, which differ only in their framing.
 
-#[cfg(test)]
-use bincode::de::read::{BorrowReader, Reader};
-#[cfg(test)]
-use bincode::de::{BorrowDecode, Decode, DecoderImpl};
-use bincode::enc::write::Writer as BinWriter;
-use bincode::enc::{Encode, Encoder, EncoderImpl};
-#[cfg(test)]
-use bincode::error::DecodeError;
-use bincode::error::EncodeError;
 use rustc_hash::FxHashMap;
 
-use crate::error::{Error, Result};
-use crate::header::Header;
-use crate::record::{Captures, ChildKind, Kind, Mem, Record, Regs, Termination, Tid, REG_COUNT};
-use crate::trailer::Index;
+use crate::record::{read_captures, ChildKind, Kind, Record, Regs, Termination, Tid, REG_COUNT};
+#[cfg(test)]
+use crate::record::{Captures, Mem};
+use crate::wire::{Cur, Put, Step};
+
+pub use crate::record::CaptureBuf;
 
 mod v1;
 mod v2;
 
 pub use v2::Encoder as ChunkEncoder;
-
-type Config = bincode::config::Configuration;
-const CONFIG: Config = bincode::config::standard();
-
-/// Upper bound on the header and index bodies: enough for a huge environment,
-/// small enough that a hostile length cannot exhaust memory.
-pub const MAX_META_BYTES: usize = 64 << 20;
-
-/// Appends to a `Vec<u8>` (bincode's own vec writer is private).
-struct VecSink<'v>(&'v mut Vec<u8>);
-
-impl BinWriter for VecSink<'_> {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) -> std::result::Result<(), EncodeError> {
-        self.0.extend_from_slice(bytes);
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-/// A slice reader that lets us see what is left (bincode's hides it).
-struct Src<'a> {
-    s: &'a [u8],
-}
-
-#[cfg(test)]
-impl Reader for Src<'_> {
-    #[inline]
-    fn read(&mut self, bytes: &mut [u8]) -> std::result::Result<(), DecodeError> {
-        let head = self
-            .s
-            .get(..bytes.len())
-            .ok_or_else(|| DecodeError::UnexpectedEnd {
-                additional: bytes.len() - self.s.len(),
-            })?;
-        bytes.copy_from_slice(head);
-        self.s = &self.s[bytes.len()..];
-        Ok(())
-    }
-    #[inline]
-    fn peek_read(&mut self, n: usize) -> Option<&[u8]> {
-        self.s.get(..n)
-    }
-    #[inline]
-    fn consume(&mut self, n: usize) {
-        self.s = self.s.get(n..).unwrap_or_default();
-    }
-}
-
-#[cfg(test)]
-impl<'a> BorrowReader<'a> for Src<'a> {
-    #[inline]
-    fn take_bytes(&mut self, length: usize) -> std::result::Result<&'a [u8], DecodeError> {
-        if length > self.s.len() {
-            return Err(DecodeError::UnexpectedEnd {
-                additional: length - self.s.len(),
-            });
-        }
-        let (head, rest) = self.s.split_at(length);
-        self.s = rest;
-        Ok(head)
-    }
-}
-
-type Enc<'v> = EncoderImpl<VecSink<'v>, Config>;
-#[cfg(test)]
-type Dec<'a> = DecoderImpl<Src<'a>, Config, ()>;
-
-fn enc(buf: &mut Vec<u8>) -> Enc<'_> {
-    EncoderImpl::new(VecSink(buf), CONFIG)
-}
-
-#[cfg(test)]
-fn dec(s: &[u8]) -> Dec<'_> {
-    DecoderImpl::new(Src { s }, CONFIG, ())
-}
-
-#[cfg(test)]
-fn rest<'a>(d: &mut Dec<'a>) -> &'a [u8] {
-    use bincode::de::BorrowDecoder;
-    d.borrow_reader().s
-}
-
-fn put<T: Encode>(e: &mut Enc<'_>, v: T) {
-    // Writing into a Vec cannot fail.
-    let _ = v.encode(e);
-}
-
-#[cfg(test)]
-#[inline]
-fn get<T: Decode<()>>(d: &mut Dec<'_>) -> std::result::Result<T, DecodeError> {
-    T::decode(d)
-}
-
-#[cfg(test)]
-#[inline]
-fn get_bytes<'a>(d: &mut Dec<'a>) -> std::result::Result<&'a [u8], DecodeError> {
-    <&'a [u8]>::borrow_decode(d)
-}
-
-// ---------------------------------------------------------------- header / index
-
-/// Encodes the header body (without the file prefix).
-pub fn encode_header(h: &Header) -> Result<Vec<u8>> {
-    bincode::serde::encode_to_vec(h, CONFIG).map_err(|e| Error::Encode(e.to_string()))
-}
-
-/// Decodes a header body. Bytes past the known fields are ignored: later
-/// versions only append fields.
-pub fn decode_header(b: &[u8], offset: u64) -> Result<Header> {
-    let cfg = CONFIG.with_limit::<MAX_META_BYTES>();
-    bincode::serde::decode_from_slice::<Header, _>(b, cfg)
-        .map(|(h, _)| h)
-        .map_err(|e| Error::Corrupt {
-            what: "file header",
-            offset,
-            reason: e.to_string(),
-        })
-}
-
-pub fn encode_index(i: &Index) -> Result<Vec<u8>> {
-    bincode::serde::encode_to_vec(i, CONFIG).map_err(|e| Error::Encode(e.to_string()))
-}
-
-pub fn decode_index(b: &[u8], offset: u64) -> Result<Index> {
-    let cfg = CONFIG.with_limit::<MAX_META_BYTES>();
-    bincode::serde::decode_from_slice::<Index, _>(b, cfg)
-        .map(|(i, _)| i)
-        .map_err(|e| Error::Corrupt {
-            what: "trailer index",
-            offset,
-            reason: e.to_string(),
-        })
-}
-
-fn encode_captures(e: &mut Enc<'_>, mem: &Captures<'_>) {
-    put(e, mem.len() as u64);
-    match mem {
-        // Already in the stored form (a CaptureBuf, or a record read back).
-        Captures::Encoded { bytes, .. } => {
-            let _ = e.writer().write(bytes);
-        }
-        Captures::Slice(s) => {
-            for m in s.iter() {
-                encode_mem(e, m);
-            }
-        }
-    }
-}
-
-fn encode_mem(e: &mut Enc<'_>, m: &Mem<'_>) {
-    put(e, m.arg);
-    put(e, m.flags);
-    put(e, m.addr);
-    put(e, m.data);
-}
-
-/// Captured memory of one stop, built in its stored form so that a record
-/// can carry it as [`Captures::Encoded`] without copying or allocating once
-/// the buffer is warm. The recorder keeps one and clears it at every stop.
-#[derive(Default, Clone)]
-pub struct CaptureBuf {
-    bytes: Vec<u8>,
-    count: u32,
-}
-
-impl CaptureBuf {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    pub fn clear(&mut self) {
-        self.bytes.clear();
-        self.count = 0;
-    }
-    pub fn len(&self) -> usize {
-        self.count as usize
-    }
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-    /// Appends one capture (see [`Mem`] for the fields).
-    pub fn push(&mut self, arg: u8, flags: u8, addr: u64, data: &[u8]) {
-        encode_mem(
-            &mut enc(&mut self.bytes),
-            &Mem {
-                arg,
-                flags,
-                addr,
-                data,
-            },
-        );
-        self.count += 1;
-    }
-    /// The captures, to put in a record.
-    pub fn captures(&self) -> Captures<'_> {
-        Captures::Encoded {
-            count: self.count,
-            bytes: &self.bytes,
-        }
-    }
-}
-
-/// Decodes one capture from the encoded form of [`Captures::Encoded`].
-pub(crate) fn decode_mem(b: &[u8]) -> std::result::Result<(Mem<'_>, &[u8]), &'static str> {
-    let mut c = Cur { b };
-    let m = c.mem()?;
-    Ok((m, c.b))
-}
 
 /// One item of a chunk payload.
 #[derive(Debug)]
@@ -248,20 +32,6 @@ pub enum Decoded<'a> {
     Unknown(u8),
 }
 
-/// The decoding side reads bincode's `standard()` varints by hand: this is
-/// the analyzer's inner loop, and bincode's generic readers cost several
-/// times more per field. The rules (FORMAT.md, "Integers") are: a first byte
-/// up to 250 is the value; 251, 252 and 253 announce a little-endian u16, u32
-/// or u64; signed values are zigzag-mapped first; a u8 is one raw byte; a
-/// byte slice is a u64 length and the bytes. The `reference` tests check this
-/// reader against bincode's own on valid and mutated payloads.
-#[derive(Clone, Copy, Debug, Default)]
-struct Cur<'a> {
-    b: &'a [u8],
-}
-
-type Step<T> = std::result::Result<T, &'static str>;
-
 /// Up to this many threads in a chunk, a linear scan of its thread table
 /// beats hashing tids (the encoders' lookups).
 const SCAN_THREADS: usize = 8;
@@ -271,130 +41,12 @@ const SCAN_THREADS: usize = 8;
 pub const MAX_CHUNK_THREADS: usize = 65536;
 const TOO_MANY_THREADS: &str = "more than 65536 threads in one chunk";
 
-const END: &str = "record ends inside a field";
-
 /// `flag` when `on`, else no bit: syscall-record flags.
 fn bit(on: bool, flag: u8) -> u8 {
     if on {
         flag
     } else {
         0
-    }
-}
-
-impl<'a> Cur<'a> {
-    #[inline(always)]
-    fn u8(&mut self) -> Step<u8> {
-        let (&x, rest) = self.b.split_first().ok_or(END)?;
-        self.b = rest;
-        Ok(x)
-    }
-
-    #[inline(always)]
-    fn u64(&mut self) -> Step<u64> {
-        let (&x, rest) = self.b.split_first().ok_or(END)?;
-        if x <= 250 {
-            self.b = rest;
-            return Ok(u64::from(x));
-        }
-        self.u64_wide(x)
-    }
-
-    /// Register deltas of pointers are often wide: this is not a cold path.
-    #[inline(always)]
-    fn u64_wide(&mut self, x: u8) -> Step<u64> {
-        let b = self.b;
-        match x {
-            251 if b.len() >= 3 => {
-                self.b = &b[3..];
-                Ok(u64::from(u16::from_le_bytes([b[1], b[2]])))
-            }
-            252 if b.len() >= 5 => {
-                self.b = &b[5..];
-                Ok(u64::from(u32::from_le_bytes([b[1], b[2], b[3], b[4]])))
-            }
-            253 if b.len() >= 9 => {
-                self.b = &b[9..];
-                let mut w = [0u8; 8];
-                w.copy_from_slice(&b[1..9]);
-                Ok(u64::from_le_bytes(w))
-            }
-            251..=253 => Err(END),
-            254 => Err("a 128-bit integer where 64 bits are expected"),
-            _ => Err("reserved integer marker 255"),
-        }
-    }
-
-    /// Steps over `n` varints without computing them.
-    #[inline(always)]
-    fn skip(&mut self, n: u32) -> Step<()> {
-        for _ in 0..n {
-            let &x = self.b.first().ok_or(END)?;
-            let len = match x {
-                0..=250 => 1,
-                251 => 3,
-                252 => 5,
-                253 => 9,
-                _ => return Err("a 128-bit or reserved integer marker in a register delta"),
-            };
-            self.b = self.b.get(len..).ok_or(END)?;
-        }
-        Ok(())
-    }
-
-    #[inline(always)]
-    fn u32(&mut self) -> Step<u32> {
-        let (&x, rest) = self.b.split_first().ok_or(END)?;
-        if x <= 250 {
-            self.b = rest;
-            return Ok(u32::from(x));
-        }
-        match x {
-            251 | 252 => self.u64_wide(x).map(|v| v as u32),
-            253 => Err("a 64-bit integer where 32 bits are expected"),
-            254 => Err("a 128-bit integer where 32 bits are expected"),
-            _ => Err("reserved integer marker 255"),
-        }
-    }
-
-    #[inline(always)]
-    fn i64(&mut self) -> Step<i64> {
-        let n = self.u64()?;
-        Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
-    }
-
-    #[inline(always)]
-    fn i32(&mut self) -> Step<i32> {
-        let n = self.u32()?;
-        Ok(((n >> 1) as i32) ^ -((n & 1) as i32))
-    }
-
-    fn bool(&mut self) -> Step<bool> {
-        match self.u8()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err("a boolean that is neither 0 nor 1"),
-        }
-    }
-
-    #[inline]
-    fn bytes(&mut self) -> Step<&'a [u8]> {
-        let n = self.u64()?;
-        if n > self.b.len() as u64 {
-            return Err("a byte string longer than its record");
-        }
-        let (head, rest) = self.b.split_at(n as usize);
-        self.b = rest;
-        Ok(head)
-    }
-
-    fn mem(&mut self) -> Step<Mem<'a>> {
-        Ok(Mem {
-            arg: self.u8()?,
-            flags: self.u8()?,
-            addr: self.u64()?,
-            data: self.bytes()?,
-        })
     }
 }
 
@@ -423,44 +75,26 @@ pub enum Skimmed<'a> {
     Unknown(u8),
 }
 
-/// Validates the captures at the cursor and returns a lazy view.
-fn captures<'a>(c: &mut Cur<'a>) -> Step<Captures<'a>> {
-    let n = c.u64()?;
-    let start = c.b;
-    // Each capture takes at least four bytes.
-    if n > start.len() as u64 / 4 {
-        return Err("capture count exceeds record size");
-    }
-    for _ in 0..n {
-        c.mem()?;
-    }
-    let used = start.len() - c.b.len();
-    Ok(Captures::Encoded {
-        count: n as u32,
-        bytes: &start[..used],
-    })
-}
-
 /// Encodes the fields of a record that is not a syscall stop, after its tid
 /// and time (the same in every version).
-fn encode_other(e: &mut Enc<'_>, r: &Record<'_>) {
+fn encode_other(e: &mut Put<'_>, r: &Record<'_>) {
     match r {
         Record::SignalDelivery { signo, siginfo, .. } => {
-            put(e, *signo);
-            put(e, *siginfo);
+            e.i32(*signo);
+            e.bytes(siginfo);
         }
         Record::GroupStop { signo, .. } => {
-            put(e, *signo);
+            e.i32(*signo);
         }
         Record::NewChild {
             child, kind, flags, ..
         } => {
-            put(e, *child);
-            put(e, *kind as u8);
-            put(e, *flags);
+            e.i32(*child);
+            e.u8(*kind as u8);
+            e.u64(*flags);
         }
         Record::VforkDone { child, .. } => {
-            put(e, *child);
+            e.i32(*child);
         }
         Record::Exec {
             former_tid,
@@ -468,24 +102,24 @@ fn encode_other(e: &mut Enc<'_>, r: &Record<'_>) {
             argv,
             ..
         } => {
-            put(e, *former_tid);
-            put(e, *filename);
-            put(e, argv.len() as u64);
+            e.i32(*former_tid);
+            e.bytes(filename);
+            e.u64(argv.len() as u64);
             for a in argv {
-                put(e, *a);
+                e.bytes(a);
             }
         }
         Record::ExitEvent { status, .. } => {
-            put(e, *status);
+            e.i32(*status);
         }
         Record::Death { how, .. } => match how {
             Termination::Exited(code) => {
-                put(e, 0u8);
-                put(e, *code);
+                e.u8(0);
+                e.i32(*code);
             }
             Termination::Signaled { signo, core } => {
-                put(e, 1u8 + *core as u8);
-                put(e, *signo);
+                e.u8(1 + u8::from(*core));
+                e.i32(*signo);
             }
         },
         Record::Attach {
@@ -498,24 +132,24 @@ fn encode_other(e: &mut Enc<'_>, r: &Record<'_>) {
             cwd,
             ..
         } => {
-            put(e, *tgid);
-            put(e, *ppid);
-            put(e, *state);
-            put(e, *group_stopped);
-            put(e, *comm);
-            put(e, *exe);
-            put(e, *cwd);
+            e.i32(*tgid);
+            e.i32(*ppid);
+            e.u8(*state);
+            e.bool(*group_stopped);
+            e.bytes(comm);
+            e.bytes(exe);
+            e.bytes(cwd);
         }
         Record::Detach { state, signo, .. } => {
-            put(e, *state);
-            put(e, *signo);
+            e.u8(*state);
+            e.i32(*signo);
         }
         Record::Note {
             kind, value, text, ..
         } => {
-            put(e, *kind);
-            put(e, *value);
-            put(e, *text);
+            e.u32(*kind);
+            e.u64(*value);
+            e.bytes(text);
         }
         // The chunk encoders write these themselves.
         Record::SyscallEnter { .. } | Record::SyscallExit { .. } => {}
@@ -681,7 +315,7 @@ impl<'a> Cursors<'a> {
     }
     /// No record left: the events stream is consumed.
     pub fn is_empty(&self) -> bool {
-        self.ev.b.is_empty()
+        self.ev.is_empty()
     }
     /// After the last record: what is wrong if the other streams still hold
     /// bytes (the detail stream only counts when it was read).
@@ -716,7 +350,7 @@ impl Default for ChunkDecoder {
 impl ChunkDecoder {
     /// A decoder of the current version's payloads with times in nanoseconds.
     pub fn new() -> Self {
-        Self::for_chunk(crate::chunk::FORMAT_VERSION, 1)
+        Self::for_chunk(crate::version::FORMAT_VERSION, 1)
     }
 
     /// A decoder of a payload of file version `version` whose times are in

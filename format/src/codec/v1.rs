@@ -3,6 +3,8 @@
 //! which check the hand-written reader against bincode's own on it.
 
 use super::*;
+#[cfg(test)]
+use crate::record::put_captures;
 
 // ---------------------------------------------------------------- records
 
@@ -103,7 +105,7 @@ impl ChunkEncoder {
         scratch.clear();
         self.encode_body(r, &mut scratch);
         out.push(r.kind() as u8);
-        put(&mut enc(out), scratch.len() as u64);
+        Put(out).u64(scratch.len() as u64);
         out.extend_from_slice(&scratch);
         self.scratch = scratch;
     }
@@ -114,13 +116,13 @@ impl ChunkEncoder {
             .expect("test payloads stay under the thread limit")
     }
 
-    fn common(&mut self, e: &mut Enc<'_>, tid: Tid, time: u64) {
-        put(e, tid);
-        put(e, time.wrapping_sub(self.state.time) as i64);
+    fn common(&mut self, e: &mut Put<'_>, tid: Tid, time: u64) {
+        e.i32(tid);
+        e.i64(time.wrapping_sub(self.state.time) as i64);
         self.state.time = time;
     }
 
-    fn regs(&mut self, e: &mut Enc<'_>, tid: Tid, regs: &Regs) {
+    fn regs(&mut self, e: &mut Put<'_>, tid: Tid, regs: &Regs) {
         let prev = &mut self.thread(tid).regs;
         let mut mask = 0u32;
         for (i, (new, old)) in regs.0.iter().zip(prev.iter()).enumerate() {
@@ -128,23 +130,23 @@ impl ChunkEncoder {
                 mask |= 1 << i;
             }
         }
-        put(e, mask);
+        e.u32(mask);
         for (new, old) in regs.0.iter().zip(prev.iter()) {
             if new != old {
-                put(e, new.wrapping_sub(*old) as i64);
+                e.i64(new.wrapping_sub(*old) as i64);
             }
         }
         *prev = regs.0;
     }
 
-    fn stime(&mut self, e: &mut Enc<'_>, tid: Tid, stime: u64) {
+    fn stime(&mut self, e: &mut Put<'_>, tid: Tid, stime: u64) {
         let st = &mut self.thread(tid).stime;
-        put(e, stime.wrapping_sub(*st) as i64);
+        e.i64(stime.wrapping_sub(*st) as i64);
         *st = stime;
     }
 
     fn encode_body(&mut self, r: &Record<'_>, buf: &mut Vec<u8>) {
-        let e = &mut enc(buf);
+        let e = &mut Put(buf);
         match r {
             Record::SyscallEnter {
                 tid,
@@ -162,7 +164,7 @@ impl ChunkEncoder {
                 let flags = bit(stime_us.is_some(), F_STIME)
                     | bit(regs.is_some(), F_REGS)
                     | bit(derived, F_DERIVED);
-                put(e, flags);
+                e.u8(flags);
                 if let Some(s) = stime_us {
                     self.stime(e, *tid, *s);
                 }
@@ -170,12 +172,12 @@ impl ChunkEncoder {
                     self.regs(e, *tid, g);
                 }
                 if !derived {
-                    put(e, *nr);
+                    e.u64(*nr);
                     for a in args {
-                        put(e, *a);
+                        e.u64(*a);
                     }
                 }
-                encode_captures(e, mem);
+                put_captures(e, mem);
             }
             Record::SyscallExit {
                 tid,
@@ -193,7 +195,7 @@ impl ChunkEncoder {
                     | bit(regs.is_some(), F_REGS)
                     | bit(nr_derived, F_DERIVED)
                     | bit(ret_derived, F_RET_DERIVED);
-                put(e, flags);
+                e.u8(flags);
                 if let Some(s) = stime_us {
                     self.stime(e, *tid, *s);
                 }
@@ -201,12 +203,12 @@ impl ChunkEncoder {
                     self.regs(e, *tid, g);
                 }
                 if !nr_derived {
-                    put(e, *nr);
+                    e.u64(*nr);
                 }
                 if !ret_derived {
-                    put(e, *ret);
+                    e.i64(*ret);
                 }
-                encode_captures(e, mem);
+                put_captures(e, mem);
             }
             other => {
                 self.common(e, other.tid(), other.time());
@@ -234,7 +236,7 @@ impl ChunkDecoder {
     /// the bytes after it.
     #[inline(always)]
     fn frame(b: &[u8]) -> Step<(u8, &[u8], &[u8])> {
-        let mut c = Cur { b };
+        let mut c = Cur::new(b);
         let kind = c.u8().map_err(|_| "empty record")?;
         let len = c.u64()?;
         if len > c.b.len() as u64 {
@@ -287,7 +289,7 @@ impl ChunkDecoder {
 
     #[inline(always)]
     fn skim_syscall(&mut self, enter: bool, body: &[u8]) -> Step<SyscallStop> {
-        let c = &mut Cur { b: body };
+        let c = &mut Cur::new(body);
         let (tid, time) = self.common(c)?;
         let flags = c.u8()?;
         let t = self.state.thread(tid)?;
@@ -339,7 +341,7 @@ impl ChunkDecoder {
 
     #[inline(always)]
     fn decode_body<'a>(&mut self, k: Kind, body: &'a [u8]) -> Step<Record<'a>> {
-        let c = &mut Cur { b: body };
+        let c = &mut Cur::new(body);
         let (tid, time) = self.common(c)?;
         Ok(match k {
             Kind::SyscallEnter => {
@@ -378,7 +380,7 @@ impl ChunkDecoder {
                     nr,
                     args,
                     regs,
-                    mem: captures(c)?,
+                    mem: read_captures(c)?,
                 }
             }
             Kind::SyscallExit => {
@@ -414,7 +416,7 @@ impl ChunkDecoder {
                     nr,
                     ret,
                     regs,
-                    mem: captures(c)?,
+                    mem: read_captures(c)?,
                 }
             }
             k => decode_other(k, tid, time, c)?,
@@ -463,8 +465,73 @@ fn skim_regs(c: &mut Cur<'_>, regs: &mut [u64; REG_COUNT]) -> Step<()> {
 
 #[cfg(test)]
 mod reference {
-    //! The first, bincode-driven decoder, kept to check the hand-written one.
+    //! The first, bincode-driven decoder, kept to check the hand-written one
+    //! (bincode is a dev-dependency: the oracle, never on the run-time path).
     use super::*;
+
+    use bincode::de::read::{BorrowReader, Reader};
+    use bincode::de::{BorrowDecode, Decode, DecoderImpl};
+    use bincode::error::DecodeError;
+
+    type Config = bincode::config::Configuration;
+    const CONFIG: Config = bincode::config::standard();
+
+    /// A slice reader that lets us see what is left (bincode's hides it).
+    pub(super) struct Src<'a> {
+        s: &'a [u8],
+    }
+
+    impl Reader for Src<'_> {
+        fn read(&mut self, bytes: &mut [u8]) -> std::result::Result<(), DecodeError> {
+            let head = self
+                .s
+                .get(..bytes.len())
+                .ok_or_else(|| DecodeError::UnexpectedEnd {
+                    additional: bytes.len() - self.s.len(),
+                })?;
+            bytes.copy_from_slice(head);
+            self.s = &self.s[bytes.len()..];
+            Ok(())
+        }
+        fn peek_read(&mut self, n: usize) -> Option<&[u8]> {
+            self.s.get(..n)
+        }
+        fn consume(&mut self, n: usize) {
+            self.s = self.s.get(n..).unwrap_or_default();
+        }
+    }
+
+    impl<'a> BorrowReader<'a> for Src<'a> {
+        fn take_bytes(&mut self, length: usize) -> std::result::Result<&'a [u8], DecodeError> {
+            if length > self.s.len() {
+                return Err(DecodeError::UnexpectedEnd {
+                    additional: length - self.s.len(),
+                });
+            }
+            let (head, rest) = self.s.split_at(length);
+            self.s = rest;
+            Ok(head)
+        }
+    }
+
+    type Dec<'a> = DecoderImpl<Src<'a>, Config, ()>;
+
+    fn dec(s: &[u8]) -> Dec<'_> {
+        DecoderImpl::new(Src { s }, CONFIG, ())
+    }
+
+    fn rest<'a>(d: &mut Dec<'a>) -> &'a [u8] {
+        use bincode::de::BorrowDecoder;
+        d.borrow_reader().s
+    }
+
+    fn get<T: Decode<()>>(d: &mut Dec<'_>) -> std::result::Result<T, DecodeError> {
+        T::decode(d)
+    }
+
+    fn get_bytes<'a>(d: &mut Dec<'a>) -> std::result::Result<&'a [u8], DecodeError> {
+        <&'a [u8]>::borrow_decode(d)
+    }
 
     /// bincode's reading of one capture.
     pub(crate) fn decode_mem_ref(b: &[u8]) -> std::result::Result<(Mem<'_>, &[u8]), DecodeError> {

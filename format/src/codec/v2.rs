@@ -19,6 +19,7 @@
 //! loop over a few syscalls finds each site's registers as it left them.
 
 use super::*;
+use crate::record::put_captures;
 use crate::record::x86_64::{EFLAGS, ORIG_RAX, R11, RAX, RCX, RIP};
 
 /// rax at every syscall-entry stop on x86_64.
@@ -213,16 +214,16 @@ impl Encoder {
             _ if threads.len() <= SCAN_THREADS => threads.iter().position(|t| t.tid == tid),
             _ => self.index.get(&tid).map(|&i| i as usize),
         };
-        let e = &mut enc(ev);
+        let e = &mut Put(ev);
         let i = match found {
             Some(i) => {
-                put(e, i as u32);
+                e.u32(i as u32);
                 i
             }
             None => {
                 let i = threads.len();
-                put(e, i as u32);
-                put(e, tid);
+                e.u32(i as u32);
+                e.i32(tid);
                 self.st.threads.push(Thread::new(tid));
                 self.index.insert(tid, i as u32);
                 i
@@ -237,10 +238,7 @@ impl Encoder {
         out.events.push(r.kind() as u8);
         let slot = self.slot(r.tid(), &mut out.events);
         let t = r.time() / self.unit;
-        put(
-            &mut enc(&mut out.times),
-            t.wrapping_sub(self.st.time) as i64,
-        );
+        Put(&mut out.times).i64(t.wrapping_sub(self.st.time) as i64);
         self.st.time = t;
         let th = &mut self.st.threads[slot];
         match r {
@@ -256,15 +254,15 @@ impl Encoder {
                 let flags = bit(stime_us.is_some(), F_STIME)
                     | bit(regs.is_some(), F_REGS)
                     | bit(args_stored, F_ARGS);
-                let ev = &mut enc(&mut out.events);
-                put(ev, flags);
-                put(ev, *nr);
+                let ev = &mut Put(&mut out.events);
+                ev.u8(flags);
+                ev.u64(*nr);
                 put_stime(&mut out.times, th, *stime_us);
-                let de = &mut enc(&mut out.detail);
+                let de = &mut Put(&mut out.detail);
                 if let Some(g) = regs {
                     // rip first: it picks the prediction of the rest.
                     let x = transform(&g.0);
-                    put(de, x[RIP].wrapping_sub(th.x[RIP]) as i64);
+                    de.i64(x[RIP].wrapping_sub(th.x[RIP]) as i64);
                     // Of the two predictions, the one that leaves fewer
                     // registers to store; the mask's SITE bit says which.
                     let thread = entry_prediction(&self.st.threads[slot].x, x[RIP], *nr);
@@ -283,10 +281,10 @@ impl Encoder {
                 }
                 if args_stored {
                     for a in args {
-                        put(de, *a);
+                        de.u64(*a);
                     }
                 }
-                encode_captures(de, mem);
+                put_captures(de, mem);
                 self.st.threads[slot].nr = Some(*nr);
             }
             Record::SyscallExit {
@@ -301,28 +299,28 @@ impl Encoder {
                 let flags = bit(stime_us.is_some(), F_STIME)
                     | bit(regs.is_some(), F_REGS)
                     | bit(nr_stored, F_NR);
-                let ev = &mut enc(&mut out.events);
-                put(ev, flags);
+                let ev = &mut Put(&mut out.events);
+                ev.u8(flags);
                 if nr_stored {
-                    put(ev, *nr);
+                    ev.u64(*nr);
                 }
-                put(ev, *ret);
+                ev.i64(*ret);
                 put_stime(&mut out.times, th, *stime_us);
-                let de = &mut enc(&mut out.detail);
+                let de = &mut Put(&mut out.detail);
                 if let Some(g) = regs {
                     let x = transform(&g.0);
                     let p = predict(&th.x, *nr, *ret as u64);
                     put_regs(de, &x, &p, differing(&x, &p));
                     th.x = x;
                 }
-                encode_captures(de, mem);
+                put_captures(de, mem);
                 th.nr = Some(*nr);
             }
             other => {
                 let mut body = std::mem::take(&mut self.scratch);
                 body.clear();
-                encode_other(&mut enc(&mut body), other);
-                put(&mut enc(&mut out.events), &body[..]);
+                encode_other(&mut Put(&mut body), other);
+                Put(&mut out.events).bytes(&body);
                 self.scratch = body;
             }
         }
@@ -334,7 +332,7 @@ impl Encoder {
 #[inline(always)]
 fn put_stime(times: &mut Vec<u8>, th: &mut Thread, stime_us: Option<u64>) {
     if let Some(s) = stime_us {
-        put(&mut enc(times), s.wrapping_sub(th.stime) as i64);
+        Put(times).i64(s.wrapping_sub(th.stime) as i64);
         th.stime = s;
     }
 }
@@ -352,11 +350,11 @@ fn predict(x: &[u64; REG_COUNT], nr: u64, rax: u64) -> [u64; REG_COUNT] {
 /// `mask` (the registers that differ, [`differing`], plus any base bit),
 /// then one zigzag delta per differing register, in register order.
 #[inline(always)]
-fn put_regs(e: &mut Enc<'_>, new: &[u64; REG_COUNT], p: &[u64; REG_COUNT], mask: u32) {
-    put(e, mask);
+fn put_regs(e: &mut Put<'_>, new: &[u64; REG_COUNT], p: &[u64; REG_COUNT], mask: u32) {
+    e.u32(mask);
     for (a, b) in new.iter().zip(p.iter()) {
         if a != b {
-            put(e, a.wrapping_sub(*b) as i64);
+            e.i64(a.wrapping_sub(*b) as i64);
         }
     }
 }
@@ -450,7 +448,7 @@ impl Decoder {
     fn other<'a>(h: &Head, c: &mut Cursors<'a>) -> Step<Option<Record<'a>>> {
         let body = c.ev.bytes()?;
         match Kind::from_u8(h.kind) {
-            Some(k) => decode_other(k, h.tid, h.time, &mut Cur { b: body }).map(Some),
+            Some(k) => decode_other(k, h.tid, h.time, &mut Cur::new(body)).map(Some),
             None => Ok(None),
         }
     }
@@ -535,7 +533,7 @@ impl Decoder {
                     nr,
                     args,
                     regs,
-                    mem: captures(&mut c.de)?,
+                    mem: read_captures(&mut c.de)?,
                 }
             }
             2 => {
@@ -557,7 +555,7 @@ impl Decoder {
                     nr,
                     ret,
                     regs,
-                    mem: captures(&mut c.de)?,
+                    mem: read_captures(&mut c.de)?,
                 }
             }
             _ => match Self::other(&h, c)? {

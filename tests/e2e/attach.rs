@@ -13,7 +13,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use ptrec_format::{ChildKind, Record, Termination, Trace};
-use ptrec_tests::{bin, tracee};
+use ptrec_tests::{bin, kill, require_root, tracee};
 use syscalls::Sysno;
 
 /// A running tracee program, killed and reaped if the test ends early.
@@ -83,11 +83,6 @@ fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
         assert!(t0.elapsed() < limit, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn kill(pid: i32, sig: i32) {
-    // SAFETY: kill has no memory arguments.
-    assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill {pid} {sig}");
 }
 
 /// `rec -q -o FILE -p PID...` in the background.
@@ -600,11 +595,7 @@ fn attach_errors_are_one_line_each_and_the_other_targets_are_still_recorded() {
 
 #[test]
 fn attach_without_permission_names_the_owner_in_one_line() {
-    // SAFETY: geteuid has no arguments and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to run rec as another user (nobody)");
-        return;
-    }
+    require_root("it runs rec as another user (nobody)");
     let target = Proc::start("attach_states", &["sleep"]);
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::set_permissions(

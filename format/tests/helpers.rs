@@ -1,6 +1,4 @@
 //! Shared sample traces for the format tests.
-#![allow(dead_code, clippy::unwrap_used)] // helpers of several test crates; a panic is the failure report
-
 use ptrec_format::*;
 use std::path::Path;
 

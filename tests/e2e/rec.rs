@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ptrec_format::{x86_64 as regs, ChildKind, Record, Termination, Trace, AUDIT_ARCH_X86_64};
-use ptrec_tests::{bin, tracee};
+use ptrec_tests::{bin, kill, require_root, tracee};
 
 /// An owned copy of the parts of a record the tests look at.
 #[derive(Clone, Debug)]
@@ -375,8 +375,8 @@ fn the_sleeping_wait_without_polling_records_the_same_tree() {
 }
 
 /// rec's own wait4 calls, seen by strace (rec's children are rec's tracees,
-/// so strace follows rec alone); with `one_cpu`, rec and its command may
-/// use only the first CPU this test may use.
+/// so strace follows rec alone), with `--spin-always`; with `one_cpu`, rec
+/// and its command may use only the first CPU this test may use.
 fn rec_wait4_calls(one_cpu: bool) -> Vec<String> {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -385,7 +385,9 @@ fn rec_wait4_calls(one_cpu: bool) -> Vec<String> {
     cmd.args(["-qq", "-e", "trace=wait4", "-o"])
         .arg(&log)
         .arg(bin("rec"))
-        .args(["-q", "-o"])
+        // Poll whatever the load of the machine (which decides otherwise:
+        // the next test), so that only the CPU count decides.
+        .args(["--spin-always", "-q", "-o"])
         .arg(dir.path().join("t.bin"))
         .arg("--")
         .arg(tracee("forktree"));
@@ -429,13 +431,105 @@ fn rec_wait4_calls(one_cpu: bool) -> Vec<String> {
 #[test]
 fn with_one_cpu_rec_never_polls_for_stops_with_more_it_does() {
     // Polling would only keep the one CPU from the tracee it waits for.
+    // A WNOHANG wait4 that finds nothing ends either the collection of the
+    // stops pending after a stop (rec then sleeps in a blocking wait4) or
+    // one poll of the polling wait (rec then polls again).
+    let polls = |calls: &[String]| {
+        calls
+            .windows(2)
+            .filter(|w| w[0].contains("WNOHANG") && w[0].ends_with(") = 0"))
+            .filter(|w| w[1].contains("WNOHANG"))
+            .count()
+    };
     let one = rec_wait4_calls(true);
     assert!(one.len() >= 10, "{one:?}");
-    assert!(!one.iter().any(|l| l.contains("WNOHANG")), "{one:?}");
+    assert_eq!(polls(&one), 0, "{one:?}");
     if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
         let all = rec_wait4_calls(false);
-        assert!(all.iter().any(|l| l.contains("WNOHANG")), "{all:?}");
+        assert!(polls(&all) > 0, "{all:?}");
     }
+}
+
+/// Processes that keep `n` CPUs busy (plain loops, not traced) until dropped.
+struct Hogs(Vec<std::process::Child>);
+
+impl Hogs {
+    fn start(n: usize) -> Hogs {
+        Hogs(
+            (0..n)
+                .map(|_| {
+                    Command::new("sh")
+                        .args(["-c", "while :; do :; done"])
+                        .spawn()
+                        .expect("start a busy loop")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for Hogs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// rec's own wait4 calls (as `rec_wait4_calls`) while it records
+/// `getppid_loop N` with `rec_args`.
+fn rec_wait4_calls_on_a_syscall_loop(rec_args: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("wait4.txt");
+    let o = Command::new("strace")
+        .args(["-qq", "-e", "trace=wait4", "-o"])
+        .arg(&log)
+        .arg(bin("rec"))
+        .args(rec_args)
+        .args(["-q", "-o"])
+        .arg(dir.path().join("t.bin"))
+        .arg("--")
+        .arg(tracee("getppid_loop"))
+        .arg("3000")
+        .output()
+        .expect("strace runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(&log)
+        .expect("strace's log")
+        .lines()
+        .filter(|l| l.starts_with("wait4("))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn with_every_cpu_busy_rec_sleeps_instead_of_polling_and_spin_always_polls() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        cpus > 1,
+        "this test needs two CPUs (with one, rec never polls)"
+    );
+    let _hogs = Hogs::start(cpus);
+    let busy = rec_wait4_calls_on_a_syscall_loop(&[]);
+    assert!(busy.len() >= 1000, "{}", busy.len());
+    // rec starts out polling and needs a few 2 ms samples of the run queue
+    // to see that the CPUs are busy; from then on it only sleeps.
+    let late = &busy[busy.len() / 5..];
+    let polls = late.iter().filter(|l| l.contains("WNOHANG")).count();
+    assert_eq!(
+        polls,
+        0,
+        "polls after the first fifth of {} waits",
+        busy.len()
+    );
+    let always = rec_wait4_calls_on_a_syscall_loop(&["--spin-always"]);
+    let polls = always.iter().filter(|l| l.contains("WNOHANG")).count();
+    assert!(
+        polls * 2 > always.len(),
+        "{polls} polls of {} waits",
+        always.len()
+    );
 }
 
 /// The machine's current CPU latency limit, as `/dev/cpu_dma_latency` reads
@@ -839,11 +933,6 @@ fn start_waiting(out: &Path, args: &[&str]) -> std::process::Child {
     child
 }
 
-fn kill(pid: u32, sig: i32) {
-    // SAFETY: kill has no memory arguments.
-    assert_eq!(unsafe { libc::kill(pid as i32, sig) }, 0);
-}
-
 fn root_death(path: &Path) -> Option<Termination> {
     let t = Trace::open(path).expect("trace");
     let mut d = None;
@@ -862,7 +951,7 @@ fn sigterm_sent_to_rec_reaches_the_command_and_the_trace_is_closed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");
     let rec = start_waiting(&out, &[]);
-    kill(rec.id(), libc::SIGTERM);
+    kill(rec.id() as i32, libc::SIGTERM);
     let o = rec.wait_with_output().expect("wait rec");
     assert_eq!(o.status.code(), Some(128 + libc::SIGTERM));
     assert!(Trace::open(&out).expect("trace").is_clean());
@@ -898,7 +987,7 @@ fn sigterm_to_rec_while_its_command_never_stops_making_syscalls() {
     let drain = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     std::thread::sleep(Duration::from_millis(200));
     let t0 = Instant::now();
-    kill(rec.id(), libc::SIGTERM);
+    kill(rec.id() as i32, libc::SIGTERM);
     let status = loop {
         if let Some(st) = rec.try_wait().expect("try_wait") {
             break st;
@@ -927,7 +1016,7 @@ fn sigterm_to_rec_runs_the_commands_handler_and_rec_reports_its_code() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("t.bin");
     let rec = start_waiting(&out, &["handle"]);
-    kill(rec.id(), libc::SIGTERM);
+    kill(rec.id() as i32, libc::SIGTERM);
     let o = rec.wait_with_output().expect("wait rec");
     // The command's handler ran and chose its exit code; rec reports it.
     assert_eq!(o.status.code(), Some(5));
@@ -942,7 +1031,7 @@ fn trace_is_readable_after_rec_is_sigkilled() {
     let mut rec = start_waiting(&out, &["-", "5000"]);
     // The 1 s tick seals the chunk holding everything up to "ready".
     std::thread::sleep(Duration::from_millis(1600));
-    kill(rec.id(), libc::SIGKILL);
+    kill(rec.id() as i32, libc::SIGKILL);
     rec.wait().expect("wait rec");
     let t = Trace::open(&out).expect("trace readable after SIGKILL");
     assert!(!t.is_clean());
@@ -964,22 +1053,14 @@ impl Drop for Mount {
 
 #[test]
 fn a_disk_that_fills_mid_recording_is_one_error_line_and_the_trace_stays_readable() {
-    // SAFETY: geteuid has no arguments and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to mount a small tmpfs");
-        return;
-    }
+    require_root("it mounts a small tmpfs");
     let dir = tempfile::tempdir().expect("tempdir");
     let ok = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
         .arg(dir.path())
         .status()
         .is_ok_and(|s| s.success());
-    if !ok {
-        // A container without CAP_SYS_ADMIN.
-        eprintln!("skipped: cannot mount a tmpfs here");
-        return;
-    }
+    assert!(ok, "mount -t tmpfs failed (no CAP_SYS_ADMIN?)");
     let _m = Mount(dir.path().to_owned());
     let out = dir.path().join("t.bin");
     // 5,000 small writes; a pause in which rec seals their chunk (its
