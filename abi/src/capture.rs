@@ -15,8 +15,9 @@
 //!   argument `i`: the strings of an argv/envp array (execve: 9 = argv
 //!   elements, 10 = envp elements, in order), the buffers of an iovec array
 //!   (readv/writev/preadv/pwritev: 9, in iovec order), and what a msghdr
-//!   points to (sendmsg/recvmsg: 9 = msg_name, then each iov buffer, then
-//!   msg_control). `addr` is the tracee address of that element's memory,
+//!   points to (sendmsg/recvmsg: 9 = msg_name, its iovec array, each iov
+//!   buffer, then msg_control; the iovec array itself, at the msghdr's msg_iov address).
+//!   `addr` is the tracee address of that element's memory,
 //!   which tells which element of the parent capture it is.
 
 use syscalls::x86_64::Sysno;

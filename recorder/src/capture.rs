@@ -431,6 +431,8 @@ impl Capture {
             );
             self.hdr.clear();
             let g = self.reader.get(0);
+            // The iovec array too: the lengths it asked for are shown.
+            out.push(sub, flags, iov, g);
             self.hdr.extend_from_slice(g);
             self.iov_buffers(tid, sub, flags, total, out);
         }

@@ -799,7 +799,7 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             };
             s.push('[');
             let count = (args[n] as usize).min(m.data.len() / L.iovec.size);
-            iovecs(s, m.data, count, 8 + a, cx);
+            iovecs(s, m.data, count, 8 + a, cx, kind == IovOut(n));
             s.push(']');
         }
         Sockaddr(_) => match cx.mem(a).filter(|m| m.data.len() >= 2) {
@@ -1302,14 +1302,14 @@ fn argv(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
 }
 
 /// `{iov_base="...", iov_len=N}, ...` for `count` iovecs of `d`, their
-/// buffers from the captures of `sub`; the bytes shown stop where the
-/// captures (cut at the transfer's length) stop.
-fn iovecs(s: &mut String, d: &[u8], count: usize, sub: u8, cx: &Cx<'_, '_, '_, '_>) {
+/// buffers from the captures of `sub`; for buffers the kernel filled
+/// (`filled`), no more bytes than the call moved.
+fn iovecs(s: &mut String, d: &[u8], count: usize, sub: u8, cx: &Cx<'_, '_, '_, '_>, filled: bool) {
     let sz = L.iovec.size;
-    // What the kernel moved in all: the rest of the buffers are not shown
-    // once it is used up (strace: the output buffers up to the result).
+    // What the kernel moved in all: the rest of the buffers are shown
+    // empty once it is used up (strace: output buffers up to the result).
     let mut left = match cx.call.ret {
-        Some(r) if r >= 0 => r as u64,
+        Some(r) if r >= 0 && filled => r as u64,
         _ => u64::MAX,
     };
     let limit_all = cx.style.string_limit;
@@ -1388,29 +1388,16 @@ fn msghdr(s: &mut String, d: &[u8], arg: u8, cx: &Cx<'_, '_, '_, '_>, out: bool)
         None => push_ptr(s, name),
     }
     let _ = write!(s, ", msg_namelen={namelen}, msg_iov=");
-    // The iovec array is not kept, only its buffers (by address): the
-    // msghdr's own array pointer leads nowhere here, so the buffers are
-    // shown from the captures in order, each with its length.
-    let bufs: Vec<Mem<'_>> = cx
-        .all(sub)
-        .filter(|m| m.addr != name && m.addr != control)
-        .filter(|m| (m.flags & mem_flags::AT_EXIT != 0) == out)
-        .collect();
-    if iov == 0 {
-        s.push_str("NULL");
-    } else if bufs.len() as u64 == iovlen || iovlen == 0 {
-        s.push('[');
-        for (k, m) in bufs.iter().enumerate() {
-            if k > 0 {
-                s.push_str(", ");
-            }
-            s.push_str("{iov_base=");
-            cx.clipped(s, m.data, cut(m));
-            let _ = write!(s, ", iov_len={}}}", m.data.len());
+    let array = cx
+        .find(sub, Some(iov))
+        .filter(|m| iov != 0 && m.data.len() as u64 == iovlen * L.iovec.size as u64);
+    match array {
+        Some(m) => {
+            s.push('[');
+            iovecs(s, m.data, iovlen as usize, sub, cx, out);
+            s.push(']');
         }
-        s.push(']');
-    } else {
-        push_ptr(s, iov);
+        None => push_ptr(s, iov),
     }
     let _ = write!(s, ", msg_iovlen={iovlen}");
     if controllen > 0 {
