@@ -115,8 +115,8 @@ pub enum Part {
     /// All of them (a call printed on one line).
     Whole,
     /// Those strace shows at entry, for a line ending `<unfinished ...>`:
-    /// up to the first one the kernel fills in. Ends with `, ` when more
-    /// follow, as strace's (`read(3, ` then ` <unfinished ...>`).
+    /// up to the first one the kernel fills in. When [`has_exit_part`],
+    /// strace writes `, ` after them (`read(3, ` then ` <unfinished ...>`).
     Entry,
     /// The rest, for the `<... name resumed>` line.
     Exit,
@@ -506,6 +506,22 @@ impl<'a> Cx<'_, 'a, '_, '_> {
             .copied()
     }
 
+    /// Capture `m` (its first `data` bytes) quoted, cut to the display
+    /// limit when `clip` (not for paths); `...` when anything is missing;
+    /// what a redaction policy dropped as `<redacted N bytes>`.
+    fn shown(&self, s: &mut String, m: &Mem<'_>, data: &[u8], cut: bool, clip: bool) {
+        if let Some(n) = m.redacted {
+            if !data.is_empty() {
+                push_quoted(s, data, false);
+            }
+            let _ = write!(s, "<redacted {n} bytes>");
+        } else if clip {
+            self.clipped(s, data, cut);
+        } else {
+            push_quoted(s, data, cut);
+        }
+    }
+
     /// `data` quoted, cut to the display limit; `...` when anything is missing.
     fn clipped(&self, s: &mut String, data: &[u8], cut: bool) {
         let limit = self.style.string_limit;
@@ -678,7 +694,6 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         "ioctl" if IOCTL.iter().all(|(n, _)| *n != u64::from(args[1] as u32)) => 3,
         _ => sig.len(),
     };
-    let mut wrote = false;
     for (i, k) in sig.iter().enumerate().take(shown) {
         if *k == Oct && i > 0 && sig[i - 1] == OFlags && args[i - 1] & 0o100 == 0 {
             break;
@@ -693,10 +708,6 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
             s.push_str(", ");
         }
         fmt_arg(s, *k, i, &cx);
-        wrote = true;
-    }
-    if part == Part::Entry && known < sig.len().min(shown) {
-        s.push_str(if wrote || known > 0 { ", " } else { "" });
     }
 }
 
@@ -783,11 +794,7 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             };
             let data = &m.data[..m.data.len().min(want)];
             let missing = cut(&m) || data.len() < want;
-            if kind == Str {
-                push_quoted(s, data, missing);
-            } else {
-                cx.clipped(s, data, missing);
-            }
+            cx.shown(s, &m, data, missing, kind != Str);
         }
         Argv | Envp => argv(s, kind, i, cx),
         Iov(n) | IovOut(n) => {
@@ -1291,7 +1298,7 @@ fn argv(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             s.push_str(", ");
         }
         match e {
-            Some(e) if readable(e) => cx.clipped(s, e.data, cut(e)),
+            Some(e) if readable(e) => cx.shown(s, e, e.data, cut(e), true),
             _ => push_ptr(s, ptrs.and_then(|d| u64_at(d, k * 8)).unwrap_or(0)),
         }
     }
@@ -1330,7 +1337,7 @@ fn iovecs(s: &mut String, d: &[u8], count: usize, sub: u8, cx: &Cx<'_, '_, '_, '
                 let room = limit_all.saturating_sub(shown_total);
                 let data = &m.data[..take.min(room)];
                 shown_total += data.len();
-                push_quoted(s, data, data.len() < moved as usize);
+                cx.shown(s, &m, data, data.len() < moved as usize, false);
             }
             _ if moved == 0 && base != 0 && left != u64::MAX => s.push_str("\"\""),
             _ => push_ptr(s, base),

@@ -14,6 +14,7 @@ fn enter(arg: u8, addr: u64, data: &[u8]) -> Mem<'_> {
         flags: 0,
         addr,
         data,
+        redacted: None,
     }
 }
 
@@ -23,6 +24,7 @@ fn exit(arg: u8, addr: u64, data: &[u8]) -> Mem<'_> {
         flags: mem_flags::AT_EXIT,
         addr,
         data,
+        redacted: None,
     }
 }
 
@@ -257,8 +259,9 @@ fn a_split_call_shows_its_outputs_in_the_resumed_part() {
     write_call(&mut head, &call, Part::Entry, &st);
     assert_eq!(
         head,
-        "rt_sigaction(SIGINT, {sa_handler=0x1234, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x5678}, "
+        "rt_sigaction(SIGINT, {sa_handler=0x1234, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x5678}"
     );
+    assert!(has_exit_part(call.nr));
     let mut tail = String::new();
     write_args(&mut tail, &call, Part::Exit, &st);
     assert_eq!(tail, "{sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, 8");
@@ -327,4 +330,19 @@ fn fds_are_annotated_under_y_and_yy_with_their_descriptions_escaped() {
     let mut s = String::new();
     write_args(&mut s, &close, Part::Whole, &Style::default());
     assert_eq!(s, "3");
+}
+
+#[test]
+fn redacted_captures_say_how_much_was_dropped() {
+    let m = Mem {
+        arg: 1,
+        flags: mem_flags::REDACTED,
+        addr: 0x1000,
+        data: b"",
+        redacted: Some(12),
+    };
+    assert_eq!(
+        line("write", [1, 0x1000, 12, 0, 0, 0], 12, &[m], &[]),
+        "write(1, <redacted 12 bytes>, 12) = 12"
+    );
 }
