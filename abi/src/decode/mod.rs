@@ -642,6 +642,59 @@ pub fn has_exit_part(nr: u32) -> bool {
     }
 }
 
+/// What an argument of a syscall is, for views that follow descriptors
+/// and paths (files, export): from the same tables the decoders use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A file descriptor.
+    Fd,
+    /// A directory descriptor that the path in argument `path` is relative
+    /// to (`AT_FDCWD`: the working directory).
+    DirFd { path: u8 },
+    /// A path the kernel resolves (relative to the working directory).
+    Path,
+    /// A path the kernel resolves relative to the directory descriptor in
+    /// argument `dirfd`.
+    PathAt { dirfd: u8 },
+    /// Anything else (numbers, flags, buffers, a symlink's target text).
+    Other,
+}
+
+/// The [`Role`] of each argument of syscall `nr` (of the x86_64 tables).
+pub fn roles(nr: u32) -> [Role; 6] {
+    let mut r = [Role::Other; 6];
+    let name = syscall_name(nr);
+    let Some(sig) = kinds(&name) else {
+        return r;
+    };
+    let cap = crate::capture::lookup(u64::from(nr));
+    for (i, k) in sig.iter().enumerate().take(6) {
+        if *k == Fd {
+            r[i] = Role::Fd;
+        }
+        // A path is what rec captures as one (not a name or a buffer).
+        if cap[i] == crate::capture::Arg::Path {
+            r[i] = Role::Path;
+            if i > 0 && sig[i - 1] == Fd {
+                r[i - 1] = Role::DirFd { path: i as u8 };
+                r[i] = Role::PathAt {
+                    dirfd: (i - 1) as u8,
+                };
+            }
+        }
+    }
+    // A symlink's target is text stored in the link, not a path looked up.
+    if matches!(&*name, "symlink" | "symlinkat") {
+        r[0] = Role::Other;
+    }
+    r
+}
+
+/// Whether syscall `nr` returns a new descriptor (strace's RVAL_FD).
+pub fn returns_fd_nr(nr: u32) -> bool {
+    returns_fd(&syscall_name(nr))
+}
+
 /// Writes `name(` and the arguments of `part` (no closing parenthesis).
 pub fn write_call(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style<'_>) {
     s.push_str(&syscall_name(call.nr));

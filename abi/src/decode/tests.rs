@@ -346,3 +346,45 @@ fn redacted_captures_say_how_much_was_dropped() {
         "write(1, <redacted 12 bytes>, 12) = 12"
     );
 }
+
+#[test]
+fn roles_name_descriptors_directories_and_paths() {
+    use Role::*;
+    assert_eq!(
+        roles(nr("openat")),
+        [
+            DirFd { path: 1 },
+            PathAt { dirfd: 0 },
+            Other,
+            Other,
+            Other,
+            Other
+        ]
+    );
+    assert_eq!(
+        roles(nr("renameat2")),
+        [
+            DirFd { path: 1 },
+            PathAt { dirfd: 0 },
+            DirFd { path: 3 },
+            PathAt { dirfd: 2 },
+            Other,
+            Other
+        ]
+    );
+    assert_eq!(roles(nr("read"))[0], Fd);
+    assert_eq!(roles(nr("stat"))[0], Path);
+    assert_eq!(
+        roles(nr("symlinkat")),
+        [
+            Other,
+            DirFd { path: 2 },
+            PathAt { dirfd: 1 },
+            Other,
+            Other,
+            Other
+        ]
+    );
+    assert_eq!(roles(nr("getpid")), [Other; 6]);
+    assert!(returns_fd_nr(nr("openat")) && !returns_fd_nr(nr("read")));
+}
