@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/timerfd.h>
+#include <sys/xattr.h>
+#include <utime.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -65,6 +69,21 @@ int main(int argc, char **argv) {
     syscall(SYS_readv, fd, iov, 2);
     off_t off = 0;
     syscall(SYS_sendfile, wfd, fd, &off, 4);
+    struct iovec iov2 = {buf, 4};
+    syscall(SYS_preadv, fd, &iov2, 1, 1, 0);
+    syscall(SYS_preadv2, fd, &iov2, 1, 0, 0, 0);
+    syscall(SYS_pwritev2, wfd, &iov2, 1, 2, 0, RWF_DSYNC);
+    loff_t o1 = 0, o2 = 0;
+    int cfd = syscall(SYS_openat, AT_FDCWD, "copy", O_RDWR | O_CREAT, 0600);
+    syscall(SYS_copy_file_range, wfd, &o1, cfd, &o2, 3, 0);
+    syscall(SYS_close, cfd);
+    char names[256];
+    syscall(SYS_listxattr, "data", names, sizeof names);
+    struct utimbuf ub = {1, 2};
+    syscall(SYS_utime, "data", &ub);
+    struct timeval utv[2] = {{1, 0}, {2, 5}};
+    syscall(SYS_utimes, "data", utv);
+    syscall(SYS_futimesat, AT_FDCWD, "data", utv);
     syscall(SYS_close, wfd);
     syscall(SYS_close, fd);
     syscall(SYS_unlinkat, AT_FDCWD, "hard", 0);
@@ -93,7 +112,20 @@ int main(int argc, char **argv) {
     syscall(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, sv[1], &ev);
     struct epoll_event got[4];
     syscall(SYS_epoll_wait, ep, got, 4, 1000);
+    syscall(SYS_epoll_pwait, ep, got, 4, 0, NULL, 8);
     syscall(SYS_close, ep);
+    fd_set wr;
+    FD_ZERO(&wr);
+    FD_SET(sv[0], &wr);
+    struct timespec zero = {0, 0};
+    syscall(SYS_pselect6, sv[0] + 1, NULL, &wr, NULL, &zero, NULL);
+    int ino = syscall(SYS_inotify_init1, IN_CLOEXEC);
+    syscall(SYS_inotify_add_watch, ino, ".", IN_MODIFY | IN_CREATE);
+    syscall(SYS_close, ino);
+    int tfd = syscall(SYS_timerfd_create, CLOCK_MONOTONIC, TFD_CLOEXEC);
+    struct itimerspec its = {{0, 0}, {100, 0}}, oldits;
+    syscall(SYS_timerfd_settime, tfd, 0, &its, &oldits);
+    syscall(SYS_close, tfd);
     syscall(SYS_close, sv[0]);
     syscall(SYS_close, sv[1]);
     /* Memory. */
@@ -106,6 +138,20 @@ int main(int argc, char **argv) {
     syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
     syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     syscall(SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0);
+    gid_t groups[64];
+    syscall(SYS_getgroups, 64, groups);
+    uid_t ru1, ru2, ru3;
+    syscall(SYS_getresuid, &ru1, &ru2, &ru3);
+    struct sched_param sp = {0};
+    syscall(SYS_sched_getparam, 0, &sp);
+    syscall(SYS_sched_setparam, 0, &sp);
+    struct timespec res;
+    syscall(SYS_clock_getres, CLOCK_MONOTONIC, &res);
+    struct itimerval git;
+    syscall(SYS_getitimer, ITIMER_REAL, &git);
+    int pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0);
+    syscall(SYS_close, pidfd);
     syscall(SYS_setpgid, 0, 0);
     syscall(SYS_getpgid, 0);
     syscall(SYS_alarm, 0);

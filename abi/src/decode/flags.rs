@@ -865,3 +865,134 @@ pub(crate) fn mode_type_name(mode: u32) -> Option<&'static str> {
         t => Some(t),
     }
 }
+
+/// preadv2/pwritev2 flags.
+pub(crate) const RWF: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (1, "RWF_HIPRI"),
+        (2, "RWF_DSYNC"),
+        (4, "RWF_SYNC"),
+        (8, "RWF_NOWAIT"),
+        (16, "RWF_APPEND"),
+    ],
+};
+
+pub(crate) const MS_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (1, "MS_RDONLY"),
+        (2, "MS_NOSUID"),
+        (4, "MS_NODEV"),
+        (8, "MS_NOEXEC"),
+        (16, "MS_SYNCHRONOUS"),
+        (32, "MS_REMOUNT"),
+        (64, "MS_MANDLOCK"),
+        (128, "MS_DIRSYNC"),
+        (256, "MS_NOSYMFOLLOW"),
+        (1024, "MS_NOATIME"),
+        (2048, "MS_NODIRATIME"),
+        (4096, "MS_BIND"),
+        (8192, "MS_MOVE"),
+        (16384, "MS_REC"),
+        (32768, "MS_SILENT"),
+        (1 << 16, "MS_POSIXACL"),
+        (1 << 17, "MS_UNBINDABLE"),
+        (1 << 18, "MS_PRIVATE"),
+        (1 << 19, "MS_SLAVE"),
+        (1 << 20, "MS_SHARED"),
+        (1 << 21, "MS_RELATIME"),
+        (1 << 22, "MS_KERNMOUNT"),
+        (1 << 23, "MS_I_VERSION"),
+        (1 << 24, "MS_STRICTATIME"),
+        (1 << 25, "MS_LAZYTIME"),
+    ],
+};
+
+pub(crate) const UMOUNT_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (1, "MNT_FORCE"),
+        (2, "MNT_DETACH"),
+        (4, "MNT_EXPIRE"),
+        (8, "UMOUNT_NOFOLLOW"),
+    ],
+};
+
+pub(crate) const IN_INIT: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[(0o4000, "IN_NONBLOCK"), (0o2000000, "IN_CLOEXEC")],
+};
+
+pub(crate) const IN_MASK: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0x1, "IN_ACCESS"),
+        (0x2, "IN_MODIFY"),
+        (0x4, "IN_ATTRIB"),
+        (0x8, "IN_CLOSE_WRITE"),
+        (0x10, "IN_CLOSE_NOWRITE"),
+        (0x20, "IN_OPEN"),
+        (0x40, "IN_MOVED_FROM"),
+        (0x80, "IN_MOVED_TO"),
+        (0x100, "IN_CREATE"),
+        (0x200, "IN_DELETE"),
+        (0x400, "IN_DELETE_SELF"),
+        (0x800, "IN_MOVE_SELF"),
+        (0x2000, "IN_UNMOUNT"),
+        (0x4000, "IN_Q_OVERFLOW"),
+        (0x8000, "IN_IGNORED"),
+        (0x0100_0000, "IN_ONLYDIR"),
+        (0x0200_0000, "IN_DONT_FOLLOW"),
+        (0x0400_0000, "IN_EXCL_UNLINK"),
+        (0x1000_0000, "IN_MASK_CREATE"),
+        (0x2000_0000, "IN_MASK_ADD"),
+        (0x4000_0000, "IN_ISDIR"),
+        (0x8000_0000, "IN_ONESHOT"),
+    ],
+};
+
+pub(crate) const TFD_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[(0o4000, "TFD_NONBLOCK"), (0o2000000, "TFD_CLOEXEC")],
+};
+
+pub(crate) const TFD_SET: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[(1, "TFD_TIMER_ABSTIME"), (2, "TFD_TIMER_CANCEL_ON_SET")],
+};
+
+pub(crate) const EFD_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (1, "EFD_SEMAPHORE"),
+        (0o4000, "EFD_NONBLOCK"),
+        (0o2000000, "EFD_CLOEXEC"),
+    ],
+};
+
+pub(crate) const SPLICE_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (1, "SPLICE_F_MOVE"),
+        (2, "SPLICE_F_NONBLOCK"),
+        (4, "SPLICE_F_MORE"),
+        (8, "SPLICE_F_GIFT"),
+    ],
+};
+
+/// getrusage's who (an int: -1 is RUSAGE_CHILDREN).
+pub(crate) const RUSAGE_WHO: &[(u64, &str)] = &[
+    (0, "RUSAGE_SELF"),
+    (0xffff_ffff, "RUSAGE_CHILDREN"),
+    (1, "RUSAGE_THREAD"),
+];

@@ -276,6 +276,43 @@ enum K {
     TimevalOut,
     /// A timespec the kernel filled (clock_gettime).
     TimespecOut,
+    /// An argument strace does not show (the high half of a 64-bit offset
+    /// on 64-bit kernels: preadv2's pos_h).
+    Skip,
+    /// semop's sembuf array, count in argument N.
+    Sembufs(usize),
+    /// struct tms the kernel filled.
+    Tms,
+    /// The gids getgroups wrote, as many as it returned.
+    GidsOut,
+    /// setgroups' gids, count in argument N.
+    GidsIn(usize),
+    /// A uid/gid the kernel wrote through a pointer: `[0]`.
+    IdOut,
+    /// utime's struct utimbuf.
+    Utimbuf,
+    /// utimes' two timevals.
+    Utimes,
+    /// struct sched_param read at entry: `[0]`.
+    SchedParamIn,
+    /// struct sched_param the kernel filled.
+    SchedParamOut,
+    /// time(2)'s time_t the kernel wrote: `[N /* date */]`.
+    TimeOut,
+    /// A CPU mask read at entry, as long as argument N: `[0 1]`.
+    CpuSetIn(usize),
+    /// A CPU mask the kernel filled, as long as it returned.
+    CpuSetOut,
+    /// struct itimerspec read at entry.
+    ItimerspecIn,
+    /// struct itimerspec the kernel filled.
+    ItimerspecOut,
+    /// An loff_t* read at entry: `[0]` (splice, copy_file_range).
+    OffIn,
+    /// sendmmsg/recvmmsg's mmsghdr array.
+    Mmsgs,
+    /// futex_waitv's waiters, count in argument 1.
+    FutexWaiters,
 }
 
 impl K {
@@ -310,6 +347,13 @@ impl K {
                 | TimespecOut
                 | TimespecRem
                 | IntOut
+                | Tms
+                | GidsOut
+                | IdOut
+                | SchedParamOut
+                | TimeOut
+                | CpuSetOut
+                | ItimerspecOut
         )
     }
 }
@@ -360,8 +404,44 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "truncate" => &[Str, I],
         "ftruncate" => &[Fd, I],
         "flock" => &[Fd, Flags(&FLOCK_OP)],
-        "writev" | "pwritev" => &[Fd, Iov(2), I],
-        "readv" | "preadv" => &[Fd, IovOut(2), I],
+        "writev" => &[Fd, Iov(2), I],
+        "readv" => &[Fd, IovOut(2), I],
+        "pwritev" => &[Fd, Iov(2), I, I],
+        "preadv" => &[Fd, IovOut(2), I, I],
+        "pwritev2" => &[Fd, Iov(2), I, I, Skip, Flags(&RWF)],
+        "preadv2" => &[Fd, IovOut(2), I, I, Skip, Flags(&RWF)],
+        "semop" => &[I32, Sembufs(2), U],
+        "times" => &[Tms],
+        "getgroups" => &[I32, GidsOut],
+        "setgroups" => &[I32, GidsIn(0)],
+        "getresuid" | "getresgid" => &[IdOut, IdOut, IdOut],
+        "utime" => &[Str, Utimbuf],
+        "utimes" => &[Str, Utimes],
+        "futimesat" => &[Fd, Str, Utimes],
+        "sched_setparam" => &[I32, SchedParamIn],
+        "sched_getparam" => &[I32, SchedParamOut],
+        "settimeofday" => &[TimevalIn, X],
+        "mount" => &[Str, Str, Str, Flags(&MS_FLAGS), X],
+        "umount2" => &[Str, Flags(&UMOUNT_FLAGS)],
+        "sethostname" | "setdomainname" => &[In(1), U],
+        "listxattr" | "llistxattr" => &[Str, Out, U],
+        "flistxattr" => &[Fd, Out, U],
+        "time" => &[TimeOut],
+        "sched_setaffinity" => &[I32, U, CpuSetIn(1)],
+        "sched_getaffinity" => &[I32, U, CpuSetOut],
+        "clock_settime" => &[Named(CLOCKS), TimespecIn],
+        "inotify_init1" => &[Flags(&IN_INIT)],
+        "inotify_add_watch" => &[Fd, Str, Flags(&IN_MASK)],
+        "inotify_rm_watch" => &[Fd, I32],
+        "timerfd_create" => &[Named(CLOCKS), Flags(&TFD_FLAGS)],
+        "timerfd_settime" => &[Fd, Flags(&TFD_SET), ItimerspecIn, ItimerspecOut],
+        "timerfd_gettime" => &[Fd, ItimerspecOut],
+        "eventfd2" => &[U32, Flags(&EFD_FLAGS)],
+        "splice" => &[Fd, OffIn, Fd, OffIn, U, Flags(&SPLICE_FLAGS)],
+        "copy_file_range" => &[Fd, OffIn, Fd, OffIn, U, U32],
+        "sendmmsg" => &[Fd, Mmsgs, U32, Flags(&MSG)],
+        "recvmmsg" => &[Fd, Mmsgs, U32, Flags(&MSG), TimespecIn],
+        "futex_waitv" => &[FutexWaiters, U32, U32, TimespecIn, Named(CLOCKS)],
         "sendfile" => &[Fd, Fd, OffInOut, U],
         "connect" | "bind" => &[Fd, Sockaddr(2), U],
         "sendto" => &[Fd, In(2), U, Flags(&MSG), Sockaddr(5), U],
@@ -396,7 +476,7 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "tgkill" => &[I32, I32, Sig],
         "wait4" => &[I32, WaitStatus, Flags(&WAIT_OPTS), RusageOut],
         "waitid" => &[Named(IDTYPE), I32, SiginfoOut, Flags(&WAIT_OPTS), RusageOut],
-        "getrusage" => &[I32, RusageOut],
+        "getrusage" => &[Named(RUSAGE_WHO), RusageOut],
         "clone" => &[X, X, X, X, X],
         "clone3" => &[CloneArgs, U],
         "dup2" => &[Fd, Fd],
@@ -423,6 +503,8 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "rt_sigqueueinfo" => &[I32, Sig, SiginfoIn],
         "rt_tgsigqueueinfo" => &[I32, I32, Sig, SiginfoIn],
         "pidfd_send_signal" => &[Fd, Sig, SiginfoIn, U32],
+        "pidfd_open" => &[I32, U32],
+        "pidfd_getfd" => &[Fd, Fd, U32],
         "sigaltstack" => &[StackIn, StackOut],
         "setitimer" => &[Named(ITIMER), ItimervalIn, ItimervalOut],
         "getitimer" => &[Named(ITIMER), ItimervalOut],
@@ -754,7 +836,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         if *k == Dev && !matches!(args[i - 1] as u32 & 0o170000, 0o020000 | 0o060000) {
             break;
         }
-        if !range.contains(&i) {
+        if !range.contains(&i) || *k == Skip {
             continue;
         }
         if i > first {
@@ -1177,6 +1259,104 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             }
             None => push_ptr(s, v),
         },
+        Skip => {}
+        Sembufs(n) => match cx.mem_in(a).filter(readable) {
+            Some(m) => sembufs(s, m.data, args[n] as usize),
+            None => push_ptr(s, v),
+        },
+        Tms => match cx.mem_out(a).filter(|m| m.data.len() >= L.tms.size) {
+            Some(m) => tms(s, m.data),
+            None => push_ptr(s, v),
+        },
+        GidsOut => match cx.mem_out(a).filter(readable) {
+            Some(m) => ids(s, m.data, ret.unwrap_or(0).max(0) as usize),
+            None => push_ptr(s, v),
+        },
+        GidsIn(n) => match cx.mem_in(a).filter(readable) {
+            Some(m) => ids(s, m.data, args[n] as u32 as usize),
+            None => push_ptr(s, v),
+        },
+        IdOut => match cx.mem_out(a).filter(|m| m.data.len() >= 4) {
+            Some(m) => ids(s, m.data, 1),
+            None => push_ptr(s, v),
+        },
+        SchedParamIn | SchedParamOut => {
+            let m = if kind == SchedParamIn {
+                cx.mem_in(a)
+            } else {
+                cx.mem_out(a)
+            };
+            match m.and_then(|m| get_i(m.data, L.sched_param.sched_priority)) {
+                Some(p) => {
+                    let _ = write!(s, "[{p}]");
+                }
+                None => push_ptr(s, v),
+            }
+        }
+        Utimbuf => match cx.mem_in(a).filter(|m| m.data.len() >= 16) {
+            Some(m) => utimbuf(s, m.data),
+            None => push_ptr(s, v),
+        },
+        Utimes => match cx.mem_in(a).filter(|m| m.data.len() >= 2 * L.timeval.size) {
+            Some(m) => {
+                s.push('[');
+                timeval_dated(s, m.data);
+                s.push_str(", ");
+                timeval_dated(s, &m.data[L.timeval.size..]);
+                s.push(']');
+            }
+            None => push_ptr(s, v),
+        },
+        TimeOut => match cx.mem_out(a).and_then(|m| u64_at(m.data, 0)) {
+            Some(t) => {
+                let _ = write!(s, "[{} /* {}+0000 */]", t as i64, utc(t as i64));
+            }
+            None => push_ptr(s, v),
+        },
+        CpuSetIn(n) => match cx.mem_in(a).filter(readable) {
+            Some(m) => cpu_set(s, &m.data[..m.data.len().min(args[n] as usize)]),
+            None => push_ptr(s, v),
+        },
+        CpuSetOut => match cx.mem_out(a).filter(readable) {
+            Some(m) => {
+                let n = (ret.unwrap_or(0).max(0) as usize).min(m.data.len());
+                cpu_set(s, &m.data[..n]);
+            }
+            None => push_ptr(s, v),
+        },
+        ItimerspecIn => match cx.mem_in(a).filter(|m| m.data.len() >= L.itimerspec.size) {
+            Some(m) => itimerspec(s, m.data),
+            None => push_ptr(s, v),
+        },
+        ItimerspecOut => match cx.mem_out(a).filter(|m| m.data.len() >= L.itimerspec.size) {
+            Some(m) => itimerspec(s, m.data),
+            None => push_ptr(s, v),
+        },
+        OffIn => match cx.mem_in(a).and_then(|m| u64_at(m.data, 0)) {
+            Some(o) => {
+                let _ = write!(s, "[{}]", o as i64);
+            }
+            None => push_ptr(s, v),
+        },
+        Mmsgs => {
+            let out_ret = cx.call.nr == crate::names::syscall_nr("recvmmsg").unwrap_or(u32::MAX);
+            let m = if out_ret { cx.mem_out(a) } else { cx.mem_in(a) };
+            match m.filter(readable) {
+                Some(m) => {
+                    let n = if out_ret {
+                        ret.unwrap_or(0).max(0) as usize
+                    } else {
+                        args[2] as u32 as usize
+                    };
+                    mmsghdrs(s, m.data, n);
+                }
+                None => push_ptr(s, v),
+            }
+        }
+        FutexWaiters => match cx.mem_in(a).filter(readable) {
+            Some(m) => futex_waiters(s, m.data, args[1] as u32 as usize),
+            None => push_ptr(s, v),
+        },
         CloneArgs => match cx.mem_in(a).filter(|m| m.data.len() >= 64) {
             Some(m) => clone_args(s, m.data, ret),
             None => push_ptr(s, v),
@@ -1544,6 +1724,9 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
                 }
                 s.push(')');
             }
+        }
+        "time" => {
+            let _ = write!(s, "{ret} ({}+0000)", utc(ret));
         }
         "rt_sigtimedwait" => {
             let _ = write!(s, "{ret} ({})", signal_name(ret as i32));

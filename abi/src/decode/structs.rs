@@ -473,17 +473,165 @@ pub(crate) fn utimens_one(s: &mut String, d: &[u8]) {
         0x3fff_ffff => s.push_str("UTIME_NOW"),
         0x3fff_fffe => s.push_str("UTIME_OMIT"),
         _ => {
-            let _ = write!(
-                s,
-                "{{tv_sec={sec}, tv_nsec={nsec}}} /* {}.{nsec:09}+0000 */",
-                utc(sec)
-            );
+            let _ = write!(s, "{{tv_sec={sec}, tv_nsec={nsec}}} /* {}", utc(sec));
+            if nsec != 0 {
+                let _ = write!(s, ".{nsec:09}");
+            }
+            s.push_str("+0000 */");
         }
     }
 }
 
+/// A timeval with its date in a comment (utimes), as strace (UTC).
+pub(crate) fn timeval_dated(s: &mut String, d: &[u8]) {
+    let t = L.timeval;
+    let sec = get_i(d, t.tv_sec).unwrap_or(0);
+    let usec = get_i(d, t.tv_usec).unwrap_or(0);
+    let _ = write!(s, "{{tv_sec={sec}, tv_usec={usec}}} /* {}", utc(sec));
+    if usec != 0 {
+        let _ = write!(s, ".{usec:06}");
+    }
+    s.push_str("+0000 */");
+}
+
+/// struct utimbuf: `{actime=1 /* date */, modtime=2 /* date */}`.
+pub(crate) fn utimbuf(s: &mut String, d: &[u8]) {
+    let a = u64_at(d, 0).unwrap_or(0) as i64;
+    let m = u64_at(d, 8).unwrap_or(0) as i64;
+    let _ = write!(
+        s,
+        "{{actime={a} /* {}+0000 */, modtime={m} /* {}+0000 */}}",
+        utc(a),
+        utc(m)
+    );
+}
+
+/// struct tms.
+pub(crate) fn tms(s: &mut String, d: &[u8]) {
+    let t = L.tms;
+    let g = |f| get_i(d, f).unwrap_or(0);
+    let _ = write!(
+        s,
+        "{{tms_utime={}, tms_stime={}, tms_cutime={}, tms_cstime={}}}",
+        g(t.tms_utime),
+        g(t.tms_stime),
+        g(t.tms_cutime),
+        g(t.tms_cstime)
+    );
+}
+
+/// `n` uids or gids: `[0, 1000]`.
+pub(crate) fn ids(s: &mut String, d: &[u8], n: usize) {
+    s.push('[');
+    for (k, c) in d.chunks_exact(4).take(n).enumerate() {
+        if k > 0 {
+            s.push_str(", ");
+        }
+        let _ = write!(s, "{}", u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+    }
+    s.push(']');
+}
+
+/// A CPU mask: the CPUs in it, `[0 1]`.
+pub(crate) fn cpu_set(s: &mut String, d: &[u8]) {
+    s.push('[');
+    let mut first = true;
+    for (i, b) in d.iter().enumerate() {
+        for bit in 0..8 {
+            if b & (1 << bit) != 0 {
+                if !first {
+                    s.push(' ');
+                }
+                first = false;
+                let _ = write!(s, "{}", i * 8 + bit);
+            }
+        }
+    }
+    s.push(']');
+}
+
+/// struct itimerspec: two timespecs.
+pub(crate) fn itimerspec(s: &mut String, d: &[u8]) {
+    let it = L.itimerspec;
+    s.push_str("{it_interval=");
+    timespec(s, &d[it.it_interval.off..]);
+    s.push_str(", it_value=");
+    timespec(s, &d[it.it_value.off..]);
+    s.push('}');
+}
+
+const SEM_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[(0o4000, "IPC_NOWAIT"), (0x1000, "SEM_UNDO")],
+};
+
+/// semop's sembufs: `[{sem_num=0, sem_op=-1, sem_flg=SEM_UNDO}]`.
+pub(crate) fn sembufs(s: &mut String, d: &[u8], n: usize) {
+    let b = L.sembuf;
+    s.push('[');
+    for (k, e) in d.chunks_exact(b.size).take(n).enumerate() {
+        if k > 0 {
+            s.push_str(", ");
+        }
+        let _ = write!(
+            s,
+            "{{sem_num={}, sem_op={}, sem_flg={}}}",
+            get(e, b.sem_num).unwrap_or(0),
+            get_i(e, b.sem_op).unwrap_or(0),
+            flag_names(get(e, b.sem_flg).unwrap_or(0), &SEM_FLAGS)
+        );
+    }
+    s.push(']');
+}
+
+/// mmsghdrs: each msghdr's fields (its buffers are not captured) and
+/// msg_len.
+pub(crate) fn mmsghdrs(s: &mut String, d: &[u8], n: usize) {
+    let (mm, h) = (L.mmsghdr, L.msghdr);
+    s.push('[');
+    for (k, e) in d.chunks_exact(mm.size).take(n).enumerate() {
+        if k > 0 {
+            s.push_str(", ");
+        }
+        let g = |f| get(e, f).unwrap_or(0);
+        let _ = write!(
+            s,
+            "{{msg_hdr={{msg_name={}, msg_namelen={}, msg_iov={}, msg_iovlen={}, \
+             msg_controllen={}, msg_flags={}}}, msg_len={}}}",
+            ptr(g(h.msg_name)),
+            g(h.msg_namelen),
+            ptr(g(h.msg_iov)),
+            g(h.msg_iovlen),
+            g(h.msg_controllen),
+            flag_names(g(h.msg_flags), &MSG),
+            g(mm.msg_len)
+        );
+    }
+    s.push(']');
+}
+
+/// futex_waitv's waiters: `[{val=0, uaddr=0x..., flags=0x82}]`.
+pub(crate) fn futex_waiters(s: &mut String, d: &[u8], n: usize) {
+    let w = L.futex_waitv;
+    s.push('[');
+    for (k, e) in d.chunks_exact(w.size).take(n).enumerate() {
+        if k > 0 {
+            s.push_str(", ");
+        }
+        let _ = write!(
+            s,
+            "{{val={}, uaddr={}, flags={:#x}}}",
+            get(e, w.val).unwrap_or(0),
+            ptr(get(e, w.uaddr).unwrap_or(0)),
+            get(e, w.flags).unwrap_or(0)
+        );
+    }
+    s.push(']');
+}
+
 /// `1970-01-01T00:00:01` for a Unix time (proleptic Gregorian, UTC).
-fn utc(t: i64) -> String {
+pub(crate) fn utc(t: i64) -> String {
     let days = t.div_euclid(86400);
     let secs = t.rem_euclid(86400);
     // Howard Hinnant's civil_from_days.

@@ -388,3 +388,19 @@ fn roles_name_descriptors_directories_and_paths() {
     assert_eq!(roles(nr("getpid")), [Other; 6]);
     assert!(returns_fd_nr(nr("openat")) && !returns_fd_nr(nr("read")));
 }
+
+#[test]
+fn every_syscall_whose_memory_rec_captures_has_a_decoder() {
+    let missing: Vec<String> = crate::Arch::X86_64
+        .syscall_numbers()
+        .filter(|&n| {
+            crate::capture::lookup(u64::from(n))
+                .iter()
+                .any(|a| *a != crate::capture::Arg::None)
+        })
+        .map(syscall_name)
+        .filter(|name| kinds(name).is_none())
+        .map(|n| n.into_owned())
+        .collect();
+    assert!(missing.is_empty(), "no decoder: {missing:?}");
+}
