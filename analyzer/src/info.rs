@@ -136,6 +136,7 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
             let _ = writeln!(s, "ended:            NOT cleanly: {c}");
         }
     }
+    s.push_str(&crate::fidelity::report(t).text());
     if let Err(e) = p {
         crate::out(&s)?;
         return Err(e);

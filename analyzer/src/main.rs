@@ -5,6 +5,7 @@
 
 mod cli;
 mod decode;
+mod fidelity;
 mod filter;
 mod info;
 mod model;

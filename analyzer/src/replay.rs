@@ -1881,6 +1881,18 @@ fn format_chunk(
                 ctx.head(&mut s, tid, *time);
                 let _ = writeln!(s, "+++ superseded by execve in pid {former_tid} +++");
             }
+            // rec's notes, but the end (its status is the root's exit line).
+            Record::Note {
+                time,
+                kind,
+                value,
+                text,
+                ..
+            } if *kind != ptrec_format::note_kind::END => {
+                ctx.head(&mut s, tid, *time);
+                s.push_str(&crate::fidelity::note_line(*kind, *value, text));
+                s.push('\n');
+            }
             Record::NewChild { .. }
             | Record::VforkDone { .. }
             | Record::Exec { .. }
