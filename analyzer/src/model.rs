@@ -446,7 +446,8 @@ impl Partial {
             Record::SignalDelivery { .. }
             | Record::GroupStop { .. }
             | Record::VforkDone { .. }
-            | Record::ExitEvent { .. } => {}
+            | Record::ExitEvent { .. }
+            | Record::OpenFd { .. } => {}
         }
     }
 

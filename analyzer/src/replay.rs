@@ -1898,7 +1898,8 @@ fn format_chunk(
             | Record::Exec { .. }
             | Record::ExitEvent { .. }
             | Record::Attach { .. }
-            | Record::Note { .. } => {}
+            | Record::Note { .. }
+            | Record::OpenFd { .. } => {}
         }
     }
     out.text = s;

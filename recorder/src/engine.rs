@@ -747,6 +747,7 @@ impl Engine {
                         child,
                         kind,
                         flags,
+                        inferred: false,
                     });
                     if self.attach.is_some() {
                         self.attached_child(tid, child, flags);
@@ -1094,6 +1095,7 @@ impl Engine {
                             child,
                             kind,
                             flags: 0,
+                            inferred: false,
                         });
                         if let Some(a) = self.attach.as_deref_mut() {
                             a.origin.insert(child);

@@ -35,6 +35,7 @@ pub fn header(argv: &[&str]) -> Header {
             ..RecordingOptions::default()
         },
         recorder_version: "ptrec test".into(),
+        ..Header::default()
     }
 }
 
@@ -175,6 +176,7 @@ pub fn forktree(path: &Path) {
         child: 101,
         kind: ChildKind::Fork,
         flags: 0x1200011,
+        inferred: false,
     });
     g.exit(100, 56, 101, 20, &[]);
     g.enter(100, 56, [PTHREAD_FLAGS, 0, 0, 0, 0, 0], &[]);
@@ -185,6 +187,7 @@ pub fn forktree(path: &Path) {
         child: 102,
         kind: ChildKind::Clone,
         flags: PTHREAD_FLAGS,
+        inferred: false,
     });
     g.exit(100, 56, 102, 10, &[]);
     // 101 writes while thread 102 is inside read: strace shows unfinished/resumed.
@@ -211,6 +214,7 @@ pub fn forktree(path: &Path) {
         child: 103,
         kind: ChildKind::Fork,
         flags: 0,
+        inferred: false,
     });
     g.exit(101, 57, 103, 15, &[]);
     g.enter(103, 56, [PTHREAD_FLAGS, 0, 0, 0, 0, 0], &[]);
@@ -221,6 +225,7 @@ pub fn forktree(path: &Path) {
         child: 104,
         kind: ChildKind::Clone,
         flags: PTHREAD_FLAGS,
+        inferred: false,
     });
     g.exit(103, 56, 104, 5, &[]);
     // Non-leader exec: 104 calls execve, becomes 103.
