@@ -966,6 +966,7 @@ impl Engine {
             former_tid: former,
             filename,
             argv,
+            argv_redacted: Vec::new(),
         };
         emit_to(&mut self.writer, &mut self.write_error, &mut self.stats, &r);
         if let Record::Exec { mut argv, .. } = r {
