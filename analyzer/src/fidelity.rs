@@ -119,11 +119,19 @@ impl Part {
                     if m.flags & mem_flags::PARTIAL != 0 {
                         count(&mut self.partial);
                     }
+                    if m.redacted.is_some() {
+                        count(&mut self.redacted);
+                    }
                 }
             }
-            Record::NewChild { child, .. } => {
+            Record::NewChild {
+                child, inferred, ..
+            } => {
                 self.seen.insert(*child);
                 self.created.insert(*child);
+                if *inferred {
+                    self.inferred.insert(*child);
+                }
             }
             Record::Attach { tid, time, .. } => {
                 self.attached.entry(*tid).or_insert(*time);
@@ -134,13 +142,11 @@ impl Part {
             Record::Death { tid, .. } => {
                 self.dead.insert(*tid);
             }
+            // The thread that called execve took the leader's tid.
             Record::Exec {
                 tid, former_tid, ..
-            } => {
-                // The thread that called execve took the leader's tid.
-                if tid != former_tid {
-                    self.dead.insert(*former_tid);
-                }
+            } if tid != former_tid => {
+                self.dead.insert(*former_tid);
             }
             Record::Note {
                 tid,
@@ -317,7 +323,10 @@ impl Fidelity {
             g.push(format!("the file ends early ({c})"));
         }
         if !self.corrupt_chunks.is_empty() {
-            g.push(format!("{} corrupt chunks skipped", self.corrupt_chunks.len()));
+            g.push(format!(
+                "{} corrupt chunks skipped",
+                self.corrupt_chunks.len()
+            ));
         }
         if self.records_dropped > 0 {
             g.push(format!("{} records dropped", self.records_dropped));
@@ -378,7 +387,11 @@ impl Fidelity {
         };
         let mut any = false;
         if let Some(c) = &self.truncation {
-            line(&mut s, "chunks lost:", &format!("after chunk {}: {c}", self.complete_chunks));
+            line(
+                &mut s,
+                "chunks lost:",
+                &format!("after chunk {}: {c}", self.complete_chunks),
+            );
             any = true;
         }
         for (i, e) in &self.corrupt_chunks {
@@ -386,7 +399,11 @@ impl Fidelity {
             any = true;
         }
         if self.records_dropped > 0 {
-            line(&mut s, "records dropped by rec:", &self.records_dropped.to_string());
+            line(
+                &mut s,
+                "records dropped by rec:",
+                &self.records_dropped.to_string(),
+            );
             any = true;
         }
         if self.captures_cut.total() > 0 {
@@ -398,11 +415,19 @@ impl Fidelity {
             any = true;
         }
         if self.captures_unreadable.total() > 0 {
-            line(&mut s, "captures unreadable:", &self.captures_unreadable.text());
+            line(
+                &mut s,
+                "captures unreadable:",
+                &self.captures_unreadable.text(),
+            );
             any = true;
         }
         if self.captures_partial.total() > 0 {
-            line(&mut s, "captures partly readable:", &self.captures_partial.text());
+            line(
+                &mut s,
+                "captures partly readable:",
+                &self.captures_partial.text(),
+            );
             any = true;
         }
         if self.captures_redacted.total() > 0 {
@@ -421,7 +446,10 @@ impl Fidelity {
             line(
                 &mut s,
                 "creation record inferred:",
-                &format!("tids {:?} (no fork/clone event came)", self.creation_inferred),
+                &format!(
+                    "tids {:?} (no fork/clone event came)",
+                    self.creation_inferred
+                ),
             );
             any = true;
         }
@@ -430,7 +458,11 @@ impl Fidelity {
             any = true;
         }
         if !self.attached.is_empty() {
-            let first = self.attached.iter().map(|a| a.1).fold(f64::INFINITY, f64::min);
+            let first = self
+                .attached
+                .iter()
+                .map(|a| a.1)
+                .fold(f64::INFINITY, f64::min);
             line(
                 &mut s,
                 "before attach:",
@@ -456,7 +488,11 @@ impl Fidelity {
             any = true;
         }
         if !self.not_detached.is_empty() {
-            line(&mut s, "not detached:", &format!("tids {:?}", self.not_detached));
+            line(
+                &mut s,
+                "not detached:",
+                &format!("tids {:?}", self.not_detached),
+            );
             any = true;
         }
         if !self.running_at_end.is_empty() {
@@ -472,7 +508,11 @@ impl Fidelity {
             any = true;
         }
         if self.end_status.is_none() {
-            line(&mut s, "end:", "no end note: rec did not finish the recording");
+            line(
+                &mut s,
+                "end:",
+                "no end note: rec did not finish the recording",
+            );
             any = true;
         }
         if !any {
@@ -510,7 +550,10 @@ mod tests {
             note_line(note_kind::INFO, 0, b"cannot attach to 7: \x1b[31m"),
             r"+++ rec: info: cannot attach to 7: \33[31m +++"
         );
-        assert_eq!(note_line(note_kind::END, 3, b""), "+++ rec: end, exit status 3 +++");
+        assert_eq!(
+            note_line(note_kind::END, 3, b""),
+            "+++ rec: end, exit status 3 +++"
+        );
         assert_eq!(
             note_line(note_kind::RECORDS_DROPPED, 12, b""),
             "+++ rec: 12 records dropped +++"

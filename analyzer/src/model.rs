@@ -179,6 +179,8 @@ pub enum Event {
         former_tid: Tid,
         filename: Vec<u8>,
         argv: Vec<Vec<u8>>,
+        /// (index, bytes a redaction dropped after `argv[index]`).
+        argv_redacted: Vec<(u32, u64)>,
     },
     Death {
         tid: Tid,
@@ -395,6 +397,7 @@ impl Partial {
                 former_tid,
                 filename,
                 argv,
+                argv_redacted,
                 ..
             } => {
                 // execve's exit is reported on the new tid (the leader):
@@ -419,6 +422,7 @@ impl Partial {
                     former_tid: *former_tid,
                     filename: filename.to_vec(),
                     argv: argv.iter().map(|a| a.to_vec()).collect(),
+                    argv_redacted: argv_redacted.clone(),
                 });
             }
             Record::Death { how, .. } => {
@@ -740,6 +744,7 @@ mod tests {
                 former_tid: 3,
                 filename: b"/bin/true",
                 argv: vec![b"true"],
+                argv_redacted: Vec::new(),
             },
             exit(1, 50, 19, 59, 0),
             enter(1, 51, 19, 0),

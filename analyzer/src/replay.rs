@@ -8,7 +8,7 @@ use ptrec_format::{mem_flags, ChunkData, Mem, Record, Termination, Tid, Trace};
 use rayon::prelude::*;
 
 use crate::cli::ReplayOpts;
-use crate::decode::{errno_text, quoted, signal_name, syscall_name};
+use crate::decode::{errno_text, quoted, redacted_text, signal_name, syscall_name};
 use crate::filter::Filter;
 use crate::model::{self, is_error, ScanOptions};
 use crate::tree::Tree;
@@ -799,6 +799,9 @@ fn i32_at(b: &[u8], off: usize) -> Option<i32> {
 
 /// A socket option's value: `[1]` for an int, else its bytes.
 fn optval_text(m: &Mem<'_>, caps: &Caps<'_, '_>) -> String {
+    if let Some(n) = m.redacted {
+        return redacted_text(n);
+    }
     match i32_at(m.data, 0).filter(|_| m.data.len() == 4 && !cut(m)) {
         Some(n) => format!("[{n}]"),
         None => caps.clipped(m.data, cut(m)),
@@ -893,6 +896,10 @@ fn fmt_arg(
                 s.push_str(&ptr(v));
                 return;
             }
+            if let Some(n) = m.redacted {
+                s.push_str(&redacted_text(n));
+                return;
+            }
             let want = match kind {
                 In(n) => args[n] as usize,
                 Out => ret.unwrap_or(0).max(0) as usize,
@@ -939,6 +946,9 @@ fn fmt_arg(
                     s.push_str(", ");
                 }
                 match e {
+                    Some(Mem {
+                        redacted: Some(n), ..
+                    }) => s.push_str(&redacted_text(*n)),
                     Some(e) if e.flags & mem_flags::UNREADABLE == 0 => {
                         s.push_str(&caps.clipped(e.data, cut(e)))
                     }
@@ -967,6 +977,9 @@ fn fmt_arg(
                 }
                 s.push_str("{iov_base=");
                 match caps.find(8 + i as u8, Some(base)) {
+                    Some(Mem {
+                        redacted: Some(n), ..
+                    }) => s.push_str(&redacted_text(n)),
                     Some(e) if e.flags & mem_flags::UNREADABLE == 0 => {
                         s.push_str(&caps.clipped(e.data, cut(&e) || (e.data.len() as u64) < len))
                     }
@@ -1083,6 +1096,9 @@ fn fmt_arg(
             _ => s.push_str(&ptr(v)),
         },
         OutStr => match mem(i as u8).filter(|_| ret.is_some_and(|r| r > 0)) {
+            Some(Mem {
+                redacted: Some(n), ..
+            }) => s.push_str(&redacted_text(n)),
             Some(m) => {
                 let n = (ret.unwrap_or(0) as usize).min(m.data.len());
                 let d = &m.data[..n];

@@ -7,7 +7,7 @@ use ptrec_format::{ChildKind, Termination, Tid};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::decode::{escaped, quoted, secs, signal_name};
+use crate::decode::{escaped, quoted, redacted_text, secs, signal_name};
 use crate::model::{Event, Span};
 
 /// `CLONE_THREAD`: the new task joins the caller's thread group.
@@ -22,6 +22,9 @@ pub struct ExecInfo {
     pub filename: Vec<u8>,
     #[serde(serialize_with = "lossy_list")]
     pub argv: Vec<Vec<u8>>,
+    /// (index, bytes a redaction dropped after `argv[index]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub argv_redacted: Vec<(u32, u64)>,
     #[serde(skip)]
     pub time: u64,
 }
@@ -234,6 +237,7 @@ impl Tree {
                     former_tid,
                     filename,
                     argv,
+                    argv_redacted,
                 } => {
                     let pid = match t.tgid.get(former_tid) {
                         Some(&g) => g,
@@ -245,6 +249,7 @@ impl Tree {
                             tid: *former_tid,
                             filename: filename.clone(),
                             argv: argv.clone(),
+                            argv_redacted: argv_redacted.clone(),
                             time: *time,
                         });
                         // Every other thread is gone; the exec'ing thread is the leader.
@@ -391,7 +396,18 @@ impl Tree {
         }
         out.push('\n');
         for e in &p.execs {
-            let argv: Vec<String> = e.argv.iter().map(|a| quoted(a, false)).collect();
+            let argv: Vec<String> = e
+                .argv
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let mut q = quoted(a, false);
+                    if let Some(&(_, n)) = e.argv_redacted.iter().find(|r| r.0 as usize == i) {
+                        q.push_str(&redacted_text(n));
+                    }
+                    q
+                })
+                .collect();
             let mut argv = argv.join(", ");
             if let Some(n) = limits.argv_chars {
                 if argv.len() > n {

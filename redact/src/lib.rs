@@ -6,6 +6,7 @@
 //! - [`secrets`]: the secret-looking parts of argv and strings.
 //! - [`fds`]: what each descriptor refers to, for buffer rules by kind or path.
 //! - [`paths`]: the keyed hash of `paths=hash`.
+//! - [`Redactor`] ([`rewrite`]): applies a policy to a header and to records.
 //!
 //! ```
 //! use ptrec_redact::Policy;
@@ -20,6 +21,8 @@
 pub mod fds;
 pub mod paths;
 pub mod policy;
+pub mod rewrite;
 pub mod secrets;
 
 pub use policy::{EnvRule, FdKind, Policy};
+pub use rewrite::{Dropped, Redactor};
