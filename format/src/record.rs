@@ -579,7 +579,15 @@ impl Kind {
     }
 }
 
-impl Record<'_> {
+impl<'a> Record<'a> {
+    /// The captured memory of a syscall stop; empty for every other kind.
+    pub fn captures(&self) -> Captures<'a> {
+        match self {
+            Record::SyscallEnter { mem, .. } | Record::SyscallExit { mem, .. } => *mem,
+            _ => Captures::default(),
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             Record::SyscallEnter { .. } => Kind::SyscallEnter,
