@@ -11,5 +11,5 @@ mod attach;
 mod capture;
 mod escaping;
 mod output;
-mod redact;
 mod rec;
+mod redact;
