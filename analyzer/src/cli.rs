@@ -64,6 +64,15 @@ pub enum Cmd {
         #[arg(default_value = "trace.bin")]
         trace: PathBuf,
     },
+    /// What changed between two runs of a command: processes aligned by
+    /// exec history, exit status changes, processes in one run only, the
+    /// first divergence, new errors, files, time and syscall deltas.
+    Diff {
+        #[arg(long)]
+        json: bool,
+        a: PathBuf,
+        b: PathBuf,
+    },
     /// The environment the command was started with.
     Env {
         #[arg(long)]

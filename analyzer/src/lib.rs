@@ -20,6 +20,7 @@
 pub mod calls;
 pub mod cli;
 pub mod decode;
+pub mod diff;
 pub mod env;
 pub mod fidelity;
 pub mod filter;
@@ -105,6 +106,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 out(&env::text(t.header()))
             }
         }
+        Some(Cmd::Diff { json, a, b }) => diff::run(&open(&a)?, &open(&b)?, json),
         Some(Cmd::Redact {
             policy,
             output,

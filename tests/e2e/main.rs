@@ -9,6 +9,7 @@
 mod analyze;
 mod attach;
 mod capture;
+mod diff;
 mod escaping;
 mod output;
 mod rec;
