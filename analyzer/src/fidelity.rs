@@ -319,8 +319,8 @@ pub fn report(t: &Trace) -> Fidelity {
 impl Fidelity {
     fn gaps(&self) -> Vec<String> {
         let mut g = Vec::new();
-        if let Some(c) = &self.truncation {
-            g.push(format!("the file ends early ({c})"));
+        if self.truncation.is_some() {
+            g.push("the file ends early".into());
         }
         if !self.corrupt_chunks.is_empty() {
             g.push(format!(
@@ -389,8 +389,11 @@ impl Fidelity {
         if let Some(c) = &self.truncation {
             line(
                 &mut s,
-                "chunks lost:",
-                &format!("after chunk {}: {c}", self.complete_chunks),
+                "file ends early:",
+                &format!(
+                    "what came after chunk {} is lost ({c})",
+                    self.complete_chunks
+                ),
             );
             any = true;
         }

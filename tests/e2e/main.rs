@@ -11,6 +11,7 @@ mod attach;
 mod capture;
 mod diff;
 mod escaping;
+mod fidelity;
 mod output;
 mod rec;
 mod redact;
