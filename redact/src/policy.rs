@@ -139,18 +139,19 @@ pub struct Policy {
 impl Policy {
     /// What `analyze redact` applies when no policy is given.
     pub fn default_policy() -> Policy {
-        // The rules are fixed: this cannot fail.
-        Policy::parse("default").unwrap_or_else(|_| Policy {
-            env: EnvRule::Allow(DEFAULT_ENV_ALLOW.iter().map(|s| s.to_string()).collect()),
-            env_given: true,
-            secrets: true,
-            buffers: BufferRule {
-                all: true,
-                ..BufferRule::default()
-            },
-            hash_paths: false,
+        let mut p = Policy {
             text: "default".into(),
-        })
+            ..Policy::default()
+        };
+        p.add_default();
+        p
+    }
+
+    /// The rules of `default`.
+    fn add_default(&mut self) {
+        self.set_env(EnvRule::Allow(default_allow()));
+        self.secrets = true;
+        self.buffers.all = true;
     }
 
     pub fn parse(text: &str) -> Result<Policy> {
@@ -169,11 +170,7 @@ impl Policy {
             };
             match (key, value) {
                 ("none", None) => {}
-                ("default", None) => {
-                    p.set_env(EnvRule::Allow(default_allow()));
-                    p.secrets = true;
-                    p.buffers.all = true;
-                }
+                ("default", None) => p.add_default(),
                 ("secrets", None) => p.secrets = true,
                 ("env", None | Some("all")) => p.set_env(EnvRule::All),
                 ("env", Some("secrets")) => p.set_env(EnvRule::Secrets),
@@ -344,6 +341,19 @@ mod tests {
         assert!(!b.drops(FdKind::File, Some(b"/etc/passwd")));
         let none = Policy::parse("secrets").expect("parse");
         assert!(!none.buffers.drops(FdKind::Unknown, None));
+    }
+
+    #[test]
+    fn the_default_policy_is_the_rule_default() {
+        let (a, b) = (
+            Policy::default_policy(),
+            Policy::parse("default").expect("parse"),
+        );
+        assert_eq!(
+            (&a.env, a.secrets, a.buffers.all),
+            (&b.env, b.secrets, b.buffers.all)
+        );
+        assert_eq!(a.text(), "default");
     }
 
     #[test]
