@@ -22,9 +22,10 @@ use serde::Serialize;
 use syscalls::x86_64::Sysno;
 
 use crate::calls::{self, ChunkMeta, Consumer, Item, Mode, OwnedEntry, OwnedMem};
-use crate::decode::{errno_text, escaped, secs, syscall_name};
+use crate::decode::{escaped, secs, syscall_name};
 use crate::stats::{self, ScanOptions};
 use crate::tree::{Exit, Tree};
+use ptrec_abi::names::errno_text;
 
 /// The argument that holds the path of the syscalls a diff compares.
 fn path_arg(nr: u32) -> Option<u8> {

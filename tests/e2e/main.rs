@@ -10,6 +10,7 @@ mod analyze;
 mod attach;
 mod capture;
 mod diff;
+mod engine;
 mod escaping;
 mod fidelity;
 mod output;
