@@ -5,6 +5,7 @@
 //! searched, besides the raw bytes); the process tree, the syscall counts and
 //! the paths stay the same, and the views say what was dropped.
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -329,4 +330,50 @@ fn rec_redact_default_keeps_every_planted_secret_off_the_disk() {
     assert!(procs.iter().all(|p| p["exit"]["code"] == 0), "{tree}");
     let opens = analyze(&["replay", "-e", "trace=openat", t]);
     assert!(opens.contains("netrc\", O_RDONLY"), "{opens}");
+}
+
+#[test]
+fn paths_hash_with_a_key_keeps_equal_paths_equal_and_names_gone() {
+    let (p, _) = record_secrets(&["-q"]);
+    let redact = |key: &str, name: &str| {
+        let out = p.dir.path().join(name);
+        let o = Command::new(bin("analyze"))
+            .args(["redact", "--redact", "paths=hash"])
+            .arg(&p.trace)
+            .arg("-o")
+            .arg(&out)
+            .env("PTREC_REDACT_KEY", key)
+            .output()
+            .expect("analyze redact");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        analyze(&["replay", "-e", "trace=openat", out.to_str().expect("utf8")])
+    };
+    let (a, b, c) = (
+        redact("k1", "a.bin"),
+        redact("k1", "b.bin"),
+        redact("k2", "c.bin"),
+    );
+    assert!(!a.contains("netrc") && !a.contains("/etc/"), "{a}");
+    // The same key, the same hashes; another key, others.
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    // As many opens as before, and the libc that every process opens is
+    // one hashed path.
+    let plain = analyze(&[
+        "replay",
+        "-e",
+        "trace=openat",
+        p.trace.to_str().expect("utf8"),
+    ]);
+    assert_eq!(a.lines().count(), plain.lines().count());
+    let libc = "\"/lib/x86_64-linux-gnu/libc.so.6\"";
+    let libc_lines: Vec<&str> = plain.lines().filter(|l| l.contains(libc)).collect();
+    assert!(libc_lines.len() >= 2, "{plain}");
+    let hashed: BTreeSet<String> = a
+        .lines()
+        .zip(plain.lines())
+        .filter(|(_, p)| p.contains(libc))
+        .map(|(h, _)| h.split('"').nth(1).unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(hashed.len(), 1, "{hashed:?}");
 }
