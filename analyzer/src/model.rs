@@ -740,6 +740,7 @@ mod tests {
                 former_tid: 3,
                 filename: b"/bin/true",
                 argv: vec![b"true"],
+                argv_redacted: Vec::new(),
             },
             exit(1, 50, 19, 59, 0),
             enter(1, 51, 19, 0),

@@ -49,6 +49,9 @@ pub struct Header {
     /// Entries of `env` whose value (after the first `=`) a redaction
     /// dropped: (index into `env`, the value's original length in bytes).
     pub env_redacted: Vec<(u32, u64)>,
+    /// Elements of `argv` a redaction cut: (index, bytes dropped after what
+    /// the element still holds).
+    pub argv_redacted: Vec<(u32, u64)>,
 }
 
 /// A redaction applied to a trace (by `rec --redact` or `analyze redact`).
@@ -184,11 +187,8 @@ impl Header {
                 p.u64(r.applied_wall_ns);
             }
         }
-        p.u64(self.env_redacted.len() as u64);
-        for &(i, n) in &self.env_redacted {
-            p.u32(i);
-            p.u64(n);
-        }
+        p.pairs(&self.env_redacted);
+        p.pairs(&self.argv_redacted);
         out
     }
 
@@ -227,12 +227,10 @@ impl Header {
             };
         }
         if !c.is_empty() {
-            let n = c.count(2)?;
-            let mut v = Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push((c.u32()?, c.u64()?));
-            }
-            h.env_redacted = v;
+            h.env_redacted = c.pairs()?;
+        }
+        if !c.is_empty() {
+            h.argv_redacted = c.pairs()?;
         }
         Ok(h)
     }

@@ -102,8 +102,9 @@ pub mod mem_flags {
     pub const STRING: u8 = 8;
     /// Read at syscall exit (an output buffer), as opposed to entry.
     pub const AT_EXIT: u8 = 16;
-    /// The bytes were dropped by a redaction policy; [`Mem::redacted`](super::Mem::redacted)
-    /// holds how many there were (format version 3).
+    /// A redaction policy dropped bytes after `data` (which keeps a prefix
+    /// or nothing); [`Mem::redacted`](super::Mem::redacted) holds how many
+    /// (format version 3).
     pub const REDACTED: u8 = 32;
 }
 
@@ -119,18 +120,18 @@ pub struct Mem<'a> {
     pub flags: u8,
     /// Tracee address the bytes were read from.
     pub addr: u64,
-    /// The bytes read (empty when unreadable or redacted).
+    /// The bytes read (empty when unreadable; what a redaction kept).
     pub data: &'a [u8],
-    /// `Some(n)`: a redaction policy dropped the `n` bytes that were read
-    /// (`data` is empty and `flags` has [`mem_flags::REDACTED`]).
+    /// `Some(n)`: a redaction policy dropped `n` bytes that followed `data`
+    /// (`flags` then has [`mem_flags::REDACTED`]).
     pub redacted: Option<u64>,
 }
 
 impl Mem<'_> {
-    /// Bytes that were read from the tracee: `data`'s length, or the
-    /// original length of redacted data.
+    /// Bytes that were read from the tracee: `data`'s length plus what a
+    /// redaction dropped.
     pub fn len(&self) -> u64 {
-        self.redacted.unwrap_or(self.data.len() as u64)
+        (self.data.len() as u64).saturating_add(self.redacted.unwrap_or(0))
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -232,7 +233,7 @@ pub(crate) fn put_mem(p: &mut Put<'_>, m: &Mem<'_>) {
         Some(n) => {
             p.u8(m.flags | mem_flags::REDACTED);
             p.u64(m.addr);
-            p.bytes(&[]);
+            p.bytes(m.data);
             p.u64(n);
         }
     }
@@ -246,9 +247,6 @@ pub(crate) fn read_mem<'a>(c: &mut Cur<'a>) -> Step<Mem<'a>> {
     let addr = c.u64()?;
     let data = c.bytes()?;
     let redacted = if flags & mem_flags::REDACTED != 0 {
-        if !data.is_empty() {
-            return Err("a redacted capture that still holds bytes");
-        }
         Some(c.u64()?)
     } else {
         None
@@ -333,14 +331,15 @@ impl CaptureBuf {
             redacted: None,
         });
     }
-    /// Appends a capture whose `len` bytes a redaction policy dropped.
-    pub fn push_redacted(&mut self, arg: u8, flags: u8, addr: u64, len: u64) {
+    /// Appends a capture of which a redaction policy kept `kept` and
+    /// dropped the `dropped` bytes after it.
+    pub fn push_redacted(&mut self, arg: u8, flags: u8, addr: u64, kept: &[u8], dropped: u64) {
         self.push_mem(&Mem {
             arg,
             flags,
             addr,
-            data: &[],
-            redacted: Some(len),
+            data: kept,
+            redacted: Some(dropped),
         });
     }
     /// Appends a copy of `m`.
@@ -458,6 +457,10 @@ pub enum Record<'a> {
         former_tid: Tid,
         filename: &'a [u8],
         argv: Vec<&'a [u8]>,
+        /// Elements of `argv` a redaction cut: (index, bytes dropped after
+        /// what `argv[index]` still holds, e.g. `--password=`). Empty in
+        /// files before version 3.
+        argv_redacted: Vec<(u32, u64)>,
     },
     /// PTRACE_EVENT_EXIT: the status the thread is about to exit with (a wait status).
     ExitEvent { tid: Tid, time: u64, status: i32 },

@@ -96,6 +96,11 @@ pub fn sample_records_of(version: u32, cb: &CaptureBuf) -> Vec<Record<'_>> {
             former_tid: 102,
             filename: b"/bin/ls",
             argv: vec![b"ls", b"-l", b""],
+            argv_redacted: if version >= 3 {
+                vec![(1, 9)]
+            } else {
+                Vec::new()
+            },
         },
         Record::ExitEvent {
             tid: 101,
@@ -170,7 +175,7 @@ pub fn sample_capture_of(version: u32) -> CaptureBuf {
     cb.push(1, mem_flags::AT_EXIT, 0x7fff_0000, b"hello");
     cb.push(8, mem_flags::UNREADABLE, 0xdead, b"");
     if version >= 3 {
-        cb.push_redacted(2, mem_flags::AT_EXIT, 0x7fff_1000, 4096);
+        cb.push_redacted(2, mem_flags::AT_EXIT, 0x7fff_1000, b"Authorization: ", 4081);
     }
     cb
 }
@@ -217,6 +222,8 @@ pub fn sample_header_of(version: u32) -> Header {
         }),
         env: vec![b"A=".to_vec(), b"PATH=/bin".to_vec()],
         env_redacted: vec![(0, 1)],
+        argv: vec![b"cat".to_vec(), b"--token=".to_vec()],
+        argv_redacted: vec![(1, 6)],
         ..h
     }
 }

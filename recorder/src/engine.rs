@@ -930,6 +930,7 @@ impl Engine {
             former_tid: former,
             filename,
             argv,
+            argv_redacted: Vec::new(),
         });
         if unprivileged {
             self.setuid_said = true;

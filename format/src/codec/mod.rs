@@ -106,6 +106,7 @@ fn encode_other(e: &mut Put<'_>, r: &Record<'_>) {
             former_tid,
             filename,
             argv,
+            argv_redacted,
             ..
         } => {
             e.i32(*former_tid);
@@ -114,6 +115,8 @@ fn encode_other(e: &mut Put<'_>, r: &Record<'_>) {
             for a in argv {
                 e.bytes(a);
             }
+            // Appended in version 3.
+            e.pairs(argv_redacted);
         }
         Record::ExitEvent { status, .. } => {
             e.i32(*status);
@@ -226,12 +229,15 @@ fn decode_other<'a>(k: Kind, tid: Tid, time: u64, c: &mut Cur<'a>) -> Step<Recor
             for _ in 0..n {
                 argv.push(c.bytes()?);
             }
+            // Absent before version 3.
+            let argv_redacted = if c.is_empty() { Vec::new() } else { c.pairs()? };
             Record::Exec {
                 tid,
                 time,
                 former_tid,
                 filename,
                 argv,
+                argv_redacted,
             }
         }
         Kind::ExitEvent => Record::ExitEvent {

@@ -539,11 +539,6 @@ mod reference {
         let (arg, flags, addr, data): (u8, u8, u64, &[u8]) =
             (get(d)?, get(d)?, get(d)?, get_bytes(d)?);
         let redacted = if flags & crate::record::mem_flags::REDACTED != 0 {
-            if !data.is_empty() {
-                return Err(DecodeError::Other(
-                    "a redacted capture that still holds bytes",
-                ));
-            }
             Some(get(d)?)
         } else {
             None
@@ -746,12 +741,28 @@ mod reference {
                     for _ in 0..n {
                         argv.push(get_bytes(d)?);
                     }
+                    let argv_redacted = if rest(d).is_empty() {
+                        Vec::new()
+                    } else {
+                        let n: u64 = get(d)?;
+                        if n > rest(d).len() as u64 / 2 {
+                            return Err(DecodeError::Other(
+                                "a count larger than the bytes left can hold",
+                            ));
+                        }
+                        let mut v = Vec::new();
+                        for _ in 0..n {
+                            v.push((get(d)?, get(d)?));
+                        }
+                        v
+                    };
                     Record::Exec {
                         tid,
                         time,
                         former_tid,
                         filename,
                         argv,
+                        argv_redacted,
                     }
                 }
                 Kind::ExitEvent => Record::ExitEvent {
@@ -938,6 +949,7 @@ mod tests {
                 former_tid: 7,
                 filename: b"/bin/sh",
                 argv,
+                argv_redacted: vec![(2, 7)],
             },
             Record::ExitEvent {
                 tid: 6,
