@@ -254,3 +254,74 @@ pub fn read_all(t: &Trace) -> Result<Vec<String>, Error> {
     t.for_each_record(|r| v.push(format!("{r:?}")))?;
     Ok(v)
 }
+
+/// xorshift64*: deterministic, so a failure reproduces.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Counts the bytes each thread has allocated and not freed, so that a test
+/// can bound what one call allocates (other tests run on other threads).
+struct Counting;
+
+thread_local! {
+    static LIVE: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
+    static PEAK: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
+}
+
+fn account(delta: isize) {
+    let _ = LIVE.try_with(|l| {
+        let v = l.get() + delta;
+        l.set(v);
+        let _ = PEAK.try_with(|p| p.set(p.get().max(v)));
+    });
+}
+
+// SAFETY: every method forwards to the system allocator unchanged; the
+// accounting only touches thread-local counters, which never allocate.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        let p = unsafe { std::alloc::System.alloc(l) };
+        if !p.is_null() {
+            account(l.size() as isize);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        // SAFETY: `p` was allocated by `alloc` above with layout `l`.
+        unsafe { std::alloc::System.dealloc(p, l) };
+        account(-(l.size() as isize));
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, new: usize) -> *mut u8 {
+        // SAFETY: the caller's contract for `realloc` is passed on as is.
+        let q = unsafe { std::alloc::System.realloc(p, l, new) };
+        if !q.is_null() {
+            account(new as isize - l.size() as isize);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Runs `f` and returns its value and the most bytes it had allocated on
+/// this thread at once (beyond what was live before).
+pub fn peak_alloc<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let base = LIVE.with(|l| l.get());
+    PEAK.with(|p| p.set(base));
+    let t = f();
+    let peak = PEAK.with(|p| p.get());
+    (t, (peak - base).max(0) as usize)
+}

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod corruption;
+mod decoders;
 mod framing;
 mod golden;
 mod properties;

@@ -436,3 +436,52 @@ impl ChunkDecoder {
         }
     }
 }
+
+/// What [`decode_streams`] read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StreamsRead {
+    /// Records decoded in full before the first error (or the end).
+    pub records: u64,
+    /// Bytes of captured memory those records hold (their lazily decoded
+    /// captures walked to the end).
+    pub capture_bytes: u64,
+    /// Records the skimming decoder read before its first error.
+    pub skimmed: u64,
+    /// The full decoder's first error, if any.
+    pub error: Option<String>,
+}
+
+/// Decodes already decompressed streams of a chunk of `version` twice,
+/// in full and skimmed, to the end or the first error, touching every
+/// capture: what a fuzzer and the no-panic tests feed hostile bytes to,
+/// past the checksums that stop random bytes at the framing.
+pub fn decode_streams(
+    version: u32,
+    time_unit: u32,
+    events: &[u8],
+    times: &[u8],
+    detail: &[u8],
+) -> StreamsRead {
+    let mut out = StreamsRead::default();
+    let mut d = ChunkDecoder::for_chunk(version, time_unit);
+    let mut c = Cursors::from_slices(events, times, detail);
+    while !c.is_empty() {
+        match d.decode(&mut c) {
+            Ok(Decoded::Record(r)) => {
+                out.records += 1;
+                out.capture_bytes += r.captures().iter().map(|m| m.len()).sum::<u64>();
+            }
+            Ok(Decoded::Unknown(_)) => out.records += 1,
+            Err(e) => {
+                out.error = Some(e);
+                break;
+            }
+        }
+    }
+    let mut d = ChunkDecoder::for_chunk(version, time_unit);
+    let mut c = Cursors::from_slices(events, times, &[]);
+    while !c.is_empty() && d.skim(&mut c).is_ok() {
+        out.skimmed += 1;
+    }
+    out
+}
