@@ -13,7 +13,7 @@ pub const MAX_META_BYTES: usize = 64 << 20;
 /// Encoded field by field in the forms of [`crate::wire`] (FORMAT.md,
 /// section 2). New fields are only ever appended at the end; a reader
 /// ignores header bytes past the fields it knows.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
     /// AUDIT_ARCH value of the tracees (`AUDIT_ARCH_X86_64`).
     pub arch: u32,
@@ -52,6 +52,31 @@ pub struct Header {
     /// Elements of `argv` a redaction cut: (index, bytes dropped after what
     /// the element still holds).
     pub argv_redacted: Vec<(u32, u64)>,
+}
+
+impl Default for Header {
+    /// An empty header of an x86_64 recording.
+    fn default() -> Self {
+        Header {
+            arch: crate::arch::AUDIT_ARCH_X86_64,
+            reg_layout: crate::arch::REG_LAYOUT_X86_64,
+            kernel_release: String::new(),
+            hostname: String::new(),
+            page_size: 0,
+            start_wall_ns: 0,
+            start_mono_ns: 0,
+            argv: Vec::new(),
+            cwd: Vec::new(),
+            env: Vec::new(),
+            options: RecordingOptions::default(),
+            recorder_version: String::new(),
+            nonce: [0; 16],
+            wait_policy: String::new(),
+            redaction: None,
+            env_redacted: Vec::new(),
+            argv_redacted: Vec::new(),
+        }
+    }
 }
 
 /// A redaction applied to a trace (by `rec --redact` or `analyze redact`).

@@ -40,6 +40,7 @@
 // version) → chunk (framing: prefix, chunk header, stream table, zstd) →
 // layout (where the chunks are: the crash-reading rules) → reader, writer,
 // memfile.
+mod arch;
 pub mod chunk;
 pub mod codec;
 mod error;

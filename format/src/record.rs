@@ -11,84 +11,10 @@ use crate::wire::{Cur, Put, Step};
 /// A thread id (`pid_t`) in the traced pid namespace.
 pub type Tid = i32;
 
-/// Number of words in a register snapshot of layout [`REG_LAYOUT_X86_64`].
-pub const REG_COUNT: usize = 27;
-
-/// `AUDIT_ARCH_X86_64`, the architecture tag of an x86_64 recording.
-pub const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
-
-/// Register layout id 1: x86_64 `struct user_regs_struct`, 27 words in kernel order
-/// (r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs
-/// eflags rsp ss fs_base gs_base ds es fs gs).
-pub const REG_LAYOUT_X86_64: u32 = 1;
-
-/// Indices into an x86_64 [`Regs`] snapshot.
-pub mod x86_64 {
-    pub const R15: usize = 0;
-    pub const R14: usize = 1;
-    pub const R13: usize = 2;
-    pub const R12: usize = 3;
-    pub const RBP: usize = 4;
-    pub const RBX: usize = 5;
-    pub const R11: usize = 6;
-    pub const R10: usize = 7;
-    pub const R9: usize = 8;
-    pub const R8: usize = 9;
-    pub const RAX: usize = 10;
-    pub const RCX: usize = 11;
-    pub const RDX: usize = 12;
-    pub const RSI: usize = 13;
-    pub const RDI: usize = 14;
-    pub const ORIG_RAX: usize = 15;
-    pub const RIP: usize = 16;
-    pub const CS: usize = 17;
-    pub const EFLAGS: usize = 18;
-    pub const RSP: usize = 19;
-    pub const SS: usize = 20;
-    pub const FS_BASE: usize = 21;
-    pub const GS_BASE: usize = 22;
-    pub const DS: usize = 23;
-    pub const ES: usize = 24;
-    pub const FS: usize = 25;
-    pub const GS: usize = 26;
-    /// Registers that carry the six syscall arguments, in argument order.
-    pub const ARGS: [usize; 6] = [RDI, RSI, RDX, R10, R8, R9];
-    /// Register names in snapshot order.
-    pub const NAMES: [&str; super::REG_COUNT] = [
-        "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx",
-        "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds",
-        "es", "fs", "gs",
-    ];
-}
-
-/// A full register snapshot, in the layout named by the header's `reg_layout`.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct Regs(pub [u64; REG_COUNT]);
-
-impl fmt::Debug for Regs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut m = f.debug_map();
-        for (name, v) in x86_64::NAMES.iter().zip(self.0.iter()) {
-            m.entry(name, &format_args!("{v:#x}"));
-        }
-        m.finish()
-    }
-}
-
-impl Regs {
-    /// The syscall number (`orig_rax`) of an x86_64 snapshot.
-    pub fn syscall_nr(&self) -> u64 {
-        self.0[x86_64::ORIG_RAX]
-    }
-    /// The six syscall arguments of an x86_64 snapshot.
-    pub fn syscall_args(&self) -> [u64; 6] {
-        x86_64::ARGS.map(|i| self.0[i])
-    }
-    /// The return value register (`rax`) of an x86_64 snapshot.
-    pub fn ret(&self) -> i64 {
-        self.0[x86_64::RAX] as i64
-    }
-}
+pub use crate::arch::{
+    aarch64, x86_64, LayoutDesc, RegLayout, Regs, AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, MAX_REGS,
+    REG_COUNT, REG_LAYOUT_AARCH64, REG_LAYOUT_X86_64,
+};
 
 /// Flags of a [`Mem`] capture.
 pub mod mem_flags {
@@ -579,6 +505,14 @@ impl Kind {
 }
 
 impl<'a> Record<'a> {
+    /// The register snapshot of a syscall stop, if it has one.
+    pub fn regs(&self) -> Option<&Regs> {
+        match self {
+            Record::SyscallEnter { regs, .. } | Record::SyscallExit { regs, .. } => regs.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The captured memory of a syscall stop; empty for every other kind.
     pub fn captures(&self) -> Captures<'a> {
         match self {

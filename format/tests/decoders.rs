@@ -10,15 +10,21 @@ use std::path::PathBuf;
 
 /// The decompressed streams of every chunk of a golden file.
 fn golden_streams(version: u32) -> Vec<Streams> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/golden-v{version}.bin"));
+    golden_streams_of(&format!("golden-v{version}.bin"))
+}
+
+fn golden_streams_of(name: &str) -> Vec<Streams> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     let t = Trace::open(path).unwrap();
     (0..t.chunks().len())
         .map(|i| t.read_chunk(i).unwrap().streams)
         .collect()
 }
 
-/// Decoder state that is fixed in size (the call-site table, ~230 KiB)
+/// Decoder state that is fixed in size (the call-site table: ~230 KiB for
+/// x86_64, ~290 KiB for aarch64)
 /// plus what the input can justify: a thread slot (~250 bytes) costs at
 /// least two bytes of input, a list element at least one.
 fn bound(input: usize) -> usize {
@@ -55,7 +61,14 @@ fn the_golden_streams_decode_in_full_through_the_fuzzing_entry_point() {
         let mut records = 0;
         for s in golden_streams(version) {
             // The golden files were written with a time unit of 1 ns.
-            let r = decode_streams(version, 1, &s.events, &s.times, &s.detail);
+            let r = decode_streams(
+                version,
+                1,
+                Some(RegLayout::X86_64),
+                &s.events,
+                &s.times,
+                &s.detail,
+            );
             assert_eq!(r.error, None, "v{version}");
             assert_eq!(r.skimmed, r.records, "v{version}");
             records += r.records;
@@ -66,13 +79,20 @@ fn the_golden_streams_decode_in_full_through_the_fuzzing_entry_point() {
 
 #[test]
 fn thousands_of_mutated_streams_never_panic_and_allocate_in_proportion_to_their_size() {
-    let bases: Vec<(u32, Streams)> = (1..=FORMAT_VERSION)
-        .flat_map(|v| golden_streams(v).into_iter().map(move |s| (v, s)))
+    let x86 = Some(RegLayout::X86_64);
+    let mut bases: Vec<(u32, Option<RegLayout>, Streams)> = (1..=FORMAT_VERSION)
+        .flat_map(|v| golden_streams(v).into_iter().map(move |s| (v, x86, s)))
         .collect();
+    for s in golden_streams_of("golden-aarch64.bin") {
+        bases.push((3, Some(RegLayout::Aarch64), s.clone()));
+        // The same bytes read as x86_64 and as a layout nobody knows.
+        bases.push((3, x86, s.clone()));
+        bases.push((3, None, s));
+    }
     let mut rng = Rng(0xdec0_de00_5eed_0002);
     let mut errors = 0;
     for round in 0..4000 {
-        let (version, base) = &bases[rng.below(bases.len())];
+        let (version, layout, base) = &bases[rng.below(bases.len())];
         let mut s = base.clone();
         for _ in 0..1 + rng.below(4) {
             let which = match rng.below(3) {
@@ -84,7 +104,7 @@ fn thousands_of_mutated_streams_never_panic_and_allocate_in_proportion_to_their_
         }
         let size = s.len();
         let (r, peak) =
-            peak_alloc(|| decode_streams(*version, 1000, &s.events, &s.times, &s.detail));
+            peak_alloc(|| decode_streams(*version, 1000, *layout, &s.events, &s.times, &s.detail));
         assert!(
             peak <= bound(size),
             "round {round}: {peak} bytes for {size} of input"
@@ -109,8 +129,16 @@ fn random_bytes_as_every_stream_never_panic_and_allocate_in_proportion() {
         }
         let version = 1 + (round % 3) as u32;
         let size: usize = streams.iter().map(Vec::len).sum();
-        let (r, peak) =
-            peak_alloc(|| decode_streams(version, 1, &streams[0], &streams[1], &streams[2]));
+        let (r, peak) = peak_alloc(|| {
+            decode_streams(
+                version,
+                1,
+                Some(RegLayout::X86_64),
+                &streams[0],
+                &streams[1],
+                &streams[2],
+            )
+        });
         assert!(
             peak <= bound(size),
             "round {round}: {peak} bytes for {size}"
@@ -127,7 +155,8 @@ fn a_huge_announced_count_allocates_nothing_it_cannot_back() {
     let mut events = vec![Kind::Exec as u8, 0, 2]; // kind, slot 0, tid 1
     events.push(body.len() as u8);
     events.extend(&body);
-    let (r, peak) = peak_alloc(|| decode_streams(3, 1, &events, &[0], &[]));
+    let (r, peak) =
+        peak_alloc(|| decode_streams(3, 1, Some(RegLayout::X86_64), &events, &[0], &[]));
     assert!(r.error.is_some());
     assert!(peak <= bound(events.len()), "{peak}");
     // The measurement itself sees allocations (so the bounds above can fail).

@@ -11,13 +11,13 @@ pub fn sample_records(cb: &CaptureBuf) -> Vec<Record<'_>> {
 /// None regs, odd tids and a time that goes backwards.
 pub fn sample_records_of(version: u32, cb: &CaptureBuf) -> Vec<Record<'_>> {
     let mut g = Regs::default();
-    for (i, w) in g.0.iter_mut().enumerate() {
+    for (i, w) in g.words_mut().iter_mut().enumerate() {
         *w = 0x1000 + i as u64;
     }
-    g.0[x86_64::ORIG_RAX] = 0;
+    g[x86_64::ORIG_RAX] = 0;
     let mut g2 = g;
-    g2.0[x86_64::RAX] = 5;
-    g2.0[x86_64::RCX] = 0x401000;
+    g2[x86_64::RAX] = 5;
+    g2[x86_64::RCX] = 0x401000;
     let mut v = vec![
         Record::Attach {
             tid: 100,
@@ -324,4 +324,106 @@ pub fn peak_alloc<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let t = f();
     let peak = PEAK.with(|p| p.get());
     (t, (peak - base).max(0) as usize)
+}
+
+/// An arm64 recording's header (register layout 2).
+pub fn aarch64_header() -> Header {
+    Header {
+        arch: AUDIT_ARCH_AARCH64,
+        reg_layout: REG_LAYOUT_AARCH64,
+        hostname: "arm-golden".into(),
+        page_size: 16384,
+        argv: vec![b"cat".to_vec(), b"/etc/hostname".to_vec()],
+        ..sample_header()
+    }
+}
+
+/// A snapshot as an arm64 thread has it at a syscall entry: x8 the
+/// number, x0..x5 the arguments.
+pub fn aarch64_entry(pc: u64, nr: u64, args: [u64; 6]) -> Regs {
+    let mut g = Regs::new(RegLayout::Aarch64);
+    for (i, w) in g.words_mut().iter_mut().enumerate() {
+        *w = 0x1000 + i as u64;
+    }
+    for (r, a) in aarch64::ARGS.iter().zip(args) {
+        g[*r] = a;
+    }
+    g[aarch64::X8] = nr;
+    g[aarch64::PC] = pc;
+    g[aarch64::SP] = 0xffff_f000_0000;
+    g[aarch64::PSTATE] = 0x6000_0000;
+    g
+}
+
+/// What `cat /etc/hostname` does on arm64, as the recorder would store it:
+/// openat, read, write, close, exit_group (aarch64 numbers 56, 63, 64, 57,
+/// 94), each exit with x0 = the return value, plus the process events.
+pub fn aarch64_records(cb: &CaptureBuf) -> Vec<Record<'_>> {
+    let calls: [(u64, [u64; 6], i64); 5] = [
+        (56, [(-100i64) as u64, 0xaaaa_0000_1000, 0, 0, 0, 0], 3),
+        (63, [3, 0xffff_e000_0000, 4096, 0, 0, 0], 8),
+        (64, [1, 0xffff_e000_0000, 8, 0, 0, 0], 8),
+        (57, [3, 0, 0, 0, 0, 0], 0),
+        (94, [0, 0, 0, 0, 0, 0], 0),
+    ];
+    let mut v = vec![Record::Exec {
+        tid: 500,
+        time: 1_000,
+        former_tid: 500,
+        filename: b"/usr/bin/cat",
+        argv: vec![b"cat", b"/etc/hostname"],
+        argv_redacted: Vec::new(),
+    }];
+    let mut time = 2_000;
+    for (i, (nr, args, ret)) in calls.into_iter().enumerate() {
+        let g = aarch64_entry(0xffff_8000_0000 + 0x40 * i as u64, nr, args);
+        v.push(Record::SyscallEnter {
+            tid: 500,
+            time,
+            stime_us: Some(i as u64),
+            nr,
+            args,
+            regs: Some(g),
+            mem: if nr == 56 {
+                cb.captures()
+            } else {
+                Captures::default()
+            },
+        });
+        if nr == 94 {
+            break;
+        }
+        let mut x = g;
+        x[aarch64::X0] = ret as u64;
+        v.push(Record::SyscallExit {
+            tid: 500,
+            time: time + 500,
+            stime_us: Some(i as u64 + 1),
+            nr,
+            ret,
+            regs: Some(x),
+            mem: Captures::default(),
+        });
+        time += 1_000;
+    }
+    v.extend([
+        Record::ExitEvent {
+            tid: 500,
+            time: time + 10,
+            status: 0,
+        },
+        Record::Death {
+            tid: 500,
+            time: time + 20,
+            how: Termination::Exited(0),
+        },
+    ]);
+    v
+}
+
+/// The capture of the openat's path.
+pub fn aarch64_capture() -> CaptureBuf {
+    let mut cb = CaptureBuf::new();
+    cb.push(1, mem_flags::STRING, 0xaaaa_0000_1000, b"/etc/hostname");
+    cb
 }

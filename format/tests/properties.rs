@@ -120,7 +120,7 @@ fn build<'a>(items: &'a [Owned], times: &[u64], bufs: &'a mut Vec<CaptureBuf>) -
                 derived,
                 ..
             } => {
-                let regs = regs.map(Regs);
+                let regs = regs.map(Regs::x86_64);
                 let (nr, args) = match (&regs, derived) {
                     (Some(g), true) => (g.syscall_nr(), g.syscall_args()),
                     _ => (*nr, *args),
@@ -144,7 +144,7 @@ fn build<'a>(items: &'a [Owned], times: &[u64], bufs: &'a mut Vec<CaptureBuf>) -
                 derived,
                 ..
             } => {
-                let regs = regs.map(Regs);
+                let regs = regs.map(Regs::x86_64);
                 let (nr, ret) = match (&regs, derived) {
                     (Some(g), true) => (g.syscall_nr(), g.ret()),
                     _ => (*nr, *ret),

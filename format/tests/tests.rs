@@ -8,6 +8,7 @@ mod corruption;
 mod decoders;
 mod framing;
 mod golden;
+mod layouts;
 mod properties;
 mod roundtrip;
 mod writer;

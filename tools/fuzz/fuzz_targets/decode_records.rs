@@ -3,7 +3,8 @@
 //! decoders of every version (full and skimmed) must return records or an
 //! error, never panic, hang or over-allocate.
 //!
-//! Input: byte 0 picks the version (1, 2 or 3), bytes 1..3 and 3..5 the
+//! Input: byte 0 picks the version (1, 2 or 3; its bit 7 the time unit,
+//! bits 5-6 the register layout: x86_64, aarch64 or unknown), bytes 1..3 and 3..5 the
 //! lengths of the events and times streams (u16 LE, cut to what is there);
 //! the rest is events, times, detail in that order.
 #![no_main]
@@ -21,7 +22,12 @@ fuzz_target!(|data: &[u8]| {
     let rest = &data[5..];
     let (events, rest) = rest.split_at(ev.min(rest.len()));
     let (times, detail) = rest.split_at(tm.min(rest.len()));
-    let r = ptrec_format::codec::decode_streams(version, unit, events, times, detail);
+    let layout = match data[0] & 0x60 {
+        0x00 | 0x20 => Some(ptrec_format::RegLayout::X86_64),
+        0x40 => Some(ptrec_format::RegLayout::Aarch64),
+        _ => None,
+    };
+    let r = ptrec_format::codec::decode_streams(version, unit, layout, events, times, detail);
     // Every record takes at least one byte of the events stream.
     assert!(r.records <= events.len() as u64 + 1);
     assert!(r.skimmed <= events.len() as u64);
