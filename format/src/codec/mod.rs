@@ -500,7 +500,7 @@ impl ChunkDecoder {
     }
 
     /// Like [`ChunkDecoder::decode`], but a syscall record comes back as a
-    /// small [`SyscallStop`], without registers or captures (in version 2
+    /// small [`SyscallStop`], without registers or captures (in versions 2 and 3
     /// the detail stream is not read at all). Use one decoder per chunk for
     /// either skimming or decoding, not both.
     #[inline]
