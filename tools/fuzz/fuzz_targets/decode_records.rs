@@ -3,8 +3,9 @@
 //! decoders of every version (full and skimmed) must return records or an
 //! error, never panic, hang or over-allocate.
 //!
-//! Input: byte 0 picks the version (1, 2 or 3; its bit 7 the time unit,
-//! bits 5-6 the register layout: x86_64, aarch64 or unknown), bytes 1..3 and 3..5 the
+//! Input: byte 0 picks the version (bits 0-4: 1 + value % 3), the time
+//! unit (bit 7: 1000, else 1) and the register layout (bits 5-6: x86_64,
+//! x86_64, aarch64, unknown); bytes 1..3 and 3..5 the
 //! lengths of the events and times streams (u16 LE, cut to what is there);
 //! the rest is events, times, detail in that order.
 #![no_main]
@@ -15,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     if data.len() < 5 {
         return;
     }
-    let version = 1 + u32::from(data[0] % 3);
+    let version = 1 + u32::from((data[0] & 0x1f) % 3);
     let unit = if data[0] & 0x80 != 0 { 1000 } else { 1 };
     let ev = usize::from(u16::from_le_bytes([data[1], data[2]]));
     let tm = usize::from(u16::from_le_bytes([data[3], data[4]]));
