@@ -163,3 +163,29 @@ fn a_huge_announced_count_allocates_nothing_it_cannot_back() {
     let (v, peak) = peak_alloc(|| vec![1u8; 1 << 20]);
     assert!(peak >= v.len());
 }
+
+/// Found by `cargo fuzz run decode_records` in its first minute: redacted
+/// captures whose lengths add up past u64::MAX made the capture total
+/// overflow (a panic in a debug build).
+#[test]
+fn redacted_lengths_near_u64_max_do_not_overflow_the_capture_total() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-redacted-len-overflow.bin");
+    let data = std::fs::read(path).unwrap();
+    // The fuzz target's input form: version and layout byte, two lengths.
+    let ev = usize::from(u16::from_le_bytes([data[1], data[2]]));
+    let tm = usize::from(u16::from_le_bytes([data[3], data[4]]));
+    let rest = &data[5..];
+    let (events, rest) = rest.split_at(ev.min(rest.len()));
+    let (times, detail) = rest.split_at(tm.min(rest.len()));
+    let r = decode_streams(3, 1, Some(RegLayout::Aarch64), events, times, detail);
+    assert_eq!(r.capture_bytes, u64::MAX);
+    // And directly: two captures of u64::MAX / 2 + 1 redacted bytes each.
+    let mut cb = CaptureBuf::new();
+    cb.push_redacted(1, 0, 0, b"x", u64::MAX);
+    cb.push_redacted(2, 0, 0, b"", u64::MAX / 2);
+    assert_eq!(
+        cb.iter().map(|m| m.len()).collect::<Vec<_>>(),
+        [u64::MAX, u64::MAX / 2]
+    );
+}

@@ -552,7 +552,12 @@ pub fn decode_streams(
             match d.decode(&mut c) {
                 Ok(Decoded::Record(r)) => {
                     out.records += 1;
-                    out.capture_bytes += r.captures().iter().map(|m| m.len()).sum::<u64>();
+                    // Saturating: a hostile redacted length may be near u64::MAX.
+                    let n = r
+                        .captures()
+                        .iter()
+                        .fold(0u64, |n, m| n.saturating_add(m.len()));
+                    out.capture_bytes = out.capture_bytes.saturating_add(n);
                 }
                 Ok(Decoded::Unknown(_)) => out.records += 1,
                 Err(e) => {
