@@ -45,11 +45,12 @@
 //! Naming: `tid` is a thread id, `tgid` a thread-group (process) id; times are
 //! CLOCK_MONOTONIC nanoseconds.
 
-// Layers, each using only the ones above it: wire (values) → record (the
-// types) → header, trailer (hand-coded metadata) → codec (record bodies per
-// version) → chunk (framing: prefix, chunk header, stream table, zstd) →
-// layout (where the chunks are: the crash-reading rules) → reader, writer,
-// memfile.
+// Layers, each using only the ones above it: version, wire (values) → arch
+// (register layouts), record, owned (the types) → header, trailer
+// (hand-coded metadata) → codec (record bodies per version and layout) →
+// chunk (framing: prefix, chunk header, stream table, zstd) → layout (where
+// the chunks are: the crash-reading rules, with the sequence check) →
+// reader, writer, memfile.
 mod arch;
 pub mod chunk;
 pub mod codec;
