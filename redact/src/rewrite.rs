@@ -18,7 +18,14 @@
 //! Cost per record: one lookup of the syscall's class; a record without
 //! captures is passed through as it is; captures are copied into one reused
 //! buffer (no allocation once warm). Descriptors are followed only when a
-//! buffer rule selects by kind or path.
+//! buffer rule selects by kind or path; strings are scanned for secrets only
+//! past a literal prefilter. Measured (`cargo run --release -p ptrec-redact
+//! --example cost -- TRACE`, 200 × `cat /etc/services`, 51840 records, a
+//! loaded 2-CPU VM): 181 ns per record for `default`, 197 for `secrets`, 200
+//! for `buffers=sockets,secrets`, 338 for `paths=hash` (25 for the loop
+//! alone). In rec this runs on the tracer's thread after the tracee was
+//! resumed; rec's own CPU time for that workload did not change beyond the
+//! run-to-run noise (0.85-0.97 s medians of 5, all three policies).
 
 use rustc_hash::FxHashMap;
 use syscalls::x86_64::Sysno;
