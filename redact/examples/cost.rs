@@ -15,7 +15,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut recs: Vec<OwnedRecord> = Vec::new();
     t.for_each_record(|r| recs.push(r.to_owned()))?;
     let stops = recs.len() as f64;
-    for policy in ["none", "default", "secrets", "buffers=sockets,secrets", "paths=hash"] {
+    for policy in [
+        "none",
+        "default",
+        "secrets",
+        "buffers=sockets,secrets",
+        "paths=hash",
+    ] {
         let p = Policy::parse(policy)?;
         let hasher = p.hash_paths.then(|| PathHasher::with_key(b"bench"));
         let mut best = f64::INFINITY;
