@@ -508,14 +508,14 @@ impl Redactor {
     }
 
     /// Drops `m`'s bytes from the first secret one at `from` on. A
-    /// capture is marked redacted whole (the format keeps no prefix of a
-    /// capture), so `from` only tells that something is dropped; its
-    /// length is kept.
+    /// capture is marked redacted whole (nothing kept, although the format
+    /// can keep a prefix), so `from` only tells that something is dropped;
+    /// its length is kept.
     fn cut(&mut self, m: &Mem<'_>, from: usize) {
         debug_assert!(from <= m.data.len());
         let n = m.data.len() as u64;
         self.dropped.bytes += n;
-        self.buf.push_redacted(m.arg, m.flags, m.addr, n);
+        self.buf.push_redacted(m.arg, m.flags, m.addr, &[], n);
     }
 
     fn buffer_dropped(

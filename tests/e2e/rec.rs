@@ -96,7 +96,11 @@ fn own(r: &Record<'_>) -> R {
         Record::SyscallEnter { tid, nr, regs, .. } => R::Enter {
             tid: *tid,
             nr: *nr,
-            regs: regs.expect("registers recorded").0,
+            regs: regs
+                .expect("registers recorded")
+                .words()
+                .try_into()
+                .expect("an x86_64 snapshot"),
         },
         Record::SyscallExit {
             tid, nr, ret, regs, ..
@@ -104,7 +108,11 @@ fn own(r: &Record<'_>) -> R {
             tid: *tid,
             nr: *nr,
             ret: *ret,
-            regs: regs.expect("registers recorded").0,
+            regs: regs
+                .expect("registers recorded")
+                .words()
+                .try_into()
+                .expect("an x86_64 snapshot"),
         },
         Record::SignalDelivery {
             tid,
