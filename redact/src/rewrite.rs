@@ -507,15 +507,15 @@ impl Redactor {
         }
     }
 
-    /// Drops `m`'s bytes from the first secret one at `from` on. A
-    /// capture is marked redacted whole (nothing kept, although the format
-    /// can keep a prefix), so `from` only tells that something is dropped;
-    /// its length is kept.
+    /// Keeps the first `from` bytes of `m` (a name and its `=`, what comes
+    /// before a secret) and drops the rest; the capture is marked redacted
+    /// with the length dropped.
     fn cut(&mut self, m: &Mem<'_>, from: usize) {
-        debug_assert!(from <= m.data.len());
-        let n = m.data.len() as u64;
+        let from = from.min(m.data.len());
+        let n = (m.data.len() - from) as u64;
         self.dropped.bytes += n;
-        self.buf.push_redacted(m.arg, m.flags, m.addr, &[], n);
+        self.buf
+            .push_redacted(m.arg, m.flags, m.addr, &m.data[..from], n);
     }
 
     fn buffer_dropped(
