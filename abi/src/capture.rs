@@ -174,6 +174,27 @@ static IOCTL_ARG2: Cond = Cond {
     ],
 };
 
+/// futex(2)'s fourth argument is a timeout only for the waiting
+/// operations (WAIT, LOCK_PI, WAIT_BITSET, WAIT_REQUEUE_PI, LOCK_PI2, with
+/// or without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME); the others
+/// pass a number there.
+static FUTEX_ARG3: Cond = Cond {
+    arg: 1,
+    cases: &futex_waits(),
+};
+
+const fn futex_waits() -> [(u32, Arg); 20] {
+    let cmds = [0, 6, 9, 11, 13];
+    let flags = [0, 128, 256, 384];
+    let mut out = [(0, Arg::None); 20];
+    let mut i = 0;
+    while i < 20 {
+        out[i] = (cmds[i / 4] | flags[i % 4], In(TIMESPEC));
+        i += 1;
+    }
+    out
+}
+
 /// (syscall, signature) pairs; the table below is built from them.
 const LIST: &[(Sysno, Sig)] = &[
     (Sysno::read, s(N, OutRet, N, N, N, N)),
@@ -340,7 +361,7 @@ const LIST: &[(Sysno, Sig)] = &[
     (Sysno::set_tid_address, NONE),
     (Sysno::set_robust_list, s(In(ROBUST_HEAD), N, N, N, N, N)),
     (Sysno::rseq, s(In(RSEQ), N, N, N, N, N)),
-    (Sysno::futex, s(N, N, N, In(TIMESPEC), N, N)),
+    (Sysno::futex, s(N, N, N, If(&FUTEX_ARG3), N, N)),
     (
         Sysno::futex_waitv,
         s(InArray(FUTEX_WAITV, 1), N, N, In(TIMESPEC), N, N),

@@ -257,18 +257,20 @@ pub(crate) const CLONE_FLAGS: FlagSet = FlagSet {
 pub(crate) const SIG_HOW: &[(u64, &str)] =
     &[(0, "SIG_BLOCK"), (1, "SIG_UNBLOCK"), (2, "SIG_SETMASK")];
 
+/// In strace's order (its sigact_flags table).
 pub(crate) const SA_FLAGS: FlagSet = FlagSet {
     zero: "0",
     zero_mask: 0,
     bits: &[
-        (0x1, "SA_NOCLDSTOP"),
-        (0x2, "SA_NOCLDWAIT"),
-        (0x4, "SA_SIGINFO"),
         (0x0400_0000, "SA_RESTORER"),
         (0x0800_0000, "SA_ONSTACK"),
         (0x1000_0000, "SA_RESTART"),
+        (0x2000_0000, "SA_INTERRUPT"),
         (0x4000_0000, "SA_NODEFER"),
         (0x8000_0000, "SA_RESETHAND"),
+        (0x4, "SA_SIGINFO"),
+        (0x1, "SA_NOCLDSTOP"),
+        (0x2, "SA_NOCLDWAIT"),
     ],
 };
 

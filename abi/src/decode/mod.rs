@@ -710,15 +710,25 @@ fn push_ptr(s: &mut String, v: u64) {
 /// The arguments strace shows before the call returns: up to the first
 /// one the kernel fills in.
 pub fn args_known_at_entry(nr: u32) -> usize {
-    match kinds(&syscall_name(nr)) {
+    let name = syscall_name(nr);
+    if name == "clone3" {
+        return 1;
+    }
+    match kinds(&name) {
         Some(sig) => sig.iter().position(|k| k.is_output()).unwrap_or(sig.len()),
         None => 6,
     }
 }
 
-/// Whether [`Part::Entry`] leaves arguments for a resumed line.
+/// Whether [`Part::Entry`] leaves arguments for a resumed line that
+/// strace separates with `, ` (clone3's exit part starts with its own
+/// separator: ` => {...}, 88`).
 pub fn has_exit_part(nr: u32) -> bool {
-    match kinds(&syscall_name(nr)) {
+    let name = syscall_name(nr);
+    if name == "clone3" {
+        return false;
+    }
+    match kinds(&name) {
         Some(sig) => args_known_at_entry(nr) < sig.len(),
         None => false,
     }
@@ -803,6 +813,29 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         }
         return;
     }
+    if name == "clone3" {
+        // strace: the struct at entry; ` => {parent_tid=[N]}, size` at exit.
+        let m = cx.mem_in(0).filter(|m| m.data.len() >= 64);
+        if range.contains(&0) {
+            match m {
+                Some(m) => clone_args(s, m.data),
+                None => push_ptr(s, args[0]),
+            }
+        }
+        if range.contains(&1) {
+            if let Some(m) = m {
+                clone_args_out(s, m.data, cx.ret());
+            }
+            let _ = write!(s, ", {}", args[1]);
+        }
+        return;
+    }
+    if name == "futex" {
+        if first == 0 {
+            futex_args(s, &cx);
+        }
+        return;
+    }
     let Some(sig) = kinds(&name) else {
         for (i, a) in args.iter().enumerate() {
             if !range.contains(&i) {
@@ -820,11 +853,6 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         "fcntl" => match args[1] as u32 {
             1 | 3 | 9 | 11 | 1025 | 1032 | 1034 => 2,
             _ => 3,
-        },
-        "futex" => match args[1] & 0x7f {
-            1 | 7 | 8 => 3,
-            0 | 6 | 13 => 4,
-            _ => 6,
         },
         "ioctl" if IOCTL.iter().all(|(n, _)| *n != u64::from(args[1] as u32)) => 3,
         _ => sig.len(),
@@ -1357,10 +1385,79 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             Some(m) => futex_waiters(s, m.data, args[1] as u32 as usize),
             None => push_ptr(s, v),
         },
-        CloneArgs => match cx.mem_in(a).filter(|m| m.data.len() >= 64) {
-            Some(m) => clone_args(s, m.data, ret),
-            None => push_ptr(s, v),
-        },
+        // Written by write_args itself (its parts straddle the arguments).
+        CloneArgs => {}
+    }
+}
+
+/// futex(2)'s arguments, those its operation uses, as strace shows them.
+fn futex_args(s: &mut String, cx: &Cx<'_, '_, '_, '_>) {
+    let args = &cx.call.args;
+    let (val, val2, val3) = (args[2] as u32, args[3] as u32, args[5] as u32);
+    push_ptr(s, args[0]);
+    s.push_str(", ");
+    s.push_str(&futex_op(u64::from(args[1] as u32)));
+    let timeout = |s: &mut String| match cx.mem_in(3).filter(|m| m.data.len() >= L.timespec.size) {
+        Some(m) => timespec(s, m.data),
+        None => push_ptr(s, args[3]),
+    };
+    let bitset = |s: &mut String| {
+        if val3 == u32::MAX {
+            s.push_str("FUTEX_BITSET_MATCH_ANY");
+        } else {
+            let _ = write!(s, "{val3:#x}");
+        }
+    };
+    match args[1] as u32 & 127 {
+        0 => {
+            let _ = write!(s, ", {val}, ");
+            timeout(s);
+        }
+        6 | 13 => {
+            s.push_str(", ");
+            timeout(s);
+        }
+        9 => {
+            let _ = write!(s, ", {val}, ");
+            timeout(s);
+            s.push_str(", ");
+            bitset(s);
+        }
+        10 => {
+            let _ = write!(s, ", {val}, ");
+            bitset(s);
+        }
+        3 => {
+            let _ = write!(s, ", {val}, {val2}, {}", ptr(args[4]));
+        }
+        4 | 12 => {
+            let _ = write!(s, ", {val}, {val2}, {}, {val3}", ptr(args[4]));
+        }
+        5 => {
+            let _ = write!(s, ", {val}, {val2}, {}, {val3:#x}", ptr(args[4]));
+        }
+        11 => {
+            let _ = write!(s, ", {val}, ");
+            timeout(s);
+            let _ = write!(s, ", {}", ptr(args[4]));
+        }
+        1 | 2 => {
+            let _ = write!(s, ", {val}");
+        }
+        7 | 8 => {}
+        _ => {
+            let _ = write!(
+                s,
+                ", {val}, {}, {}, {}",
+                ptr(args[3]),
+                ptr(args[4]),
+                if val3 == 0 {
+                    "0".to_string()
+                } else {
+                    format!("{val3:#x}")
+                }
+            );
+        }
     }
 }
 

@@ -42,9 +42,8 @@ fn clone_flags(flags: u64) -> String {
     f
 }
 
-/// clone3's struct clone_args; with CLONE_PARENT_SETTID, the tid the
-/// kernel wrote there (the child's, which the call returns).
-pub(crate) fn clone_args(s: &mut String, d: &[u8], ret: Option<i64>) {
+/// clone3's struct clone_args, as read at entry.
+pub(crate) fn clone_args(s: &mut String, d: &[u8]) {
     let c = L.clone_args;
     let g = |f| get(d, f).unwrap_or(0);
     let flags = g(c.flags);
@@ -82,6 +81,13 @@ pub(crate) fn clone_args(s: &mut String, d: &[u8], ret: Option<i64>) {
         );
     }
     s.push('}');
+}
+
+/// What clone3 wrote, as strace shows it after the struct once the call
+/// returned: ` => {parent_tid=[N]}` with CLONE_PARENT_SETTID (the kernel
+/// writes the child's tid there, which the call returns).
+pub(crate) fn clone_args_out(s: &mut String, d: &[u8], ret: Option<i64>) {
+    let flags = get(d, L.clone_args.flags).unwrap_or(0);
     if let Some(tid) = ret.filter(|&r| r > 0 && flags & 0x100000 != 0) {
         let _ = write!(s, " => {{parent_tid=[{tid}]}}");
     }

@@ -404,3 +404,71 @@ fn every_syscall_whose_memory_rec_captures_has_a_decoder() {
         .collect();
     assert!(missing.is_empty(), "no decoder: {missing:?}");
 }
+
+#[test]
+fn futex_shows_the_arguments_its_operation_uses() {
+    let ts = le(&[1, 500]);
+    assert_eq!(
+        line(
+            "futex",
+            [0x1000, 137, 7, 0x2000, 0, u64::from(u32::MAX)],
+            0,
+            &[enter(3, 0x2000, &ts)],
+            &[]
+        ),
+        "futex(0x1000, FUTEX_WAIT_BITSET_PRIVATE, 7, {tv_sec=1, tv_nsec=500}, FUTEX_BITSET_MATCH_ANY) = 0"
+    );
+    assert_eq!(
+        line("futex", [0x1000, 129, 1, 0, 0, 0], 1, &[], &[]),
+        "futex(0x1000, FUTEX_WAKE_PRIVATE, 1) = 1"
+    );
+    assert_eq!(
+        line("futex", [0x1000, 0, 2, 0, 0, 0], 0, &[], &[]),
+        "futex(0x1000, FUTEX_WAIT, 2, NULL) = 0"
+    );
+    assert_eq!(
+        line(
+            "futex",
+            [0x1000, 132, 1, 0x7fff_ffff, 0x3000, 0],
+            1,
+            &[],
+            &[]
+        ),
+        "futex(0x1000, FUTEX_CMP_REQUEUE_PRIVATE, 1, 2147483647, 0x3000, 0) = 1"
+    );
+    // The timeout is captured only for the waiting operations.
+    let c = crate::capture::capture_for(u64::from(nr("futex")), &[0, 137, 0, 0x2000, 0, 0]);
+    assert_ne!(c[3], crate::capture::Arg::None);
+    let c = crate::capture::capture_for(u64::from(nr("futex")), &[0, 132, 0, 0x7fff, 0, 0]);
+    assert_eq!(c[3], crate::capture::Arg::None);
+}
+
+#[test]
+fn clone3_shows_the_tid_the_kernel_wrote_in_its_exit_part() {
+    // flags CLONE_VM|CLONE_PARENT_SETTID, parent_tid 0x3000, stack, size.
+    let mut ca = vec![0u8; 88];
+    ca[0..8].copy_from_slice(&(0x100u64 | 0x100000).to_le_bytes());
+    ca[24..32].copy_from_slice(&0x3000u64.to_le_bytes());
+    ca[40..48].copy_from_slice(&0x4000u64.to_le_bytes());
+    ca[48..56].copy_from_slice(&0x1000u64.to_le_bytes());
+    let e = [enter(0, 0x2000, &ca)];
+    let call = Call {
+        nr: nr("clone3"),
+        args: [0x2000, 88, 0, 0, 0, 0],
+        ret: Some(1235),
+        enter: &e,
+        exit: &[],
+    };
+    let st = Style::default();
+    let struct_text = "{flags=CLONE_VM|CLONE_PARENT_SETTID, parent_tid=0x3000, exit_signal=0, stack=0x4000, stack_size=0x1000}";
+    let mut s = String::new();
+    write_args(&mut s, &call, Part::Whole, &st);
+    assert_eq!(s, format!("{struct_text} => {{parent_tid=[1235]}}, 88"));
+    let mut s = String::new();
+    write_args(&mut s, &call, Part::Entry, &st);
+    assert_eq!(s, struct_text);
+    assert!(!has_exit_part(call.nr));
+    let mut s = String::new();
+    write_args(&mut s, &call, Part::Exit, &st);
+    assert_eq!(s, " => {parent_tid=[1235]}, 88");
+}
