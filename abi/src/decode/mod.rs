@@ -97,6 +97,10 @@ pub struct Style<'r> {
     pub string_limit: usize,
     pub fds: FdStyle,
     pub resolver: &'r dyn FdResolver,
+    /// Seconds east of UTC of the local time dates are shown in (strace
+    /// dates file times in the comments of utimensat & co. and time(2)'s
+    /// result in local time).
+    pub utc_offset: i64,
 }
 
 impl Default for Style<'_> {
@@ -105,6 +109,7 @@ impl Default for Style<'_> {
             string_limit: 32,
             fds: FdStyle::Plain,
             resolver: &NoFds,
+            utc_offset: 0,
         }
     }
 }
@@ -1190,9 +1195,9 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
         Utimens => match cx.mem_in(a).filter(|m| m.data.len() >= 2 * L.timespec.size) {
             Some(m) => {
                 s.push('[');
-                utimens_one(s, m.data);
+                utimens_one(s, m.data, cx.style.utc_offset);
                 s.push_str(", ");
-                utimens_one(s, &m.data[L.timespec.size..]);
+                utimens_one(s, &m.data[L.timespec.size..], cx.style.utc_offset);
                 s.push(']');
             }
             None => push_ptr(s, v),
@@ -1322,22 +1327,23 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             }
         }
         Utimbuf => match cx.mem_in(a).filter(|m| m.data.len() >= 16) {
-            Some(m) => utimbuf(s, m.data),
+            Some(m) => utimbuf(s, m.data, cx.style.utc_offset),
             None => push_ptr(s, v),
         },
         Utimes => match cx.mem_in(a).filter(|m| m.data.len() >= 2 * L.timeval.size) {
             Some(m) => {
                 s.push('[');
-                timeval_dated(s, m.data);
+                timeval_dated(s, m.data, cx.style.utc_offset);
                 s.push_str(", ");
-                timeval_dated(s, &m.data[L.timeval.size..]);
+                timeval_dated(s, &m.data[L.timeval.size..], cx.style.utc_offset);
                 s.push(']');
             }
             None => push_ptr(s, v),
         },
         TimeOut => match cx.mem_out(a).and_then(|m| u64_at(m.data, 0)) {
             Some(t) => {
-                let _ = write!(s, "[{} /* {}+0000 */]", t as i64, utc(t as i64));
+                let date = date(t as i64, cx.style.utc_offset, None);
+                let _ = write!(s, "[{} /* {date} */]", t as i64);
             }
             None => push_ptr(s, v),
         },
@@ -1823,7 +1829,7 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
             }
         }
         "time" => {
-            let _ = write!(s, "{ret} ({}+0000)", utc(ret));
+            let _ = write!(s, "{ret} ({})", date(ret, style.utc_offset, None));
         }
         "rt_sigtimedwait" => {
             let _ = write!(s, "{ret} ({})", signal_name(ret as i32));

@@ -470,8 +470,8 @@ pub(crate) fn timespec(s: &mut String, d: &[u8]) {
 }
 
 /// One timespec of utimensat: UTIME_NOW, UTIME_OMIT, or the time with
-/// its date in a comment, as strace (UTC).
-pub(crate) fn utimens_one(s: &mut String, d: &[u8]) {
+/// its date in a comment, as strace (local time: `off` seconds east of UTC).
+pub(crate) fn utimens_one(s: &mut String, d: &[u8], off: i64) {
     let t = L.timespec;
     let sec = get_i(d, t.tv_sec).unwrap_or(0);
     let nsec = get_i(d, t.tv_nsec).unwrap_or(0);
@@ -479,36 +479,38 @@ pub(crate) fn utimens_one(s: &mut String, d: &[u8]) {
         0x3fff_ffff => s.push_str("UTIME_NOW"),
         0x3fff_fffe => s.push_str("UTIME_OMIT"),
         _ => {
-            let _ = write!(s, "{{tv_sec={sec}, tv_nsec={nsec}}} /* {}", utc(sec));
-            if nsec != 0 {
-                let _ = write!(s, ".{nsec:09}");
-            }
-            s.push_str("+0000 */");
+            let frac = (nsec != 0).then(|| format!(".{nsec:09}"));
+            let _ = write!(
+                s,
+                "{{tv_sec={sec}, tv_nsec={nsec}}} /* {} */",
+                date(sec, off, frac.as_deref())
+            );
         }
     }
 }
 
-/// A timeval with its date in a comment (utimes), as strace (UTC).
-pub(crate) fn timeval_dated(s: &mut String, d: &[u8]) {
+/// A timeval with its date in a comment (utimes), as strace.
+pub(crate) fn timeval_dated(s: &mut String, d: &[u8], off: i64) {
     let t = L.timeval;
     let sec = get_i(d, t.tv_sec).unwrap_or(0);
     let usec = get_i(d, t.tv_usec).unwrap_or(0);
-    let _ = write!(s, "{{tv_sec={sec}, tv_usec={usec}}} /* {}", utc(sec));
-    if usec != 0 {
-        let _ = write!(s, ".{usec:06}");
-    }
-    s.push_str("+0000 */");
+    let frac = (usec != 0).then(|| format!(".{usec:06}"));
+    let _ = write!(
+        s,
+        "{{tv_sec={sec}, tv_usec={usec}}} /* {} */",
+        date(sec, off, frac.as_deref())
+    );
 }
 
 /// struct utimbuf: `{actime=1 /* date */, modtime=2 /* date */}`.
-pub(crate) fn utimbuf(s: &mut String, d: &[u8]) {
+pub(crate) fn utimbuf(s: &mut String, d: &[u8], off: i64) {
     let a = u64_at(d, 0).unwrap_or(0) as i64;
     let m = u64_at(d, 8).unwrap_or(0) as i64;
     let _ = write!(
         s,
-        "{{actime={a} /* {}+0000 */, modtime={m} /* {}+0000 */}}",
-        utc(a),
-        utc(m)
+        "{{actime={a} /* {} */, modtime={m} /* {} */}}",
+        date(a, off, None),
+        date(m, off, None)
     );
 }
 
@@ -636,8 +638,22 @@ pub(crate) fn futex_waiters(s: &mut String, d: &[u8], n: usize) {
     s.push(']');
 }
 
-/// `1970-01-01T00:00:01` for a Unix time (proleptic Gregorian, UTC).
-pub(crate) fn utc(t: i64) -> String {
+/// `1970-01-01T01:00:01.5+0100`: a Unix time as strace dates it, in the
+/// local time `off` seconds east of UTC, with an optional fraction.
+pub(crate) fn date(t: i64, off: i64, frac: Option<&str>) -> String {
+    let sign = if off < 0 { '-' } else { '+' };
+    let a = off.unsigned_abs();
+    format!(
+        "{}{}{sign}{:02}{:02}",
+        utc(t.saturating_add(off)),
+        frac.unwrap_or(""),
+        a / 3600,
+        a / 60 % 60
+    )
+}
+
+/// `1970-01-01T00:00:01` for a Unix time (proleptic Gregorian).
+fn utc(t: i64) -> String {
     let days = t.div_euclid(86400);
     let secs = t.rem_euclid(86400);
     // Howard Hinnant's civil_from_days.

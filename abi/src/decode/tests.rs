@@ -472,3 +472,26 @@ fn clone3_shows_the_tid_the_kernel_wrote_in_its_exit_part() {
     write_args(&mut s, &call, Part::Exit, &st);
     assert_eq!(s, " => {parent_tid=[1235]}, 88");
 }
+
+#[test]
+fn dates_in_comments_are_local_time_with_its_offset() {
+    let ts = le(&[86_400 + 3_600, 5, 0, 0x3fff_fffe]);
+    let e = [enter(2, 0x1000, &ts)];
+    let call = Call {
+        nr: nr("utimensat"),
+        args: [(-100i64) as u64, 0, 0x1000, 0, 0, 0],
+        ret: Some(0),
+        enter: &e,
+        exit: &[],
+    };
+    let st = Style {
+        utc_offset: -5 * 3600,
+        ..Style::default()
+    };
+    let mut s = String::new();
+    write_args(&mut s, &call, Part::Whole, &st);
+    assert_eq!(
+        s,
+        "AT_FDCWD, NULL, [{tv_sec=90000, tv_nsec=5} /* 1970-01-01T20:00:00.000000005-0500 */, UTIME_OMIT], 0"
+    );
+}

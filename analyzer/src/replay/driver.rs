@@ -103,6 +103,7 @@ impl Ctx<'_> {
     fn style(&self) -> Style<'static> {
         Style {
             string_limit: self.limit,
+            utc_offset: self.utc_offset,
             ..Style::default()
         }
     }
