@@ -432,9 +432,10 @@ pub(crate) fn named(table: &[(u64, &str)], v: u64) -> String {
 
 pub(crate) const IOCTL: &[(u64, &str)] = &[
     (0x5401, "TCGETS"),
-    (0x5402, "TCSETS"),
-    (0x5403, "TCSETSW"),
-    (0x5404, "TCSETSF"),
+    // strace names both requests these numbers have.
+    (0x5402, "SNDCTL_TMR_START or TCSETS"),
+    (0x5403, "SNDCTL_TMR_STOP or TCSETSW"),
+    (0x5404, "SNDCTL_TMR_CONTINUE or TCSETSF"),
     (0x540f, "TIOCGPGRP"),
     (0x5410, "TIOCSPGRP"),
     (0x5413, "TIOCGWINSZ"),

@@ -736,17 +736,174 @@ pub(crate) fn flock(s: &mut String, d: &[u8], with_pid: bool) {
     s.push('}');
 }
 
-/// The kernel's struct termios, its flag words in hex.
+const TERM_IFLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0o1, "IGNBRK"),
+        (0o2, "BRKINT"),
+        (0o4, "IGNPAR"),
+        (0o10, "PARMRK"),
+        (0o20, "INPCK"),
+        (0o40, "ISTRIP"),
+        (0o100, "INLCR"),
+        (0o200, "IGNCR"),
+        (0o400, "ICRNL"),
+        (0o1000, "IUCLC"),
+        (0o2000, "IXON"),
+        (0o4000, "IXANY"),
+        (0o10000, "IXOFF"),
+        (0o20000, "IMAXBEL"),
+        (0o40000, "IUTF8"),
+    ],
+};
+
+const TERM_OFLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0o1, "OPOST"),
+        (0o2, "OLCUC"),
+        (0o4, "ONLCR"),
+        (0o10, "OCRNL"),
+        (0o20, "ONOCR"),
+        (0o40, "ONLRET"),
+        (0o100, "OFILL"),
+        (0o200, "OFDEL"),
+    ],
+};
+
+/// The delay fields of c_oflag: (mask, names by value).
+const TERM_ODELAYS: &[(u64, &[(u64, &str)])] = &[
+    (0o400, &[(0, "NL0"), (0o400, "NL1")]),
+    (
+        0o3000,
+        &[
+            (0, "CR0"),
+            (0o1000, "CR1"),
+            (0o2000, "CR2"),
+            (0o3000, "CR3"),
+        ],
+    ),
+    (
+        0o14000,
+        &[
+            (0, "TAB0"),
+            (0o4000, "TAB1"),
+            (0o10000, "TAB2"),
+            (0o14000, "TAB3"),
+        ],
+    ),
+    (0o20000, &[(0, "BS0"), (0o20000, "BS1")]),
+    (0o40000, &[(0, "VT0"), (0o40000, "VT1")]),
+    (0o100000, &[(0, "FF0"), (0o100000, "FF1")]),
+];
+
+const TERM_CFLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0o100, "CSTOPB"),
+        (0o200, "CREAD"),
+        (0o400, "PARENB"),
+        (0o1000, "PARODD"),
+        (0o2000, "HUPCL"),
+        (0o4000, "CLOCAL"),
+        (0o10000000000, "CMSPAR"),
+        (0o20000000000, "CRTSCTS"),
+    ],
+};
+
+const BAUDS: &[(u64, &str)] = &[
+    (0, "B0"),
+    (0o1, "B50"),
+    (0o2, "B75"),
+    (0o3, "B110"),
+    (0o4, "B134"),
+    (0o5, "B150"),
+    (0o6, "B200"),
+    (0o7, "B300"),
+    (0o10, "B600"),
+    (0o11, "B1200"),
+    (0o12, "B1800"),
+    (0o13, "B2400"),
+    (0o14, "B4800"),
+    (0o15, "B9600"),
+    (0o16, "B19200"),
+    (0o17, "B38400"),
+    (0o10000, "BOTHER"),
+    (0o10001, "B57600"),
+    (0o10002, "B115200"),
+    (0o10003, "B230400"),
+    (0o10004, "B460800"),
+    (0o10005, "B500000"),
+    (0o10006, "B576000"),
+    (0o10007, "B921600"),
+    (0o10010, "B1000000"),
+    (0o10011, "B1152000"),
+    (0o10012, "B1500000"),
+    (0o10013, "B2000000"),
+    (0o10014, "B2500000"),
+    (0o10015, "B3000000"),
+    (0o10016, "B3500000"),
+    (0o10017, "B4000000"),
+];
+
+/// In strace's order (its term_lflags table).
+const TERM_LFLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0o1, "ISIG"),
+        (0o2, "ICANON"),
+        (0o4, "XCASE"),
+        (0o10, "ECHO"),
+        (0o20, "ECHOE"),
+        (0o40, "ECHOK"),
+        (0o100, "ECHONL"),
+        (0o200, "NOFLSH"),
+        (0o100000, "IEXTEN"),
+        (0o1000, "ECHOCTL"),
+        (0o2000, "ECHOPRT"),
+        (0o4000, "ECHOKE"),
+        (0o10000, "FLUSHO"),
+        (0o40000, "PENDIN"),
+        (0o400, "TOSTOP"),
+        (0o200000, "EXTPROC"),
+    ],
+};
+
+/// The kernel's struct termios without -v: its four flag words, as
+/// strace names them (c_oflag's delay fields and c_cflag's speed and
+/// character size by value).
 pub(crate) fn termios(s: &mut String, d: &[u8]) {
     let t = L.termios;
     let g = |f| get(d, f).unwrap_or(0);
+    let mut o = g(t.c_oflag);
+    let mut oflag = String::new();
+    for (mask, names) in TERM_ODELAYS {
+        oflag.push_str(&named(names, o & mask));
+        oflag.push('|');
+        o &= !mask;
+    }
+    oflag.push_str(&flag_names(o, &TERM_OFLAGS));
+    let c = g(t.c_cflag);
+    let (cbaud, cibaud, csize) = (0o10017, 0o2003600000, 0o60);
+    let mut cflag = named(BAUDS, c & cbaud);
+    if c & cibaud != 0 {
+        let _ = write!(cflag, "|{}<<IBSHIFT", named(BAUDS, (c & cibaud) >> 16));
+    }
+    let cs = ["CS5", "CS6", "CS7", "CS8"][((c & csize) >> 4) as usize];
+    let _ = write!(
+        cflag,
+        "|{cs}|{}",
+        flag_names(c & !(cbaud | cibaud | csize), &TERM_CFLAGS)
+    );
     let _ = write!(
         s,
-        "{{c_iflag={:#x}, c_oflag={:#x}, c_cflag={:#x}, c_lflag={:#x}, ...}}",
-        g(t.c_iflag),
-        g(t.c_oflag),
-        g(t.c_cflag),
-        g(t.c_lflag)
+        "{{c_iflag={}, c_oflag={oflag}, c_cflag={cflag}, c_lflag={}, ...}}",
+        flag_names(g(t.c_iflag), &TERM_IFLAGS),
+        flag_names(g(t.c_lflag), &TERM_LFLAGS)
     );
 }
 

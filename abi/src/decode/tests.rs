@@ -495,3 +495,32 @@ fn dates_in_comments_are_local_time_with_its_offset() {
         "AT_FDCWD, NULL, [{tv_sec=90000, tv_nsec=5} /* 1970-01-01T20:00:00.000000005-0500 */, UTIME_OMIT], 0"
     );
 }
+
+#[test]
+fn tcgets_names_the_terminal_flags_as_strace() {
+    // A pty's termios as the kernel returns it (c_iflag, c_oflag, c_cflag,
+    // c_lflag, c_line, c_cc[19]); the text is strace's for it.
+    let mut t = vec![0u8; 36];
+    t[0..4].copy_from_slice(&0x500u32.to_le_bytes());
+    t[4..8].copy_from_slice(&0x5u32.to_le_bytes());
+    t[8..12].copy_from_slice(&0xbfu32.to_le_bytes());
+    t[12..16].copy_from_slice(&0x8a3bu32.to_le_bytes());
+    assert_eq!(
+        line("ioctl", [0, 0x5401, 0x1000, 0, 0, 0], 0, &[], &[exit(2, 0x1000, &t)]),
+        "ioctl(0, TCGETS, {c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR, \
+         c_cflag=B38400|CS8|CREAD, c_lflag=ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN|ECHOCTL|ECHOKE, ...}) = 0"
+    );
+    assert!(line(
+        "ioctl",
+        [0, 0x5403, 0x1000, 0, 0, 0],
+        0,
+        &[enter(2, 0x1000, &t)],
+        &[]
+    )
+    .starts_with("ioctl(0, SNDCTL_TMR_STOP or TCSETSW, {c_iflag=ICRNL|IXON, "));
+    // Not a terminal: the pointer, as strace.
+    assert_eq!(
+        line("ioctl", [1, 0x5401, 0x1000, 0, 0, 0], -25, &[], &[]),
+        "ioctl(1, TCGETS, 0x1000) = -1 ENOTTY (Inappropriate ioctl for device)"
+    );
+}
