@@ -792,6 +792,18 @@ pub fn returns_fd_nr(nr: u32) -> bool {
     returns_fd(&syscall_name(nr))
 }
 
+/// restart_syscall's argument as strace writes it: `<... resuming
+/// interrupted clock_nanosleep ...>` when the caller knows which call the
+/// thread was in (the one that returned ERESTART_RESTARTBLOCK before it),
+/// else `<... resuming interrupted system call ...>` (what [`write_args`]
+/// writes).
+pub fn restart_syscall_text(interrupted: Option<u32>) -> String {
+    match interrupted {
+        Some(nr) => format!("<... resuming interrupted {} ...>", syscall_name(nr)),
+        None => "<... resuming interrupted system call ...>".to_string(),
+    }
+}
+
 /// Writes `name(` and the arguments of `part` (no closing parenthesis).
 pub fn write_call(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style<'_>) {
     s.push_str(&syscall_name(call.nr));
@@ -832,6 +844,12 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
                 clone_args_out(s, m.data, cx.ret());
             }
             let _ = write!(s, ", {}", args[1]);
+        }
+        return;
+    }
+    if name == "restart_syscall" {
+        if first == 0 {
+            s.push_str(&restart_syscall_text(None));
         }
         return;
     }

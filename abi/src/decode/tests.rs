@@ -524,3 +524,15 @@ fn tcgets_names_the_terminal_flags_as_strace() {
         "ioctl(1, TCGETS, 0x1000) = -1 ENOTTY (Inappropriate ioctl for device)"
     );
 }
+
+#[test]
+fn restart_syscall_says_what_it_resumes() {
+    assert_eq!(
+        line("restart_syscall", [0; 6], 0, &[], &[]),
+        "restart_syscall(<... resuming interrupted system call ...>) = 0"
+    );
+    assert_eq!(
+        restart_syscall_text(Some(nr("clock_nanosleep"))),
+        "<... resuming interrupted clock_nanosleep ...>"
+    );
+}
