@@ -125,6 +125,10 @@ pub enum Part {
     Entry,
     /// The rest, for the `<... name resumed>` line.
     Exit,
+    /// Argument `i` alone, as it shows in the whole line (for `--json`);
+    /// empty when strace does not show it. clone, clone3, futex and
+    /// restart_syscall show as one text, argument 0's.
+    Only(usize),
 }
 
 /// How an argument is shown.
@@ -821,6 +825,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         Part::Whole => 0..6,
         Part::Entry => 0..known,
         Part::Exit => known..6,
+        Part::Only(i) => i..i + 1,
     };
     let first = range.start;
     if name == "clone" {

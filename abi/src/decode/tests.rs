@@ -536,3 +536,26 @@ fn restart_syscall_says_what_it_resumes() {
         "<... resuming interrupted clock_nanosleep ...>"
     );
 }
+
+#[test]
+fn each_argument_alone_is_what_the_line_shows() {
+    let path = b"/etc/passwd";
+    let e = [enter(1, 0x1000, path)];
+    let call = Call {
+        nr: nr("openat"),
+        args: [(-100i64) as u64, 0x1000, 0o2000000, 0, 0, 0],
+        ret: Some(3),
+        enter: &e,
+        exit: &[],
+    };
+    let one = |i| {
+        let mut s = String::new();
+        write_args(&mut s, &call, Part::Only(i), &Style::default());
+        s
+    };
+    assert_eq!(one(0), "AT_FDCWD");
+    assert_eq!(one(1), "\"/etc/passwd\"");
+    assert_eq!(one(2), "O_RDONLY|O_CLOEXEC");
+    // The mode is not shown without O_CREAT.
+    assert_eq!(one(3), "");
+}
