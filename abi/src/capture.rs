@@ -37,6 +37,10 @@ pub enum Arg {
     InBuf(u8),
     /// Output buffer, length = return value, at exit, cut at `-s`.
     OutRet,
+    /// Output records, length = return value, at exit, whole up to
+    /// [`RECORDS_MAX`] bytes (not cut at `-s`: what they count is shown,
+    /// getdents' `/* 207 entries */`).
+    OutRecords,
     /// Fixed-size struct read at entry.
     In(u16),
     /// Fixed-size struct read at exit when the call succeeded.
@@ -247,8 +251,8 @@ const LIST: &[(Sysno, Sig)] = &[
     (Sysno::utimensat, s(N, Path, In(2 * TIMESPEC), N, N, N)),
     (Sysno::mknod, s(Path, N, N, N, N, N)),
     (Sysno::mknodat, s(N, Path, N, N, N, N)),
-    (Sysno::getdents64, s(N, OutRet, N, N, N, N)),
-    (Sysno::getdents, s(N, OutRet, N, N, N, N)),
+    (Sysno::getdents64, s(N, OutRecords, N, N, N, N)),
+    (Sysno::getdents, s(N, OutRecords, N, N, N, N)),
     (Sysno::execve, s(Path, StrArray, StrArray, N, N, N)),
     (Sysno::execveat, s(N, Path, StrArray, StrArray, N, N)),
     (Sysno::getxattr, s(Path, Str, OutRet, N, N, N)),
@@ -402,6 +406,10 @@ const LIST: &[(Sysno, Sig)] = &[
 
 // Documented size kept for table entries that are added later.
 const _: u16 = CPU_SET;
+
+/// The most bytes of an [`Arg::OutRecords`] buffer captured (glibc reads
+/// directories 32 KiB at a time).
+pub const RECORDS_MAX: usize = 65536;
 
 /// Table size: every x86_64 syscall number.
 pub const TABLE_LEN: usize = Sysno::table_size();

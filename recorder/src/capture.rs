@@ -7,7 +7,7 @@
 
 use crate::arch;
 use crate::memory::{MemReader, Region};
-use ptrec_abi::capture::{capture_for, Arg};
+use ptrec_abi::capture::{capture_for, Arg, RECORDS_MAX};
 use ptrec_format::{mem_flags, CaptureBuf, Regs};
 
 /// Paths are read whole: the kernel refuses longer ones.
@@ -134,6 +134,15 @@ impl Capture {
             let arg = i as u8;
             match *a {
                 Arg::OutRet => self.push_buf(arg, x, p, ret as usize),
+                Arg::OutRecords => {
+                    let len = (ret as usize).min(RECORDS_MAX);
+                    let cut = if len < ret as usize {
+                        mem_flags::TRUNCATED
+                    } else {
+                        0
+                    };
+                    self.push_fixed(arg, x | cut, p, len)
+                }
                 Arg::Out(sz) | Arg::InOut(sz) => self.push_fixed(arg, x, p, sz as usize),
                 Arg::InOutArray(sz, n) => {
                     let len = (args[n as usize] as usize).saturating_mul(sz as usize);
@@ -749,6 +758,16 @@ mod tests {
         let a = [3, &sa as *const _ as u64, 3, 0, 0, 0];
         c.at_enter(me(), Sysno::connect as u64, &a, &mut out);
         assert_eq!(caps(&out), vec![(1, 0, a[1], vec![1, 0, b'/'])]);
+    }
+
+    #[test]
+    fn getdents_records_are_captured_whole_not_cut_at_s() {
+        let buf = vec![7u8; 300];
+        let mut c = Capture::new(4);
+        let mut out = CaptureBuf::new();
+        let a = [3, buf.as_ptr() as u64, 32768, 0, 0, 0];
+        c.at_exit(me(), Sysno::getdents64 as u64, &a, 300, &mut out);
+        assert_eq!(caps(&out), vec![(1, mem_flags::AT_EXIT, a[1], buf.clone())]);
     }
 
     #[test]
