@@ -559,3 +559,29 @@ fn each_argument_alone_is_what_the_line_shows() {
     // The mode is not shown without O_CREAT.
     assert_eq!(one(3), "");
 }
+
+#[test]
+fn credentials_and_plain_argument_calls_are_decoded() {
+    assert_eq!(
+        line(
+            "setresuid",
+            [u64::MAX, 0, u64::from(u32::MAX), 0, 0, 0],
+            0,
+            &[],
+            &[]
+        ),
+        "setresuid(-1, 0, -1) = 0"
+    );
+    assert_eq!(
+        line("setpriority", [0, 0, 10, 0, 0, 0], 0, &[], &[]),
+        "setpriority(PRIO_PROCESS, 0, 10) = 0"
+    );
+    assert_eq!(
+        line("fallocate", [3, 1, 0, 4096, 0, 0], 0, &[], &[]),
+        "fallocate(3, FALLOC_FL_KEEP_SIZE, 0, 4096) = 0"
+    );
+    assert_eq!(
+        line("mremap", [0x1000, 4096, 8192, 1, 0, 0], 0x2000, &[], &[]),
+        "mremap(0x1000, 4096, 8192, MREMAP_MAYMOVE) = 0x2000"
+    );
+}
