@@ -67,6 +67,9 @@ pub enum Arg {
     SockaddrIn(u8),
     /// sockaddr whose length is in the socklen_t argument `n` points to, at exit.
     SockaddrOut(u8),
+    /// pselect6's `{const sigset_t *ss; size_t ss_len}` at entry, and the
+    /// set it points to (arg 8 + i, at most 128 bytes).
+    SigmaskPair,
     /// Decided by another argument's value (see [`Cond`]).
     If(&'static Cond),
 }
@@ -296,7 +299,14 @@ const LIST: &[(Sysno, Sig)] = &[
     ),
     (
         Sysno::pselect6,
-        s(N, InOut(128), InOut(128), InOut(128), InOut(TIMESPEC), N),
+        s(
+            N,
+            InOut(128),
+            InOut(128),
+            InOut(128),
+            InOut(TIMESPEC),
+            SigmaskPair,
+        ),
     ),
     (Sysno::epoll_ctl, s(N, N, N, In(EPOLL_EVENT), N, N)),
     (

@@ -322,6 +322,8 @@ enum K {
     Mmsgs,
     /// futex_waitv's waiters, count in argument 1.
     FutexWaiters,
+    /// pselect6's `{sigmask=[...], sigsetsize=8}`.
+    SigmaskPair,
 }
 
 impl K {
@@ -468,7 +470,7 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "poll" => &[Pollfds, U, I32],
         "ppoll" => &[Pollfds, U, TimespecIn, SigsetIn, U],
         "select" => &[I32, FdSet, FdSet, FdSet, TimevalIn],
-        "pselect6" => &[I32, FdSet, FdSet, FdSet, TimespecIn, X],
+        "pselect6" => &[I32, FdSet, FdSet, FdSet, TimespecIn, SigmaskPair],
         "epoll_create" => &[I32],
         "epoll_create1" => &[Flags(&EPOLL_FLAGS)],
         "epoll_ctl" => &[Fd, Named(EPOLL_CTL), Fd, EpollEventIn],
@@ -1434,6 +1436,24 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
                 None => push_ptr(s, v),
             }
         }
+        SigmaskPair => match cx.mem_in(a).filter(|m| m.data.len() >= 16) {
+            Some(m) => {
+                let (set, len) = (
+                    u64_at(m.data, 0).unwrap_or(0),
+                    u64_at(m.data, 8).unwrap_or(0),
+                );
+                s.push_str("{sigmask=");
+                match cx
+                    .find(8 + a, Some(set))
+                    .filter(|m| set != 0 && m.data.len() >= 8)
+                {
+                    Some(m) => s.push_str(&sigset_text(u64_at(m.data, 0).unwrap_or(0))),
+                    None => push_ptr(s, set),
+                }
+                let _ = write!(s, ", sigsetsize={len}}}");
+            }
+            None => push_ptr(s, v),
+        },
         FutexWaiters => match cx.mem_in(a).filter(readable) {
             Some(m) => futex_waiters(s, m.data, args[1] as u32 as usize),
             None => push_ptr(s, v),
