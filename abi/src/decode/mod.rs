@@ -371,6 +371,35 @@ impl K {
 
 use K::*;
 
+/// What the decoders know of one syscall number, looked up once.
+#[derive(Clone, Copy)]
+struct Info {
+    kinds: Option<&'static [K]>,
+    returns_fd: bool,
+}
+
+/// The [`Info`] of syscall `nr`: a table indexed by number, built on first
+/// use (a replay looks a syscall up several times per line; matching its
+/// name against every arm each time would cost more than the line).
+fn info(nr: u32) -> Info {
+    static TABLE: std::sync::OnceLock<Vec<Info>> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        (0..crate::Arch::X86_64.syscall_table_len() as u32)
+            .map(|n| {
+                let name = syscall_name(n);
+                Info {
+                    kinds: kinds(&name),
+                    returns_fd: returns_fd(&name),
+                }
+            })
+            .collect()
+    });
+    t.get(nr as usize).copied().unwrap_or(Info {
+        kinds: None,
+        returns_fd: false,
+    })
+}
+
 /// How strace shows the arguments of syscall `name`.
 fn kinds(name: &str) -> Option<&'static [K]> {
     Some(match name {
@@ -743,11 +772,10 @@ fn push_ptr(s: &mut String, v: u64) {
 /// The arguments strace shows before the call returns: up to the first
 /// one the kernel fills in.
 pub fn args_known_at_entry(nr: u32) -> usize {
-    let name = syscall_name(nr);
-    if name == "clone3" {
+    if syscall_name(nr) == "clone3" {
         return 1;
     }
-    match kinds(&name) {
+    match info(nr).kinds {
         Some(sig) => sig.iter().position(|k| k.is_output()).unwrap_or(sig.len()),
         None => 6,
     }
@@ -757,11 +785,10 @@ pub fn args_known_at_entry(nr: u32) -> usize {
 /// strace separates with `, ` (clone3's exit part starts with its own
 /// separator: ` => {...}, 88`).
 pub fn has_exit_part(nr: u32) -> bool {
-    let name = syscall_name(nr);
-    if name == "clone3" {
+    if syscall_name(nr) == "clone3" {
         return false;
     }
-    match kinds(&name) {
+    match info(nr).kinds {
         Some(sig) => args_known_at_entry(nr) < sig.len(),
         None => false,
     }
@@ -788,10 +815,10 @@ pub enum Role {
 /// The [`Role`] of each argument of syscall `nr` (of the x86_64 tables).
 pub fn roles(nr: u32) -> [Role; 6] {
     let mut r = [Role::Other; 6];
-    let name = syscall_name(nr);
-    let Some(sig) = kinds(&name) else {
+    let Some(sig) = info(nr).kinds else {
         return r;
     };
+    let name = syscall_name(nr);
     let cap = crate::capture::lookup(u64::from(nr));
     for (i, k) in sig.iter().enumerate().take(6) {
         if *k == Fd {
@@ -817,7 +844,7 @@ pub fn roles(nr: u32) -> [Role; 6] {
 
 /// Whether syscall `nr` returns a new descriptor (strace's RVAL_FD).
 pub fn returns_fd_nr(nr: u32) -> bool {
-    returns_fd(&syscall_name(nr))
+    info(nr).returns_fd
 }
 
 /// restart_syscall's argument as strace writes it: `<... resuming
@@ -888,7 +915,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         }
         return;
     }
-    let Some(sig) = kinds(&name) else {
+    let Some(sig) = info(call.nr).kinds else {
         for (i, a) in args.iter().enumerate() {
             if !range.contains(&i) {
                 continue;
@@ -1921,7 +1948,7 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
         "prctl" if args[0] as u32 == 3 => {
             let _ = write!(s, "{ret} ({})", named(SUID_DUMP, ret as u64));
         }
-        n if returns_fd(n) => cx.fd(&mut s, ret as i32),
+        _ if info(call.nr).returns_fd => cx.fd(&mut s, ret as i32),
         _ => {
             let _ = write!(s, "{ret}");
         }
