@@ -939,13 +939,13 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         _ => sig.len(),
     };
     for (i, k) in sig.iter().enumerate().take(shown) {
-        if *k == Oct && i > 0 && sig[i - 1] == OFlags && args[i - 1] & 0o100 == 0 {
+        if matches!(k, Oct) && i > 0 && matches!(sig[i - 1], OFlags) && args[i - 1] & 0o100 == 0 {
             break;
         }
-        if *k == Dev && !matches!(args[i - 1] as u32 & 0o170000, 0o020000 | 0o060000) {
+        if matches!(k, Dev) && !matches!(args[i - 1] as u32 & 0o170000, 0o020000 | 0o060000) {
             break;
         }
-        if !range.contains(&i) || *k == Skip {
+        if !range.contains(&i) || matches!(k, Skip) {
             continue;
         }
         if i > first {
