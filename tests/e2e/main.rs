@@ -9,7 +9,10 @@
 mod analyze;
 mod attach;
 mod capture;
+mod diff;
 mod engine;
 mod escaping;
+mod fidelity;
 mod output;
 mod rec;
+mod redact;
