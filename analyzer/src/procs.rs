@@ -506,7 +506,13 @@ impl Procs {
                 };
                 // execve unshares the table and closes the close-on-exec fds.
                 let mut table = self.tables[t.files].clone();
-                table.fds.retain(|_, f| f.is_some_and(|f| !f.cloexec));
+                // (Closed, not forgotten: an inherited fd of the same
+                // number must not show through.)
+                for f in table.fds.values_mut() {
+                    if f.is_some_and(|f| f.cloexec) {
+                        *f = None;
+                    }
+                }
                 self.tables.push(table);
                 self.tasks.insert(
                     tid,
