@@ -304,9 +304,13 @@ pub fn collect(t: &Trace, so: &ScanOptions) -> anyhow::Result<Report> {
     let scan = stats::scan(t, so)?;
     let tree = Tree::build(&scan.events, &scan.spans, &crate::command(t));
     tree.warn_problems(t);
-    let t0 = scan.first_time.unwrap_or(0);
+    report(t, &tree, scan.first_time.unwrap_or(0))
+}
+
+/// The report over a tree already built; `t0` is the zero of relative times.
+pub fn report(t: &Trace, tree: &Tree, t0: u64) -> anyhow::Result<Report> {
     let mut w = Failures {
-        tree: &tree,
+        tree,
         kept: FxHashMap::default(),
         done: tree.processes.iter().map(|p| failed(p).is_none()).collect(),
     };
@@ -450,7 +454,7 @@ impl Report {
                     secs(f.end.mono.saturating_sub(f.start.mono))
                 );
             }
-            let lines = if short { 3 } else { STDERR_LINES };
+            let lines = if short { 5 } else { STDERR_LINES };
             if f.stderr.is_empty() {
                 let _ = writeln!(s, "  stderr:  (nothing written)");
             } else {
@@ -468,8 +472,14 @@ impl Report {
                     let _ = writeln!(s, "    {}", escaped(l));
                 }
             }
-            let (misses, failed): (Vec<&FailedFile>, Vec<&FailedFile>) =
+            let (misses, mut failed): (Vec<&FailedFile>, Vec<&FailedFile>) =
                 f.failed_files.iter().partition(|f| f.found_elsewhere);
+            // What could not be opened or run first: lookups after.
+            failed.sort_by_key(|f| {
+                !f.syscalls
+                    .iter()
+                    .any(|c| c.starts_with("open") || c.starts_with("exec") || c == "creat")
+            });
             if !f.failed_files.is_empty() {
                 let _ = writeln!(
                     s,

@@ -20,7 +20,8 @@ pub fn text(t: &Trace, so: &ScanOptions) -> anyhow::Result<String> {
     let cmd = crate::command_text(t);
     tree.warn_problems(t);
     let first = p.first_time.unwrap_or(0);
-    let mut s = String::new();
+    let mut s = crate::failures::report(t, &tree, first)?.text(true);
+    s.push('\n');
     let _ = writeln!(
         s,
         "command:    {}",

@@ -359,8 +359,8 @@ impl Procs {
     }
 
     /// `path` as the kernel would have resolved it for `tid` relative to
-    /// `dirfd`, made absolute and lexically normal (`.` and `..` folded;
-    /// symbolic links are not followed, the trace does not know them). A
+    /// `dirfd`, made absolute (see [`normal`]: symbolic links are not
+    /// followed, the trace does not know them). A
     /// path relative to a descriptor the trace cannot name keeps a
     /// `<fd N>/` prefix.
     pub fn resolve(&mut self, tid: Tid, dirfd: i32, path: &[u8]) -> Vec<u8> {
@@ -573,16 +573,33 @@ impl Procs {
     }
 }
 
-/// `base` joined with `path`, `.` and `..` folded, starting with `/`.
+/// `base` joined with `path`, starting with `/`: `.` and empty components
+/// dropped, `..` folded into `base` (a working directory or an opened
+/// directory, which the kernel named without links) but kept after a
+/// component of `path` itself (`sub/../x` fails when `sub` does not exist,
+/// and `sub` may be a link).
 fn normal(base: &[u8], path: &[u8]) -> Vec<u8> {
     let mut parts: Vec<&[u8]> = Vec::new();
-    for c in base.split(|&b| b == b'/').chain(path.split(|&b| b == b'/')) {
+    for c in base.split(|&b| b == b'/') {
         match c {
             b"" | b"." => {}
             b".." => {
                 parts.pop();
             }
             c => parts.push(c),
+        }
+    }
+    let mut own = 0;
+    for c in path.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." if own == 0 => {
+                parts.pop();
+            }
+            c => {
+                own += 1;
+                parts.push(c);
+            }
         }
     }
     let mut v = Vec::with_capacity(base.len() + path.len() + 1);
@@ -1152,6 +1169,8 @@ mod tests {
     fn paths_are_made_absolute_and_normal() {
         assert_eq!(normal(b"/a/b", b"../c/./d"), b"/a/c/d");
         assert_eq!(normal(b"/", b"../../x"), b"/x");
+        assert_eq!(normal(b"/a", b"s/../x"), b"/a/s/../x");
+        assert_eq!(normal(b"", b"/usr/./lib//x"), b"/usr/lib/x");
         assert_eq!(normal(b"/a", b""), b"/a");
         assert_eq!(normal(b"", b"/"), b"/");
     }
@@ -1201,7 +1220,7 @@ mod tests {
             OpKind::Path {
                 kind: PathKind::Chdir,
                 dirfd: AT_FDCWD,
-                path: b"sub/..//d".to_vec(),
+                path: b"..//w/./d".to_vec(),
                 fd: None,
             },
         ));

@@ -11,4 +11,5 @@ mod attach;
 mod capture;
 mod escaping;
 mod output;
+mod postmortem;
 mod rec;
