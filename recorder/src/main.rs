@@ -289,6 +289,26 @@ fn kill_child(pid: i32) {
     }
 }
 
+/// The header's description of how rec waits for stops (see `Engine::wait`
+/// and `cpuload`), as `run` sets it up.
+fn wait_policy(args: &Args, cpus: u32) -> String {
+    let mut p = if args.spin_us == 0 || cpus <= 1 {
+        "sleep".to_string()
+    } else if args.spin_always {
+        format!("poll<={}us", args.spin_us)
+    } else {
+        format!(
+            "poll<={}us while a CPU is free (run queue sampled every {} ms), else sleep",
+            args.spin_us,
+            ptrec_recorder::cpuload::SAMPLE_INTERVAL_NS / 1_000_000
+        )
+    };
+    if args.idle_poll {
+        p.push_str("; idle CPUs poll (--idle-poll)");
+    }
+    p
+}
+
 fn header(args: &Args, filter: Option<&Filter>, has_command: bool) -> Result<Header> {
     // SAFETY: utsname is plain data, uname fills it.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
@@ -356,5 +376,9 @@ fn header(args: &Args, filter: Option<&Filter>, has_command: bool) -> Result<Hea
             registers: true,
         },
         recorder_version: format!("ptrec {}", env!("CARGO_PKG_VERSION")),
+        // What makes the trace id unique (ptrec_format::Header::trace_id).
+        nonce: ptrec_format::TraceId::random().unwrap_or_default(),
+        wait_policy: wait_policy(args, CpuLoad::allowed_cpus()),
+        ..Header::default()
     })
 }

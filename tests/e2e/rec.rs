@@ -532,6 +532,35 @@ fn with_every_cpu_busy_rec_sleeps_instead_of_polling_and_spin_always_polls() {
     );
 }
 
+#[test]
+fn the_header_records_the_wait_policy_rec_used() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = |flags: &[&str]| {
+        let out = dir.path().join("t.bin");
+        let st = Command::new(bin("rec"))
+            .args(flags)
+            .arg("-q")
+            .arg("-o")
+            .arg(&out)
+            .args(["--", "true"])
+            .status()
+            .expect("rec runs");
+        assert!(st.success());
+        Trace::open(&out)
+            .expect("trace")
+            .header()
+            .wait_policy
+            .clone()
+    };
+    assert_eq!(policy(&["--spin-us", "0"]), "sleep");
+    assert_eq!(policy(&["--spin-always", "--spin-us", "20"]), "poll<=20us");
+    let adaptive = policy(&[]);
+    assert!(
+        adaptive.starts_with("poll<=50us while a CPU is free"),
+        "{adaptive}"
+    );
+}
+
 /// The machine's current CPU latency limit, as `/dev/cpu_dma_latency` reads
 /// it (µs); None when this process may not write a request there, as rec
 /// must (not root).
