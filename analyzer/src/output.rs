@@ -82,13 +82,16 @@ impl Selector {
 
     /// Whether `op` is a selected write: the stream (selected fd) it reached.
     pub fn stream(&mut self, procs: &mut Procs, op: &Op) -> Option<i32> {
-        if self.root.is_none() {
+        // The places the command's fds led to when it started: after its
+        // attach record and the descriptors listed with it.
+        let start = !matches!(op.kind, OpKind::Attach { .. } | OpKind::OpenFd { .. });
+        if self.root.is_none() && start {
             self.root = Some(op.tid);
             let root = op.tid;
             self.root_objs = self
                 .fds
                 .iter()
-                .filter_map(|&fd| procs.origin_fd(root, fd).map(|o| (fd, o)))
+                .filter_map(|&fd| procs.fd(root, fd).map(|o| (fd, o)))
                 .collect();
         }
         let OpKind::Write { fd, .. } = op.kind else {

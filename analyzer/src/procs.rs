@@ -179,6 +179,13 @@ pub enum OpKind {
         tgid: Tid,
         cwd: Vec<u8>,
     },
+    /// A descriptor an attached process had (/proc/PID/fd): `target` is
+    /// its readlink (a path, `pipe:[N]`, `socket:[N]`, ...).
+    OpenFd {
+        fd: i32,
+        target: Vec<u8>,
+        cloexec: bool,
+    },
 }
 
 /// An [`OpKind`] with its thread, time and the call's result (0 for
@@ -218,6 +225,9 @@ pub enum Object {
     Inherited { origin: u32, fd: i32 },
     /// A pipe, socketpair, socket, eventfd...: what made it.
     Anon(&'static str),
+    /// What /proc named a descriptor of an attached process (`pipe:[N]`,
+    /// `socket:[N]`, `/dev/pts/0`): one object per name.
+    Named(Vec<u8>),
 }
 
 /// An index into [`Procs::objects`].
@@ -255,6 +265,7 @@ pub struct Procs {
     cwds: Vec<Vec<u8>>,
     objects: Vec<Object>,
     inherited: FxHashMap<(u32, i32), ObjId>,
+    named: FxHashMap<Vec<u8>, ObjId>,
     origins: u32,
     /// The working directory of a thread the trace shows no start for.
     default_cwd: Vec<u8>,
@@ -308,14 +319,6 @@ impl Procs {
                 Some(self.inherited_obj(origin, fd))
             }
         }
-    }
-
-    /// The inherited fd `fd` of the first table seen for `tid`'s process
-    /// tree (the started command's stdout is `origin_fd(root, 1)`).
-    pub fn origin_fd(&mut self, tid: Tid, fd: i32) -> Option<ObjId> {
-        let files = self.task(tid).files;
-        let origin = self.tables[files].origin?;
-        Some(self.inherited_obj(origin, fd))
     }
 
     fn inherited_obj(&mut self, origin: u32, fd: i32) -> ObjId {
@@ -499,6 +502,25 @@ impl Procs {
                 }
             }
             OpKind::Write { .. } | OpKind::Read { .. } | OpKind::Transfer { .. } => {}
+            OpKind::OpenFd {
+                fd,
+                target,
+                cloexec,
+            } => {
+                let o = match self.named.get(target) {
+                    Some(&o) => o,
+                    None => {
+                        let o = self.add(if target.first() == Some(&b'/') {
+                            Object::File(target.clone())
+                        } else {
+                            Object::Named(target.clone())
+                        });
+                        self.named.insert(target.clone(), o);
+                        o
+                    }
+                };
+                self.set(tid, *fd, o, *cloexec);
+            }
             OpKind::Exec { former_tid, .. } => {
                 let t = match self.tasks.remove(former_tid) {
                     Some(t) => t,
@@ -969,6 +991,13 @@ pub fn event_op(r: &Record<'_>) -> Option<Op> {
         Record::Attach { tgid, cwd, .. } => OpKind::Attach {
             tgid,
             cwd: cwd.to_vec(),
+        },
+        Record::OpenFd {
+            fd, flags, target, ..
+        } => OpKind::OpenFd {
+            fd,
+            target: target.to_vec(),
+            cloexec: u64::from(flags) & O_CLOEXEC != 0,
         },
         _ => return None,
     };
