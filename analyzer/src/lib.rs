@@ -29,6 +29,7 @@ pub mod output;
 pub mod overview;
 pub mod procs;
 pub mod replay;
+pub mod slow;
 pub mod stats;
 pub mod summary;
 pub mod tree;
@@ -95,6 +96,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Cmd::Replay { opts, trace }) => replay::run(&open(&trace)?, &opts, strict),
         Some(Cmd::Info { trace }) => info::run(&open(&trace)?),
+        Some(Cmd::Slow {
+            n,
+            expr,
+            json,
+            trace,
+        }) => slow::run(&open(&trace)?, &so, n, &expr, json),
         Some(Cmd::Failures { json, trace }) => failures::run(&open(&trace)?, &so, json),
         Some(Cmd::Output {
             pids,

@@ -337,3 +337,57 @@ fn files_rows_of_a_program_with_known_io_are_exact() {
     assert!(lines[1].ends_with(&format!("{dir}/rel")), "{text}");
     assert!(lines[2].ends_with(&format!("{dir}/sub/../rel")), "{text}");
 }
+
+#[test]
+fn slow_names_a_known_slow_call_with_exact_latency() {
+    let d = tempfile::tempdir().unwrap();
+    let (trace, o) = record(d.path(), &[], &["sh", "-c", "sleep 0.3; true"]);
+    assert!(o.status.success());
+    let v = json(
+        &["slow", "-n", "3", "-e", "trace=nanosleep,clock_nanosleep"],
+        &trace,
+    );
+    keys(&v, &["slowest", "latency"]);
+    let s = v["slowest"].as_array().unwrap();
+    assert_eq!(s.len(), 1, "one sleep: {v}");
+    keys(
+        &s[0],
+        &["pid", "tid", "syscall", "call", "seconds", "start"],
+    );
+    keys(&s[0]["start"], &["relative", "wall"]);
+    let secs = s[0]["seconds"].as_f64().unwrap();
+    assert!((0.3..5.0).contains(&secs), "{secs}");
+    let name = s[0]["syscall"].as_str().unwrap();
+    assert!(s[0]["call"].as_str().unwrap().starts_with(name));
+    let l = v["latency"].as_array().unwrap();
+    assert_eq!(l.len(), 1, "-e keeps one syscall: {v}");
+    keys(
+        &l[0],
+        &[
+            "name",
+            "calls",
+            "total_ns",
+            "p50_ns",
+            "p90_ns",
+            "p99_ns",
+            "max_ns",
+            "histogram",
+        ],
+    );
+    // One call: every percentile is that call's latency, exactly.
+    let ns = (secs * 1e9).round() as u64;
+    for k in ["p50_ns", "p99_ns", "max_ns", "total_ns"] {
+        assert_eq!(l[0][k].as_u64().unwrap(), ns, "{k}");
+    }
+    let h = l[0]["histogram"].as_array().unwrap();
+    keys(&h[0], &["le_ns", "count"]);
+    assert_eq!(
+        h.iter().map(|b| b["count"].as_u64().unwrap()).sum::<u64>(),
+        1
+    );
+    // Without -e the slowest call overall waits for that sleep.
+    let all = json(&["slow", "-n", "1"], &trace);
+    assert!(all["slowest"][0]["seconds"].as_f64().unwrap() >= secs);
+    let text = String::from_utf8(analyze(&["slow", "-n", "2"], &trace)).unwrap();
+    assert!(text.starts_with("2 slowest calls"), "{text}");
+}
