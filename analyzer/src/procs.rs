@@ -257,7 +257,7 @@ struct Task {
 }
 
 /// Every live thread's descriptor table and working directory.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Procs {
     tasks: FxHashMap<Tid, Task>,
     tables: Vec<Table>,
