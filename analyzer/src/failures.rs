@@ -314,7 +314,15 @@ pub fn report(t: &Trace, tree: &Tree, t0: u64) -> anyhow::Result<Report> {
         kept: FxHashMap::default(),
         done: tree.processes.iter().map(|p| failed(p).is_none()).collect(),
     };
-    procs::run(t, procs::Want { write_data: true }, &mut w)?;
+    procs::run(
+        t,
+        procs::Want {
+            write_data: true,
+            scanned: true,
+            strict: false,
+        },
+        &mut w,
+    )?;
     let h = t.header();
     let when = |mono: u64| When {
         relative: mono.saturating_sub(t0) as f64 / 1e9,
@@ -530,6 +538,17 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The JSON form (as `analyze failures --json`).
+    pub fn json(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::to_value(JsonReport {
+            ok: self.failures.is_empty(),
+            processes: self.processes,
+            failures: &self.failures,
+        })
+    }
+}
+
 #[derive(Serialize)]
 struct JsonReport<'a> {
     ok: bool,
@@ -541,12 +560,7 @@ struct JsonReport<'a> {
 pub fn run(t: &Trace, so: &ScanOptions, json: bool) -> anyhow::Result<()> {
     let r = collect(t, so)?;
     if json {
-        let j = JsonReport {
-            ok: r.failures.is_empty(),
-            processes: r.processes,
-            failures: &r.failures,
-        };
-        crate::out(&(serde_json::to_string_pretty(&j)? + "\n"))
+        crate::out(&(serde_json::to_string_pretty(&r.json()?)? + "\n"))
     } else {
         crate::out(&r.text(false))
     }

@@ -78,7 +78,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.cmd {
         None if cli.summary => summary_cmd(&cli.trace, &cli.summary_opts, strict),
-        None => overview::run(&open(&cli.trace)?, &so),
+        None => {
+            let o = &cli.summary_opts;
+            if o.per_process || o.percentiles {
+                anyhow::bail!(
+                    "--per-process and --percentiles are options of the summary: use them with -c or `analyze summary`"
+                );
+            }
+            let so = ScanOptions { wall: o.wall, ..so };
+            overview::run(&open(&cli.trace)?, &so, o.sort, o.json)
+        }
         Some(Cmd::Summary { opts, trace }) => summary_cmd(&trace, &opts, strict),
         Some(Cmd::Tree { json, trace }) => {
             let t = open(&trace)?;
@@ -118,6 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 by_process,
                 raw,
                 json,
+                strict,
             },
         ),
         Some(Cmd::Files {
@@ -127,7 +137,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             args,
         }) => {
             let (pattern, trace) = files_args(args);
-            files::run(&open(&trace)?, &pids, pattern.as_deref(), sort, json)
+            files::run(
+                &open(&trace)?,
+                &pids,
+                pattern.as_deref(),
+                sort,
+                json,
+                strict,
+            )
         }
     }
 }

@@ -33,6 +33,7 @@ pub struct Options {
     pub by_process: bool,
     pub raw: bool,
     pub json: bool,
+    pub strict: bool,
 }
 
 /// One selected write.
@@ -295,7 +296,15 @@ pub fn run(t: &Trace, opts: Options) -> anyhow::Result<()> {
         bol: true,
     };
     v.t0 = first_time(t);
-    procs::run(t, procs::Want { write_data: true }, &mut v)?;
+    procs::run(
+        t,
+        procs::Want {
+            write_data: true,
+            scanned: false,
+            strict: v.opts.strict,
+        },
+        &mut v,
+    )?;
     if v.opts.by_process {
         let mut rest: Vec<(Tid, Vec<u8>)> = v.lines.drain().filter(|l| !l.1.is_empty()).collect();
         rest.sort();

@@ -640,6 +640,11 @@ fn normal(base: &[u8], path: &[u8]) -> Vec<u8> {
 pub struct Want {
     /// The captured bytes of writes (else `Write::data` is empty).
     pub write_data: bool,
+    /// The caller's own scan already warned about a truncated file and
+    /// unreadable chunks (else [`run`] does).
+    pub scanned: bool,
+    /// `--strict`: an unreadable chunk is an error.
+    pub strict: bool,
 }
 
 fn arg_i32(v: u64) -> i32 {
@@ -1061,6 +1066,7 @@ struct Runner<'w, W> {
     want: Want,
     watch: &'w mut W,
     procs: Procs,
+    skipped: Vec<crate::stats::Skipped>,
 }
 
 impl<W: Watch> Consumer for Runner<'_, W> {
@@ -1139,9 +1145,10 @@ impl<W: Watch> Consumer for Runner<'_, W> {
     }
 
     fn skipped(&mut self, index: usize, reason: &str) -> anyhow::Result<()> {
-        eprintln!(
-            "warning: chunk {index} skipped: {reason}; descriptors opened in it are not followed"
-        );
+        self.skipped.push(crate::stats::Skipped {
+            chunk: index,
+            reason: reason.to_string(),
+        });
         Ok(())
     }
 
@@ -1173,12 +1180,19 @@ impl<W: Watch> Runner<'_, W> {
 /// Runs `watch` over the whole trace (full mode) and returns the state at
 /// its end.
 pub fn run<W: Watch>(trace: &Trace, want: Want, watch: &mut W) -> anyhow::Result<Procs> {
+    if !want.scanned {
+        crate::stats::warn_truncation(trace);
+    }
     let mut r = Runner {
         want,
         watch,
         procs: Procs::new(&trace.header().cwd),
+        skipped: Vec::new(),
     };
     calls::run(trace, Mode::Full, &mut r)?;
+    if !want.scanned || want.strict {
+        crate::stats::report_skipped(trace, &r.skipped, want.strict)?;
+    }
     Ok(r.procs)
 }
 

@@ -243,6 +243,9 @@ fn every_view_goes_on_past_a_corrupt_chunk_and_names_it_and_strict_makes_it_an_e
         vec!["tree", ps],
         vec!["replay", ps],
         vec![ps],
+        vec!["failures", ps],
+        vec!["files", ps],
+        vec!["slow", ps],
     ] {
         let o = analyze(&args);
         assert!(o.status.success(), "{args:?}");
