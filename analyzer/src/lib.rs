@@ -95,7 +95,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let tree = tree::Tree::build(&p.events, &p.spans, &command(&t));
             tree.warn_problems(&t);
             if json {
-                out(&(tree.json()? + "\n"))
+                let places = tree::Places::collect(&t, &tree, strict)?;
+                let j = tree.json_full(t.header(), p.first_time.unwrap_or(0), &places)?;
+                out(&(j + "\n"))
             } else {
                 let mut o = std::io::BufWriter::new(std::io::stdout().lock());
                 tree.write_text(&mut o, p.first_time.unwrap_or(0), tree::Limits::ALL)

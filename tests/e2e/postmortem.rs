@@ -62,6 +62,61 @@ fn keys(v: &Value, keys: &[&str]) {
     assert_eq!(got, want, "in {v}");
 }
 
+/// The JSON example documented for `heading` in analyzer/VIEWS.md (the
+/// first ```json block after the `## ` line that starts with it), without
+/// its `//` comments.
+fn documented(heading: &str) -> Value {
+    let doc = include_str!("../../analyzer/VIEWS.md");
+    let at = doc
+        .find(&format!("\n## {heading}"))
+        .unwrap_or_else(|| panic!("VIEWS.md has no section {heading}"));
+    let rest = &doc[at..];
+    let start = rest.find("```json\n").unwrap() + 8;
+    let end = start + rest[start..].find("```").unwrap();
+    let text: String = rest[start..end]
+        .lines()
+        .map(|l| l.split(" //").next().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("VIEWS.md {heading}: {e}\n{text}"))
+}
+
+/// `actual` has the documented shape: the same keys in every object (but
+/// in `free` ones, whose keys vary: an errno map, an exit union), each
+/// array element shaped as the documented first one, values of the same
+/// JSON type (null matches anything).
+fn same_shape(doc: &Value, actual: &Value, at: &str, free: &[&str]) {
+    match (doc, actual) {
+        (Value::Null, _) | (_, Value::Null) => {}
+        (Value::Object(d), Value::Object(a)) => {
+            let dk: BTreeSet<&String> = d.keys().collect();
+            let ak: BTreeSet<&String> = a.keys().collect();
+            assert_eq!(dk, ak, "keys at {at}");
+            for (k, dv) in d {
+                if !free.contains(&k.as_str()) {
+                    same_shape(dv, &a[k], &format!("{at}.{k}"), free);
+                }
+            }
+        }
+        (Value::Array(d), Value::Array(a)) => {
+            if let Some(d0) = d.first() {
+                for (i, x) in a.iter().enumerate() {
+                    same_shape(d0, x, &format!("{at}[{i}]"), free);
+                }
+            }
+        }
+        (Value::Number(_), Value::Number(_))
+        | (Value::String(_), Value::String(_))
+        | (Value::Bool(_), Value::Bool(_)) => {}
+        (d, a) => panic!("{at}: documented {d}, got {a}"),
+    }
+}
+
+/// `v` is shaped as VIEWS.md documents `heading`'s JSON.
+fn schema(heading: &str, v: &Value) {
+    same_shape(&documented(heading), v, heading, &["exit", "errors"]);
+}
+
 fn canonical(p: &Path) -> String {
     std::fs::canonicalize(p)
         .unwrap()
@@ -89,6 +144,7 @@ fn failures_of_a_make_with_a_missing_header_name_the_compiler_first() {
     let dir = canonical(d.path());
     let v = json(&["failures"], &trace);
     keys(&v, &["ok", "processes", "failures"]);
+    schema("`analyze failures", &v);
     assert_eq!(v["ok"], false);
     let f = v["failures"].as_array().unwrap();
     for x in f {
@@ -171,6 +227,18 @@ fn failures_of_a_make_with_a_missing_header_name_the_compiler_first() {
         text.contains(&format!("ENOENT      1x  {missing}  (openat)")),
         "{text}"
     );
+    let ov = json(&[], &trace);
+    schema("`analyze [--json]", &ov);
+    assert_eq!(ov["failures"], v);
+    assert_eq!(ov["command"], serde_json::json!(["make", "-j2"]));
+    let tree = json(&["tree"], &trace);
+    schema("`analyze tree --json", &tree);
+    let procs = tree["processes"].as_array().unwrap();
+    assert!(procs.iter().all(|p| p["cwd"] == dir.as_str()));
+    assert!(procs
+        .iter()
+        .flat_map(|p| p["execs"].as_array().unwrap())
+        .all(|e| e["cwd"] == dir.as_str() && e["time"]["wall"].is_string()));
     let overview = String::from_utf8(analyze(&[], &trace)).unwrap();
     let first: Vec<&str> = overview.lines().take(8).collect();
     assert!(first[0].contains("processes failed"), "{overview}");
@@ -223,6 +291,7 @@ fn output_of_a_pipeline_equals_what_it_printed_byte_for_byte() {
     assert_eq!(ls.iter().filter(|&&b| b == b'\n').count(), 1);
     let v = json(&["output"], &trace);
     keys(&v, &["writes", "cut_writes", "missing_bytes"]);
+    schema("`analyze output", &v);
     for w in v["writes"].as_array().unwrap() {
         keys(
             w,
@@ -271,6 +340,7 @@ fn files_rows_of_a_program_with_known_io_are_exact() {
     let dir = canonical(d.path());
     let v = json(&["files"], &trace);
     keys(&v, &["files"]);
+    schema("`analyze files", &v);
     let rows = v["files"].as_array().unwrap();
     for r in rows {
         keys(
@@ -348,6 +418,7 @@ fn slow_names_a_known_slow_call_with_exact_latency() {
         &trace,
     );
     keys(&v, &["slowest", "latency"]);
+    schema("`analyze slow", &v);
     let s = v["slowest"].as_array().unwrap();
     assert_eq!(s.len(), 1, "one sleep: {v}");
     keys(
