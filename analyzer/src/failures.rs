@@ -293,7 +293,7 @@ fn failed(p: &tree::Process) -> Option<ExitJson> {
         tree::Exit::Code { code: 0 } => None,
         tree::Exit::Code { code } => Some(ExitJson::Code { code }),
         tree::Exit::Signal { signal } => Some(ExitJson::Signal {
-            signal: crate::decode::signal_name(signal.0),
+            signal: crate::decode::signal_name(signal.0).into(),
             core_dumped: signal.1,
         }),
     }
