@@ -32,6 +32,7 @@ pub mod replay;
 pub mod slow;
 pub mod stats;
 pub mod summary;
+pub mod timeline;
 pub mod tree;
 
 use std::io::Write;
@@ -113,6 +114,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             trace,
         }) => slow::run(&open(&trace)?, &so, n, &expr, json),
+        Some(Cmd::Timeline {
+            output,
+            expr,
+            pids,
+            min_duration,
+            trace,
+        }) => {
+            let w = timeline::run(
+                &open(&trace)?,
+                &so,
+                &output,
+                timeline::Options {
+                    exprs: expr,
+                    pids,
+                    min_duration_ns: min_duration,
+                },
+            )?;
+            eprintln!(
+                "analyze: {} slices, {} flows, {} bytes written to {}",
+                w.slices,
+                w.flows,
+                w.bytes,
+                output.display()
+            );
+            Ok(())
+        }
         Some(Cmd::Failures { json, trace }) => failures::run(&open(&trace)?, &so, json),
         Some(Cmd::Output {
             pids,
