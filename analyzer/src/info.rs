@@ -69,7 +69,8 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
     let _ = writeln!(s, "page size:        {}", h.page_size);
     let _ = writeln!(
         s,
-        "start (wall):     {} ns since the epoch",
+        "start:            {} ({} ns since the epoch)",
+        crate::clock::local_text(h.start_wall_ns),
         h.start_wall_ns
     );
     let _ = writeln!(s, "command:          {}", crate::command_text(t));

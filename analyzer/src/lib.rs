@@ -19,17 +19,24 @@
 
 pub mod calls;
 pub mod cli;
+pub mod clock;
 pub mod decode;
 pub mod diff;
 pub mod env;
+pub mod failures;
 pub mod fidelity;
+pub mod files;
 pub mod filter;
 pub mod info;
+pub mod output;
 pub mod overview;
+pub mod procs;
 pub mod redact;
 pub mod replay;
+pub mod slow;
 pub mod stats;
 pub mod summary;
+pub mod timeline;
 pub mod tree;
 
 use std::io::Write;
@@ -76,7 +83,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.cmd {
         None if cli.summary => summary_cmd(&cli.trace, &cli.summary_opts, strict),
-        None => overview::run(&open(&cli.trace)?, &so),
+        None => {
+            let o = &cli.summary_opts;
+            if o.per_process || o.percentiles {
+                anyhow::bail!(
+                    "--per-process and --percentiles are options of the summary: use them with -c or `analyze summary`"
+                );
+            }
+            let so = ScanOptions { wall: o.wall, ..so };
+            overview::run(&open(&cli.trace)?, &so, o.sort, o.json)
+        }
         Some(Cmd::Summary { opts, trace }) => summary_cmd(&trace, &opts, strict),
         Some(Cmd::Tree { json, trace }) => {
             let t = open(&trace)?;
@@ -84,7 +100,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let tree = tree::Tree::build(&p.events, &p.spans, &command(&t));
             tree.warn_problems(&t);
             if json {
-                out(&(tree.json()? + "\n"))
+                let places = tree::Places::collect(&t, &tree, strict)?;
+                let j = tree.json_full(t.header(), p.first_time.unwrap_or(0), &places)?;
+                out(&(j + "\n"))
             } else {
                 let mut o = std::io::BufWriter::new(std::io::stdout().lock());
                 tree.write_text(&mut o, p.first_time.unwrap_or(0), tree::Limits::ALL)
@@ -93,6 +111,73 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Some(Cmd::Replay { opts, trace }) => replay::run(&open(&trace)?, &opts, strict),
+        Some(Cmd::Slow {
+            n,
+            expr,
+            json,
+            trace,
+        }) => slow::run(&open(&trace)?, &so, n, &expr, json),
+        Some(Cmd::Timeline {
+            output,
+            expr,
+            pids,
+            min_duration,
+            trace,
+        }) => {
+            let w = timeline::run(
+                &open(&trace)?,
+                &so,
+                &output,
+                timeline::Options {
+                    exprs: expr,
+                    pids,
+                    min_duration_ns: min_duration,
+                },
+            )?;
+            eprintln!(
+                "analyze: {} slices, {} flows, {} bytes written to {}",
+                w.slices,
+                w.flows,
+                w.bytes,
+                output.display()
+            );
+            Ok(())
+        }
+        Some(Cmd::Failures { json, trace }) => failures::run(&open(&trace)?, &so, json),
+        Some(Cmd::Output {
+            pids,
+            fds,
+            by_process,
+            raw,
+            json,
+            trace,
+        }) => output::run(
+            &open(&trace)?,
+            output::Options {
+                pids,
+                fds,
+                by_process,
+                raw,
+                json,
+                strict,
+            },
+        ),
+        Some(Cmd::Files {
+            json,
+            pids,
+            sort,
+            args,
+        }) => {
+            let (pattern, trace) = files_args(args);
+            files::run(
+                &open(&trace)?,
+                &pids,
+                pattern.as_deref(),
+                sort,
+                json,
+                strict,
+            )
+        }
         Some(Cmd::Info {
             env: false,
             json,
@@ -112,6 +197,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             output,
             trace,
         }) => redact::run(&open(&trace)?, policy.as_deref(), &output),
+    }
+}
+
+/// `files [PATTERN] [TRACE]`: one argument naming an existing file is the trace.
+fn files_args(mut args: Vec<String>) -> (Option<String>, std::path::PathBuf) {
+    let default = std::path::PathBuf::from("trace.bin");
+    match args.len() {
+        2 => {
+            let t = args.pop().map(Into::into).unwrap_or(default);
+            (args.pop(), t)
+        }
+        1 if Path::new(&args[0]).is_file() => (None, args.remove(0).into()),
+        _ => (args.pop(), default),
     }
 }
 

@@ -4,8 +4,10 @@
 //! strace's rules.
 
 mod driver;
+mod line;
 
 pub use driver::run;
+pub use line::call_line;
 
 /// Pads the call text to strace's 40th column before ` = `.
 fn finish(s: &mut String, start: usize, ret: &str) {

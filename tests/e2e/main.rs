@@ -14,5 +14,6 @@ mod engine;
 mod escaping;
 mod fidelity;
 mod output;
+mod postmortem;
 mod rec;
 mod redact;

@@ -103,6 +103,7 @@ impl Ctx<'_> {
     fn style(&self) -> Style<'static> {
         Style {
             string_limit: self.limit,
+            utc_offset: self.utc_offset,
             ..Style::default()
         }
     }
@@ -296,7 +297,8 @@ impl Printer<'_> {
         };
         let mut rest = String::new();
         abi::write_args(&mut rest, &call, Part::Exit, &self.ctx.style());
-        if known > 0 && !rest.is_empty() {
+        // A rest that brings its own separator (clone3's ` => {...}`) gets none.
+        if known > 0 && !rest.is_empty() && !rest.starts_with(' ') {
             s.push_str(", ");
         }
         s.push_str(&rest);
