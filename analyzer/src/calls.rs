@@ -531,56 +531,93 @@ type Walked<S> = (ChunkInfo, [(u32, u32); 3], Result<(S, Edges), String>);
 /// cannot be read or decoded is handed to [`Consumer::skipped`] and the rest
 /// goes on.
 pub fn run<C: Consumer>(trace: &Trace, mode: Mode, c: &mut C) -> anyhow::Result<()> {
-    let n = trace.chunks().len();
-    let window = (4 * rayon::current_num_threads()).max(2);
-    let part = match mode {
-        Mode::Skim => Part::Stops,
-        Mode::Full => Part::All,
-    };
-    let progress = Progress::new(n as u64);
-    let mut boundary: FxHashMap<Tid, OwnedEntry> = FxHashMap::default();
-    let mut first = 0;
-    while first < n {
-        let last = (first + window).min(n);
-        let shared: &C = c;
-        let parts: Vec<Walked<C::Sealed>> = (first..last)
-            .into_par_iter()
-            .map_init(
-                || (Vec::new(), ChunkData::default()),
-                |(scratch, data), i| {
-                    let r = match trace.read_chunk_part_into(i, part, scratch, data) {
-                        Ok(()) => walk_chunk(shared, data, mode),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    progress.inc();
-                    (trace.chunks()[i], data.stream_sizes, r)
-                },
-            )
-            .collect();
-        for (info, stream_sizes, r) in parts {
-            match r {
-                Ok((part, edges)) => {
-                    let entries = fix_up(&mut boundary, &edges);
-                    let meta = ChunkMeta {
-                        info,
-                        unknown: edges.unknown,
-                        stream_sizes,
-                    };
-                    c.finish(&meta, part, &entries)?;
-                }
-                Err(reason) => {
-                    // What was open across the chunk cannot be joined.
-                    boundary.clear();
-                    c.skipped(info.index, &reason)?;
+    let mut s = Stream::new(trace, mode);
+    s.chunks(0..trace.chunks().len(), c)?;
+    s.end(c)
+}
+
+/// The layer over a trace, a range of chunks at a time (in order): what is
+/// open at the end of one range is joined in the next.
+pub struct Stream<'t> {
+    trace: &'t Trace,
+    mode: Mode,
+    boundary: FxHashMap<Tid, OwnedEntry>,
+    progress: Progress,
+}
+
+impl<'t> Stream<'t> {
+    pub fn new(trace: &'t Trace, mode: Mode) -> Stream<'t> {
+        Stream {
+            trace,
+            mode,
+            boundary: FxHashMap::default(),
+            progress: Progress::new(trace.chunks().len() as u64),
+        }
+    }
+
+    /// Feeds chunks `range` (after every earlier one) to `c`, a window of a
+    /// few chunks per thread decoded at a time.
+    pub fn chunks<C: Consumer>(
+        &mut self,
+        range: std::ops::Range<usize>,
+        c: &mut C,
+    ) -> anyhow::Result<()> {
+        let (trace, mode) = (self.trace, self.mode);
+        let n = range.end.min(trace.chunks().len());
+        let window = (4 * rayon::current_num_threads()).max(2);
+        let part = match mode {
+            Mode::Skim => Part::Stops,
+            Mode::Full => Part::All,
+        };
+        let mut first = range.start;
+        while first < n {
+            let last = (first + window).min(n);
+            let shared: &C = c;
+            let progress = &self.progress;
+            let parts: Vec<Walked<C::Sealed>> = (first..last)
+                .into_par_iter()
+                .map_init(
+                    || (Vec::new(), ChunkData::default()),
+                    |(scratch, data), i| {
+                        let r = match trace.read_chunk_part_into(i, part, scratch, data) {
+                            Ok(()) => walk_chunk(shared, data, mode),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        progress.inc();
+                        (trace.chunks()[i], data.stream_sizes, r)
+                    },
+                )
+                .collect();
+            for (info, stream_sizes, r) in parts {
+                match r {
+                    Ok((part, edges)) => {
+                        let entries = fix_up(&mut self.boundary, &edges);
+                        let meta = ChunkMeta {
+                            info,
+                            unknown: edges.unknown,
+                            stream_sizes,
+                        };
+                        c.finish(&meta, part, &entries)?;
+                    }
+                    Err(reason) => {
+                        // What was open across the chunk cannot be joined.
+                        self.boundary.clear();
+                        c.skipped(info.index, &reason)?;
+                    }
                 }
             }
+            first = last;
         }
-        first = last;
+        Ok(())
     }
-    progress.finish();
-    let mut open: Vec<OwnedEntry> = boundary.into_values().collect();
-    open.sort_by_key(|e| (e.time, e.tid));
-    c.end(open)
+
+    /// After the last range: the calls still open go to [`Consumer::end`].
+    pub fn end<C: Consumer>(self, c: &mut C) -> anyhow::Result<()> {
+        self.progress.finish();
+        let mut open: Vec<OwnedEntry> = self.boundary.into_values().collect();
+        open.sort_by_key(|e| (e.time, e.tid));
+        c.end(open)
+    }
 }
 
 /// The boundary fix-up after one chunk: the entries its resumed items end,

@@ -20,6 +20,7 @@
 pub mod calls;
 pub mod cli;
 pub mod decode;
+pub mod fds;
 pub mod filter;
 pub mod info;
 pub mod overview;

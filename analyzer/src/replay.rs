@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use ptrec_format::{mem_flags, Mem};
 
-use crate::decode::{errno_text, quoted, signal_name, syscall_name};
+use crate::decode::{errno_text, escape_into, quoted, signal_name, syscall_name};
 use crate::stats::is_error;
 
 /// How an argument is shown.
@@ -755,6 +755,8 @@ struct Caps<'a, 'b> {
     exit: &'b [Mem<'a>],
     /// `-s`: bytes shown of a buffer or argv string (paths are shown whole).
     limit: usize,
+    /// `-y`: what the calling process's descriptors refer to.
+    fds: Option<&'b dyn crate::fds::FdResolver>,
 }
 
 impl Caps<'_, '_> {
@@ -862,6 +864,11 @@ fn fmt_arg(
                 s.push_str("AT_FDCWD");
             } else {
                 let _ = write!(s, "{}", v as i32);
+                if let Some(name) = caps.fds.and_then(|f| f.describe(v as i32)) {
+                    s.push('<');
+                    escape_into(s, name);
+                    s.push('>');
+                }
             }
         }
         Sig => s.push_str(&signal_name(v as i32)),

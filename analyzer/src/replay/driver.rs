@@ -22,6 +22,8 @@ use crate::calls::{
     self, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry, OwnedExit, OwnedMem,
 };
 use crate::cli::ReplayOpts;
+use crate::decode::escape_into;
+use crate::fds::{FdResolver, FdState, Pass as FdPass};
 use crate::filter::Filter;
 use crate::stats::{self, is_error, ScanOptions};
 use crate::tree::Tree;
@@ -185,6 +187,22 @@ struct Later {
     /// Whether it is the chunk's first printed line (it may then finish the
     /// line the previous chunk left open).
     first: bool,
+    /// `-y`: made during the walk, with the descriptors of that moment: the
+    /// rest that finishes an open line, and the whole resumed line.
+    pre: Option<Pre>,
+}
+
+/// A resumed call rendered during the walk (`-y`), in the pieces `finish`
+/// chooses from.
+struct Pre {
+    /// `, args)` after the entry part, when it finishes the open line.
+    rest_args: String,
+    ret: String,
+    dur: String,
+    /// `<... name resumed>...` whole line.
+    resumed: String,
+    /// The call on one line (`-e status=`).
+    whole: String,
 }
 
 /// One chunk's lines while it is walked: the entry of the call whose line
@@ -194,6 +212,12 @@ struct Walk<'a> {
     text: Text,
     /// The entry waiting, and whether its line was already begun.
     cur: Option<Entry<'a>>,
+    /// `-y`: the descriptor tables, from the chunk's start.
+    state: Option<FdState>,
+    /// `-y`: the entries the chunk's resumed items end (from the first pass).
+    known: Vec<Option<OwnedEntry>>,
+    /// Resumed items seen.
+    resumed: usize,
 }
 
 /// One chunk's lines.
@@ -217,25 +241,34 @@ struct Printer<'a> {
     skipped: Vec<usize>,
     strict: bool,
     trace: String,
+    /// `-y`: per chunk of the current window (from `window_first`), the
+    /// descriptor tables at its start and its resumed items' entries.
+    window: Vec<(FdState, Vec<Option<OwnedEntry>>)>,
+    window_first: usize,
 }
 
 fn collect<'a>(c: &ptrec_format::Captures<'a>) -> Vec<Mem<'a>> {
     c.iter().collect()
 }
 
+/// `-y`: the descriptors of the calling process.
+type Fds<'r> = Option<&'r dyn FdResolver>;
+
 impl Printer<'_> {
     /// Before another line is printed: the waiting entry's line is begun
     /// and cut.
     fn interrupt(&self, w: &mut Walk<'_>) {
         if let Some(e) = w.cur.take() {
-            let o = self.entry_part(&mut w.text.out, &e);
+            let of = w.state.as_ref().map(|st| st.of(e.tid));
+            let fds = of.as_ref().map(|o| o as &dyn FdResolver);
+            let o = self.entry_part(&mut w.text.out, &e, fds);
             w.text.out.push_str(o.cut());
         }
         w.text.printed = true;
     }
 
     /// `name(args` of an entry, as far as it is known at entry.
-    fn entry_part(&self, out: &mut String, e: &Entry<'_>) -> Open {
+    fn entry_part(&self, out: &mut String, e: &Entry<'_>, fds: Fds<'_>) -> Open {
         let start = out.len();
         self.ctx.head(out, e.tid, e.time, e.ip);
         let enter = collect(&e.mem);
@@ -243,6 +276,7 @@ impl Printer<'_> {
             enter: &enter,
             exit: &[],
             limit: self.ctx.limit,
+            fds,
         };
         let known = args_known_at_entry(e.nr);
         let name = syscall_name(e.nr);
@@ -259,6 +293,27 @@ impl Printer<'_> {
         }
     }
 
+    /// The return value, with `-y` what a returned descriptor refers to.
+    fn ret(
+        &self,
+        nr: u32,
+        ret: i64,
+        args: Option<&[u64; 6]>,
+        caps: Option<&Caps<'_, '_>>,
+    ) -> String {
+        let mut r = ret_text(nr, ret, args, caps);
+        if let Some(name) = caps
+            .and_then(|c| c.fds)
+            .filter(|_| ret >= 0 && FdState::returns_fd(nr))
+            .and_then(|f| f.describe(ret as i32))
+        {
+            r.push('<');
+            escape_into(&mut r, name);
+            r.push('>');
+        }
+        r
+    }
+
     /// The rest of a call after its entry part: `, rest) = ret <dur>`.
     fn rest(
         &self,
@@ -267,6 +322,7 @@ impl Printer<'_> {
         e: &Entry<'_>,
         x: Option<&Exit<'_>>,
         known: usize,
+        fds: Fds<'_>,
     ) {
         let Some(x) = x else {
             let name = syscall_name(e.nr);
@@ -284,6 +340,7 @@ impl Printer<'_> {
             enter: &enter,
             exit: &exit,
             limit: self.ctx.limit,
+            fds,
         };
         let rest = args_text(e.nr, &e.args, Some(x.ret), &caps, known..6);
         if known > 0 && !rest.is_empty() {
@@ -294,14 +351,14 @@ impl Printer<'_> {
         finish(
             s,
             line_start,
-            &ret_text(e.nr, x.ret, Some(&e.args), Some(&caps)),
+            &self.ret(e.nr, x.ret, Some(&e.args), Some(&caps)),
         );
         self.ctx.dur(s, x.time.saturating_sub(e.time));
         s.push('\n');
     }
 
     /// A call printed whole on one line.
-    fn whole(&self, s: &mut String, e: &Entry<'_>, x: Option<&Exit<'_>>) {
+    fn whole(&self, s: &mut String, e: &Entry<'_>, x: Option<&Exit<'_>>, fds: Fds<'_>) {
         let start = s.len();
         self.ctx.head(s, e.tid, e.time, e.ip);
         let enter = collect(&e.mem);
@@ -310,12 +367,13 @@ impl Printer<'_> {
             enter: &enter,
             exit: &exit,
             limit: self.ctx.limit,
+            fds,
         };
         s.push_str(&call_text(e.nr, &e.args, x.map(|x| x.ret), &caps));
         s.push(')');
         match x {
             Some(x) => {
-                finish(s, start, &ret_text(e.nr, x.ret, Some(&e.args), Some(&caps)));
+                finish(s, start, &self.ret(e.nr, x.ret, Some(&e.args), Some(&caps)));
                 self.ctx.dur(s, x.time.saturating_sub(e.time));
             }
             None => finish(s, start, "?"),
@@ -332,6 +390,7 @@ impl Printer<'_> {
         tid: Tid,
         time: u64,
         x: Option<&Exit<'_>>,
+        fds: Fds<'_>,
     ) {
         let start = s.len();
         self.ctx.head(s, tid, time, None);
@@ -345,11 +404,12 @@ impl Printer<'_> {
                     enter: &enter,
                     exit: &exit,
                     limit: self.ctx.limit,
+                    fds,
                 };
                 let known = args_known_at_entry(nr);
                 s.push_str(&args_text(nr, &e.args, Some(x.ret), &caps, known..6));
                 s.push(')');
-                finish(s, start, &ret_text(nr, x.ret, Some(&e.args), Some(&caps)));
+                finish(s, start, &self.ret(nr, x.ret, Some(&e.args), Some(&caps)));
                 self.ctx.dur(s, x.time.saturating_sub(e.time));
             }
             (None, Some(x)) => {
@@ -364,7 +424,74 @@ impl Printer<'_> {
         s.push('\n');
     }
 
+    /// `-y`: a resumed call's pieces with the descriptors of this moment;
+    /// the call's effect on them is applied.
+    fn pre_render(
+        &self,
+        w: &mut Walk<'_>,
+        e: &OwnedEntry,
+        r: &calls::Resumed<'_>,
+        x: &Exit<'_>,
+    ) -> Pre {
+        let mems = OwnedMem::borrow(&e.mem);
+        let e = e.entry(&mems);
+        let made = x.ret >= 0 && FdState::returns_fd(e.nr);
+        if let (Some(st), true) = (w.state.as_mut(), made) {
+            st.call(&e, x);
+        }
+        let of = w.state.as_ref().map(|st| st.of(e.tid));
+        let fds = of.as_ref().map(|o| o as &dyn FdResolver);
+        let enter = collect(&e.mem);
+        let exit = collect(&x.mem);
+        let caps = Caps {
+            enter: &enter,
+            exit: &exit,
+            limit: self.ctx.limit,
+            fds,
+        };
+        let known = args_known_at_entry(e.nr);
+        let rest = args_text(e.nr, &e.args, Some(x.ret), &caps, known..6);
+        let mut rest_args = String::new();
+        if known > 0 && !rest.is_empty() {
+            rest_args.push_str(", ");
+        }
+        rest_args.push_str(&rest);
+        rest_args.push(')');
+        let ret = self.ret(e.nr, x.ret, Some(&e.args), Some(&caps));
+        let mut dur = String::new();
+        self.ctx.dur(&mut dur, x.time.saturating_sub(e.time));
+        let mut resumed = String::new();
+        self.resumed_line(&mut resumed, Some(&e), r.tid, r.time, Some(x), fds);
+        let mut whole = String::new();
+        self.whole(&mut whole, &e, Some(x), fds);
+        if let (Some(st), false) = (w.state.as_mut(), made) {
+            st.call(&e, x);
+        }
+        Pre {
+            rest_args,
+            ret,
+            dur,
+            resumed,
+            whole,
+        }
+    }
+
     fn call<'a>(&self, w: &mut Walk<'a>, c: &calls::Call<'a>) {
+        let e = &c.entry;
+        let x = c.exit.as_ref();
+        // A call that makes a descriptor is shown with it; one that closes
+        // or replaces one, with what it was.
+        let made = x.is_some_and(|x| x.ret >= 0 && FdState::returns_fd(e.nr));
+        if let (Some(st), Some(x), true) = (w.state.as_mut(), x, made) {
+            st.call(e, x);
+        }
+        self.show_call(w, c);
+        if let (Some(st), Some(x), false) = (w.state.as_mut(), x, made) {
+            st.call(e, x);
+        }
+    }
+
+    fn show_call<'a>(&self, w: &mut Walk<'a>, c: &calls::Call<'a>) {
         let e = &c.entry;
         if !self.ctx.shows(e) {
             return;
@@ -372,7 +499,9 @@ impl Printer<'_> {
         if let Some(st) = self.ctx.status {
             if c.end != calls::End::Lost && st.shows(c.exit.map(|x| x.ret)) {
                 self.interrupt(w);
-                self.whole(&mut w.text.out, e, c.exit.as_ref());
+                let of = w.state.as_ref().map(|st| st.of(e.tid));
+                let fds = of.as_ref().map(|o| o as &dyn FdResolver);
+                self.whole(&mut w.text.out, e, c.exit.as_ref(), fds);
             }
             return;
         }
@@ -382,28 +511,41 @@ impl Printer<'_> {
         }
         let x = c.exit.as_ref();
         let exit_tid = x.map_or(e.tid, |x| x.tid);
-        match w.cur {
-            Some(cur) if cur.tid == e.tid && exit_tid == e.tid => {
-                w.cur = None;
-                w.text.printed = true;
-                let name = syscall_name(e.nr);
-                if x.is_none() && !matches!(&*name, "exit" | "exit_group") {
-                    // Killed inside the call.
-                    let o = self.entry_part(&mut w.text.out, e);
-                    self.rest(&mut w.text.out, o.start, e, None, o.known);
-                } else {
-                    self.whole(&mut w.text.out, e, x);
-                }
+        let one_line = w
+            .cur
+            .is_some_and(|cur| cur.tid == e.tid && exit_tid == e.tid);
+        if one_line {
+            w.cur = None;
+        } else {
+            self.interrupt(w);
+        }
+        w.text.printed = true;
+        let of = w.state.as_ref().map(|st| st.of(e.tid));
+        let fds = of.as_ref().map(|o| o as &dyn FdResolver);
+        let out = &mut w.text.out;
+        if one_line {
+            let name = syscall_name(e.nr);
+            if x.is_none() && !matches!(&*name, "exit" | "exit_group") {
+                // Killed inside the call.
+                let o = self.entry_part(out, e, fds);
+                self.rest(out, o.start, e, None, o.known, fds);
+            } else {
+                self.whole(out, e, x, fds);
             }
-            _ => {
-                self.interrupt(w);
-                let time = x.map_or(e.time, |x| x.time);
-                self.resumed_line(&mut w.text.out, Some(e), exit_tid, time, x);
-            }
+        } else {
+            let time = x.map_or(e.time, |x| x.time);
+            self.resumed_line(out, Some(e), exit_tid, time, x, fds);
         }
     }
 
     fn event(&self, w: &mut Walk<'_>, r: &Record<'_>) {
+        self.show_event(w, r);
+        if let Some(st) = w.state.as_mut() {
+            st.event(r);
+        }
+    }
+
+    fn show_event(&self, w: &mut Walk<'_>, r: &Record<'_>) {
         let tid = r.tid();
         let time = r.time();
         if !self.ctx.wanted(tid, time) {
@@ -454,10 +596,16 @@ impl Consumer for Printer<'_> {
     type Part<'a> = Walk<'a>;
     type Sealed = Text;
 
-    fn part<'a>(&self, _index: usize) -> Self::Part<'a> {
+    fn part<'a>(&self, index: usize) -> Self::Part<'a> {
+        let w = index
+            .checked_sub(self.window_first)
+            .and_then(|k| self.window.get(k));
         Walk {
             text: Text::default(),
             cur: None,
+            state: w.map(|w| w.0.clone()),
+            known: w.map(|w| w.1.clone()).unwrap_or_default(),
+            resumed: 0,
         }
     }
 
@@ -471,6 +619,12 @@ impl Consumer for Printer<'_> {
             }
             Item::Call(c) => self.call(w, c),
             Item::Resumed(r) => {
+                let known = w.known.get(w.resumed).cloned().flatten();
+                w.resumed += 1;
+                let pre = match (&known, r.exit.as_ref()) {
+                    (Some(e), Some(x)) => Some(self.pre_render(w, e, r, x)),
+                    _ => None,
+                };
                 // The entry decides whether it is shown; it is known only in
                 // `finish`. An exit's syscall number is a first filter.
                 if r.exit.is_some_and(|x| !self.ctx.filter.shows(x.nr))
@@ -490,6 +644,7 @@ impl Consumer for Printer<'_> {
                     time: r.time,
                     exit: r.exit.as_ref().map(OwnedExit::of),
                     first,
+                    pre,
                 }));
             }
             Item::Event(r) => self.event(w, r),
@@ -500,7 +655,9 @@ impl Consumer for Printer<'_> {
         // A call still open at the chunk's end: its entry part now; the next
         // chunks finish or cut the line.
         if let Some(e) = w.cur.take() {
-            let o = self.entry_part(&mut w.text.out, &e);
+            let of = w.state.as_ref().map(|st| st.of(e.tid));
+            let fds = of.as_ref().map(|o| o as &dyn FdResolver);
+            let o = self.entry_part(&mut w.text.out, &e, fds);
             w.text.open = Some(o);
             w.text.printed = true;
         }
@@ -552,7 +709,10 @@ impl Consumer for Printer<'_> {
             match (self.ctx.status, entry) {
                 (Some(st), Some(e)) => {
                     if st.shows(exit.map(|x| x.ret)) {
-                        self.whole(&mut s, &e, exit.as_ref());
+                        match &l.pre {
+                            Some(p) => s.push_str(&p.whole),
+                            None => self.whole(&mut s, &e, exit.as_ref(), None),
+                        }
                     }
                 }
                 (Some(_), None) => {}
@@ -560,12 +720,29 @@ impl Consumer for Printer<'_> {
                     (true, Some(e), Some((_, _, width, _))) => {
                         // Padded as if the line were one string.
                         let mut line = " ".repeat(width);
-                        self.rest(&mut line, 0, &e, exit.as_ref(), args_known_at_entry(e.nr));
+                        match &l.pre {
+                            Some(p) => {
+                                line.push_str(&p.rest_args);
+                                finish(&mut line, 0, &p.ret);
+                                line.push_str(&p.dur);
+                                line.push('\n');
+                            }
+                            None => {
+                                let known = args_known_at_entry(e.nr);
+                                self.rest(&mut line, 0, &e, exit.as_ref(), known, None);
+                            }
+                        }
                         s.push_str(&line[width..]);
                     }
                     (_, entry, o) => {
                         open = o;
-                        self.resumed_line(&mut s, entry.as_ref(), l.tid, l.time, exit.as_ref());
+                        match &l.pre {
+                            Some(p) => s.push_str(&p.resumed),
+                            None => {
+                                let x = exit.as_ref();
+                                self.resumed_line(&mut s, entry.as_ref(), l.tid, l.time, x, None);
+                            }
+                        }
                     }
                 },
             }
@@ -669,8 +846,33 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         skipped: p.skipped.iter().map(|k| k.chunk).collect(),
         strict,
         trace: t.path().display().to_string(),
+        window: Vec::new(),
+        window_first: 0,
     };
-    calls::run(t, Mode::Full, &mut pr)
+    if opts.decode_fds == 0 {
+        return calls::run(t, Mode::Full, &mut pr);
+    }
+    // -y: a first pass over each window gives every chunk its descriptor
+    // tables at its start (the state is sequential; the printing is not).
+    let mut first = FdPass {
+        state: FdState::new(&h.cwd),
+        chunks: Vec::new(),
+    };
+    let mut pass = calls::Stream::new(t, Mode::Full);
+    let mut print = calls::Stream::new(t, Mode::Full);
+    let n = t.chunks().len();
+    let window = (4 * rayon::current_num_threads()).max(2);
+    let mut at = 0;
+    while at < n {
+        let last = (at + window).min(n);
+        first.chunks.clear();
+        pass.chunks(at..last, &mut first)?;
+        pr.window = std::mem::take(&mut first.chunks);
+        pr.window_first = at;
+        print.chunks(at..last, &mut pr)?;
+        at = last;
+    }
+    print.end(&mut pr)
 }
 
 #[cfg(test)]
