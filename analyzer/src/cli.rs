@@ -108,6 +108,10 @@ pub struct ReplayOpts {
     /// descriptor tables kept over the trace; -yy shows sockets' addresses too.
     #[arg(short = 'y', action = clap::ArgAction::Count)]
     pub decode_fds: u8,
+    /// NDJSON: one object per call, signal or event (schema:
+    /// analyzer/replay.schema.json).
+    #[arg(long)]
+    pub json: bool,
     /// Prefix each call with the instruction pointer at its entry.
     #[arg(short = 'i')]
     pub instruction_pointer: bool,

@@ -3,6 +3,7 @@
 //! shown; [`driver`] prints the call layer's stream by strace's rules.
 
 mod driver;
+mod json;
 
 pub use driver::run;
 

@@ -8,5 +8,6 @@
 mod calls;
 mod fds;
 mod helpers;
+mod json;
 mod tree;
 mod views;

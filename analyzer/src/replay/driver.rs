@@ -98,6 +98,8 @@ struct Ctx<'a> {
     wall_offset: i128,
     /// Local time's offset from UTC, seconds (at the trace's start).
     utc_offset: i64,
+    /// `--json`: NDJSON objects, each call once it has ended.
+    json: bool,
 }
 
 impl Ctx<'_> {
@@ -496,6 +498,20 @@ impl Printer<'_> {
         if !self.ctx.shows(e) {
             return;
         }
+        if self.ctx.json {
+            if self
+                .ctx
+                .status
+                .is_none_or(|st| st.shows(c.exit.map(|x| x.ret)))
+            {
+                let pid = self.ctx.tree.pid_at(e.tid, e.time);
+                let v = super::json::call(pid, e, c.exit.as_ref(), c.end, self.ctx.limit);
+                w.text.out.push_str(&v.to_string());
+                w.text.out.push('\n');
+                w.text.printed = true;
+            }
+            return;
+        }
         if let Some(st) = self.ctx.status {
             if c.end != calls::End::Lost && st.shows(c.exit.map(|x| x.ret)) {
                 self.interrupt(w);
@@ -549,6 +565,14 @@ impl Printer<'_> {
         let tid = r.tid();
         let time = r.time();
         if !self.ctx.wanted(tid, time) {
+            return;
+        }
+        if self.ctx.json {
+            if let Some(v) = super::json::event(self.ctx.tree.pid_at(tid, time), r) {
+                w.text.out.push_str(&v.to_string());
+                w.text.out.push('\n');
+                w.text.printed = true;
+            }
             return;
         }
         let mut line = String::new();
@@ -612,7 +636,7 @@ impl Consumer for Printer<'_> {
     fn item<'a>(&self, w: &mut Walk<'a>, item: Item<'_, 'a>) {
         match item {
             Item::Enter(e) => {
-                if self.ctx.status.is_none() && self.ctx.shows(e) {
+                if self.ctx.status.is_none() && !self.ctx.json && self.ctx.shows(e) {
                     self.interrupt(w);
                     w.cur = Some(*e);
                 }
@@ -706,6 +730,25 @@ impl Consumer for Printer<'_> {
                 // Filtered out, or a death with no call open.
                 continue;
             }
+            if self.ctx.json {
+                if let Some(e) = entry.filter(|_| {
+                    self.ctx
+                        .status
+                        .is_none_or(|st| st.shows(exit.map(|x| x.ret)))
+                }) {
+                    let end = if exit.is_some() {
+                        calls::End::Returned
+                    } else {
+                        calls::End::Death
+                    };
+                    let pid = self.ctx.tree.pid_at(e.tid, e.time);
+                    s.push_str(
+                        &super::json::call(pid, &e, exit.as_ref(), end, self.ctx.limit).to_string(),
+                    );
+                    s.push('\n');
+                }
+                continue;
+            }
             match (self.ctx.status, entry) {
                 (Some(st), Some(e)) => {
                     if st.shows(exit.map(|x| x.ret)) {
@@ -774,9 +817,22 @@ impl Consumer for Printer<'_> {
         Ok(())
     }
 
-    fn end(&mut self, _open: Vec<OwnedEntry>) -> anyhow::Result<()> {
+    fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()> {
         if let Some((_, _, _, cut)) = self.open.take() {
             crate::out(cut)?;
+        }
+        if self.ctx.json && self.ctx.status.is_none_or(|st| st.unfinished) {
+            let mut s = String::new();
+            for e in &open {
+                let m = OwnedMem::borrow(&e.mem);
+                let e = e.entry(&m);
+                if self.ctx.shows(&e) {
+                    let pid = self.ctx.tree.pid_at(e.tid, e.time);
+                    s.push_str(&super::json::unfinished(pid, &e, self.ctx.limit).to_string());
+                    s.push('\n');
+                }
+            }
+            crate::out(&s)?;
         }
         Ok(())
     }
@@ -839,6 +895,7 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         tree: &tree,
         wall_offset: i128::from(h.start_wall_ns) - i128::from(h.start_mono_ns),
         utc_offset: utc_offset(h.start_wall_ns),
+        json: opts.json,
     };
     let mut pr = Printer {
         ctx,
