@@ -232,6 +232,10 @@ struct Text {
     printed: bool,
     /// The line left open at the chunk's end.
     open: Option<Open>,
+    /// The chunk's first printed line is the leader's `superseded by
+    /// execve` of (former tid, new tid): a line left open by the former
+    /// says the pid changes.
+    exec_first: Option<(Tid, Tid)>,
 }
 
 struct Printer<'a> {
@@ -609,7 +613,28 @@ impl Printer<'_> {
             }
             _ => return,
         }
-        self.interrupt(w);
+        match (r, w.cur) {
+            // strace: the execve line of a non-leader thread, still open,
+            // says the pid changes; the leader's line follows.
+            (Record::Exec { former_tid, .. }, Some(cur))
+                if cur.tid == *former_tid && tid != *former_tid =>
+            {
+                w.cur = None;
+                let of = w.state.as_ref().map(|st| st.of(cur.tid));
+                let fds = of.as_ref().map(|o| o as &dyn FdResolver);
+                self.entry_part(&mut w.text.out, &cur, fds);
+                let _ = writeln!(w.text.out, " <pid changed to {tid} ...>");
+                w.text.printed = true;
+            }
+            _ => {
+                if let Record::Exec { former_tid, .. } = r {
+                    if !w.text.printed && w.cur.is_none() {
+                        w.text.exec_first = Some((*former_tid, tid));
+                    }
+                }
+                self.interrupt(w)
+            }
+        }
         self.ctx.head(&mut w.text.out, tid, time, None);
         w.text.out.push_str(&line);
         w.text.out.push('\n');
@@ -705,8 +730,12 @@ impl Consumer for Printer<'_> {
             })
         });
         if t.printed && join.is_none() {
-            if let Some((_, _, _, cut)) = open.take() {
-                s.push_str(cut);
+            match (open.take(), t.exec_first) {
+                (Some((tid, ..)), Some((former, new))) if tid == former => {
+                    let _ = writeln!(s, " <pid changed to {new} ...>");
+                }
+                (Some((_, _, _, cut)), _) => s.push_str(cut),
+                (None, _) => {}
             }
         }
         let mut done = 0;
