@@ -126,6 +126,7 @@ pub struct OwnedMem {
     pub flags: u8,
     pub addr: u64,
     pub data: Vec<u8>,
+    pub redacted: Option<u64>,
 }
 
 impl OwnedMem {
@@ -136,6 +137,7 @@ impl OwnedMem {
                 flags: m.flags,
                 addr: m.addr,
                 data: m.data.to_vec(),
+                redacted: m.redacted,
             })
             .collect()
     }
@@ -147,6 +149,7 @@ impl OwnedMem {
                 flags: m.flags,
                 addr: m.addr,
                 data: &m.data,
+                redacted: m.redacted,
             })
             .collect()
     }

@@ -55,6 +55,9 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
     }
     let _ = writeln!(s, "cpu times:        {}", o.cpu_times);
     let _ = writeln!(s, "registers:        {}", o.registers);
+    if !h.wait_policy.is_empty() {
+        let _ = writeln!(s, "wait policy:      {}", escaped(h.wait_policy.as_bytes()));
+    }
 
     // Decoding every stream of every chunk verifies every checksum and
     // every record; a chunk that fails is skipped and named below.

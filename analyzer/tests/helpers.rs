@@ -33,6 +33,7 @@ pub fn header(argv: &[&str]) -> Header {
             ..RecordingOptions::default()
         },
         recorder_version: "ptrec test".into(),
+        ..Header::default()
     }
 }
 
@@ -191,6 +192,7 @@ pub fn forktree_chunked(path: &Path, chunk_bytes: usize) {
         child: 101,
         kind: ChildKind::Fork,
         flags: 0x1200011,
+        inferred: false,
     });
     g.exit(100, 56, 101, 20, &[]);
     g.enter(100, 56, [PTHREAD_FLAGS, 0, 0, 0, 0, 0], &[]);
@@ -201,6 +203,7 @@ pub fn forktree_chunked(path: &Path, chunk_bytes: usize) {
         child: 102,
         kind: ChildKind::Clone,
         flags: PTHREAD_FLAGS,
+        inferred: false,
     });
     g.exit(100, 56, 102, 10, &[]);
     // 101 writes while thread 102 is inside read: strace shows unfinished/resumed.
@@ -227,6 +230,7 @@ pub fn forktree_chunked(path: &Path, chunk_bytes: usize) {
         child: 103,
         kind: ChildKind::Fork,
         flags: 0,
+        inferred: false,
     });
     g.exit(101, 57, 103, 15, &[]);
     g.enter(103, 56, [PTHREAD_FLAGS, 0, 0, 0, 0, 0], &[]);
@@ -237,6 +241,7 @@ pub fn forktree_chunked(path: &Path, chunk_bytes: usize) {
         child: 104,
         kind: ChildKind::Clone,
         flags: PTHREAD_FLAGS,
+        inferred: false,
     });
     g.exit(103, 56, 104, 5, &[]);
     // Non-leader exec: 104 calls execve, becomes 103.

@@ -13,6 +13,7 @@ fn fork(g: &mut Gen, parent: i32, child: i32) {
         child,
         kind: ChildKind::Fork,
         flags: 0x1200011,
+        inferred: false,
     });
 }
 
@@ -100,6 +101,7 @@ fn forged_cycles_double_births_deaths_before_births_and_shared_tids_never_loop()
             child: 500,
             kind: ChildKind::Clone,
             flags: PTHREAD_FLAGS,
+            inferred: false,
         });
     }
     g.call(500, 39, [0; 6], 200, 1);

@@ -408,6 +408,7 @@ fn wide_tree(path: &std::path::Path) {
             child,
             kind: ChildKind::Fork,
             flags: 0,
+            inferred: false,
         });
         g.exit(100, 57, i64::from(child), 5, &[]);
         let t = g.tick();

@@ -12,7 +12,7 @@ use std::os::unix::ffi::OsStringExt;
 
 use ptrec_format::Tid;
 
-use crate::tracee::{ptrace, Errno};
+use crate::tracee::{self, Errno};
 
 /// Why a process could not be attached.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,12 +99,6 @@ pub fn thread_state(pid: Tid, tid: Tid) -> Option<u8> {
     parse_stat(&stat).map(|(_, s, _)| s)
 }
 
-/// The state letter of a process (/proc/PID/stat), if it exists.
-pub fn process_state(pid: Tid) -> Option<u8> {
-    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(&stat).map(|(_, s, _)| s)
-}
-
 /// A thread's attach-time state, or None when it is gone.
 pub fn thread_info(pid: Tid, tid: Tid) -> Option<ThreadInfo> {
     let stat = std::fs::read(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
@@ -125,13 +119,30 @@ pub fn thread_info(pid: Tid, tid: Tid) -> Option<ThreadInfo> {
     })
 }
 
-/// A field of /proc/PID/status, as an integer.
-fn status_field(pid: Tid, name: &str) -> Option<Tid> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
+/// A field of a /proc/PID/status text, as an integer.
+fn field(status: &str, name: &str) -> Option<Tid> {
+    status
+        .lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
         // Uid and Gid hold four numbers (real, effective, saved, fs): the first.
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// A field of /proc/PID/status, as an integer.
+fn status_field(pid: Tid, name: &str) -> Option<Tid> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    field(&s, name)
+}
+
+/// The thread-group id of a thread (Tgid of /proc/TID/status).
+pub fn tgid_of(tid: Tid) -> Option<Tid> {
+    status_field(tid, "Tgid")
+}
+
+/// Tgid and PPid of a thread, from one read of /proc/TID/status.
+pub fn tgid_ppid(tid: Tid) -> Option<(Tid, Tid)> {
+    let s = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    Some((field(&s, "Tgid")?, field(&s, "PPid").unwrap_or(0)))
 }
 
 /// Who traces `tid` (TracerPid of /proc/TID/status: the tracing thread's
@@ -250,7 +261,7 @@ pub fn seize_process(pid: Tid, options: libc::c_int) -> Result<Attached, Error> 
                 zombie_leader |= tid == tgid;
                 continue;
             }
-            match ptrace(libc::PTRACE_SEIZE, tid, 0, options as usize) {
+            match tracee::seize(tid, options) {
                 Ok(_) => {}
                 Err(Errno::ESRCH) => continue,
                 Err(Errno(libc::EPERM)) => {
@@ -269,7 +280,7 @@ pub fn seize_process(pid: Tid, options: libc::c_int) -> Result<Attached, Error> 
                 }
             }
             // ESRCH: it died right after the seize; its death is reported.
-            let _ = ptrace(libc::PTRACE_INTERRUPT, tid, 0, 0);
+            let _ = tracee::interrupt(tid);
             att.threads.push(info);
         }
         if !found_new {
@@ -294,19 +305,39 @@ mod tests {
 
     const HELPER_ENV: &str = "PTREC_ATTACH_TEST_HELPER";
 
-    /// Not a test of its own: the body of the helper process that the
-    /// other tests start (this test binary again, running only this test
-    /// with HELPER_ENV set): four threads that sleep, then the main thread
-    /// sleeps too.
-    #[test]
-    fn helper_sleeping_threads() {
-        if std::env::var_os(HELPER_ENV).is_none() {
+    /// The body of the helper process that the tests start (this test
+    /// binary again, with HELPER_ENV set): four threads that sleep, then
+    /// the main thread sleeps too. Not a test: a constructor that runs
+    /// before the test harness's `main` and never returns to it.
+    #[used]
+    #[link_section = ".init_array"]
+    static HELPER: extern "C" fn() = helper_sleeping_threads;
+
+    extern "C" fn helper_sleeping_threads() {
+        extern "C" fn sleeper(_: *mut libc::c_void) -> *mut libc::c_void {
+            // SAFETY: sleep has no memory arguments.
+            unsafe { libc::sleep(30) };
+            std::ptr::null_mut()
+        }
+        // SAFETY: getenv reads a NUL-terminated name; before main nothing
+        // else changes the environment.
+        if unsafe { libc::getenv(c"PTREC_ATTACH_TEST_HELPER".as_ptr()) }.is_null() {
             return;
         }
         for _ in 0..4 {
-            std::thread::spawn(|| std::thread::sleep(Duration::from_secs(30)));
+            let mut t: libc::pthread_t = 0;
+            // SAFETY: a valid out-pointer, default attributes, and a start
+            // routine that takes no argument.
+            unsafe {
+                libc::pthread_create(&mut t, std::ptr::null(), sleeper, std::ptr::null_mut())
+            };
         }
-        std::thread::sleep(Duration::from_secs(30));
+        // SAFETY: sleep has no memory arguments; _exit ends the process
+        // without running the harness.
+        unsafe {
+            libc::sleep(30);
+            libc::_exit(0);
+        }
     }
 
     struct Helper(Child);
@@ -321,12 +352,6 @@ mod tests {
     fn helper(threads_at_least: usize) -> Helper {
         let exe = std::env::current_exe().expect("test executable");
         let child = Command::new(exe)
-            .args([
-                "--exact",
-                "attach::tests::helper_sleeping_threads",
-                "--test-threads=1",
-                "--nocapture",
-            ])
             .env(HELPER_ENV, "1")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -399,7 +424,7 @@ mod tests {
             assert_eq!(st >> 16, libc::PTRACE_EVENT_STOP, "{st:#x}");
         }
         for t in &att.threads {
-            ptrace(libc::PTRACE_DETACH, t.tid, 0, 0).expect("detach");
+            tracee::detach(t.tid, 0).expect("detach");
         }
         let t0 = Instant::now();
         loop {
@@ -440,7 +465,7 @@ mod tests {
             assert_eq!((st >> 8) & 0xff, libc::SIGSTOP, "{st:#x}");
         }
         for t in &att.threads {
-            ptrace(libc::PTRACE_DETACH, t.tid, 0, 0).expect("detach");
+            tracee::detach(t.tid, 0).expect("detach");
         }
         std::thread::sleep(Duration::from_millis(50));
         for t in &att.threads {
@@ -497,7 +522,7 @@ mod tests {
         );
         for t in &att.threads {
             wait_stop(t.tid);
-            ptrace(libc::PTRACE_DETACH, t.tid, 0, 0).expect("detach");
+            tracee::detach(t.tid, 0).expect("detach");
         }
     }
 }

@@ -18,8 +18,10 @@ const MAX_ARRAY: usize = 65536;
 const MAX_IOV: usize = 1024;
 /// Items read per batch: bounds the scratch buffer for huge environments.
 const BATCH: usize = 256;
-const PAGE: u64 = 4096;
-const MSGHDR: usize = 56;
+const PAGE: u64 = arch::PAGE_SIZE;
+const PTR: usize = arch::PTR_SIZE;
+const IOV: usize = arch::iovec::SIZE;
+const MSGHDR: usize = arch::msghdr::SIZE;
 
 /// One piece of memory to capture.
 #[derive(Clone, Copy, Debug)]
@@ -60,11 +62,6 @@ impl Capture {
             ptrs: Vec::new(),
             hdr: Vec::new(),
         }
-    }
-
-    /// Number of memory-reading syscalls made so far.
-    pub fn read_calls(&self) -> u64 {
-        self.reader.calls + self.cont.calls
     }
 
     /// syscall-enter-stop: append input captures (paths, strings, input
@@ -286,7 +283,7 @@ impl Capture {
         let mut end = mem_flags::TRUNCATED;
         'outer: while self.ptrs.len() < MAX_ARRAY {
             let room = (PAGE - addr % PAGE) as usize;
-            let want = room.min((MAX_ARRAY - self.ptrs.len()) * 8);
+            let want = room.min((MAX_ARRAY - self.ptrs.len()) * PTR);
             self.reader.read(tid, &[Region { addr, len: want }]);
             let g = self.reader.get(0);
             if g.is_empty() {
@@ -297,7 +294,7 @@ impl Capture {
                 };
                 break;
             }
-            for c in g.chunks_exact(8) {
+            for c in g.chunks_exact(PTR) {
                 let v = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
                 if v == 0 {
                     end = 0;
@@ -345,11 +342,11 @@ impl Capture {
             tid,
             &[Region {
                 addr: p,
-                len: cnt * 16,
+                len: cnt * IOV,
             }],
         );
         let g = self.reader.get(0);
-        let f = if g.len() == cnt * 16 {
+        let f = if g.len() == cnt * IOV {
             flags
         } else if g.is_empty() {
             flags | mem_flags::UNREADABLE
@@ -368,10 +365,10 @@ impl Capture {
         let mut budget = total.min(self.limit);
         let mut left = total;
         let mut k = 0;
-        while k + 16 <= self.hdr.len() && left > 0 {
-            let base = le64(&self.hdr[k..]);
-            let len = le64(&self.hdr[k + 8..]) as usize;
-            k += 16;
+        while k + IOV <= self.hdr.len() && left > 0 {
+            let base = le64(&self.hdr[k + arch::iovec::BASE..]);
+            let len = le64(&self.hdr[k + arch::iovec::LEN..]) as usize;
+            k += IOV;
             let len = len.min(left);
             left -= len;
             if base == 0 || len == 0 {
@@ -409,12 +406,14 @@ impl Capture {
         let mut h = [0u8; MSGHDR];
         h.copy_from_slice(g);
         out.push(arg, flags, p, &h);
-        let name = le64(&h[0..]);
-        let namelen = u32::from_ne_bytes([h[8], h[9], h[10], h[11]]) as usize;
-        let iov = le64(&h[16..]);
-        let iovlen = le64(&h[24..]);
-        let control = le64(&h[32..]);
-        let controllen = le64(&h[40..]) as usize;
+        use arch::msghdr as m;
+        let name = le64(&h[m::NAME..]);
+        let nl = &h[m::NAMELEN..];
+        let namelen = u32::from_ne_bytes([nl[0], nl[1], nl[2], nl[3]]) as usize;
+        let iov = le64(&h[m::IOV..]);
+        let iovlen = le64(&h[m::IOVLEN..]);
+        let control = le64(&h[m::CONTROL..]);
+        let controllen = le64(&h[m::CONTROLLEN..]) as usize;
         let sub = 8 + arg;
         self.items.clear();
         if name != 0 && namelen > 0 {
@@ -427,7 +426,7 @@ impl Capture {
                 tid,
                 &[Region {
                     addr: iov,
-                    len: cnt * 16,
+                    len: cnt * IOV,
                 }],
             );
             self.hdr.clear();

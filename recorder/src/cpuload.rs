@@ -1,6 +1,6 @@
 //! Whether a CPU is free for rec to poll on.
 //!
-//! rec's polling wait (see `Engine::wait`) pays only when the CPU it keeps
+//! rec's polling wait (see `stop::Waiter::collect`) pays only when the CPU it keeps
 //! busy would otherwise idle: with every CPU rec may use running someone
 //! else (a `make -j$(nproc)`, tar piping into gzip), each microsecond rec
 //! polls is taken from a tracee, and sleeping in wait4 as strace does is

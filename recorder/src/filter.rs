@@ -65,9 +65,7 @@ impl Selection {
     /// program traces those too).
     #[inline]
     pub fn records(&self, nr: u64, regs: &Regs) -> bool {
-        /// `__USER_CS`: the code segment of 64-bit user code.
-        const USER_CS_64: u64 = 0x33;
-        regs.0[ptrec_format::x86_64::CS] != USER_CS_64 || nr >= BITS as u64 || self.contains(nr)
+        !crate::arch::is_native(regs) || nr >= BITS as u64 || self.contains(nr)
     }
     /// Every valid syscall number in the set, ascending.
     pub fn numbers(&self) -> Vec<u32> {
@@ -596,8 +594,7 @@ const CREDS: &[&str] = &[
 /// `struct seccomp_data` offsets: `int nr` at 0, `__u32 arch` at 4.
 const DATA_NR: u32 = 0;
 const DATA_ARCH: u32 = 4;
-/// x32 syscalls are the x86_64 entry with this bit set in the number.
-const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+use crate::arch::{SECCOMP_AUDIT_ARCH, X32_SYSCALL_BIT};
 
 /// A classic-BPF seccomp program, built before `fork` so that installing it
 /// in the child allocates nothing.
@@ -637,12 +634,7 @@ impl Program {
         };
         let mut p = vec![
             stmt(BPF_LD | BPF_W | BPF_ABS, DATA_ARCH),
-            jump(
-                BPF_JMP | BPF_JEQ | BPF_K,
-                ptrec_format::AUDIT_ARCH_X86_64,
-                1,
-                0,
-            ),
+            jump(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_AUDIT_ARCH, 1, 0),
             stmt(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
             stmt(BPF_LD | BPF_W | BPF_ABS, DATA_NR),
             jump(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1),

@@ -9,11 +9,11 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use ptrec_format::{Header, RecordingOptions, Termination, Writer, WriterOptions};
 use ptrec_recorder::cpuload::CpuLoad;
-use ptrec_recorder::engine::{Engine, Stop, SEIZE_OPTIONS};
+use ptrec_recorder::engine::{Engine, SEIZE_OPTIONS};
 use ptrec_recorder::filter::Filter;
 use ptrec_recorder::idle::{IdlePoll, CPU_LATENCY_QOS};
 use ptrec_recorder::launch::Launch;
-use ptrec_recorder::{arch, attach, output, signals, tracee};
+use ptrec_recorder::{arch, attach, output, signals, stop, tracee};
 
 /// Record every ptrace stop of a process tree into a trace file.
 #[derive(Parser, Debug)]
@@ -151,19 +151,25 @@ fn run(args: Args) -> Result<i32> {
     } else {
         SEIZE_OPTIONS
     };
-    if pid > 0 {
-        if let Err(e) = seize(pid, options) {
-            kill_child(pid);
-            return Err(e);
+    let first_stop = if pid > 0 {
+        match stop::seize_child(pid, options) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                kill_child(pid);
+                bail!("{e}");
+            }
         }
-    }
-    signals::install().context("installing signal handlers")?;
-    let mut engine = if pid > 0 {
-        // SAFETY: getpid has no arguments.
-        let me = unsafe { libc::getpid() };
-        Engine::start(writer, Stop::new(pid), me)
     } else {
-        Engine::without_command(writer)
+        None
+    };
+    signals::install().context("installing signal handlers")?;
+    let mut engine = match first_stop {
+        Some(stop) => {
+            // SAFETY: getpid has no arguments.
+            let me = unsafe { libc::getpid() };
+            Engine::start(writer, stop, me)
+        }
+        None => Engine::without_command(writer),
     };
     engine.verify_exit_regs(args.verify_exit_regs);
     engine.string_limit(args.string_limit as usize);
@@ -283,21 +289,24 @@ fn kill_child(pid: i32) {
     }
 }
 
-/// PTRACE_SEIZE the waiting child, then PTRACE_INTERRUPT it so the engine
-/// starts from a stop: from there every syscall of the child is seen, the
-/// exec of the command included.
-fn seize(pid: i32, options: libc::c_int) -> Result<()> {
-    tracee::ptrace(libc::PTRACE_SEIZE, pid, 0, options as usize)
-        .map_err(|e| anyhow::anyhow!("cannot trace the command (PTRACE_SEIZE): {e}"))?;
-    tracee::ptrace(libc::PTRACE_INTERRUPT, pid, 0, 0)
-        .map_err(|e| anyhow::anyhow!("PTRACE_INTERRUPT: {e}"))?;
-    let mut status = 0;
-    // SAFETY: a valid pointer to a local.
-    let r = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
-    if r != pid || status & 0xff != 0x7f {
-        bail!("the command did not stop after PTRACE_INTERRUPT (wait status {status:#x})");
+/// The header's description of how rec waits for stops (see `Engine::wait`
+/// and `cpuload`), as `run` sets it up.
+fn wait_policy(args: &Args, cpus: u32) -> String {
+    let mut p = if args.spin_us == 0 || cpus <= 1 {
+        "sleep".to_string()
+    } else if args.spin_always {
+        format!("poll<={}us", args.spin_us)
+    } else {
+        format!(
+            "poll<={}us while a CPU is free (run queue sampled every {} ms), else sleep",
+            args.spin_us,
+            ptrec_recorder::cpuload::SAMPLE_INTERVAL_NS / 1_000_000
+        )
+    };
+    if args.idle_poll {
+        p.push_str("; idle CPUs poll (--idle-poll)");
     }
-    Ok(())
+    p
 }
 
 fn header(args: &Args, filter: Option<&Filter>, has_command: bool) -> Result<Header> {
@@ -367,5 +376,9 @@ fn header(args: &Args, filter: Option<&Filter>, has_command: bool) -> Result<Hea
             registers: true,
         },
         recorder_version: format!("ptrec {}", env!("CARGO_PKG_VERSION")),
+        // What makes the trace id unique (ptrec_format::Header::trace_id).
+        nonce: ptrec_format::TraceId::random().unwrap_or_default(),
+        wait_policy: wait_policy(args, CpuLoad::allowed_cpus()),
+        ..Header::default()
     })
 }

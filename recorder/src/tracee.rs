@@ -20,16 +20,61 @@ impl std::fmt::Display for Errno {
 }
 
 /// One ptrace request whose result is 0 or -1/errno.
+///
+/// # Safety
+/// `data` (and `addr`, for the requests that take a pointer there) must be
+/// an integer the request reads as one, or the address of a live buffer of
+/// the size the request writes. The typed wrappers below are the safe API.
 #[inline]
-pub fn ptrace(req: libc::c_uint, tid: i32, addr: usize, data: usize) -> Result<i64, Errno> {
-    // SAFETY: every caller passes for `data` either an integer or a pointer to a
-    // live buffer of the size the request writes; the kernel checks the rest.
+pub unsafe fn ptrace(req: libc::c_uint, tid: i32, addr: usize, data: usize) -> Result<i64, Errno> {
+    // SAFETY: the caller's contract covers the pointers; the kernel checks the rest.
     let r = unsafe { libc::ptrace(req, tid, addr, data) };
     if r == -1 {
         Err(Errno::last())
     } else {
         Ok(r)
     }
+}
+
+/// A request whose `data` is an integer (a signal, options) and whose
+/// `addr` is unused: none of them writes to rec's memory.
+#[inline]
+fn request(req: libc::c_uint, tid: i32, data: usize) -> Result<(), Errno> {
+    // SAFETY: no pointer is passed; `data` is read by the kernel as an integer.
+    unsafe { ptrace(req, tid, 0, data) }.map(|_| ())
+}
+
+/// PTRACE_SEIZE with `options` (PTRACE_O_*).
+pub fn seize(tid: i32, options: libc::c_int) -> Result<(), Errno> {
+    request(libc::PTRACE_SEIZE, tid, options as usize)
+}
+
+/// PTRACE_INTERRUPT: a seized thread stops (PTRACE_EVENT_STOP) soon.
+pub fn interrupt(tid: i32) -> Result<(), Errno> {
+    request(libc::PTRACE_INTERRUPT, tid, 0)
+}
+
+/// PTRACE_SYSCALL, injecting `sig` (0: none).
+#[inline]
+pub fn resume_syscall(tid: i32, sig: i32) -> Result<(), Errno> {
+    request(libc::PTRACE_SYSCALL, tid, sig as usize)
+}
+
+/// PTRACE_CONT, injecting `sig` (0: none).
+#[inline]
+pub fn resume_cont(tid: i32, sig: i32) -> Result<(), Errno> {
+    request(libc::PTRACE_CONT, tid, sig as usize)
+}
+
+/// PTRACE_LISTEN: a group-stopped thread stays stopped until SIGCONT.
+#[inline]
+pub fn listen(tid: i32) -> Result<(), Errno> {
+    request(libc::PTRACE_LISTEN, tid, 0)
+}
+
+/// PTRACE_DETACH, passing `sig` on (0: none).
+pub fn detach(tid: i32, sig: i32) -> Result<(), Errno> {
+    request(libc::PTRACE_DETACH, tid, sig as usize)
 }
 
 /// PTRACE_PEEKUSER: a word of the `struct user` area. -1 is a valid value,
@@ -54,12 +99,15 @@ pub fn peek_user(tid: i32, offset: usize) -> Result<u64, Errno> {
 #[inline]
 pub fn event_msg(tid: i32) -> Result<u64, Errno> {
     let mut msg: libc::c_ulong = 0;
-    ptrace(
-        libc::PTRACE_GETEVENTMSG,
-        tid,
-        0,
-        &mut msg as *mut libc::c_ulong as usize,
-    )?;
+    // SAFETY: PTRACE_GETEVENTMSG writes one unsigned long to `data`.
+    unsafe {
+        ptrace(
+            libc::PTRACE_GETEVENTMSG,
+            tid,
+            0,
+            &mut msg as *mut libc::c_ulong as usize,
+        )
+    }?;
     Ok(msg)
 }
 
@@ -67,7 +115,8 @@ pub fn event_msg(tid: i32) -> Result<u64, Errno> {
 #[inline]
 pub fn siginfo(tid: i32, out: &mut [u8; 128]) -> Result<(), Errno> {
     const _: () = assert!(std::mem::size_of::<libc::siginfo_t>() == 128);
-    ptrace(libc::PTRACE_GETSIGINFO, tid, 0, out.as_mut_ptr() as usize)?;
+    // SAFETY: PTRACE_GETSIGINFO writes one siginfo_t (128 bytes, asserted above) to `data`.
+    unsafe { ptrace(libc::PTRACE_GETSIGINFO, tid, 0, out.as_mut_ptr() as usize) }?;
     Ok(())
 }
 
@@ -97,9 +146,10 @@ pub fn read_mem(tid: i32, addr: u64, out: &mut [u8]) -> Result<usize, Errno> {
 /// string that ends just before an unmapped page is still read. Appends to `out`
 /// without the NUL.
 pub fn read_cstr(tid: i32, mut addr: u64, limit: usize, out: &mut Vec<u8>) {
-    let mut page = [0u8; 4096];
+    const PAGE: usize = crate::arch::PAGE_SIZE as usize;
+    let mut page = [0u8; PAGE];
     while out.len() < limit {
-        let room = (4096 - (addr % 4096) as usize).min(limit - out.len());
+        let room = (PAGE - (addr % PAGE as u64) as usize).min(limit - out.len());
         let n = match read_mem(tid, addr, &mut page[..room]) {
             Ok(n) if n > 0 => n,
             _ => return,

@@ -21,6 +21,52 @@ use syscalls::Sysno;
 
 use crate::tracee::{ptrace, Errno};
 
+/// `AUDIT_ARCH_*` that the seccomp filter sees for this architecture's
+/// native syscalls (`struct seccomp_data.arch`).
+pub const SECCOMP_AUDIT_ARCH: u32 = AUDIT_ARCH_X86_64;
+/// x32 syscalls are the x86_64 entry with this bit set in the number.
+pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+/// The page size of the tracees: memory reads are split at its boundaries.
+pub const PAGE_SIZE: u64 = 4096;
+/// A pointer in tracee memory (argv arrays, iovec and msghdr fields).
+pub const PTR_SIZE: usize = 8;
+
+/// `struct iovec` as the tracee lays it out.
+pub mod iovec {
+    pub const SIZE: usize = std::mem::size_of::<libc::iovec>();
+    pub const BASE: usize = std::mem::offset_of!(libc::iovec, iov_base);
+    pub const LEN: usize = std::mem::offset_of!(libc::iovec, iov_len);
+}
+
+/// `struct msghdr` as the tracee lays it out.
+pub mod msghdr {
+    pub const SIZE: usize = std::mem::size_of::<libc::msghdr>();
+    pub const NAME: usize = std::mem::offset_of!(libc::msghdr, msg_name);
+    /// A 32-bit `socklen_t`.
+    pub const NAMELEN: usize = std::mem::offset_of!(libc::msghdr, msg_namelen);
+    pub const IOV: usize = std::mem::offset_of!(libc::msghdr, msg_iov);
+    pub const IOVLEN: usize = std::mem::offset_of!(libc::msghdr, msg_iovlen);
+    pub const CONTROL: usize = std::mem::offset_of!(libc::msghdr, msg_control);
+    pub const CONTROLLEN: usize = std::mem::offset_of!(libc::msghdr, msg_controllen);
+}
+
+/// `__USER_CS`: the code segment of 64-bit user code.
+const USER_CS_64: u64 = 0x33;
+
+/// Whether the thread runs 64-bit code, whose syscall numbers are this
+/// table's; a 32-bit process uses the i386 numbers, which mean other syscalls.
+#[inline]
+pub fn is_native(regs: &Regs) -> bool {
+    regs.0[ptrec_format::x86_64::CS] == USER_CS_64
+}
+
+/// Whether a snapshot taken at a syscall stop that per-thread state calls
+/// an enter really is one (see [`ENTER_RAX`]).
+#[inline]
+pub fn looks_like_enter(regs: &Regs) -> bool {
+    regs.0[ptrec_format::x86_64::RAX] == ENTER_RAX
+}
+
 /// `AUDIT_ARCH_*` of the tracees, for the trace header.
 pub const AUDIT_ARCH: u32 = AUDIT_ARCH_X86_64;
 /// Register layout id of [`Regs`] snapshots, for the trace header.
@@ -54,8 +100,9 @@ pub const ENTER_RAX: u64 = (-(libc::ENOSYS as i64)) as u64;
 #[inline]
 pub fn get_regs(tid: i32) -> Result<Regs, Errno> {
     let mut r = Regs([0; REG_COUNT]);
-    // PTRACE_GETREGS writes exactly one `user_regs_struct` (27 u64, asserted above) to `data`.
-    ptrace(libc::PTRACE_GETREGS, tid, 0, r.0.as_mut_ptr() as usize)?;
+    // SAFETY: PTRACE_GETREGS writes exactly one `user_regs_struct` (27 u64,
+    // asserted above) to `data`, which points to `r`.
+    unsafe { ptrace(libc::PTRACE_GETREGS, tid, 0, r.0.as_mut_ptr() as usize) }?;
     Ok(r)
 }
 
@@ -79,8 +126,7 @@ pub fn set_ret(regs: &mut Regs, rax: u64) {
 /// PTRACE_GET_SYSCALL_INFO's arch field.)
 #[inline]
 pub fn exit_needs_full_regs(nr: u64, enter: &Regs) -> bool {
-    const USER_CS_64: u64 = 0x33;
-    enter.0[ptrec_format::x86_64::CS] != USER_CS_64 || exit_needs_full_regs_nr(nr)
+    !is_native(enter) || exit_needs_full_regs_nr(nr)
 }
 
 #[inline]
@@ -112,6 +158,18 @@ pub fn clone_flags(nr: u64, args: &[u64; 6], read_u64: impl FnOnce(u64) -> Optio
         SYS_CLONE3 => read_u64(args[0]).unwrap_or(0),
         _ => 0,
     }
+}
+
+/// fork, vfork, clone or clone3.
+#[inline]
+pub fn is_fork_family(nr: u64) -> bool {
+    matches!(nr, SYS_CLONE | SYS_CLONE3 | SYS_FORK | SYS_VFORK)
+}
+
+/// execve or execveat.
+#[inline]
+pub fn is_exec(nr: u64) -> bool {
+    matches!(nr, SYS_EXECVE | SYS_EXECVEAT)
 }
 
 /// Where the path argument of an exec syscall is.

@@ -1,0 +1,78 @@
+//! Where the engine's records go: the trace writer, the first write error,
+//! and the counters of the summary line, owned together so that a record
+//! borrowing the engine's buffers can be written while they are borrowed.
+
+use ptrec_format::{Record, Writer};
+
+/// Counters for the summary line.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub processes: u64,
+    pub threads: u64,
+    pub stops: u64,
+    pub syscalls: u64,
+    /// Records handed to the sink (written or not).
+    pub records: u64,
+    /// Records that could not be given to the writer after it failed.
+    pub dropped: u64,
+}
+
+/// The writer, its first error and the counters.
+pub struct Sink {
+    writer: Writer,
+    error: Option<ptrec_format::Error>,
+    pub stats: Stats,
+}
+
+impl Sink {
+    pub fn new(writer: Writer) -> Sink {
+        Sink {
+            writer,
+            error: None,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Writes a record unless the writer already failed (then counts it as
+    /// dropped: recording goes on so that no tracee is left stopped).
+    #[inline]
+    pub fn emit(&mut self, r: &Record<'_>) {
+        self.stats.records += 1;
+        if self.error.is_some() {
+            self.stats.dropped += 1;
+            return;
+        }
+        if let Err(e) = self.writer.write(r) {
+            self.error = Some(e);
+            self.stats.dropped += 1;
+        }
+    }
+
+    /// Seals the current chunk if it is older than the flush interval.
+    pub fn flush_if_older(&mut self, now_ns: u64) {
+        if self.error.is_none() {
+            if let Err(e) = self.writer.flush_if_older(now_ns) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    /// Closes the trace: what was written, and the first error.
+    pub fn finish(
+        self,
+    ) -> (
+        Stats,
+        Option<ptrec_format::WriteStats>,
+        Option<ptrec_format::Error>,
+    ) {
+        let mut error = self.error;
+        let written = match self.writer.finish() {
+            Ok(w) => Some(w),
+            Err(e) => {
+                error.get_or_insert(e);
+                None
+            }
+        };
+        (self.stats, written, error)
+    }
+}
