@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use ptrec_format::{
-    x86_64, Captures, ChunkData, ChunkInfo, Mem, Part, Record, Skimmed, Tid, Trace,
+    x86_64, CaptureBuf, Captures, ChunkData, ChunkInfo, Part, Record, Skimmed, Tid, Trace,
 };
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -119,40 +119,12 @@ pub enum Item<'r, 'a> {
     Event(&'r Record<'a>),
 }
 
-/// Captured memory, owned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OwnedMem {
-    pub arg: u8,
-    pub flags: u8,
-    pub addr: u64,
-    pub data: Vec<u8>,
-    pub redacted: Option<u64>,
-}
-
-impl OwnedMem {
-    pub fn all(c: &Captures<'_>) -> Vec<OwnedMem> {
-        c.iter()
-            .map(|m| OwnedMem {
-                arg: m.arg,
-                flags: m.flags,
-                addr: m.addr,
-                data: m.data.to_vec(),
-                redacted: m.redacted,
-            })
-            .collect()
+fn owned_captures(c: &Captures<'_>) -> CaptureBuf {
+    let mut b = CaptureBuf::new();
+    for m in c.iter() {
+        b.push_mem(&m);
     }
-
-    pub fn borrow(v: &[OwnedMem]) -> Vec<Mem<'_>> {
-        v.iter()
-            .map(|m| Mem {
-                arg: m.arg,
-                flags: m.flags,
-                addr: m.addr,
-                data: &m.data,
-                redacted: m.redacted,
-            })
-            .collect()
-    }
+    b
 }
 
 /// The owned form of an [`Entry`]: what crosses a chunk boundary.
@@ -164,7 +136,8 @@ pub struct OwnedEntry {
     pub nr: u32,
     pub args: [u64; 6],
     pub ip: Option<u64>,
-    pub mem: Vec<OwnedMem>,
+    /// format's owned form of captures.
+    pub mem: CaptureBuf,
 }
 
 impl OwnedEntry {
@@ -176,12 +149,12 @@ impl OwnedEntry {
             nr: e.nr,
             args: e.args,
             ip: e.ip,
-            mem: OwnedMem::all(&e.mem),
+            mem: owned_captures(&e.mem),
         }
     }
 
-    /// The borrowed form over `mem`, which [`OwnedMem::borrow`] made of `self.mem`.
-    pub fn entry<'b>(&self, mem: &'b [Mem<'b>]) -> Entry<'b> {
+    /// The borrowed form.
+    pub fn entry(&self) -> Entry<'_> {
         Entry {
             tid: self.tid,
             time: self.time,
@@ -189,7 +162,7 @@ impl OwnedEntry {
             nr: self.nr,
             args: self.args,
             ip: self.ip,
-            mem: Captures::Slice(mem),
+            mem: self.mem.captures(),
         }
     }
 }
@@ -202,7 +175,7 @@ pub struct OwnedExit {
     pub stime_us: Option<u64>,
     pub nr: u32,
     pub ret: i64,
-    pub mem: Vec<OwnedMem>,
+    pub mem: CaptureBuf,
 }
 
 impl OwnedExit {
@@ -213,18 +186,19 @@ impl OwnedExit {
             stime_us: x.stime_us,
             nr: x.nr,
             ret: x.ret,
-            mem: OwnedMem::all(&x.mem),
+            mem: owned_captures(&x.mem),
         }
     }
 
-    pub fn exit<'b>(&self, mem: &'b [Mem<'b>]) -> Exit<'b> {
+    /// The borrowed form.
+    pub fn exit(&self) -> Exit<'_> {
         Exit {
             tid: self.tid,
             time: self.time,
             stime_us: self.stime_us,
             nr: self.nr,
             ret: self.ret,
-            mem: Captures::Slice(mem),
+            mem: self.mem.captures(),
         }
     }
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use ptrec_format::{mem_flags, ChildKind, Record, Tid};
 use rustc_hash::FxHashMap;
 
-use crate::calls::{ChunkMeta, Consumer, Entry, Exit, Item, OwnedEntry, OwnedExit, OwnedMem};
+use crate::calls::{ChunkMeta, Consumer, Entry, Exit, Item, OwnedEntry, OwnedExit};
 use crate::decode::syscall_name;
 
 /// What a view asks of the state while it formats a call.
@@ -291,6 +291,19 @@ impl FdState {
                 }
             }
             Record::Death { tid, .. } => self.detach(tid),
+            // An attached process's descriptors, as /proc showed them.
+            Record::OpenFd {
+                tid,
+                fd,
+                flags,
+                target,
+                ..
+            } => self.set(
+                tid,
+                fd.into(),
+                target.to_vec(),
+                u64::from(flags) & O_CLOEXEC != 0,
+            ),
             Record::Attach { tid, cwd, tgid, .. } => {
                 if let Some(&id) = self.of.get(&tgid).filter(|_| tid != tgid) {
                     self.attach(tid, id);
@@ -543,6 +556,12 @@ pub enum Op {
         former_tid: Tid,
     },
     Death(Tid),
+    OpenFd {
+        tid: Tid,
+        fd: i32,
+        flags: u32,
+        target: Vec<u8>,
+    },
     Attach {
         tid: Tid,
         tgid: Tid,
@@ -597,6 +616,18 @@ impl Consumer for Pass {
                     tid, former_tid, ..
                 } => ops.push(Op::Exec { tid, former_tid }),
                 Record::Death { tid, .. } => ops.push(Op::Death(tid)),
+                Record::OpenFd {
+                    tid,
+                    fd,
+                    flags,
+                    target,
+                    ..
+                } => ops.push(Op::OpenFd {
+                    tid,
+                    fd,
+                    flags,
+                    target: target.to_vec(),
+                }),
                 Record::Attach { tid, tgid, cwd, .. } => ops.push(Op::Attach {
                     tid,
                     tgid,
@@ -622,13 +653,11 @@ impl Consumer for Pass {
             let st = &mut self.state;
             match op {
                 Op::Call(e, x) => {
-                    let (em, xm) = (OwnedMem::borrow(&e.mem), OwnedMem::borrow(&x.mem));
-                    st.call(&e.entry(&em), &x.exit(&xm));
+                    st.call(&e.entry(), &x.exit());
                 }
                 Op::Resumed(k, x) => {
                     if let Some(Some(e)) = entries.get(k) {
-                        let (em, xm) = (OwnedMem::borrow(&e.mem), OwnedMem::borrow(&x.mem));
-                        st.call(&e.entry(&em), &x.exit(&xm));
+                        st.call(&e.entry(), &x.exit());
                     }
                 }
                 Op::NewChild {
@@ -642,6 +671,7 @@ impl Consumer for Pass {
                     child,
                     kind,
                     flags,
+                    inferred: false,
                 }),
                 Op::Exec { tid, former_tid } => st.event(&Record::Exec {
                     tid,
@@ -654,6 +684,19 @@ impl Consumer for Pass {
                     tid,
                     time: 0,
                     how: ptrec_format::Termination::Exited(0),
+                }),
+                Op::OpenFd {
+                    tid,
+                    fd,
+                    flags,
+                    target,
+                } => st.event(&Record::OpenFd {
+                    tid,
+                    time: 0,
+                    fd,
+                    flags,
+                    pos: 0,
+                    target: &target,
                 }),
                 Op::Attach { tid, tgid, cwd } => st.event(&Record::Attach {
                     tid,
@@ -715,6 +758,7 @@ mod tests {
             flags: mem_flags::STRING,
             addr: 0x1000,
             data: p,
+            redacted: None,
         }
     }
 
@@ -765,6 +809,7 @@ mod tests {
             flags: mem_flags::AT_EXIT,
             addr: 0x2000,
             data: &fds,
+            redacted: None,
         }];
         s.call(
             &entry(1, "pipe2", [0x2000, 0, 0, 0, 0, 0], &[]),
@@ -778,6 +823,7 @@ mod tests {
             child,
             kind,
             flags,
+            inferred: false,
         };
         s.event(&clone(2, 0x3d0f00, ChildKind::Clone));
         s.event(&clone(3, 0x1200011, ChildKind::Fork));
@@ -818,6 +864,7 @@ mod tests {
             flags: 0,
             addr: 0x3000,
             data: &sa,
+            redacted: None,
         }];
         s.call(
             &entry(1, "connect", [4, 0x3000, 16, 0, 0, 0], &m),

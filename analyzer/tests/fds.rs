@@ -45,6 +45,7 @@ fn files(path: &std::path::Path, chunk_bytes: usize) {
         child: 102,
         kind: ChildKind::Fork,
         flags: 0x1200011,
+        inferred: false,
     });
     g.exit(100, 57, 102, 1, &[]);
     g.enter(100, 3, [3, 0, 0, 0, 0, 0], &[]);
@@ -112,4 +113,49 @@ fn dash_y_names_files_sockets_and_follows_dup_close_fork_and_exec() {
         };
         assert_eq!(run(&big), run(&tiny), "{args:?}");
     }
+}
+
+#[test]
+fn an_attached_process_s_open_descriptors_come_from_its_open_fd_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "attach.bin");
+    let mut g = Gen::new(&p, &[], 1 << 20);
+    let t = g.tick();
+    g.put(Record::Attach {
+        tid: 200,
+        time: t,
+        tgid: 200,
+        ppid: 1,
+        state: b'S',
+        group_stopped: false,
+        comm: b"daemon",
+        exe: b"/usr/sbin/daemon",
+        cwd: b"/srv",
+    });
+    for (fd, target) in [(3, &b"/var/log/d.log"[..]), (4, b"pipe:[1234]")] {
+        let t = g.tick();
+        g.put(Record::OpenFd {
+            tid: 200,
+            time: t,
+            fd,
+            flags: 0o2000001,
+            pos: 0,
+            target,
+        });
+    }
+    g.call(200, 1, [3, 0x1000, 0, 0, 0, 0], 0, 1);
+    g.call(200, 1, [4, 0x1000, 0, 0, 0, 0], 0, 1);
+    g.enter(
+        200,
+        257,
+        [(-100i64) as u64, 0x2000, 0, 0, 0, 0],
+        &[(1, S, 0x2000, b"data")],
+    );
+    g.exit(200, 257, 5, 1, &[]);
+    g.finish();
+    let out = stdout(&analyze(&["replay", "-y", p.to_str().unwrap()]));
+    assert!(out.contains("write(3</var/log/d.log>, "), "{out}");
+    assert!(out.contains("write(4<pipe:[1234]>, "), "{out}");
+    // Relative to the cwd the attach record gave.
+    assert!(out.contains("= 5</srv/data>"), "{out}");
 }

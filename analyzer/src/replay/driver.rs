@@ -18,9 +18,7 @@ use super::{
     args_known_at_entry, args_text, call_text, finish, ret_text, siginfo_text, signal_name,
     signature, syscall_name, Caps,
 };
-use crate::calls::{
-    self, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry, OwnedExit, OwnedMem,
-};
+use crate::calls::{self, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry, OwnedExit};
 use crate::cli::ReplayOpts;
 use crate::decode::escape_into;
 use crate::fds::{FdResolver, FdState, Pass as FdPass};
@@ -439,8 +437,7 @@ impl Printer<'_> {
         r: &calls::Resumed<'_>,
         x: &Exit<'_>,
     ) -> Pre {
-        let mems = OwnedMem::borrow(&e.mem);
-        let e = e.entry(&mems);
+        let e = e.entry();
         let made = x.ret >= 0 && FdState::returns_fd(e.nr);
         if let (Some(st), true) = (w.state.as_mut(), made) {
             st.call(&e, x);
@@ -743,16 +740,8 @@ impl Consumer for Printer<'_> {
             let Some(l) = l else { continue };
             s.push_str(&t.out[done..l.at]);
             done = l.at;
-            let ent_mem = e.as_ref().map(|e| OwnedMem::borrow(&e.mem));
-            let entry = match (e, &ent_mem) {
-                (Some(e), Some(m)) => Some(e.entry(m)),
-                _ => None,
-            };
-            let exit_mem = l.exit.as_ref().map(|x| OwnedMem::borrow(&x.mem));
-            let exit = match (&l.exit, &exit_mem) {
-                (Some(x), Some(m)) => Some(x.exit(m)),
-                _ => None,
-            };
+            let entry = e.as_ref().map(OwnedEntry::entry);
+            let exit = l.exit.as_ref().map(OwnedExit::exit);
             if entry.is_some_and(|e| !self.ctx.filter.shows(e.nr))
                 || (entry.is_none() && exit.is_none())
             {
@@ -853,8 +842,7 @@ impl Consumer for Printer<'_> {
         if self.ctx.json && self.ctx.status.is_none_or(|st| st.unfinished) {
             let mut s = String::new();
             for e in &open {
-                let m = OwnedMem::borrow(&e.mem);
-                let e = e.entry(&m);
+                let e = e.entry();
                 if self.ctx.shows(&e) {
                     let pid = self.ctx.tree.pid_at(e.tid, e.time);
                     s.push_str(&super::json::unfinished(pid, &e, self.ctx.limit).to_string());

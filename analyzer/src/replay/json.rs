@@ -150,6 +150,14 @@ pub(super) fn event(pid: i32, r: &Record<'_>) -> Option<Value> {
             "text": String::from_utf8_lossy(text),
         }),
         Record::VforkDone { child, .. } => json!({"type": "vfork_done", "child": child}),
+        Record::OpenFd {
+            fd, flags, target, ..
+        } => json!({
+            "type": "open_fd",
+            "fd": fd,
+            "flags": flags,
+            "target": String::from_utf8_lossy(target),
+        }),
         Record::SyscallEnter { .. } | Record::SyscallExit { .. } => return None,
     };
     o["tid"] = tid.into();
