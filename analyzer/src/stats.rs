@@ -492,14 +492,21 @@ pub fn scan(trace: &Trace, opts: &ScanOptions) -> anyhow::Result<Scan> {
 /// error naming the first.
 pub fn report_skipped(trace: &Trace, skipped: &[Skipped], strict: bool) -> anyhow::Result<()> {
     let path = trace.path().display();
-    if let (true, Some(s)) = (strict, skipped.first()) {
-        anyhow::bail!("{path}: chunk {}: {} (--strict)", s.chunk, s.reason);
+    // Chunks the reader left out when it opened the file (duplicated or
+    // out of sequence), chunks missing from the sequence, then the ones
+    // that did not decode.
+    let mut lines: Vec<String> = trace.skipped().iter().map(|s| s.to_string()).collect();
+    lines.extend(trace.gaps().iter().map(|g| g.to_string()));
+    lines.extend(
+        skipped
+            .iter()
+            .map(|s| format!("chunk {} skipped: {}", s.chunk, s.reason)),
+    );
+    if let (true, Some(l)) = (strict, lines.first()) {
+        anyhow::bail!("{path}: {l} (--strict)");
     }
-    for s in skipped {
-        eprintln!(
-            "warning: {path}: chunk {} skipped: {}; the other chunks are analyzed",
-            s.chunk, s.reason
-        );
+    for l in &lines {
+        eprintln!("warning: {path}: {l}; the other chunks are analyzed");
     }
     Ok(())
 }
