@@ -204,9 +204,12 @@ impl OwnedExit {
 }
 
 /// What the layer knows of a chunk when it hands its part over.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ChunkMeta {
     pub info: ChunkInfo,
+    /// (tid, first, last): the time of each thread's first and last record
+    /// in the chunk (rec's thread-less notes left out).
+    pub spans: Vec<(Tid, u64, u64)>,
     /// Records of kinds this reader does not know, skipped.
     pub unknown: u64,
     /// (compressed, decompressed) bytes of the events, times and detail streams.
@@ -241,15 +244,18 @@ pub trait Consumer: Sync {
     fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()>;
 }
 
-/// A thread's state within one chunk. Its presence means the chunk decided
-/// the thread's syscall state (a syscall stop, its death or its exec), which
-/// supersedes what an earlier chunk left open.
+/// A thread's state within one chunk.
 #[derive(Default)]
 struct ThreadState<'a> {
     open: Option<Entry<'a>>,
     /// This thread took `former`'s tid over by a non-leader execve, whose
     /// entry lies in an earlier chunk: the execve exit ends that entry.
     moved_from: Option<Tid>,
+    /// The chunk decided the thread's syscall state (a syscall stop, its
+    /// death or its exec), which supersedes what an earlier chunk left open.
+    decided: bool,
+    /// First and last time of the thread's records in the chunk.
+    span: Option<(u64, u64)>,
 }
 
 /// What one chunk leaves for the boundary fix-up.
@@ -264,6 +270,8 @@ struct Edges {
     tails: Vec<OwnedEntry>,
     /// (tid, former): an execve exit still to come on `tid` ends `former`'s entry.
     moves: Vec<(Tid, Tid)>,
+    /// (tid, first, last) time of each thread's records in the chunk.
+    spans: Vec<(Tid, u64, u64)>,
     unknown: u64,
 }
 
@@ -275,9 +283,21 @@ struct Walker<'a, 'c, C: Consumer> {
 }
 
 impl<'a, C: Consumer> Walker<'a, '_, C> {
+    /// The state of `tid`, whose record at `time` is being read.
+    #[inline]
+    fn thread(&mut self, tid: Tid, time: u64) -> &mut ThreadState<'a> {
+        let st = self.threads.entry(tid).or_default();
+        match &mut st.span {
+            Some(s) => s.1 = time,
+            None => st.span = Some((time, time)),
+        }
+        st
+    }
+
     #[inline]
     fn enter(&mut self, e: Entry<'a>) {
-        let st = self.threads.entry(e.tid).or_default();
+        let st = self.thread(e.tid, e.time);
+        st.decided = true;
         st.moved_from = None;
         if let Some(old) = st.open.replace(e) {
             let call = Call {
@@ -292,8 +312,12 @@ impl<'a, C: Consumer> Walker<'a, '_, C> {
 
     #[inline]
     fn exit(&mut self, x: Exit<'a>) {
-        let from = match self.threads.get_mut(&x.tid) {
-            Some(st) => match st.open.take() {
+        let st = self.thread(x.tid, x.time);
+        let from = if !st.decided {
+            st.decided = true;
+            Some(x.tid)
+        } else {
+            match st.open.take() {
                 Some(entry) => {
                     let call = Call {
                         entry,
@@ -304,10 +328,6 @@ impl<'a, C: Consumer> Walker<'a, '_, C> {
                     return;
                 }
                 None => st.moved_from.take(),
-            },
-            None => {
-                self.threads.insert(x.tid, ThreadState::default());
-                Some(x.tid)
             }
         };
         self.resumed(
@@ -328,13 +348,16 @@ impl<'a, C: Consumer> Walker<'a, '_, C> {
     }
 
     fn record(&mut self, r: &Record<'a>) {
+        let (tid, time) = (r.tid(), r.time());
         match *r {
-            Record::Death { tid, time, .. } => {
-                let st = self.threads.entry(tid).or_insert_with(|| ThreadState {
-                    open: None,
-                    moved_from: Some(tid),
-                });
-                let from = st.moved_from.take();
+            Record::Death { .. } => {
+                let st = self.thread(tid, time);
+                let from = if st.decided {
+                    st.moved_from.take()
+                } else {
+                    Some(tid)
+                };
+                st.decided = true;
                 match st.open.take() {
                     Some(entry) => {
                         let call = Call {
@@ -357,17 +380,20 @@ impl<'a, C: Consumer> Walker<'a, '_, C> {
                     None => {}
                 }
             }
-            Record::Exec {
-                tid, former_tid, ..
-            } if former_tid != tid => {
+            Record::Exec { former_tid, .. } if former_tid != tid => {
                 // execve's exit is reported on the new tid (the leader):
                 // the open entry moves over so the call still joins.
-                let (open, moved) = match self.threads.get_mut(&former_tid) {
-                    Some(s) => (s.open.take(), s.moved_from.take()),
-                    None => (None, Some(former_tid)),
+                let f = self.threads.entry(former_tid).or_default();
+                let (open, moved) = if f.decided {
+                    (f.open.take(), f.moved_from.take())
+                } else {
+                    (None, Some(former_tid))
                 };
-                self.threads.insert(former_tid, ThreadState::default());
-                let st = self.threads.entry(tid).or_default();
+                f.decided = true;
+                f.open = None;
+                f.moved_from = None;
+                let st = self.thread(tid, time);
+                st.decided = true;
                 if let Some(old) = st.open.take() {
                     // The leader was inside a call the exec cut short.
                     let call = Call {
@@ -377,17 +403,27 @@ impl<'a, C: Consumer> Walker<'a, '_, C> {
                     };
                     self.c.item(&mut self.part, Item::Call(&call));
                 }
-                let st = self.threads.entry(tid).or_default();
+                let st = self.thread(tid, time);
                 st.open = open;
                 st.moved_from = if open.is_none() { moved } else { None };
             }
-            _ => {}
+            // rec's own notes concern no thread.
+            Record::Note { .. } if tid == 0 => {}
+            _ => {
+                self.thread(tid, time);
+            }
         }
         self.c.item(&mut self.part, Item::Event(r));
     }
 
     fn finish(mut self) -> (C::Sealed, Edges) {
         for (tid, st) in self.threads {
+            if let Some((first, last)) = st.span {
+                self.edges.spans.push((tid, first, last));
+            }
+            if !st.decided {
+                continue;
+            }
             self.edges.decided.push(tid);
             if let Some(e) = st.open {
                 self.edges.tails.push(OwnedEntry::of(&e));
@@ -567,10 +603,11 @@ impl<'t> Stream<'t> {
                 .collect();
             for (info, stream_sizes, r) in parts {
                 match r {
-                    Ok((part, edges)) => {
+                    Ok((part, mut edges)) => {
                         let entries = fix_up(&mut self.boundary, &edges);
                         let meta = ChunkMeta {
                             info,
+                            spans: std::mem::take(&mut edges.spans),
                             unknown: edges.unknown,
                             stream_sizes,
                         };

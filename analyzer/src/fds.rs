@@ -15,20 +15,16 @@
 //! started command, everything of an attached process), pipe and socket
 //! inode numbers, and a socket's local address unless it was bound.
 
+use std::borrow::Cow;
 use std::sync::Arc;
+
+use ptrec_abi::decode::{FdDesc, FdResolver};
 
 use ptrec_format::{mem_flags, ChildKind, Record, Tid};
 use rustc_hash::FxHashMap;
 
 use crate::calls::{ChunkMeta, Consumer, Entry, Exit, Item, OwnedEntry, OwnedExit};
 use crate::decode::syscall_name;
-
-/// What a view asks of the state while it formats a call.
-pub trait FdResolver {
-    /// What descriptor `fd` of the calling thread's process refers to, as
-    /// strace's `-y` shows it between `<` and `>` (unescaped).
-    fn describe(&self, fd: i32) -> Option<&[u8]>;
-}
 
 #[derive(Clone, Debug)]
 struct Fd {
@@ -60,14 +56,29 @@ pub struct FdState {
     root_cwd: Arc<[u8]>,
 }
 
-/// The state of thread `tid` as an [`FdResolver`].
+/// The state of thread `tid` as abi's [`FdResolver`] (`-y`): what its
+/// process's descriptors refer to, and its cwd for AT_FDCWD (-100).
 pub struct Of<'a> {
     files: Option<&'a Files>,
 }
 
+impl Of<'_> {
+    /// What descriptor `fd` refers to (unescaped).
+    pub fn name(&self, fd: i32) -> Option<&[u8]> {
+        let f = self.files?;
+        if fd == -100 {
+            return Some(&f.cwd);
+        }
+        f.fds.get(&fd).map(|f| &*f.name)
+    }
+}
+
 impl FdResolver for Of<'_> {
-    fn describe(&self, fd: i32) -> Option<&[u8]> {
-        self.files?.fds.get(&fd).map(|f| &*f.name)
+    fn describe(&self, fd: i32, _full: bool) -> Option<FdDesc<'_>> {
+        self.name(fd).map(|p| FdDesc {
+            path: Cow::Borrowed(p),
+            detail: None,
+        })
     }
 }
 
@@ -317,6 +328,24 @@ impl FdState {
             }
             _ => {}
         }
+    }
+
+    /// What descriptor `fd` of `x.tid` would refer to after the call,
+    /// leaving the state as it was.
+    pub fn peek_call(&mut self, e: &Entry<'_>, x: &Exit<'_>, fd: i32) -> Option<Vec<u8>> {
+        let before = self.table(x.tid).fds.get(&fd).cloned();
+        self.call(e, x);
+        let name = self.describe(x.tid, fd).map(<[u8]>::to_vec);
+        let t = self.table(x.tid);
+        match before {
+            Some(f) => {
+                t.fds.insert(fd, f);
+            }
+            None => {
+                t.fds.remove(&fd);
+            }
+        }
+        name
     }
 
     /// Applies a call that returned.
@@ -734,7 +763,7 @@ mod tests {
             tid,
             time: 0,
             stime_us: None,
-            nr: crate::decode::syscall_nr(nr).unwrap_or(0),
+            nr: ptrec_abi::names::syscall_nr(nr).unwrap_or(0),
             args,
             ip: None,
             mem: Captures::Slice(mem),
@@ -763,8 +792,7 @@ mod tests {
     }
 
     fn name(s: &FdState, tid: Tid, fd: i32) -> Option<String> {
-        s.of(tid)
-            .describe(fd)
+        s.describe(tid, fd)
             .map(|b| String::from_utf8_lossy(b).into_owned())
     }
 

@@ -232,29 +232,15 @@ fn call_time(opts: &ScanOptions, t0: u64, s0: Option<u64>, t1: u64, s1: Option<u
 }
 
 impl Scan {
-    /// Counts a record and extends its thread's time span.
+    /// Counts a record (thread spans come from the layer, per chunk).
     #[inline]
-    fn seen(&mut self, tid: Tid, time: u64, kind: Kind) {
+    fn seen(&mut self, time: u64, kind: Kind) {
         self.records += 1;
         self.by_kind[kind as usize] += 1;
         if self.first_time.is_none() {
             self.first_time = Some(time);
         }
         self.last_time = time;
-        match self.spans.get_mut(&tid) {
-            Some(s) => s.last = time,
-            None => {
-                if tid != 0 || kind != Kind::Note {
-                    self.spans.insert(
-                        tid,
-                        Span {
-                            first: time,
-                            last: time,
-                        },
-                    );
-                }
-            }
-        }
     }
 
     fn account(
@@ -277,7 +263,7 @@ impl Scan {
 
     #[inline]
     fn exit(&mut self, x: &calls::Exit<'_>) {
-        self.seen(x.tid, x.time, Kind::SyscallExit);
+        self.seen(x.time, Kind::SyscallExit);
         if is_error(x.ret) {
             self.stats.entry((x.tid, x.nr)).or_default().errors += 1;
         }
@@ -286,7 +272,7 @@ impl Scan {
     fn event(&mut self, r: &Record<'_>) {
         let time = r.time();
         let tid = r.tid();
-        self.seen(tid, time, r.kind());
+        self.seen(time, r.kind());
         let e = match *r {
             Record::NewChild {
                 child, kind, flags, ..
@@ -400,7 +386,7 @@ impl calls::Consumer for Scanner {
         let s = &mut p.scan;
         match item {
             Item::Enter(e) => {
-                s.seen(e.tid, e.time, Kind::SyscallEnter);
+                s.seen(e.time, Kind::SyscallEnter);
                 s.stats.entry((e.tid, e.nr)).or_default().calls += 1;
             }
             Item::Call(c) => {
@@ -443,6 +429,9 @@ impl calls::Consumer for Scanner {
         p.scan.compressed = u64::from(meta.info.header.compressed_len);
         p.scan.streams = meta.stream_sizes.map(|(c, u)| (u64::from(c), u64::from(u)));
         p.scan.unknown = meta.unknown;
+        for &(tid, first, last) in &meta.spans {
+            p.scan.spans.insert(tid, Span { first, last });
+        }
         self.scan.append(p.scan);
         Ok(())
     }

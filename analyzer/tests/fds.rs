@@ -80,7 +80,9 @@ fn dash_y_names_files_sockets_and_follows_dup_close_fork_and_exec() {
     let want = [
         "chdir(\"/work\")",
         "= 3</work/src/a.c>",
-        "dup2(3</work/src/a.c>, 5)",
+        // Arguments as the table was before the call, its result after.
+        "dup2(3</work/src/a.c>, 5)   = 5</work/src/a.c>",
+        "openat(AT_FDCWD</work>, ",
         "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 4<TCP>",
         "connect(4<TCP>, {sa_family=AF_INET, sin_port=htons(5000)",
         "read(3</work/src/a.c>, \"int \", 4)",
@@ -94,7 +96,11 @@ fn dash_y_names_files_sockets_and_follows_dup_close_fork_and_exec() {
         assert!(lines.iter().any(|l| l.contains(w)), "{w:?} not in:\n{out}");
     }
     // After connect the socket names its peer.
-    assert!(out.contains("write(4<TCP:[->127.0.0.1:5000]>, "), "{out}");
+    // (abi escapes the `>` of `->` in a descriptor's name.)
+    assert!(
+        out.contains("write(4<TCP:[-") && out.contains("127.0.0.1:5000]>, "),
+        "{out}"
+    );
     // Without -y, no names; with one record per chunk, the same lines.
     let plain = stdout(&analyze(&["replay", p]));
     assert!(

@@ -75,13 +75,13 @@ fn replay_json_is_one_valid_object_per_call_signal_and_event_at_every_chunking()
     let open = calls.iter().find(|c| c["name"] == "openat").unwrap();
     assert_eq!(open["errno"], "ENOENT");
     assert_eq!(open["ret"], -2);
-    assert_eq!(open["decoded"][1], "\"/etc/nonexistent\"");
+    assert_eq!(open["decoded"], "AT_FDCWD, \"/etc/nonexistent\", O_RDONLY");
     assert_eq!(open["strings"][0]["value"], "/etc/nonexistent");
     assert_eq!(open["args"][0], (-100i64) as u64);
     // The read that another thread's write interrupted is one object with
     // its output and its duration.
     let read = calls.iter().find(|c| c["name"] == "read").unwrap();
-    assert_eq!(read["decoded"][1], "\"abc\\0\\1\"");
+    assert_eq!(read["decoded"], "3, \"abc\\0\\1\", 64");
     assert_eq!(read["duration_ns"], 3000);
     // The non-leader execve: entered by 104, returned on 103.
     let exec = calls

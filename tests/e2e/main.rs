@@ -9,6 +9,7 @@
 mod analyze;
 mod attach;
 mod capture;
+mod engine;
 mod escaping;
 mod output;
 mod rec;

@@ -14,14 +14,13 @@ use std::fmt::Write;
 
 use ptrec_format::{Mem, Record, Termination, Tid, Trace};
 
-use super::{
-    args_known_at_entry, args_text, call_text, finish, ret_text, siginfo_text, signal_name,
-    signature, syscall_name, Caps,
-};
+use ptrec_abi::decode::{self as abi, FdResolver, FdStyle, NoFds, Part, Style};
+
+use super::finish;
 use crate::calls::{self, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry, OwnedExit};
 use crate::cli::ReplayOpts;
-use crate::decode::escape_into;
-use crate::fds::{FdResolver, FdState, Pass as FdPass};
+use crate::decode::{signal_name, syscall_name};
+use crate::fds::{FdState, Pass as FdPass};
 use crate::filter::Filter;
 use crate::stats::{self, is_error, ScanOptions};
 use crate::tree::Tree;
@@ -98,6 +97,8 @@ struct Ctx<'a> {
     utc_offset: i64,
     /// `--json`: NDJSON objects, each call once it has ended.
     json: bool,
+    /// `-y` or `-yy`.
+    fd_style: FdStyle,
 }
 
 impl Ctx<'_> {
@@ -255,8 +256,33 @@ fn collect<'a>(c: &ptrec_format::Captures<'a>) -> Vec<Mem<'a>> {
     c.iter().collect()
 }
 
-/// `-y`: the descriptors of the calling process.
-type Fds<'r> = Option<&'r dyn FdResolver>;
+/// `-y`: what the calling process's descriptors refer to when its
+/// arguments are shown (before the call), and what its returned
+/// descriptor refers to (after it).
+#[derive(Clone, Copy)]
+struct Fds<'r> {
+    args: Option<&'r dyn FdResolver>,
+    ret: Option<&'r dyn FdResolver>,
+}
+
+impl Fds<'_> {
+    const NONE: Fds<'static> = Fds {
+        args: None,
+        ret: None,
+    };
+}
+
+/// The descriptor a call returned, named as it is after the call.
+struct RetFd<'a>(i32, &'a [u8]);
+
+impl FdResolver for RetFd<'_> {
+    fn describe(&self, fd: i32, _full: bool) -> Option<abi::FdDesc<'_>> {
+        (fd == self.0).then_some(abi::FdDesc {
+            path: std::borrow::Cow::Borrowed(self.1),
+            detail: None,
+        })
+    }
+}
 
 impl Printer<'_> {
     /// Before another line is printed: the waiting entry's line is begun
@@ -264,11 +290,27 @@ impl Printer<'_> {
     fn interrupt(&self, w: &mut Walk<'_>) {
         if let Some(e) = w.cur.take() {
             let of = w.state.as_ref().map(|st| st.of(e.tid));
-            let fds = of.as_ref().map(|o| o as &dyn FdResolver);
+            let fds = Fds {
+                args: of.as_ref().map(|o| o as &dyn FdResolver),
+                ret: None,
+            };
             let o = self.entry_part(&mut w.text.out, &e, fds);
             w.text.out.push_str(o.cut());
         }
         w.text.printed = true;
+    }
+
+    /// How the decoders show a call, with `-y` what `fds` resolves.
+    fn style<'r>(&self, fds: Option<&'r dyn FdResolver>) -> Style<'r> {
+        Style {
+            string_limit: self.ctx.limit,
+            fds: if fds.is_some() {
+                self.ctx.fd_style
+            } else {
+                FdStyle::Plain
+            },
+            resolver: fds.unwrap_or(&NoFds),
+        }
     }
 
     /// `name(args` of an entry, as far as it is known at entry.
@@ -276,46 +318,21 @@ impl Printer<'_> {
         let start = out.len();
         self.ctx.head(out, e.tid, e.time, e.ip);
         let enter = collect(&e.mem);
-        let caps = Caps {
+        let call = abi::Call {
+            nr: e.nr,
+            args: e.args,
+            ret: None,
             enter: &enter,
             exit: &[],
-            limit: self.ctx.limit,
-            fds,
         };
-        let known = args_known_at_entry(e.nr);
-        let name = syscall_name(e.nr);
-        out.push_str(&name);
-        out.push('(');
-        out.push_str(&args_text(e.nr, &e.args, None, &caps, 0..known));
-        let more = known < 6 && signature(&name).is_none_or(|sg| known < sg.len());
+        abi::write_call(out, &call, Part::Entry, &self.style(fds.args));
         Open {
             tid: e.tid,
             start,
-            known,
-            more,
+            known: abi::args_known_at_entry(e.nr),
+            more: abi::has_exit_part(e.nr),
             nr: e.nr,
         }
-    }
-
-    /// The return value, with `-y` what a returned descriptor refers to.
-    fn ret(
-        &self,
-        nr: u32,
-        ret: i64,
-        args: Option<&[u64; 6]>,
-        caps: Option<&Caps<'_, '_>>,
-    ) -> String {
-        let mut r = ret_text(nr, ret, args, caps);
-        if let Some(name) = caps
-            .and_then(|c| c.fds)
-            .filter(|_| ret >= 0 && FdState::returns_fd(nr))
-            .and_then(|f| f.describe(ret as i32))
-        {
-            r.push('<');
-            escape_into(&mut r, name);
-            r.push('>');
-        }
-        r
     }
 
     /// The rest of a call after its entry part: `, rest) = ret <dur>`.
@@ -340,13 +357,15 @@ impl Printer<'_> {
         };
         let enter = collect(&e.mem);
         let exit = collect(&x.mem);
-        let caps = Caps {
+        let call = abi::Call {
+            nr: e.nr,
+            args: e.args,
+            ret: Some(x.ret),
             enter: &enter,
             exit: &exit,
-            limit: self.ctx.limit,
-            fds,
         };
-        let rest = args_text(e.nr, &e.args, Some(x.ret), &caps, known..6);
+        let mut rest = String::new();
+        abi::write_args(&mut rest, &call, Part::Exit, &self.style(fds.args));
         if known > 0 && !rest.is_empty() {
             s.push_str(", ");
         }
@@ -355,7 +374,7 @@ impl Printer<'_> {
         finish(
             s,
             line_start,
-            &self.ret(e.nr, x.ret, Some(&e.args), Some(&caps)),
+            &abi::return_text(&call, &self.style(fds.ret)),
         );
         self.ctx.dur(s, x.time.saturating_sub(e.time));
         s.push('\n');
@@ -367,17 +386,18 @@ impl Printer<'_> {
         self.ctx.head(s, e.tid, e.time, e.ip);
         let enter = collect(&e.mem);
         let exit = x.map(|x| collect(&x.mem)).unwrap_or_default();
-        let caps = Caps {
+        let call = abi::Call {
+            nr: e.nr,
+            args: e.args,
+            ret: x.map(|x| x.ret),
             enter: &enter,
             exit: &exit,
-            limit: self.ctx.limit,
-            fds,
         };
-        s.push_str(&call_text(e.nr, &e.args, x.map(|x| x.ret), &caps));
+        abi::write_call(s, &call, Part::Whole, &self.style(fds.args));
         s.push(')');
         match x {
             Some(x) => {
-                finish(s, start, &self.ret(e.nr, x.ret, Some(&e.args), Some(&caps)));
+                finish(s, start, &abi::return_text(&call, &self.style(fds.ret)));
                 self.ctx.dur(s, x.time.saturating_sub(e.time));
             }
             None => finish(s, start, "?"),
@@ -404,21 +424,29 @@ impl Printer<'_> {
             (Some(e), Some(x)) => {
                 let enter = collect(&e.mem);
                 let exit = collect(&x.mem);
-                let caps = Caps {
+                let call = abi::Call {
+                    nr,
+                    args: e.args,
+                    ret: Some(x.ret),
                     enter: &enter,
                     exit: &exit,
-                    limit: self.ctx.limit,
-                    fds,
                 };
-                let known = args_known_at_entry(nr);
-                s.push_str(&args_text(nr, &e.args, Some(x.ret), &caps, known..6));
+                abi::write_args(s, &call, Part::Exit, &self.style(fds.args));
                 s.push(')');
-                finish(s, start, &self.ret(nr, x.ret, Some(&e.args), Some(&caps)));
+                finish(s, start, &abi::return_text(&call, &self.style(fds.ret)));
                 self.ctx.dur(s, x.time.saturating_sub(e.time));
             }
             (None, Some(x)) => {
+                // The entry is not in the trace: only the result is known.
+                let call = abi::Call {
+                    nr,
+                    args: [0; 6],
+                    ret: Some(x.ret),
+                    enter: &[],
+                    exit: &[],
+                };
                 s.push(')');
-                finish(s, start, &ret_text(nr, x.ret, None, None));
+                finish(s, start, &abi::return_text(&call, &self.style(None)));
             }
             (_, None) => {
                 s.push(')');
@@ -438,36 +466,39 @@ impl Printer<'_> {
         x: &Exit<'_>,
     ) -> Pre {
         let e = e.entry();
-        let made = x.ret >= 0 && FdState::returns_fd(e.nr);
-        if let (Some(st), true) = (w.state.as_mut(), made) {
-            st.call(&e, x);
-        }
+        let made = ret_name(w.state.as_mut(), &e, x);
         let of = w.state.as_ref().map(|st| st.of(e.tid));
-        let fds = of.as_ref().map(|o| o as &dyn FdResolver);
+        let rf = made.as_ref().map(|n| RetFd(x.ret as i32, n));
+        let fds = Fds {
+            args: of.as_ref().map(|o| o as &dyn FdResolver),
+            ret: rf.as_ref().map(|r| r as &dyn FdResolver),
+        };
         let enter = collect(&e.mem);
         let exit = collect(&x.mem);
-        let caps = Caps {
+        let call = abi::Call {
+            nr: e.nr,
+            args: e.args,
+            ret: Some(x.ret),
             enter: &enter,
             exit: &exit,
-            limit: self.ctx.limit,
-            fds,
         };
-        let known = args_known_at_entry(e.nr);
-        let rest = args_text(e.nr, &e.args, Some(x.ret), &caps, known..6);
+        let known = abi::args_known_at_entry(e.nr);
+        let mut rest = String::new();
+        abi::write_args(&mut rest, &call, Part::Exit, &self.style(fds.args));
         let mut rest_args = String::new();
         if known > 0 && !rest.is_empty() {
             rest_args.push_str(", ");
         }
         rest_args.push_str(&rest);
         rest_args.push(')');
-        let ret = self.ret(e.nr, x.ret, Some(&e.args), Some(&caps));
+        let ret = abi::return_text(&call, &self.style(fds.ret));
         let mut dur = String::new();
         self.ctx.dur(&mut dur, x.time.saturating_sub(e.time));
         let mut resumed = String::new();
         self.resumed_line(&mut resumed, Some(&e), r.tid, r.time, Some(x), fds);
         let mut whole = String::new();
         self.whole(&mut whole, &e, Some(x), fds);
-        if let (Some(st), false) = (w.state.as_mut(), made) {
+        if let Some(st) = w.state.as_mut() {
             st.call(&e, x);
         }
         Pre {
@@ -482,19 +513,14 @@ impl Printer<'_> {
     fn call<'a>(&self, w: &mut Walk<'a>, c: &calls::Call<'a>) {
         let e = &c.entry;
         let x = c.exit.as_ref();
-        // A call that makes a descriptor is shown with it; one that closes
-        // or replaces one, with what it was.
-        let made = x.is_some_and(|x| x.ret >= 0 && FdState::returns_fd(e.nr));
-        if let (Some(st), Some(x), true) = (w.state.as_mut(), x, made) {
-            st.call(e, x);
-        }
-        self.show_call(w, c);
-        if let (Some(st), Some(x), false) = (w.state.as_mut(), x, made) {
+        let made = x.and_then(|x| ret_name(w.state.as_mut(), e, x));
+        self.show_call(w, c, made.as_deref());
+        if let (Some(st), Some(x)) = (w.state.as_mut(), x) {
             st.call(e, x);
         }
     }
 
-    fn show_call<'a>(&self, w: &mut Walk<'a>, c: &calls::Call<'a>) {
+    fn show_call<'a>(&self, w: &mut Walk<'a>, c: &calls::Call<'a>, made: Option<&[u8]>) {
         let e = &c.entry;
         if !self.ctx.shows(e) {
             return;
@@ -517,7 +543,11 @@ impl Printer<'_> {
             if c.end != calls::End::Lost && st.shows(c.exit.map(|x| x.ret)) {
                 self.interrupt(w);
                 let of = w.state.as_ref().map(|st| st.of(e.tid));
-                let fds = of.as_ref().map(|o| o as &dyn FdResolver);
+                let rf = made.map(|n| RetFd(c.exit.map_or(-1, |x| x.ret as i32), n));
+                let fds = Fds {
+                    args: of.as_ref().map(|o| o as &dyn FdResolver),
+                    ret: rf.as_ref().map(|r| r as &dyn FdResolver),
+                };
                 self.whole(&mut w.text.out, e, c.exit.as_ref(), fds);
             }
             return;
@@ -538,7 +568,11 @@ impl Printer<'_> {
         }
         w.text.printed = true;
         let of = w.state.as_ref().map(|st| st.of(e.tid));
-        let fds = of.as_ref().map(|o| o as &dyn FdResolver);
+        let rf = made.map(|n| RetFd(x.map_or(-1, |x| x.ret as i32), n));
+        let fds = Fds {
+            args: of.as_ref().map(|o| o as &dyn FdResolver),
+            ret: rf.as_ref().map(|r| r as &dyn FdResolver),
+        };
         let out = &mut w.text.out;
         if one_line {
             let name = syscall_name(e.nr);
@@ -583,7 +617,7 @@ impl Printer<'_> {
                     line,
                     "--- {} {} ---",
                     signal_name(signo),
-                    siginfo_text(signo, siginfo)
+                    abi::siginfo_text(signo, siginfo)
                 );
             }
             Record::GroupStop { signo, .. } => {
@@ -618,7 +652,10 @@ impl Printer<'_> {
             {
                 w.cur = None;
                 let of = w.state.as_ref().map(|st| st.of(cur.tid));
-                let fds = of.as_ref().map(|o| o as &dyn FdResolver);
+                let fds = Fds {
+                    args: of.as_ref().map(|o| o as &dyn FdResolver),
+                    ret: None,
+                };
                 self.entry_part(&mut w.text.out, &cur, fds);
                 let _ = writeln!(w.text.out, " <pid changed to {tid} ...>");
                 w.text.printed = true;
@@ -702,7 +739,10 @@ impl Consumer for Printer<'_> {
         // chunks finish or cut the line.
         if let Some(e) = w.cur.take() {
             let of = w.state.as_ref().map(|st| st.of(e.tid));
-            let fds = of.as_ref().map(|o| o as &dyn FdResolver);
+            let fds = Fds {
+                args: of.as_ref().map(|o| o as &dyn FdResolver),
+                ret: None,
+            };
             let o = self.entry_part(&mut w.text.out, &e, fds);
             w.text.open = Some(o);
             w.text.printed = true;
@@ -772,7 +812,7 @@ impl Consumer for Printer<'_> {
                     if st.shows(exit.map(|x| x.ret)) {
                         match &l.pre {
                             Some(p) => s.push_str(&p.whole),
-                            None => self.whole(&mut s, &e, exit.as_ref(), None),
+                            None => self.whole(&mut s, &e, exit.as_ref(), Fds::NONE),
                         }
                     }
                 }
@@ -789,8 +829,8 @@ impl Consumer for Printer<'_> {
                                 line.push('\n');
                             }
                             None => {
-                                let known = args_known_at_entry(e.nr);
-                                self.rest(&mut line, 0, &e, exit.as_ref(), known, None);
+                                let known = abi::args_known_at_entry(e.nr);
+                                self.rest(&mut line, 0, &e, exit.as_ref(), known, Fds::NONE);
                             }
                         }
                         s.push_str(&line[width..]);
@@ -801,7 +841,14 @@ impl Consumer for Printer<'_> {
                             Some(p) => s.push_str(&p.resumed),
                             None => {
                                 let x = exit.as_ref();
-                                self.resumed_line(&mut s, entry.as_ref(), l.tid, l.time, x, None);
+                                self.resumed_line(
+                                    &mut s,
+                                    entry.as_ref(),
+                                    l.tid,
+                                    l.time,
+                                    x,
+                                    Fds::NONE,
+                                );
                             }
                         }
                     }
@@ -853,6 +900,16 @@ impl Consumer for Printer<'_> {
         }
         Ok(())
     }
+}
+
+/// `-y`: the name, after the call, of the descriptor a call returned
+/// (its arguments are shown as the table was before it).
+fn ret_name(st: Option<&mut FdState>, e: &Entry<'_>, x: &Exit<'_>) -> Option<Vec<u8>> {
+    let st = st?;
+    if x.ret < 0 || !abi::returns_fd_nr(e.nr) {
+        return None;
+    }
+    st.peek_call(e, x, x.ret as i32)
 }
 
 /// Local time's offset from UTC at `wall_ns`, in seconds.
@@ -913,6 +970,11 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         wall_offset: i128::from(h.start_wall_ns) - i128::from(h.start_mono_ns),
         utc_offset: utc_offset(h.start_wall_ns),
         json: opts.json,
+        fd_style: if opts.decode_fds > 1 {
+            FdStyle::Full
+        } else {
+            FdStyle::Paths
+        },
     };
     let mut pr = Printer {
         ctx,

@@ -6,26 +6,30 @@ use serde_json::{json, Map, Value};
 
 use ptrec_format::{mem_flags, ChildKind, Record, Termination};
 
-use super::{args_text, ret_text, siginfo_text, signal_name, syscall_name, Caps};
+use ptrec_abi::decode::{self as abi, Part, Style};
+
 use crate::calls::{End, Entry, Exit};
-use crate::decode::errno_text;
+use crate::decode::{signal_name, syscall_name};
 use crate::stats::is_error;
+use ptrec_abi::names::errno_text;
 
 /// One call as an object.
 pub(super) fn call(pid: i32, e: &Entry<'_>, x: Option<&Exit<'_>>, end: End, limit: usize) -> Value {
     let enter: Vec<_> = e.mem.iter().collect();
     let exit: Vec<_> = x.map(|x| x.mem.iter().collect()).unwrap_or_default();
-    let caps = Caps {
+    let call = abi::Call {
+        nr: e.nr,
+        args: e.args,
+        ret: x.map(|x| x.ret),
         enter: &enter,
         exit: &exit,
-        limit,
-        fds: None,
     };
-    let ret = x.map(|x| x.ret);
-    let decoded: Vec<String> = (0..6)
-        .map(|i| args_text(e.nr, &e.args, ret, &caps, i..i + 1))
-        .take_while(|s| !s.is_empty())
-        .collect();
+    let style = Style {
+        string_limit: limit,
+        ..Style::default()
+    };
+    let mut decoded = String::new();
+    abi::write_args(&mut decoded, &call, Part::Whole, &style);
     let strings: Vec<Value> = enter
         .iter()
         .chain(exit.iter())
@@ -66,10 +70,7 @@ pub(super) fn call(pid: i32, e: &Entry<'_>, x: Option<&Exit<'_>>, end: End, limi
             o.insert("exit_ns".into(), x.time.into());
             o.insert("duration_ns".into(), x.time.saturating_sub(e.time).into());
             o.insert("ret".into(), x.ret.into());
-            o.insert(
-                "ret_text".into(),
-                ret_text(e.nr, x.ret, Some(&e.args), Some(&caps)).into(),
-            );
+            o.insert("ret_text".into(), abi::return_text(&call, &style).into());
             if is_error(x.ret) {
                 let t = errno_text(-x.ret as i32);
                 let name = t.split(' ').next().unwrap_or("").to_string();
@@ -99,7 +100,7 @@ pub(super) fn event(pid: i32, r: &Record<'_>) -> Option<Value> {
             "type": "signal",
             "signo": signo,
             "signal": signal_name(signo),
-            "siginfo": siginfo_text(signo, siginfo),
+            "siginfo": abi::siginfo_text(signo, siginfo),
         }),
         Record::GroupStop { signo, .. } => json!({
             "type": "group_stop",
