@@ -278,15 +278,37 @@ struct Edges {
 struct Walker<'a, 'c, C: Consumer> {
     c: &'c C,
     part: C::Part<'a>,
-    threads: FxHashMap<Tid, ThreadState<'a>>,
+    /// Per thread seen in the chunk, in order of first record.
+    threads: Vec<(Tid, ThreadState<'a>)>,
+    index: FxHashMap<Tid, u32>,
+    /// The last thread looked up: a call's exit mostly follows its entry.
+    last: Option<(Tid, u32)>,
     edges: Edges,
 }
 
 impl<'a, C: Consumer> Walker<'a, '_, C> {
+    /// The state of `tid`, made when the chunk has none yet.
+    #[inline]
+    fn slot(&mut self, tid: Tid) -> &mut ThreadState<'a> {
+        let i = match self.last {
+            Some((t, i)) if t == tid => i,
+            _ => {
+                let n = self.threads.len() as u32;
+                let i = *self.index.entry(tid).or_insert(n);
+                if i == n {
+                    self.threads.push((tid, ThreadState::default()));
+                }
+                self.last = Some((tid, i));
+                i
+            }
+        };
+        &mut self.threads[i as usize].1
+    }
+
     /// The state of `tid`, whose record at `time` is being read.
     #[inline]
     fn thread(&mut self, tid: Tid, time: u64) -> &mut ThreadState<'a> {
-        let st = self.threads.entry(tid).or_default();
+        let st = self.slot(tid);
         match &mut st.span {
             Some(s) => s.1 = time,
             None => st.span = Some((time, time)),
@@ -383,7 +405,7 @@ impl<'a, C: Consumer> Walker<'a, '_, C> {
             Record::Exec { former_tid, .. } if former_tid != tid => {
                 // execve's exit is reported on the new tid (the leader):
                 // the open entry moves over so the call still joins.
-                let f = self.threads.entry(former_tid).or_default();
+                let f = self.slot(former_tid);
                 let (open, moved) = if f.decided {
                     (f.open.take(), f.moved_from.take())
                 } else {
@@ -469,7 +491,9 @@ fn walk_chunk<C: Consumer>(
     let mut w = Walker {
         c,
         part: c.part(data.info.index),
-        threads: FxHashMap::default(),
+        threads: Vec::new(),
+        index: FxHashMap::default(),
+        last: None,
         edges: Edges::default(),
     };
     let unknown = match mode {

@@ -215,6 +215,41 @@ pub struct ScanPart {
     /// (tid, nr, exit time, exit CPU time).
     /// (exit time, exit CPU time) per [`Item::Resumed`], in order (`None`: no exit).
     resumed: Vec<Option<(u64, Option<u64>)>>,
+    /// The chunk's counts per thread, indexed by syscall number (merged
+    /// into `scan.stats` at the end), and the last thread looked up: a
+    /// call's exit mostly follows its entry.
+    threads: Vec<(Tid, Vec<Stat>)>,
+    index: FxHashMap<Tid, u32>,
+    last: Option<(Tid, u32)>,
+}
+
+impl ScanPart {
+    #[inline]
+    fn stat(&mut self, tid: Tid, nr: u32) -> &mut Stat {
+        let i = match self.last {
+            Some((t, i)) if t == tid => i,
+            _ => {
+                let n = self.threads.len() as u32;
+                let i = *self.index.entry(tid).or_insert(n);
+                if i == n {
+                    self.threads.push((tid, Vec::new()));
+                }
+                self.last = Some((tid, i));
+                i
+            }
+        };
+        let v = &mut self.threads[i as usize].1;
+        let nr = nr as usize;
+        if nr >= v.len() {
+            // Syscall numbers are small; a forged one is counted all the same.
+            if nr < 4096 {
+                v.resize_with(nr + 1, Stat::default);
+            } else {
+                return self.scan.stats.entry((tid, nr as u32)).or_default();
+            }
+        }
+        &mut v[nr]
+    }
 }
 
 /// Whether a return value is an error return (-4095..=-1).
@@ -258,14 +293,6 @@ impl Scan {
             s.hist
                 .get_or_insert_with(Histogram::default)
                 .add(x.0.saturating_sub(t.0));
-        }
-    }
-
-    #[inline]
-    fn exit(&mut self, x: &calls::Exit<'_>) {
-        self.seen(x.time, Kind::SyscallExit);
-        if is_error(x.ret) {
-            self.stats.entry((x.tid, x.nr)).or_default().errors += 1;
         }
     }
 
@@ -383,32 +410,39 @@ impl calls::Consumer for Scanner {
 
     #[inline]
     fn item<'a>(&self, p: &mut ScanPart, item: Item<'_, 'a>) {
-        let s = &mut p.scan;
         match item {
             Item::Enter(e) => {
-                s.seen(e.time, Kind::SyscallEnter);
-                s.stats.entry((e.tid, e.nr)).or_default().calls += 1;
+                p.scan.seen(e.time, Kind::SyscallEnter);
+                p.stat(e.tid, e.nr).calls += 1;
             }
             Item::Call(c) => {
                 if let Some(x) = &c.exit {
-                    s.exit(x);
+                    p.scan.seen(x.time, Kind::SyscallExit);
+                    if is_error(x.ret) {
+                        p.stat(x.tid, x.nr).errors += 1;
+                    }
                     let e = &c.entry;
-                    s.account(
-                        &self.opts,
-                        e.tid,
-                        e.nr,
-                        (e.time, e.stime_us),
-                        (x.time, x.stime_us),
-                    );
+                    let d = call_time(&self.opts, e.time, e.stime_us, x.time, x.stime_us);
+                    let histograms = self.opts.histograms;
+                    let st = p.stat(e.tid, e.nr);
+                    st.time_ns += d;
+                    if histograms {
+                        st.hist
+                            .get_or_insert_with(Histogram::default)
+                            .add(x.time.saturating_sub(e.time));
+                    }
                 }
             }
             Item::Resumed(r) => {
                 if let Some(x) = &r.exit {
-                    s.exit(x);
+                    p.scan.seen(x.time, Kind::SyscallExit);
+                    if is_error(x.ret) {
+                        p.stat(x.tid, x.nr).errors += 1;
+                    }
                 }
                 p.resumed.push(r.exit.map(|x| (x.time, x.stime_us)));
             }
-            Item::Event(r) => s.event(r),
+            Item::Event(r) => p.scan.event(r),
         }
     }
 
@@ -422,6 +456,18 @@ impl calls::Consumer for Scanner {
             if let (Some(x), Some(e)) = (x, e) {
                 p.scan
                     .account(&self.opts, e.tid, e.nr, (e.time, e.stime_us), *x);
+            }
+        }
+        for (tid, v) in std::mem::take(&mut p.threads) {
+            for (nr, st) in v.into_iter().enumerate() {
+                if st.calls > 0 || st.errors > 0 || st.time_ns > 0 || st.hist.is_some() {
+                    match p.scan.stats.get_mut(&(tid, nr as u32)) {
+                        Some(a) => a.merge(&st),
+                        None => {
+                            p.scan.stats.insert((tid, nr as u32), st);
+                        }
+                    }
+                }
             }
         }
         p.scan.chunks = 1;
