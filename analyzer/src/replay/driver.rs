@@ -532,9 +532,14 @@ impl Printer<'_> {
                 .is_none_or(|st| st.shows(c.exit.map(|x| x.ret)))
             {
                 let pid = self.ctx.tree.pid_at(e.tid, e.time);
-                let v = super::json::call(pid, e, c.exit.as_ref(), c.end, self.ctx.limit);
-                w.text.out.push_str(&v.to_string());
-                w.text.out.push('\n');
+                super::json::call(
+                    &mut w.text.out,
+                    pid,
+                    e,
+                    c.exit.as_ref(),
+                    c.end,
+                    self.ctx.limit,
+                );
                 w.text.printed = true;
             }
             return;
@@ -800,10 +805,7 @@ impl Consumer for Printer<'_> {
                         calls::End::Death
                     };
                     let pid = self.ctx.tree.pid_at(e.tid, e.time);
-                    s.push_str(
-                        &super::json::call(pid, &e, exit.as_ref(), end, self.ctx.limit).to_string(),
-                    );
-                    s.push('\n');
+                    super::json::call(&mut s, pid, &e, exit.as_ref(), end, self.ctx.limit);
                 }
                 continue;
             }
@@ -892,8 +894,7 @@ impl Consumer for Printer<'_> {
                 let e = e.entry();
                 if self.ctx.shows(&e) {
                     let pid = self.ctx.tree.pid_at(e.tid, e.time);
-                    s.push_str(&super::json::unfinished(pid, &e, self.ctx.limit).to_string());
-                    s.push('\n');
+                    super::json::unfinished(&mut s, pid, &e, self.ctx.limit);
                 }
             }
             crate::out(&s)?;

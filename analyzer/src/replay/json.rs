@@ -2,7 +2,10 @@
 //! raw values next to their decoded forms. The objects are described by
 //! `analyzer/replay.schema.json` (a test validates output against it).
 
-use serde_json::{json, Map, Value};
+use std::borrow::Cow;
+
+use serde::Serialize;
+use serde_json::{json, Value};
 
 use ptrec_format::{mem_flags, ChildKind, Record, Termination};
 
@@ -13,8 +16,68 @@ use crate::decode::{signal_name, syscall_name};
 use crate::stats::is_error;
 use ptrec_abi::names::errno_text;
 
-/// One call as an object.
-pub(super) fn call(pid: i32, e: &Entry<'_>, x: Option<&Exit<'_>>, end: End, limit: usize) -> Value {
+/// A captured string argument.
+#[derive(Serialize)]
+struct Str<'a> {
+    arg: u8,
+    value: Cow<'a, str>,
+    truncated: bool,
+}
+
+/// One call, serialized straight to text (no intermediate JSON tree: a
+/// replay writes millions of these).
+#[derive(Serialize)]
+struct CallObj<'a> {
+    r#type: &'static str,
+    tid: i32,
+    pid: i32,
+    name: Cow<'static, str>,
+    nr: u32,
+    args: [u64; 6],
+    decoded: String,
+    strings: Vec<Str<'a>>,
+    enter_ns: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<u64>,
+    end: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exit_tid: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exit_ns: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_ns: Option<u64>,
+    ret: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ret_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errno: Option<String>,
+}
+
+/// Appends one call as a line of NDJSON; `end` as the schema names it.
+pub(super) fn call(
+    out: &mut String,
+    pid: i32,
+    e: &Entry<'_>,
+    x: Option<&Exit<'_>>,
+    end: End,
+    limit: usize,
+) {
+    let end = match end {
+        End::Returned => "returned",
+        End::Death => "death",
+        End::Lost => "lost",
+    };
+    write_call(out, pid, e, x, end, limit);
+}
+
+fn write_call(
+    out: &mut String,
+    pid: i32,
+    e: &Entry<'_>,
+    x: Option<&Exit<'_>>,
+    end: &'static str,
+    limit: usize,
+) {
     let enter: Vec<_> = e.mem.iter().collect();
     let exit: Vec<_> = x.map(|x| x.mem.iter().collect()).unwrap_or_default();
     let call = abi::Call {
@@ -30,65 +93,48 @@ pub(super) fn call(pid: i32, e: &Entry<'_>, x: Option<&Exit<'_>>, end: End, limi
     };
     let mut decoded = String::new();
     abi::write_args(&mut decoded, &call, Part::Whole, &style);
-    let strings: Vec<Value> = enter
+    let strings = enter
         .iter()
         .chain(exit.iter())
         .filter(|m| m.flags & mem_flags::STRING != 0 && m.arg < 6)
-        .map(|m| {
-            json!({
-                "arg": m.arg,
-                "value": String::from_utf8_lossy(m.data),
-                "truncated": m.flags & (mem_flags::TRUNCATED | mem_flags::PARTIAL) != 0,
-            })
+        .map(|m| Str {
+            arg: m.arg,
+            value: String::from_utf8_lossy(m.data),
+            truncated: m.flags & (mem_flags::TRUNCATED | mem_flags::PARTIAL) != 0,
         })
         .collect();
-    let mut o = Map::new();
-    o.insert("type".into(), "call".into());
-    o.insert("tid".into(), e.tid.into());
-    o.insert("pid".into(), pid.into());
-    o.insert("name".into(), syscall_name(e.nr).into_owned().into());
-    o.insert("nr".into(), e.nr.into());
-    o.insert("args".into(), e.args.to_vec().into());
-    o.insert("decoded".into(), decoded.into());
-    o.insert("strings".into(), strings.into());
-    o.insert("enter_ns".into(), e.time.into());
-    if let Some(ip) = e.ip {
-        o.insert("ip".into(), ip.into());
+    let o = CallObj {
+        r#type: "call",
+        tid: e.tid,
+        pid,
+        name: syscall_name(e.nr),
+        nr: e.nr,
+        args: e.args,
+        decoded,
+        strings,
+        enter_ns: e.time,
+        ip: e.ip,
+        end,
+        exit_tid: x.map(|x| x.tid),
+        exit_ns: x.map(|x| x.time),
+        duration_ns: x.map(|x| x.time.saturating_sub(e.time)),
+        ret: x.map(|x| x.ret),
+        ret_text: x.map(|_| abi::return_text(&call, &style)),
+        errno: x.filter(|x| is_error(x.ret)).map(|x| {
+            let t = errno_text(-x.ret as i32);
+            t.split(' ').next().unwrap_or("").to_string()
+        }),
+    };
+    // Serializing plain fields into memory cannot fail.
+    if let Ok(s) = serde_json::to_string(&o) {
+        out.push_str(&s);
     }
-    o.insert(
-        "end".into(),
-        match end {
-            End::Returned => "returned",
-            End::Death => "death",
-            End::Lost => "lost",
-        }
-        .into(),
-    );
-    match x {
-        Some(x) => {
-            o.insert("exit_tid".into(), x.tid.into());
-            o.insert("exit_ns".into(), x.time.into());
-            o.insert("duration_ns".into(), x.time.saturating_sub(e.time).into());
-            o.insert("ret".into(), x.ret.into());
-            o.insert("ret_text".into(), abi::return_text(&call, &style).into());
-            if is_error(x.ret) {
-                let t = errno_text(-x.ret as i32);
-                let name = t.split(' ').next().unwrap_or("").to_string();
-                o.insert("errno".into(), name.into());
-            }
-        }
-        None => {
-            o.insert("ret".into(), Value::Null);
-        }
-    }
-    Value::Object(o)
+    out.push('\n');
 }
 
 /// A call whose end the trace does not hold (it ended first).
-pub(super) fn unfinished(pid: i32, e: &Entry<'_>, limit: usize) -> Value {
-    let mut v = call(pid, e, None, End::Lost, limit);
-    v["end"] = "end_of_trace".into();
-    v
+pub(super) fn unfinished(out: &mut String, pid: i32, e: &Entry<'_>, limit: usize) {
+    write_call(out, pid, e, None, "end_of_trace", limit);
 }
 
 /// A signal, a group-stop or a process event; `None` for records that are
