@@ -475,7 +475,7 @@ fn full_entry<'a>(r: &Record<'a>) -> Option<Entry<'a>> {
             stime_us,
             nr: nr as u32,
             args,
-            ip: regs.as_ref().map(|r| r.0[x86_64::RIP]),
+            ip: regs.as_ref().map(|r| r[x86_64::RIP]),
             mem,
         }),
         _ => None,

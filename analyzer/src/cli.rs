@@ -53,9 +53,120 @@ pub enum Cmd {
         #[arg(default_value = "trace.bin")]
         trace: PathBuf,
     },
-    /// Header metadata, chunk count, integrity check.
-    Info {
+    /// Failed processes, innermost first: argv, status, stderr, failed files.
+    Failures {
+        #[arg(long)]
+        json: bool,
         #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
+    /// What processes wrote to stdout/stderr (or fd N), reconstructed.
+    Output {
+        /// Only what these processes wrote to their own fds (else: what
+        /// reached the recorded command's stdout/stderr).
+        #[arg(short = 'p')]
+        pids: Vec<i32>,
+        /// This descriptor instead of 1 and 2 (repeatable).
+        #[arg(long = "fd")]
+        fds: Vec<i32>,
+        /// Prefix each line with the pid and command that wrote it.
+        #[arg(long)]
+        by_process: bool,
+        /// The recorded bytes unescaped (to a file or pipe only).
+        #[arg(long)]
+        raw: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
+    /// Every path touched: opens, errors, bytes, by which processes.
+    Files {
+        #[arg(long)]
+        json: bool,
+        /// Only what these processes did.
+        #[arg(short = 'p')]
+        pids: Vec<i32>,
+        /// Order by this column (counts largest first).
+        #[arg(short = 'S', long = "sort", value_enum, default_value = "path")]
+        sort: crate::files::SortKey,
+        /// `[PATTERN] [TRACE]`: paths containing PATTERN (a glob when it
+        /// holds `*` or `?`); a single argument that is an existing file is
+        /// the trace.
+        #[arg(num_args = 0..=2)]
+        args: Vec<String>,
+    },
+    /// The N slowest calls and per-syscall latency distributions.
+    Slow {
+        /// How many calls.
+        #[arg(short = 'n', default_value_t = 20)]
+        n: usize,
+        /// Only these syscalls (strace syntax, as replay's -e).
+        #[arg(short = 'e')]
+        expr: Vec<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
+    /// A Perfetto trace (ui.perfetto.dev): tracks per process and thread,
+    /// a slice per syscall, instants, fork flows.
+    Timeline {
+        /// The file to write (a new one).
+        #[arg(short = 'o', required = true)]
+        output: PathBuf,
+        /// Only these syscalls' slices (strace syntax, as replay's -e).
+        #[arg(short = 'e')]
+        expr: Vec<String>,
+        /// Only these processes (or threads).
+        #[arg(short = 'p')]
+        pids: Vec<i32>,
+        /// Leave out slices shorter than this (`250us`, `1ms`, `0.5s`; a
+        /// bare number is nanoseconds).
+        #[arg(long, value_parser = parse_duration, default_value = "0")]
+        min_duration: u64,
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
+    /// Header metadata, chunk count, integrity check, fidelity report.
+    Info {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+        /// The recorded environment instead (as `analyze env`).
+        #[arg(long)]
+        env: bool,
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
+    /// What changed between two runs of a command: processes aligned by
+    /// exec history, exit status changes, processes in one run only, the
+    /// first divergence, new errors, files, time and syscall deltas.
+    Diff {
+        #[arg(long)]
+        json: bool,
+        a: PathBuf,
+        b: PathBuf,
+    },
+    /// The environment the command was started with.
+    Env {
+        #[arg(long)]
+        json: bool,
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
+    /// A copy of TRACE without what POLICY names (default: environment
+    /// values outside PATH HOME USER LOGNAME SHELL LANG LC_* TERM TZ PWD,
+    /// every buffer's content, secret-looking argv parts). POLICY:
+    /// comma-separated rules: default, env=all|allow[:NAME:...]|secrets,
+    /// secrets, buffers=all|files|sockets|pipes|ttys|other|GLOB,
+    /// paths=hash (key from $PTREC_REDACT_KEY, else random), none.
+    Redact {
+        #[arg(long = "redact", value_name = "POLICY")]
+        policy: Option<String>,
+        /// The redacted trace to write (a new 0600 file).
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: PathBuf,
         trace: PathBuf,
     },
 }
@@ -115,4 +226,23 @@ pub struct ReplayOpts {
     /// Prefix each call with the instruction pointer at its entry.
     #[arg(short = 'i')]
     pub instruction_pointer: bool,
+}
+
+/// `250us`, `1ms`, `0.5s`, `100ns` or a bare number of nanoseconds.
+pub fn parse_duration(v: &str) -> Result<u64, String> {
+    let (num, unit) = match v.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => v.split_at(i),
+        None => (v, "ns"),
+    };
+    let scale = match unit {
+        "ns" => 1.0,
+        "us" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        _ => return Err(format!("{v}: unit must be ns, us, ms or s")),
+    };
+    match num.parse::<f64>() {
+        Ok(n) if n >= 0.0 && n.is_finite() => Ok((n * scale).round() as u64),
+        _ => Err(format!("{v}: not a duration")),
+    }
 }

@@ -708,6 +708,7 @@ impl Consumer for Pass {
                     former_tid,
                     filename: b"",
                     argv: Vec::new(),
+                    argv_redacted: Vec::new(),
                 }),
                 Op::Death(tid) => st.event(&Record::Death {
                     tid,
@@ -868,6 +869,7 @@ mod tests {
             former_tid: 3,
             filename: b"/bin/cat",
             argv: vec![],
+            argv_redacted: Vec::new(),
         });
         assert_eq!(name(&s, 3, 3), None);
         assert_eq!(name(&s, 3, 7).as_deref(), Some("/etc/passwd"));

@@ -19,14 +19,25 @@
 
 pub mod calls;
 pub mod cli;
+pub mod clock;
 pub mod decode;
+pub mod diff;
+pub mod env;
+pub mod failures;
 pub mod fds;
+pub mod fidelity;
+pub mod files;
 pub mod filter;
 pub mod info;
+pub mod output;
 pub mod overview;
+pub mod procs;
+pub mod redact;
 pub mod replay;
+pub mod slow;
 pub mod stats;
 pub mod summary;
+pub mod timeline;
 pub mod tree;
 
 use std::io::Write;
@@ -73,7 +84,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.cmd {
         None if cli.summary => summary_cmd(&cli.trace, &cli.summary_opts, strict),
-        None => overview::run(&open(&cli.trace)?, &so),
+        None => {
+            let o = &cli.summary_opts;
+            if o.per_process || o.percentiles {
+                anyhow::bail!(
+                    "--per-process and --percentiles are options of the summary: use them with -c or `analyze summary`"
+                );
+            }
+            let so = ScanOptions { wall: o.wall, ..so };
+            overview::run(&open(&cli.trace)?, &so, o.sort, o.json)
+        }
         Some(Cmd::Summary { opts, trace }) => summary_cmd(&trace, &opts, strict),
         Some(Cmd::Tree { json, trace }) => {
             let t = open(&trace)?;
@@ -81,7 +101,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let tree = tree::Tree::build(&p.events, &p.spans, &command(&t));
             tree.warn_problems(&t);
             if json {
-                out(&(tree.json()? + "\n"))
+                let places = tree::Places::collect(&t, &tree, strict)?;
+                let j = tree.json_full(t.header(), p.first_time.unwrap_or(0), &places)?;
+                out(&(j + "\n"))
             } else {
                 let mut o = std::io::BufWriter::new(std::io::stdout().lock());
                 tree.write_text(&mut o, p.first_time.unwrap_or(0), tree::Limits::ALL)
@@ -90,18 +112,141 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Some(Cmd::Replay { opts, trace }) => replay::run(&open(&trace)?, &opts, strict),
-        Some(Cmd::Info { trace }) => info::run(&open(&trace)?),
+        Some(Cmd::Slow {
+            n,
+            expr,
+            json,
+            trace,
+        }) => slow::run(&open(&trace)?, &so, n, &expr, json),
+        Some(Cmd::Timeline {
+            output,
+            expr,
+            pids,
+            min_duration,
+            trace,
+        }) => {
+            let w = timeline::run(
+                &open(&trace)?,
+                &so,
+                &output,
+                timeline::Options {
+                    exprs: expr,
+                    pids,
+                    min_duration_ns: min_duration,
+                },
+            )?;
+            eprintln!(
+                "analyze: {} slices, {} flows, {} bytes written to {}",
+                w.slices,
+                w.flows,
+                w.bytes,
+                output.display()
+            );
+            Ok(())
+        }
+        Some(Cmd::Failures { json, trace }) => failures::run(&open(&trace)?, &so, json),
+        Some(Cmd::Output {
+            pids,
+            fds,
+            by_process,
+            raw,
+            json,
+            trace,
+        }) => output::run(
+            &open(&trace)?,
+            output::Options {
+                pids,
+                fds,
+                by_process,
+                raw,
+                json,
+                strict,
+            },
+        ),
+        Some(Cmd::Files {
+            json,
+            pids,
+            sort,
+            args,
+        }) => {
+            let (pattern, trace) = files_args(args);
+            files::run(
+                &open(&trace)?,
+                &pids,
+                pattern.as_deref(),
+                sort,
+                json,
+                strict,
+            )
+        }
+        Some(Cmd::Info {
+            env: false,
+            json,
+            trace,
+        }) => info::run(&open(&trace)?, json),
+        Some(Cmd::Info { json, trace, .. } | Cmd::Env { json, trace }) => {
+            let t = open(&trace)?;
+            if json {
+                out(&(env::json(t.header())? + "\n"))
+            } else {
+                out(&env::text(t.header()))
+            }
+        }
+        Some(Cmd::Diff { json, a, b }) => diff::run(&open(&a)?, &open(&b)?, json),
+        Some(Cmd::Redact {
+            policy,
+            output,
+            trace,
+        }) => redact::run(&open(&trace)?, policy.as_deref(), &output),
     }
 }
 
-/// The recorded command line, its arguments joined by spaces, as recorded.
-pub fn command(t: &Trace) -> Vec<u8> {
-    t.header().argv.join(&b' ')
+/// `files [PATTERN] [TRACE]`: one argument naming an existing file is the trace.
+fn files_args(mut args: Vec<String>) -> (Option<String>, std::path::PathBuf) {
+    let default = std::path::PathBuf::from("trace.bin");
+    match args.len() {
+        2 => {
+            let t = args.pop().map(Into::into).unwrap_or(default);
+            (args.pop(), t)
+        }
+        1 if Path::new(&args[0]).is_file() => (None, args.remove(0).into()),
+        _ => (args.pop(), default),
+    }
 }
 
-/// The recorded command line for a text view: each argument escaped.
+/// The recorded command line, its arguments joined by spaces, as recorded
+/// (what a redaction dropped as `<redacted N bytes>`, which escaping keeps).
+pub fn command(t: &Trace) -> Vec<u8> {
+    let h = t.header();
+    let mut out = Vec::new();
+    for (i, a) in h.argv.iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(a);
+        if let Some(&(_, n)) = h.argv_redacted.iter().find(|r| r.0 as usize == i) {
+            out.extend_from_slice(decode::redacted_text(n).as_bytes());
+        }
+    }
+    out
+}
+
+/// The recorded command line for a text view: each argument escaped, and
+/// what a redaction dropped from it shown as `<redacted N bytes>`.
 pub fn command_text(t: &Trace) -> String {
-    let a: Vec<String> = t.header().argv.iter().map(|a| decode::escaped(a)).collect();
+    let h = t.header();
+    let a: Vec<String> = h
+        .argv
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let mut s = decode::escaped(a);
+            if let Some(&(_, n)) = h.argv_redacted.iter().find(|r| r.0 as usize == i) {
+                s.push_str(&decode::redacted_text(n));
+            }
+            s
+        })
+        .collect();
     a.join(" ")
 }
 

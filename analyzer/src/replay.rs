@@ -5,8 +5,10 @@
 
 mod driver;
 mod json;
+mod line;
 
 pub use driver::run;
+pub use line::call_line;
 
 /// Pads the call text to strace's 40th column before ` = `.
 fn finish(s: &mut String, start: usize, ret: &str) {

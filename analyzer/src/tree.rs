@@ -15,7 +15,7 @@ use ptrec_format::{ChildKind, Termination, Tid};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::decode::{escape_into, escaped, quoted, secs, signal_name};
+use crate::decode::{escape_into, escaped, quoted, redacted_text, secs, signal_name};
 use crate::stats::{Event, Span};
 
 /// `CLONE_THREAD`: the new task joins the caller's thread group.
@@ -30,6 +30,9 @@ pub struct ExecInfo {
     pub filename: Vec<u8>,
     #[serde(serialize_with = "lossy_list")]
     pub argv: Vec<Vec<u8>>,
+    /// (index, bytes a redaction dropped after `argv[index]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub argv_redacted: Vec<(u32, u64)>,
     #[serde(skip)]
     pub time: u64,
 }
@@ -192,6 +195,14 @@ impl Tree {
         }
     }
 
+    /// The index in [`Tree::processes`] of the process `tid` belonged to at
+    /// `time` (pid reuse aware).
+    pub fn index_at(&self, tid: Tid, time: u64) -> Option<usize> {
+        let v = self.threads.get(&tid)?;
+        let k = v.partition_point(|(t, _)| *t <= time);
+        Some(v[k.saturating_sub(1)].1)
+    }
+
     fn proc_of(&self, tid: Tid) -> Option<usize> {
         self.threads.get(&tid).and_then(|v| v.last()).map(|x| x.1)
     }
@@ -318,6 +329,7 @@ impl Tree {
                     former_tid,
                     filename,
                     argv,
+                    argv_redacted,
                 } => {
                     let pi = match t.proc_of(*former_tid) {
                         Some(i) => i,
@@ -329,6 +341,7 @@ impl Tree {
                         tid: *former_tid,
                         filename: filename.clone(),
                         argv: argv.clone(),
+                        argv_redacted: argv_redacted.clone(),
                         time: *time,
                     });
                     // Every other thread is gone; the exec'ing thread is the leader.
@@ -600,7 +613,18 @@ impl Tree {
 
 /// `  exec "file" [argv] by thread N at T`, and a newline.
 fn exec_line(out: &mut String, p: &Process, e: &ExecInfo, t0: u64, limits: &Limits) {
-    let argv: Vec<String> = e.argv.iter().map(|a| quoted(a, false)).collect();
+    let argv: Vec<String> = e
+        .argv
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let mut q = quoted(a, false);
+            if let Some(&(_, n)) = e.argv_redacted.iter().find(|r| r.0 as usize == i) {
+                q.push_str(&redacted_text(n));
+            }
+            q
+        })
+        .collect();
     let mut argv = argv.join(", ");
     if let Some(n) = limits.argv_chars {
         if argv.len() > n {
@@ -617,4 +641,156 @@ fn exec_line(out: &mut String, p: &Process, e: &ExecInfo, t0: u64, limits: &Limi
         let _ = write!(out, " by thread {}", e.tid);
     }
     let _ = writeln!(out, " at {}s", secs(e.time.saturating_sub(t0)));
+}
+
+/// Where each process ran: its working directory at each exec and at its
+/// end, from the per-process state ([`crate::procs`]).
+#[derive(Default)]
+pub struct Places {
+    /// Per process (index in [`Tree::processes`]): cwd at each exec, in order.
+    pub exec_cwds: Vec<Vec<Vec<u8>>>,
+    /// Per process: cwd when it ended (or when the trace did).
+    pub end_cwd: Vec<Option<Vec<u8>>>,
+}
+
+struct PlacesWatch<'t> {
+    tree: &'t Tree,
+    places: Places,
+}
+
+impl crate::procs::Watch for PlacesWatch<'_> {
+    type Extra<'a> = ();
+    type Sealed = ();
+    fn extra<'a>(&self) -> Self::Extra<'a> {}
+    fn seal(&self, _extra: ()) {}
+    fn op(&mut self, procs: &mut crate::procs::Procs, op: &crate::procs::Op) {
+        use crate::procs::OpKind;
+        let death = matches!(op.kind, OpKind::Death { .. });
+        if !death && !matches!(op.kind, OpKind::Exec { .. }) {
+            return;
+        }
+        let Some(i) = self.tree.index_at(op.tid, op.time) else {
+            return;
+        };
+        let cwd = procs.cwd(op.tid).to_vec();
+        if death {
+            if self.tree.processes[i].pid == op.tid {
+                self.places.end_cwd[i] = Some(cwd);
+            }
+        } else {
+            self.places.exec_cwds[i].push(cwd);
+        }
+    }
+}
+
+impl Places {
+    /// One pass over the trace (full mode) for the places of `tree`'s processes.
+    pub fn collect(t: &ptrec_format::Trace, tree: &Tree, strict: bool) -> anyhow::Result<Places> {
+        let n = tree.processes.len();
+        let mut w = PlacesWatch {
+            tree,
+            places: Places {
+                exec_cwds: vec![Vec::new(); n],
+                end_cwd: vec![None; n],
+            },
+        };
+        let procs = crate::procs::run(
+            t,
+            crate::procs::Want {
+                scanned: true,
+                strict,
+                ..Default::default()
+            },
+            &mut w,
+        )?;
+        for (i, p) in tree.processes.iter().enumerate() {
+            if w.places.end_cwd[i].is_none() {
+                w.places.end_cwd[i] = Some(procs.cwd(p.pid).to_vec());
+            }
+        }
+        Ok(w.places)
+    }
+}
+
+impl Tree {
+    /// `tree --json` with times and places: each process gains `start` and
+    /// `end` (`{"relative": seconds since the trace's first record, "wall":
+    /// RFC 3339 UTC}`) and `cwd` (at its end); each exec gains `time` (the
+    /// same form) and `cwd` (at the exec).
+    pub fn json_full(
+        &self,
+        h: &ptrec_format::Header,
+        t0: u64,
+        places: &Places,
+    ) -> serde_json::Result<String> {
+        #[derive(Serialize)]
+        struct When {
+            relative: f64,
+            wall: String,
+        }
+        #[derive(Serialize)]
+        struct ExecJson<'a> {
+            #[serde(flatten)]
+            exec: &'a ExecInfo,
+            time: When,
+            cwd: Option<String>,
+        }
+        #[derive(Serialize)]
+        struct ProcJson<'a> {
+            pid: Tid,
+            #[serde(skip_serializing_if = "is_zero")]
+            generation: u32,
+            parent: Option<Tid>,
+            threads: &'a [Tid],
+            execs: Vec<ExecJson<'a>>,
+            exit: Option<Exit>,
+            start: When,
+            end: When,
+            cwd: String,
+        }
+        #[derive(Serialize)]
+        struct Json<'a> {
+            processes: Vec<ProcJson<'a>>,
+        }
+        let when = |mono: u64| When {
+            relative: mono.saturating_sub(t0) as f64 / 1e9,
+            wall: crate::clock::rfc3339(crate::clock::wall(h, mono)),
+        };
+        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let processes = self
+            .processes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ProcJson {
+                pid: p.pid,
+                generation: p.generation,
+                parent: p.parent,
+                threads: &p.threads,
+                execs: p
+                    .execs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, e)| ExecJson {
+                        exec: e,
+                        time: when(e.time),
+                        cwd: places
+                            .exec_cwds
+                            .get(i)
+                            .and_then(|v| v.get(k))
+                            .map(|c| lossy(c)),
+                    })
+                    .collect(),
+                exit: p.exit,
+                start: when(p.start),
+                end: when(p.end),
+                cwd: places
+                    .end_cwd
+                    .get(i)
+                    .and_then(|c| c.as_deref())
+                    .map(lossy)
+                    .unwrap_or_default(),
+            })
+            .collect();
+        serde_json::to_string_pretty(&Json { processes })
+    }
 }

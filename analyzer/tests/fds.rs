@@ -62,6 +62,7 @@ fn files(path: &std::path::Path, chunk_bytes: usize) {
         former_tid: 102,
         filename: b"/bin/cat",
         argv: vec![b"cat"],
+        argv_redacted: Vec::new(),
     });
     g.call(102, 1, [4, 0x4000, 0, 0, 0, 0], -9, 1);
     g.call(102, 1, [5, 0x4000, 0, 0, 0, 0], 0, 1);

@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use ptrec_format::{Record, Trace};
-use ptrec_tests::{bin, kill, require_root, tracee};
+use ptrec_tests::{bin, kill, require_root, tracee, Tmpfs};
 
 /// `rec -o OUT [rec_args] -- cmd...`, run to its end.
 fn rec(out: &Path, rec_args: &[&str], cmd: &[&str]) -> Output {
@@ -369,26 +369,9 @@ fn a_record_of_a_quiet_tracee_is_on_disk_within_a_second() {
     );
 }
 
-/// Unmounts the small filesystem of a test, whatever the test's outcome.
-struct Mount(std::path::PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn on_a_full_disk_the_lost_count_is_what_the_file_does_not_hold() {
-    require_root("it mounts a small tmpfs");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
-        .arg(dir.path())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "mount -t tmpfs failed (no CAP_SYS_ADMIN?)");
-    let _m = Mount(dir.path().to_owned());
+    let dir = Tmpfs::mount("2m");
     let out = dir.path().join("t.bin");
     // Megabyte chunks of records that do not compress, until the disk is full, while more
     // chunks are queued for the writer.

@@ -9,7 +9,11 @@
 mod analyze;
 mod attach;
 mod capture;
+mod diff;
 mod engine;
 mod escaping;
+mod fidelity;
 mod output;
+mod postmortem;
 mod rec;
+mod redact;

@@ -310,6 +310,7 @@ impl Printer<'_> {
                 FdStyle::Plain
             },
             resolver: fds.unwrap_or(&NoFds),
+            utc_offset: self.ctx.utc_offset,
         }
     }
 
@@ -366,7 +367,8 @@ impl Printer<'_> {
         };
         let mut rest = String::new();
         abi::write_args(&mut rest, &call, Part::Exit, &self.style(fds.args));
-        if known > 0 && !rest.is_empty() {
+        // A rest that brings its own separator (clone3's ` => {...}`) gets none.
+        if known > 0 && !rest.is_empty() && !rest.starts_with(' ') {
             s.push_str(", ");
         }
         s.push_str(&rest);
@@ -486,7 +488,7 @@ impl Printer<'_> {
         let mut rest = String::new();
         abi::write_args(&mut rest, &call, Part::Exit, &self.style(fds.args));
         let mut rest_args = String::new();
-        if known > 0 && !rest.is_empty() {
+        if known > 0 && !rest.is_empty() && !rest.starts_with(' ') {
             rest_args.push_str(", ");
         }
         rest_args.push_str(&rest);
@@ -646,6 +648,12 @@ impl Printer<'_> {
                 // strace: the execve of a non-leader thread resumes in the
                 // leader's tid; the leader's own line says so.
                 let _ = write!(line, "+++ superseded by execve in pid {former_tid} +++");
+            }
+            // rec's notes, but the end (its status is the root's exit line).
+            Record::Note {
+                kind, value, text, ..
+            } if kind != ptrec_format::note_kind::END => {
+                line.push_str(&crate::fidelity::note_line(kind, value, text));
             }
             _ => return,
         }
