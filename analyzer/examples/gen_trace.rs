@@ -42,6 +42,7 @@ fn main() -> anyhow::Result<()> {
             ..RecordingOptions::default()
         },
         recorder_version: "gen_trace".into(),
+        ..Header::default()
     };
     let mut w = Writer::create(
         &out,

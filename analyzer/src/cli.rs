@@ -21,6 +21,10 @@ pub struct Cli {
     pub summary: bool,
     #[command(flatten)]
     pub summary_opts: SummaryOpts,
+    /// A chunk that cannot be read is an error; without it every view goes
+    /// on with the other chunks and says on stderr which were skipped and why.
+    #[arg(long, global = true)]
+    pub strict: bool,
     /// Trace file.
     #[arg(default_value = "trace.bin")]
     pub trace: PathBuf,
@@ -94,4 +98,13 @@ pub struct ReplayOpts {
     /// so a larger N shows more). Paths are always shown whole.
     #[arg(short = 's', value_name = "N", default_value_t = 32)]
     pub string_limit: usize,
+    /// Only calls that failed (as `-e status=failed`).
+    #[arg(short = 'Z')]
+    pub failed_only: bool,
+    /// Only calls that succeeded (as `-e status=successful`).
+    #[arg(short = 'z')]
+    pub successful_only: bool,
+    /// Prefix each call with the instruction pointer at its entry.
+    #[arg(short = 'i')]
+    pub instruction_pointer: bool,
 }

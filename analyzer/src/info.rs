@@ -5,7 +5,7 @@ use std::fmt::Write;
 use ptrec_format::{note_kind, Kind, Trace};
 
 use crate::decode::{escaped, secs};
-use crate::model::{self, Event, ScanOptions};
+use crate::stats::{self, Event, ScanOptions};
 
 pub fn run(t: &Trace) -> anyhow::Result<()> {
     crate::out(&text(t)?)
@@ -56,8 +56,22 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
     let _ = writeln!(s, "cpu times:        {}", o.cpu_times);
     let _ = writeln!(s, "registers:        {}", o.registers);
 
-    // Decoding every chunk verifies every checksum and every record.
-    let p = model::scan(t, &ScanOptions::default());
+    // Decoding every stream of every chunk verifies every checksum and
+    // every record; a chunk that fails is skipped and named below.
+    let so = ScanOptions {
+        full: true,
+        ..ScanOptions::default()
+    };
+    let p = stats::scan(t, &so).and_then(|p| match p.skipped.first() {
+        None => Ok(p),
+        Some(k) => Err(anyhow::anyhow!(
+            "{} of {} chunks unreadable, first chunk {}: {}",
+            p.skipped.len(),
+            t.chunks().len(),
+            k.chunk,
+            k.reason
+        )),
+    });
     let _ = writeln!(s, "chunks:           {}", t.chunks().len());
     match &p {
         Ok(p) => {
@@ -101,7 +115,7 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
             }
             let _ = writeln!(
                 s,
-                "integrity:        ok ({} chunks, every checksum verified)",
+                "integrity:        ok ({} chunks, every checksum verified, every stream decoded)",
                 t.chunks().len()
             );
             for e in &p.events {

@@ -6,18 +6,19 @@ use std::fmt::Write;
 use ptrec_format::Trace;
 
 use crate::decode::secs;
-use crate::model::{self, ScanOptions};
+use crate::stats::{self, ScanOptions};
 use crate::summary::{self, SortKey};
 use crate::tree::{Limits, Tree};
 
-pub fn run(t: &Trace) -> anyhow::Result<()> {
-    crate::out(&text(t)?)
+pub fn run(t: &Trace, so: &ScanOptions) -> anyhow::Result<()> {
+    crate::out(&text(t, so)?)
 }
 
-pub fn text(t: &Trace) -> anyhow::Result<String> {
-    let p = model::scan(t, &ScanOptions::default())?;
+pub fn text(t: &Trace, so: &ScanOptions) -> anyhow::Result<String> {
+    let p = stats::scan(t, so)?;
     let tree = Tree::build(&p.events, &p.spans, &crate::command(t));
     let cmd = crate::command_text(t);
+    tree.warn_problems(t);
     let first = p.first_time.unwrap_or(0);
     let mut s = String::new();
     let _ = writeln!(
@@ -40,6 +41,9 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
     );
     if let Some(c) = t.truncation() {
         let _ = writeln!(s, "truncated:  {c}");
+    }
+    for k in &p.skipped {
+        let _ = writeln!(s, "skipped:    chunk {} ({})", k.chunk, k.reason);
     }
     s.push_str("\nprocess tree:\n");
     s.push_str(&tree.text(

@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::decode::{secs, syscall_name};
-use crate::model::Stat;
+use crate::stats::Stat;
 use crate::tree::Tree;
 
 /// `-S` sort keys, as strace names them.

@@ -1,5 +1,13 @@
 //! The process tree, from recorded events only: parents from NewChild
 //! records, exec transitions from Exec records, exits from Death records.
+//!
+//! A process is its pid plus a generation: a pid created again (pid reuse,
+//! or a forged record) starts a new process and never merges with the old
+//! one's lifetime. A process's parent is always created before it, so no
+//! record sequence (cycles, a child created twice, a death before a birth,
+//! a tid in two groups) can make the tree loop; what does not add up is
+//! listed in [`Tree::problems`] and the tree goes on. Printing is linear in
+//! processes, iterative and with bounded indentation.
 
 use std::fmt::Write;
 
@@ -7,8 +15,8 @@ use ptrec_format::{ChildKind, Termination, Tid};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::decode::{escaped, quoted, secs, signal_name};
-use crate::model::{Event, Span};
+use crate::decode::{escape_into, escaped, quoted, secs, signal_name};
+use crate::stats::{Event, Span};
 
 /// `CLONE_THREAD`: the new task joins the caller's thread group.
 pub const CLONE_THREAD: u64 = 0x10000;
@@ -75,6 +83,9 @@ impl Exit {
 #[derive(Clone, Debug, Serialize)]
 pub struct Process {
     pub pid: Tid,
+    /// 0 for the first process with this pid, 1 for the next one, ...
+    #[serde(skip_serializing_if = "is_zero")]
+    pub generation: u32,
     pub parent: Option<Tid>,
     pub threads: Vec<Tid>,
     pub execs: Vec<ExecInfo>,
@@ -86,19 +97,30 @@ pub struct Process {
     pub start: u64,
     #[serde(skip)]
     pub end: u64,
+    /// Index of the parent in [`Tree::processes`] (always smaller).
+    #[serde(skip)]
+    pub parent_index: Option<usize>,
     #[serde(skip)]
     alive: Vec<Tid>,
     #[serde(skip)]
     last_death: Option<Exit>,
     #[serde(skip)]
     detached: bool,
+    #[serde(skip)]
+    dead: bool,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 impl Process {
-    fn new(pid: Tid, parent: Option<Tid>, time: u64) -> Process {
+    fn new(pid: Tid, generation: u32, parent: Option<(usize, Tid)>, time: u64) -> Process {
         Process {
             pid,
-            parent,
+            generation,
+            parent: parent.map(|p| p.1),
+            parent_index: parent.map(|p| p.0),
             threads: vec![pid],
             execs: Vec::new(),
             exit: None,
@@ -108,6 +130,7 @@ impl Process {
             alive: vec![pid],
             last_death: None,
             detached: false,
+            dead: false,
         }
     }
 
@@ -123,45 +146,99 @@ impl Process {
     pub fn command_text(&self) -> String {
         escaped(self.command())
     }
+
+    /// `1234` or, for a reused pid, `1234#2` (its third process).
+    pub fn id(&self) -> String {
+        if self.generation == 0 {
+            self.pid.to_string()
+        } else {
+            format!("{}#{}", self.pid, self.generation)
+        }
+    }
 }
 
 #[derive(Default, Debug)]
 pub struct Tree {
-    /// In creation order.
+    /// In creation order; a parent always comes before its children.
     pub processes: Vec<Process>,
+    /// pid -> its latest process.
     index: FxHashMap<Tid, usize>,
-    tgid: FxHashMap<Tid, Tid>,
+    /// tid -> the processes it belonged to, from when: (time, process).
+    threads: FxHashMap<Tid, Vec<(u64, usize)>>,
+    /// Record sequences that do not add up, in order (the tree went on).
+    pub problems: Vec<String>,
+    /// Children of each process, in creation order.
+    children: Vec<Vec<usize>>,
 }
 
+/// Indentation stops growing at this depth; deeper lines say their depth.
+const MAX_INDENT: usize = 24;
+
 impl Tree {
-    /// The thread group of `tid` (itself when unknown).
+    /// The thread group of `tid` (itself when unknown), its latest one.
     pub fn tgid_of(&self, tid: Tid) -> Tid {
-        self.tgid.get(&tid).copied().unwrap_or(tid)
+        self.proc_of(tid).map_or(tid, |i| self.processes[i].pid)
     }
 
+    /// The thread group `tid` belonged to at `time` (pid reuse aware).
+    pub fn pid_at(&self, tid: Tid, time: u64) -> Tid {
+        match self.threads.get(&tid) {
+            Some(v) => {
+                let k = v.partition_point(|(t, _)| *t <= time);
+                let (_, i) = v[k.saturating_sub(1)];
+                self.processes[i].pid
+            }
+            None => tid,
+        }
+    }
+
+    fn proc_of(&self, tid: Tid) -> Option<usize> {
+        self.threads.get(&tid).and_then(|v| v.last()).map(|x| x.1)
+    }
+
+    /// The latest process with this pid.
     pub fn get(&self, pid: Tid) -> Option<&Process> {
         self.index.get(&pid).map(|&i| &self.processes[i])
     }
 
-    fn proc_mut(&mut self, pid: Tid) -> Option<&mut Process> {
-        self.index.get(&pid).map(|&i| &mut self.processes[i])
+    fn set_thread(&mut self, tid: Tid, time: u64, proc: usize) {
+        let v = self.threads.entry(tid).or_default();
+        if v.last().map(|x| x.1) != Some(proc) {
+            v.push((time, proc));
+        }
     }
 
     /// The process of `tid`, creating a root process for a thread that
     /// appears without a recorded creation (the started command, or an
     /// attached thread without an Attach record).
-    fn ensure(&mut self, tid: Tid, time: u64) -> Tid {
-        if let Some(&g) = self.tgid.get(&tid) {
-            return g;
+    fn ensure(&mut self, tid: Tid, time: u64) -> usize {
+        if let Some(i) = self.proc_of(tid) {
+            return i;
         }
-        self.add_process(tid, None, time);
-        tid
+        self.add_process(tid, None, time)
     }
 
-    fn add_process(&mut self, pid: Tid, parent: Option<Tid>, time: u64) {
-        self.tgid.insert(pid, pid);
-        self.index.insert(pid, self.processes.len());
-        self.processes.push(Process::new(pid, parent, time));
+    fn add_process(&mut self, pid: Tid, parent: Option<usize>, time: u64) -> usize {
+        let generation = match self.index.get(&pid) {
+            Some(&old) => {
+                let p = &self.processes[old];
+                if !p.dead && !p.detached {
+                    self.problems.push(format!(
+                        "pid {pid} created again at {time} while process {} was alive",
+                        p.id()
+                    ));
+                }
+                p.generation + 1
+            }
+            None => 0,
+        };
+        let i = self.processes.len();
+        let parent = parent.map(|pi| (pi, self.processes[pi].pid));
+        self.processes
+            .push(Process::new(pid, generation, parent, time));
+        self.index.insert(pid, i);
+        self.set_thread(pid, time, i);
+        i
     }
 
     /// Builds the tree from the events in file order; `spans` give every
@@ -188,18 +265,18 @@ impl Tree {
                     comm,
                     ..
                 } => {
-                    if !t.index.contains_key(tgid) {
-                        t.add_process(*tgid, None, *time);
+                    let pi = match t.index.get(tgid) {
+                        Some(&i) if !t.processes[i].dead => i,
+                        _ => t.add_process(*tgid, None, *time),
+                    };
+                    t.set_thread(*tid, *time, pi);
+                    let p = &mut t.processes[pi];
+                    if !p.threads.contains(tid) {
+                        p.threads.push(*tid);
+                        p.alive.push(*tid);
                     }
-                    t.tgid.insert(*tid, *tgid);
-                    if let Some(p) = t.proc_mut(*tgid) {
-                        if !p.threads.contains(tid) {
-                            p.threads.push(*tid);
-                            p.alive.push(*tid);
-                        }
-                        if p.name.is_empty() {
-                            p.name = comm.clone();
-                        }
+                    if p.name.is_empty() {
+                        p.name = comm.clone();
                     }
                 }
                 Event::NewChild {
@@ -211,21 +288,28 @@ impl Tree {
                 } => {
                     let parent = t.ensure(*tid, *time);
                     let thread = *kind == ChildKind::Clone && flags & CLONE_THREAD != 0;
+                    if let Some(other) = t.proc_of(*child) {
+                        let o = &t.processes[other];
+                        if o.alive.contains(child) && !(thread && other == parent) {
+                            t.problems.push(format!(
+                                "tid {child} created at {time} by {tid} while alive in process {}",
+                                o.id()
+                            ));
+                            let o = &mut t.processes[other];
+                            o.alive.retain(|x| x != child);
+                        }
+                    }
                     if thread {
-                        t.tgid.insert(*child, parent);
-                        if let Some(p) = t.proc_mut(parent) {
+                        t.set_thread(*child, *time, parent);
+                        let p = &mut t.processes[parent];
+                        if !p.threads.contains(child) {
                             p.threads.push(*child);
-                            p.alive.push(*child);
                         }
+                        p.alive.push(*child);
                     } else {
-                        let name = t
-                            .get(parent)
-                            .map(|p| p.command().to_vec())
-                            .unwrap_or_default();
-                        t.add_process(*child, Some(parent), *time);
-                        if let Some(p) = t.proc_mut(*child) {
-                            p.name = name;
-                        }
+                        let name = t.processes[parent].command().to_vec();
+                        let i = t.add_process(*child, Some(parent), *time);
+                        t.processes[i].name = name;
                     }
                 }
                 Event::Exec {
@@ -235,64 +319,71 @@ impl Tree {
                     filename,
                     argv,
                 } => {
-                    let pid = match t.tgid.get(former_tid) {
-                        Some(&g) => g,
+                    let pi = match t.proc_of(*former_tid) {
+                        Some(i) => i,
                         None => t.ensure(*tid, *time),
                     };
-                    t.tgid.insert(*tid, pid);
-                    if let Some(p) = t.proc_mut(pid) {
-                        p.execs.push(ExecInfo {
-                            tid: *former_tid,
-                            filename: filename.clone(),
-                            argv: argv.clone(),
-                            time: *time,
-                        });
-                        // Every other thread is gone; the exec'ing thread is the leader.
-                        p.alive.clear();
-                        p.alive.push(*tid);
-                        if !p.threads.contains(tid) {
-                            p.threads.push(*tid);
-                        }
-                        // A leader "death" reported around a non-leader exec is not the group's exit.
-                        p.exit = None;
+                    t.set_thread(*tid, *time, pi);
+                    let p = &mut t.processes[pi];
+                    p.execs.push(ExecInfo {
+                        tid: *former_tid,
+                        filename: filename.clone(),
+                        argv: argv.clone(),
+                        time: *time,
+                    });
+                    // Every other thread is gone; the exec'ing thread is the leader.
+                    p.alive.clear();
+                    p.alive.push(*tid);
+                    if !p.threads.contains(tid) {
+                        p.threads.push(*tid);
                     }
+                    // A leader "death" reported around a non-leader exec is not the group's exit.
+                    p.exit = None;
+                    p.dead = false;
+                    p.end = p.end.max(*time);
                 }
                 Event::Death { tid, time, how } => {
-                    let pid = t.ensure(*tid, *time);
-                    if let Some(p) = t.proc_mut(pid) {
-                        p.alive.retain(|x| x != tid);
-                        let ex = Exit::from(*how);
-                        p.last_death = Some(ex);
-                        if *tid == p.pid {
-                            p.exit = Some(ex);
-                        }
-                        p.end = p.end.max(*time);
+                    let pi = t.ensure(*tid, *time);
+                    let p = &mut t.processes[pi];
+                    p.alive.retain(|x| x != tid);
+                    let ex = Exit::from(*how);
+                    p.last_death = Some(ex);
+                    if *tid == p.pid {
+                        p.exit = Some(ex);
                     }
+                    if p.alive.is_empty() {
+                        p.dead = true;
+                    }
+                    p.end = p.end.max(*time);
                 }
-                Event::Detach { tid, .. } => {
-                    let pid = t.tgid_of(*tid);
-                    if let Some(p) = t.proc_mut(pid) {
+                Event::Detach { tid, time } => {
+                    if let Some(pi) = t.proc_of(*tid) {
+                        let p = &mut t.processes[pi];
                         p.alive.retain(|x| x != tid);
                         p.detached = true;
+                        p.end = p.end.max(*time);
                     }
                 }
                 Event::Note { .. } => {}
             }
         }
         for (time, tid) in first {
-            if !created.contains(&tid) && !t.tgid.contains_key(&tid) {
+            if !created.contains(&tid) && !t.threads.contains_key(&tid) {
                 t.add_process(tid, None, time);
+            }
+        }
+        // A thread's span covers all its lifetimes: it dates a process only
+        // when the tid had one.
+        for (tid, v) in &t.threads {
+            if let (Some(s), [(_, pi)]) = (spans.get(tid), v.as_slice()) {
+                let p = &mut t.processes[*pi];
+                p.start = p.start.min(s.first);
+                p.end = p.end.max(s.last);
             }
         }
         for p in &mut t.processes {
             if p.exit.is_none() && p.alive.is_empty() && !p.detached {
                 p.exit = p.last_death;
-            }
-            for th in &p.threads {
-                if let Some(s) = spans.get(th) {
-                    p.start = p.start.min(s.first);
-                    p.end = p.end.max(s.last);
-                }
             }
         }
         // rec attaches to the command it starts before that child execs it,
@@ -306,6 +397,12 @@ impl Tree {
             let launched = !command.is_empty() && started == Some(root.pid);
             if root.name.is_empty() || launched {
                 root.name = command.to_vec();
+            }
+        }
+        t.children = vec![Vec::new(); t.processes.len()];
+        for (i, p) in t.processes.iter().enumerate() {
+            if let Some(pi) = p.parent_index {
+                t.children[pi].push(i);
             }
         }
         t
@@ -333,46 +430,143 @@ impl Limits {
 }
 
 impl Tree {
-    pub fn children(&self, pid: Option<Tid>) -> impl Iterator<Item = &Process> {
-        self.processes.iter().filter(move |p| p.parent == pid)
+    /// One warning line per inconsistency (at most 10, then a count).
+    pub fn warn_problems(&self, trace: &ptrec_format::Trace) {
+        for p in self.problems.iter().take(10) {
+            eprintln!("warning: {}: {p}", trace.path().display());
+        }
+        if self.problems.len() > 10 {
+            eprintln!(
+                "warning: {}: {} more inconsistencies in the process records",
+                trace.path().display(),
+                self.problems.len() - 10
+            );
+        }
+    }
+
+    /// The processes `i` created, in creation order.
+    pub fn children_of(&self, i: usize) -> &[usize] {
+        self.children.get(i).map_or(&[], |v| v.as_slice())
+    }
+
+    /// Processes below each process (parents come before children, so one
+    /// backward pass adds them up).
+    fn descendants(&self) -> Vec<usize> {
+        let mut n = vec![0usize; self.processes.len()];
+        for i in (0..self.processes.len()).rev() {
+            if let Some(pi) = self.processes[i].parent_index {
+                n[pi] += 1 + n[i];
+            }
+        }
+        n
     }
 
     /// The indented tree within `limits`. `t0` is the time origin of the
     /// relative start/end times.
     pub fn text(&self, t0: u64, limits: Limits) -> String {
-        let mut out = String::new();
-        let roots: Vec<&Process> = self
-            .processes
-            .iter()
-            .filter(|p| p.parent.is_none_or(|pp| self.get(pp).is_none()))
-            .collect();
-        for r in roots {
-            self.node(&mut out, r, "", "", 0, t0, &limits);
-        }
-        out
+        let mut v = Vec::new();
+        // Writing to a Vec cannot fail.
+        let _ = self.write_text(&mut v, t0, limits);
+        String::from_utf8_lossy(&v).into_owned()
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn node(
+    /// [`Tree::text`], streamed to `w` line by line: memory stays linear in
+    /// processes whatever the depth, and indentation stops at a bounded
+    /// depth (deeper lines say theirs: `[depth 30] `).
+    pub fn write_text(
         &self,
-        out: &mut String,
-        p: &Process,
-        lead: &str,
-        rest: &str,
-        depth: usize,
+        w: &mut dyn std::io::Write,
         t0: u64,
-        limits: &Limits,
-    ) {
-        let _ = write!(
-            out,
-            "{lead}{} {}",
-            p.pid,
-            if p.name.is_empty() {
-                "?".to_string()
-            } else {
-                escaped(&p.name)
+        limits: Limits,
+    ) -> std::io::Result<()> {
+        enum Step {
+            Node { i: usize, depth: usize, last: bool },
+            Text(String),
+        }
+        let desc = self.descendants();
+        let mut stack: Vec<Step> = Vec::new();
+        for (i, p) in self.processes.iter().enumerate().rev() {
+            if p.parent_index.is_none() {
+                stack.push(Step::Node {
+                    i,
+                    depth: 0,
+                    last: true,
+                });
             }
-        );
+        }
+        // Per indented ancestor level: whether that ancestor was a last child.
+        let mut guides: Vec<bool> = Vec::new();
+        let mut line = String::new();
+        while let Some(step) = stack.pop() {
+            let (i, depth, last) = match step {
+                Step::Node { i, depth, last } => (i, depth, last),
+                Step::Text(t) => {
+                    w.write_all(t.as_bytes())?;
+                    continue;
+                }
+            };
+            let p = &self.processes[i];
+            guides.truncate(depth.saturating_sub(1).min(MAX_INDENT));
+            let mut lead = String::new();
+            for &g in &guides {
+                lead.push_str(if g { "   " } else { "│  " });
+            }
+            let mut rest = lead.clone();
+            if depth > 0 {
+                lead.push_str(if last { "└─ " } else { "├─ " });
+                rest.push_str(if last { "   " } else { "│  " });
+            }
+            if depth > MAX_INDENT {
+                let _ = write!(lead, "[depth {depth}] ");
+            }
+            line.clear();
+            line.push_str(&lead);
+            self.node_line(&mut line, p, t0);
+            for e in &p.execs {
+                line.push_str(&rest);
+                exec_line(&mut line, p, e, t0, &limits);
+            }
+            w.write_all(line.as_bytes())?;
+            let kids = self.children_of(i);
+            if kids.is_empty() {
+                continue;
+            }
+            if limits.depth.is_some_and(|m| depth + 1 >= m) {
+                writeln!(w, "{rest}└─ ... {} more processes", desc[i])?;
+                continue;
+            }
+            let (shown, hidden) = match limits.children {
+                Some(n) if kids.len() > n => kids.split_at(n),
+                _ => (kids, &[][..]),
+            };
+            if !hidden.is_empty() {
+                let n: usize = hidden.iter().map(|&k| 1 + desc[k]).sum();
+                stack.push(Step::Text(format!(
+                    "{rest}└─ ... {} more children ({n} processes)\n",
+                    hidden.len()
+                )));
+            }
+            if depth > 0 && guides.len() < MAX_INDENT {
+                guides.push(last);
+            }
+            for (k, &c) in shown.iter().enumerate().rev() {
+                stack.push(Step::Node {
+                    i: c,
+                    depth: depth + 1,
+                    last: k + 1 == shown.len() && hidden.is_empty(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `pid name [N threads] start..end status`, and a newline.
+    fn node_line(&self, out: &mut String, p: &Process, t0: u64) {
+        let name: &[u8] = if p.name.is_empty() { b"?" } else { &p.name };
+        out.push_str(&p.id());
+        out.push(' ');
+        // A recorded name is escaped: it must never reach the terminal raw.
+        escape_into(out, name);
         let nthreads = p.threads.len();
         if nthreads > 1 {
             let _ = write!(out, " [{nthreads} threads]");
@@ -390,60 +584,6 @@ impl Tree {
             None => out.push_str(" (running at end)"),
         }
         out.push('\n');
-        for e in &p.execs {
-            let argv: Vec<String> = e.argv.iter().map(|a| quoted(a, false)).collect();
-            let mut argv = argv.join(", ");
-            if let Some(n) = limits.argv_chars {
-                if argv.len() > n {
-                    let mut cut = n;
-                    while !argv.is_char_boundary(cut) {
-                        cut -= 1;
-                    }
-                    argv.truncate(cut);
-                    argv.push_str(&format!("... ({} arguments)", e.argv.len()));
-                }
-            }
-            let _ = write!(out, "{rest}  exec {} [{argv}]", quoted(&e.filename, false),);
-            if e.tid != p.pid {
-                let _ = write!(out, " by thread {}", e.tid);
-            }
-            let _ = writeln!(out, " at {}s", secs(e.time.saturating_sub(t0)));
-        }
-        let mut kids: Vec<&Process> = self.children(Some(p.pid)).collect();
-        if limits.depth.is_some_and(|m| depth + 1 >= m) {
-            if !kids.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "{rest}└─ ... {} more processes",
-                    self.descendants(p.pid)
-                );
-            }
-            return;
-        }
-        let hidden: Vec<&Process> = match limits.children {
-            Some(n) if kids.len() > n => kids.split_off(n),
-            _ => Vec::new(),
-        };
-        for (i, k) in kids.iter().enumerate() {
-            let last = i + 1 == kids.len() && hidden.is_empty();
-            let lead = format!("{rest}{}", if last { "└─ " } else { "├─ " });
-            let next = format!("{rest}{}", if last { "   " } else { "│  " });
-            self.node(out, k, &lead, &next, depth + 1, t0, limits);
-        }
-        if !hidden.is_empty() {
-            let n: usize = hidden.iter().map(|k| 1 + self.descendants(k.pid)).sum();
-            let _ = writeln!(
-                out,
-                "{rest}└─ ... {} more children ({n} processes)",
-                hidden.len()
-            );
-        }
-    }
-
-    fn descendants(&self, pid: Tid) -> usize {
-        self.children(Some(pid))
-            .map(|k| 1 + self.descendants(k.pid))
-            .sum()
     }
 
     /// The contract's `{"processes": [...]}`, keys in the contract's order.
@@ -456,4 +596,25 @@ impl Tree {
             processes: &self.processes,
         })
     }
+}
+
+/// `  exec "file" [argv] by thread N at T`, and a newline.
+fn exec_line(out: &mut String, p: &Process, e: &ExecInfo, t0: u64, limits: &Limits) {
+    let argv: Vec<String> = e.argv.iter().map(|a| quoted(a, false)).collect();
+    let mut argv = argv.join(", ");
+    if let Some(n) = limits.argv_chars {
+        if argv.len() > n {
+            let mut cut = n;
+            while !argv.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            argv.truncate(cut);
+            let _ = write!(argv, "... ({} arguments)", e.argv.len());
+        }
+    }
+    let _ = write!(out, "  exec {} [{argv}]", quoted(&e.filename, false));
+    if e.tid != p.pid {
+        let _ = write!(out, " by thread {}", e.tid);
+    }
+    let _ = writeln!(out, " at {}s", secs(e.time.saturating_sub(t0)));
 }

@@ -1,11 +1,7 @@
 //! Every view of `analyze` on synthetic traces (snapshots), the JSON shapes
 //! of the contract, and the failure messages.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns
-
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use ptrec_format::Trace;
 
 fn forktree_trace() -> (tempfile::TempDir, String) {
@@ -230,23 +226,62 @@ fn truncated_trace_is_analyzed_up_to_the_cut_with_a_warning() {
 }
 
 #[test]
-fn corrupted_chunk_is_one_error_line_naming_the_chunk() {
+fn every_view_goes_on_past_a_corrupt_chunk_and_names_it_and_strict_makes_it_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let p = tmp(&dir, "bad.bin");
     many_calls(&p, 3000);
     let t = Trace::open(&p).unwrap();
+    let n = t.chunks().len();
     let off = t.chunks()[1].offset + 48 + 10;
     drop(t);
     let mut b = std::fs::read(&p).unwrap();
     b[off as usize] ^= 0xff;
     std::fs::write(&p, &b).unwrap();
-    let o = analyze(&["summary", p.to_str().unwrap()]);
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let ps = p.to_str().unwrap();
+    for args in [
+        vec!["summary", ps],
+        vec!["tree", ps],
+        vec!["replay", ps],
+        vec![ps],
+    ] {
+        let o = analyze(&args);
+        assert!(o.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("warning: ") && err.contains("chunk 1 skipped: "),
+            "{args:?}: {err}"
+        );
+        assert!(!o.stdout.is_empty(), "{args:?}");
+    }
+    // The other chunks are all counted: fewer calls than recorded, but most.
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout(&analyze(&["summary", "--json", ps]))).unwrap();
+    let calls = v["syscalls"][0]["calls"].as_u64().unwrap();
     assert!(
-        err.starts_with("error: ") && err.contains("chunk 1"),
-        "{err}"
+        calls < 3000 && calls > 3000 * (n as u64 - 2) / n as u64,
+        "{calls} of 3000, {n} chunks"
+    );
+    for args in [
+        vec!["summary", "--strict", ps],
+        vec!["replay", "--strict", ps],
+        vec!["tree", "--strict", ps],
+    ] {
+        let o = analyze(&args);
+        assert!(!o.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("error: ") && err.contains("chunk 1"),
+            "{err}"
+        );
+    }
+    let o = analyze(&["info", ps]);
+    assert!(!o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("integrity:        FAILED") && out.contains("chunk 1"),
+        "{out}"
     );
 }
 
@@ -373,6 +408,7 @@ fn wide_tree(path: &std::path::Path) {
             child,
             kind: ChildKind::Fork,
             flags: 0,
+            inferred: false,
         });
         g.exit(100, 57, i64::from(child), 5, &[]);
         let t = g.tick();

@@ -308,28 +308,38 @@ pub fn decode_head(buf: &[u8], offset: u64) -> Result<Head> {
 }
 
 /// Bytes in front of the frames of a version-2 chunk payload: the time
-/// unit, then compressed and uncompressed length of each stream.
-pub const STREAM_TABLE_LEN: usize = 4 + 3 * 8;
+/// unit, then compressed and uncompressed length of each of three streams.
+pub const STREAM_TABLE_LEN_V2: usize = 4 + 3 * 8;
 
-/// Compresses the streams of a chunk into its version-2 payload (stream
-/// table, then one zstd frame per stream) in `out`.
+/// The streams this crate knows, in stream-table order. A version-3 table
+/// may list more: a reader skips those (a new stream is a compatible change).
+pub const KNOWN_STREAMS: usize = 3;
+
+/// Most streams a version-3 table may list: bounds the table a reader
+/// walks, far above what any writer needs.
+pub const MAX_STREAMS: u32 = 64;
+
+/// Compresses the streams of a chunk into its current-version payload
+/// (stream table with a count, then one zstd frame per stream) in `out`.
 pub fn pack(
     comp: &mut zstd::bulk::Compressor<'_>,
     streams: &Streams,
     time_unit: u32,
     out: &mut Vec<u8>,
 ) -> std::io::Result<()> {
+    let parts = [&streams.events, &streams.times, &streams.detail];
+    let table = 8 + 8 * parts.len();
     out.clear();
     out.extend_from_slice(&time_unit.to_le_bytes());
-    out.resize(STREAM_TABLE_LEN, 0);
-    let parts = [&streams.events, &streams.times, &streams.detail];
+    out.extend_from_slice(&(parts.len() as u32).to_le_bytes());
+    out.resize(table, 0);
     let mut frame = Vec::new();
     for (i, part) in parts.into_iter().enumerate() {
         frame.clear();
         frame.reserve(zstd::zstd_safe::compress_bound(part.len()));
         let n = comp.compress_to_buffer(&part[..], &mut frame)?;
         out.extend_from_slice(&frame[..n]);
-        let at = 4 + i * 8;
+        let at = 8 + i * 8;
         out[at..at + 4].copy_from_slice(&(n as u32).to_le_bytes());
         out[at + 4..at + 8].copy_from_slice(&(part.len() as u32).to_le_bytes());
     }
@@ -343,7 +353,10 @@ pub struct StreamTable {
     pub time_unit: u32,
     /// (compressed, decompressed) bytes of the events, times and detail
     /// streams; version 1: the whole payload counts as events.
-    pub sizes: [(u32, u32); 3],
+    pub sizes: [(u32, u32); KNOWN_STREAMS],
+    /// Streams the table lists after the known ones, which this reader
+    /// skipped (written by a later version).
+    pub unknown_streams: u32,
 }
 
 /// Which streams of a chunk to decompress.
@@ -379,23 +392,39 @@ pub fn unpack(
                 (0, 0),
                 (0, 0),
             ],
+            unknown_streams: 0,
         });
     }
-    if payload.len() < STREAM_TABLE_LEN {
+    // Version 2: three streams, no count. Version 3: a count.
+    let (count, table_len) = if version == 2 {
+        (KNOWN_STREAMS as u32, STREAM_TABLE_LEN_V2)
+    } else {
+        if payload.len() < 8 {
+            return Err("payload shorter than its stream table".into());
+        }
+        let n = u32_at(payload, 4);
+        if n < KNOWN_STREAMS as u32 || n > MAX_STREAMS {
+            return Err(format!(
+                "a stream table of {n} streams (at least {KNOWN_STREAMS}, at most {MAX_STREAMS})"
+            ));
+        }
+        (n, 8 + 8 * n as usize)
+    };
+    if payload.len() < table_len {
         return Err("payload shorter than its stream table".into());
     }
     let unit = u32_at(payload, 0);
     if unit == 0 {
         return Err("time unit 0".into());
     }
-    let sizes: [(u32, u32); 3] =
-        std::array::from_fn(|i| (u32_at(payload, 4 + i * 8), u32_at(payload, 8 + i * 8)));
-    let compressed: usize = sizes.iter().map(|l| l.0 as usize).sum();
-    let uncompressed: u64 = sizes.iter().map(|l| u64::from(l.1)).sum();
-    if STREAM_TABLE_LEN + compressed != payload.len() {
+    let entries = &payload[table_len - 8 * count as usize..table_len];
+    let size = |i: usize| (u32_at(entries, i * 8), u32_at(entries, i * 8 + 4));
+    let compressed: u64 = (0..count as usize).map(|i| u64::from(size(i).0)).sum();
+    let uncompressed: u64 = (0..count as usize).map(|i| u64::from(size(i).1)).sum();
+    if table_len as u64 + compressed != payload.len() as u64 {
         return Err(format!(
             "stream table announces {} compressed bytes, the payload holds {}",
-            STREAM_TABLE_LEN + compressed,
+            table_len as u64 + compressed,
             payload.len()
         ));
     }
@@ -405,7 +434,8 @@ pub fn unpack(
             header.uncompressed_len
         ));
     }
-    let mut at = STREAM_TABLE_LEN;
+    let sizes: [(u32, u32); KNOWN_STREAMS] = std::array::from_fn(size);
+    let mut at = table_len;
     let outs = [&mut out.events, &mut out.times, &mut out.detail];
     for (i, (dst, (clen, ulen))) in outs.into_iter().zip(sizes).enumerate() {
         let frame = &payload[at..at + clen as usize];
@@ -418,6 +448,7 @@ pub fn unpack(
     Ok(StreamTable {
         time_unit: unit,
         sizes,
+        unknown_streams: count - KNOWN_STREAMS as u32,
     })
 }
 

@@ -36,6 +36,52 @@ pub struct Header {
     pub options: RecordingOptions,
     /// `ptrec <version>` of the recorder that wrote the file.
     pub recorder_version: String,
+    // Fields appended in version 3 (absent from older files: their default).
+    /// Random bytes rec draws for each recording ([`TraceId::random`]):
+    /// with the host and start time, what makes [`Header::trace_id`] unique.
+    /// All zero when not recorded (files before version 3).
+    pub nonce: [u8; 16],
+    /// How rec waited for stops, free-form (for example
+    /// `spin<=50us,adaptive`); empty when not recorded.
+    pub wait_policy: String,
+    /// The redaction applied to this trace, if any.
+    pub redaction: Option<Redaction>,
+    /// Entries of `env` whose value (after the first `=`) a redaction
+    /// dropped: (index into `env`, the value's original length in bytes).
+    pub env_redacted: Vec<(u32, u64)>,
+}
+
+/// A redaction applied to a trace (by `rec --redact` or `analyze redact`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Redaction {
+    /// The policy's name (`default`, or what the user named).
+    pub policy: String,
+    /// When it was applied: wall clock, nanoseconds since the Unix epoch.
+    pub applied_wall_ns: u64,
+}
+
+/// A stable identifier of one recording, 16 bytes, shown as 32 hex digits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TraceId(pub [u8; 16]);
+
+impl std::fmt::Display for TraceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl TraceId {
+    /// 16 random bytes from the kernel (`/dev/urandom`), for
+    /// [`Header::nonce`].
+    pub fn random() -> std::io::Result<[u8; 16]> {
+        use std::io::Read;
+        let mut b = [0u8; 16];
+        std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+        Ok(b)
+    }
 }
 
 /// How the recording was made.
@@ -74,6 +120,31 @@ fn read_list(c: &mut Cur<'_>) -> Step<Vec<Vec<u8>>> {
 }
 
 impl Header {
+    /// The recording's identifier: the nonce, hashed with the host and the
+    /// start times, so that two recordings never share one even if a nonce
+    /// repeats; for a file without a nonce (before version 3) the same
+    /// hash of what the header holds, stable for that file.
+    pub fn trace_id(&self) -> TraceId {
+        let mut b = Vec::new();
+        let p = &mut Put(&mut b);
+        p.bytes(&self.nonce);
+        p.bytes(self.hostname.as_bytes());
+        p.u64(self.start_wall_ns);
+        p.u64(self.start_mono_ns);
+        p.bytes(self.kernel_release.as_bytes());
+        put_list(p, &self.argv);
+        p.bytes(&self.cwd);
+        // Four CRC32s with different seeds: not a cryptographic hash, an
+        // identifier; the nonce provides the uniqueness.
+        let mut id = [0u8; 16];
+        for (i, part) in id.chunks_exact_mut(4).enumerate() {
+            let mut h = crc32fast::Hasher::new_with_initial(0x5054_5245 ^ (i as u32 + 1));
+            h.update(&b);
+            part.copy_from_slice(&h.finalize().to_le_bytes());
+        }
+        TraceId(id)
+    }
+
     /// The header body (without the file prefix).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -103,6 +174,21 @@ impl Header {
         p.bool(o.cpu_times);
         p.bool(o.registers);
         p.bytes(self.recorder_version.as_bytes());
+        p.bytes(&self.nonce);
+        p.bytes(self.wait_policy.as_bytes());
+        match &self.redaction {
+            None => p.u8(0),
+            Some(r) => {
+                p.u8(1);
+                p.bytes(r.policy.as_bytes());
+                p.u64(r.applied_wall_ns);
+            }
+        }
+        p.u64(self.env_redacted.len() as u64);
+        for &(i, n) in &self.env_redacted {
+            p.u32(i);
+            p.u64(n);
+        }
         out
     }
 
@@ -119,6 +205,40 @@ impl Header {
     }
 
     fn read(c: &mut Cur<'_>) -> Step<Header> {
+        let mut h = Self::read_v1(c)?;
+        // Version 3's fields, each absent when the body ends before it.
+        if !c.is_empty() {
+            h.nonce = match c.bytes()? {
+                [] => [0; 16],
+                b => b.try_into().map_err(|_| "a nonce that is not 16 bytes")?,
+            };
+        }
+        if !c.is_empty() {
+            h.wait_policy = c.str()?.to_owned();
+        }
+        if !c.is_empty() {
+            h.redaction = match c.u8()? {
+                0 => None,
+                1 => Some(Redaction {
+                    policy: c.str()?.to_owned(),
+                    applied_wall_ns: c.u64()?,
+                }),
+                _ => return Err("a redaction tag that is neither 0 nor 1"),
+            };
+        }
+        if !c.is_empty() {
+            let n = c.count(2)?;
+            let mut v = Vec::with_capacity(n);
+            for _ in 0..n {
+                v.push((c.u32()?, c.u64()?));
+            }
+            h.env_redacted = v;
+        }
+        Ok(h)
+    }
+
+    /// The fields of versions 1 and 2.
+    fn read_v1(c: &mut Cur<'_>) -> Step<Header> {
         Ok(Header {
             arch: c.u32()?,
             reg_layout: c.u32()?,
@@ -154,6 +274,7 @@ impl Header {
                 registers: c.bool()?,
             },
             recorder_version: c.str()?.to_owned(),
+            ..Header::default()
         })
     }
 }

@@ -45,6 +45,93 @@ impl std::fmt::Display for Truncation {
     }
 }
 
+/// Why a reader left a chunk out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Its payload checksum, stream table, a zstd frame, a decompressed
+    /// length or one of its records does not check out.
+    Corrupt(String),
+    /// Its `seq` is that of an earlier chunk (file position `of`): a copy.
+    Duplicate { seq: u64, of: usize },
+    /// Its `seq` is lower than that of a chunk before it and was not seen:
+    /// the file's chunks were reordered.
+    OutOfOrder { seq: u64, expected: u64 },
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::Corrupt(why) => write!(f, "corrupt: {why}"),
+            SkipReason::Duplicate { seq, of } => {
+                write!(f, "duplicate: seq {seq} repeats chunk {of}")
+            }
+            SkipReason::OutOfOrder { seq, expected } => {
+                write!(
+                    f,
+                    "out of order: seq {seq} where {expected} or later was due"
+                )
+            }
+        }
+    }
+}
+
+/// A chunk a reader left out, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedChunk {
+    /// Position in the file, from 0.
+    pub index: usize,
+    /// Byte offset of its chunk header.
+    pub offset: u64,
+    pub reason: SkipReason,
+}
+
+impl std::fmt::Display for SkippedChunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "chunk {} at byte {} skipped, {}",
+            self.index, self.offset, self.reason
+        )
+    }
+}
+
+impl SkippedChunk {
+    /// The error a strict reader gives instead of skipping.
+    pub fn to_error(&self) -> Error {
+        let reason = match &self.reason {
+            SkipReason::Corrupt(why) => why.clone(),
+            other => other.to_string(),
+        };
+        Error::CorruptChunk {
+            index: self.index,
+            offset: self.offset,
+            reason,
+        }
+    }
+}
+
+/// Chunks missing from the sequence: `count` chunks from `first_seq` on
+/// are not in the file, before the chunk at file position `before`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeqGap {
+    pub before: usize,
+    pub first_seq: u64,
+    pub count: u64,
+}
+
+impl std::fmt::Display for SeqGap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} chunk(s) missing (seq {}..{}) before chunk {}",
+            self.count,
+            self.first_seq,
+            self.first_seq.saturating_add(self.count - 1),
+            self.before
+        )
+    }
+}
+
 /// Bytes a trace can be read from at any offset.
 pub(crate) trait Source {
     fn size(&self) -> u64;
@@ -104,6 +191,10 @@ pub(crate) struct Layout {
     pub trailer: Option<Index>,
     /// Where the readable part ends early (no valid trailer).
     pub cut: Option<Truncation>,
+    /// Chunks left out of `chunks` by the sequence check.
+    pub skipped: Vec<SkippedChunk>,
+    /// Chunks missing from the sequence.
+    pub gaps: Vec<SeqGap>,
 }
 
 /// Reads the header of `src` and finds its chunks: from the trailer when the
@@ -146,6 +237,8 @@ pub(crate) fn locate<S: Source + ?Sized>(src: &S) -> Result<Layout> {
         chunks: Vec::new(),
         trailer: None,
         cut: None,
+        skipped: Vec::new(),
+        gaps: Vec::new(),
     };
     match load_trailer(src, hend, file_len) {
         Some((chunks, index)) => {
@@ -154,7 +247,48 @@ pub(crate) fn locate<S: Source + ?Sized>(src: &S) -> Result<Layout> {
         }
         None => scan(src, hend, &mut l),
     }
+    check_sequence(&mut l);
     Ok(l)
+}
+
+/// FORMAT.md, section 7, rule 4: chunk `seq`s count 0, 1, 2, ... in file
+/// order. A chunk whose seq was seen before is a duplicate, one whose seq is
+/// lower than a chunk's before it is out of order: both are left out. A seq
+/// higher than due is kept, and the chunks it jumps over reported missing.
+fn check_sequence(l: &mut Layout) {
+    let mut seen: rustc_hash::FxHashMap<u64, usize> = Default::default();
+    let mut next = 0u64;
+    let chunks = std::mem::take(&mut l.chunks);
+    l.chunks.reserve(chunks.len());
+    for c in chunks {
+        let seq = c.header.seq;
+        let reason = if let Some(&of) = seen.get(&seq) {
+            SkipReason::Duplicate { seq, of }
+        } else if seq < next {
+            SkipReason::OutOfOrder {
+                seq,
+                expected: next,
+            }
+        } else {
+            if seq > next {
+                l.gaps.push(SeqGap {
+                    before: c.index,
+                    first_seq: next,
+                    count: seq - next,
+                });
+            }
+            seen.insert(seq, c.index);
+            next = seq.saturating_add(1);
+            l.chunks.push(c);
+            continue;
+        };
+        seen.entry(seq).or_insert(c.index);
+        l.skipped.push(SkippedChunk {
+            index: c.index,
+            offset: c.offset,
+            reason,
+        });
+    }
 }
 
 /// The trailer's index and the chunks it lists, if there is a valid

@@ -7,7 +7,7 @@
 use crate::chunk::{ChunkHeader, Part, CHUNK_HEADER_LEN};
 use crate::error::Result;
 use crate::header::Header;
-use crate::layout::{self, Truncation};
+use crate::layout::{self, SkippedChunk, Truncation};
 use crate::reader::ChunkData;
 use crate::record::Record;
 
@@ -24,6 +24,8 @@ pub struct BytesSummary {
     pub has_trailer: bool,
     /// Where the readable part ends early (no trailer, or garbage after a chunk).
     pub truncation: Option<Truncation>,
+    /// Chunks the sequence check left out (duplicates, out of order).
+    pub skipped: Vec<SkippedChunk>,
 }
 
 /// Decodes every record of the in-memory trace file `buf`, calling `f` on
@@ -35,6 +37,7 @@ pub fn read_bytes(buf: &[u8], mut f: impl FnMut(&Record<'_>)) -> Result<BytesSum
         version: l.version,
         has_trailer: l.trailer.is_some(),
         truncation: l.cut,
+        skipped: l.skipped,
         header: l.header,
         ..Default::default()
     };

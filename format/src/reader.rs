@@ -14,7 +14,7 @@ use crate::chunk::{self, Part, CHUNK_HEADER_LEN};
 use crate::codec::{ChunkDecoder, Cursors, Decoded, Skimmed, Streams};
 use crate::error::{Error, Result};
 use crate::header::Header;
-use crate::layout::{self, ChunkInfo, Truncation};
+use crate::layout::{self, ChunkInfo, SeqGap, SkipReason, SkippedChunk, Truncation};
 use crate::record::Record;
 use crate::trailer::Index;
 
@@ -28,6 +28,49 @@ pub struct Trace {
     trailer: Option<Index>,
     cut: Option<Truncation>,
     file_len: u64,
+    skipped: Vec<SkippedChunk>,
+    gaps: Vec<SeqGap>,
+}
+
+/// How [`Trace::open_with`] treats a damaged file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Refuse the file (and, in [`Trace::par_map_good_chunks`], stop) at the
+    /// first chunk that would be skipped or missing, instead of reading on.
+    pub strict: bool,
+}
+
+/// What [`Trace::par_map_good_chunks`] produced: one value per good chunk,
+/// in file order, and every chunk left out with why.
+#[derive(Clone, Debug)]
+pub struct GoodChunks<T> {
+    pub good: Vec<T>,
+    /// Sorted by file position: the sequence check's and the decoder's.
+    pub skipped: Vec<SkippedChunk>,
+}
+
+/// What [`Trace::verify`] found after decoding every stream of every chunk.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Integrity {
+    /// Chunks whose every stream and record decoded.
+    pub chunks_ok: usize,
+    pub records: u64,
+    /// Records of kinds this reader does not know (skipped, not errors).
+    pub unknown: u64,
+    /// Every chunk left out, with why (sequence and decoding).
+    pub skipped: Vec<SkippedChunk>,
+    /// Chunks missing from the sequence.
+    pub gaps: Vec<SeqGap>,
+    /// Where the readable part ends early, if it does.
+    pub truncation: Option<Truncation>,
+}
+
+impl Integrity {
+    /// Every chunk there is decoded, none is missing, none left out
+    /// (the file may still end without a trailer: see `truncation`).
+    pub fn is_ok(&self) -> bool {
+        self.skipped.is_empty() && self.gaps.is_empty()
+    }
 }
 
 impl Trace {
@@ -35,13 +78,37 @@ impl Trace {
     /// when the file was closed cleanly, else by scanning chunk headers
     /// (the rules of [`layout`](crate::layout), shared with
     /// [`memfile`](crate::memfile)).
+    ///
+    /// Duplicated and reordered chunks are left out (see [`Trace::skipped`]);
+    /// [`Trace::open_with`] with `strict` refuses such a file instead.
     pub fn open(path: impl AsRef<Path>) -> Result<Trace> {
+        Self::open_with(path, ReadOptions::default())
+    }
+
+    /// [`Trace::open`] with options.
+    pub fn open_with(path: impl AsRef<Path>, opts: ReadOptions) -> Result<Trace> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|source| Error::Open {
             path: path.to_owned(),
             source,
         })?;
         let l = layout::locate(&file)?;
+        if opts.strict {
+            if let Some(s) = l.skipped.first() {
+                return Err(s.to_error());
+            }
+            if let Some(g) = l.gaps.first() {
+                return Err(Error::CorruptChunk {
+                    index: g.before,
+                    offset: l
+                        .chunks
+                        .iter()
+                        .find(|c| c.index == g.before)
+                        .map_or(0, |c| c.offset),
+                    reason: g.to_string(),
+                });
+            }
+        }
         Ok(Trace {
             file,
             path: path.to_owned(),
@@ -51,7 +118,101 @@ impl Trace {
             trailer: l.trailer,
             cut: l.cut,
             file_len: l.file_len,
+            skipped: l.skipped,
+            gaps: l.gaps,
         })
+    }
+
+    /// Chunks the sequence check left out of [`Trace::chunks`]: duplicates
+    /// and chunks out of order (FORMAT.md, section 7).
+    pub fn skipped(&self) -> &[SkippedChunk] {
+        &self.skipped
+    }
+
+    /// Chunks missing from the sequence (their seqs never appear).
+    pub fn gaps(&self) -> &[SeqGap] {
+        &self.gaps
+    }
+
+    /// The recording's identifier ([`Header::trace_id`]).
+    pub fn trace_id(&self) -> crate::TraceId {
+        self.header.trace_id()
+    }
+
+    /// Maps every good chunk to a `T` in parallel, in file order, and lists
+    /// the chunks left out: by the sequence check, because the chunk does
+    /// not unpack (checksum, stream table, zstd), or because `f` says its
+    /// records do not decode (return the first record error). With
+    /// `strict`, the first chunk left out is the error instead.
+    pub fn par_map_good_chunks<T, F>(&self, part: Part, strict: bool, f: F) -> Result<GoodChunks<T>>
+    where
+        T: Send,
+        F: Fn(&ChunkData) -> Result<T> + Sync,
+    {
+        if strict {
+            if let Some(s) = self.skipped.first() {
+                return Err(s.to_error());
+            }
+        }
+        let results = self.par_map_chunk_parts(part, |c| c.and_then(&f));
+        let mut good = Vec::with_capacity(results.len());
+        let mut skipped = self.skipped.clone();
+        for (info, r) in self.chunks.iter().zip(results) {
+            match r {
+                Ok(t) => good.push(t),
+                Err(e) => {
+                    let reason = match e {
+                        Error::CorruptChunk { reason, .. } => reason,
+                        Error::BadRecord { record, reason, .. } => {
+                            format!("record {record}: {reason}")
+                        }
+                        other => other.to_string(),
+                    };
+                    let s = SkippedChunk {
+                        index: info.index,
+                        offset: info.offset,
+                        reason: SkipReason::Corrupt(reason),
+                    };
+                    if strict {
+                        return Err(s.to_error());
+                    }
+                    skipped.push(s);
+                }
+            }
+        }
+        skipped.sort_by_key(|s| s.index);
+        Ok(GoodChunks { good, skipped })
+    }
+
+    /// The full integrity check: decompresses every stream of every chunk
+    /// and decodes every record to its last field and capture, so "ok"
+    /// means every byte was read (a valid checksum over a garbage detail
+    /// stream is found here). For `analyze info`.
+    pub fn verify(&self) -> Integrity {
+        let r = self.par_map_good_chunks(Part::All, false, |d| {
+            let mut it = d.records();
+            let mut n = 0u64;
+            for r in it.by_ref() {
+                for m in r?.captures().iter() {
+                    std::hint::black_box(m.data);
+                }
+                n += 1;
+            }
+            Ok((n, it.unknown()))
+        });
+        // Not strict: par_map_good_chunks cannot fail.
+        let r = r.unwrap_or(GoodChunks {
+            good: Vec::new(),
+            skipped: Vec::new(),
+        });
+        Integrity {
+            chunks_ok: r.good.len(),
+            records: r.good.iter().map(|g| g.0).sum(),
+            unknown: r.good.iter().map(|g| g.1).sum(),
+            skipped: r.skipped,
+            gaps: self.gaps.clone(),
+            truncation: self.cut.clone(),
+        }
     }
 
     pub fn path(&self) -> &Path {

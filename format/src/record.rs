@@ -102,6 +102,9 @@ pub mod mem_flags {
     pub const STRING: u8 = 8;
     /// Read at syscall exit (an output buffer), as opposed to entry.
     pub const AT_EXIT: u8 = 16;
+    /// The bytes were dropped by a redaction policy; [`Mem::redacted`](super::Mem::redacted)
+    /// holds how many there were (format version 3).
+    pub const REDACTED: u8 = 32;
 }
 
 /// Tracee memory captured at a stop: what a syscall argument points to.
@@ -116,8 +119,22 @@ pub struct Mem<'a> {
     pub flags: u8,
     /// Tracee address the bytes were read from.
     pub addr: u64,
-    /// The bytes read (empty when unreadable).
+    /// The bytes read (empty when unreadable or redacted).
     pub data: &'a [u8],
+    /// `Some(n)`: a redaction policy dropped the `n` bytes that were read
+    /// (`data` is empty and `flags` has [`mem_flags::REDACTED`]).
+    pub redacted: Option<u64>,
+}
+
+impl Mem<'_> {
+    /// Bytes that were read from the tracee: `data`'s length, or the
+    /// original length of redacted data.
+    pub fn len(&self) -> u64 {
+        self.redacted.unwrap_or(self.data.len() as u64)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl fmt::Debug for Mem<'_> {
@@ -127,6 +144,7 @@ impl fmt::Debug for Mem<'_> {
             .field("flags", &self.flags)
             .field("addr", &format_args!("{:#x}", self.addr))
             .field("data", &String::from_utf8_lossy(self.data))
+            .field("redacted", &self.redacted)
             .finish()
     }
 }
@@ -205,19 +223,42 @@ impl<'a> Iterator for CapturesIter<'a> {
 /// Writes one capture in its stored form (FORMAT.md, section 4).
 pub(crate) fn put_mem(p: &mut Put<'_>, m: &Mem<'_>) {
     p.u8(m.arg);
-    p.u8(m.flags);
-    p.u64(m.addr);
-    p.bytes(m.data);
+    match m.redacted {
+        None => {
+            p.u8(m.flags & !mem_flags::REDACTED);
+            p.u64(m.addr);
+            p.bytes(m.data);
+        }
+        Some(n) => {
+            p.u8(m.flags | mem_flags::REDACTED);
+            p.u64(m.addr);
+            p.bytes(&[]);
+            p.u64(n);
+        }
+    }
 }
 
 /// Reads one capture in its stored form.
 #[inline]
 pub(crate) fn read_mem<'a>(c: &mut Cur<'a>) -> Step<Mem<'a>> {
+    let arg = c.u8()?;
+    let flags = c.u8()?;
+    let addr = c.u64()?;
+    let data = c.bytes()?;
+    let redacted = if flags & mem_flags::REDACTED != 0 {
+        if !data.is_empty() {
+            return Err("a redacted capture that still holds bytes");
+        }
+        Some(c.u64()?)
+    } else {
+        None
+    };
     Ok(Mem {
-        arg: c.u8()?,
-        flags: c.u8()?,
-        addr: c.u64()?,
-        data: c.bytes()?,
+        arg,
+        flags,
+        addr,
+        data,
+        redacted,
     })
 }
 
@@ -256,10 +297,16 @@ pub(crate) fn read_captures<'a>(c: &mut Cur<'a>) -> Step<Captures<'a>> {
 /// Captured memory of one stop, built in its stored form so that a record
 /// can carry it as [`Captures::Encoded`] without copying or allocating once
 /// the buffer is warm. The recorder keeps one and clears it at every stop.
-#[derive(Default, Clone)]
+#[derive(Default, Clone, PartialEq, Eq)]
 pub struct CaptureBuf {
     bytes: Vec<u8>,
     count: u32,
+}
+
+impl fmt::Debug for CaptureBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 impl CaptureBuf {
@@ -278,16 +325,32 @@ impl CaptureBuf {
     }
     /// Appends one capture (see [`Mem`] for the fields).
     pub fn push(&mut self, arg: u8, flags: u8, addr: u64, data: &[u8]) {
-        put_mem(
-            &mut Put(&mut self.bytes),
-            &Mem {
-                arg,
-                flags,
-                addr,
-                data,
-            },
-        );
+        self.push_mem(&Mem {
+            arg,
+            flags,
+            addr,
+            data,
+            redacted: None,
+        });
+    }
+    /// Appends a capture whose `len` bytes a redaction policy dropped.
+    pub fn push_redacted(&mut self, arg: u8, flags: u8, addr: u64, len: u64) {
+        self.push_mem(&Mem {
+            arg,
+            flags,
+            addr,
+            data: &[],
+            redacted: Some(len),
+        });
+    }
+    /// Appends a copy of `m`.
+    pub fn push_mem(&mut self, m: &Mem<'_>) {
+        put_mem(&mut Put(&mut self.bytes), m);
         self.count += 1;
+    }
+    /// Every capture, in order.
+    pub fn iter(&self) -> CapturesIter<'_> {
+        self.captures().iter()
     }
     /// The captures, to put in a record.
     pub fn captures(&self) -> Captures<'_> {
@@ -379,6 +442,11 @@ pub enum Record<'a> {
         child: Tid,
         kind: ChildKind,
         flags: u64,
+        /// No creation event came (the parent died first, say): the
+        /// recorder inferred `tid` as the parent (`/proc`, or the thread
+        /// that died inside fork/clone) and `kind` from what it saw.
+        /// Always false in version 1 and 2 files.
+        inferred: bool,
     },
     /// PTRACE_EVENT_VFORK_DONE.
     VforkDone { tid: Tid, time: u64, child: Tid },
@@ -430,6 +498,21 @@ pub enum Record<'a> {
         value: u64,
         text: &'a [u8],
     },
+    /// One open descriptor of a process the recorder attached to, as
+    /// `/proc/PID/fd/FD` and `/proc/PID/fdinfo/FD` showed it then. `tid` is
+    /// the process (thread-group leader). Format version 3.
+    OpenFd {
+        tid: Tid,
+        time: u64,
+        fd: i32,
+        /// `flags:` of fdinfo (the open flags, O_* bits; O_CLOEXEC included).
+        flags: u32,
+        /// `pos:` of fdinfo, the file offset.
+        pos: u64,
+        /// The readlink of `/proc/PID/fd/FD`: a path, `pipe:[N]`,
+        /// `socket:[N]`, `anon_inode:[eventfd]`, ...
+        target: &'a [u8],
+    },
 }
 
 /// Record kind tags as stored on disk (one byte per record).
@@ -448,10 +531,11 @@ pub enum Kind {
     Attach = 10,
     Detach = 11,
     Note = 12,
+    OpenFd = 13,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::SyscallEnter,
         Kind::SyscallExit,
         Kind::SignalDelivery,
@@ -464,7 +548,11 @@ impl Kind {
         Kind::Attach,
         Kind::Detach,
         Kind::Note,
+        Kind::OpenFd,
     ];
+    /// One more than the largest kind byte: the length of a table indexed
+    /// by kind.
+    pub const TABLE_LEN: usize = Kind::ALL.len() + 1;
     pub fn from_u8(v: u8) -> Option<Kind> {
         Kind::ALL.get((v as usize).wrapping_sub(1)).copied()
     }
@@ -482,11 +570,20 @@ impl Kind {
             Kind::Attach => "attach",
             Kind::Detach => "detach",
             Kind::Note => "note",
+            Kind::OpenFd => "open-fd",
         }
     }
 }
 
-impl Record<'_> {
+impl<'a> Record<'a> {
+    /// The captured memory of a syscall stop; empty for every other kind.
+    pub fn captures(&self) -> Captures<'a> {
+        match self {
+            Record::SyscallEnter { mem, .. } | Record::SyscallExit { mem, .. } => *mem,
+            _ => Captures::default(),
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             Record::SyscallEnter { .. } => Kind::SyscallEnter,
@@ -501,6 +598,7 @@ impl Record<'_> {
             Record::Attach { .. } => Kind::Attach,
             Record::Detach { .. } => Kind::Detach,
             Record::Note { .. } => Kind::Note,
+            Record::OpenFd { .. } => Kind::OpenFd,
         }
     }
     pub fn tid(&self) -> Tid {
@@ -516,7 +614,8 @@ impl Record<'_> {
             | Record::Death { tid, .. }
             | Record::Attach { tid, .. }
             | Record::Detach { tid, .. }
-            | Record::Note { tid, .. } => tid,
+            | Record::Note { tid, .. }
+            | Record::OpenFd { tid, .. } => tid,
         }
     }
     pub fn time(&self) -> u64 {
@@ -532,7 +631,8 @@ impl Record<'_> {
             | Record::Death { time, .. }
             | Record::Attach { time, .. }
             | Record::Detach { time, .. }
-            | Record::Note { time, .. } => time,
+            | Record::Note { time, .. }
+            | Record::OpenFd { time, .. } => time,
         }
     }
 }

@@ -3,4 +3,4 @@
 
 /// The version this crate writes; readers refuse newer ones and read every
 /// older one.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;

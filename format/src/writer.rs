@@ -76,7 +76,7 @@ pub struct Writer {
     count: u32,
     first_time: u64,
     last_time: u64,
-    by_kind: [u64; 16],
+    by_kind: [u64; Kind::TABLE_LEN],
     records: u64,
     opts: WriterOptions,
     tx: Option<SyncSender<Msg>>,
@@ -127,7 +127,7 @@ impl Writer {
             count: 0,
             first_time: 0,
             last_time: 0,
-            by_kind: [0; 16],
+            by_kind: [0; Kind::TABLE_LEN],
             records: 0,
             opts: WriterOptions {
                 chunk_bytes,
@@ -142,7 +142,10 @@ impl Writer {
     /// Appends a record. Does not allocate once the chunk buffers are warm,
     /// and never blocks unless the background thread is `queue_depth` chunks behind.
     pub fn write(&mut self, r: &Record<'_>) -> Result<()> {
-        let time = r.time();
+        // The chunk header's times are the records' times as stored:
+        // rounded down to the time unit (FORMAT.md, section 3).
+        let unit = u64::from(self.opts.time_unit_ns.max(1));
+        let time = r.time() / unit * unit;
         if self.count == 0 {
             self.first_time = time;
         }
@@ -243,11 +246,6 @@ impl Writer {
         }
         stats.records = self.records;
         Ok(stats)
-    }
-
-    /// Per-kind record counts so far, indexed by [`Kind`] byte.
-    pub fn count_of(&self, k: Kind) -> u64 {
-        self.by_kind[k as usize]
     }
 }
 

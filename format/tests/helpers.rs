@@ -2,9 +2,14 @@
 use ptrec_format::*;
 use std::path::Path;
 
-/// A few records of every kind, with captures, None regs, odd tids and a
-/// time that goes backwards.
+/// The current version's sample records.
 pub fn sample_records(cb: &CaptureBuf) -> Vec<Record<'_>> {
+    sample_records_of(FORMAT_VERSION, cb)
+}
+
+/// A few records of every kind a file of `version` holds, with captures,
+/// None regs, odd tids and a time that goes backwards.
+pub fn sample_records_of(version: u32, cb: &CaptureBuf) -> Vec<Record<'_>> {
     let mut g = Regs::default();
     for (i, w) in g.0.iter_mut().enumerate() {
         *w = 0x1000 + i as u64;
@@ -13,7 +18,7 @@ pub fn sample_records(cb: &CaptureBuf) -> Vec<Record<'_>> {
     let mut g2 = g;
     g2.0[x86_64::RAX] = 5;
     g2.0[x86_64::RCX] = 0x401000;
-    vec![
+    let mut v = vec![
         Record::Attach {
             tid: 100,
             time: 1_000,
@@ -78,6 +83,7 @@ pub fn sample_records(cb: &CaptureBuf) -> Vec<Record<'_>> {
             child: 101,
             kind: ChildKind::Vfork,
             flags: 0x4111,
+            inferred: false,
         },
         Record::VforkDone {
             tid: 100,
@@ -122,18 +128,61 @@ pub fn sample_records(cb: &CaptureBuf) -> Vec<Record<'_>> {
             value: 0,
             text: b"done",
         },
-    ]
+    ];
+    if version >= 3 {
+        v.extend([
+            Record::NewChild {
+                tid: 100,
+                time: 3_900,
+                child: 103,
+                kind: ChildKind::Clone,
+                flags: 0,
+                inferred: true,
+            },
+            Record::OpenFd {
+                tid: 100,
+                time: 3_950,
+                fd: 3,
+                flags: 0o2100002,
+                pos: 4096,
+                target: b"/var/log/app.log",
+            },
+            Record::OpenFd {
+                tid: 100,
+                time: 3_950,
+                fd: 4,
+                flags: 0o4002,
+                pos: 0,
+                target: b"pipe:[12345]",
+            },
+        ]);
+    }
+    v
 }
 
 pub fn sample_capture() -> CaptureBuf {
+    sample_capture_of(FORMAT_VERSION)
+}
+
+/// The sample captures of a file of `version` (version 3: one redacted).
+pub fn sample_capture_of(version: u32) -> CaptureBuf {
     let mut cb = CaptureBuf::new();
     cb.push(1, mem_flags::AT_EXIT, 0x7fff_0000, b"hello");
     cb.push(8, mem_flags::UNREADABLE, 0xdead, b"");
+    if version >= 3 {
+        cb.push_redacted(2, mem_flags::AT_EXIT, 0x7fff_1000, 4096);
+    }
     cb
 }
 
+/// The current version's sample header.
 pub fn sample_header() -> Header {
-    Header {
+    sample_header_of(FORMAT_VERSION)
+}
+
+/// The sample header of a file of `version`.
+pub fn sample_header_of(version: u32) -> Header {
+    let h = Header {
         arch: AUDIT_ARCH_X86_64,
         reg_layout: REG_LAYOUT_X86_64,
         kernel_release: "6.1.0-test".into(),
@@ -154,6 +203,21 @@ pub fn sample_header() -> Header {
             registers: true,
         },
         recorder_version: "ptrec 0.1.0".into(),
+        ..Header::default()
+    };
+    if version < 3 {
+        return h;
+    }
+    Header {
+        nonce: *b"0123456789abcdef",
+        wait_policy: "spin<=50us,adaptive".into(),
+        redaction: Some(Redaction {
+            policy: "default".into(),
+            applied_wall_ns: 1_700_000_001_000_000_000,
+        }),
+        env: vec![b"A=".to_vec(), b"PATH=/bin".to_vec()],
+        env_redacted: vec![(0, 1)],
+        ..h
     }
 }
 

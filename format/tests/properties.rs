@@ -79,7 +79,7 @@ fn owned() -> impl Strategy<Value = Owned> {
             .prop_map(|(tid, stime, nr, ret, regs, derived, caps)| Owned::Exit { tid, stime, nr, ret, regs, derived, caps }),
         1 => (tid(), any::<i32>(), bytes(130)).prop_map(|(t, s, b)| Owned::Signal(t, s, b)),
         1 => (tid(), any::<i32>()).prop_map(|(t, s)| Owned::GroupStop(t, s)),
-        1 => (tid(), tid(), 0u8..3, any::<u64>()).prop_map(|(t, c, k, f)| Owned::Child(t, c, k, f)),
+        1 => (tid(), tid(), 0u8..6, any::<u64>()).prop_map(|(t, c, k, f)| Owned::Child(t, c, k, f)),
         1 => (tid(), tid()).prop_map(|(t, c)| Owned::VforkDone(t, c)),
         1 => (tid(), tid(), bytes(30), proptest::collection::vec(bytes(12), 0..5))
             .prop_map(|(t, f, p, a)| Owned::Exec(t, f, p, a)),
@@ -174,8 +174,9 @@ fn build<'a>(items: &'a [Owned], times: &[u64], bufs: &'a mut Vec<CaptureBuf>) -
                 tid: *tid,
                 time,
                 child: *child,
-                kind: [ChildKind::Fork, ChildKind::Vfork, ChildKind::Clone][*kind as usize],
+                kind: [ChildKind::Fork, ChildKind::Vfork, ChildKind::Clone][*kind as usize % 3],
                 flags: *flags,
+                inferred: *kind >= 3,
             },
             Owned::VforkDone(tid, child) => Record::VforkDone {
                 tid: *tid,

@@ -25,6 +25,7 @@ fn syscall_records_with_register_deltas_round_trip() {
         flags: mem_flags::TRUNCATED,
         addr: 0x7fff_0000,
         data: &data,
+        redacted: None,
     }];
     let mut expect = Vec::new();
     let mut cb = CaptureBuf::new();

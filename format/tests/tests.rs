@@ -5,6 +5,7 @@
 mod helpers;
 
 mod corruption;
+mod framing;
 mod golden;
 mod properties;
 mod roundtrip;

@@ -551,6 +551,7 @@ impl Engine {
             child,
             kind,
             flags,
+            inferred,
         });
         if inferred {
             self.note(

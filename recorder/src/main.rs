@@ -356,5 +356,13 @@ fn header(args: &Args, filter: Option<&Filter>, has_command: bool) -> Result<Hea
             registers: true,
         },
         recorder_version: format!("ptrec {}", env!("CARGO_PKG_VERSION")),
+        // What makes the trace id unique (ptrec_format::Header::trace_id).
+        nonce: ptrec_format::TraceId::random().unwrap_or_default(),
+        wait_policy: if args.spin_us == 0 {
+            "sleep".into()
+        } else {
+            format!("spin<={}us", args.spin_us)
+        },
+        ..Header::default()
     })
 }

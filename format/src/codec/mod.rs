@@ -87,11 +87,17 @@ fn encode_other(e: &mut Put<'_>, r: &Record<'_>) {
             e.i32(*signo);
         }
         Record::NewChild {
-            child, kind, flags, ..
+            child,
+            kind,
+            flags,
+            inferred,
+            ..
         } => {
             e.i32(*child);
             e.u8(*kind as u8);
             e.u64(*flags);
+            // Appended in version 3: older readers ignore it.
+            e.bool(*inferred);
         }
         Record::VforkDone { child, .. } => {
             e.i32(*child);
@@ -151,6 +157,18 @@ fn encode_other(e: &mut Put<'_>, r: &Record<'_>) {
             e.u64(*value);
             e.bytes(text);
         }
+        Record::OpenFd {
+            fd,
+            flags,
+            pos,
+            target,
+            ..
+        } => {
+            e.i32(*fd);
+            e.u32(*flags);
+            e.u64(*pos);
+            e.bytes(target);
+        }
         // The chunk encoders write these themselves.
         Record::SyscallEnter { .. } | Record::SyscallExit { .. } => {}
     }
@@ -179,12 +197,16 @@ fn decode_other<'a>(k: Kind, tid: Tid, time: u64, c: &mut Cur<'a>) -> Step<Recor
                 2 => ChildKind::Clone,
                 _ => return Err("unknown child kind"),
             };
+            let flags = c.u64()?;
+            // Absent before version 3.
+            let inferred = !c.is_empty() && c.bool()?;
             Record::NewChild {
                 tid,
                 time,
                 child,
                 kind,
-                flags: c.u64()?,
+                flags,
+                inferred,
             }
         }
         Kind::VforkDone => Record::VforkDone {
@@ -251,6 +273,14 @@ fn decode_other<'a>(k: Kind, tid: Tid, time: u64, c: &mut Cur<'a>) -> Step<Recor
             kind: c.u32()?,
             value: c.u64()?,
             text: c.bytes()?,
+        },
+        Kind::OpenFd => Record::OpenFd {
+            tid,
+            time,
+            fd: c.i32()?,
+            flags: c.u32()?,
+            pos: c.u64()?,
+            target: c.bytes()?,
         },
         Kind::SyscallEnter | Kind::SyscallExit => {
             return Err("a syscall record where another kind is expected")

@@ -536,11 +536,24 @@ mod reference {
     /// bincode's reading of one capture.
     pub(crate) fn decode_mem_ref(b: &[u8]) -> std::result::Result<(Mem<'_>, &[u8]), DecodeError> {
         let d = &mut dec(b);
+        let (arg, flags, addr, data): (u8, u8, u64, &[u8]) =
+            (get(d)?, get(d)?, get(d)?, get_bytes(d)?);
+        let redacted = if flags & crate::record::mem_flags::REDACTED != 0 {
+            if !data.is_empty() {
+                return Err(DecodeError::Other(
+                    "a redacted capture that still holds bytes",
+                ));
+            }
+            Some(get(d)?)
+        } else {
+            None
+        };
         let m = Mem {
-            arg: get(d)?,
-            flags: get(d)?,
-            addr: get(d)?,
-            data: get_bytes(d)?,
+            arg,
+            flags,
+            addr,
+            data,
+            redacted,
         };
         Ok((m, rest(d)))
     }
@@ -705,12 +718,15 @@ mod reference {
                         2 => ChildKind::Clone,
                         _ => return Err(DecodeError::Other("unknown child kind")),
                     };
+                    let flags = get(d)?;
+                    let inferred = !rest(d).is_empty() && get(d)?;
                     Record::NewChild {
                         tid,
                         time,
                         child,
                         kind,
-                        flags: get(d)?,
+                        flags,
+                        inferred,
                     }
                 }
                 Kind::VforkDone => Record::VforkDone {
@@ -777,6 +793,14 @@ mod reference {
                     kind: get(d)?,
                     value: get(d)?,
                     text: get_bytes(d)?,
+                },
+                Kind::OpenFd => Record::OpenFd {
+                    tid,
+                    time,
+                    fd: get(d)?,
+                    flags: get(d)?,
+                    pos: get(d)?,
+                    target: get_bytes(d)?,
                 },
             })
         }
@@ -845,12 +869,14 @@ mod tests {
                 flags: mem_flags_string(),
                 addr: 0x7ffd_1000,
                 data: b"/etc/passwd",
+                redacted: None,
             },
             Mem {
                 arg: 9,
                 flags: 2,
                 addr: u64::MAX,
                 data: b"",
+                redacted: Some(4096),
             },
         ];
         let mut recs = Vec::new();
@@ -899,6 +925,7 @@ mod tests {
                 child: 6,
                 kind: ChildKind::Vfork,
                 flags: 0x4111,
+                inferred: true,
             },
             Record::VforkDone {
                 tid: 5,

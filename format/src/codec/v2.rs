@@ -628,6 +628,7 @@ mod tests {
             flags: 8,
             addr: 0x7ffd_1000,
             data: b"/etc/passwd",
+            redacted: None,
         }];
         let mut recs = Vec::new();
         for i in 0..30u64 {

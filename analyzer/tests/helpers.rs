@@ -1,7 +1,5 @@
 //! Synthetic traces written with `ptrec_format::Writer`, records crafted by hand.
 
-#![allow(dead_code, clippy::unwrap_used)] // test fixtures: a failure here is a test failure
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -35,6 +33,7 @@ pub fn header(argv: &[&str]) -> Header {
             ..RecordingOptions::default()
         },
         recorder_version: "ptrec test".into(),
+        ..Header::default()
     }
 }
 
@@ -44,6 +43,9 @@ pub struct Gen {
     pub time: u64,
     pub stime: u64,
     caps: CaptureBuf,
+    /// Seal a chunk after every record (`chunk_bytes` 1; the writer's
+    /// smallest chunk is otherwise 4 KiB).
+    every: bool,
 }
 
 impl Gen {
@@ -58,6 +60,7 @@ impl Gen {
             time: T0,
             stime: 0,
             caps: CaptureBuf::new(),
+            every: chunk_bytes == 1,
         }
     }
     pub fn tick(&mut self) -> u64 {
@@ -66,6 +69,9 @@ impl Gen {
     }
     pub fn put(&mut self, r: Record<'_>) {
         self.w.write(&r).unwrap();
+        if self.every {
+            self.w.flush().unwrap();
+        }
     }
     /// A syscall entry; `mem` are (arg, flags, addr, bytes).
     pub fn enter(&mut self, tid: i32, nr: u64, args: [u64; 6], mem: &[(u8, u8, u64, &[u8])]) {
@@ -84,6 +90,9 @@ impl Gen {
             mem: self.caps.captures(),
         };
         self.w.write(&r).unwrap();
+        if self.every {
+            self.w.flush().unwrap();
+        }
     }
     /// A syscall exit, `cpu_us` of system time after its entry.
     pub fn exit(&mut self, tid: i32, nr: u64, ret: i64, cpu_us: u64, mem: &[(u8, u8, u64, &[u8])]) {
@@ -103,6 +112,9 @@ impl Gen {
             mem: self.caps.captures(),
         };
         self.w.write(&r).unwrap();
+        if self.every {
+            self.w.flush().unwrap();
+        }
     }
     pub fn call(&mut self, tid: i32, nr: u64, args: [u64; 6], ret: i64, cpu_us: u64) {
         self.enter(tid, nr, args, &[]);
@@ -119,7 +131,12 @@ pub const S: u8 = mem_flags::STRING;
 /// 101 forks 103, whose thread 104 execs /usr/bin/true; 101 is killed by
 /// SIGKILL; signals, a group-stop, an error return and interleaved threads.
 pub fn forktree(path: &Path) {
-    let mut g = Gen::new(path, &["sh", "-c", "demo"], 1 << 20);
+    forktree_chunked(path, 1 << 20);
+}
+
+/// [`forktree`] in chunks of about `chunk_bytes` (1: one record per chunk).
+pub fn forktree_chunked(path: &Path, chunk_bytes: usize) {
+    let mut g = Gen::new(path, &["sh", "-c", "demo"], chunk_bytes);
     let t = g.tick();
     g.put(Record::Attach {
         tid: 100,
@@ -175,6 +192,7 @@ pub fn forktree(path: &Path) {
         child: 101,
         kind: ChildKind::Fork,
         flags: 0x1200011,
+        inferred: false,
     });
     g.exit(100, 56, 101, 20, &[]);
     g.enter(100, 56, [PTHREAD_FLAGS, 0, 0, 0, 0, 0], &[]);
@@ -185,6 +203,7 @@ pub fn forktree(path: &Path) {
         child: 102,
         kind: ChildKind::Clone,
         flags: PTHREAD_FLAGS,
+        inferred: false,
     });
     g.exit(100, 56, 102, 10, &[]);
     // 101 writes while thread 102 is inside read: strace shows unfinished/resumed.
@@ -211,6 +230,7 @@ pub fn forktree(path: &Path) {
         child: 103,
         kind: ChildKind::Fork,
         flags: 0,
+        inferred: false,
     });
     g.exit(101, 57, 103, 15, &[]);
     g.enter(103, 56, [PTHREAD_FLAGS, 0, 0, 0, 0, 0], &[]);
@@ -221,6 +241,7 @@ pub fn forktree(path: &Path) {
         child: 104,
         kind: ChildKind::Clone,
         flags: PTHREAD_FLAGS,
+        inferred: false,
     });
     g.exit(103, 56, 104, 5, &[]);
     // Non-leader exec: 104 calls execve, becomes 103.

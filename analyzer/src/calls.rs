@@ -1,0 +1,649 @@
+//! The call layer: the trace as syscall calls (an entry joined with its
+//! exit), signals and process events, in record order, whatever chunk they
+//! fall in. Every view reads the trace through [`run`]; no view pairs
+//! records itself.
+//!
+//! Chunks are decoded in parallel, a window of a few chunks per thread at a
+//! time. Within a chunk, each thread's open entry waits in a small map until
+//! its exit (or the thread's death, or its exec) comes. What is still open at
+//! a chunk's end, and an exit at a chunk's start whose entry lies in an
+//! earlier chunk, are joined by a sequential boundary fix-up: the consumer
+//! gets, for each [`Item::Resumed`] of a chunk, the entry it completes
+//! ([`OwnedEntry`]). Memory stays bounded by chunk size × threads plus one
+//! open entry per thread.
+//!
+//! The items of one call, in record order: [`Item::Enter`] at its entry, then
+//! either [`Item::Call`] (the exit, death or exec that ends it is in the same
+//! chunk; the call is complete) or [`Item::Resumed`] (it ends in a later
+//! chunk), or nothing more when the trace ends first ([`Consumer::end`]).
+//!
+//! [`Mode::Skim`] reads only the stops' small fields (counts and times: no
+//! arguments, no captures, no detail stream); [`Mode::Full`] reads everything.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget};
+use ptrec_format::{
+    x86_64, Captures, ChunkData, ChunkInfo, Mem, Part, Record, Skimmed, Tid, Trace,
+};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+/// How much of each record the layer reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Syscall stops' tid, times, number and return value only.
+    Skim,
+    /// Arguments, instruction pointer and captured memory as well.
+    Full,
+}
+
+/// A syscall-enter-stop.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry<'a> {
+    pub tid: Tid,
+    pub time: u64,
+    /// System CPU time of the thread group at the stop (microseconds).
+    pub stime_us: Option<u64>,
+    pub nr: u32,
+    /// Zero in [`Mode::Skim`].
+    pub args: [u64; 6],
+    /// The instruction pointer, when the trace holds registers.
+    pub ip: Option<u64>,
+    /// Memory captured at entry (empty in [`Mode::Skim`]).
+    pub mem: Captures<'a>,
+}
+
+/// A syscall-exit-stop.
+#[derive(Clone, Copy, Debug)]
+pub struct Exit<'a> {
+    /// The thread the exit was reported on: after an execve from a
+    /// non-leader thread, the leader's tid (the entry's is the former one).
+    pub tid: Tid,
+    pub time: u64,
+    pub stime_us: Option<u64>,
+    pub nr: u32,
+    pub ret: i64,
+    /// Memory captured at exit (output parameters).
+    pub mem: Captures<'a>,
+}
+
+/// Why a call ended as it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// Its exit was recorded.
+    Returned,
+    /// The thread died inside it (exit, exit_group, a fatal signal).
+    Death,
+    /// A new entry came on the same thread without an exit (records lost,
+    /// or an exec by another thread took the tid over).
+    Lost,
+}
+
+/// A syscall: its entry joined with what ended it.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    pub entry: Entry<'a>,
+    /// `None` when it did not return (see `end`).
+    pub exit: Option<Exit<'a>>,
+    pub end: End,
+}
+
+/// What ends, in this chunk, a call whose entry lies in an earlier chunk:
+/// its exit, or the thread's death. The boundary fix-up hands the consumer
+/// the entry ([`Consumer::finish`]), in the order of these items.
+#[derive(Clone, Copy, Debug)]
+pub struct Resumed<'a> {
+    /// The thread the entry was made on (differs from `tid` after a
+    /// non-leader execve).
+    pub entry_tid: Tid,
+    pub tid: Tid,
+    pub time: u64,
+    pub exit: Option<Exit<'a>>,
+    pub end: End,
+}
+
+/// One item of the stream.
+#[derive(Clone, Copy, Debug)]
+pub enum Item<'r, 'a> {
+    /// A syscall entry, at its position.
+    Enter(&'r Entry<'a>),
+    /// A call that ends here, whose entry is in the same chunk.
+    Call(&'r Call<'a>),
+    /// A call that ends here, whose entry is in an earlier chunk.
+    Resumed(&'r Resumed<'a>),
+    /// Every other record: signal-delivery, group-stop and process events
+    /// (new child, exec with the former tid, exit event, death, attach,
+    /// detach, notes).
+    Event(&'r Record<'a>),
+}
+
+/// Captured memory, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedMem {
+    pub arg: u8,
+    pub flags: u8,
+    pub addr: u64,
+    pub data: Vec<u8>,
+    pub redacted: Option<u64>,
+}
+
+impl OwnedMem {
+    pub fn all(c: &Captures<'_>) -> Vec<OwnedMem> {
+        c.iter()
+            .map(|m| OwnedMem {
+                arg: m.arg,
+                flags: m.flags,
+                addr: m.addr,
+                data: m.data.to_vec(),
+                redacted: m.redacted,
+            })
+            .collect()
+    }
+
+    pub fn borrow(v: &[OwnedMem]) -> Vec<Mem<'_>> {
+        v.iter()
+            .map(|m| Mem {
+                arg: m.arg,
+                flags: m.flags,
+                addr: m.addr,
+                data: &m.data,
+                redacted: m.redacted,
+            })
+            .collect()
+    }
+}
+
+/// The owned form of an [`Entry`]: what crosses a chunk boundary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedEntry {
+    pub tid: Tid,
+    pub time: u64,
+    pub stime_us: Option<u64>,
+    pub nr: u32,
+    pub args: [u64; 6],
+    pub ip: Option<u64>,
+    pub mem: Vec<OwnedMem>,
+}
+
+impl OwnedEntry {
+    pub fn of(e: &Entry<'_>) -> OwnedEntry {
+        OwnedEntry {
+            tid: e.tid,
+            time: e.time,
+            stime_us: e.stime_us,
+            nr: e.nr,
+            args: e.args,
+            ip: e.ip,
+            mem: OwnedMem::all(&e.mem),
+        }
+    }
+
+    /// The borrowed form over `mem`, which [`OwnedMem::borrow`] made of `self.mem`.
+    pub fn entry<'b>(&self, mem: &'b [Mem<'b>]) -> Entry<'b> {
+        Entry {
+            tid: self.tid,
+            time: self.time,
+            stime_us: self.stime_us,
+            nr: self.nr,
+            args: self.args,
+            ip: self.ip,
+            mem: Captures::Slice(mem),
+        }
+    }
+}
+
+/// The owned form of an [`Exit`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedExit {
+    pub tid: Tid,
+    pub time: u64,
+    pub stime_us: Option<u64>,
+    pub nr: u32,
+    pub ret: i64,
+    pub mem: Vec<OwnedMem>,
+}
+
+impl OwnedExit {
+    pub fn of(x: &Exit<'_>) -> OwnedExit {
+        OwnedExit {
+            tid: x.tid,
+            time: x.time,
+            stime_us: x.stime_us,
+            nr: x.nr,
+            ret: x.ret,
+            mem: OwnedMem::all(&x.mem),
+        }
+    }
+
+    pub fn exit<'b>(&self, mem: &'b [Mem<'b>]) -> Exit<'b> {
+        Exit {
+            tid: self.tid,
+            time: self.time,
+            stime_us: self.stime_us,
+            nr: self.nr,
+            ret: self.ret,
+            mem: Captures::Slice(mem),
+        }
+    }
+}
+
+/// What the layer knows of a chunk when it hands its part over.
+#[derive(Clone, Copy, Debug)]
+pub struct ChunkMeta {
+    pub info: ChunkInfo,
+    /// Records of kinds this reader does not know, skipped.
+    pub unknown: u64,
+    /// (compressed, decompressed) bytes of the events, times and detail streams.
+    pub stream_sizes: [(u32, u32); 3],
+}
+
+/// A view over the call layer. `part`, `item` and `seal` run on rayon's
+/// threads, one part per chunk, while the chunk's data is alive (a part may
+/// borrow it); `finish`, `skipped` and `end` run on the caller's thread, in
+/// chunk order, with the sealed (owned) form.
+pub trait Consumer: Sync {
+    type Part<'a>;
+    type Sealed: Send;
+    /// A fresh part for chunk `index`.
+    fn part<'a>(&self, index: usize) -> Self::Part<'a>;
+    /// The chunk's items, in record order.
+    fn item<'a>(&self, part: &mut Self::Part<'a>, item: Item<'_, 'a>);
+    /// The chunk's last item was given: the owned form of its part.
+    fn seal(&self, part: Self::Part<'_>) -> Self::Sealed;
+    /// A chunk's sealed part, in chunk order. `entries[i]` is the entry that
+    /// the chunk's i-th [`Item::Resumed`] ends (`None`: never recorded, as
+    /// for a thread attached inside a call).
+    fn finish(
+        &mut self,
+        meta: &ChunkMeta,
+        part: Self::Sealed,
+        entries: &[Option<OwnedEntry>],
+    ) -> anyhow::Result<()>;
+    /// Chunk `index` could not be read; the calls open across it are lost.
+    fn skipped(&mut self, index: usize, reason: &str) -> anyhow::Result<()>;
+    /// After the last chunk: the calls still open, by entry time.
+    fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()>;
+}
+
+/// A thread's state within one chunk. Its presence means the chunk decided
+/// the thread's syscall state (a syscall stop, its death or its exec), which
+/// supersedes what an earlier chunk left open.
+#[derive(Default)]
+struct ThreadState<'a> {
+    open: Option<Entry<'a>>,
+    /// This thread took `former`'s tid over by a non-leader execve, whose
+    /// entry lies in an earlier chunk: the execve exit ends that entry.
+    moved_from: Option<Tid>,
+}
+
+/// What one chunk leaves for the boundary fix-up.
+#[derive(Default)]
+struct Edges {
+    /// Per [`Item::Resumed`], in order: the tid whose boundary entry it ends,
+    /// or `None` when it cannot end one.
+    resumed: Vec<Option<Tid>>,
+    /// Threads whose state the chunk decided.
+    decided: Vec<Tid>,
+    /// Entries open at the chunk's end.
+    tails: Vec<OwnedEntry>,
+    /// (tid, former): an execve exit still to come on `tid` ends `former`'s entry.
+    moves: Vec<(Tid, Tid)>,
+    unknown: u64,
+}
+
+struct Walker<'a, 'c, C: Consumer> {
+    c: &'c C,
+    part: C::Part<'a>,
+    threads: FxHashMap<Tid, ThreadState<'a>>,
+    edges: Edges,
+}
+
+impl<'a, C: Consumer> Walker<'a, '_, C> {
+    #[inline]
+    fn enter(&mut self, e: Entry<'a>) {
+        let st = self.threads.entry(e.tid).or_default();
+        st.moved_from = None;
+        if let Some(old) = st.open.replace(e) {
+            let call = Call {
+                entry: old,
+                exit: None,
+                end: End::Lost,
+            };
+            self.c.item(&mut self.part, Item::Call(&call));
+        }
+        self.c.item(&mut self.part, Item::Enter(&e));
+    }
+
+    #[inline]
+    fn exit(&mut self, x: Exit<'a>) {
+        let from = match self.threads.get_mut(&x.tid) {
+            Some(st) => match st.open.take() {
+                Some(entry) => {
+                    let call = Call {
+                        entry,
+                        exit: Some(x),
+                        end: End::Returned,
+                    };
+                    self.c.item(&mut self.part, Item::Call(&call));
+                    return;
+                }
+                None => st.moved_from.take(),
+            },
+            None => {
+                self.threads.insert(x.tid, ThreadState::default());
+                Some(x.tid)
+            }
+        };
+        self.resumed(
+            Resumed {
+                entry_tid: from.unwrap_or(x.tid),
+                tid: x.tid,
+                time: x.time,
+                exit: Some(x),
+                end: End::Returned,
+            },
+            from,
+        );
+    }
+
+    fn resumed(&mut self, r: Resumed<'a>, from: Option<Tid>) {
+        self.edges.resumed.push(from);
+        self.c.item(&mut self.part, Item::Resumed(&r));
+    }
+
+    fn record(&mut self, r: &Record<'a>) {
+        match *r {
+            Record::Death { tid, time, .. } => {
+                let st = self.threads.entry(tid).or_insert_with(|| ThreadState {
+                    open: None,
+                    moved_from: Some(tid),
+                });
+                let from = st.moved_from.take();
+                match st.open.take() {
+                    Some(entry) => {
+                        let call = Call {
+                            entry,
+                            exit: None,
+                            end: End::Death,
+                        };
+                        self.c.item(&mut self.part, Item::Call(&call));
+                    }
+                    None if from.is_some() => {
+                        let r = Resumed {
+                            entry_tid: from.unwrap_or(tid),
+                            tid,
+                            time,
+                            exit: None,
+                            end: End::Death,
+                        };
+                        self.resumed(r, from);
+                    }
+                    None => {}
+                }
+            }
+            Record::Exec {
+                tid, former_tid, ..
+            } if former_tid != tid => {
+                // execve's exit is reported on the new tid (the leader):
+                // the open entry moves over so the call still joins.
+                let (open, moved) = match self.threads.get_mut(&former_tid) {
+                    Some(s) => (s.open.take(), s.moved_from.take()),
+                    None => (None, Some(former_tid)),
+                };
+                self.threads.insert(former_tid, ThreadState::default());
+                let st = self.threads.entry(tid).or_default();
+                if let Some(old) = st.open.take() {
+                    // The leader was inside a call the exec cut short.
+                    let call = Call {
+                        entry: old,
+                        exit: None,
+                        end: End::Lost,
+                    };
+                    self.c.item(&mut self.part, Item::Call(&call));
+                }
+                let st = self.threads.entry(tid).or_default();
+                st.open = open;
+                st.moved_from = if open.is_none() { moved } else { None };
+            }
+            _ => {}
+        }
+        self.c.item(&mut self.part, Item::Event(r));
+    }
+
+    fn finish(mut self) -> (C::Sealed, Edges) {
+        for (tid, st) in self.threads {
+            self.edges.decided.push(tid);
+            if let Some(e) = st.open {
+                self.edges.tails.push(OwnedEntry::of(&e));
+            } else if let Some(former) = st.moved_from {
+                if former != tid {
+                    self.edges.moves.push((tid, former));
+                }
+            }
+        }
+        (self.c.seal(self.part), self.edges)
+    }
+}
+
+fn full_entry<'a>(r: &Record<'a>) -> Option<Entry<'a>> {
+    match *r {
+        Record::SyscallEnter {
+            tid,
+            time,
+            stime_us,
+            nr,
+            args,
+            ref regs,
+            mem,
+        } => Some(Entry {
+            tid,
+            time,
+            stime_us,
+            nr: nr as u32,
+            args,
+            ip: regs.as_ref().map(|r| r.0[x86_64::RIP]),
+            mem,
+        }),
+        _ => None,
+    }
+}
+
+/// Walks one decompressed chunk, feeding `c`.
+fn walk_chunk<C: Consumer>(
+    c: &C,
+    data: &ChunkData,
+    mode: Mode,
+) -> Result<(C::Sealed, Edges), String> {
+    let mut w = Walker {
+        c,
+        part: c.part(data.info.index),
+        threads: FxHashMap::default(),
+        edges: Edges::default(),
+    };
+    let unknown = match mode {
+        Mode::Skim => {
+            let mut it = data.stops();
+            for r in it.by_ref() {
+                match r.map_err(|e| e.to_string())? {
+                    Skimmed::Syscall(s) if s.enter => w.enter(Entry {
+                        tid: s.tid,
+                        time: s.time,
+                        stime_us: s.stime_us,
+                        nr: s.nr as u32,
+                        args: [0; 6],
+                        ip: None,
+                        mem: Captures::default(),
+                    }),
+                    Skimmed::Syscall(s) => w.exit(Exit {
+                        tid: s.tid,
+                        time: s.time,
+                        stime_us: s.stime_us,
+                        nr: s.nr as u32,
+                        ret: s.ret,
+                        mem: Captures::default(),
+                    }),
+                    Skimmed::Record(r) => w.record(&r),
+                    Skimmed::Unknown(_) => {}
+                }
+            }
+            it.unknown()
+        }
+        Mode::Full => {
+            let mut it = data.records();
+            for r in it.by_ref() {
+                let r = r.map_err(|e| e.to_string())?;
+                if let Some(e) = full_entry(&r) {
+                    w.enter(e);
+                    continue;
+                }
+                match r {
+                    Record::SyscallExit {
+                        tid,
+                        time,
+                        stime_us,
+                        nr,
+                        ret,
+                        mem,
+                        ..
+                    } => w.exit(Exit {
+                        tid,
+                        time,
+                        stime_us,
+                        nr: nr as u32,
+                        ret,
+                        mem,
+                    }),
+                    r => w.record(&r),
+                }
+            }
+            it.unknown()
+        }
+    };
+    let (part, mut edges) = w.finish();
+    edges.unknown = unknown;
+    Ok((part, edges))
+}
+
+/// One chunk after its walk: where it is, its stream sizes, and its sealed
+/// part and edges (or why it could not be read).
+type Walked<S> = (ChunkInfo, [(u32, u32); 3], Result<(S, Edges), String>);
+
+/// Reads every chunk of `trace` through the layer into `c`. A chunk that
+/// cannot be read or decoded is handed to [`Consumer::skipped`] and the rest
+/// goes on.
+pub fn run<C: Consumer>(trace: &Trace, mode: Mode, c: &mut C) -> anyhow::Result<()> {
+    let n = trace.chunks().len();
+    let window = (4 * rayon::current_num_threads()).max(2);
+    let part = match mode {
+        Mode::Skim => Part::Stops,
+        Mode::Full => Part::All,
+    };
+    let progress = Progress::new(n as u64);
+    let mut boundary: FxHashMap<Tid, OwnedEntry> = FxHashMap::default();
+    let mut first = 0;
+    while first < n {
+        let last = (first + window).min(n);
+        let shared: &C = c;
+        let parts: Vec<Walked<C::Sealed>> = (first..last)
+            .into_par_iter()
+            .map_init(
+                || (Vec::new(), ChunkData::default()),
+                |(scratch, data), i| {
+                    let r = match trace.read_chunk_part_into(i, part, scratch, data) {
+                        Ok(()) => walk_chunk(shared, data, mode),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    progress.inc();
+                    (trace.chunks()[i], data.stream_sizes, r)
+                },
+            )
+            .collect();
+        for (info, stream_sizes, r) in parts {
+            match r {
+                Ok((part, edges)) => {
+                    let entries = fix_up(&mut boundary, &edges);
+                    let meta = ChunkMeta {
+                        info,
+                        unknown: edges.unknown,
+                        stream_sizes,
+                    };
+                    c.finish(&meta, part, &entries)?;
+                }
+                Err(reason) => {
+                    // What was open across the chunk cannot be joined.
+                    boundary.clear();
+                    c.skipped(info.index, &reason)?;
+                }
+            }
+        }
+        first = last;
+    }
+    progress.finish();
+    let mut open: Vec<OwnedEntry> = boundary.into_values().collect();
+    open.sort_by_key(|e| (e.time, e.tid));
+    c.end(open)
+}
+
+/// The boundary fix-up after one chunk: the entries its resumed items end,
+/// then the chunk's open entries for the next chunks.
+fn fix_up(boundary: &mut FxHashMap<Tid, OwnedEntry>, edges: &Edges) -> Vec<Option<OwnedEntry>> {
+    let entries = edges
+        .resumed
+        .iter()
+        .map(|from| from.and_then(|t| boundary.remove(&t)))
+        .collect();
+    let moved: Vec<(Tid, OwnedEntry)> = edges
+        .moves
+        .iter()
+        .filter_map(|(tid, former)| boundary.remove(former).map(|e| (*tid, e)))
+        .collect();
+    // An entry still open from before a thread's state was decided anew
+    // never got its exit (records lost).
+    for t in &edges.decided {
+        boundary.remove(t);
+    }
+    for e in &edges.tails {
+        boundary.insert(e.tid, e.clone());
+    }
+    boundary.extend(moved);
+    entries
+}
+
+/// A progress bar on stderr that appears only when stderr is a terminal and
+/// the work has taken more than about a second.
+pub struct Progress {
+    bar: ProgressBar,
+    start: Instant,
+    shown: AtomicBool,
+    enabled: bool,
+}
+
+impl Progress {
+    pub fn new(len: u64) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            bar: ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden()),
+            start: Instant::now(),
+            shown: AtomicBool::new(false),
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+
+    pub fn inc(&self) {
+        self.bar.inc(1);
+        if self.enabled
+            && self.start.elapsed().as_millis() > 1000
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+    }
+
+    pub fn finish(&self) {
+        if self.shown.load(Ordering::Relaxed) {
+            self.bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! `analyze`: offline, parallel analysis of ptrec traces, as a library.
+//!
+//! Every view reads one call layer ([`calls`]): the trace's chunks are
+//! decoded in parallel into syscall calls (an entry joined with its exit),
+//! signals and process events, in record order; what is open at a chunk's
+//! end is joined in a sequential boundary fix-up, so no view pairs records
+//! itself or sees a chunk boundary. Views: [`summary`] (`strace -c`),
+//! [`tree`], [`overview`], [`replay`] (strace-style lines), [`info`].
+//!
+//! ```no_run
+//! let t = ptrec_format::Trace::open("trace.bin")?;
+//! let scan = ptrec_analyzer::stats::scan(&t, &Default::default())?;
+//! println!("{} calls", scan.by_syscall().values().map(|s| s.calls).sum::<u64>());
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+//!
+//! Naming: `tid` is a thread id, `pid` a thread-group id; times are
+//! CLOCK_MONOTONIC nanoseconds.
+
+pub mod calls;
+pub mod cli;
+pub mod decode;
+pub mod filter;
+pub mod info;
+pub mod overview;
+pub mod replay;
+pub mod stats;
+pub mod summary;
+pub mod tree;
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use ptrec_format::Trace;
+
+use cli::{Cli, Cmd, SummaryOpts};
+use stats::ScanOptions;
+
+/// Whether `e` is a closed stdout pipe (`analyze ... | head`): the binary
+/// then exits quietly.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+pub fn open(path: &Path) -> anyhow::Result<Trace> {
+    let t = Trace::open(path).map_err(|e| match e {
+        ptrec_format::Error::Open { .. } => anyhow::anyhow!("{e}"),
+        e => anyhow::anyhow!("{}: {e}", path.display()),
+    })?;
+    stats::check_arch(&t)?;
+    Ok(t)
+}
+
+/// Writes `s` to stdout (a closed pipe surfaces as BrokenPipe and ends quietly).
+pub fn out(s: &str) -> anyhow::Result<()> {
+    let mut o = std::io::stdout().lock();
+    o.write_all(s.as_bytes()).context("writing to stdout")?;
+    o.flush().context("writing to stdout")?;
+    Ok(())
+}
+
+/// Runs one command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let strict = cli.strict;
+    let so = ScanOptions {
+        strict,
+        ..ScanOptions::default()
+    };
+    match cli.cmd {
+        None if cli.summary => summary_cmd(&cli.trace, &cli.summary_opts, strict),
+        None => overview::run(&open(&cli.trace)?, &so),
+        Some(Cmd::Summary { opts, trace }) => summary_cmd(&trace, &opts, strict),
+        Some(Cmd::Tree { json, trace }) => {
+            let t = open(&trace)?;
+            let p = stats::scan(&t, &so)?;
+            let tree = tree::Tree::build(&p.events, &p.spans, &command(&t));
+            tree.warn_problems(&t);
+            if json {
+                out(&(tree.json()? + "\n"))
+            } else {
+                let mut o = std::io::BufWriter::new(std::io::stdout().lock());
+                tree.write_text(&mut o, p.first_time.unwrap_or(0), tree::Limits::ALL)
+                    .and_then(|()| o.flush())
+                    .context("writing to stdout")
+            }
+        }
+        Some(Cmd::Replay { opts, trace }) => replay::run(&open(&trace)?, &opts, strict),
+        Some(Cmd::Info { trace }) => info::run(&open(&trace)?),
+    }
+}
+
+/// The recorded command line, its arguments joined by spaces, as recorded.
+pub fn command(t: &Trace) -> Vec<u8> {
+    t.header().argv.join(&b' ')
+}
+
+/// The recorded command line for a text view: each argument escaped.
+pub fn command_text(t: &Trace) -> String {
+    let a: Vec<String> = t.header().argv.iter().map(|a| decode::escaped(a)).collect();
+    a.join(" ")
+}
+
+fn summary_cmd(path: &Path, opts: &SummaryOpts, strict: bool) -> anyhow::Result<()> {
+    let t = open(path)?;
+    let so = ScanOptions {
+        wall: opts.wall,
+        histograms: opts.percentiles,
+        strict,
+        full: false,
+    };
+    let p = stats::scan(&t, &so)?;
+    if opts.per_process {
+        let tree = tree::Tree::build(&p.events, &p.spans, &command(&t));
+        let groups = summary::per_process(&p.stats, &tree);
+        if opts.json {
+            let procs = groups
+                .into_iter()
+                .map(|(pid, s)| {
+                    let j = summary::json_summary(&summary::rows(s, opts.sort));
+                    summary::JsonProcess {
+                        pid,
+                        syscalls: j.syscalls,
+                        total: j.total,
+                    }
+                })
+                .collect();
+            let j = summary::JsonPerProcess { processes: procs };
+            return out(&(serde_json::to_string_pretty(&j)? + "\n"));
+        }
+        let mut s = String::new();
+        for (i, (pid, stats)) in groups.into_iter().enumerate() {
+            if i > 0 {
+                s.push('\n');
+            }
+            let cmd = tree.get(pid).map(|p| p.command_text()).unwrap_or_default();
+            s.push_str(&format!("process {pid} {cmd}\n"));
+            s.push_str(&summary::table(
+                &summary::rows(stats, opts.sort),
+                opts.percentiles,
+            ));
+        }
+        return out(&s);
+    }
+    let rows = summary::rows(p.by_syscall(), opts.sort);
+    if opts.json {
+        out(&(serde_json::to_string_pretty(&summary::json_summary(&rows))? + "\n"))
+    } else {
+        out(&summary::table(&rows, opts.percentiles))
+    }
+}

@@ -1,0 +1,572 @@
+//! Counts over the call layer: calls, errors and times per thread and
+//! syscall, latency histograms, thread spans and the process events the
+//! tree is built from ([`scan`]). The calls come joined from [`calls`]; this
+//! module only adds them up.
+
+use ptrec_format::{ChildKind, Kind, Record, Termination, Tid, Trace, AUDIT_ARCH_X86_64};
+use rustc_hash::FxHashMap;
+
+use crate::calls::{self, Item, Mode, OwnedEntry};
+
+/// What a scan keeps besides the counts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScanOptions {
+    /// `-w`: time is wall time even when records carry CPU times.
+    pub wall: bool,
+    /// Keep latency histograms (`--percentiles`).
+    pub histograms: bool,
+    /// `--strict`: a chunk that cannot be read is an error.
+    pub strict: bool,
+    /// Decode every stream of every chunk (arguments and captures too),
+    /// not only what the counts need.
+    pub full: bool,
+}
+
+/// Log-linear latency histogram over nanoseconds: exact below 16 ns, then 8
+/// sub-buckets per power of two (12.5% relative error). Merges by addition.
+#[derive(Clone, Debug)]
+pub struct Histogram {
+    counts: Box<[u64; HIST_BUCKETS]>,
+    max: u64,
+}
+
+const HIST_SUB: u32 = 3;
+const HIST_EXP_MAX: u32 = 44;
+pub const HIST_BUCKETS: usize = 16 + ((HIST_EXP_MAX - 3) as usize) * (1 << HIST_SUB);
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            counts: Box::new([0; HIST_BUCKETS]),
+            max: 0,
+        }
+    }
+}
+
+impl Histogram {
+    fn bucket(v: u64) -> usize {
+        if v < 16 {
+            return v as usize;
+        }
+        let e = (63 - v.leading_zeros()).min(HIST_EXP_MAX - 1);
+        let sub = ((v >> (e - HIST_SUB)) & ((1 << HIST_SUB) - 1)) as usize;
+        16 + (e as usize - 4) * (1 << HIST_SUB) + sub
+    }
+
+    /// The smallest value that falls in bucket `b`.
+    fn lower(b: usize) -> u64 {
+        if b < 16 {
+            return b as u64;
+        }
+        let e = (b - 16) / (1 << HIST_SUB) + 4;
+        let sub = ((b - 16) % (1 << HIST_SUB)) as u64;
+        (1u64 << e) | (sub << (e as u32 - HIST_SUB))
+    }
+
+    pub fn add(&mut self, v: u64) {
+        self.counts[Self::bucket(v)] += 1;
+        self.max = self.max.max(v);
+    }
+
+    pub fn merge(&mut self, o: &Histogram) {
+        for (a, b) in self.counts.iter_mut().zip(o.counts.iter()) {
+            *a += b;
+        }
+        self.max = self.max.max(o.max);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// The value at quantile `q` (0..=1): the lower bound of its bucket,
+    /// capped by the exact maximum.
+    pub fn quantile(&self, q: f64) -> u64 {
+        let n = self.count();
+        if n == 0 {
+            return 0;
+        }
+        let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
+        if rank == n {
+            return self.max;
+        }
+        let mut seen = 0;
+        for (b, c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return Self::lower(b).min(self.max);
+            }
+        }
+        self.max
+    }
+}
+
+/// Counts of one syscall in one thread.
+#[derive(Clone, Debug, Default)]
+pub struct Stat {
+    /// Entries (an entry whose exit was never seen still counts).
+    pub calls: u64,
+    /// Exits with a return value in -4095..=-1.
+    pub errors: u64,
+    /// Time of the paired calls, nanoseconds (CPU or wall, see [`ScanOptions`]).
+    pub time_ns: u64,
+    /// Wall latency of the paired calls.
+    pub hist: Option<Histogram>,
+}
+
+impl Stat {
+    pub fn merge(&mut self, o: &Stat) {
+        self.calls += o.calls;
+        self.errors += o.errors;
+        self.time_ns += o.time_ns;
+        match (&mut self.hist, &o.hist) {
+            (Some(a), Some(b)) => a.merge(b),
+            (None, Some(b)) => self.hist = Some(b.clone()),
+            _ => {}
+        }
+    }
+}
+
+/// A process-structure event, owned (these are rare: kept for the tree).
+#[derive(Clone, Debug)]
+pub enum Event {
+    NewChild {
+        tid: Tid,
+        time: u64,
+        child: Tid,
+        kind: ChildKind,
+        flags: u64,
+    },
+    Exec {
+        tid: Tid,
+        time: u64,
+        former_tid: Tid,
+        filename: Vec<u8>,
+        argv: Vec<Vec<u8>>,
+    },
+    Death {
+        tid: Tid,
+        time: u64,
+        how: Termination,
+    },
+    Attach {
+        tid: Tid,
+        time: u64,
+        tgid: Tid,
+        comm: Vec<u8>,
+    },
+    Detach {
+        tid: Tid,
+        time: u64,
+    },
+    Note {
+        kind: u32,
+        value: u64,
+        text: Vec<u8>,
+    },
+}
+
+/// First and last time a thread was seen.
+#[derive(Clone, Copy, Debug)]
+pub struct Span {
+    pub first: u64,
+    pub last: u64,
+}
+
+/// A chunk that could not be read, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub chunk: usize,
+    pub reason: String,
+}
+
+/// What a scan of the call layer keeps: counts per thread and syscall,
+/// process events, thread spans, record counts. See [`scan`].
+#[derive(Clone, Debug, Default)]
+pub struct Scan {
+    pub stats: FxHashMap<(Tid, u32), Stat>,
+    pub events: Vec<Event>,
+    pub spans: FxHashMap<Tid, Span>,
+    /// Records per kind byte.
+    pub by_kind: [u64; 16],
+    pub unknown: u64,
+    pub records: u64,
+    pub first_time: Option<u64>,
+    pub last_time: u64,
+    pub chunks: u64,
+    pub uncompressed: u64,
+    pub compressed: u64,
+    /// (compressed, decompressed) bytes of the events, times and detail
+    /// streams over the chunks.
+    pub streams: [(u64, u64); 3],
+    /// Chunks that could not be read, in order.
+    pub skipped: Vec<Skipped>,
+}
+
+/// One chunk's share of a [`Scan`].
+#[derive(Default)]
+pub struct ScanPart {
+    scan: Scan,
+    /// Calls that end in this chunk and began in an earlier one:
+    /// (tid, nr, exit time, exit CPU time).
+    /// (exit time, exit CPU time) per [`Item::Resumed`], in order (`None`: no exit).
+    resumed: Vec<Option<(u64, Option<u64>)>>,
+}
+
+/// Whether a return value is an error return (-4095..=-1).
+pub fn is_error(ret: i64) -> bool {
+    (-4095..=-1).contains(&ret)
+}
+
+/// Duration of a call: CPU time when both stops carry it (and `-w` was not
+/// given), else wall time.
+fn call_time(opts: &ScanOptions, t0: u64, s0: Option<u64>, t1: u64, s1: Option<u64>) -> u64 {
+    match (opts.wall, s0, s1) {
+        (false, Some(a), Some(b)) => b.saturating_sub(a).saturating_mul(1000),
+        _ => t1.saturating_sub(t0),
+    }
+}
+
+impl Scan {
+    /// Counts a record and extends its thread's time span.
+    #[inline]
+    fn seen(&mut self, tid: Tid, time: u64, kind: Kind) {
+        self.records += 1;
+        self.by_kind[kind as usize] += 1;
+        if self.first_time.is_none() {
+            self.first_time = Some(time);
+        }
+        self.last_time = time;
+        match self.spans.get_mut(&tid) {
+            Some(s) => s.last = time,
+            None => {
+                if tid != 0 || kind != Kind::Note {
+                    self.spans.insert(
+                        tid,
+                        Span {
+                            first: time,
+                            last: time,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn account(
+        &mut self,
+        opts: &ScanOptions,
+        tid: Tid,
+        nr: u32,
+        t: (u64, Option<u64>),
+        x: (u64, Option<u64>),
+    ) {
+        let d = call_time(opts, t.0, t.1, x.0, x.1);
+        let s = self.stats.entry((tid, nr)).or_default();
+        s.time_ns += d;
+        if opts.histograms {
+            s.hist
+                .get_or_insert_with(Histogram::default)
+                .add(x.0.saturating_sub(t.0));
+        }
+    }
+
+    #[inline]
+    fn exit(&mut self, x: &calls::Exit<'_>) {
+        self.seen(x.tid, x.time, Kind::SyscallExit);
+        if is_error(x.ret) {
+            self.stats.entry((x.tid, x.nr)).or_default().errors += 1;
+        }
+    }
+
+    fn event(&mut self, r: &Record<'_>) {
+        let time = r.time();
+        let tid = r.tid();
+        self.seen(tid, time, r.kind());
+        let e = match *r {
+            Record::NewChild {
+                child, kind, flags, ..
+            } => Event::NewChild {
+                tid,
+                time,
+                child,
+                kind,
+                flags,
+            },
+            Record::Exec {
+                former_tid,
+                filename,
+                ref argv,
+                ..
+            } => Event::Exec {
+                tid,
+                time,
+                former_tid,
+                filename: filename.to_vec(),
+                argv: argv.iter().map(|a| a.to_vec()).collect(),
+            },
+            Record::Death { how, .. } => Event::Death { tid, time, how },
+            Record::Attach { tgid, comm, .. } => Event::Attach {
+                tid,
+                time,
+                tgid,
+                comm: comm.to_vec(),
+            },
+            Record::Detach { .. } => Event::Detach { tid, time },
+            Record::Note {
+                kind, value, text, ..
+            } => Event::Note {
+                kind,
+                value,
+                text: text.to_vec(),
+            },
+            _ => return,
+        };
+        self.events.push(e);
+    }
+
+    /// Appends `b`, which covers the chunks right after `self`'s.
+    fn append(&mut self, mut b: Scan) {
+        for (k, s) in b.stats.drain() {
+            match self.stats.get_mut(&k) {
+                Some(a) => a.merge(&s),
+                None => {
+                    self.stats.insert(k, s);
+                }
+            }
+        }
+        self.events.append(&mut b.events);
+        for (tid, sp) in b.spans.drain() {
+            self.spans
+                .entry(tid)
+                .and_modify(|a| a.last = sp.last)
+                .or_insert(sp);
+        }
+        for (a, x) in self.by_kind.iter_mut().zip(b.by_kind.iter()) {
+            *a += x;
+        }
+        self.unknown += b.unknown;
+        self.records += b.records;
+        if self.first_time.is_none() {
+            self.first_time = b.first_time;
+        }
+        if b.first_time.is_some() {
+            self.last_time = b.last_time;
+        }
+        self.chunks += b.chunks;
+        self.uncompressed += b.uncompressed;
+        self.compressed += b.compressed;
+        for (a, b) in self.streams.iter_mut().zip(b.streams) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        self.skipped.append(&mut b.skipped);
+    }
+
+    /// Calls, errors and time per syscall number over all threads.
+    pub fn by_syscall(&self) -> FxHashMap<u32, Stat> {
+        let mut m: FxHashMap<u32, Stat> = FxHashMap::default();
+        for ((_, nr), s) in &self.stats {
+            m.entry(*nr).or_default().merge(s);
+        }
+        m
+    }
+}
+
+/// The scan as a [`calls::Consumer`].
+struct Scanner {
+    opts: ScanOptions,
+    scan: Scan,
+}
+
+impl calls::Consumer for Scanner {
+    type Part<'a> = ScanPart;
+    type Sealed = ScanPart;
+
+    fn part<'a>(&self, _index: usize) -> Self::Part<'a> {
+        ScanPart::default()
+    }
+
+    fn seal(&self, p: ScanPart) -> ScanPart {
+        p
+    }
+
+    #[inline]
+    fn item<'a>(&self, p: &mut ScanPart, item: Item<'_, 'a>) {
+        let s = &mut p.scan;
+        match item {
+            Item::Enter(e) => {
+                s.seen(e.tid, e.time, Kind::SyscallEnter);
+                s.stats.entry((e.tid, e.nr)).or_default().calls += 1;
+            }
+            Item::Call(c) => {
+                if let Some(x) = &c.exit {
+                    s.exit(x);
+                    let e = &c.entry;
+                    s.account(
+                        &self.opts,
+                        e.tid,
+                        e.nr,
+                        (e.time, e.stime_us),
+                        (x.time, x.stime_us),
+                    );
+                }
+            }
+            Item::Resumed(r) => {
+                if let Some(x) = &r.exit {
+                    s.exit(x);
+                }
+                p.resumed.push(r.exit.map(|x| (x.time, x.stime_us)));
+            }
+            Item::Event(r) => s.event(r),
+        }
+    }
+
+    fn finish(
+        &mut self,
+        meta: &calls::ChunkMeta,
+        mut p: ScanPart,
+        entries: &[Option<OwnedEntry>],
+    ) -> anyhow::Result<()> {
+        for (x, e) in p.resumed.iter().zip(entries) {
+            if let (Some(x), Some(e)) = (x, e) {
+                p.scan
+                    .account(&self.opts, e.tid, e.nr, (e.time, e.stime_us), *x);
+            }
+        }
+        p.scan.chunks = 1;
+        p.scan.uncompressed = u64::from(meta.info.header.uncompressed_len);
+        p.scan.compressed = u64::from(meta.info.header.compressed_len);
+        p.scan.streams = meta.stream_sizes.map(|(c, u)| (u64::from(c), u64::from(u)));
+        p.scan.unknown = meta.unknown;
+        self.scan.append(p.scan);
+        Ok(())
+    }
+
+    fn skipped(&mut self, index: usize, reason: &str) -> anyhow::Result<()> {
+        self.scan.skipped.push(Skipped {
+            chunk: index,
+            reason: reason.to_string(),
+        });
+        Ok(())
+    }
+
+    fn end(&mut self, _open: Vec<OwnedEntry>) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Checks that the analyzer knows the trace's architecture.
+pub fn check_arch(trace: &Trace) -> anyhow::Result<()> {
+    let arch = trace.header().arch;
+    if arch != AUDIT_ARCH_X86_64 {
+        anyhow::bail!(
+            "{}: unsupported architecture {arch:#x} (this analyzer knows x86_64, AUDIT_ARCH {AUDIT_ARCH_X86_64:#x})",
+            trace.path().display()
+        );
+    }
+    Ok(())
+}
+
+/// Scans every readable chunk through the call layer (skim mode) and
+/// merges the counts in order. Warns on stderr when the file is truncated
+/// and for every chunk that could not be read.
+pub fn scan(trace: &Trace, opts: &ScanOptions) -> anyhow::Result<Scan> {
+    check_arch(trace)?;
+    warn_truncation(trace);
+    let mut s = Scanner {
+        opts: *opts,
+        scan: Scan::default(),
+    };
+    let mode = if opts.full { Mode::Full } else { Mode::Skim };
+    calls::run(trace, mode, &mut s)?;
+    report_skipped(trace, &s.scan.skipped, opts.strict)?;
+    Ok(s.scan)
+}
+
+/// One warning line per chunk that could not be read, or with `strict` an
+/// error naming the first.
+pub fn report_skipped(trace: &Trace, skipped: &[Skipped], strict: bool) -> anyhow::Result<()> {
+    let path = trace.path().display();
+    if let (true, Some(s)) = (strict, skipped.first()) {
+        anyhow::bail!("{path}: chunk {}: {} (--strict)", s.chunk, s.reason);
+    }
+    for s in skipped {
+        eprintln!(
+            "warning: {path}: chunk {} skipped: {}; the other chunks are analyzed",
+            s.chunk, s.reason
+        );
+    }
+    Ok(())
+}
+
+/// The truncation warning, once per run.
+pub fn warn_truncation(trace: &Trace) {
+    if let Some(t) = trace.truncation() {
+        eprintln!(
+            "warning: {}: {t}; analyzing the {} complete chunks before the cut",
+            trace.path().display(),
+            trace.chunks().len()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_monotonic_and_bound_their_values() {
+        let mut last = 0;
+        for v in [
+            0u64,
+            1,
+            15,
+            16,
+            17,
+            31,
+            32,
+            1000,
+            123_456,
+            1 << 40,
+            u64::MAX,
+        ] {
+            let b = Histogram::bucket(v);
+            assert!(b >= last, "{v}");
+            assert!(b < HIST_BUCKETS);
+            last = b;
+            if v < 1 << 43 {
+                assert!(Histogram::lower(b) <= v);
+                assert!(v - Histogram::lower(b) <= v / 8, "{v}");
+            }
+        }
+    }
+
+    #[test]
+    fn histograms_merge_by_addition() {
+        let mut a = Histogram::default();
+        let mut b = Histogram::default();
+        for v in 1..=100 {
+            a.add(v * 1000);
+        }
+        b.add(5_000_000);
+        a.merge(&b);
+        assert_eq!(a.count(), 101);
+        assert_eq!(a.max(), 5_000_000);
+        let p50 = a.quantile(0.5);
+        assert!((44_000..=51_000).contains(&p50), "{p50}");
+        assert_eq!(a.quantile(1.0), 5_000_000);
+    }
+
+    #[test]
+    fn error_returns_are_minus_4095_to_minus_1() {
+        assert!(is_error(-1));
+        assert!(is_error(-4095));
+        assert!(!is_error(-4096));
+        assert!(!is_error(0));
+    }
+}

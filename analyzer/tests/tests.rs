@@ -1,0 +1,11 @@
+//! The analyzer's one integration-test binary: every view on synthetic
+//! traces, the call layer's corner cases, the contract's JSON shapes and the
+//! failure messages.
+
+// Test fixtures: a failure in a helper is a test failure.
+#![allow(dead_code, clippy::unwrap_used)]
+
+mod calls;
+mod helpers;
+mod tree;
+mod views;
