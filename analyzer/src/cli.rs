@@ -58,6 +58,18 @@ pub enum Cmd {
         #[arg(default_value = "trace.bin")]
         trace: PathBuf,
     },
+    /// The traces as one dataset (Parquet or NDJSON tables, partitioned by
+    /// trace) for DuckDB, Spark or Trino; see analyzer/EXPORT.md.
+    Export {
+        /// Directory of the dataset (created if missing; traces already in it stay).
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "parquet")]
+        format: crate::export::Format,
+        /// The traces to export.
+        #[arg(required = true, value_name = "TRACE")]
+        traces: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -10,5 +10,6 @@ mod analyze;
 mod attach;
 mod capture;
 mod escaping;
+mod export;
 mod output;
 mod rec;
