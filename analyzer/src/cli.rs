@@ -53,6 +53,49 @@ pub enum Cmd {
         #[arg(default_value = "trace.bin")]
         trace: PathBuf,
     },
+    /// Failed processes, innermost first: argv, status, stderr, failed files.
+    Failures {
+        #[arg(long)]
+        json: bool,
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
+    /// What processes wrote to stdout/stderr (or fd N), reconstructed.
+    Output {
+        /// Only what these processes wrote to their own fds (else: what
+        /// reached the recorded command's stdout/stderr).
+        #[arg(short = 'p')]
+        pids: Vec<i32>,
+        /// This descriptor instead of 1 and 2 (repeatable).
+        #[arg(long = "fd")]
+        fds: Vec<i32>,
+        /// Prefix each line with the pid and command that wrote it.
+        #[arg(long)]
+        by_process: bool,
+        /// The recorded bytes unescaped (to a file or pipe only).
+        #[arg(long)]
+        raw: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
+    /// Every path touched: opens, errors, bytes, by which processes.
+    Files {
+        #[arg(long)]
+        json: bool,
+        /// Only what these processes did.
+        #[arg(short = 'p')]
+        pids: Vec<i32>,
+        /// Order by this column (counts largest first).
+        #[arg(short = 'S', long = "sort", value_enum, default_value = "path")]
+        sort: crate::files::SortKey,
+        /// `[PATTERN] [TRACE]`: paths containing PATTERN (a glob when it
+        /// holds `*` or `?`); a single argument that is an existing file is
+        /// the trace.
+        #[arg(num_args = 0..=2)]
+        args: Vec<String>,
+    },
     /// Header metadata, chunk count, integrity check.
     Info {
         #[arg(default_value = "trace.bin")]

@@ -20,11 +20,16 @@
 
 pub mod calls;
 pub mod cli;
+pub mod clock;
 pub mod decode;
 pub mod export;
+pub mod failures;
+pub mod files;
 pub mod filter;
 pub mod info;
+pub mod output;
 pub mod overview;
+pub mod procs;
 pub mod replay;
 pub mod stats;
 pub mod summary;
@@ -106,6 +111,46 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 done.len()
             ))
         }
+        Some(Cmd::Failures { json, trace }) => failures::run(&open(&trace)?, &so, json),
+        Some(Cmd::Output {
+            pids,
+            fds,
+            by_process,
+            raw,
+            json,
+            trace,
+        }) => output::run(
+            &open(&trace)?,
+            output::Options {
+                pids,
+                fds,
+                by_process,
+                raw,
+                json,
+            },
+        ),
+        Some(Cmd::Files {
+            json,
+            pids,
+            sort,
+            args,
+        }) => {
+            let (pattern, trace) = files_args(args);
+            files::run(&open(&trace)?, &pids, pattern.as_deref(), sort, json)
+        }
+    }
+}
+
+/// `files [PATTERN] [TRACE]`: one argument naming an existing file is the trace.
+fn files_args(mut args: Vec<String>) -> (Option<String>, std::path::PathBuf) {
+    let default = std::path::PathBuf::from("trace.bin");
+    match args.len() {
+        2 => {
+            let t = args.pop().map(Into::into).unwrap_or(default);
+            (args.pop(), t)
+        }
+        1 if Path::new(&args[0]).is_file() => (None, args.remove(0).into()),
+        _ => (args.pop(), default),
     }
 }
 

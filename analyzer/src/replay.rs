@@ -3,8 +3,10 @@
 //! shown; [`driver`] prints the call layer's stream by strace's rules.
 
 mod driver;
+mod line;
 
 pub use driver::run;
+pub use line::call_line;
 
 use std::fmt::Write;
 

@@ -207,6 +207,14 @@ impl Tree {
         self.process_index_at(tid, time).map(|i| &self.processes[i])
     }
 
+    /// The index in [`Tree::processes`] of the process `tid` belonged to at
+    /// `time` (pid reuse aware).
+    pub fn index_at(&self, tid: Tid, time: u64) -> Option<usize> {
+        let v = self.threads.get(&tid)?;
+        let k = v.partition_point(|(t, _)| *t <= time);
+        Some(v[k.saturating_sub(1)].1)
+    }
+
     fn proc_of(&self, tid: Tid) -> Option<usize> {
         self.threads.get(&tid).and_then(|v| v.last()).map(|x| x.1)
     }

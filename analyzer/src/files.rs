@@ -1,0 +1,389 @@
+//! `analyze files`: every path the trace touched, absolute, with what was
+//! done to it and by whom. [`Files`] is the per-path aggregation over the
+//! ops of [`procs`] (reused by `analyze export`); [`run`] is the view.
+//!
+//! Each column counts the calls that succeeded; the failed ones are counted
+//! in `errors`, by errno. Bytes read and written are those of calls on a
+//! descriptor opened by that path (read/write families, sendfile, splice,
+//! copy_file_range).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use clap::ValueEnum;
+use ptrec_format::{Tid, Trace};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::decode::escaped;
+use crate::procs::{self, Access, Op, OpKind, PathKind, Procs, Watch};
+
+/// One path's counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Row {
+    /// Absolute, as resolved when it was used (see [`Procs::resolve`]).
+    pub path: Vec<u8>,
+    /// Successful opens by access mode: read, write, read-write.
+    pub opens: [u64; 3],
+    /// stat, lstat, fstat, newfstatat, statx, statfs, access, faccessat,
+    /// readlink: lookups that do not open.
+    pub stats: u64,
+    pub execs: u64,
+    /// Opens with O_CREAT, mkdir, mknod, and the new names of link/symlink.
+    pub creates: u64,
+    /// unlink and rmdir.
+    pub unlinks: u64,
+    /// Renames from or to it.
+    pub renames: u64,
+    /// chdir, chmod, chown, truncate, utimensat, setxattr.
+    pub other: u64,
+    /// Failed calls by errno.
+    pub errors: BTreeMap<i32, u64>,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    /// Thread groups that did any of it.
+    pub pids: BTreeSet<Tid>,
+}
+
+impl Row {
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// The per-path aggregation.
+#[derive(Debug, Default)]
+pub struct Files {
+    rows: FxHashMap<Vec<u8>, Row>,
+    /// Only ops of these processes or threads (empty: all).
+    pub pids: Vec<Tid>,
+}
+
+impl Files {
+    fn row(&mut self, path: Vec<u8>) -> &mut Row {
+        self.rows.entry(path).or_insert_with_key(|p| Row {
+            path: p.clone(),
+            ..Row::default()
+        })
+    }
+
+    /// Counts one op (with the state before it).
+    pub fn see(&mut self, procs: &mut Procs, op: &Op) {
+        let pid = procs.pid(op.tid);
+        if !self.pids.is_empty() && !self.pids.contains(&pid) && !self.pids.contains(&op.tid) {
+            return;
+        }
+        let bytes = op.ret.filter(|r| *r > 0).unwrap_or(0) as u64;
+        let (path, kind) = match &op.kind {
+            OpKind::Open { .. } | OpKind::Path { .. } => match procs.op_path(op) {
+                Some(p) => (p, &op.kind),
+                None => return,
+            },
+            OpKind::Read { fd } | OpKind::Write { fd, .. } => match procs.fd_path(op.tid, *fd) {
+                Some(p) => (p, &op.kind),
+                None => return,
+            },
+            OpKind::Transfer { from, to } => {
+                let (from, to) = (procs.fd_path(op.tid, *from), procs.fd_path(op.tid, *to));
+                let failed = op.errno();
+                for (p, read) in [(from, true), (to, false)] {
+                    let Some(p) = p else { continue };
+                    let r = self.row(p);
+                    r.pids.insert(pid);
+                    match failed {
+                        Some(e) => *r.errors.entry(e).or_default() += 1,
+                        None if read => r.bytes_read += bytes,
+                        None => r.bytes_written += bytes,
+                    }
+                }
+                return;
+            }
+            _ => return,
+        };
+        if op.ret.is_none() {
+            // The call did not return (the process died in it, the
+            // recording ended): it touched the path, with no result.
+            self.row(path).pids.insert(pid);
+            return;
+        }
+        let r = self.row(path);
+        r.pids.insert(pid);
+        if let Some(e) = op.errno() {
+            *r.errors.entry(e).or_default() += 1;
+            return;
+        }
+        match kind {
+            OpKind::Open { flags, .. } => {
+                r.opens[Access::of(*flags) as usize] += 1;
+                if procs::creates(*flags) {
+                    r.creates += 1;
+                }
+            }
+            OpKind::Path { kind, .. } => match kind {
+                PathKind::Stat | PathKind::Access | PathKind::Readlink => r.stats += 1,
+                PathKind::Exec => r.execs += 1,
+                PathKind::Unlink | PathKind::Rmdir => r.unlinks += 1,
+                PathKind::Create | PathKind::Link => r.creates += 1,
+                PathKind::RenameFrom | PathKind::RenameTo => r.renames += 1,
+                PathKind::Chdir | PathKind::Attr => r.other += 1,
+            },
+            OpKind::Read { .. } => r.bytes_read += bytes,
+            OpKind::Write { .. } => r.bytes_written += bytes,
+            _ => {}
+        }
+    }
+
+    /// The rows, sorted by `key` (a count: largest first; the path: in
+    /// byte order), ties by path.
+    pub fn rows(&self, key: SortKey) -> Vec<&Row> {
+        let mut v: Vec<&Row> = self.rows.values().collect();
+        v.sort_by(|a, b| {
+            let k = |r: &Row| -> u64 {
+                match key {
+                    SortKey::Path => 0,
+                    SortKey::Opens => r.opens.iter().sum(),
+                    SortKey::Stats => r.stats,
+                    SortKey::Execs => r.execs,
+                    SortKey::Creates => r.creates,
+                    SortKey::Unlinks => r.unlinks,
+                    SortKey::Renames => r.renames,
+                    SortKey::Errors => r.error_count(),
+                    SortKey::Read => r.bytes_read,
+                    SortKey::Written => r.bytes_written,
+                    SortKey::Processes => r.pids.len() as u64,
+                }
+            };
+            k(b).cmp(&k(a)).then_with(|| a.path.cmp(&b.path))
+        });
+        v
+    }
+}
+
+impl Watch for Files {
+    type Extra<'a> = ();
+    type Sealed = ();
+    fn extra<'a>(&self) -> Self::Extra<'a> {}
+    fn seal(&self, _extra: ()) {}
+    fn op(&mut self, procs: &mut Procs, op: &Op) {
+        self.see(procs, op);
+    }
+}
+
+/// Columns `--sort` orders by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    #[default]
+    Path,
+    Opens,
+    Stats,
+    Execs,
+    Creates,
+    Unlinks,
+    Renames,
+    Errors,
+    Read,
+    Written,
+    Processes,
+}
+
+/// `ENOENT` for 2.
+pub fn errno_name(e: i32) -> String {
+    syscalls::Errno::new(e)
+        .name()
+        .map_or_else(|| format!("E{e}"), str::to_string)
+}
+
+/// Whether `path` matches `pattern`: a glob (`*`, `?`) that matches the
+/// whole path or its last component when it holds one, else a substring.
+pub fn matches(pattern: &[u8], path: &[u8]) -> bool {
+    if !pattern.iter().any(|c| matches!(c, b'*' | b'?')) {
+        return pattern.is_empty() || path.windows(pattern.len()).any(|w| w == pattern);
+    }
+    let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+    glob(pattern, path) || glob(pattern, base)
+}
+
+fn glob(pattern: &[u8], path: &[u8]) -> bool {
+    // Iterative glob with one backtrack point (the last `*`).
+    let (mut p, mut s) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while s < path.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, s));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == path[s] => {
+                p += 1;
+                s += 1;
+            }
+            _ => match star {
+                Some((sp, ss)) => {
+                    p = sp + 1;
+                    s = ss + 1;
+                    star = Some((sp, ss + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+#[derive(Serialize)]
+struct JsonOpens {
+    read: u64,
+    write: u64,
+    read_write: u64,
+}
+
+#[derive(Serialize)]
+struct JsonRow {
+    path: String,
+    opens: JsonOpens,
+    stats: u64,
+    execs: u64,
+    creates: u64,
+    unlinks: u64,
+    renames: u64,
+    other: u64,
+    errors: BTreeMap<String, u64>,
+    bytes_read: u64,
+    bytes_written: u64,
+    processes: Vec<Tid>,
+}
+
+#[derive(Serialize)]
+struct JsonFiles {
+    files: Vec<JsonRow>,
+}
+
+fn json_row(r: &Row) -> JsonRow {
+    JsonRow {
+        path: String::from_utf8_lossy(&r.path).into_owned(),
+        opens: JsonOpens {
+            read: r.opens[0],
+            write: r.opens[1],
+            read_write: r.opens[2],
+        },
+        stats: r.stats,
+        execs: r.execs,
+        creates: r.creates,
+        unlinks: r.unlinks,
+        renames: r.renames,
+        other: r.other,
+        errors: r.errors.iter().map(|(e, n)| (errno_name(*e), *n)).collect(),
+        bytes_read: r.bytes_read,
+        bytes_written: r.bytes_written,
+        processes: r.pids.iter().copied().collect(),
+    }
+}
+
+/// The table.
+pub fn text(rows: &[&Row]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:>6} {:>6} {:>7} {:>6} {:>5} {:>6} {:>6} {:>6} {:>10} {:>10}  {:<16} {:<12} path",
+        "open-r",
+        "open-w",
+        "open-rw",
+        "stat",
+        "exec",
+        "creat",
+        "unlink",
+        "rename",
+        "read",
+        "written",
+        "errors",
+        "pids"
+    );
+    for r in rows {
+        let errors: Vec<String> = r
+            .errors
+            .iter()
+            .map(|(e, n)| format!("{}:{n}", errno_name(*e)))
+            .collect();
+        let errors = if errors.is_empty() {
+            "-".to_string()
+        } else {
+            errors.join(",")
+        };
+        let pids: Vec<String> = r.pids.iter().map(|p| p.to_string()).collect();
+        let _ = writeln!(
+            s,
+            "{:>6} {:>6} {:>7} {:>6} {:>5} {:>6} {:>6} {:>6} {:>10} {:>10}  {:<16} {:<12} {}",
+            r.opens[0],
+            r.opens[1],
+            r.opens[2],
+            r.stats,
+            r.execs,
+            r.creates,
+            r.unlinks,
+            r.renames,
+            r.bytes_read,
+            r.bytes_written,
+            errors,
+            pids.join(","),
+            escaped(&r.path)
+        );
+    }
+    s
+}
+
+/// Collects the aggregation of the whole trace for `pids` (empty: all).
+pub fn collect(t: &Trace, pids: &[Tid]) -> anyhow::Result<Files> {
+    let mut f = Files {
+        pids: pids.to_vec(),
+        ..Files::default()
+    };
+    procs::run(t, procs::Want::default(), &mut f)?;
+    Ok(f)
+}
+
+/// `analyze files`.
+pub fn run(
+    t: &Trace,
+    pids: &[Tid],
+    pattern: Option<&str>,
+    sort: SortKey,
+    json: bool,
+) -> anyhow::Result<()> {
+    let f = collect(t, pids)?;
+    let rows: Vec<&Row> = f
+        .rows(sort)
+        .into_iter()
+        .filter(|r| pattern.is_none_or(|p| matches(p.as_bytes(), &r.path)))
+        .collect();
+    if json {
+        let j = JsonFiles {
+            files: rows.iter().map(|r| json_row(r)).collect(),
+        };
+        crate::out(&(serde_json::to_string_pretty(&j)? + "\n"))
+    } else {
+        crate::out(&text(&rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_are_globs_or_substrings() {
+        assert!(matches(b"inc", b"/usr/include/stdio.h"));
+        assert!(matches(b"*.h", b"/usr/include/stdio.h"));
+        assert!(!matches(b"*.h", b"/usr/include/stdio.hpp"));
+        assert!(matches(b"/usr/*/std?o.h", b"/usr/include/stdio.h"));
+        assert!(matches(b"*a*b", b"xaxxb"));
+        assert!(!matches(b"*a*b", b"xaxxbc"));
+        assert!(matches(b"missing*", b"/usr/include/missing.h"));
+        assert!(!matches(b"issing*", b"/usr/include/missing.h"));
+    }
+
+    #[test]
+    fn errnos_are_named() {
+        assert_eq!(errno_name(2), "ENOENT");
+        assert_eq!(errno_name(13), "EACCES");
+    }
+}

@@ -1,0 +1,1257 @@
+//! Per-process state over the call layer: each thread's descriptor table
+//! and working directory, followed through fork/clone (CLONE_FILES,
+//! CLONE_FS, CLONE_THREAD), exec (close-on-exec) and exit, so that a view
+//! can tell what a descriptor referred to when a call used it and resolve a
+//! path to an absolute one.
+//!
+//! The state is sequential (a descriptor's meaning depends on everything
+//! before it), the decoding is not: [`run`] extracts, per chunk and in
+//! parallel, the few calls and events that matter as owned [`Op`]s, then
+//! applies them in trace order. A [`Watch`] sees each op with the state
+//! just before the op takes effect (a path is resolved, a descriptor looked
+//! up, as the kernel did when the call was made).
+//!
+//! Descriptors a process had before the trace saw it (the started
+//! command's stdin/stdout/stderr, an attached process's files) are
+//! [`Object::Inherited`]: one object per (origin, fd), shared by every
+//! process that inherited that table, so a child writing to its fd 2 and its
+//! parent writing to its fd 2 are seen writing to the same place.
+
+use ptrec_format::{mem_flags, Record, Termination, Tid, Trace};
+use rustc_hash::FxHashMap;
+use syscalls::x86_64::Sysno;
+
+use crate::calls::{self, Call, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry};
+use crate::stats::is_error;
+
+/// `AT_FDCWD`: a path relative to the working directory.
+pub const AT_FDCWD: i32 = -100;
+const AT_EMPTY_PATH: u64 = 0x1000;
+const AT_REMOVEDIR: u64 = 0x200;
+const O_ACCMODE: u64 = 3;
+const O_CREAT: u64 = 0o100;
+const O_CLOEXEC: u64 = 0o2000000;
+const CLONE_FS: u64 = 0x200;
+const CLONE_FILES: u64 = 0x400;
+const CLONE_THREAD: u64 = 0x10000;
+const F_DUPFD: u64 = 0;
+const F_SETFD: u64 = 2;
+const F_DUPFD_CLOEXEC: u64 = 1030;
+const FD_CLOEXEC: u64 = 1;
+const CLOSE_RANGE_CLOEXEC: u64 = 4;
+/// struct msghdr on x86_64: msg_name at 0, msg_control at 32.
+const MSG_NAME: usize = 0;
+const MSG_CONTROL: usize = 32;
+
+/// How a file was opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+    ReadWrite,
+}
+
+impl Access {
+    /// The access mode of open(2) flags.
+    pub fn of(flags: u64) -> Access {
+        match flags & O_ACCMODE {
+            0 => Access::Read,
+            1 => Access::Write,
+            _ => Access::ReadWrite,
+        }
+    }
+}
+
+/// Whether open(2) flags ask for the file to be created.
+pub fn creates(flags: u64) -> bool {
+    flags & O_CREAT != 0
+}
+
+/// What a path operation did to its path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathKind {
+    /// stat, lstat, newfstatat, statx, statfs, fstat (through its fd).
+    Stat,
+    /// access, faccessat, faccessat2.
+    Access,
+    /// readlink, readlinkat.
+    Readlink,
+    /// execve, execveat (the attempt; `ret` 0 when it succeeded).
+    Exec,
+    /// unlink, unlinkat.
+    Unlink,
+    /// rmdir, unlinkat with AT_REMOVEDIR.
+    Rmdir,
+    /// mkdir, mkdirat, mknod, mknodat.
+    Create,
+    /// chdir, fchdir.
+    Chdir,
+    /// The old name of rename, renameat, renameat2.
+    RenameFrom,
+    /// The new name of a rename.
+    RenameTo,
+    /// The new name of link, linkat, symlink, symlinkat.
+    Link,
+    /// chmod, chown, truncate, utimensat, setxattr and the like.
+    Attr,
+}
+
+/// A call or event that the per-process state or a view cares about, owned.
+#[derive(Clone, Debug)]
+pub enum OpKind {
+    /// open, openat, openat2, creat: `ret` is the new fd or -errno.
+    Open {
+        dirfd: i32,
+        path: Vec<u8>,
+        flags: u64,
+    },
+    /// A path operation; `dirfd` is AT_FDCWD for the non-`at` forms, and
+    /// `fd` is set where the path is the descriptor's (fstat, fchdir,
+    /// AT_EMPTY_PATH).
+    Path {
+        kind: PathKind,
+        dirfd: i32,
+        path: Vec<u8>,
+        fd: Option<i32>,
+    },
+    Close {
+        fd: i32,
+    },
+    CloseRange {
+        first: u32,
+        last: u32,
+        cloexec: bool,
+    },
+    /// dup, dup2, dup3, fcntl(F_DUPFD[_CLOEXEC]): `ret` is the new fd.
+    Dup {
+        old: i32,
+        cloexec: bool,
+    },
+    SetCloexec {
+        fd: i32,
+        on: bool,
+    },
+    /// pipe, pipe2, socketpair: both descriptors refer to one object.
+    Pair {
+        fds: [i32; 2],
+        what: &'static str,
+        cloexec: bool,
+    },
+    /// Any other call that makes a descriptor (socket, accept, eventfd, ...).
+    NewFd {
+        what: &'static str,
+        cloexec: bool,
+    },
+    /// write, pwrite64, writev, pwritev*, sendto, sendmsg: `ret` bytes were
+    /// written, of which `data` (in order) were captured; `cut` when
+    /// the capture holds fewer bytes than were written (rec's `-s`).
+    Write {
+        fd: i32,
+        data: Vec<u8>,
+        cut: bool,
+    },
+    /// read, pread64, readv, preadv*, recvfrom, recvmsg: `ret` bytes read.
+    Read {
+        fd: i32,
+    },
+    /// sendfile, splice, copy_file_range: `ret` bytes from `from` to `to`.
+    Transfer {
+        from: i32,
+        to: i32,
+    },
+    /// A successful exec (the Exec event): `tid` is the thread after it.
+    Exec {
+        former_tid: Tid,
+        filename: Vec<u8>,
+        argv: Vec<Vec<u8>>,
+    },
+    /// fork, vfork, clone: `tid` created `child`.
+    NewChild {
+        child: Tid,
+        flags: u64,
+    },
+    /// The thread was reaped.
+    Death {
+        how: Termination,
+    },
+    /// The recorder attached to `tid` (or started the command).
+    Attach {
+        tgid: Tid,
+        cwd: Vec<u8>,
+    },
+}
+
+/// An [`OpKind`] with its thread, time and the call's result (0 for
+/// events; `None` when the call did not return).
+#[derive(Clone, Debug)]
+pub struct Op {
+    pub tid: Tid,
+    /// The call's entry time (the event's time).
+    pub time: u64,
+    /// The call's exit time (the entry's when it did not return).
+    pub end: u64,
+    pub ret: Option<i64>,
+    pub nr: u32,
+    pub kind: OpKind,
+}
+
+impl Op {
+    /// The errno when the call failed.
+    pub fn errno(&self) -> Option<i32> {
+        self.ret.filter(|r| is_error(*r)).map(|r| -r as i32)
+    }
+
+    /// Whether the call returned successfully.
+    pub fn ok(&self) -> bool {
+        matches!(self.ret, Some(r) if !is_error(r))
+    }
+}
+
+/// What descriptors refer to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Object {
+    /// A file opened by path (absolute, as resolved when opened).
+    File(Vec<u8>),
+    /// fd `fd` of a table the trace did not see being made (the started
+    /// command's stdio, an attached process's files); `origin` numbers
+    /// those tables.
+    Inherited { origin: u32, fd: i32 },
+    /// A pipe, socketpair, socket, eventfd...: what made it.
+    Anon(&'static str),
+}
+
+/// An index into [`Procs::objects`].
+pub type ObjId = u32;
+
+#[derive(Clone, Copy, Debug)]
+struct Fd {
+    obj: ObjId,
+    cloexec: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Table {
+    /// `None`: closed (hides an inherited fd of the same number).
+    fds: FxHashMap<i32, Option<Fd>>,
+    /// Where the fds the trace did not see opened come from.
+    origin: Option<u32>,
+    /// Ranges closed by close_range (hide inherited fds).
+    closed: Vec<(u32, u32)>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Task {
+    pid: Tid,
+    files: usize,
+    fs: usize,
+}
+
+/// Every live thread's descriptor table and working directory.
+#[derive(Debug, Default)]
+pub struct Procs {
+    tasks: FxHashMap<Tid, Task>,
+    tables: Vec<Table>,
+    /// Working directories (absolute) by fs index.
+    cwds: Vec<Vec<u8>>,
+    objects: Vec<Object>,
+    inherited: FxHashMap<(u32, i32), ObjId>,
+    origins: u32,
+    /// The working directory of a thread the trace shows no start for.
+    default_cwd: Vec<u8>,
+}
+
+impl Procs {
+    /// `cwd`: the recorded command's working directory (the header's),
+    /// given to threads that appear without an attach or creation record.
+    pub fn new(cwd: &[u8]) -> Procs {
+        Procs {
+            default_cwd: cwd.to_vec(),
+            ..Procs::default()
+        }
+    }
+
+    pub fn object(&self, id: ObjId) -> &Object {
+        &self.objects[id as usize]
+    }
+
+    /// The thread group `tid` belongs to (itself when unknown).
+    pub fn pid(&self, tid: Tid) -> Tid {
+        self.tasks.get(&tid).map_or(tid, |t| t.pid)
+    }
+
+    /// `tid`'s working directory.
+    pub fn cwd(&self, tid: Tid) -> &[u8] {
+        match self.tasks.get(&tid) {
+            Some(t) => &self.cwds[t.fs],
+            None => &self.default_cwd,
+        }
+    }
+
+    /// What `fd` of `tid` refers to (`None`: not open, as far as the trace
+    /// shows). An inherited fd is made an object on first use.
+    pub fn fd(&mut self, tid: Tid, fd: i32) -> Option<ObjId> {
+        if fd < 0 {
+            return None;
+        }
+        let files = self.task(tid).files;
+        let t = &self.tables[files];
+        match t.fds.get(&fd) {
+            Some(f) => f.map(|f| f.obj),
+            None => {
+                let origin = t.origin?;
+                if t.closed
+                    .iter()
+                    .any(|&(a, b)| (a..=b).contains(&(fd as u32)))
+                {
+                    return None;
+                }
+                Some(self.inherited_obj(origin, fd))
+            }
+        }
+    }
+
+    /// The inherited fd `fd` of the first table seen for `tid`'s process
+    /// tree (the started command's stdout is `origin_fd(root, 1)`).
+    pub fn origin_fd(&mut self, tid: Tid, fd: i32) -> Option<ObjId> {
+        let files = self.task(tid).files;
+        let origin = self.tables[files].origin?;
+        Some(self.inherited_obj(origin, fd))
+    }
+
+    fn inherited_obj(&mut self, origin: u32, fd: i32) -> ObjId {
+        if let Some(&o) = self.inherited.get(&(origin, fd)) {
+            return o;
+        }
+        let o = self.add(Object::Inherited { origin, fd });
+        self.inherited.insert((origin, fd), o);
+        o
+    }
+
+    fn add(&mut self, o: Object) -> ObjId {
+        self.objects.push(o);
+        (self.objects.len() - 1) as ObjId
+    }
+
+    /// The thread's state, made (a new root with its own origin) when the
+    /// trace has not shown where it came from.
+    fn task(&mut self, tid: Tid) -> Task {
+        if let Some(t) = self.tasks.get(&tid) {
+            return *t;
+        }
+        let cwd = self.default_cwd.clone();
+        self.root(tid, tid, cwd)
+    }
+
+    fn root(&mut self, tid: Tid, pid: Tid, cwd: Vec<u8>) -> Task {
+        self.origins += 1;
+        self.tables.push(Table {
+            origin: Some(self.origins),
+            ..Table::default()
+        });
+        self.cwds.push(cwd);
+        let t = Task {
+            pid,
+            files: self.tables.len() - 1,
+            fs: self.cwds.len() - 1,
+        };
+        self.tasks.insert(tid, t);
+        t
+    }
+
+    /// `path` as the kernel would have resolved it for `tid` relative to
+    /// `dirfd`, made absolute and lexically normal (`.` and `..` folded;
+    /// symbolic links are not followed, the trace does not know them). A
+    /// path relative to a descriptor the trace cannot name keeps a
+    /// `<fd N>/` prefix.
+    pub fn resolve(&mut self, tid: Tid, dirfd: i32, path: &[u8]) -> Vec<u8> {
+        if path.first() == Some(&b'/') {
+            return normal(b"", path);
+        }
+        if dirfd == AT_FDCWD {
+            let cwd = self.cwd(tid).to_vec();
+            return normal(&cwd, path);
+        }
+        match self.fd(tid, dirfd).map(|o| self.object(o).clone()) {
+            Some(Object::File(dir)) => normal(&dir, path),
+            _ => {
+                let mut v = format!("<fd {dirfd}>").into_bytes();
+                if !path.is_empty() {
+                    v.push(b'/');
+                    v.extend_from_slice(path);
+                }
+                v
+            }
+        }
+    }
+
+    /// The path an op names, absolute (see [`Procs::resolve`]); for an
+    /// op on a descriptor, the path the descriptor was opened by.
+    pub fn op_path(&mut self, op: &Op) -> Option<Vec<u8>> {
+        match &op.kind {
+            OpKind::Open { dirfd, path, .. } => Some(self.resolve(op.tid, *dirfd, path)),
+            OpKind::Path {
+                dirfd, path, fd, ..
+            } => match fd {
+                Some(fd) => self.fd_path(op.tid, *fd),
+                None => Some(self.resolve(op.tid, *dirfd, path)),
+            },
+            _ => None,
+        }
+    }
+
+    /// The path `fd` was opened by, if it is a file.
+    pub fn fd_path(&mut self, tid: Tid, fd: i32) -> Option<Vec<u8>> {
+        match self.fd(tid, fd).map(|o| self.object(o)) {
+            Some(Object::File(p)) => Some(p.clone()),
+            _ => None,
+        }
+    }
+
+    fn set(&mut self, tid: Tid, fd: i32, obj: ObjId, cloexec: bool) {
+        if fd < 0 {
+            return;
+        }
+        let files = self.task(tid).files;
+        self.tables[files].fds.insert(fd, Some(Fd { obj, cloexec }));
+    }
+
+    fn close(&mut self, tid: Tid, fd: i32) {
+        let files = self.task(tid).files;
+        self.tables[files].fds.insert(fd, None);
+    }
+
+    /// Applies `op`: the state after it.
+    pub fn apply(&mut self, op: &Op) {
+        let tid = op.tid;
+        let ret = op.ret.filter(|r| !is_error(*r));
+        match &op.kind {
+            OpKind::Open { dirfd, path, flags } => {
+                if let Some(fd) = ret {
+                    let p = self.resolve(tid, *dirfd, path);
+                    let o = self.add(Object::File(p));
+                    self.set(tid, fd as i32, o, flags & O_CLOEXEC != 0);
+                }
+            }
+            OpKind::Path {
+                kind: PathKind::Chdir,
+                ..
+            } => {
+                if ret.is_some() {
+                    if let Some(p) = self.op_path(op) {
+                        let fs = self.task(tid).fs;
+                        self.cwds[fs] = p;
+                    }
+                }
+            }
+            OpKind::Path { .. } => {}
+            // close releases the descriptor even when it reports EINTR or EIO.
+            OpKind::Close { fd } => {
+                if op.errno() != Some(9) {
+                    self.close(tid, *fd);
+                }
+            }
+            OpKind::CloseRange {
+                first,
+                last,
+                cloexec,
+            } => {
+                if ret.is_none() {
+                    return;
+                }
+                let files = self.task(tid).files;
+                let t = &mut self.tables[files];
+                for (fd, f) in t.fds.iter_mut() {
+                    if (*first..=*last).contains(&(*fd as u32)) {
+                        match (cloexec, f.as_mut()) {
+                            (true, Some(f)) => f.cloexec = true,
+                            (false, _) => *f = None,
+                            _ => {}
+                        }
+                    }
+                }
+                if !cloexec {
+                    t.closed.push((*first, *last));
+                }
+            }
+            OpKind::Dup { old, cloexec } => {
+                if let (Some(new), Some(o)) = (ret, self.fd(tid, *old)) {
+                    self.set(tid, new as i32, o, *cloexec);
+                }
+            }
+            OpKind::SetCloexec { fd, on } => {
+                if ret.is_some() {
+                    if let Some(o) = self.fd(tid, *fd) {
+                        self.set(tid, *fd, o, *on);
+                    }
+                }
+            }
+            OpKind::Pair { fds, what, cloexec } => {
+                if ret.is_some() {
+                    let o = self.add(Object::Anon(what));
+                    self.set(tid, fds[0], o, *cloexec);
+                    self.set(tid, fds[1], o, *cloexec);
+                }
+            }
+            OpKind::NewFd { what, cloexec } => {
+                if let Some(fd) = ret {
+                    let o = self.add(Object::Anon(what));
+                    self.set(tid, fd as i32, o, *cloexec);
+                }
+            }
+            OpKind::Write { .. } | OpKind::Read { .. } | OpKind::Transfer { .. } => {}
+            OpKind::Exec { former_tid, .. } => {
+                let t = match self.tasks.remove(former_tid) {
+                    Some(t) => t,
+                    None => self.task(tid),
+                };
+                // execve unshares the table and closes the close-on-exec fds.
+                let mut table = self.tables[t.files].clone();
+                // (Closed, not forgotten: an inherited fd of the same
+                // number must not show through.)
+                for f in table.fds.values_mut() {
+                    if f.is_some_and(|f| f.cloexec) {
+                        *f = None;
+                    }
+                }
+                self.tables.push(table);
+                self.tasks.insert(
+                    tid,
+                    Task {
+                        files: self.tables.len() - 1,
+                        ..t
+                    },
+                );
+            }
+            OpKind::NewChild { child, flags } => {
+                let p = self.task(tid);
+                let thread = flags & CLONE_THREAD != 0;
+                let files = if thread || flags & CLONE_FILES != 0 {
+                    p.files
+                } else {
+                    let t = self.tables[p.files].clone();
+                    self.tables.push(t);
+                    self.tables.len() - 1
+                };
+                let fs = if thread || flags & CLONE_FS != 0 {
+                    p.fs
+                } else {
+                    let c = self.cwds[p.fs].clone();
+                    self.cwds.push(c);
+                    self.cwds.len() - 1
+                };
+                let pid = if thread { p.pid } else { *child };
+                self.tasks.insert(*child, Task { pid, files, fs });
+            }
+            OpKind::Death { .. } => {
+                self.tasks.remove(&tid);
+            }
+            OpKind::Attach { tgid, cwd } => {
+                if *tgid != tid {
+                    if let Some(&g) = self.tasks.get(tgid) {
+                        self.tasks.insert(tid, g);
+                        return;
+                    }
+                }
+                if let Some(t) = self.tasks.get_mut(&tid) {
+                    // Seen before its attach record (the state made for it
+                    // then is the one its inherited fds were looked up in).
+                    t.pid = *tgid;
+                    if !cwd.is_empty() {
+                        let fs = t.fs;
+                        self.cwds[fs] = cwd.clone();
+                    }
+                    return;
+                }
+                let cwd = if cwd.is_empty() {
+                    self.default_cwd.clone()
+                } else {
+                    cwd.clone()
+                };
+                self.root(tid, *tgid, cwd);
+            }
+        }
+    }
+}
+
+/// `base` joined with `path`, `.` and `..` folded, starting with `/`.
+fn normal(base: &[u8], path: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for c in base.split(|&b| b == b'/').chain(path.split(|&b| b == b'/')) {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut v = Vec::with_capacity(base.len() + path.len() + 1);
+    for p in &parts {
+        v.push(b'/');
+        v.extend_from_slice(p);
+    }
+    if v.is_empty() {
+        v.push(b'/');
+    }
+    v
+}
+
+/// What a pass wants extracted besides the descriptor and path ops.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Want {
+    /// The captured bytes of writes (else `Write::data` is empty).
+    pub write_data: bool,
+}
+
+fn arg_i32(v: u64) -> i32 {
+    v as u32 as i32
+}
+
+fn cap<'m>(e: &Entry<'m>, x: Option<&Exit<'m>>, arg: u8) -> Option<ptrec_format::Mem<'m>> {
+    e.mem
+        .iter()
+        .chain(x.into_iter().flat_map(|x| x.mem.iter()))
+        .find(|m| m.arg == arg)
+}
+
+/// The captured path argument `arg` of an entry.
+fn path_arg(e: &Entry<'_>, arg: u8) -> Vec<u8> {
+    e.mem
+        .iter()
+        .find(|m| m.arg == arg)
+        .map(|m| m.data.to_vec())
+        .unwrap_or_default()
+}
+
+/// The bytes a write-like call wrote, as captured: its buffers in order,
+/// up to `ret`.
+fn written(e: &Entry<'_>, sys: Sysno, ret: i64, want: Want) -> (Vec<u8>, bool) {
+    let total = ret.max(0) as usize;
+    let mut data = Vec::new();
+    let mut got = 0usize;
+    let mut take = |d: &[u8], data: &mut Vec<u8>| {
+        let n = d.len().min(total - got);
+        if want.write_data {
+            data.extend_from_slice(&d[..n]);
+        }
+        got += n;
+    };
+    match sys {
+        Sysno::write | Sysno::pwrite64 | Sysno::sendto => {
+            if let Some(m) = e.mem.iter().find(|m| m.arg == 1) {
+                take(m.data, &mut data);
+            }
+        }
+        Sysno::writev | Sysno::pwritev | Sysno::pwritev2 => {
+            for m in e.mem.iter().filter(|m| m.arg == 9) {
+                take(m.data, &mut data);
+            }
+        }
+        Sysno::sendmsg => {
+            // arg 9 holds msg_name, the iov buffers and msg_control: the
+            // header's pointers tell them apart.
+            let hdr = e.mem.iter().find(|m| m.arg == 1);
+            let ptr = |off: usize| {
+                hdr.and_then(|h| h.data.get(off..off + 8))
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_le_bytes)
+            };
+            let (name, control) = (ptr(MSG_NAME), ptr(MSG_CONTROL));
+            for m in e.mem.iter().filter(|m| m.arg == 9) {
+                if Some(m.addr) != name && Some(m.addr) != control {
+                    take(m.data, &mut data);
+                }
+            }
+        }
+        _ => {}
+    }
+    (data, got < total)
+}
+
+/// The op of a call, if it is one the state or the views care about.
+pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
+    let sys = Sysno::new(e.nr as usize)?;
+    let a = e.args;
+    let ret = x.map(|x| x.ret);
+    let r = ret.unwrap_or(-1);
+    use OpKind as K;
+    use PathKind as P;
+    let path = |kind, dirfd: i32, arg: u8| K::Path {
+        kind,
+        dirfd,
+        path: path_arg(e, arg),
+        fd: None,
+    };
+    let fd_path = |kind, fd: u64| K::Path {
+        kind,
+        dirfd: AT_FDCWD,
+        path: Vec::new(),
+        fd: Some(arg_i32(fd)),
+    };
+    // The *at forms: with AT_EMPTY_PATH and "" the path is the fd's.
+    let at = |kind, flags: u64, dirarg: usize, arg: u8| {
+        let p = path_arg(e, arg);
+        if p.is_empty() && flags & AT_EMPTY_PATH != 0 {
+            fd_path(kind, a[dirarg])
+        } else {
+            K::Path {
+                kind,
+                dirfd: arg_i32(a[dirarg]),
+                path: p,
+                fd: None,
+            }
+        }
+    };
+    let kind = match sys {
+        Sysno::open => K::Open {
+            dirfd: AT_FDCWD,
+            path: path_arg(e, 0),
+            flags: a[1],
+        },
+        Sysno::openat => K::Open {
+            dirfd: arg_i32(a[0]),
+            path: path_arg(e, 1),
+            flags: a[2],
+        },
+        Sysno::openat2 => K::Open {
+            dirfd: arg_i32(a[0]),
+            path: path_arg(e, 1),
+            flags: cap(e, x, 2)
+                .and_then(|m| m.data.get(..8).and_then(|b| b.try_into().ok()))
+                .map_or(0, u64::from_le_bytes),
+        },
+        // creat is open(O_CREAT|O_WRONLY|O_TRUNC).
+        Sysno::creat => K::Open {
+            dirfd: AT_FDCWD,
+            path: path_arg(e, 0),
+            flags: O_CREAT | 1 | 0o1000,
+        },
+        Sysno::stat | Sysno::lstat | Sysno::statfs => path(P::Stat, AT_FDCWD, 0),
+        Sysno::fstat | Sysno::fstatfs => fd_path(P::Stat, a[0]),
+        Sysno::newfstatat => at(P::Stat, a[3], 0, 1),
+        Sysno::statx => at(P::Stat, a[2], 0, 1),
+        Sysno::access => path(P::Access, AT_FDCWD, 0),
+        Sysno::faccessat => path(P::Access, arg_i32(a[0]), 1),
+        Sysno::faccessat2 => at(P::Access, a[3], 0, 1),
+        Sysno::readlink => path(P::Readlink, AT_FDCWD, 0),
+        Sysno::readlinkat => path(P::Readlink, arg_i32(a[0]), 1),
+        Sysno::execve => path(P::Exec, AT_FDCWD, 0),
+        Sysno::execveat => at(P::Exec, a[4], 0, 1),
+        Sysno::unlink => path(P::Unlink, AT_FDCWD, 0),
+        Sysno::rmdir => path(P::Rmdir, AT_FDCWD, 0),
+        Sysno::unlinkat => {
+            let k = if a[2] & AT_REMOVEDIR != 0 {
+                P::Rmdir
+            } else {
+                P::Unlink
+            };
+            path(k, arg_i32(a[0]), 1)
+        }
+        Sysno::mkdir | Sysno::mknod => path(P::Create, AT_FDCWD, 0),
+        Sysno::mkdirat | Sysno::mknodat => path(P::Create, arg_i32(a[0]), 1),
+        Sysno::chdir => path(P::Chdir, AT_FDCWD, 0),
+        Sysno::fchdir => fd_path(P::Chdir, a[0]),
+        Sysno::chmod | Sysno::chown | Sysno::lchown | Sysno::truncate => path(P::Attr, AT_FDCWD, 0),
+        Sysno::setxattr => path(P::Attr, AT_FDCWD, 0),
+        Sysno::fchmodat | Sysno::fchownat => path(P::Attr, arg_i32(a[0]), 1),
+        Sysno::utimensat if e.mem.iter().any(|m| m.arg == 1) => path(P::Attr, arg_i32(a[0]), 1),
+        Sysno::rename | Sysno::renameat | Sysno::renameat2 => {
+            // Two ops: the new name here, the old one pushed by the caller.
+            let (d, p) = if sys == Sysno::rename {
+                (AT_FDCWD, 1)
+            } else {
+                (arg_i32(a[2]), 3)
+            };
+            path(P::RenameTo, d, p)
+        }
+        Sysno::link => path(P::Link, AT_FDCWD, 1),
+        Sysno::linkat => path(P::Link, arg_i32(a[2]), 3),
+        Sysno::symlink => path(P::Link, AT_FDCWD, 1),
+        Sysno::symlinkat => path(P::Link, arg_i32(a[1]), 2),
+        Sysno::close => K::Close { fd: arg_i32(a[0]) },
+        Sysno::close_range => K::CloseRange {
+            first: a[0] as u32,
+            last: a[1] as u32,
+            cloexec: a[2] & CLOSE_RANGE_CLOEXEC != 0,
+        },
+        Sysno::dup | Sysno::dup2 => K::Dup {
+            old: arg_i32(a[0]),
+            cloexec: false,
+        },
+        Sysno::dup3 => K::Dup {
+            old: arg_i32(a[0]),
+            cloexec: a[2] & O_CLOEXEC != 0,
+        },
+        Sysno::fcntl => match a[1] {
+            F_DUPFD | F_DUPFD_CLOEXEC => K::Dup {
+                old: arg_i32(a[0]),
+                cloexec: a[1] == F_DUPFD_CLOEXEC,
+            },
+            F_SETFD => K::SetCloexec {
+                fd: arg_i32(a[0]),
+                on: a[2] & FD_CLOEXEC != 0,
+            },
+            _ => return None,
+        },
+        Sysno::pipe | Sysno::pipe2 | Sysno::socketpair => {
+            let arg = if sys == Sysno::socketpair { 3 } else { 0 };
+            let m = cap(e, x, arg).filter(|m| m.flags & mem_flags::AT_EXIT != 0)?;
+            let fd = |i: usize| {
+                m.data
+                    .get(i..i + 4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(i32::from_le_bytes)
+            };
+            let fds = [fd(0)?, fd(4)?];
+            let (what, cloexec) = match sys {
+                Sysno::socketpair => ("socketpair", a[1] & O_CLOEXEC != 0),
+                Sysno::pipe2 => ("pipe", a[1] & O_CLOEXEC != 0),
+                _ => ("pipe", false),
+            };
+            K::Pair { fds, what, cloexec }
+        }
+        Sysno::socket => K::NewFd {
+            what: "socket",
+            cloexec: a[1] & O_CLOEXEC != 0,
+        },
+        Sysno::accept => K::NewFd {
+            what: "socket",
+            cloexec: false,
+        },
+        Sysno::accept4 => K::NewFd {
+            what: "socket",
+            cloexec: a[3] & O_CLOEXEC != 0,
+        },
+        Sysno::eventfd | Sysno::eventfd2 => K::NewFd {
+            what: "eventfd",
+            cloexec: sys == Sysno::eventfd2 && a[1] & O_CLOEXEC != 0,
+        },
+        Sysno::epoll_create | Sysno::epoll_create1 => K::NewFd {
+            what: "epoll",
+            cloexec: sys == Sysno::epoll_create1 && a[0] & O_CLOEXEC != 0,
+        },
+        Sysno::memfd_create => K::NewFd {
+            what: "memfd",
+            cloexec: a[1] & 1 != 0,
+        },
+        Sysno::timerfd_create => K::NewFd {
+            what: "timerfd",
+            cloexec: a[1] & O_CLOEXEC != 0,
+        },
+        Sysno::signalfd | Sysno::signalfd4 => K::NewFd {
+            what: "signalfd",
+            cloexec: sys == Sysno::signalfd4 && a[3] & O_CLOEXEC != 0,
+        },
+        Sysno::inotify_init | Sysno::inotify_init1 => K::NewFd {
+            what: "inotify",
+            cloexec: sys == Sysno::inotify_init1 && a[0] & O_CLOEXEC != 0,
+        },
+        Sysno::pidfd_open => K::NewFd {
+            what: "pidfd",
+            cloexec: true,
+        },
+        Sysno::write
+        | Sysno::pwrite64
+        | Sysno::writev
+        | Sysno::pwritev
+        | Sysno::pwritev2
+        | Sysno::sendto
+        | Sysno::sendmsg => {
+            let (data, cut) = written(e, sys, r, want);
+            K::Write {
+                fd: arg_i32(a[0]),
+                data,
+                cut,
+            }
+        }
+        Sysno::read
+        | Sysno::pread64
+        | Sysno::readv
+        | Sysno::preadv
+        | Sysno::preadv2
+        | Sysno::recvfrom
+        | Sysno::recvmsg => K::Read { fd: arg_i32(a[0]) },
+        Sysno::sendfile => K::Transfer {
+            from: arg_i32(a[1]),
+            to: arg_i32(a[0]),
+        },
+        Sysno::splice | Sysno::copy_file_range => K::Transfer {
+            from: arg_i32(a[0]),
+            to: arg_i32(a[2]),
+        },
+        _ => return None,
+    };
+    Some(Op {
+        tid: e.tid,
+        time: e.time,
+        end: x.map_or(e.time, |x| x.time),
+        ret,
+        nr: e.nr,
+        kind,
+    })
+}
+
+/// The old name of a rename, the second op of that call.
+fn rename_from(e: &Entry<'_>, x: Option<&Exit<'_>>) -> Option<Op> {
+    let sys = Sysno::new(e.nr as usize)?;
+    let (dirfd, arg) = match sys {
+        Sysno::rename => (AT_FDCWD, 0),
+        Sysno::renameat | Sysno::renameat2 => (arg_i32(e.args[0]), 1),
+        _ => return None,
+    };
+    Some(Op {
+        tid: e.tid,
+        time: e.time,
+        end: x.map_or(e.time, |x| x.time),
+        ret: x.map(|x| x.ret),
+        nr: e.nr,
+        kind: OpKind::Path {
+            kind: PathKind::RenameFrom,
+            dirfd,
+            path: path_arg(e, arg),
+            fd: None,
+        },
+    })
+}
+
+/// The ops of one call, pushed onto `out`.
+pub fn ops_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want, out: &mut Vec<Op>) {
+    if let Some(op) = rename_from(e, x) {
+        out.push(op);
+    }
+    if let Some(op) = op_of(e, x, want) {
+        out.push(op);
+    }
+}
+
+/// The op of a process event.
+pub fn event_op(r: &Record<'_>) -> Option<Op> {
+    let kind = match *r {
+        Record::NewChild {
+            child, flags, kind, ..
+        } => OpKind::NewChild {
+            child,
+            // A fork or vfork copies the table whatever the flags say.
+            flags: if kind == ptrec_format::ChildKind::Clone {
+                flags
+            } else {
+                0
+            },
+        },
+        Record::Exec {
+            former_tid,
+            filename,
+            ref argv,
+            ..
+        } => OpKind::Exec {
+            former_tid,
+            filename: filename.to_vec(),
+            argv: argv.iter().map(|a| a.to_vec()).collect(),
+        },
+        Record::Death { how, .. } => OpKind::Death { how },
+        Record::Attach { tgid, cwd, .. } => OpKind::Attach {
+            tgid,
+            cwd: cwd.to_vec(),
+        },
+        _ => return None,
+    };
+    Some(Op {
+        tid: r.tid(),
+        time: r.time(),
+        end: r.time(),
+        ret: Some(0),
+        nr: u32::MAX,
+        kind,
+    })
+}
+
+/// A view fed by [`run`]: each op, in trace order, with the state just
+/// before it; and, per chunk, the view's own part of the parallel walk.
+pub trait Watch: Sync {
+    /// What the view keeps of a chunk while it is walked (it may borrow
+    /// the chunk's data) and what it keeps of it after (`()` when nothing).
+    type Extra<'a>;
+    type Sealed: Send;
+    fn extra<'a>(&self) -> Self::Extra<'a>;
+    /// A call of the chunk, in order (on rayon's threads).
+    fn call<'a>(&self, _extra: &mut Self::Extra<'a>, _call: &Call<'a>) {}
+    fn seal(&self, extra: Self::Extra<'_>) -> Self::Sealed;
+    /// A call whose entry was in an earlier chunk (or, at the end, one the
+    /// trace ends inside), in order, before the chunk's sealed extra.
+    fn resumed(&mut self, _entry: &Entry<'_>, _exit: Option<&Exit<'_>>) {}
+    /// The chunk's sealed extra, after its ops were given.
+    fn sealed(&mut self, _extra: Self::Sealed) {}
+    /// One op with the state before it.
+    fn op(&mut self, procs: &mut Procs, op: &Op);
+}
+
+/// Where an op of a chunk goes: in place, or (for a call resumed from an
+/// earlier chunk) at a slot filled in `finish`.
+enum Slot {
+    Op(Op),
+    /// The `n`-th [`Item::Resumed`] of the chunk, with its exit.
+    Resumed(Option<calls::OwnedExit>),
+}
+
+pub struct Part<X> {
+    slots: Vec<Slot>,
+    /// Per Item::Resumed: its slot index.
+    resumed: Vec<usize>,
+    extra: X,
+}
+
+impl<X> Part<X> {
+    fn with<Y>(self, extra: Y) -> Part<Y> {
+        Part {
+            slots: self.slots,
+            resumed: self.resumed,
+            extra,
+        }
+    }
+}
+
+struct Runner<'w, W> {
+    want: Want,
+    watch: &'w mut W,
+    procs: Procs,
+}
+
+impl<W: Watch> Consumer for Runner<'_, W> {
+    type Part<'a> = Part<W::Extra<'a>>;
+    type Sealed = Part<W::Sealed>;
+
+    fn part<'a>(&self, _index: usize) -> Self::Part<'a> {
+        Part {
+            slots: Vec::new(),
+            resumed: Vec::new(),
+            extra: self.watch.extra(),
+        }
+    }
+
+    fn item<'a>(&self, p: &mut Self::Part<'a>, item: Item<'_, 'a>) {
+        match item {
+            Item::Enter(_) => {}
+            Item::Call(c) => {
+                let mut ops = Vec::new();
+                ops_of(&c.entry, c.exit.as_ref(), self.want, &mut ops);
+                p.slots.extend(ops.into_iter().map(Slot::Op));
+                self.watch.call(&mut p.extra, c);
+            }
+            Item::Resumed(r) => {
+                p.resumed.push(p.slots.len());
+                p.slots
+                    .push(Slot::Resumed(r.exit.as_ref().map(calls::OwnedExit::of)));
+            }
+            Item::Event(r) => {
+                if let Some(op) = event_op(r) {
+                    p.slots.push(Slot::Op(op));
+                }
+            }
+        }
+    }
+
+    fn seal(&self, mut p: Self::Part<'_>) -> Self::Sealed {
+        let extra = std::mem::replace(&mut p.extra, self.watch.extra());
+        let sealed = self.watch.seal(extra);
+        p.with(sealed)
+    }
+
+    fn finish(
+        &mut self,
+        _meta: &ChunkMeta,
+        p: Self::Sealed,
+        entries: &[Option<OwnedEntry>],
+    ) -> anyhow::Result<()> {
+        let mut entry_of = vec![None; p.slots.len()];
+        for (k, &slot) in p.resumed.iter().enumerate() {
+            entry_of[slot] = entries.get(k).and_then(|e| e.as_ref());
+        }
+        let mut ops = Vec::new();
+        for (slot, e) in p.slots.into_iter().zip(entry_of) {
+            match slot {
+                Slot::Op(op) => self.step(&op),
+                Slot::Resumed(x) => {
+                    let Some(e) = e else { continue };
+                    let emem = calls::OwnedMem::borrow(&e.mem);
+                    let entry = e.entry(&emem);
+                    let xmem = x.as_ref().map(|x| calls::OwnedMem::borrow(&x.mem));
+                    let exit = x.as_ref().zip(xmem.as_deref()).map(|(x, m)| x.exit(m));
+                    self.watch.resumed(&entry, exit.as_ref());
+                    ops.clear();
+                    ops_of(&entry, exit.as_ref(), self.want, &mut ops);
+                    for op in &ops {
+                        self.step(op);
+                    }
+                }
+            }
+        }
+        self.watch.sealed(p.extra);
+        Ok(())
+    }
+
+    fn skipped(&mut self, index: usize, reason: &str) -> anyhow::Result<()> {
+        eprintln!(
+            "warning: chunk {index} skipped: {reason}; descriptors opened in it are not followed"
+        );
+        Ok(())
+    }
+
+    fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()> {
+        // Calls the trace ends inside (the recording stopped): what they
+        // did at entry still counts (a path looked up, a write begun).
+        let mut ops = Vec::new();
+        for e in open {
+            let mem = calls::OwnedMem::borrow(&e.mem);
+            let entry = e.entry(&mem);
+            self.watch.resumed(&entry, None);
+            ops.clear();
+            ops_of(&entry, None, self.want, &mut ops);
+            for op in &ops {
+                self.step(op);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<W: Watch> Runner<'_, W> {
+    fn step(&mut self, op: &Op) {
+        self.watch.op(&mut self.procs, op);
+        self.procs.apply(op);
+    }
+}
+
+/// Runs `watch` over the whole trace (full mode) and returns the state at
+/// its end.
+pub fn run<W: Watch>(trace: &Trace, want: Want, watch: &mut W) -> anyhow::Result<Procs> {
+    let mut r = Runner {
+        want,
+        watch,
+        procs: Procs::new(&trace.header().cwd),
+    };
+    calls::run(trace, Mode::Full, &mut r)?;
+    Ok(r.procs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(tid: Tid, ret: i64, kind: OpKind) -> Op {
+        Op {
+            tid,
+            time: 0,
+            end: 0,
+            ret: Some(ret),
+            nr: 0,
+            kind,
+        }
+    }
+
+    #[test]
+    fn paths_are_made_absolute_and_normal() {
+        assert_eq!(normal(b"/a/b", b"../c/./d"), b"/a/c/d");
+        assert_eq!(normal(b"/", b"../../x"), b"/x");
+        assert_eq!(normal(b"/a", b""), b"/a");
+        assert_eq!(normal(b"", b"/"), b"/");
+    }
+
+    #[test]
+    fn a_child_writing_to_an_inherited_fd_reaches_its_parents_object() {
+        let mut p = Procs::new(b"/w");
+        let stderr = p.fd(10, 2);
+        p.apply(&op(
+            10,
+            0,
+            OpKind::NewChild {
+                child: 11,
+                flags: 0,
+            },
+        ));
+        assert_eq!(p.fd(11, 2), stderr);
+        // dup2(2, 7) then close(2) in the child: fd 7 is still the stderr.
+        p.apply(&op(
+            11,
+            7,
+            OpKind::Dup {
+                old: 2,
+                cloexec: false,
+            },
+        ));
+        p.apply(&op(11, 0, OpKind::Close { fd: 2 }));
+        assert_eq!(p.fd(11, 7), stderr);
+        assert_eq!(p.fd(11, 2), None);
+        assert_eq!(p.fd(10, 2), stderr, "the parent's table is its own");
+    }
+
+    #[test]
+    fn exec_closes_cloexec_fds_and_chdir_moves_relative_paths() {
+        let mut p = Procs::new(b"/w");
+        let open = |path: &[u8], flags| OpKind::Open {
+            dirfd: AT_FDCWD,
+            path: path.to_vec(),
+            flags,
+        };
+        p.apply(&op(5, 3, open(b"a", O_CLOEXEC)));
+        p.apply(&op(5, 4, open(b"b", 0)));
+        assert_eq!(p.fd_path(5, 3).as_deref(), Some(&b"/w/a"[..]));
+        p.apply(&op(
+            5,
+            0,
+            OpKind::Path {
+                kind: PathKind::Chdir,
+                dirfd: AT_FDCWD,
+                path: b"sub/..//d".to_vec(),
+                fd: None,
+            },
+        ));
+        assert_eq!(p.cwd(5), b"/w/d");
+        assert_eq!(p.resolve(5, 4, b"x"), b"/w/b/x");
+        assert_eq!(p.resolve(5, 99, b"x"), b"<fd 99>/x");
+        p.apply(&op(
+            5,
+            0,
+            OpKind::Exec {
+                former_tid: 5,
+                filename: b"/bin/x".to_vec(),
+                argv: vec![],
+            },
+        ));
+        assert_eq!(p.fd(5, 3), None);
+        assert_eq!(p.fd_path(5, 4).as_deref(), Some(&b"/w/b"[..]));
+    }
+
+    #[test]
+    fn threads_share_the_table_and_a_failed_open_adds_nothing() {
+        let mut p = Procs::new(b"/");
+        p.apply(&op(
+            1,
+            0,
+            OpKind::NewChild {
+                child: 2,
+                flags: CLONE_THREAD | CLONE_FILES | CLONE_FS,
+            },
+        ));
+        p.apply(&op(
+            2,
+            -2,
+            OpKind::Open {
+                dirfd: AT_FDCWD,
+                path: b"/nope".to_vec(),
+                flags: 0,
+            },
+        ));
+        p.apply(&op(
+            2,
+            3,
+            OpKind::Pair {
+                fds: [3, 4],
+                what: "pipe",
+                cloexec: false,
+            },
+        ));
+        assert_eq!(p.pid(2), 1);
+        assert_eq!(p.fd(1, 3), p.fd(1, 4));
+        assert!(p.fd(1, 3).is_some());
+    }
+}
