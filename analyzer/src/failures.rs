@@ -128,7 +128,7 @@ impl Watch for Failures<'_> {
         v
     }
 
-    fn resumed(&mut self, e: &Entry<'_>, x: Option<&Exit<'_>>) {
+    fn resumed(&mut self, e: &Entry<'_>, x: Option<&Exit<'_>>, _end: Option<crate::calls::End>) {
         self.push_call(e.tid, e.time, call_line(e, x, CALL_LIMIT));
     }
 

@@ -978,7 +978,8 @@ pub trait Watch: Sync {
     fn seal(&self, extra: Self::Extra<'_>) -> Self::Sealed;
     /// A call whose entry was in an earlier chunk (or, at the end, one the
     /// trace ends inside), in order, before the chunk's sealed extra.
-    fn resumed(&mut self, _entry: &Entry<'_>, _exit: Option<&Exit<'_>>) {}
+    /// `end`: how it ended; `None` when the trace ended inside it.
+    fn resumed(&mut self, _entry: &Entry<'_>, _exit: Option<&Exit<'_>>, _end: Option<calls::End>) {}
     /// The chunk's sealed extra, after its ops were given.
     fn sealed(&mut self, _extra: Self::Sealed) {}
     /// One op with the state before it.
@@ -990,7 +991,7 @@ pub trait Watch: Sync {
 enum Slot {
     Op(Op),
     /// The `n`-th [`Item::Resumed`] of the chunk, with its exit.
-    Resumed(Option<calls::OwnedExit>),
+    Resumed(Option<calls::OwnedExit>, calls::End),
 }
 
 pub struct Part<X> {
@@ -1039,8 +1040,10 @@ impl<W: Watch> Consumer for Runner<'_, W> {
             }
             Item::Resumed(r) => {
                 p.resumed.push(p.slots.len());
-                p.slots
-                    .push(Slot::Resumed(r.exit.as_ref().map(calls::OwnedExit::of)));
+                p.slots.push(Slot::Resumed(
+                    r.exit.as_ref().map(calls::OwnedExit::of),
+                    r.end,
+                ));
             }
             Item::Event(r) => {
                 if let Some(op) = event_op(r) {
@@ -1070,13 +1073,13 @@ impl<W: Watch> Consumer for Runner<'_, W> {
         for (slot, e) in p.slots.into_iter().zip(entry_of) {
             match slot {
                 Slot::Op(op) => self.step(&op),
-                Slot::Resumed(x) => {
+                Slot::Resumed(x, end) => {
                     let Some(e) = e else { continue };
                     let emem = calls::OwnedMem::borrow(&e.mem);
                     let entry = e.entry(&emem);
                     let xmem = x.as_ref().map(|x| calls::OwnedMem::borrow(&x.mem));
                     let exit = x.as_ref().zip(xmem.as_deref()).map(|(x, m)| x.exit(m));
-                    self.watch.resumed(&entry, exit.as_ref());
+                    self.watch.resumed(&entry, exit.as_ref(), Some(end));
                     ops.clear();
                     ops_of(&entry, exit.as_ref(), self.want, &mut ops);
                     for op in &ops {
@@ -1103,7 +1106,7 @@ impl<W: Watch> Consumer for Runner<'_, W> {
         for e in open {
             let mem = calls::OwnedMem::borrow(&e.mem);
             let entry = e.entry(&mem);
-            self.watch.resumed(&entry, None);
+            self.watch.resumed(&entry, None, None);
             ops.clear();
             ops_of(&entry, None, self.want, &mut ops);
             for op in &ops {
