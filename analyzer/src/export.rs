@@ -31,7 +31,7 @@ use rustc_hash::FxHashMap;
 
 use crate::calls::{self, Call, ChunkMeta, Consumer, End, Entry, Exit, Item, Mode, OwnedEntry};
 use crate::decode::{escaped, signal_name, syscall_name};
-use crate::files::Files;
+use crate::files::{errno_name, Files};
 use crate::procs::{self, Object, Op, OpKind, Procs, Want, Watch};
 use crate::stats::{self, is_error, ScanOptions};
 use crate::tree::{self, Tree};
@@ -148,7 +148,7 @@ fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Expor
     let scan = stats::scan(&t, &ScanOptions::default())?;
     let tree = Tree::build(&scan.events, &scan.spans, &crate::command(&t));
     tree.warn_problems(&t);
-    let clock = Clock::of(&t);
+    let clock = Clock(t.header());
 
     let mut parts = Partitions {
         created: Vec::new(),
@@ -212,7 +212,8 @@ fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Expor
             ex.tid.append_value(e.tid);
             ex.seq.append_value(seq as i32);
             ex.time.append_value(clock.us(e.time));
-            ex.filename.append_value(String::from_utf8_lossy(&e.filename));
+            ex.filename
+                .append_value(String::from_utf8_lossy(&e.filename));
             append_list(&mut ex.argv, &e.argv);
         }
     }
@@ -246,36 +247,34 @@ fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Expor
     })
 }
 
-/// Record times (CLOCK_MONOTONIC ns) to wall-clock microseconds, from the
-/// header's pair of clocks taken at the same instant.
+/// Record times (CLOCK_MONOTONIC ns) to wall-clock microseconds, by the
+/// header's pair of clocks ([`crate::clock::wall`]).
 #[derive(Clone, Copy, Debug)]
-struct Clock {
-    wall_ns: u64,
-    mono_ns: u64,
-}
+struct Clock<'h>(&'h ptrec_format::Header);
 
-impl Clock {
-    fn of(t: &Trace) -> Clock {
-        Clock {
-            wall_ns: t.header().start_wall_ns,
-            mono_ns: t.header().start_mono_ns,
-        }
-    }
-
+impl Clock<'_> {
     fn us(&self, mono: u64) -> i64 {
-        let ns = i128::from(self.wall_ns) + i128::from(mono) - i128::from(self.mono_ns);
-        (ns.div_euclid(1000)).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+        (crate::clock::wall(self.0, mono) / 1000).min(i64::MAX as u64) as i64
     }
 }
 
-fn append_list(b: &mut arrow_array::builder::ListBuilder<arrow_array::builder::StringBuilder>, v: &[Vec<u8>]) {
+fn append_list(
+    b: &mut arrow_array::builder::ListBuilder<arrow_array::builder::StringBuilder>,
+    v: &[Vec<u8>],
+) {
     for a in v {
         b.values().append_value(String::from_utf8_lossy(a));
     }
     b.append(true);
 }
 
-fn process_row(r: &mut Processes, id: &str, clock: &Clock, p: &tree::Process, cwd: Option<&[u8]>) {
+fn process_row(
+    r: &mut Processes,
+    id: &str,
+    clock: &Clock<'_>,
+    p: &tree::Process,
+    cwd: Option<&[u8]>,
+) {
     r.trace_id.append_value(id);
     r.pid.append_value(p.pid);
     r.generation.append_value(p.generation as i32);
@@ -320,7 +319,7 @@ struct TraceFacts<'a> {
     path: &'a Path,
     t: &'a Trace,
     scan: &'a stats::Scan,
-    clock: &'a Clock,
+    clock: &'a Clock<'a>,
     calls: u64,
     processes: u64,
 }
@@ -328,8 +327,9 @@ struct TraceFacts<'a> {
 fn trace_row(r: &mut Traces, f: &TraceFacts<'_>) {
     let h = f.t.header();
     r.trace_id.append_value(f.id);
-    r.file
-        .append_value(String::from_utf8_lossy(f.path.as_os_str().as_encoded_bytes()));
+    r.file.append_value(String::from_utf8_lossy(
+        f.path.as_os_str().as_encoded_bytes(),
+    ));
     r.file_bytes.append_value(f.t.file_len() as i64);
     r.format_version.append_value(f.t.version() as i32);
     r.recorder.append_value(&h.recorder_version);
@@ -393,7 +393,7 @@ struct Resolved {
 
 struct Exporter<'t> {
     id: String,
-    clock: Clock,
+    clock: Clock<'t>,
     tree: &'t Tree,
     names: Vec<String>,
     /// Paths and descriptor targets of calls whose ops were applied but
@@ -419,11 +419,6 @@ fn flag_bits(e: &Entry<'_>, x: Option<&Exit<'_>>) -> (bool, bool) {
         unreadable |= m.flags & mem_flags::UNREADABLE != 0;
     }
     (cut, unreadable)
-}
-
-/// The error name of `errno` (`ENOENT`).
-fn errno_name(errno: i32) -> Option<&'static str> {
-    syscalls::Errno::new(errno).name()
 }
 
 /// What a descriptor refers to, for `calls.fd_target`.
@@ -469,7 +464,7 @@ impl Exporter<'_> {
             Some(x) => {
                 c.ret.append_value(x.ret);
                 if is_error(x.ret) {
-                    c.errno.append_option(errno_name(-x.ret as i32));
+                    c.errno.append_value(errno_name(-x.ret as i32));
                 } else {
                     c.errno.append_null();
                 }
@@ -617,8 +612,9 @@ fn file_row(r: &mut FilesTable, id: &str, f: &crate::files::Row) {
     r.other.append_value(f.other as i64);
     r.errors.append_value(f.error_count() as i64);
     for (errno, n) in &f.errors {
-        let name = errno_name(*errno).map_or_else(|| format!("E{errno}"), str::to_string);
-        r.errnos.values().append_value(format!("{name}:{n}"));
+        r.errnos
+            .values()
+            .append_value(format!("{}:{n}", errno_name(*errno)));
     }
     r.errnos.append(true);
     r.bytes_read.append_value(f.bytes_read as i64);
@@ -628,7 +624,7 @@ fn file_row(r: &mut FilesTable, id: &str, f: &crate::files::Row) {
 /// The `signals` table of one trace, from a skim pass.
 struct SignalRows<'t> {
     id: &'t str,
-    clock: Clock,
+    clock: Clock<'t>,
     tree: &'t Tree,
     out: Mutex<Partition>,
 }

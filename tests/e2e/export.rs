@@ -329,16 +329,14 @@ fn export_of_a_truncated_trace_holds_every_call_before_the_cut() {
     let bytes = std::fs::read(&full).unwrap();
     let cut = d.join("cut.bin");
     std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
-    export(&d.join("a"), "parquet", &[full.clone()]);
-    export(&d.join("b"), "parquet", &[cut.clone()]);
-    let calls = |sub: &str| {
-        format!(
-            "read_parquet('{}/{sub}/calls/*/*.parquet')",
-            d.display()
-        )
-    };
+    export(&d.join("a"), "parquet", std::slice::from_ref(&full));
+    export(&d.join("b"), "parquet", std::slice::from_ref(&cut));
+    let calls = |sub: &str| format!("read_parquet('{}/{sub}/calls/*/*.parquet')", d.display());
     let traces = |sub: &str| format!("read_parquet('{}/{sub}/traces/*/*.parquet')", d.display());
-    let t = duck(&format!("SELECT clean, truncation, calls FROM {}", traces("b")));
+    let t = duck(&format!(
+        "SELECT clean, truncation, calls FROM {}",
+        traces("b")
+    ));
     assert_eq!(t[0]["clean"], false, "{t:?}");
     assert!(t[0]["truncation"].is_string(), "{t:?}");
     let t_full = duck(&format!("SELECT clean, calls FROM {}", traces("a")));
@@ -387,7 +385,11 @@ fn exporting_a_trace_twice_into_one_directory_is_an_error_that_keeps_the_first()
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("already exported"), "{err}");
-    assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 2, "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        2,
+        "{err}"
+    );
     let n = duck(&format!("SELECT count(*) AS n FROM {}", pq(f, "traces")));
     assert_eq!(n[0]["n"], 3);
 }
