@@ -168,7 +168,7 @@ macro_rules! table {
 }
 
 table!(Calls, "calls", "One row per syscall entry: the call joined with its exit (or with what ended it).", {
-    trace_id: Str, "", "The trace's id (32 hex digits, `analyze info`); also the `trace=` partition.";
+    trace_id: Str, "", "The trace's id (32 hex digits); also the `trace=` partition.";
     pid: I32, "", "Thread-group id of the calling process, at the time of the call.";
     generation: I32, "", "Which process with this pid (0: the first; a reused pid counts up), as in `processes`.";
     tid: I32, "", "The calling thread (the entry's tid; after an execve from a non-leader thread the exit is on the leader's).";
@@ -291,3 +291,23 @@ pub const TABLES: [TableDoc; 6] = [
     FilesTable::DOC,
     Traces::DOC,
 ];
+
+/// The tables as the Markdown of `analyzer/EXPORT.md` (a test checks the
+/// file holds exactly this).
+pub fn markdown() -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    for t in &TABLES {
+        let _ = writeln!(s, "### `{}`\n\n{}\n", t.name, t.doc);
+        let _ = writeln!(s, "| column | type | unit | meaning |\n|---|---|---|---|");
+        for c in t.columns {
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | {} |",
+                c.name, c.sql_type, c.unit, c.doc
+            );
+        }
+        s.push('\n');
+    }
+    s
+}
