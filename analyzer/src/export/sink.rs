@@ -211,3 +211,69 @@ impl Partition {
         Ok(self.rows)
     }
 }
+
+/// A [`Partition`] written on a thread of its own, so that encoding and
+/// compressing the rows (sequential per file) overlaps with decoding the
+/// next chunks. At most two batches wait in between: memory stays bounded.
+pub struct Background {
+    tx: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
+    handle: Option<std::thread::JoinHandle<anyhow::Result<u64>>>,
+}
+
+impl Background {
+    pub fn spawn(mut p: Partition) -> anyhow::Result<Background> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let handle = std::thread::Builder::new()
+            .name("export-writer".into())
+            .spawn(move || {
+                for b in rx {
+                    p.write(&b)?;
+                }
+                p.finish()
+            })
+            .context("starting the export writer thread")?;
+        Ok(Background {
+            tx: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    /// Queues `batch`. An error of the writer shows here (or at `finish`).
+    pub fn write(&mut self, batch: RecordBatch) -> anyhow::Result<()> {
+        let sent = self.tx.as_ref().map(|tx| tx.send(batch));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The writer stopped: its error is what `finish` returns.
+            _ => self
+                .join()
+                .and_then(|_| anyhow::bail!("export writer stopped")),
+        }
+    }
+
+    fn join(&mut self) -> anyhow::Result<u64> {
+        self.tx = None;
+        match self.handle.take() {
+            Some(h) => match h.join() {
+                Ok(r) => r,
+                Err(_) => anyhow::bail!("the export writer thread panicked"),
+            },
+            None => anyhow::bail!("export writer already finished"),
+        }
+    }
+
+    /// Writes what is queued, closes the partition, and returns its rows.
+    pub fn finish(mut self) -> anyhow::Result<u64> {
+        self.join()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // An export that failed elsewhere: let the writer end (its files
+        // are removed with the partition).
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
