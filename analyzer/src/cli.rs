@@ -96,6 +96,19 @@ pub enum Cmd {
         #[arg(num_args = 0..=2)]
         args: Vec<String>,
     },
+    /// The N slowest calls and per-syscall latency distributions.
+    Slow {
+        /// How many calls.
+        #[arg(short = 'n', default_value_t = 20)]
+        n: usize,
+        /// Only these syscalls (strace syntax, as replay's -e).
+        #[arg(short = 'e')]
+        expr: Vec<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
     /// Header metadata, chunk count, integrity check.
     Info {
         #[arg(default_value = "trace.bin")]

@@ -293,7 +293,7 @@ fn failed(p: &tree::Process) -> Option<ExitJson> {
         tree::Exit::Code { code: 0 } => None,
         tree::Exit::Code { code } => Some(ExitJson::Code { code }),
         tree::Exit::Signal { signal } => Some(ExitJson::Signal {
-            signal: crate::decode::signal_name(signal.0),
+            signal: crate::decode::signal_name(signal.0).into(),
             core_dumped: signal.1,
         }),
     }
@@ -304,13 +304,25 @@ pub fn collect(t: &Trace, so: &ScanOptions) -> anyhow::Result<Report> {
     let scan = stats::scan(t, so)?;
     let tree = Tree::build(&scan.events, &scan.spans, &crate::command(t));
     tree.warn_problems(t);
-    let t0 = scan.first_time.unwrap_or(0);
+    report(t, &tree, scan.first_time.unwrap_or(0))
+}
+
+/// The report over a tree already built; `t0` is the zero of relative times.
+pub fn report(t: &Trace, tree: &Tree, t0: u64) -> anyhow::Result<Report> {
     let mut w = Failures {
-        tree: &tree,
+        tree,
         kept: FxHashMap::default(),
         done: tree.processes.iter().map(|p| failed(p).is_none()).collect(),
     };
-    procs::run(t, procs::Want { write_data: true }, &mut w)?;
+    procs::run(
+        t,
+        procs::Want {
+            write_data: true,
+            scanned: true,
+            strict: false,
+        },
+        &mut w,
+    )?;
     let h = t.header();
     let when = |mono: u64| When {
         relative: mono.saturating_sub(t0) as f64 / 1e9,
@@ -450,7 +462,7 @@ impl Report {
                     secs(f.end.mono.saturating_sub(f.start.mono))
                 );
             }
-            let lines = if short { 3 } else { STDERR_LINES };
+            let lines = if short { 5 } else { STDERR_LINES };
             if f.stderr.is_empty() {
                 let _ = writeln!(s, "  stderr:  (nothing written)");
             } else {
@@ -468,8 +480,14 @@ impl Report {
                     let _ = writeln!(s, "    {}", escaped(l));
                 }
             }
-            let (misses, failed): (Vec<&FailedFile>, Vec<&FailedFile>) =
+            let (misses, mut failed): (Vec<&FailedFile>, Vec<&FailedFile>) =
                 f.failed_files.iter().partition(|f| f.found_elsewhere);
+            // What could not be opened or run first: lookups after.
+            failed.sort_by_key(|f| {
+                !f.syscalls
+                    .iter()
+                    .any(|c| c.starts_with("open") || c.starts_with("exec") || c == "creat")
+            });
             if !f.failed_files.is_empty() {
                 let _ = writeln!(
                     s,
@@ -520,6 +538,17 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The JSON form (as `analyze failures --json`).
+    pub fn json(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::to_value(JsonReport {
+            ok: self.failures.is_empty(),
+            processes: self.processes,
+            failures: &self.failures,
+        })
+    }
+}
+
 #[derive(Serialize)]
 struct JsonReport<'a> {
     ok: bool,
@@ -531,12 +560,7 @@ struct JsonReport<'a> {
 pub fn run(t: &Trace, so: &ScanOptions, json: bool) -> anyhow::Result<()> {
     let r = collect(t, so)?;
     if json {
-        let j = JsonReport {
-            ok: r.failures.is_empty(),
-            processes: r.processes,
-            failures: &r.failures,
-        };
-        crate::out(&(serde_json::to_string_pretty(&j)? + "\n"))
+        crate::out(&(serde_json::to_string_pretty(&r.json()?)? + "\n"))
     } else {
         crate::out(&r.text(false))
     }

@@ -332,12 +332,19 @@ pub fn text(rows: &[&Row]) -> String {
 }
 
 /// Collects the aggregation of the whole trace for `pids` (empty: all).
-pub fn collect(t: &Trace, pids: &[Tid]) -> anyhow::Result<Files> {
+pub fn collect(t: &Trace, pids: &[Tid], strict: bool) -> anyhow::Result<Files> {
     let mut f = Files {
         pids: pids.to_vec(),
         ..Files::default()
     };
-    procs::run(t, procs::Want::default(), &mut f)?;
+    procs::run(
+        t,
+        procs::Want {
+            strict,
+            ..procs::Want::default()
+        },
+        &mut f,
+    )?;
     Ok(f)
 }
 
@@ -348,8 +355,9 @@ pub fn run(
     pattern: Option<&str>,
     sort: SortKey,
     json: bool,
+    strict: bool,
 ) -> anyhow::Result<()> {
-    let f = collect(t, pids)?;
+    let f = collect(t, pids, strict)?;
     let rows: Vec<&Row> = f
         .rows(sort)
         .into_iter()

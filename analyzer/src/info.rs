@@ -32,7 +32,8 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
     let _ = writeln!(s, "page size:        {}", h.page_size);
     let _ = writeln!(
         s,
-        "start (wall):     {} ns since the epoch",
+        "start:            {} ({} ns since the epoch)",
+        crate::clock::local_text(h.start_wall_ns),
         h.start_wall_ns
     );
     let _ = writeln!(s, "command:          {}", crate::command_text(t));
@@ -55,6 +56,9 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
     }
     let _ = writeln!(s, "cpu times:        {}", o.cpu_times);
     let _ = writeln!(s, "registers:        {}", o.registers);
+    if !h.wait_policy.is_empty() {
+        let _ = writeln!(s, "wait policy:      {}", escaped(h.wait_policy.as_bytes()));
+    }
 
     // Decoding every stream of every chunk verifies every checksum and
     // every record; a chunk that fails is skipped and named below.

@@ -31,6 +31,7 @@ pub mod output;
 pub mod overview;
 pub mod procs;
 pub mod replay;
+pub mod slow;
 pub mod stats;
 pub mod summary;
 pub mod tree;
@@ -79,7 +80,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.cmd {
         None if cli.summary => summary_cmd(&cli.trace, &cli.summary_opts, strict),
-        None => overview::run(&open(&cli.trace)?, &so),
+        None => {
+            let o = &cli.summary_opts;
+            if o.per_process || o.percentiles {
+                anyhow::bail!(
+                    "--per-process and --percentiles are options of the summary: use them with -c or `analyze summary`"
+                );
+            }
+            let so = ScanOptions { wall: o.wall, ..so };
+            overview::run(&open(&cli.trace)?, &so, o.sort, o.json)
+        }
         Some(Cmd::Summary { opts, trace }) => summary_cmd(&trace, &opts, strict),
         Some(Cmd::Tree { json, trace }) => {
             let t = open(&trace)?;
@@ -87,7 +97,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let tree = tree::Tree::build(&p.events, &p.spans, &command(&t));
             tree.warn_problems(&t);
             if json {
-                out(&(tree.json()? + "\n"))
+                let places = tree::Places::collect(&t, &tree, strict)?;
+                let j = tree.json_full(t.header(), p.first_time.unwrap_or(0), &places)?;
+                out(&(j + "\n"))
             } else {
                 let mut o = std::io::BufWriter::new(std::io::stdout().lock());
                 tree.write_text(&mut o, p.first_time.unwrap_or(0), tree::Limits::ALL)
@@ -111,6 +123,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 done.len()
             ))
         }
+        Some(Cmd::Slow {
+            n,
+            expr,
+            json,
+            trace,
+        }) => slow::run(&open(&trace)?, &so, n, &expr, json),
         Some(Cmd::Failures { json, trace }) => failures::run(&open(&trace)?, &so, json),
         Some(Cmd::Output {
             pids,
@@ -127,6 +145,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 by_process,
                 raw,
                 json,
+                strict,
             },
         ),
         Some(Cmd::Files {
@@ -136,7 +155,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             args,
         }) => {
             let (pattern, trace) = files_args(args);
-            files::run(&open(&trace)?, &pids, pattern.as_deref(), sort, json)
+            files::run(
+                &open(&trace)?,
+                &pids,
+                pattern.as_deref(),
+                sort,
+                json,
+                strict,
+            )
         }
     }
 }

@@ -33,6 +33,7 @@ pub struct Options {
     pub by_process: bool,
     pub raw: bool,
     pub json: bool,
+    pub strict: bool,
 }
 
 /// One selected write.
@@ -82,13 +83,16 @@ impl Selector {
 
     /// Whether `op` is a selected write: the stream (selected fd) it reached.
     pub fn stream(&mut self, procs: &mut Procs, op: &Op) -> Option<i32> {
-        if self.root.is_none() {
+        // The places the command's fds led to when it started: after its
+        // attach record and the descriptors listed with it.
+        let start = !matches!(op.kind, OpKind::Attach { .. } | OpKind::OpenFd { .. });
+        if self.root.is_none() && start {
             self.root = Some(op.tid);
             let root = op.tid;
             self.root_objs = self
                 .fds
                 .iter()
-                .filter_map(|&fd| procs.origin_fd(root, fd).map(|o| (fd, o)))
+                .filter_map(|&fd| procs.fd(root, fd).map(|o| (fd, o)))
                 .collect();
         }
         let OpKind::Write { fd, .. } = op.kind else {
@@ -292,7 +296,15 @@ pub fn run(t: &Trace, opts: Options) -> anyhow::Result<()> {
         bol: true,
     };
     v.t0 = first_time(t);
-    procs::run(t, procs::Want { write_data: true }, &mut v)?;
+    procs::run(
+        t,
+        procs::Want {
+            write_data: true,
+            scanned: false,
+            strict: v.opts.strict,
+        },
+        &mut v,
+    )?;
     if v.opts.by_process {
         let mut rest: Vec<(Tid, Vec<u8>)> = v.lines.drain().filter(|l| !l.1.is_empty()).collect();
         rest.sort();

@@ -179,6 +179,13 @@ pub enum OpKind {
         tgid: Tid,
         cwd: Vec<u8>,
     },
+    /// A descriptor an attached process had (/proc/PID/fd): `target` is
+    /// its readlink (a path, `pipe:[N]`, `socket:[N]`, ...).
+    OpenFd {
+        fd: i32,
+        target: Vec<u8>,
+        cloexec: bool,
+    },
 }
 
 /// An [`OpKind`] with its thread, time and the call's result (0 for
@@ -218,6 +225,9 @@ pub enum Object {
     Inherited { origin: u32, fd: i32 },
     /// A pipe, socketpair, socket, eventfd...: what made it.
     Anon(&'static str),
+    /// What /proc named a descriptor of an attached process (`pipe:[N]`,
+    /// `socket:[N]`, `/dev/pts/0`): one object per name.
+    Named(Vec<u8>),
 }
 
 /// An index into [`Procs::objects`].
@@ -247,7 +257,7 @@ struct Task {
 }
 
 /// Every live thread's descriptor table and working directory.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Procs {
     tasks: FxHashMap<Tid, Task>,
     tables: Vec<Table>,
@@ -255,6 +265,7 @@ pub struct Procs {
     cwds: Vec<Vec<u8>>,
     objects: Vec<Object>,
     inherited: FxHashMap<(u32, i32), ObjId>,
+    named: FxHashMap<Vec<u8>, ObjId>,
     origins: u32,
     /// The working directory of a thread the trace shows no start for.
     default_cwd: Vec<u8>,
@@ -310,14 +321,6 @@ impl Procs {
         }
     }
 
-    /// The inherited fd `fd` of the first table seen for `tid`'s process
-    /// tree (the started command's stdout is `origin_fd(root, 1)`).
-    pub fn origin_fd(&mut self, tid: Tid, fd: i32) -> Option<ObjId> {
-        let files = self.task(tid).files;
-        let origin = self.tables[files].origin?;
-        Some(self.inherited_obj(origin, fd))
-    }
-
     fn inherited_obj(&mut self, origin: u32, fd: i32) -> ObjId {
         if let Some(&o) = self.inherited.get(&(origin, fd)) {
             return o;
@@ -359,8 +362,8 @@ impl Procs {
     }
 
     /// `path` as the kernel would have resolved it for `tid` relative to
-    /// `dirfd`, made absolute and lexically normal (`.` and `..` folded;
-    /// symbolic links are not followed, the trace does not know them). A
+    /// `dirfd`, made absolute (see [`normal`]: symbolic links are not
+    /// followed, the trace does not know them). A
     /// path relative to a descriptor the trace cannot name keeps a
     /// `<fd N>/` prefix.
     pub fn resolve(&mut self, tid: Tid, dirfd: i32, path: &[u8]) -> Vec<u8> {
@@ -499,6 +502,25 @@ impl Procs {
                 }
             }
             OpKind::Write { .. } | OpKind::Read { .. } | OpKind::Transfer { .. } => {}
+            OpKind::OpenFd {
+                fd,
+                target,
+                cloexec,
+            } => {
+                let o = match self.named.get(target) {
+                    Some(&o) => o,
+                    None => {
+                        let o = self.add(if target.first() == Some(&b'/') {
+                            Object::File(target.clone())
+                        } else {
+                            Object::Named(target.clone())
+                        });
+                        self.named.insert(target.clone(), o);
+                        o
+                    }
+                };
+                self.set(tid, *fd, o, *cloexec);
+            }
             OpKind::Exec { former_tid, .. } => {
                 let t = match self.tasks.remove(former_tid) {
                     Some(t) => t,
@@ -573,16 +595,33 @@ impl Procs {
     }
 }
 
-/// `base` joined with `path`, `.` and `..` folded, starting with `/`.
+/// `base` joined with `path`, starting with `/`: `.` and empty components
+/// dropped, `..` folded into `base` (a working directory or an opened
+/// directory, which the kernel named without links) but kept after a
+/// component of `path` itself (`sub/../x` fails when `sub` does not exist,
+/// and `sub` may be a link).
 fn normal(base: &[u8], path: &[u8]) -> Vec<u8> {
     let mut parts: Vec<&[u8]> = Vec::new();
-    for c in base.split(|&b| b == b'/').chain(path.split(|&b| b == b'/')) {
+    for c in base.split(|&b| b == b'/') {
         match c {
             b"" | b"." => {}
             b".." => {
                 parts.pop();
             }
             c => parts.push(c),
+        }
+    }
+    let mut own = 0;
+    for c in path.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." if own == 0 => {
+                parts.pop();
+            }
+            c => {
+                own += 1;
+                parts.push(c);
+            }
         }
     }
     let mut v = Vec::with_capacity(base.len() + path.len() + 1);
@@ -601,6 +640,11 @@ fn normal(base: &[u8], path: &[u8]) -> Vec<u8> {
 pub struct Want {
     /// The captured bytes of writes (else `Write::data` is empty).
     pub write_data: bool,
+    /// The caller's own scan already warned about a truncated file and
+    /// unreadable chunks (else [`run`] does).
+    pub scanned: bool,
+    /// `--strict`: an unreadable chunk is an error.
+    pub strict: bool,
 }
 
 fn arg_i32(v: u64) -> i32 {
@@ -953,6 +997,13 @@ pub fn event_op(r: &Record<'_>) -> Option<Op> {
             tgid,
             cwd: cwd.to_vec(),
         },
+        Record::OpenFd {
+            fd, flags, target, ..
+        } => OpKind::OpenFd {
+            fd,
+            target: target.to_vec(),
+            cloexec: u64::from(flags) & O_CLOEXEC != 0,
+        },
         _ => return None,
     };
     Some(Op {
@@ -1015,6 +1066,7 @@ struct Runner<'w, W> {
     want: Want,
     watch: &'w mut W,
     procs: Procs,
+    skipped: Vec<crate::stats::Skipped>,
 }
 
 impl<W: Watch> Consumer for Runner<'_, W> {
@@ -1093,9 +1145,10 @@ impl<W: Watch> Consumer for Runner<'_, W> {
     }
 
     fn skipped(&mut self, index: usize, reason: &str) -> anyhow::Result<()> {
-        eprintln!(
-            "warning: chunk {index} skipped: {reason}; descriptors opened in it are not followed"
-        );
+        self.skipped.push(crate::stats::Skipped {
+            chunk: index,
+            reason: reason.to_string(),
+        });
         Ok(())
     }
 
@@ -1127,12 +1180,19 @@ impl<W: Watch> Runner<'_, W> {
 /// Runs `watch` over the whole trace (full mode) and returns the state at
 /// its end.
 pub fn run<W: Watch>(trace: &Trace, want: Want, watch: &mut W) -> anyhow::Result<Procs> {
+    if !want.scanned {
+        crate::stats::warn_truncation(trace);
+    }
     let mut r = Runner {
         want,
         watch,
         procs: Procs::new(&trace.header().cwd),
+        skipped: Vec::new(),
     };
     calls::run(trace, Mode::Full, &mut r)?;
+    if !want.scanned || want.strict {
+        crate::stats::report_skipped(trace, &r.skipped, want.strict)?;
+    }
     Ok(r.procs)
 }
 
@@ -1155,6 +1215,8 @@ mod tests {
     fn paths_are_made_absolute_and_normal() {
         assert_eq!(normal(b"/a/b", b"../c/./d"), b"/a/c/d");
         assert_eq!(normal(b"/", b"../../x"), b"/x");
+        assert_eq!(normal(b"/a", b"s/../x"), b"/a/s/../x");
+        assert_eq!(normal(b"", b"/usr/./lib//x"), b"/usr/lib/x");
         assert_eq!(normal(b"/a", b""), b"/a");
         assert_eq!(normal(b"", b"/"), b"/");
     }
@@ -1204,7 +1266,7 @@ mod tests {
             OpKind::Path {
                 kind: PathKind::Chdir,
                 dirfd: AT_FDCWD,
-                path: b"sub/..//d".to_vec(),
+                path: b"..//w/./d".to_vec(),
                 fd: None,
             },
         ));

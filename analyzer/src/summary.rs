@@ -63,10 +63,22 @@ const DASHES: &str = "------ ----------- ----------- --------- --------- -------
 /// The `strace -c` table. With `percentiles`, three columns of wall latency
 /// (p50, p99, max in microseconds) are added before the name.
 pub fn table(rows: &[Row], percentiles: bool) -> String {
+    let total = Stat {
+        calls: rows.iter().map(|r| r.stat.calls).sum(),
+        errors: rows.iter().map(|r| r.stat.errors).sum(),
+        time_ns: rows.iter().map(|r| r.stat.time_ns).sum(),
+        hist: None,
+    };
+    table_of(rows, percentiles, &total)
+}
+
+/// [`table`] of some of the rows: percentages and the total line are of
+/// `total` (the whole trace), not of the rows shown.
+pub fn table_of(rows: &[Row], percentiles: bool, total: &Stat) -> String {
     let mut out = String::new();
-    let total_ns: u64 = rows.iter().map(|r| r.stat.time_ns).sum();
-    let total_calls: u64 = rows.iter().map(|r| r.stat.calls).sum();
-    let total_errors: u64 = rows.iter().map(|r| r.stat.errors).sum();
+    let total_ns = total.time_ns;
+    let total_calls = total.calls;
+    let total_errors = total.errors;
     let _ = write!(
         out,
         "{:>6} {:>11} {:>11} {:>9} {:>9} ",

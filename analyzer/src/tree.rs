@@ -641,3 +641,155 @@ fn exec_line(out: &mut String, p: &Process, e: &ExecInfo, t0: u64, limits: &Limi
     }
     let _ = writeln!(out, " at {}s", secs(e.time.saturating_sub(t0)));
 }
+
+/// Where each process ran: its working directory at each exec and at its
+/// end, from the per-process state ([`crate::procs`]).
+#[derive(Default)]
+pub struct Places {
+    /// Per process (index in [`Tree::processes`]): cwd at each exec, in order.
+    pub exec_cwds: Vec<Vec<Vec<u8>>>,
+    /// Per process: cwd when it ended (or when the trace did).
+    pub end_cwd: Vec<Option<Vec<u8>>>,
+}
+
+struct PlacesWatch<'t> {
+    tree: &'t Tree,
+    places: Places,
+}
+
+impl crate::procs::Watch for PlacesWatch<'_> {
+    type Extra<'a> = ();
+    type Sealed = ();
+    fn extra<'a>(&self) -> Self::Extra<'a> {}
+    fn seal(&self, _extra: ()) {}
+    fn op(&mut self, procs: &mut crate::procs::Procs, op: &crate::procs::Op) {
+        use crate::procs::OpKind;
+        let death = matches!(op.kind, OpKind::Death { .. });
+        if !death && !matches!(op.kind, OpKind::Exec { .. }) {
+            return;
+        }
+        let Some(i) = self.tree.index_at(op.tid, op.time) else {
+            return;
+        };
+        let cwd = procs.cwd(op.tid).to_vec();
+        if death {
+            if self.tree.processes[i].pid == op.tid {
+                self.places.end_cwd[i] = Some(cwd);
+            }
+        } else {
+            self.places.exec_cwds[i].push(cwd);
+        }
+    }
+}
+
+impl Places {
+    /// One pass over the trace (full mode) for the places of `tree`'s processes.
+    pub fn collect(t: &ptrec_format::Trace, tree: &Tree, strict: bool) -> anyhow::Result<Places> {
+        let n = tree.processes.len();
+        let mut w = PlacesWatch {
+            tree,
+            places: Places {
+                exec_cwds: vec![Vec::new(); n],
+                end_cwd: vec![None; n],
+            },
+        };
+        let procs = crate::procs::run(
+            t,
+            crate::procs::Want {
+                scanned: true,
+                strict,
+                ..Default::default()
+            },
+            &mut w,
+        )?;
+        for (i, p) in tree.processes.iter().enumerate() {
+            if w.places.end_cwd[i].is_none() {
+                w.places.end_cwd[i] = Some(procs.cwd(p.pid).to_vec());
+            }
+        }
+        Ok(w.places)
+    }
+}
+
+impl Tree {
+    /// `tree --json` with times and places: each process gains `start` and
+    /// `end` (`{"relative": seconds since the trace's first record, "wall":
+    /// RFC 3339 UTC}`) and `cwd` (at its end); each exec gains `time` (the
+    /// same form) and `cwd` (at the exec).
+    pub fn json_full(
+        &self,
+        h: &ptrec_format::Header,
+        t0: u64,
+        places: &Places,
+    ) -> serde_json::Result<String> {
+        #[derive(Serialize)]
+        struct When {
+            relative: f64,
+            wall: String,
+        }
+        #[derive(Serialize)]
+        struct ExecJson<'a> {
+            #[serde(flatten)]
+            exec: &'a ExecInfo,
+            time: When,
+            cwd: Option<String>,
+        }
+        #[derive(Serialize)]
+        struct ProcJson<'a> {
+            pid: Tid,
+            #[serde(skip_serializing_if = "is_zero")]
+            generation: u32,
+            parent: Option<Tid>,
+            threads: &'a [Tid],
+            execs: Vec<ExecJson<'a>>,
+            exit: Option<Exit>,
+            start: When,
+            end: When,
+            cwd: String,
+        }
+        #[derive(Serialize)]
+        struct Json<'a> {
+            processes: Vec<ProcJson<'a>>,
+        }
+        let when = |mono: u64| When {
+            relative: mono.saturating_sub(t0) as f64 / 1e9,
+            wall: crate::clock::rfc3339(crate::clock::wall(h, mono)),
+        };
+        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let processes = self
+            .processes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ProcJson {
+                pid: p.pid,
+                generation: p.generation,
+                parent: p.parent,
+                threads: &p.threads,
+                execs: p
+                    .execs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, e)| ExecJson {
+                        exec: e,
+                        time: when(e.time),
+                        cwd: places
+                            .exec_cwds
+                            .get(i)
+                            .and_then(|v| v.get(k))
+                            .map(|c| lossy(c)),
+                    })
+                    .collect(),
+                exit: p.exit,
+                start: when(p.start),
+                end: when(p.end),
+                cwd: places
+                    .end_cwd
+                    .get(i)
+                    .and_then(|c| c.as_deref())
+                    .map(lossy)
+                    .unwrap_or_default(),
+            })
+            .collect();
+        serde_json::to_string_pretty(&Json { processes })
+    }
+}

@@ -340,6 +340,8 @@ pub fn many_calls(path: &Path, n: u64) {
 
 pub fn analyze(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_analyze"))
+        // Local times (info's start) the same on every machine.
+        .env("TZ", "UTC")
         .args(args)
         .output()
         .unwrap()

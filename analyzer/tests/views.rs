@@ -105,11 +105,23 @@ fn tree_json_has_the_contract_shape() {
     let procs = v["processes"].as_array().unwrap();
     assert_eq!(procs.len(), 3);
     for p in procs {
-        let keys: Vec<&str> = p.as_object().unwrap().keys().map(|k| k.as_str()).collect();
-        assert_eq!(keys.len(), 5, "{keys:?}");
-        for k in ["pid", "parent", "threads", "execs", "exit"] {
-            assert!(p.get(k).is_some(), "{k}");
+        let mut keys: Vec<&str> = p.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        keys.sort_unstable();
+        // The contract's five and start/end/cwd (analyzer/VIEWS.md).
+        assert_eq!(
+            keys,
+            ["cwd", "end", "execs", "exit", "parent", "pid", "start", "threads"],
+            "{keys:?}"
+        );
+        for k in ["start", "end"] {
+            let w = p[k]["wall"].as_str().unwrap();
+            assert!(
+                w.starts_with("2023-11-14T22:13:20.") && w.ends_with('Z'),
+                "{w}"
+            );
+            assert!(p[k]["relative"].as_f64().unwrap() < 0.001);
         }
+        assert_eq!(p["cwd"], "/tmp");
     }
     assert_eq!(procs[0]["pid"], 100);
     assert!(procs[0]["parent"].is_null());
@@ -122,10 +134,12 @@ fn tree_json_has_the_contract_shape() {
     assert_eq!(procs[2]["pid"], 103);
     assert_eq!(procs[2]["parent"], 101);
     assert_eq!(procs[2]["threads"], serde_json::json!([103, 104]));
-    assert_eq!(
-        procs[2]["execs"],
-        serde_json::json!([{"tid": 104, "filename": "/usr/bin/true", "argv": ["true"]}])
-    );
+    let e = &procs[2]["execs"][0];
+    assert_eq!(e["tid"], 104);
+    assert_eq!(e["filename"], "/usr/bin/true");
+    assert_eq!(e["argv"], serde_json::json!(["true"]));
+    assert_eq!(e["cwd"], "/tmp");
+    assert!(e["time"]["relative"].as_f64().unwrap() > 0.0);
     assert_eq!(procs[2]["exit"], serde_json::json!({"code": 0}));
 }
 
@@ -243,6 +257,9 @@ fn every_view_goes_on_past_a_corrupt_chunk_and_names_it_and_strict_makes_it_an_e
         vec!["tree", ps],
         vec!["replay", ps],
         vec![ps],
+        vec!["failures", ps],
+        vec!["files", ps],
+        vec!["slow", ps],
     ] {
         let o = analyze(&args);
         assert!(o.status.success(), "{args:?}");

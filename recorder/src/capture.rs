@@ -1,5 +1,5 @@
 //! Captures what syscall arguments point to, at syscall entry and exit, by
-//! the [`crate::signature`] table. Called at every syscall stop: the buffers
+//! the table of `ptrec_abi::capture`. Called at every syscall stop: the buffers
 //! are reused (no allocation once warm) and all directly addressed pieces of
 //! one stop are read with one `process_vm_readv` (see [`crate::memory`]).
 //! Memory reached through pointers inside a capture (argv strings, iovec
@@ -7,7 +7,7 @@
 
 use crate::arch;
 use crate::memory::{MemReader, Region};
-use crate::signature::{lookup, Arg};
+use ptrec_abi::capture::{capture_for, Arg};
 use ptrec_format::{mem_flags, CaptureBuf, Regs};
 
 /// Paths are read whole: the kernel refuses longer ones.
@@ -67,7 +67,7 @@ impl Capture {
     /// syscall-enter-stop: append input captures (paths, strings, input
     /// buffers, argv/envp, input structs).
     pub fn at_enter(&mut self, tid: i32, nr: u64, args: &[u64; 6], out: &mut CaptureBuf) {
-        let sig = lookup(nr);
+        let sig = capture_for(nr, args);
         self.items.clear();
         for (i, a) in sig.iter().enumerate() {
             let p = args[i];
@@ -123,7 +123,7 @@ impl Capture {
         if ret < 0 {
             return;
         }
-        let sig = lookup(nr);
+        let sig = capture_for(nr, args);
         let x = mem_flags::AT_EXIT;
         self.items.clear();
         for (i, a) in sig.iter().enumerate() {
@@ -431,6 +431,8 @@ impl Capture {
             );
             self.hdr.clear();
             let g = self.reader.get(0);
+            // The iovec array too: the lengths it asked for are shown.
+            out.push(sub, flags, iov, g);
             self.hdr.extend_from_slice(g);
             self.iov_buffers(tid, sub, flags, total, out);
         }

@@ -385,6 +385,13 @@ impl Engine {
         while i < self.held.len() {
             if now.saturating_sub(self.held[i].since) >= HOLD_LIMIT_NS {
                 let h = self.held.swap_remove(i);
+                self.note(
+                    h.stop.tid(),
+                    now,
+                    note_kind::INFO,
+                    0,
+                    b"new tracee let go after the hold limit: its parent's fork/clone event never came",
+                );
                 self.release(h, now);
             } else {
                 i += 1;
@@ -553,15 +560,6 @@ impl Engine {
             flags,
             inferred,
         });
-        if inferred {
-            self.note(
-                child,
-                time,
-                note_kind::INFO,
-                parent as u64,
-                b"creation inferred: the parent's fork/clone event never came",
-            );
-        }
     }
 
     fn on_death(&mut self, tid: Tid, how: Termination, time: u64) {
@@ -670,6 +668,9 @@ impl Engine {
                         Ok(c) => c as Tid,
                         Err(_) => return self.resume(stop, 0),
                     };
+                    if !self.still_in(tid, event) {
+                        return stop.abandon();
+                    }
                     let flags = self.clone_flags(tid);
                     self.resume(stop, 0);
                     let kind = match event {
@@ -693,6 +694,9 @@ impl Engine {
                 }
                 libc::PTRACE_EVENT_VFORK_DONE => {
                     let child = tracee::event_msg(tid).unwrap_or(0) as Tid;
+                    if !self.still_in(tid, event) {
+                        return stop.abandon();
+                    }
                     self.resume(stop, 0);
                     self.sink.emit(&Record::VforkDone { tid, time, child });
                 }
@@ -745,6 +749,23 @@ impl Engine {
         if let Some(d) = self.detached.take() {
             self.detached_record(d, time);
         }
+    }
+
+    /// Whether `tid` is still in the `event` stop it reported, after its
+    /// event message was read. A SIGKILL wakes a thread out of any stop
+    /// and it stops again at PTRACE_EVENT_EXIT, whose message is the exit
+    /// status: then the message read was that, and resuming would resume
+    /// the exit stop, whose own report is still to come. The stop's
+    /// siginfo tells (ptrace(2): an event stop's si_code is
+    /// `SIGTRAP | event << 8`). Fails when the thread is running again
+    /// (on its way to that exit stop) too.
+    fn still_in(&mut self, tid: Tid, event: i32) -> bool {
+        const SI_CODE: usize = std::mem::offset_of!(libc::siginfo_t, si_code);
+        if tracee::siginfo(tid, &mut self.siginfo).is_err() {
+            return false;
+        }
+        let c = &self.siginfo[SI_CODE..SI_CODE + 4];
+        i32::from_ne_bytes([c[0], c[1], c[2], c[3]]) == libc::SIGTRAP | (event << 8)
     }
 
     /// The clone flags of the fork-family syscall `tid` is stopped in (at
@@ -897,6 +918,9 @@ impl Engine {
     fn on_exec(&mut self, stop: Stop, time: u64) {
         let tid = stop.tid();
         let former = tracee::event_msg(tid).map(|t| t as Tid).unwrap_or(tid);
+        if !self.still_in(tid, libc::PTRACE_EVENT_EXEC) {
+            return stop.abandon();
+        }
         if former != tid {
             // ptrace(2): execve from a non-leader thread: every other thread
             // is destroyed, the execing thread takes the leader's tid. The

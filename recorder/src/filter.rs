@@ -1,13 +1,10 @@
 //! `-e trace=SET`: strace's syscall-set syntax, and the seccomp-bpf program
 //! that makes the kernel stop a started command only at the syscalls in SET.
 //!
-//! Syntax (as strace's `qualify_tokens`): an optional `trace=` (or `t=`)
-//! prefix; then any number of leading `!`, each inverting the rest; then
-//! `all`, `none`, or a comma-separated list of syscall names, decimal
-//! syscall numbers and classes (`%file`, `%process`, `%network` or `%net`,
-//! `%signal`, `%ipc`, `%desc`, `%memory`, `%creds`; the old spellings
-//! without `%` too). A token prefixed with `?` is ignored when unknown.
-//! Names and numbers are x86_64 ones from the `syscalls` crate.
+//! The syntax and strace's classes are `ptrec_abi::set`'s, the one parser
+//! `analyze replay -e` uses too: an optional `trace=` (or `t=`) prefix,
+//! leading `!`s, names, numbers, classes (`%file`, `%desc`, `%%stat`,
+//! `%pure`, ...) and `/REGEX`. Names and numbers are x86_64 ones.
 //!
 //! The filter program ([`Filter::program`]) returns SECCOMP_RET_TRACE for
 //! every selected syscall, for execve and execveat (the recorder must see
@@ -17,25 +14,13 @@
 //! without a stop.
 
 use std::fmt;
-use std::str::FromStr;
 
 use ptrec_format::Regs;
 use syscalls::Sysno;
 
-/// Why a SET could not be parsed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
-    #[error("-e {spec}: unknown syscall '{name}'")]
-    UnknownSyscall { spec: String, name: String },
-    #[error("-e {spec}: unknown syscall class '%{name}' (known: %file %process %network %net %signal %ipc %desc %memory %creds)")]
-    UnknownClass { spec: String, name: String },
-    #[error("-e {spec}: empty syscall name")]
-    Empty { spec: String },
-    #[error("-e {spec}: only trace=SET is supported, not {qualifier}=")]
-    Qualifier { spec: String, qualifier: String },
-}
-
-pub type Result<T> = std::result::Result<T, Error>;
+use ptrec_abi::set::SyscallSet;
+pub use ptrec_abi::set::{Error, Result};
+use ptrec_abi::Arch;
 
 /// Number of bits in a [`Selection`]: every x86_64 syscall number fits.
 const BITS: usize = 512;
@@ -69,22 +54,16 @@ impl Selection {
     }
     /// Every valid syscall number in the set, ascending.
     pub fn numbers(&self) -> Vec<u32> {
-        Sysno::iter()
-            .map(|s| s.id() as u32)
+        Arch::X86_64
+            .syscall_numbers()
             .filter(|&n| self.contains(n as u64))
             .collect()
-    }
-    fn invert(&mut self) {
-        let all = Selection::all();
-        for (w, a) in self.0.iter_mut().zip(all.0) {
-            *w = !*w & a;
-        }
     }
     /// Every valid x86_64 syscall number.
     pub fn all() -> Selection {
         let mut s = Selection::empty();
-        for n in Sysno::iter() {
-            s.insert(n.id() as usize);
+        for n in Arch::X86_64.syscall_numbers() {
+            s.insert(n as usize);
         }
         s
     }
@@ -108,49 +87,14 @@ pub struct Filter {
 impl Filter {
     /// Parses `spec` (see the module docs).
     pub fn parse(spec: &str) -> Result<Filter> {
-        let err_spec = || spec.to_string();
-        let mut rest = spec.trim();
-        if let Some((q, v)) = rest.split_once('=') {
-            match q {
-                "trace" | "t" => rest = v,
-                _ => {
-                    return Err(Error::Qualifier {
-                        spec: err_spec(),
-                        qualifier: q.to_string(),
-                    })
-                }
-            }
-        }
-        let mut invert = false;
-        while let Some(r) = rest.strip_prefix('!') {
-            invert = !invert;
-            rest = r;
-        }
-        let mut sel = Selection::empty();
-        match rest {
-            "all" => sel = Selection::all(),
-            "none" => {}
-            _ => {
-                for token in rest.split(',') {
-                    let (optional, token) = match token.strip_prefix('?') {
-                        Some(t) => (true, t),
-                        None => (false, token),
-                    };
-                    match add_token(&mut sel, token, err_spec) {
-                        Ok(()) => {}
-                        Err(Error::UnknownSyscall { .. } | Error::UnknownClass { .. })
-                            if optional => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-        }
-        if invert {
-            sel.invert();
+        let set = SyscallSet::parse_expr(Arch::X86_64, spec)?;
+        let mut selection = Selection::empty();
+        for n in set.numbers() {
+            selection.insert(n as usize);
         }
         Ok(Filter {
             spec: spec.to_string(),
-            selection: sel,
+            selection,
         })
     }
 
@@ -177,419 +121,6 @@ impl Filter {
         Program::build(&traced)
     }
 }
-
-fn add_token(sel: &mut Selection, token: &str, spec: impl Fn() -> String) -> Result<()> {
-    if token.is_empty() {
-        return Err(Error::Empty { spec: spec() });
-    }
-    if let Some(class) = token.strip_prefix('%') {
-        let Some(names) = class_members(class) else {
-            return Err(Error::UnknownClass {
-                spec: spec(),
-                name: class.to_string(),
-            });
-        };
-        for n in names {
-            // Every class member is a known name (unit-tested).
-            if let Ok(s) = Sysno::from_str(n) {
-                sel.insert(s.id() as usize);
-            }
-        }
-        return Ok(());
-    }
-    if let Ok(s) = Sysno::from_str(token) {
-        sel.insert(s.id() as usize);
-        return Ok(());
-    }
-    if let Some(s) = token
-        .parse::<u32>()
-        .ok()
-        .and_then(|n| Sysno::new(n as usize))
-    {
-        sel.insert(s.id() as usize);
-        return Ok(());
-    }
-    // strace still takes the class names of old without the `%`.
-    if let Some(names) = class_members(token) {
-        for n in names {
-            if let Ok(s) = Sysno::from_str(n) {
-                sel.insert(s.id() as usize);
-            }
-        }
-        return Ok(());
-    }
-    Err(Error::UnknownSyscall {
-        spec: spec(),
-        name: token.to_string(),
-    })
-}
-
-fn class_members(class: &str) -> Option<&'static [&'static str]> {
-    Some(match class {
-        "file" => FILE,
-        "process" => PROCESS,
-        "network" | "net" => NETWORK,
-        "signal" => SIGNAL,
-        "ipc" => IPC,
-        "desc" => DESC,
-        "memory" => MEMORY,
-        "creds" => CREDS,
-        _ => return None,
-    })
-}
-
-// Class membership, by syscall name, as strace defines it: the TF, TP, TN,
-// TS, TI, TD, TM and TC flags of strace's x86_64 syscall table
-// (src/linux/x86_64/syscallent.h, with src/linux/generic/syscallent-common.h
-// for numbers 424 and up; the flag letters are defined in
-// src/sysent_shorthand_defs.h), strace v7.2-3-g3e4d70a5e (August 2026).
-// The installed strace 6.1 knows fewer of the newest syscalls; its classes
-// are otherwise the same.
-
-/// `%file`: strace flag TF.
-const FILE: &[&str] = &[
-    "open",
-    "stat",
-    "lstat",
-    "access",
-    "execve",
-    "truncate",
-    "getcwd",
-    "chdir",
-    "rename",
-    "mkdir",
-    "rmdir",
-    "creat",
-    "link",
-    "unlink",
-    "symlink",
-    "readlink",
-    "chmod",
-    "chown",
-    "lchown",
-    "utime",
-    "mknod",
-    "uselib",
-    "statfs",
-    "pivot_root",
-    "chroot",
-    "acct",
-    "mount",
-    "umount2",
-    "swapon",
-    "swapoff",
-    "quotactl",
-    "setxattr",
-    "lsetxattr",
-    "getxattr",
-    "lgetxattr",
-    "listxattr",
-    "llistxattr",
-    "removexattr",
-    "lremovexattr",
-    "utimes",
-    "inotify_add_watch",
-    "openat",
-    "mkdirat",
-    "mknodat",
-    "fchownat",
-    "futimesat",
-    "newfstatat",
-    "unlinkat",
-    "renameat",
-    "linkat",
-    "symlinkat",
-    "readlinkat",
-    "fchmodat",
-    "faccessat",
-    "utimensat",
-    "fanotify_mark",
-    "name_to_handle_at",
-    "renameat2",
-    "execveat",
-    "statx",
-    "open_tree",
-    "move_mount",
-    "fsconfig",
-    "fspick",
-    "openat2",
-    "faccessat2",
-    "mount_setattr",
-    "fchmodat2",
-    "setxattrat",
-    "getxattrat",
-    "listxattrat",
-    "removexattrat",
-    "open_tree_attr",
-    "file_getattr",
-    "file_setattr",
-];
-/// `%process`: strace flag TP.
-const PROCESS: &[&str] = &[
-    "clone",
-    "fork",
-    "vfork",
-    "execve",
-    "exit",
-    "wait4",
-    "kill",
-    "rt_sigqueueinfo",
-    "tkill",
-    "exit_group",
-    "tgkill",
-    "waitid",
-    "rt_tgsigqueueinfo",
-    "execveat",
-    "pidfd_send_signal",
-    "clone3",
-];
-/// `%network`: strace flag TN.
-const NETWORK: &[&str] = &[
-    "sendfile",
-    "socket",
-    "connect",
-    "accept",
-    "sendto",
-    "recvfrom",
-    "sendmsg",
-    "recvmsg",
-    "shutdown",
-    "bind",
-    "listen",
-    "getsockname",
-    "getpeername",
-    "socketpair",
-    "setsockopt",
-    "getsockopt",
-    "getpmsg",
-    "putpmsg",
-    "accept4",
-    "recvmmsg",
-    "sendmmsg",
-];
-/// `%signal`: strace flag TS.
-const SIGNAL: &[&str] = &[
-    "rt_sigaction",
-    "rt_sigprocmask",
-    "rt_sigreturn",
-    "pause",
-    "kill",
-    "rt_sigpending",
-    "rt_sigtimedwait",
-    "rt_sigqueueinfo",
-    "rt_sigsuspend",
-    "sigaltstack",
-    "tkill",
-    "tgkill",
-    "signalfd",
-    "signalfd4",
-    "rt_tgsigqueueinfo",
-    "pidfd_send_signal",
-    "io_uring_enter",
-];
-/// `%ipc`: strace flag TI.
-const IPC: &[&str] = &[
-    "shmget",
-    "shmat",
-    "shmctl",
-    "semget",
-    "semop",
-    "semctl",
-    "shmdt",
-    "msgget",
-    "msgsnd",
-    "msgrcv",
-    "msgctl",
-    "semtimedop",
-];
-/// `%desc`: strace flag TD.
-const DESC: &[&str] = &[
-    "read",
-    "write",
-    "open",
-    "close",
-    "fstat",
-    "poll",
-    "lseek",
-    "mmap",
-    "ioctl",
-    "pread64",
-    "pwrite64",
-    "readv",
-    "writev",
-    "pipe",
-    "select",
-    "dup",
-    "dup2",
-    "sendfile",
-    "fcntl",
-    "flock",
-    "fsync",
-    "fdatasync",
-    "ftruncate",
-    "getdents",
-    "fchdir",
-    "creat",
-    "fchmod",
-    "fchown",
-    "fstatfs",
-    "readahead",
-    "fsetxattr",
-    "fgetxattr",
-    "flistxattr",
-    "fremovexattr",
-    "epoll_create",
-    "getdents64",
-    "fadvise64",
-    "epoll_wait",
-    "epoll_ctl",
-    "mq_open",
-    "mq_timedsend",
-    "mq_timedreceive",
-    "mq_notify",
-    "mq_getsetattr",
-    "inotify_init",
-    "inotify_add_watch",
-    "inotify_rm_watch",
-    "openat",
-    "mkdirat",
-    "mknodat",
-    "fchownat",
-    "futimesat",
-    "newfstatat",
-    "unlinkat",
-    "renameat",
-    "linkat",
-    "symlinkat",
-    "readlinkat",
-    "fchmodat",
-    "faccessat",
-    "pselect6",
-    "ppoll",
-    "splice",
-    "tee",
-    "sync_file_range",
-    "vmsplice",
-    "utimensat",
-    "epoll_pwait",
-    "signalfd",
-    "timerfd_create",
-    "eventfd",
-    "fallocate",
-    "timerfd_settime",
-    "timerfd_gettime",
-    "signalfd4",
-    "eventfd2",
-    "epoll_create1",
-    "dup3",
-    "pipe2",
-    "inotify_init1",
-    "preadv",
-    "pwritev",
-    "perf_event_open",
-    "fanotify_init",
-    "fanotify_mark",
-    "name_to_handle_at",
-    "open_by_handle_at",
-    "syncfs",
-    "setns",
-    "finit_module",
-    "renameat2",
-    "memfd_create",
-    "kexec_file_load",
-    "bpf",
-    "execveat",
-    "userfaultfd",
-    "copy_file_range",
-    "preadv2",
-    "pwritev2",
-    "statx",
-    "pidfd_send_signal",
-    "io_uring_setup",
-    "io_uring_enter",
-    "io_uring_register",
-    "open_tree",
-    "move_mount",
-    "fsopen",
-    "fsconfig",
-    "fsmount",
-    "fspick",
-    "pidfd_open",
-    "openat2",
-    "pidfd_getfd",
-    "faccessat2",
-    "process_madvise",
-    "epoll_pwait2",
-    "mount_setattr",
-    "quotactl_fd",
-    "landlock_create_ruleset",
-    "landlock_add_rule",
-    "landlock_restrict_self",
-    "memfd_secret",
-    "process_mrelease",
-    "cachestat",
-    "fchmodat2",
-    "setxattrat",
-    "getxattrat",
-    "listxattrat",
-    "removexattrat",
-    "open_tree_attr",
-    "file_getattr",
-    "file_setattr",
-];
-/// `%memory`: strace flag TM.
-const MEMORY: &[&str] = &[
-    "mmap",
-    "mprotect",
-    "munmap",
-    "brk",
-    "mremap",
-    "msync",
-    "mincore",
-    "madvise",
-    "shmat",
-    "shmdt",
-    "mlock",
-    "munlock",
-    "mlockall",
-    "munlockall",
-    "io_setup",
-    "io_destroy",
-    "remap_file_pages",
-    "mbind",
-    "set_mempolicy",
-    "get_mempolicy",
-    "migrate_pages",
-    "move_pages",
-    "mlock2",
-    "pkey_mprotect",
-    "io_uring_register",
-    "set_mempolicy_home_node",
-    "map_shadow_stack",
-    "mseal",
-];
-/// `%creds`: strace flag TC.
-const CREDS: &[&str] = &[
-    "getuid",
-    "getgid",
-    "setuid",
-    "setgid",
-    "geteuid",
-    "getegid",
-    "setreuid",
-    "setregid",
-    "getgroups",
-    "setgroups",
-    "setresuid",
-    "getresuid",
-    "setresgid",
-    "getresgid",
-    "setfsuid",
-    "setfsgid",
-    "capget",
-    "capset",
-    "prctl",
-];
 
 /// `struct seccomp_data` offsets: `int nr` at 0, `__u32 arch` at 4.
 const DATA_NR: u32 = 0;
@@ -747,157 +278,26 @@ mod tests {
     use super::*;
     use libc::{SECCOMP_RET_ALLOW, SECCOMP_RET_TRACE};
 
-    fn names(f: &Filter) -> Vec<&'static str> {
-        f.selection()
-            .numbers()
-            .into_iter()
-            .map(|n| Sysno::from(n).name())
-            .collect()
-    }
-
     #[test]
-    fn every_class_member_is_a_known_x86_64_syscall() {
-        for class in [
-            "file", "process", "network", "signal", "ipc", "desc", "memory", "creds",
+    fn parse_selects_what_the_shared_parser_selects() {
+        for spec in [
+            "trace=%desc",
+            "!%file,write",
+            "/^getp",
+            "%%stat",
+            "all",
+            "none",
         ] {
-            for n in class_members(class).expect("a class") {
-                assert!(Sysno::from_str(n).is_ok(), "%{class}: {n}");
-            }
+            let want = SyscallSet::parse_expr(Arch::X86_64, spec).expect(spec);
+            let got = Filter::parse(spec).expect(spec).selection();
+            assert_eq!(got.numbers(), want.numbers().collect::<Vec<_>>(), "{spec}");
         }
-    }
-
-    #[test]
-    fn parses_names_with_and_without_trace_prefix() {
-        for spec in ["trace=openat,close", "openat,close", "t=close,openat"] {
-            let f = Filter::parse(spec).expect("valid");
-            assert_eq!(names(&f), ["close", "openat"], "{spec}");
-            assert_eq!(f.spec(), spec);
-        }
-    }
-
-    #[test]
-    fn parses_numbers() {
-        let f = Filter::parse("trace=39").expect("valid");
-        assert_eq!(names(&f), ["getpid"]);
-    }
-
-    #[test]
-    fn process_class_is_strace_s() {
-        let f = Filter::parse("trace=%process").expect("valid");
-        let mut want = vec![
-            "clone",
-            "fork",
-            "vfork",
-            "execve",
-            "exit",
-            "wait4",
-            "kill",
-            "rt_sigqueueinfo",
-            "tkill",
-            "exit_group",
-            "tgkill",
-            "waitid",
-            "rt_tgsigqueueinfo",
-            "execveat",
-            "pidfd_send_signal",
-            "clone3",
-        ];
-        want.sort_by_key(|n| Sysno::from_str(n).map(|s| s.id()).unwrap_or(-1));
-        assert_eq!(names(&f), want);
-    }
-
-    #[test]
-    fn classes_resolve_and_net_is_network() {
-        let net = Filter::parse("%net").expect("valid").selection();
-        assert_eq!(net, Filter::parse("%network").expect("valid").selection());
-        assert!(net.contains(Sysno::connect as u64));
-        assert!(!net.contains(Sysno::read as u64));
-        let file = Filter::parse("%file").expect("valid").selection();
-        assert!(file.contains(Sysno::openat as u64) && file.contains(Sysno::execve as u64));
-        assert!(!file.contains(Sysno::read as u64));
-        let desc = Filter::parse("%desc").expect("valid").selection();
-        assert!(desc.contains(Sysno::read as u64) && desc.contains(Sysno::close as u64));
-        let mem = Filter::parse("%memory").expect("valid").selection();
-        assert!(mem.contains(Sysno::mmap as u64) && mem.contains(Sysno::brk as u64));
-        let sig = Filter::parse("%signal").expect("valid").selection();
-        assert!(sig.contains(Sysno::rt_sigaction as u64) && sig.contains(Sysno::kill as u64));
-        let ipc = Filter::parse("%ipc").expect("valid").selection();
-        assert!(ipc.contains(Sysno::shmget as u64) && !ipc.contains(Sysno::socket as u64));
-        let creds = Filter::parse("%creds").expect("valid").selection();
-        assert!(creds.contains(Sysno::setuid as u64) && creds.contains(Sysno::capget as u64));
-        // strace's old spelling without the %.
-        assert_eq!(
-            Filter::parse("process").expect("valid").selection(),
-            Filter::parse("%process").expect("valid").selection()
-        );
-    }
-
-    #[test]
-    fn negation_inverts_the_whole_rest() {
-        let f = Filter::parse("trace=!%process,write").expect("valid");
-        let s = f.selection();
-        assert!(!s.contains(Sysno::clone as u64));
-        assert!(!s.contains(Sysno::write as u64));
-        assert!(s.contains(Sysno::read as u64));
-        assert!(s.contains(Sysno::getppid as u64));
-        // Double negation is the set itself.
-        assert_eq!(
-            Filter::parse("!!write").expect("valid").selection(),
-            Filter::parse("write").expect("valid").selection()
-        );
-    }
-
-    #[test]
-    fn all_and_none() {
         assert!(Filter::parse("all").expect("valid").is_all());
-        assert!(Filter::parse("!none").expect("valid").is_all());
-        assert!(Filter::parse("none")
-            .expect("valid")
-            .selection()
-            .numbers()
-            .is_empty());
-        assert!(Filter::parse("!all")
-            .expect("valid")
-            .selection()
-            .numbers()
-            .is_empty());
-    }
-
-    #[test]
-    fn errors_name_the_bad_token() {
-        let e = Filter::parse("trace=openat,nosuchcall").expect_err("unknown");
-        assert_eq!(
-            e,
-            Error::UnknownSyscall {
-                spec: "trace=openat,nosuchcall".into(),
-                name: "nosuchcall".into()
-            }
-        );
-        assert!(
-            e.to_string().contains("unknown syscall 'nosuchcall'"),
-            "{e}"
-        );
-        assert!(
-            matches!(Filter::parse("%files"), Err(Error::UnknownClass { name, .. }) if name == "files")
-        );
         assert!(matches!(
-            Filter::parse("read,,write"),
-            Err(Error::Empty { .. })
+            Filter::parse("signal=SIGINT"),
+            Err(Error::Qualifier { .. })
         ));
-        assert!(matches!(Filter::parse(""), Err(Error::Empty { .. })));
-        assert!(
-            matches!(Filter::parse("signal=SIGINT"), Err(Error::Qualifier { qualifier, .. }) if qualifier == "signal")
-        );
-        // A number outside the table is unknown.
-        assert!(matches!(
-            Filter::parse("999"),
-            Err(Error::UnknownSyscall { .. })
-        ));
-        // `?` makes an unknown name harmless.
-        assert_eq!(
-            names(&Filter::parse("?nosuchcall,write").expect("valid")),
-            ["write"]
-        );
+        assert_eq!(Filter::parse("t=close").expect("valid").spec(), "t=close");
     }
 
     #[test]

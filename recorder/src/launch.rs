@@ -18,6 +18,10 @@ pub struct Launch {
     name: String,
     /// `-e`: the seccomp filter the child installs just before exec.
     seccomp: Option<crate::filter::Program>,
+    /// SIGPIPE was ignored when rec started (see [`Launch::sigpipe_ignored`]).
+    sigpipe_ignored: bool,
+    /// The signal mask the command starts with (see [`Launch::sigmask`]).
+    sigmask: Option<libc::sigset_t>,
 }
 
 /// Marks an errno sent by the child as a failure to install the seccomp
@@ -105,6 +109,8 @@ impl Launch {
             envp,
             name: OsStr::from_bytes(name).to_string_lossy().into_owned(),
             seccomp: None,
+            sigpipe_ignored: false,
+            sigmask: None,
         })
     }
 
@@ -112,6 +118,20 @@ impl Launch {
     /// seized it and before it execs the command.
     pub fn seccomp(&mut self, program: crate::filter::Program) {
         self.seccomp = Some(program);
+    }
+
+    /// Whether SIGPIPE was ignored when rec started, before Rust's runtime
+    /// ignored it: the command gets that disposition back. Every other
+    /// disposition is inherited unchanged (rec forks the child before it
+    /// installs its handlers).
+    pub fn sigpipe_ignored(&mut self, ignored: bool) {
+        self.sigpipe_ignored = ignored;
+    }
+
+    /// The signal mask rec was started with, for the command: rec blocks
+    /// its own signals before it forks the child.
+    pub fn sigmask(&mut self, mask: libc::sigset_t) {
+        self.sigmask = Some(mask);
     }
 
     /// Forks the child. It waits until [`Child::go`], then execs.
@@ -139,16 +159,7 @@ impl Launch {
         }
         if pid == 0 {
             // SAFETY: see above.
-            unsafe {
-                child_exec(
-                    go,
-                    err,
-                    &self.candidates,
-                    &argv,
-                    &envp,
-                    self.seccomp.as_ref(),
-                )
-            }
+            unsafe { child_exec(go, err, self, &argv, &envp) }
         }
         // SAFETY: closing the child's ends, which this process owns.
         unsafe {
@@ -180,11 +191,11 @@ fn pipe() -> Result<[i32; 2]> {
 unsafe fn child_exec(
     go: [i32; 2],
     err: [i32; 2],
-    candidates: &[CString],
+    launch: &Launch,
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
-    seccomp: Option<&crate::filter::Program>,
 ) -> ! {
+    let candidates = &launch.candidates;
     // SAFETY: async-signal-safe calls on descriptors and buffers this process owns.
     unsafe {
         libc::close(go[1]);
@@ -203,9 +214,18 @@ unsafe fn child_exec(
         }
         // Rust's runtime set SIGPIPE to ignored in rec, and an ignored
         // signal stays ignored across execve: without this, `yes | head`
-        // under rec would end with EPIPE errors instead of SIGPIPE.
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        if let Some(p) = seccomp {
+        // under rec would end with EPIPE errors instead of SIGPIPE (and an
+        // inherited ignore must stay).
+        let pipe = if launch.sigpipe_ignored {
+            libc::SIG_IGN
+        } else {
+            libc::SIG_DFL
+        };
+        libc::signal(libc::SIGPIPE, pipe);
+        if let Some(m) = &launch.sigmask {
+            libc::sigprocmask(libc::SIG_SETMASK, m, std::ptr::null_mut());
+        }
+        if let Some(p) = &launch.seccomp {
             if let Err(errno) = p.install() {
                 let e = (errno | SECCOMP_FAILED).to_ne_bytes();
                 libc::write(err[1], e.as_ptr().cast(), e.len());

@@ -12,7 +12,6 @@ pub mod launch;
 pub mod memory;
 pub mod output;
 pub mod signals;
-pub mod signature;
 pub mod sink;
 pub mod stop;
 pub mod tracee;

@@ -3,7 +3,8 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -72,16 +73,73 @@ struct Args {
     command: Vec<OsString>,
 }
 
+/// Whether SIGPIPE was ignored when rec started. Rust's runtime sets it to
+/// ignored before `main`, and an ignored signal stays ignored across
+/// execve: the command must get the disposition rec was given. Read by a
+/// constructor (`.init_array`), which runs before the runtime's init.
+static SIGPIPE_IGNORED_AT_START: AtomicBool = AtomicBool::new(false);
+
+#[used]
+#[link_section = ".init_array"]
+static READ_SIGPIPE: extern "C" fn() = read_sigpipe;
+
+extern "C" fn read_sigpipe() {
+    // SAFETY: sigaction with a null new action only reads the current one
+    // into a zeroed struct.
+    let ignored = unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    };
+    SIGPIPE_IGNORED_AT_START.store(ignored, Ordering::Relaxed);
+}
+
+/// How rec ends.
+enum End {
+    Code(i32),
+    /// The command was killed by this signal: rec dies of it too.
+    Signal(i32),
+}
+
 fn main() {
     let args = Args::parse();
     match run(args) {
-        Ok(code) => std::process::exit(code),
+        Ok(End::Code(code)) => std::process::exit(code),
+        Ok(End::Signal(sig)) => die_of(sig),
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::exit(1);
         }
     }
 }
+
+/// Dies of `sig`, as the command did, so that rec's parent sees what it
+/// would see without rec (WIFSIGNALED); exits 128+sig if the signal does
+/// not kill rec. No core file: the command's was dumped already (and rec's
+/// would overwrite it).
+fn die_of(sig: i32) -> ! {
+    signals::stop_tick();
+    // SAFETY: plain-data arguments; rec is about to end, nothing else runs
+    // (the writer thread has been joined).
+    unsafe {
+        let none = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::setrlimit(libc::RLIMIT_CORE, &none);
+        libc::signal(sig, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(sig);
+    }
+    std::process::exit(128 + sig)
+}
+
+/// See `WriterOptions` in `run`.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
+const _: () = assert!(FLUSH_INTERVAL.as_millis() + signals::TICK.as_millis() < 1000);
 
 /// rec's exit status for the root command's end, as a shell reports it.
 fn exit_status(end: Option<Termination>) -> i32 {
@@ -92,7 +150,7 @@ fn exit_status(end: Option<Termination>) -> i32 {
     }
 }
 
-fn run(args: Args) -> Result<i32> {
+fn run(args: Args) -> Result<End> {
     let filter = match args.trace.as_deref() {
         Some(spec) => Some(Filter::parse(spec)?),
         None => None,
@@ -109,6 +167,9 @@ fn run(args: Args) -> Result<i32> {
     if let (Some(l), Some(f)) = (launch.as_mut(), filter.as_ref()) {
         l.seccomp(f.program());
     }
+    if let Some(l) = launch.as_mut() {
+        l.sigpipe_ignored(SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed));
+    }
     let header = header(&args, filter.as_ref(), has_command)?;
     // Held until rec returns; the kernel drops it if rec dies.
     let _idle_poll = if args.idle_poll {
@@ -118,6 +179,38 @@ fn run(args: Args) -> Result<i32> {
     } else {
         None
     };
+    // -p: attached threads keep running after rec (no EXITKILL) and run no
+    // filter (no TRACESECCOMP: a filter of their own that returns
+    // SECCOMP_RET_TRACE keeps failing with ENOSYS, as without rec). Seized
+    // before the output file is created, so that a failed attach leaves no
+    // file behind; their stops wait for the engine.
+    // rec's signals wait (blocked) until their handlers are installed; the
+    // command starts with the mask rec was given.
+    let mask = signals::block();
+    if let Some(l) = launch.as_mut() {
+        l.sigmask(mask);
+    }
+    let mut seized = Vec::new();
+    let mut attach_failed = false;
+    let mut attached = 0;
+    for &p in &args.pids {
+        match attach::seize_process(p, SEIZE_OPTIONS & !libc::PTRACE_O_EXITKILL) {
+            Ok(att) => {
+                seized.push((Some(att), String::new()));
+                attached += 1;
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                seized.push((None, e.to_string()));
+                attach_failed = true;
+            }
+        }
+    }
+    if !has_command && attached == 0 {
+        // Every -p target failed: the error lines said it all. (Returning
+        // ends rec, and the kernel detaches whatever was seized.)
+        return Ok(End::Code(1));
+    }
     let output = output::open(&args.output)?;
     let file = output.file;
     let started = Instant::now();
@@ -126,17 +219,17 @@ fn run(args: Args) -> Result<i32> {
         None => None,
     };
     let pid = child.as_ref().map_or(0, |c| c.pid);
-    // The writer's thread must not take rec's signals, or wait4 would not
-    // see EINTR: block them while it is spawned.
-    signals::block();
     // Microsecond times: every view prints microseconds, and nanosecond
     // noise would cost several bytes per stop after compression.
+    // A chunk is sealed once its first record is FLUSH_INTERVAL old, at
+    // the next record or tick (signals::TICK): a record is on disk at most
+    // FLUSH_INTERVAL + TICK (+ the writer thread's work) after it was seen.
     let opts = WriterOptions {
         time_unit_ns: 1000,
+        flush_interval: FLUSH_INTERVAL,
         ..WriterOptions::default()
     };
     let writer = Writer::from_file(file, &header, opts);
-    signals::unblock();
     let writer = match writer {
         Ok(w) => w,
         Err(e) => {
@@ -163,6 +256,7 @@ fn run(args: Args) -> Result<i32> {
         None
     };
     signals::install().context("installing signal handlers")?;
+    signals::unblock();
     let mut engine = match first_stop {
         Some(stop) => {
             // SAFETY: getpid has no arguments.
@@ -185,39 +279,22 @@ fn run(args: Args) -> Result<i32> {
     if let Some(f) = &filter {
         engine.filter(f.selection(), seccomp);
     }
-    // -p: attached threads keep running after rec (no EXITKILL) and run no
-    // filter (no TRACESECCOMP: a filter of their own that returns
-    // SECCOMP_RET_TRACE keeps failing with ENOSYS, as without rec).
-    let mut attach_failed = false;
-    let mut attached = 0;
-    for &p in &args.pids {
-        match attach::seize_process(p, SEIZE_OPTIONS & !libc::PTRACE_O_EXITKILL) {
-            Ok(att) => {
-                engine.attached(&att);
-                attached += 1;
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                engine.info(&e.to_string());
-                attach_failed = true;
-            }
+    for (att, err) in &seized {
+        match att {
+            Some(att) => engine.attached(att),
+            None => engine.info(err),
         }
     }
     if let Some(c) = child.as_mut() {
         c.go();
     }
-    let fin = if pid == 0 && attached == 0 {
-        // Nothing to record: close the (empty) trace at once.
-        engine.run(|_| 1)
-    } else {
-        engine.run(|end| {
-            if has_command {
-                exit_status(end)
-            } else {
-                i32::from(attach_failed)
-            }
-        })
-    };
+    let fin = engine.run(|end| {
+        if has_command {
+            exit_status(end)
+        } else {
+            i32::from(attach_failed)
+        }
+    });
     signals::stop_tick();
 
     // With -p alone: 0 unless recording failed (a -p target that could not
@@ -235,10 +312,7 @@ fn run(args: Args) -> Result<i32> {
     if attach_failed && code == 0 {
         code = 1;
     }
-    // Every -p target failed and there is no command: the error lines said
-    // it all (the trace file holds only their notes).
-    let nothing_recorded = pid == 0 && attached == 0;
-    if !args.quiet && !nothing_recorded {
+    if !args.quiet {
         let s = &fin.stats;
         // After a write error the writer has no totals: the file's size is
         // what reached the disk.
@@ -269,16 +343,44 @@ fn run(args: Args) -> Result<i32> {
         );
     }
     if let Some(e) = fin.write_error {
-        eprintln!(
-            "error: writing {} failed ({} records lost; the file is readable up to the last complete chunk): {e}",
-            args.output.display(),
+        // Lost: every record rec saw that the file does not hold (those
+        // queued or being written when the disk filled are lost too). A
+        // stream cannot be read back: what the writer refused is a floor.
+        let total = fin.stats.records;
+        let lost = if output.stream {
             fin.stats.dropped
+        } else {
+            total.saturating_sub(readable_records(&args.output))
+        };
+        eprintln!(
+            "error: writing {} failed ({lost} of {total} records lost; the file is readable up to the last complete chunk): {e}",
+            args.output.display(),
         );
         if code == 0 {
             code = 1;
         }
     }
-    Ok(code)
+    // The command was killed by a signal (and its exec had succeeded): rec
+    // dies of the same signal.
+    match fin.root {
+        Some(Termination::Signaled { signo, .. })
+            if has_command && failure.is_none() && code == exit_status(fin.root) =>
+        {
+            Ok(End::Signal(signo))
+        }
+        _ => Ok(End::Code(code)),
+    }
+}
+
+/// How many records of a trace whose writing failed can be read back.
+fn readable_records(path: &std::path::Path) -> u64 {
+    let Ok(t) = ptrec_format::Trace::open(path) else {
+        return 0;
+    };
+    let mut n = 0;
+    // An error ends the count at the first chunk that cannot be read.
+    let _ = t.for_each_record(|_| n += 1);
+    n
 }
 
 fn kill_child(pid: i32) {
@@ -287,6 +389,26 @@ fn kill_child(pid: i32) {
         libc::kill(pid, libc::SIGKILL);
         libc::waitpid(pid, std::ptr::null_mut(), libc::__WALL);
     }
+}
+
+/// The header's description of how rec waits for stops (see `Engine::wait`
+/// and `cpuload`), as `run` sets it up.
+fn wait_policy(args: &Args, cpus: u32) -> String {
+    let mut p = if args.spin_us == 0 || cpus <= 1 {
+        "sleep".to_string()
+    } else if args.spin_always {
+        format!("poll<={}us", args.spin_us)
+    } else {
+        format!(
+            "poll<={}us while a CPU is free (run queue sampled every {} ms), else sleep",
+            args.spin_us,
+            ptrec_recorder::cpuload::SAMPLE_INTERVAL_NS / 1_000_000
+        )
+    };
+    if args.idle_poll {
+        p.push_str("; idle CPUs poll (--idle-poll)");
+    }
+    p
 }
 
 fn header(args: &Args, filter: Option<&Filter>, has_command: bool) -> Result<Header> {
@@ -358,11 +480,7 @@ fn header(args: &Args, filter: Option<&Filter>, has_command: bool) -> Result<Hea
         recorder_version: format!("ptrec {}", env!("CARGO_PKG_VERSION")),
         // What makes the trace id unique (ptrec_format::Header::trace_id).
         nonce: ptrec_format::TraceId::random().unwrap_or_default(),
-        wait_policy: if args.spin_us == 0 {
-            "sleep".into()
-        } else {
-            format!("spin<={}us", args.spin_us)
-        },
+        wait_policy: wait_policy(args, CpuLoad::allowed_cpus()),
         ..Header::default()
     })
 }

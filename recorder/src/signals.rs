@@ -1,5 +1,5 @@
 //! rec's own signal handling: SIGINT/SIGTERM/SIGHUP sent to rec by `kill()`
-//! are forwarded to the command; a 1 s SIGALRM tick wakes the engine out of
+//! are forwarded to the command; a SIGALRM tick ([`TICK`]) wakes the engine out of
 //! `wait4` so it can flush the trace while the tracees are quiet.
 //!
 //! Handlers are installed without SA_RESTART so that a blocked `wait4`
@@ -18,6 +18,10 @@ static RECEIVED: AtomicU64 = AtomicU64::new(0);
 /// Set by every handler: a signal came while the engine may have been
 /// polling (see `take_wake`), not blocked in `wait4` where EINTR tells it.
 static WAKE: AtomicBool = AtomicBool::new(false);
+
+/// The period of the tick (SIGALRM): while no stop comes, the engine
+/// flushes the trace and lets go of held new tracees this often.
+pub const TICK: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The signals rec forwards.
 pub const FORWARDED: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
@@ -56,12 +60,18 @@ fn sigset(sigs: &[i32]) -> libc::sigset_t {
 
 const ALL: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGALRM];
 
-/// Blocks rec's signals on the calling thread (and threads it spawns next):
-/// the writer thread must never take them, or `wait4` would not be interrupted.
-pub fn block() {
+/// Blocks rec's signals on the calling thread (and threads it spawns next),
+/// returning the mask it had: until the handlers are installed a signal
+/// must wait rather than kill rec with tracees seized, and the writer
+/// thread must never take them, or `wait4` would not be interrupted.
+pub fn block() -> libc::sigset_t {
     let set = sigset(&ALL);
-    // SAFETY: a valid sigset; the old mask is not needed.
-    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    // SAFETY: sigset_t is plain data; a valid set and out-pointer.
+    unsafe {
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+        old
+    }
 }
 
 /// Unblocks them again on the calling thread.
@@ -99,8 +109,8 @@ pub fn install() -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     let tick = libc::timeval {
-        tv_sec: 1,
-        tv_usec: 0,
+        tv_sec: TICK.as_secs() as libc::time_t,
+        tv_usec: TICK.subsec_micros() as libc::suseconds_t,
     };
     let it = libc::itimerval {
         it_interval: tick,

@@ -60,8 +60,8 @@ impl Stop {
         }
     }
     /// The thread left this stop without being resumed (SIGKILL wakes a
-    /// thread out of any stop): it reported again, and that report is the
-    /// stop (or death) to handle now.
+    /// thread out of any stop): its next report (its exit stop, or its
+    /// death) is the one to handle, and there is nothing to resume here.
     pub fn abandon(self) {}
     /// Detaches the thread, passing `sig` on. ESRCH: killed meanwhile, and
     /// then the kernel has detached it.

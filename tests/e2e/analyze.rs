@@ -419,3 +419,334 @@ fn replay_cuts_buffers_at_32_bytes_by_default_as_strace_does_and_s_shows_more() 
     let line = reads(&all).concat();
     assert!(line.contains("line 39 of a longer file\\n\", "), "{line}");
 }
+
+/// strace's or replay's text as comparable lines: the lines of the first
+/// process only (the children's interleave differently from run to run),
+/// `[pid N] `/`N ` prefixes dropped, a call split by another process's
+/// line joined again (`<unfinished ...>` + `<... resumed>`), the padding
+/// before ` = ` collapsed, pids numbered by first appearance, and what
+/// differs between runs masked: addresses, the bytes getrandom returned,
+/// the time a select or ppoll had left.
+fn comparable(text: &str, strace_prefix: bool) -> Vec<String> {
+    let mut main = None;
+    let mut pending: Option<String> = None;
+    let mut out = Vec::new();
+    for l in text.lines() {
+        let (pid, rest) = if let Some(r) = l.strip_prefix("[pid ") {
+            let (p, r) = r.split_once("] ").unwrap_or(("", r));
+            (p.trim().to_string(), r)
+        } else if strace_prefix {
+            let (p, r) = l.split_once(' ').unwrap_or(("", l));
+            (p.to_string(), r.trim_start())
+        } else {
+            (String::new(), l)
+        };
+        let main = main.get_or_insert_with(|| pid.clone());
+        if pid != *main {
+            continue;
+        }
+        if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
+            pending = Some(head.to_string());
+            continue;
+        }
+        let rest = match (pending.take(), rest.strip_prefix("<... ")) {
+            (Some(head), Some(r)) => {
+                let tail = r.split_once(" resumed>").map_or(r, |x| x.1);
+                format!("{}{tail}", head.trim_end_matches(' '))
+            }
+            _ => rest.to_string(),
+        };
+        out.push(match rest.split_once(" = ") {
+            Some((call, ret)) => format!("{} = {ret}", call.trim_end()),
+            None => rest,
+        });
+    }
+    // Pids, in order of appearance: the main one, then its children's. A
+    // replay of one process has no [pid N] prefix: its pid is then what
+    // set_tid_address returns.
+    let mut main = main.unwrap_or_default();
+    if main.is_empty() {
+        if let Some(l) = out.iter().find(|l| l.starts_with("set_tid_address(")) {
+            main = l.rsplit_once(" = ").map_or("", |x| x.1).to_string();
+        }
+    }
+    let mut pids = vec![main];
+    mask_run_values(&out, &mut pids)
+}
+
+/// Masks run-dependent values in `lines` (see [`comparable`]); `pids`
+/// starts with the main pid, children's are added as `clone` returns them.
+fn mask_run_values(lines: &[String], pids: &mut Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in lines {
+        if let Some(ret) = l.strip_prefix("clone(").and_then(|r| r.rsplit_once(" = ")) {
+            pids.push(ret.1.to_string());
+        }
+        let mut s = String::new();
+        // Numbers and hex words, token by token.
+        let mut rest = l.as_str();
+        while let Some(k) = rest.find(|c: char| c.is_ascii_digit()) {
+            let (head, tail) = rest.split_at(k);
+            s.push_str(head);
+            let end = tail
+                .find(|c: char| !c.is_ascii_alphanumeric())
+                .unwrap_or(tail.len());
+            let tok = &tail[..end];
+            let prev_alnum = head
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            if prev_alnum {
+                s.push_str(tok);
+            } else if tok.starts_with("0x") && tok.len() >= 8 {
+                s.push_str("ADDR");
+            } else if let Some(i) = pids.iter().position(|p| p == tok) {
+                s.push_str(&format!("PID{i}"));
+            } else {
+                s.push_str(tok);
+            }
+            rest = &tail[end..];
+        }
+        s.push_str(rest);
+        // The parent of the first process is the tracer.
+        if s.starts_with("getppid()") {
+            s = "getppid() = PPID".into();
+        }
+        if s.starts_with("getrandom(\"") {
+            s = format!("getrandom(BYTES{}", &s[s.find("\", ").unwrap_or(0)..]);
+        }
+        if let Some(k) = s.find(", left {") {
+            let end = s[k..].find('}').map_or(s.len(), |e| k + e + 1);
+            s.replace_range(k..end, ", left TIME");
+        }
+        out.push(s);
+    }
+    out
+}
+
+#[test]
+fn replay_of_every_decoder_class_equals_strace_f_line_for_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = tracee("decoders");
+    let st = dir.path().join("s.txt");
+    // Both runs in the same (fresh) directory, with the same environment.
+    let run = dir.path().join("run");
+    let fresh = || {
+        let _ = std::fs::remove_dir_all(&run);
+        std::fs::create_dir(&run).unwrap();
+        &run
+    };
+    let o = Command::new("strace")
+        .args(["-f", "-o"])
+        .arg(&st)
+        .arg(&exe)
+        .arg(fresh())
+        .env("TZ", "UTC")
+        .output()
+        .expect("strace runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let trace = dir.path().join("t.bin");
+    let o = Command::new(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .arg(&exe)
+        .arg(fresh())
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = Command::new(bin("analyze"))
+        .arg("replay")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    let want = comparable(&std::fs::read_to_string(&st).unwrap(), true);
+    let got = comparable(&String::from_utf8_lossy(&r.stdout), false);
+    // Every decoder class the program exercises is in strace's lines.
+    for call in [
+        "linkat(",
+        "symlinkat(",
+        "fchownat(",
+        "openat2(",
+        "mknod(",
+        "mknodat(",
+        "umask(",
+        "utimensat(",
+        "fcntl(",
+        "readv(",
+        "sendfile(",
+        "socketpair(",
+        "sendmsg(",
+        "recvmsg(",
+        "select(",
+        "ppoll(",
+        "epoll_ctl(",
+        "epoll_wait(",
+        "madvise(",
+        "prctl(",
+        "setpgid(",
+        "getpgid(",
+        "alarm(",
+        "sigaltstack(",
+        "setitimer(",
+        "rt_sigqueueinfo(",
+        "rt_sigtimedwait(",
+        "rt_tgsigqueueinfo(",
+        "nanosleep(",
+        "clock_nanosleep(",
+        "wait4(",
+        "waitid(",
+        "rt_sigsuspend(",
+    ] {
+        assert!(want.iter().any(|l| l.starts_with(call)), "{call} {want:#?}");
+    }
+    let first_diff = want.iter().zip(&got).position(|(a, b)| a != b);
+    assert!(
+        first_diff.is_none() && want.len() == got.len(),
+        "first difference at line {first_diff:?}:\nstrace: {:?}\nreplay: {:?}\n(strace {} lines, replay {})",
+        first_diff.and_then(|i| want.get(i)),
+        first_diff.and_then(|i| got.get(i)),
+        want.len(),
+        got.len()
+    );
+}
+
+/// The names of the syscalls in a replay's lines.
+fn syscall_names(replay: &str) -> std::collections::BTreeSet<String> {
+    replay
+        .lines()
+        .map(|l| match l.strip_prefix("[pid ") {
+            Some(r) => r.split_once("] ").map_or(r, |x| x.1),
+            None => l,
+        })
+        .filter_map(|l| {
+            let l = l.strip_prefix("<... ").unwrap_or(l);
+            let end = l.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+            (end > 0 && !l.starts_with("---") && !l.starts_with("+++"))
+                .then(|| l[..end].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn rec_e_and_replay_e_select_the_same_syscalls_for_every_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = tracee("decoders");
+    let record = |name: &str, set: Option<&str>| {
+        let d = dir.path().join(name);
+        std::fs::create_dir(&d).unwrap();
+        let trace = dir.path().join(format!("{name}.bin"));
+        let mut c = Command::new(bin("rec"));
+        c.args(["-q", "-o"]).arg(&trace);
+        if let Some(set) = set {
+            c.args(["-e", set]);
+        }
+        let o = c.arg("--").arg(&exe).arg(&d).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{set:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        trace
+    };
+    let full = record("full", None);
+    let classes = [
+        "%file",
+        "%process",
+        "%network",
+        "%net",
+        "%signal",
+        "%ipc",
+        "%desc",
+        "%memory",
+        "%creds",
+        "%stat",
+        "%lstat",
+        "%fstat",
+        "%%stat",
+        "%statfs",
+        "%fstatfs",
+        "%%statfs",
+        "%pure",
+        "%clock",
+        "/^(rt_)?sig",
+    ];
+    for (k, class) in classes.iter().enumerate() {
+        let set = format!("trace={class}");
+        let by_rec = record(&format!("c{k}"), Some(&set));
+        let recorded = syscall_names(&replay(&by_rec, "all", &[]));
+        let filtered = syscall_names(&replay(&full, &set, &[]));
+        assert_eq!(recorded, filtered, "{class}");
+    }
+    // %desc and %file hold the calls they are known for.
+    let desc = syscall_names(&replay(&full, "trace=%desc", &[]));
+    for n in ["read", "write", "close", "epoll_ctl", "select"] {
+        assert!(desc.contains(n), "{n}: {desc:?}");
+    }
+    // The program makes no System V IPC call: %ipc shows no syscall.
+    let ipc = replay(&full, "trace=%ipc", &[]);
+    assert!(syscall_names(&ipc).is_empty(), "{ipc}");
+}
+
+/// strace's and replay's lines of `cmd`, run in `dir` by each (see
+/// [`comparable`]).
+fn strace_and_replay_lines(cmd: &[&std::ffi::OsStr], dir: &Path) -> (Vec<String>, Vec<String>) {
+    let st = dir.join("s.txt");
+    let o = Command::new("strace")
+        .args(["-f", "-o"])
+        .arg(&st)
+        .args(cmd)
+        .current_dir(dir)
+        .env("TZ", "UTC")
+        .output()
+        .expect("strace runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let trace = dir.join("t.bin");
+    let o = Command::new(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .args(cmd)
+        .current_dir(dir)
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = Command::new(bin("analyze"))
+        .arg("replay")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    let want = comparable(&std::fs::read_to_string(&st).unwrap(), true);
+    std::fs::remove_file(&st).unwrap();
+    std::fs::remove_file(&trace).unwrap();
+    (want, comparable(&String::from_utf8_lossy(&r.stdout), false))
+}
+
+#[test]
+fn replay_of_cat_and_ls_la_equals_strace_f_line_for_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("text"), "a file\nof two lines\n").unwrap();
+    std::os::unix::fs::symlink("text", d.join("link")).unwrap();
+    let cmds: [Vec<std::ffi::OsString>; 2] = [
+        vec!["cat".into(), d.join("text").into()],
+        vec!["ls".into(), "-la".into(), d.clone().into()],
+    ];
+    for cmd in cmds {
+        let cmd: Vec<&std::ffi::OsStr> = cmd.iter().map(|c| c.as_os_str()).collect();
+        let (want, got) = strace_and_replay_lines(&cmd, dir.path());
+        assert!(want.len() > 20, "{cmd:?}: {want:#?}");
+        let first_diff = want.iter().zip(&got).position(|(a, b)| a != b);
+        assert!(
+            first_diff.is_none() && want.len() == got.len(),
+            "{cmd:?}: first difference at line {first_diff:?}:\nstrace: {:?}\nreplay: {:?}",
+            first_diff.and_then(|i| want.get(i)),
+            first_diff.and_then(|i| got.get(i)),
+        );
+    }
+}

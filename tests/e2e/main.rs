@@ -9,7 +9,9 @@
 mod analyze;
 mod attach;
 mod capture;
+mod engine;
 mod escaping;
 mod export;
 mod output;
+mod postmortem;
 mod rec;

@@ -532,6 +532,35 @@ fn with_every_cpu_busy_rec_sleeps_instead_of_polling_and_spin_always_polls() {
     );
 }
 
+#[test]
+fn the_header_records_the_wait_policy_rec_used() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = |flags: &[&str]| {
+        let out = dir.path().join("t.bin");
+        let st = Command::new(bin("rec"))
+            .args(flags)
+            .arg("-q")
+            .arg("-o")
+            .arg(&out)
+            .args(["--", "true"])
+            .status()
+            .expect("rec runs");
+        assert!(st.success());
+        Trace::open(&out)
+            .expect("trace")
+            .header()
+            .wait_policy
+            .clone()
+    };
+    assert_eq!(policy(&["--spin-us", "0"]), "sleep");
+    assert_eq!(policy(&["--spin-always", "--spin-us", "20"]), "poll<=20us");
+    let adaptive = policy(&[]);
+    assert!(
+        adaptive.starts_with("poll<=50us while a CPU is free"),
+        "{adaptive}"
+    );
+}
+
 /// The machine's current CPU latency limit, as `/dev/cpu_dma_latency` reads
 /// it (µs); None when this process may not write a request there, as rec
 /// must (not root).
@@ -953,7 +982,8 @@ fn sigterm_sent_to_rec_reaches_the_command_and_the_trace_is_closed() {
     let rec = start_waiting(&out, &[]);
     kill(rec.id() as i32, libc::SIGTERM);
     let o = rec.wait_with_output().expect("wait rec");
-    assert_eq!(o.status.code(), Some(128 + libc::SIGTERM));
+    // rec dies of the signal that killed its command.
+    assert_eq!(o.status.signal(), Some(libc::SIGTERM));
     assert!(Trace::open(&out).expect("trace").is_clean());
     assert!(matches!(
         root_death(&out),
@@ -1000,7 +1030,7 @@ fn sigterm_to_rec_while_its_command_never_stops_making_syscalls() {
         std::thread::sleep(Duration::from_millis(10));
     };
     drain.join().expect("drain").expect("copy");
-    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
     assert!(Trace::open(&out).expect("trace").is_clean());
     assert!(matches!(
         root_death(&out),

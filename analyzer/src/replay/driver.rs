@@ -14,14 +14,14 @@ use std::fmt::Write;
 
 use ptrec_format::{Mem, Record, Termination, Tid, Trace};
 
-use super::{
-    args_known_at_entry, args_text, call_text, finish, ret_text, siginfo_text, signal_name,
-    signature, syscall_name, Caps,
-};
+use ptrec_abi::decode::{self as abi, Part, Style};
+
+use super::finish;
 use crate::calls::{
     self, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry, OwnedExit, OwnedMem,
 };
 use crate::cli::ReplayOpts;
+use crate::decode::{signal_name, syscall_name};
 use crate::filter::Filter;
 use crate::stats::{self, is_error, ScanOptions};
 use crate::tree::Tree;
@@ -99,6 +99,14 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// How the decoders show arguments (`-s`).
+    fn style(&self) -> Style<'static> {
+        Style {
+            string_limit: self.limit,
+            ..Style::default()
+        }
+    }
+
     fn wanted(&self, tid: Tid, time: u64) -> bool {
         self.pids.is_empty()
             || self.pids.contains(&tid)
@@ -239,17 +247,16 @@ impl Printer<'_> {
         let start = out.len();
         self.ctx.head(out, e.tid, e.time, e.ip);
         let enter = collect(&e.mem);
-        let caps = Caps {
+        let call = abi::Call {
+            nr: e.nr,
+            args: e.args,
+            ret: None,
             enter: &enter,
             exit: &[],
-            limit: self.ctx.limit,
         };
-        let known = args_known_at_entry(e.nr);
-        let name = syscall_name(e.nr);
-        out.push_str(&name);
-        out.push('(');
-        out.push_str(&args_text(e.nr, &e.args, None, &caps, 0..known));
-        let more = known < 6 && signature(&name).is_none_or(|sg| known < sg.len());
+        abi::write_call(out, &call, Part::Entry, &self.ctx.style());
+        let known = abi::args_known_at_entry(e.nr);
+        let more = abi::has_exit_part(e.nr);
         Open {
             tid: e.tid,
             start,
@@ -280,22 +287,21 @@ impl Printer<'_> {
         };
         let enter = collect(&e.mem);
         let exit = collect(&x.mem);
-        let caps = Caps {
+        let call = abi::Call {
+            nr: e.nr,
+            args: e.args,
+            ret: Some(x.ret),
             enter: &enter,
             exit: &exit,
-            limit: self.ctx.limit,
         };
-        let rest = args_text(e.nr, &e.args, Some(x.ret), &caps, known..6);
+        let mut rest = String::new();
+        abi::write_args(&mut rest, &call, Part::Exit, &self.ctx.style());
         if known > 0 && !rest.is_empty() {
             s.push_str(", ");
         }
         s.push_str(&rest);
         s.push(')');
-        finish(
-            s,
-            line_start,
-            &ret_text(e.nr, x.ret, Some(&e.args), Some(&caps)),
-        );
+        finish(s, line_start, &abi::return_text(&call, &self.ctx.style()));
         self.ctx.dur(s, x.time.saturating_sub(e.time));
         s.push('\n');
     }
@@ -306,16 +312,18 @@ impl Printer<'_> {
         self.ctx.head(s, e.tid, e.time, e.ip);
         let enter = collect(&e.mem);
         let exit = x.map(|x| collect(&x.mem)).unwrap_or_default();
-        let caps = Caps {
+        let call = abi::Call {
+            nr: e.nr,
+            args: e.args,
+            ret: x.map(|x| x.ret),
             enter: &enter,
             exit: &exit,
-            limit: self.ctx.limit,
         };
-        s.push_str(&call_text(e.nr, &e.args, x.map(|x| x.ret), &caps));
+        abi::write_call(s, &call, Part::Whole, &self.ctx.style());
         s.push(')');
         match x {
             Some(x) => {
-                finish(s, start, &ret_text(e.nr, x.ret, Some(&e.args), Some(&caps)));
+                finish(s, start, &abi::return_text(&call, &self.ctx.style()));
                 self.ctx.dur(s, x.time.saturating_sub(e.time));
             }
             None => finish(s, start, "?"),
@@ -341,20 +349,29 @@ impl Printer<'_> {
             (Some(e), Some(x)) => {
                 let enter = collect(&e.mem);
                 let exit = collect(&x.mem);
-                let caps = Caps {
+                let call = abi::Call {
+                    nr,
+                    args: e.args,
+                    ret: Some(x.ret),
                     enter: &enter,
                     exit: &exit,
-                    limit: self.ctx.limit,
                 };
-                let known = args_known_at_entry(nr);
-                s.push_str(&args_text(nr, &e.args, Some(x.ret), &caps, known..6));
+                abi::write_args(s, &call, Part::Exit, &self.ctx.style());
                 s.push(')');
-                finish(s, start, &ret_text(nr, x.ret, Some(&e.args), Some(&caps)));
+                finish(s, start, &abi::return_text(&call, &self.ctx.style()));
                 self.ctx.dur(s, x.time.saturating_sub(e.time));
             }
             (None, Some(x)) => {
+                // The entry is not in the trace: only the result is known.
+                let call = abi::Call {
+                    nr,
+                    args: [0; 6],
+                    ret: Some(x.ret),
+                    enter: &[],
+                    exit: &[],
+                };
                 s.push(')');
-                finish(s, start, &ret_text(nr, x.ret, None, None));
+                finish(s, start, &abi::return_text(&call, &self.ctx.style()));
             }
             (_, None) => {
                 s.push(')');
@@ -416,7 +433,7 @@ impl Printer<'_> {
                     line,
                     "--- {} {} ---",
                     signal_name(signo),
-                    siginfo_text(signo, siginfo)
+                    abi::siginfo_text(signo, siginfo)
                 );
             }
             Record::GroupStop { signo, .. } => {
@@ -560,7 +577,13 @@ impl Consumer for Printer<'_> {
                     (true, Some(e), Some((_, _, width, _))) => {
                         // Padded as if the line were one string.
                         let mut line = " ".repeat(width);
-                        self.rest(&mut line, 0, &e, exit.as_ref(), args_known_at_entry(e.nr));
+                        self.rest(
+                            &mut line,
+                            0,
+                            &e,
+                            exit.as_ref(),
+                            abi::args_known_at_entry(e.nr),
+                        );
                         s.push_str(&line[width..]);
                     }
                     (_, entry, o) => {

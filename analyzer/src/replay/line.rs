@@ -1,9 +1,11 @@
 //! One call as a whole strace line, for the views that quote calls
-//! (`failures`' last syscalls, `slow`), with replay's decoders.
+//! (`failures`' last syscalls, `slow`), with the one set of decoders
+//! (`ptrec_abi::decode`).
 
+use ptrec_abi::decode::{self as abi, Part, Style};
 use ptrec_format::Mem;
 
-use super::{call_text, finish, ret_text, Caps};
+use super::finish;
 use crate::calls::{Entry, Exit};
 
 /// `name(args) = ret`, the arguments decoded as `replay` shows them, each
@@ -12,20 +14,20 @@ use crate::calls::{Entry, Exit};
 pub fn call_line(e: &Entry<'_>, x: Option<&Exit<'_>>, limit: usize) -> String {
     let enter: Vec<Mem<'_>> = e.mem.iter().collect();
     let exit: Vec<Mem<'_>> = x.map(|x| x.mem.iter().collect()).unwrap_or_default();
-    let caps = Caps {
+    let call = abi::Call {
+        nr: e.nr,
+        args: e.args,
+        ret: x.map(|x| x.ret),
         enter: &enter,
         exit: &exit,
-        limit,
     };
-    let mut s = call_text(e.nr, &e.args, x.map(|x| x.ret), &caps);
+    let style = Style {
+        string_limit: limit,
+        ..Style::default()
+    };
+    let mut s = String::with_capacity(64);
+    abi::write_call(&mut s, &call, Part::Whole, &style);
     s.push(')');
-    match x {
-        Some(x) => finish(
-            &mut s,
-            0,
-            &ret_text(e.nr, x.ret, Some(&e.args), Some(&caps)),
-        ),
-        None => finish(&mut s, 0, "?"),
-    }
+    finish(&mut s, 0, &abi::return_text(&call, &style));
     s
 }

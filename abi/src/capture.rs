@@ -1,9 +1,13 @@
-//! The x86_64 syscall signature table: which arguments point to memory, how
-//! much of it to read, and when (entry or exit).
+//! What rec captures: per syscall, which arguments point to memory, how
+//! much of it to read, and when (entry or exit). The decoders
+//! ([`crate::decode`]) show what this table says is captured.
 //!
 //! Numbers come from `syscalls::x86_64::Sysno`; the table is a static array
 //! indexed by syscall number, so a lookup is one bounds check and one load.
 //! A syscall not in the table gets no captures (its registers are recorded).
+//! Where what an argument points to depends on another argument (fcntl's
+//! command, ioctl's request, prctl's option), the entry is an [`Arg::If`]
+//! that [`capture_for`] resolves with the call's arguments.
 //!
 //! ## The `Mem::arg` convention
 //! - `0..=5`: the memory the argument register with that index points to.
@@ -11,11 +15,14 @@
 //!   argument `i`: the strings of an argv/envp array (execve: 9 = argv
 //!   elements, 10 = envp elements, in order), the buffers of an iovec array
 //!   (readv/writev/preadv/pwritev: 9, in iovec order), and what a msghdr
-//!   points to (sendmsg/recvmsg: 9 = msg_name, then each iov buffer, then
-//!   msg_control). `addr` is the tracee address of that element's memory,
+//!   points to (sendmsg/recvmsg: 9 = msg_name, its iovec array, each iov
+//!   buffer, then msg_control; the iovec array itself, at the msghdr's msg_iov address).
+//!   `addr` is the tracee address of that element's memory,
 //!   which tells which element of the parent capture it is.
 
 use syscalls::x86_64::Sysno;
+
+use crate::x86_64::layout::LAYOUT as L;
 
 /// How one argument's memory is captured.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -56,6 +63,17 @@ pub enum Arg {
     SockaddrIn(u8),
     /// sockaddr whose length is in the socklen_t argument `n` points to, at exit.
     SockaddrOut(u8),
+    /// Decided by another argument's value (see [`Cond`]).
+    If(&'static Cond),
+}
+
+/// An argument captured as `cases` says for the value of argument `arg`
+/// (its low 32 bits: the selectors are all `int`s); not at all for a value
+/// not listed.
+#[derive(PartialEq, Eq, Debug)]
+pub struct Cond {
+    pub arg: u8,
+    pub cases: &'static [(u32, Arg)],
 }
 
 /// One syscall's arguments.
@@ -65,39 +83,43 @@ const N: Arg = Arg::None;
 const NONE: Sig = [N; 6];
 
 // Kernel struct sizes on x86_64.
-const STAT: u16 = 144;
-const STATX: u16 = 256;
-const STATFS: u16 = 120;
-const TIMESPEC: u16 = 16;
-const TIMEVAL: u16 = 16;
-const ITIMERSPEC: u16 = 32;
-const ITIMERVAL: u16 = 32;
-const RLIMIT: u16 = 16;
-const RUSAGE: u16 = 144;
+const STAT: u16 = L.stat.size as u16;
+const STATX: u16 = L.statx.size as u16;
+const STATFS: u16 = L.statfs.size as u16;
+const TIMESPEC: u16 = L.timespec.size as u16;
+const TIMEVAL: u16 = L.timeval.size as u16;
+const ITIMERSPEC: u16 = L.itimerspec.size as u16;
+const ITIMERVAL: u16 = L.itimerval.size as u16;
+const RLIMIT: u16 = L.rlimit.size as u16;
+const RUSAGE: u16 = L.rusage.size as u16;
 /// struct kernel_sigaction: handler, flags, restorer, 8-byte mask.
-const SIGACTION: u16 = 32;
-const SIGSET: u16 = 8;
-const STACK_T: u16 = 24;
-const UTSNAME: u16 = 390;
-const SYSINFO: u16 = 112;
-const POLLFD: u16 = 8;
+const SIGACTION: u16 = L.sigaction.size as u16;
+const SIGSET: u16 = L.kernel_sigset as u16;
+const STACK_T: u16 = L.stack_t.size as u16;
+const UTSNAME: u16 = L.utsname.size as u16;
+const SYSINFO: u16 = L.sysinfo.size as u16;
+const POLLFD: u16 = L.pollfd.size as u16;
 /// struct epoll_event is packed on x86_64.
-const EPOLL_EVENT: u16 = 12;
+const EPOLL_EVENT: u16 = L.epoll_event.size as u16;
 const INT: u16 = 4;
 const U64: u16 = 8;
 const FDS2: u16 = 8;
-const TMS: u16 = 32;
-const SIGINFO: u16 = 128;
-const TIMEZONE: u16 = 8;
-const FUTEX_WAITV: u16 = 24;
-const SCHED_PARAM: u16 = 4;
+const TMS: u16 = L.tms.size as u16;
+const SIGINFO: u16 = L.siginfo.size as u16;
+const TIMEZONE: u16 = L.timezone.size as u16;
+const FUTEX_WAITV: u16 = L.futex_waitv.size as u16;
+const SCHED_PARAM: u16 = L.sched_param.size as u16;
 const CPU_SET: u16 = 128;
-const RSEQ: u16 = 32;
-const ROBUST_HEAD: u16 = 24;
-const OPEN_HOW: u16 = 24;
-const MMSGHDR: u16 = 64;
-const SEMBUF: u16 = 6;
-const LINUX_DIRENT_MAX: u16 = 0; // unused marker
+const RSEQ: u16 = L.rseq.size as u16;
+const ROBUST_HEAD: u16 = L.robust_list_head.size as u16;
+const OPEN_HOW: u16 = L.open_how.size as u16;
+const MMSGHDR: u16 = L.mmsghdr.size as u16;
+const SEMBUF: u16 = L.sembuf.size as u16;
+const FLOCK: u16 = L.flock.size as u16;
+const TERMIOS: u16 = L.termios.size as u16;
+const WINSIZE: u16 = L.winsize.size as u16;
+/// The bytes of a task's name (TASK_COMM_LEN), as prctl(PR_GET_NAME) fills them.
+const TASK_COMM: u16 = 16;
 
 #[allow(clippy::too_many_arguments)]
 const fn s(a: Arg, b: Arg, c: Arg, d: Arg, e: Arg, f: Arg) -> Sig {
@@ -105,6 +127,52 @@ const fn s(a: Arg, b: Arg, c: Arg, d: Arg, e: Arg, f: Arg) -> Sig {
 }
 
 use Arg::*;
+
+/// prctl(2)'s second argument, by option: PR_SET_NAME's string,
+/// PR_GET_NAME's buffer, the ints PR_GET_PDEATHSIG and
+/// PR_GET_CHILD_SUBREAPER write.
+static PRCTL_ARG1: Cond = Cond {
+    arg: 0,
+    cases: &[
+        (15, Str),
+        (16, Out(TASK_COMM)),
+        (2, Out(INT)),
+        (37, Out(INT)),
+    ],
+};
+
+/// fcntl(2)'s third argument, by command: the struct flock of the lock
+/// commands (F_GETLK, F_SETLK, F_SETLKW, and the F_OFD_ ones).
+static FCNTL_ARG2: Cond = Cond {
+    arg: 1,
+    cases: &[
+        (5, InOut(FLOCK)),
+        (6, In(FLOCK)),
+        (7, In(FLOCK)),
+        (36, InOut(FLOCK)),
+        (37, In(FLOCK)),
+        (38, In(FLOCK)),
+    ],
+};
+
+/// ioctl(2)'s third argument, for the terminal and file requests strace
+/// decodes: TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP,
+/// FIONREAD, FIONBIO.
+static IOCTL_ARG2: Cond = Cond {
+    arg: 1,
+    cases: &[
+        (0x5401, Out(TERMIOS)),
+        (0x5402, In(TERMIOS)),
+        (0x5403, In(TERMIOS)),
+        (0x5404, In(TERMIOS)),
+        (0x5413, Out(WINSIZE)),
+        (0x5414, In(WINSIZE)),
+        (0x540f, Out(INT)),
+        (0x5410, In(INT)),
+        (0x541b, Out(INT)),
+        (0x5421, In(INT)),
+    ],
+};
 
 /// (syscall, signature) pairs; the table below is built from them.
 const LIST: &[(Sysno, Sig)] = &[
@@ -195,7 +263,7 @@ const LIST: &[(Sysno, Sig)] = &[
     (Sysno::poll, s(InOutArray(POLLFD, 1), N, N, N, N, N)),
     (
         Sysno::ppoll,
-        s(InOutArray(POLLFD, 1), In(TIMESPEC), In(SIGSET), N, N, N),
+        s(InOutArray(POLLFD, 1), N, InOut(TIMESPEC), In(SIGSET), N, N),
     ),
     (
         Sysno::select,
@@ -264,6 +332,8 @@ const LIST: &[(Sysno, Sig)] = &[
         s(In(SIGSET), Out(SIGINFO), In(TIMESPEC), N, N, N),
     ),
     (Sysno::rt_sigqueueinfo, s(N, N, In(SIGINFO), N, N, N)),
+    (Sysno::rt_tgsigqueueinfo, s(N, N, N, In(SIGINFO), N, N)),
+    (Sysno::pidfd_send_signal, s(N, N, In(SIGINFO), N, N, N)),
     (Sysno::sigaltstack, s(In(STACK_T), Out(STACK_T), N, N, N, N)),
     (Sysno::kill, NONE),
     (Sysno::clone3, s(InBuf(1), N, N, N, N, N)),
@@ -284,7 +354,17 @@ const LIST: &[(Sysno, Sig)] = &[
     (Sysno::getresgid, s(Out(INT), Out(INT), Out(INT), N, N, N)),
     (Sysno::getgroups, s(N, OutArrayRet(INT), N, N, N, N)),
     (Sysno::setgroups, s(N, InArray(INT, 0), N, N, N, N)),
-    (Sysno::prctl, NONE),
+    (Sysno::prctl, s(N, If(&PRCTL_ARG1), N, N, N, N)),
+    (Sysno::fcntl, s(N, N, If(&FCNTL_ARG2), N, N, N)),
+    (Sysno::ioctl, s(N, N, If(&IOCTL_ARG2), N, N, N)),
+    (Sysno::utime, s(Path, In(16), N, N, N, N)),
+    (Sysno::utimes, s(Path, In(2 * TIMEVAL), N, N, N, N)),
+    (Sysno::futimesat, s(N, Path, In(2 * TIMEVAL), N, N, N)),
+    (Sysno::clock_settime, s(N, In(TIMESPEC), N, N, N, N)),
+    (
+        Sysno::settimeofday,
+        s(In(TIMEVAL), In(TIMEZONE), N, N, N, N),
+    ),
     (Sysno::arch_prctl, NONE),
     (Sysno::memfd_create, s(Str, N, N, N, N, N)),
     (Sysno::sethostname, s(InBuf(1), N, N, N, N, N)),
@@ -299,8 +379,8 @@ const LIST: &[(Sysno, Sig)] = &[
     (Sysno::bpf, NONE),
 ];
 
-// Documented sizes kept for table entries that are added later.
-const _: (u16, u16) = (CPU_SET, LINUX_DIRENT_MAX);
+// Documented size kept for table entries that are added later.
+const _: u16 = CPU_SET;
 
 /// Table size: every x86_64 syscall number.
 pub const TABLE_LEN: usize = Sysno::table_size();
@@ -323,20 +403,22 @@ pub fn lookup(nr: u64) -> &'static Sig {
     TABLE.get(nr as usize).unwrap_or(&NONE)
 }
 
-/// Whether any argument of `sig` is read at entry.
-pub fn any_at_enter(sig: &Sig) -> bool {
-    sig.iter().any(|a| {
-        !matches!(
-            a,
-            Arg::None
-                | Arg::OutRet
-                | Arg::Out(_)
-                | Arg::OutArrayRet(_)
-                | Arg::IovOut(_)
-                | Arg::MsgOut
-                | Arg::SockaddrOut(_)
-        )
-    })
+/// What to capture of syscall `nr` called with `args`: [`lookup`] with
+/// every [`Arg::If`] decided by the arguments.
+#[inline]
+pub fn capture_for(nr: u64, args: &[u64; 6]) -> Sig {
+    let mut sig = *lookup(nr);
+    for a in sig.iter_mut() {
+        if let Arg::If(c) = *a {
+            let v = args.get(c.arg as usize).copied().unwrap_or(0) as u32;
+            *a = c
+                .cases
+                .iter()
+                .find(|(k, _)| *k == v)
+                .map_or(Arg::None, |&(_, x)| x);
+        }
+    }
+    sig
 }
 
 #[cfg(test)]
@@ -355,6 +437,36 @@ mod tests {
         assert_eq!(lookup(100_000), &NONE);
         assert_eq!(lookup(u64::MAX), &NONE);
         assert_eq!(lookup(Sysno::getpid as u64), &NONE);
+    }
+
+    #[test]
+    fn conditional_captures_follow_the_selecting_argument() {
+        let fcntl = Sysno::fcntl as u64;
+        // F_SETLK: the flock is read at entry; the upper half of the
+        // command register is not part of the int.
+        assert_eq!(
+            capture_for(fcntl, &[3, 0x0def_aced_0000_0006, 0x1000, 0, 0, 0])[2],
+            Arg::In(FLOCK)
+        );
+        assert_eq!(
+            capture_for(fcntl, &[3, 5, 0x1000, 0, 0, 0])[2],
+            Arg::InOut(FLOCK)
+        );
+        // F_SETFD's argument is a number: nothing to read.
+        assert_eq!(capture_for(fcntl, &[3, 2, 1, 0, 0, 0]), NONE);
+        let prctl = Sysno::prctl as u64;
+        assert_eq!(capture_for(prctl, &[15, 0x1000, 0, 0, 0, 0])[1], Arg::Str);
+        assert_eq!(capture_for(prctl, &[38, 1, 0, 0, 0, 0]), NONE);
+        let ioctl = Sysno::ioctl as u64;
+        assert_eq!(
+            capture_for(ioctl, &[0, 0x5401, 0x1000, 0, 0, 0])[2],
+            Arg::Out(TERMIOS)
+        );
+        // Unconditional entries come through as they are.
+        assert_eq!(
+            capture_for(Sysno::write as u64, &[1, 2, 3, 0, 0, 0]),
+            *lookup(Sysno::write as u64)
+        );
     }
 
     #[test]

@@ -1,0 +1,811 @@
+//! Kernel structures as strace prints them (without `-v`), read through
+//! the architecture's [`Layout`](crate::layout::Layout).
+
+use std::fmt::Write;
+
+use super::flags::*;
+use super::{get, get_i, i32_at, ptr, u64_at, Cx};
+use crate::names::{errno_text, signal_name, syscall_name};
+use crate::text::quoted;
+use crate::x86_64::layout::LAYOUT as L;
+
+/// clone(2) as strace writes it on x86_64: named arguments, the flags with
+/// the exit signal, and the tid pointers and TLS only when a flag uses them.
+/// The kernel's order is flags, stack, parent_tid, child_tid, tls.
+pub(crate) fn clone_text(args: &[u64; 6]) -> String {
+    let (flags, stack, ptid, ctid, tls) = (args[0], args[1], args[2], args[3], args[4]);
+    let mut s = format!("child_stack={}, flags={}", ptr(stack), clone_flags(flags));
+    if flags & 0x100000 != 0 {
+        let _ = write!(s, ", parent_tid={}", ptr(ptid));
+    }
+    if flags & 0x80000 != 0 {
+        let _ = write!(s, ", tls={}", ptr(tls));
+    }
+    if flags & 0x1200000 != 0 {
+        let _ = write!(s, ", child_tidptr={}", ptr(ctid));
+    }
+    s
+}
+
+/// clone flags with the exit signal in the low byte: `CLONE_VM|SIGCHLD`.
+fn clone_flags(flags: u64) -> String {
+    let mut f = flag_names(flags & !0xff, &CLONE_FLAGS);
+    let sig = flags & 0xff;
+    if sig != 0 {
+        let name = signal_name(sig as i32);
+        f = if flags & !0xff == 0 {
+            name.into_owned()
+        } else {
+            format!("{f}|{name}")
+        };
+    }
+    f
+}
+
+/// clone3's struct clone_args; with CLONE_PARENT_SETTID, the tid the
+/// kernel wrote there (the child's, which the call returns).
+pub(crate) fn clone_args(s: &mut String, d: &[u8], ret: Option<i64>) {
+    let c = L.clone_args;
+    let g = |f| get(d, f).unwrap_or(0);
+    let flags = g(c.flags);
+    let _ = write!(s, "{{flags={}", flag_names(flags, &CLONE_FLAGS));
+    if flags & 0x1000 != 0 {
+        let _ = write!(s, ", pidfd={}", ptr(g(c.pidfd)));
+    }
+    if flags & 0x1200000 != 0 {
+        let _ = write!(s, ", child_tid={}", ptr(g(c.child_tid)));
+    }
+    if flags & 0x100000 != 0 {
+        let _ = write!(s, ", parent_tid={}", ptr(g(c.parent_tid)));
+    }
+    let sig = g(c.exit_signal);
+    let sig = if sig == 0 {
+        "0".into()
+    } else {
+        signal_name(sig as i32)
+    };
+    let _ = write!(
+        s,
+        ", exit_signal={sig}, stack={}, stack_size={:#x}",
+        ptr(g(c.stack)),
+        g(c.stack_size)
+    );
+    if flags & 0x80000 != 0 {
+        let _ = write!(s, ", tls={}", ptr(g(c.tls)));
+    }
+    if d.len() >= c.set_tid_size.off + 8 && g(c.set_tid_size) != 0 {
+        let _ = write!(
+            s,
+            ", set_tid={}, set_tid_size={}",
+            ptr(g(c.set_tid)),
+            g(c.set_tid_size)
+        );
+    }
+    s.push('}');
+    if let Some(tid) = ret.filter(|&r| r > 0 && flags & 0x100000 != 0) {
+        let _ = write!(s, " => {{parent_tid=[{tid}]}}");
+    }
+}
+
+/// A pollfd array's returned events: the entries that have some.
+pub(crate) fn pollfds_text(d: &[u8], _revents: bool) -> String {
+    let p = L.pollfd;
+    let mut parts = Vec::new();
+    for e in d.chunks_exact(p.size) {
+        let fd = get_i(e, p.fd).unwrap_or(-1);
+        let rev = get(e, p.revents).unwrap_or(0);
+        if rev != 0 {
+            parts.push(format!("{{fd={fd}, revents={}}}", flag_names(rev, &POLL)));
+        }
+    }
+    format!("[{}]", parts.join(", "))
+}
+
+/// A wait status as strace writes it, inside the brackets.
+pub fn wait_status_text(st: i32) -> String {
+    let sig = st & 0x7f;
+    if sig == 0 {
+        format!("{{WIFEXITED(s) && WEXITSTATUS(s) == {}}}", (st >> 8) & 0xff)
+    } else if st & 0xff == 0x7f {
+        let stop = format!(
+            "{{WIFSTOPPED(s) && WSTOPSIG(s) == {}}}",
+            signal_name((st >> 8) & 0xff)
+        );
+        match st >> 16 {
+            0 => stop,
+            ev => format!("{stop} | {ev} << 16"),
+        }
+    } else if st == 0xffff {
+        "{WIFCONTINUED(s)}".into()
+    } else {
+        let core = if st & 0x80 != 0 {
+            " && WCOREDUMP(s)"
+        } else {
+            ""
+        };
+        format!(
+            "{{WIFSIGNALED(s) && WTERMSIG(s) == {}{core}}}",
+            signal_name(sig)
+        )
+    }
+}
+
+/// A sockaddr as strace writes it.
+pub(crate) fn sockaddr_text(d: &[u8]) -> String {
+    let fam = u16::from_le_bytes([d[0], d[1]]);
+    match fam {
+        1 => {
+            let p = &d[2..];
+            let end = p.iter().position(|&c| c == 0).unwrap_or(p.len());
+            if d.len() == 2 {
+                "{sa_family=AF_UNIX}".into()
+            } else if end == 0 && p.len() > 1 {
+                // An abstract address: the name after the NUL.
+                format!(
+                    "{{sa_family=AF_UNIX, sun_path=@{}}}",
+                    quoted(&p[1..], false)
+                )
+            } else {
+                format!(
+                    "{{sa_family=AF_UNIX, sun_path={}}}",
+                    quoted(&p[..end], false)
+                )
+            }
+        }
+        2 if d.len() >= 8 => {
+            let port = u16::from_be_bytes([d[2], d[3]]);
+            let a = &d[4..8];
+            format!(
+                "{{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr(\"{}.{}.{}.{}\")}}",
+                a[0], a[1], a[2], a[3]
+            )
+        }
+        10 if d.len() >= 28 => {
+            let port = u16::from_be_bytes([d[2], d[3]]);
+            let flow = u32::from_be_bytes([d[4], d[5], d[6], d[7]]);
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&d[8..24]);
+            let scope = u32::from_le_bytes([d[24], d[25], d[26], d[27]]);
+            format!(
+                "{{sa_family=AF_INET6, sin6_port=htons({port}), sin6_flowinfo=htonl({flow}), \
+                 inet_pton(AF_INET6, \"{}\", &sin6_addr), sin6_scope_id={scope}}}",
+                std::net::Ipv6Addr::from(a)
+            )
+        }
+        16 if d.len() >= 12 => {
+            let pid = u32::from_le_bytes([d[4], d[5], d[6], d[7]]);
+            let groups = u32::from_le_bytes([d[8], d[9], d[10], d[11]]);
+            format!("{{sa_family=AF_NETLINK, nl_pid={pid}, nl_groups={groups:08x}}}")
+        }
+        f => format!("{{sa_family={}, ...}}", named(DOMAIN, f.into())),
+    }
+}
+
+/// x86_64 struct sysinfo.
+pub(crate) fn sysinfo_text(d: &[u8]) -> String {
+    let si = L.sysinfo;
+    let g = |f| get(d, f).unwrap_or(0);
+    let load = |k: usize| u64_at(d, si.loads.off + 8 * k).unwrap_or(0);
+    format!(
+        "{{uptime={}, loads=[{}, {}, {}], totalram={}, freeram={}, sharedram={}, \
+         bufferram={}, totalswap={}, freeswap={}, procs={}, totalhigh={}, \
+         freehigh={}, mem_unit={}}}",
+        g(si.uptime) as i64,
+        load(0),
+        load(1),
+        load(2),
+        g(si.totalram),
+        g(si.freeram),
+        g(si.sharedram),
+        g(si.bufferram),
+        g(si.totalswap),
+        g(si.freeswap),
+        g(si.procs),
+        g(si.totalhigh),
+        g(si.freehigh),
+        g(si.mem_unit)
+    )
+}
+
+/// A siginfo_t as strace writes it: the signal, its code, and the fields
+/// that code fills.
+pub fn siginfo_text(signo: i32, si: &[u8]) -> String {
+    let name = signal_name(signo);
+    if si.len() < 16 {
+        return format!("{{si_signo={name}}}");
+    }
+    let f = L.siginfo;
+    let i = |fl| get_i(si, fl).unwrap_or(0);
+    let u = |fl| get(si, fl).unwrap_or(0);
+    let code = i(f.si_code) as i32;
+    let mut s = format!("{{si_signo={name}, si_code=");
+    let common = SI_CODES.iter().find(|(c, _)| *c == i64::from(code));
+    match common {
+        Some((_, n)) => s.push_str(n),
+        None => match signal_codes(signo).get((code as usize).wrapping_sub(1)) {
+            Some(n) if code > 0 => s.push_str(n),
+            _ => {
+                let _ = write!(s, "{code}");
+            }
+        },
+    }
+    let errno = i(f.si_errno) as i32;
+    if errno != 0 {
+        let e = errno_text(errno);
+        let _ = write!(s, ", si_errno={}", e.split(' ').next().unwrap_or(&e));
+    }
+    let source = |s: &mut String| {
+        let _ = write!(s, ", si_pid={}, si_uid={}", i(f.pid), u(f.uid) as u32);
+    };
+    let value = |s: &mut String| {
+        let v = u(f.value);
+        let _ = write!(s, ", si_int={}, si_ptr={}", v as u32 as i32, ptr(v));
+    };
+    if code <= 0 {
+        match code {
+            0 | -6 => source(&mut s),
+            -2 => {
+                let _ = write!(
+                    s,
+                    ", si_timerid={:#x}, si_overrun={}",
+                    u(f.timerid),
+                    i(f.overrun)
+                );
+                value(&mut s);
+            }
+            -5 => {
+                let _ = write!(s, ", si_band={}, si_fd={}", i(f.band), i(f.fd));
+            }
+            _ => {
+                source(&mut s);
+                if u(f.value) != 0 {
+                    value(&mut s);
+                }
+            }
+        }
+    } else if code == 0x80 {
+        // SI_KERNEL: nothing more.
+    } else {
+        match signo {
+            17 => {
+                source(&mut s);
+                let status = i(f.status) as i32;
+                if code == 1 {
+                    let _ = write!(s, ", si_status={status}");
+                } else {
+                    let _ = write!(s, ", si_status={}", signal_name(status));
+                }
+                let _ = write!(s, ", si_utime={}, si_stime={}", i(f.utime), i(f.stime));
+            }
+            4 | 5 | 7 | 8 | 11 => {
+                let _ = write!(s, ", si_addr={}", ptr(u(f.addr)));
+            }
+            29 => {
+                let _ = write!(s, ", si_band={}, si_fd={}", i(f.band), i(f.fd));
+            }
+            31 => {
+                let nr = u(f.syscall) as u32;
+                let arch = u(f.arch) as u32;
+                let arch = if arch == ptrec_format::AUDIT_ARCH_X86_64 {
+                    "AUDIT_ARCH_X86_64".to_string()
+                } else {
+                    format!("{arch:#x}")
+                };
+                let _ = write!(
+                    s,
+                    ", si_call_addr={}, si_syscall=__NR_{}, si_arch={arch}",
+                    ptr(u(f.call_addr)),
+                    syscall_name(nr)
+                );
+            }
+            _ => {}
+        }
+    }
+    s.push('}');
+    s
+}
+
+/// A kernel struct sigaction.
+pub(crate) fn sigaction(s: &mut String, d: &[u8]) {
+    let sa = L.sigaction;
+    let g = |f| get(d, f).unwrap_or(0);
+    let (h, flags, restorer, mask) = (g(sa.handler), g(sa.flags), g(sa.restorer), g(sa.mask));
+    let _ = match h {
+        0 => write!(s, "{{sa_handler=SIG_DFL"),
+        1 => write!(s, "{{sa_handler=SIG_IGN"),
+        h => write!(s, "{{sa_handler={h:#x}"),
+    };
+    let _ = write!(
+        s,
+        ", sa_mask={}, sa_flags={}",
+        sigset_text(mask),
+        flag_names(flags, &SA_FLAGS)
+    );
+    if flags & 0x0400_0000 != 0 {
+        let _ = write!(s, ", sa_restorer={restorer:#x}");
+    }
+    s.push('}');
+}
+
+/// struct stat without -v: the type and permissions, and the size (or
+/// the device of a device file).
+pub(crate) fn stat(s: &mut String, d: &[u8]) {
+    let st = L.stat;
+    let mode = get(d, st.st_mode).unwrap_or(0) as u32;
+    let ty = file_type(mode);
+    let _ = write!(s, "{{st_mode={ty}|{}, ", perm_bits(mode));
+    if matches!(ty, "S_IFCHR" | "S_IFBLK") {
+        let rdev = get(d, st.st_rdev).unwrap_or(0);
+        // glibc's gnu_dev_major/gnu_dev_minor split.
+        let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+        let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+        let _ = write!(s, "st_rdev=makedev({major:#x}, {minor:#x}), ...}}");
+    } else {
+        let _ = write!(s, "st_size={}, ...}}", get_i(d, st.st_size).unwrap_or(0));
+    }
+}
+
+/// struct statx without -v.
+pub(crate) fn statx(s: &mut String, d: &[u8]) {
+    let x = L.statx;
+    let mask = get(d, x.stx_mask).unwrap_or(0);
+    let mode = get(d, x.stx_mode).unwrap_or(0) as u32;
+    let _ = write!(
+        s,
+        "{{stx_mask={}, stx_attributes={}, stx_mode={}|{}, stx_size={}, ...}}",
+        flag_names(mask, &STATX_MASK),
+        flag_names(get(d, x.stx_attributes).unwrap_or(0), &STATX_ATTR),
+        file_type(mode),
+        perm_bits(mode),
+        get(d, x.stx_size).unwrap_or(0)
+    );
+}
+
+/// File system magic numbers strace names (f_type).
+const FS_MAGIC: &[(u64, &str)] = &[
+    (0xef53, "EXT2_SUPER_MAGIC"),
+    (0x0102_1994, "TMPFS_MAGIC"),
+    (0x9fa0, "PROC_SUPER_MAGIC"),
+    (0x6265_6572, "SYSFS_MAGIC"),
+    (0x794c_7630, "OVERLAYFS_SUPER_MAGIC"),
+    (0x9123_683e, "BTRFS_SUPER_MAGIC"),
+    (0x5846_5342, "XFS_SUPER_MAGIC"),
+    (0x6367_7270, "CGROUP2_SUPER_MAGIC"),
+    (0x0027_e0eb, "CGROUP_SUPER_MAGIC"),
+    (0x6969, "NFS_SUPER_MAGIC"),
+    (0x7371_7368, "SQUASHFS_MAGIC"),
+    (0x1cd1, "DEVPTS_SUPER_MAGIC"),
+    (0x6573_5546, "FUSE_SUPER_MAGIC"),
+    (0x0102_1997, "V9FS_MAGIC"),
+];
+
+const ST_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (1, "ST_RDONLY"),
+        (2, "ST_NOSUID"),
+        (4, "ST_NODEV"),
+        (8, "ST_NOEXEC"),
+        (16, "ST_SYNCHRONOUS"),
+        (32, "ST_VALID"),
+        (64, "ST_MANDLOCK"),
+        (128, "ST_WRITE"),
+        (256, "ST_APPEND"),
+        (512, "ST_IMMUTABLE"),
+        (1024, "ST_NOATIME"),
+        (2048, "ST_NODIRATIME"),
+        (4096, "ST_RELATIME"),
+        (0x2000000, "ST_NOSYMFOLLOW"),
+    ],
+};
+
+/// struct statfs.
+pub(crate) fn statfs(s: &mut String, d: &[u8]) {
+    let f = L.statfs;
+    let g = |fl| get(d, fl).unwrap_or(0);
+    let fsid = |k: usize| i32_at(d, f.f_fsid.off + 4 * k).unwrap_or(0);
+    let _ = write!(
+        s,
+        "{{f_type={}, f_bsize={}, f_blocks={}, f_bfree={}, f_bavail={}, f_files={}, \
+         f_ffree={}, f_fsid={{val=[{:#x}, {:#x}]}}, f_namelen={}, f_frsize={}, f_flags={}}}",
+        named(FS_MAGIC, g(f.f_type)),
+        g(f.f_bsize),
+        g(f.f_blocks),
+        g(f.f_bfree),
+        g(f.f_bavail),
+        g(f.f_files),
+        g(f.f_ffree),
+        fsid(0),
+        fsid(1),
+        g(f.f_namelen),
+        g(f.f_frsize),
+        flag_names(g(f.f_flags), &ST_FLAGS)
+    );
+}
+
+/// struct open_how: flags, the mode when one is given, the resolve flags
+/// when any.
+pub(crate) fn open_how(s: &mut String, d: &[u8]) {
+    let h = L.open_how;
+    let flags = get(d, h.flags).unwrap_or(0);
+    let mode = get(d, h.mode).unwrap_or(0);
+    let resolve = get(d, h.resolve).unwrap_or(0);
+    let _ = write!(s, "{{flags={}", open_flags(flags));
+    if mode != 0 || flags & 0o20100100 != 0 {
+        let _ = write!(s, ", mode=0{mode:o}");
+    }
+    if resolve != 0 {
+        let _ = write!(s, ", resolve={}", flag_names(resolve, &RESOLVE));
+    }
+    s.push('}');
+}
+
+/// `{tv_sec=1, tv_usec=0}`.
+pub(crate) fn timeval(s: &mut String, d: &[u8]) {
+    let t = L.timeval;
+    let _ = write!(
+        s,
+        "{{tv_sec={}, tv_usec={}}}",
+        get_i(d, t.tv_sec).unwrap_or(0),
+        get_i(d, t.tv_usec).unwrap_or(0)
+    );
+}
+
+/// `{tv_sec=1, tv_nsec=0}`.
+pub(crate) fn timespec(s: &mut String, d: &[u8]) {
+    let t = L.timespec;
+    let _ = write!(
+        s,
+        "{{tv_sec={}, tv_nsec={}}}",
+        get_i(d, t.tv_sec).unwrap_or(0),
+        get_i(d, t.tv_nsec).unwrap_or(0)
+    );
+}
+
+/// One timespec of utimensat: UTIME_NOW, UTIME_OMIT, or the time with
+/// its date in a comment, as strace (UTC).
+pub(crate) fn utimens_one(s: &mut String, d: &[u8]) {
+    let t = L.timespec;
+    let sec = get_i(d, t.tv_sec).unwrap_or(0);
+    let nsec = get_i(d, t.tv_nsec).unwrap_or(0);
+    match nsec {
+        0x3fff_ffff => s.push_str("UTIME_NOW"),
+        0x3fff_fffe => s.push_str("UTIME_OMIT"),
+        _ => {
+            let _ = write!(s, "{{tv_sec={sec}, tv_nsec={nsec}}} /* {}", utc(sec));
+            if nsec != 0 {
+                let _ = write!(s, ".{nsec:09}");
+            }
+            s.push_str("+0000 */");
+        }
+    }
+}
+
+/// A timeval with its date in a comment (utimes), as strace (UTC).
+pub(crate) fn timeval_dated(s: &mut String, d: &[u8]) {
+    let t = L.timeval;
+    let sec = get_i(d, t.tv_sec).unwrap_or(0);
+    let usec = get_i(d, t.tv_usec).unwrap_or(0);
+    let _ = write!(s, "{{tv_sec={sec}, tv_usec={usec}}} /* {}", utc(sec));
+    if usec != 0 {
+        let _ = write!(s, ".{usec:06}");
+    }
+    s.push_str("+0000 */");
+}
+
+/// struct utimbuf: `{actime=1 /* date */, modtime=2 /* date */}`.
+pub(crate) fn utimbuf(s: &mut String, d: &[u8]) {
+    let a = u64_at(d, 0).unwrap_or(0) as i64;
+    let m = u64_at(d, 8).unwrap_or(0) as i64;
+    let _ = write!(
+        s,
+        "{{actime={a} /* {}+0000 */, modtime={m} /* {}+0000 */}}",
+        utc(a),
+        utc(m)
+    );
+}
+
+/// struct tms.
+pub(crate) fn tms(s: &mut String, d: &[u8]) {
+    let t = L.tms;
+    let g = |f| get_i(d, f).unwrap_or(0);
+    let _ = write!(
+        s,
+        "{{tms_utime={}, tms_stime={}, tms_cutime={}, tms_cstime={}}}",
+        g(t.tms_utime),
+        g(t.tms_stime),
+        g(t.tms_cutime),
+        g(t.tms_cstime)
+    );
+}
+
+/// `n` uids or gids: `[0, 1000]`.
+pub(crate) fn ids(s: &mut String, d: &[u8], n: usize) {
+    s.push('[');
+    for (k, c) in d.chunks_exact(4).take(n).enumerate() {
+        if k > 0 {
+            s.push_str(", ");
+        }
+        let _ = write!(s, "{}", u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+    }
+    s.push(']');
+}
+
+/// A CPU mask: the CPUs in it, `[0 1]`.
+pub(crate) fn cpu_set(s: &mut String, d: &[u8]) {
+    s.push('[');
+    let mut first = true;
+    for (i, b) in d.iter().enumerate() {
+        for bit in 0..8 {
+            if b & (1 << bit) != 0 {
+                if !first {
+                    s.push(' ');
+                }
+                first = false;
+                let _ = write!(s, "{}", i * 8 + bit);
+            }
+        }
+    }
+    s.push(']');
+}
+
+/// struct itimerspec: two timespecs.
+pub(crate) fn itimerspec(s: &mut String, d: &[u8]) {
+    let it = L.itimerspec;
+    s.push_str("{it_interval=");
+    timespec(s, &d[it.it_interval.off..]);
+    s.push_str(", it_value=");
+    timespec(s, &d[it.it_value.off..]);
+    s.push('}');
+}
+
+const SEM_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[(0o4000, "IPC_NOWAIT"), (0x1000, "SEM_UNDO")],
+};
+
+/// semop's sembufs: `[{sem_num=0, sem_op=-1, sem_flg=SEM_UNDO}]`.
+pub(crate) fn sembufs(s: &mut String, d: &[u8], n: usize) {
+    let b = L.sembuf;
+    s.push('[');
+    for (k, e) in d.chunks_exact(b.size).take(n).enumerate() {
+        if k > 0 {
+            s.push_str(", ");
+        }
+        let _ = write!(
+            s,
+            "{{sem_num={}, sem_op={}, sem_flg={}}}",
+            get(e, b.sem_num).unwrap_or(0),
+            get_i(e, b.sem_op).unwrap_or(0),
+            flag_names(get(e, b.sem_flg).unwrap_or(0), &SEM_FLAGS)
+        );
+    }
+    s.push(']');
+}
+
+/// mmsghdrs: each msghdr's fields (its buffers are not captured) and
+/// msg_len.
+pub(crate) fn mmsghdrs(s: &mut String, d: &[u8], n: usize) {
+    let (mm, h) = (L.mmsghdr, L.msghdr);
+    s.push('[');
+    for (k, e) in d.chunks_exact(mm.size).take(n).enumerate() {
+        if k > 0 {
+            s.push_str(", ");
+        }
+        let g = |f| get(e, f).unwrap_or(0);
+        let _ = write!(
+            s,
+            "{{msg_hdr={{msg_name={}, msg_namelen={}, msg_iov={}, msg_iovlen={}, \
+             msg_controllen={}, msg_flags={}}}, msg_len={}}}",
+            ptr(g(h.msg_name)),
+            g(h.msg_namelen),
+            ptr(g(h.msg_iov)),
+            g(h.msg_iovlen),
+            g(h.msg_controllen),
+            flag_names(g(h.msg_flags), &MSG),
+            g(mm.msg_len)
+        );
+    }
+    s.push(']');
+}
+
+/// futex_waitv's waiters: `[{val=0, uaddr=0x..., flags=0x82}]`.
+pub(crate) fn futex_waiters(s: &mut String, d: &[u8], n: usize) {
+    let w = L.futex_waitv;
+    s.push('[');
+    for (k, e) in d.chunks_exact(w.size).take(n).enumerate() {
+        if k > 0 {
+            s.push_str(", ");
+        }
+        let _ = write!(
+            s,
+            "{{val={}, uaddr={}, flags={:#x}}}",
+            get(e, w.val).unwrap_or(0),
+            ptr(get(e, w.uaddr).unwrap_or(0)),
+            get(e, w.flags).unwrap_or(0)
+        );
+    }
+    s.push(']');
+}
+
+/// `1970-01-01T00:00:01` for a Unix time (proleptic Gregorian, UTC).
+pub(crate) fn utc(t: i64) -> String {
+    let days = t.div_euclid(86400);
+    let secs = t.rem_euclid(86400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// stack_t: `{ss_sp=0x..., ss_flags=0, ss_size=65536}`.
+pub(crate) fn stack_t(s: &mut String, d: &[u8]) {
+    let st = L.stack_t;
+    let _ = write!(
+        s,
+        "{{ss_sp={}, ss_flags={}, ss_size={}}}",
+        ptr(get(d, st.ss_sp).unwrap_or(0)),
+        flag_names(get(d, st.ss_flags).unwrap_or(0), &SS_FLAGS),
+        get(d, st.ss_size).unwrap_or(0)
+    );
+}
+
+/// struct itimerval: two timevals.
+pub(crate) fn itimerval(s: &mut String, d: &[u8]) {
+    let it = L.itimerval;
+    s.push_str("{it_interval=");
+    timeval(s, &d[it.it_interval.off..]);
+    s.push_str(", it_value=");
+    timeval(s, &d[it.it_value.off..]);
+    s.push('}');
+}
+
+/// struct rusage without -v: the two times.
+pub(crate) fn rusage(s: &mut String, d: &[u8]) {
+    let r = L.rusage;
+    s.push_str("{ru_utime=");
+    timeval(s, &d[r.ru_utime.off..]);
+    s.push_str(", ru_stime=");
+    timeval(s, &d[r.ru_stime.off..]);
+    s.push_str(", ...}");
+}
+
+/// struct epoll_event: `{events=EPOLLIN, data={u32=7, u64=7}}`.
+pub(crate) fn epoll_event(s: &mut String, d: &[u8]) {
+    let e = L.epoll_event;
+    let data = get(d, e.data).unwrap_or(0);
+    let _ = write!(
+        s,
+        "{{events={}, data={{u32={}, u64={data}}}}}",
+        flag_names(get(d, e.events).unwrap_or(0), &EPOLL_EVENTS),
+        data as u32
+    );
+}
+
+/// struct flock; `l_pid` as F_GETLK returns it.
+pub(crate) fn flock(s: &mut String, d: &[u8], with_pid: bool) {
+    let f = L.flock;
+    let _ = write!(
+        s,
+        "{{l_type={}, l_whence={}, l_start={}, l_len={}",
+        named(LOCK_TYPE, get(d, f.l_type).unwrap_or(0)),
+        named(WHENCE, get(d, f.l_whence).unwrap_or(0)),
+        get_i(d, f.l_start).unwrap_or(0),
+        get_i(d, f.l_len).unwrap_or(0)
+    );
+    if with_pid {
+        let _ = write!(s, ", l_pid={}", get_i(d, f.l_pid).unwrap_or(0));
+    }
+    s.push('}');
+}
+
+/// The kernel's struct termios, its flag words in hex.
+pub(crate) fn termios(s: &mut String, d: &[u8]) {
+    let t = L.termios;
+    let g = |f| get(d, f).unwrap_or(0);
+    let _ = write!(
+        s,
+        "{{c_iflag={:#x}, c_oflag={:#x}, c_cflag={:#x}, c_lflag={:#x}, ...}}",
+        g(t.c_iflag),
+        g(t.c_oflag),
+        g(t.c_cflag),
+        g(t.c_lflag)
+    );
+}
+
+/// struct winsize.
+pub(crate) fn winsize(s: &mut String, d: &[u8]) {
+    let w = L.winsize;
+    let g = |f| get(d, f).unwrap_or(0);
+    let _ = write!(
+        s,
+        "{{ws_row={}, ws_col={}, ws_xpixel={}, ws_ypixel={}}}",
+        g(w.ws_row),
+        g(w.ws_col),
+        g(w.ws_xpixel),
+        g(w.ws_ypixel)
+    );
+}
+
+/// An fd_set of `nfds` descriptors: `[3 4]`; with a context, each fd is
+/// annotated as `-y` says.
+pub(crate) fn fd_set(s: &mut String, d: &[u8], nfds: i32, cx: Option<&Cx<'_, '_, '_, '_>>) {
+    s.push('[');
+    let mut first = true;
+    for fd in 0..nfds.clamp(0, (d.len() * 8) as i32) {
+        let (byte, bit) = (fd as usize / 8, fd % 8);
+        if d[byte] & (1 << bit) != 0 {
+            if !first {
+                s.push(' ');
+            }
+            first = false;
+            match cx {
+                Some(cx) => cx.fd(s, fd),
+                None => {
+                    let _ = write!(s, "{fd}");
+                }
+            }
+        }
+    }
+    s.push(']');
+}
+
+/// Control messages: `[{cmsg_len=20, cmsg_level=SOL_SOCKET,
+/// cmsg_type=SCM_RIGHTS, cmsg_data=[5]}]`.
+pub(crate) fn cmsgs(s: &mut String, d: &[u8]) {
+    let c = L.cmsghdr;
+    s.push('[');
+    let mut off = 0;
+    let mut first = true;
+    while off + c.size <= d.len() {
+        let e = &d[off..];
+        let len = get(e, c.cmsg_len).unwrap_or(0) as usize;
+        let level = get(e, c.cmsg_level).unwrap_or(0);
+        let ty = get(e, c.cmsg_type).unwrap_or(0);
+        if len < c.size {
+            break;
+        }
+        if !first {
+            s.push_str(", ");
+        }
+        first = false;
+        let _ = write!(
+            s,
+            "{{cmsg_len={len}, cmsg_level={}, cmsg_type=",
+            named(SOL, level)
+        );
+        let data = &e[c.size..len.min(e.len())];
+        if level == 1 && ty == 1 {
+            s.push_str("SCM_RIGHTS, cmsg_data=[");
+            for (k, fd) in data.chunks_exact(4).enumerate() {
+                if k > 0 {
+                    s.push_str(", ");
+                }
+                let _ = write!(s, "{}", i32::from_le_bytes([fd[0], fd[1], fd[2], fd[3]]));
+            }
+            s.push_str("]}");
+        } else if level == 1 {
+            let _ = write!(s, "{}}}", named(SCM, ty));
+        } else {
+            let _ = write!(s, "{ty:#x}}}");
+        }
+        // CMSG_ALIGN: the next header starts on a long boundary.
+        off += (len + L.long - 1) & !(L.long - 1);
+    }
+    s.push(']');
+}

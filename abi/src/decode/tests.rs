@@ -1,0 +1,406 @@
+//! The decoders against what strace prints for the same memory.
+
+use ptrec_format::{mem_flags, Mem};
+
+use super::*;
+
+fn nr(name: &str) -> u32 {
+    crate::names::syscall_nr(name).expect(name)
+}
+
+fn enter(arg: u8, addr: u64, data: &[u8]) -> Mem<'_> {
+    Mem {
+        arg,
+        flags: 0,
+        addr,
+        data,
+        redacted: None,
+    }
+}
+
+fn exit(arg: u8, addr: u64, data: &[u8]) -> Mem<'_> {
+    Mem {
+        arg,
+        flags: mem_flags::AT_EXIT,
+        addr,
+        data,
+        redacted: None,
+    }
+}
+
+/// The whole line strace prints: `name(args) = ret`, unpadded.
+fn line(name: &str, args: [u64; 6], ret: i64, enter: &[Mem<'_>], exit: &[Mem<'_>]) -> String {
+    let call = Call {
+        nr: nr(name),
+        args,
+        ret: Some(ret),
+        enter,
+        exit,
+    };
+    let mut s = String::new();
+    write_call(&mut s, &call, Part::Whole, &Style::default());
+    format!("{s}) = {}", return_text(&call, &Style::default()))
+}
+
+fn le(words: &[u64]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+#[test]
+fn sigchld_siginfo_is_decoded_like_strace() {
+    let mut si = [0u8; 128];
+    si[0..4].copy_from_slice(&17i32.to_le_bytes());
+    si[8..12].copy_from_slice(&1i32.to_le_bytes());
+    si[16..20].copy_from_slice(&1235i32.to_le_bytes());
+    si[20..24].copy_from_slice(&1000i32.to_le_bytes());
+    assert_eq!(
+        siginfo_text(17, &si),
+        "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=1235, si_uid=1000, si_status=0, si_utime=0, si_stime=0}"
+    );
+}
+
+#[test]
+fn si_queue_siginfo_shows_its_value() {
+    let mut si = [0u8; 128];
+    si[0..4].copy_from_slice(&12i32.to_le_bytes());
+    si[4..8].copy_from_slice(&1i32.to_le_bytes());
+    si[8..12].copy_from_slice(&(-1i32).to_le_bytes());
+    si[16..20].copy_from_slice(&77i32.to_le_bytes());
+    si[24..32].copy_from_slice(&42u64.to_le_bytes());
+    assert_eq!(
+        siginfo_text(12, &si),
+        "{si_signo=SIGUSR2, si_code=SI_QUEUE, si_errno=EPERM, si_pid=77, si_uid=0, si_int=42, si_ptr=0x2a}"
+    );
+}
+
+#[test]
+fn returns_show_errno_name_and_description_and_restarts_as_strace() {
+    let ret = |name: &str, r: i64| {
+        return_text(
+            &Call {
+                nr: nr(name),
+                args: [0; 6],
+                ret: Some(r),
+                enter: &[],
+                exit: &[],
+            },
+            &Style::default(),
+        )
+    };
+    assert_eq!(ret("openat", -2), "-1 ENOENT (No such file or directory)");
+    assert_eq!(ret("brk", 0x5000), "0x5000");
+    assert_eq!(ret("read", 5), "5");
+    assert_eq!(
+        ret("read", -512),
+        "? ERESTARTSYS (To be restarted if SA_RESTART is set)"
+    );
+    assert_eq!(
+        ret("rt_sigsuspend", -514),
+        "? ERESTARTNOHAND (To be restarted if no handler)"
+    );
+    assert_eq!(ret("umask", 0o22), "022");
+}
+
+#[test]
+fn wait_statuses_are_written_as_strace_writes_them() {
+    assert_eq!(
+        wait_status_text(3 << 8),
+        "{WIFEXITED(s) && WEXITSTATUS(s) == 3}"
+    );
+    assert_eq!(
+        wait_status_text(9),
+        "{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}"
+    );
+    assert_eq!(
+        wait_status_text(11 | 0x80),
+        "{WIFSIGNALED(s) && WTERMSIG(s) == SIGSEGV && WCOREDUMP(s)}"
+    );
+    assert_eq!(
+        wait_status_text(0x137f),
+        "{WIFSTOPPED(s) && WSTOPSIG(s) == SIGSTOP}"
+    );
+    assert_eq!(wait_status_text(0xffff), "{WIFCONTINUED(s)}");
+}
+
+#[test]
+fn fcntl_returns_are_named_by_their_command() {
+    let ret = |args: [u64; 6], r: i64| {
+        return_text(
+            &Call {
+                nr: nr("fcntl"),
+                args,
+                ret: Some(r),
+                enter: &[],
+                exit: &[],
+            },
+            &Style::default(),
+        )
+    };
+    assert_eq!(ret([3, 1, 0, 0, 0, 0], 0), "0");
+    assert_eq!(ret([3, 1, 0, 0, 0, 0], 1), "0x1 (flags FD_CLOEXEC)");
+    assert_eq!(
+        ret([3, 3, 0, 0, 0, 0], 0x8002),
+        "0x8002 (flags O_RDWR|O_LARGEFILE)"
+    );
+    assert_eq!(ret([3, 3, 0, 0, 0, 0], 0), "0 (flags O_RDONLY)");
+    assert_eq!(ret([3, 1030, 10, 0, 0, 0], 11), "11");
+}
+
+#[test]
+fn int_arguments_are_read_from_the_low_32_bits() {
+    assert_eq!(
+        line(
+            "wait4",
+            [u64::MAX, 0, 0x0def_aced_4000_0001, 0, 0, 0],
+            0,
+            &[],
+            &[]
+        ),
+        "wait4(-1, NULL, WNOHANG|__WALL, NULL) = 0"
+    );
+    assert_eq!(
+        line("execveat", [3, 0, 0, 0, 0x0def_aced_0000_1100, 0], -2, &[], &[]),
+        "execveat(3, NULL, NULL, NULL, AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH) = -1 ENOENT (No such file or directory)"
+    );
+}
+
+#[test]
+fn fcntl_lock_commands_show_the_flock() {
+    // l_type F_WRLCK, l_whence SEEK_SET, l_start 0, l_len 4, l_pid 0.
+    let mut fl = vec![0u8; 32];
+    fl[0] = 1;
+    fl[16] = 4;
+    assert_eq!(
+        line(
+            "fcntl",
+            [4, 6, 0x1000, 0, 0, 0],
+            0,
+            &[enter(2, 0x1000, &fl)],
+            &[]
+        ),
+        "fcntl(4, F_SETLK, {l_type=F_WRLCK, l_whence=SEEK_SET, l_start=0, l_len=4}) = 0"
+    );
+    let mut got = fl.clone();
+    got[0] = 2;
+    assert_eq!(
+        line(
+            "fcntl",
+            [4, 5, 0x1000, 0, 0, 0],
+            0,
+            &[enter(2, 0x1000, &fl)],
+            &[exit(2, 0x1000, &got)]
+        ),
+        "fcntl(4, F_GETLK, {l_type=F_UNLCK, l_whence=SEEK_SET, l_start=0, l_len=4, l_pid=0}) = 0"
+    );
+}
+
+#[test]
+fn clock_nanosleep_has_its_four_arguments() {
+    let ts = le(&[0, 1000]);
+    assert_eq!(
+        line(
+            "clock_nanosleep",
+            [1, 0, 0x1000, 0, 0, 0],
+            0,
+            &[enter(2, 0x1000, &ts)],
+            &[]
+        ),
+        "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=1000}, NULL) = 0"
+    );
+}
+
+#[test]
+fn envp_of_one_variable_is_singular() {
+    let array = le(&[0x2000]);
+    let var = b"A=1";
+    let e = [enter(2, 0x1000, &array), enter(10, 0x2000, var)];
+    let call = Call {
+        nr: nr("execve"),
+        args: [0, 0, 0x1000, 0, 0, 0],
+        ret: Some(0),
+        enter: &e,
+        exit: &[],
+    };
+    let mut s = String::new();
+    write_args(&mut s, &call, Part::Whole, &Style::default());
+    assert_eq!(s, "NULL, NULL, 0x1000 /* 1 var */");
+}
+
+#[test]
+fn real_time_signals_use_strace_s_names() {
+    let set = le(&[(1 << 31) | (1 << 32) | (1 << 11)]);
+    assert_eq!(
+        line(
+            "rt_sigprocmask",
+            [0, 0x1000, 0, 8, 0, 0],
+            0,
+            &[enter(1, 0x1000, &set)],
+            &[]
+        ),
+        "rt_sigprocmask(SIG_BLOCK, [USR2 RTMIN RT_1], NULL, 8) = 0"
+    );
+}
+
+#[test]
+fn a_split_call_shows_its_outputs_in_the_resumed_part() {
+    let old = le(&[0, 0, 0, 0]);
+    let new = le(&[0x1234, 0x0400_0000, 0x5678, 0]);
+    let e = [enter(1, 0x1000, &new)];
+    let x = [exit(2, 0x2000, &old)];
+    let call = Call {
+        nr: nr("rt_sigaction"),
+        args: [2, 0x1000, 0x2000, 8, 0, 0],
+        ret: Some(0),
+        enter: &e,
+        exit: &x,
+    };
+    let st = Style::default();
+    let mut head = String::new();
+    write_call(&mut head, &call, Part::Entry, &st);
+    assert_eq!(
+        head,
+        "rt_sigaction(SIGINT, {sa_handler=0x1234, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x5678}"
+    );
+    assert!(has_exit_part(call.nr));
+    let mut tail = String::new();
+    write_args(&mut tail, &call, Part::Exit, &st);
+    assert_eq!(tail, "{sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, 8");
+}
+
+struct Table;
+
+impl FdResolver for Table {
+    fn describe(&self, fd: i32, full: bool) -> Option<FdDesc<'_>> {
+        match fd {
+            -100 => Some(FdDesc {
+                path: b"/tmp/run"[..].into(),
+                detail: None,
+            }),
+            3 => Some(FdDesc {
+                path: b"/dev/null"[..].into(),
+                detail: full.then(|| "char 1:3".into()),
+            }),
+            4 => Some(FdDesc {
+                path: b"/tmp/a>b\x1b"[..].into(),
+                detail: None,
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[test]
+fn fds_are_annotated_under_y_and_yy_with_their_descriptions_escaped() {
+    let path = b"f";
+    let e = [enter(1, 0x1000, path)];
+    let call = Call {
+        nr: nr("openat"),
+        args: [(-100i64) as u64, 0x1000, 0, 0, 0, 0],
+        ret: Some(4),
+        enter: &e,
+        exit: &[],
+    };
+    let st = Style {
+        fds: FdStyle::Paths,
+        resolver: &Table,
+        ..Style::default()
+    };
+    let mut s = String::new();
+    write_call(&mut s, &call, Part::Whole, &st);
+    assert_eq!(s, r#"openat(AT_FDCWD</tmp/run>, "f", O_RDONLY"#);
+    assert_eq!(return_text(&call, &st), r"4</tmp/a\76b\33>");
+    let close = Call {
+        nr: nr("close"),
+        args: [3, 0, 0, 0, 0, 0],
+        ret: Some(0),
+        enter: &[],
+        exit: &[],
+    };
+    let mut s = String::new();
+    write_args(&mut s, &close, Part::Whole, &st);
+    assert_eq!(s, "3</dev/null>");
+    let full = Style {
+        fds: FdStyle::Full,
+        ..st
+    };
+    let mut s = String::new();
+    write_args(&mut s, &close, Part::Whole, &full);
+    assert_eq!(s, "3</dev/null<char 1:3>>");
+    // Without -y, numbers only.
+    let mut s = String::new();
+    write_args(&mut s, &close, Part::Whole, &Style::default());
+    assert_eq!(s, "3");
+}
+
+#[test]
+fn redacted_captures_say_how_much_was_dropped() {
+    let m = Mem {
+        arg: 1,
+        flags: mem_flags::REDACTED,
+        addr: 0x1000,
+        data: b"",
+        redacted: Some(12),
+    };
+    assert_eq!(
+        line("write", [1, 0x1000, 12, 0, 0, 0], 12, &[m], &[]),
+        "write(1, <redacted 12 bytes>, 12) = 12"
+    );
+}
+
+#[test]
+fn roles_name_descriptors_directories_and_paths() {
+    use Role::*;
+    assert_eq!(
+        roles(nr("openat")),
+        [
+            DirFd { path: 1 },
+            PathAt { dirfd: 0 },
+            Other,
+            Other,
+            Other,
+            Other
+        ]
+    );
+    assert_eq!(
+        roles(nr("renameat2")),
+        [
+            DirFd { path: 1 },
+            PathAt { dirfd: 0 },
+            DirFd { path: 3 },
+            PathAt { dirfd: 2 },
+            Other,
+            Other
+        ]
+    );
+    assert_eq!(roles(nr("read"))[0], Fd);
+    assert_eq!(roles(nr("stat"))[0], Path);
+    assert_eq!(
+        roles(nr("symlinkat")),
+        [
+            Other,
+            DirFd { path: 2 },
+            PathAt { dirfd: 1 },
+            Other,
+            Other,
+            Other
+        ]
+    );
+    assert_eq!(roles(nr("getpid")), [Other; 6]);
+    assert!(returns_fd_nr(nr("openat")) && !returns_fd_nr(nr("read")));
+}
+
+#[test]
+fn every_syscall_whose_memory_rec_captures_has_a_decoder() {
+    let missing: Vec<String> = crate::Arch::X86_64
+        .syscall_numbers()
+        .filter(|&n| {
+            crate::capture::lookup(u64::from(n))
+                .iter()
+                .any(|a| *a != crate::capture::Arg::None)
+        })
+        .map(syscall_name)
+        .filter(|name| kinds(name).is_none())
+        .map(|n| n.into_owned())
+        .collect();
+    assert!(missing.is_empty(), "no decoder: {missing:?}");
+}

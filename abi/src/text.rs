@@ -1,0 +1,86 @@
+//! strace's string literals: every byte from a trace that is shown goes
+//! through [`escape_into`], so a recorded name never reaches a terminal raw.
+
+use std::fmt::Write;
+
+/// Appends `b` as a strace string literal body (without quotes): printable
+/// ASCII as is, `\t\n\v\f\r`, `\"` and `\\`, everything else in octal
+/// (three digits when an octal digit follows, so it reads back unambiguously).
+pub fn escape_into(out: &mut String, b: &[u8]) {
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            0x0b => out.push_str("\\v"),
+            0x0c => out.push_str("\\f"),
+            b'\r' => out.push_str("\\r"),
+            0x20..=0x7e => out.push(c as char),
+            _ => {
+                let next_is_digit = b.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
+                if next_is_digit {
+                    let _ = write!(out, "\\{c:03o}");
+                } else {
+                    let _ = write!(out, "\\{c:o}");
+                }
+            }
+        }
+    }
+}
+
+/// `"escaped"` plus `...` when the capture was cut.
+pub fn quoted(b: &[u8], cut: bool) -> String {
+    let mut s = String::with_capacity(b.len() + 5);
+    push_quoted(&mut s, b, cut);
+    s
+}
+
+/// Appends `"escaped"` plus `...` when the capture was cut.
+pub fn push_quoted(s: &mut String, b: &[u8], cut: bool) {
+    s.push('"');
+    escape_into(s, b);
+    s.push('"');
+    if cut {
+        s.push_str("...");
+    }
+}
+
+/// Appends what `-y` shows of a descriptor inside `<...>`: as strace, the
+/// bytes escaped like a string body, and `<` and `>` (which would confuse
+/// the annotation) in octal too.
+pub fn escape_fd_path(out: &mut String, b: &[u8]) {
+    let mut rest = b;
+    while let Some(k) = rest.iter().position(|&c| c == b'<' || c == b'>') {
+        escape_into(out, &rest[..k]);
+        let next_is_digit = rest.get(k + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
+        let _ = match (rest[k], next_is_digit) {
+            (c, true) => write!(out, "\\{c:03o}"),
+            (c, false) => write!(out, "\\{c:o}"),
+        };
+        rest = &rest[k + 1..];
+    }
+    escape_into(out, rest);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_like_strace() {
+        assert_eq!(quoted(b"a\"b\\\n\t", false), r#""a\"b\\\n\t""#);
+        assert_eq!(quoted(b"\x00x", false), r#""\0x""#);
+        assert_eq!(quoted(b"\x001", false), r#""\0001""#);
+        assert_eq!(quoted(b"\xff", true), r#""\377"..."#);
+        // A terminal escape sequence is shown, never sent.
+        assert_eq!(quoted(b"\x1b[2J", false), r#""\33[2J""#);
+    }
+
+    #[test]
+    fn fd_paths_escape_the_closing_bracket() {
+        let mut s = String::new();
+        escape_fd_path(&mut s, b"/tmp/a>b<1\n");
+        assert_eq!(s, r"/tmp/a\76b\0741\n");
+    }
+}
