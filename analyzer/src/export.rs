@@ -178,7 +178,7 @@ fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Expor
         resolved: FxHashMap::default(),
         cwd_at_end: vec![None; tree.processes.len()],
         files: Files::default(),
-        calls: Mutex::new(calls_p),
+        calls: Mutex::new(sink::Background::spawn(calls_p)?),
         late: Rows::default(),
         error: None,
     };
@@ -193,7 +193,11 @@ fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Expor
             x.cwd_at_end[i] = Some(state.cwd(p.pid).to_vec());
         }
     }
-    let calls_rows = into_inner(x.calls).finish()?;
+    let calls_rows = x
+        .calls
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .finish()?;
     let mut fr = FilesTable::new();
     for row in x.files.rows(crate::files::SortKey::Path) {
         file_row(&mut fr, &id, row);
@@ -403,7 +407,7 @@ struct Exporter<'t> {
     cwd_at_end: Vec<Option<Vec<u8>>>,
     files: Files,
     /// Only used sequentially (`finish`); the lock makes the view `Sync`.
-    calls: Mutex<Partition>,
+    calls: Mutex<sink::Background>,
     /// Rows of calls that ended in a later chunk than they began, and of
     /// calls still open at the end (made in trace order, not in parallel).
     late: Rows,
@@ -427,6 +431,7 @@ fn object_text(o: &Object) -> Vec<u8> {
         Object::File(p) => p.clone(),
         Object::Inherited { fd, .. } => format!("inherited:[{fd}]").into_bytes(),
         Object::Anon(what) => what.as_bytes().to_vec(),
+        Object::Named(name) => name.clone(),
     }
 }
 
@@ -507,7 +512,10 @@ impl Exporter<'_> {
                 .append_option(r.fd_target.as_deref().map(String::from_utf8_lossy));
         }
         let batch = rows.calls.finish()?;
-        lock(&self.calls).write(&batch)
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .write(batch)
     }
 
     fn flush_late(&mut self) -> anyhow::Result<()> {
