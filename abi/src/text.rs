@@ -29,6 +29,12 @@ pub fn escape_into(out: &mut String, b: &[u8]) {
     }
 }
 
+/// How every view shows a value a redaction policy dropped: its length
+/// stays, its bytes are gone.
+pub fn redacted_text(len: u64) -> String {
+    format!("<redacted {len} bytes>")
+}
+
 /// `"escaped"` plus `...` when the capture was cut.
 pub fn quoted(b: &[u8], cut: bool) -> String {
     let mut s = String::with_capacity(b.len() + 5);

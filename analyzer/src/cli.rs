@@ -109,8 +109,14 @@ pub enum Cmd {
         #[arg(default_value = "trace.bin")]
         trace: PathBuf,
     },
-    /// Header metadata, chunk count, integrity check.
+    /// Header metadata, chunk count, integrity check, fidelity report.
     Info {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+        /// The recorded environment instead (as `analyze env`).
+        #[arg(long)]
+        env: bool,
         #[arg(default_value = "trace.bin")]
         trace: PathBuf,
     },
@@ -125,6 +131,36 @@ pub enum Cmd {
         /// The traces to export.
         #[arg(required = true, value_name = "TRACE")]
         traces: Vec<PathBuf>,
+    },
+    /// What changed between two runs of a command: processes aligned by
+    /// exec history, exit status changes, processes in one run only, the
+    /// first divergence, new errors, files, time and syscall deltas.
+    Diff {
+        #[arg(long)]
+        json: bool,
+        a: PathBuf,
+        b: PathBuf,
+    },
+    /// The environment the command was started with.
+    Env {
+        #[arg(long)]
+        json: bool,
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
+    /// A copy of TRACE without what POLICY names (default: environment
+    /// values outside PATH HOME USER LOGNAME SHELL LANG LC_* TERM TZ PWD,
+    /// every buffer's content, secret-looking argv parts). POLICY:
+    /// comma-separated rules: default, env=all|allow[:NAME:...]|secrets,
+    /// secrets, buffers=all|files|sockets|pipes|ttys|other|GLOB,
+    /// paths=hash (key from $PTREC_REDACT_KEY, else random), none.
+    Redact {
+        #[arg(long = "redact", value_name = "POLICY")]
+        policy: Option<String>,
+        /// The redacted trace to write (a new 0600 file).
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: PathBuf,
+        trace: PathBuf,
     },
 }
 

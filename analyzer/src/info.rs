@@ -7,8 +7,45 @@ use ptrec_format::{note_kind, Kind, Trace};
 use crate::decode::{escaped, secs};
 use crate::stats::{self, Event, ScanOptions};
 
-pub fn run(t: &Trace) -> anyhow::Result<()> {
-    crate::out(&text(t)?)
+pub fn run(t: &Trace, json: bool) -> anyhow::Result<()> {
+    if json {
+        crate::out(&(self::json(t)? + "\n"))
+    } else {
+        crate::out(&text(t)?)
+    }
+}
+
+/// `info --json`: the header, the chunks and the fidelity report.
+pub fn json(t: &Trace) -> anyhow::Result<String> {
+    let h = t.header();
+    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let o = &h.options;
+    let v = serde_json::json!({
+        "file": t.path().display().to_string(),
+        "format_version": t.version(),
+        "recorder": h.recorder_version,
+        "trace_id": h.trace_id().to_string(),
+        "arch": h.arch,
+        "kernel": h.kernel_release,
+        "hostname": h.hostname,
+        "page_size": h.page_size,
+        "start_wall_ns": h.start_wall_ns,
+        "command": h.argv.iter().map(|a| lossy(a)).collect::<Vec<_>>(),
+        "cwd": lossy(&h.cwd),
+        "environment_variables": h.env.len(),
+        "string_limit": o.string_limit,
+        "filter": o.filter,
+        "filter_mode": o.filter_mode,
+        "attached_pids": o.attach_pids,
+        "redaction": h.redaction.as_ref().map(|r| serde_json::json!({
+            "policy": r.policy,
+            "applied_wall_ns": r.applied_wall_ns,
+        })),
+        "chunks": t.chunks().len(),
+        "ended_cleanly": t.truncation().is_none(),
+        "fidelity": crate::fidelity::report(t),
+    });
+    Ok(serde_json::to_string_pretty(&v)?)
 }
 
 pub fn text(t: &Trace) -> anyhow::Result<String> {
@@ -38,7 +75,28 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
     );
     let _ = writeln!(s, "command:          {}", crate::command_text(t));
     let _ = writeln!(s, "cwd:              {}", escaped(&h.cwd));
-    let _ = writeln!(s, "environment:      {} variables", h.env.len());
+    let _ = writeln!(
+        s,
+        "environment:      {} variables ({} values redacted; analyze env shows them)",
+        h.env.len(),
+        h.env_redacted.len()
+    );
+    match &h.redaction {
+        Some(r) => {
+            let _ = writeln!(
+                s,
+                "redaction:        policy '{}' applied at {} ns since the epoch",
+                escaped(r.policy.as_bytes()),
+                r.applied_wall_ns
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "redaction:        none (environment and buffers as recorded: analyze redact)"
+            );
+        }
+    }
     let o = &h.options;
     let _ = writeln!(s, "string limit:     {}", o.string_limit);
     let _ = writeln!(
@@ -154,6 +212,7 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
             let _ = writeln!(s, "ended:            NOT cleanly: {c}");
         }
     }
+    s.push_str(&crate::fidelity::report(t).text());
     if let Err(e) = p {
         crate::out(&s)?;
         return Err(e);

@@ -22,14 +22,18 @@ pub mod calls;
 pub mod cli;
 pub mod clock;
 pub mod decode;
+pub mod diff;
+pub mod env;
 pub mod export;
 pub mod failures;
+pub mod fidelity;
 pub mod files;
 pub mod filter;
 pub mod info;
 pub mod output;
 pub mod overview;
 pub mod procs;
+pub mod redact;
 pub mod replay;
 pub mod slow;
 pub mod stats;
@@ -108,7 +112,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Some(Cmd::Replay { opts, trace }) => replay::run(&open(&trace)?, &opts, strict),
-        Some(Cmd::Info { trace }) => info::run(&open(&trace)?),
+        Some(Cmd::Info {
+            env: false,
+            json,
+            trace,
+        }) => info::run(&open(&trace)?, json),
+        Some(Cmd::Info { json, trace, .. } | Cmd::Env { json, trace }) => {
+            let t = open(&trace)?;
+            if json {
+                out(&(env::json(t.header())? + "\n"))
+            } else {
+                out(&env::text(t.header()))
+            }
+        }
+        Some(Cmd::Diff { json, a, b }) => diff::run(&open(&a)?, &open(&b)?, json),
+        Some(Cmd::Redact {
+            policy,
+            output,
+            trace,
+        }) => redact::run(&open(&trace)?, policy.as_deref(), &output),
         Some(Cmd::Export {
             out: dir,
             format,
@@ -180,14 +202,39 @@ fn files_args(mut args: Vec<String>) -> (Option<String>, std::path::PathBuf) {
     }
 }
 
-/// The recorded command line, its arguments joined by spaces, as recorded.
+/// The recorded command line, its arguments joined by spaces, as recorded
+/// (what a redaction dropped as `<redacted N bytes>`, which escaping keeps).
 pub fn command(t: &Trace) -> Vec<u8> {
-    t.header().argv.join(&b' ')
+    let h = t.header();
+    let mut out = Vec::new();
+    for (i, a) in h.argv.iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(a);
+        if let Some(&(_, n)) = h.argv_redacted.iter().find(|r| r.0 as usize == i) {
+            out.extend_from_slice(decode::redacted_text(n).as_bytes());
+        }
+    }
+    out
 }
 
-/// The recorded command line for a text view: each argument escaped.
+/// The recorded command line for a text view: each argument escaped, and
+/// what a redaction dropped from it shown as `<redacted N bytes>`.
 pub fn command_text(t: &Trace) -> String {
-    let a: Vec<String> = t.header().argv.iter().map(|a| decode::escaped(a)).collect();
+    let h = t.header();
+    let a: Vec<String> = h
+        .argv
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let mut s = decode::escaped(a);
+            if let Some(&(_, n)) = h.argv_redacted.iter().find(|r| r.0 as usize == i) {
+                s.push_str(&decode::redacted_text(n));
+            }
+            s
+        })
+        .collect();
     a.join(" ")
 }
 

@@ -147,6 +147,8 @@ pub enum Event {
         former_tid: Tid,
         filename: Vec<u8>,
         argv: Vec<Vec<u8>>,
+        /// (index, bytes a redaction dropped after `argv[index]`).
+        argv_redacted: Vec<(u32, u64)>,
     },
     Death {
         tid: Tid,
@@ -301,6 +303,7 @@ impl Scan {
                 former_tid,
                 filename,
                 ref argv,
+                ref argv_redacted,
                 ..
             } => Event::Exec {
                 tid,
@@ -308,6 +311,7 @@ impl Scan {
                 former_tid,
                 filename: filename.to_vec(),
                 argv: argv.iter().map(|a| a.to_vec()).collect(),
+                argv_redacted: argv_redacted.clone(),
             },
             Record::Death { how, .. } => Event::Death { tid, time, how },
             Record::Attach { tgid, comm, .. } => Event::Attach {

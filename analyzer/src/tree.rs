@@ -15,7 +15,7 @@ use ptrec_format::{ChildKind, Termination, Tid};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::decode::{escape_into, escaped, quoted, secs, signal_name};
+use crate::decode::{escape_into, escaped, quoted, redacted_text, secs, signal_name};
 use crate::stats::{Event, Span};
 
 /// `CLONE_THREAD`: the new task joins the caller's thread group.
@@ -30,6 +30,9 @@ pub struct ExecInfo {
     pub filename: Vec<u8>,
     #[serde(serialize_with = "lossy_list")]
     pub argv: Vec<Vec<u8>>,
+    /// (index, bytes a redaction dropped after `argv[index]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub argv_redacted: Vec<(u32, u64)>,
     #[serde(skip)]
     pub time: u64,
 }
@@ -341,6 +344,7 @@ impl Tree {
                     former_tid,
                     filename,
                     argv,
+                    argv_redacted,
                 } => {
                     let pi = match t.proc_of(*former_tid) {
                         Some(i) => i,
@@ -352,6 +356,7 @@ impl Tree {
                         tid: *former_tid,
                         filename: filename.clone(),
                         argv: argv.clone(),
+                        argv_redacted: argv_redacted.clone(),
                         time: *time,
                     });
                     // Every other thread is gone; the exec'ing thread is the leader.
@@ -623,7 +628,18 @@ impl Tree {
 
 /// `  exec "file" [argv] by thread N at T`, and a newline.
 fn exec_line(out: &mut String, p: &Process, e: &ExecInfo, t0: u64, limits: &Limits) {
-    let argv: Vec<String> = e.argv.iter().map(|a| quoted(a, false)).collect();
+    let argv: Vec<String> = e
+        .argv
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let mut q = quoted(a, false);
+            if let Some(&(_, n)) = e.argv_redacted.iter().find(|r| r.0 as usize == i) {
+                q.push_str(&redacted_text(n));
+            }
+            q
+        })
+        .collect();
     let mut argv = argv.join(", ");
     if let Some(n) = limits.argv_chars {
         if argv.len() > n {

@@ -175,6 +175,7 @@ pub fn forktree_chunked(path: &Path, chunk_bytes: usize) {
         former_tid: 100,
         filename: b"/bin/sh",
         argv: vec![b"sh", b"-c", b"demo"],
+        argv_redacted: Vec::new(),
     });
     g.exit(100, 59, 0, 40, &[]);
     g.enter(
@@ -267,6 +268,7 @@ pub fn forktree_chunked(path: &Path, chunk_bytes: usize) {
         former_tid: 104,
         filename: b"/usr/bin/true",
         argv: vec![b"true"],
+        argv_redacted: Vec::new(),
     });
     g.exit(103, 59, 0, 30, &[]);
     g.enter(103, 231, [0; 6], &[]);

@@ -435,6 +435,7 @@ fn wide_tree(path: &std::path::Path) {
             former_tid: child,
             filename: b"/usr/bin/cc",
             argv: argv.clone(),
+            argv_redacted: Vec::new(),
         });
         let t = g.tick();
         g.put(Record::Death {

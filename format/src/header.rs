@@ -49,6 +49,9 @@ pub struct Header {
     /// Entries of `env` whose value (after the first `=`) a redaction
     /// dropped: (index into `env`, the value's original length in bytes).
     pub env_redacted: Vec<(u32, u64)>,
+    /// Elements of `argv` whose end a redaction dropped: (index, bytes
+    /// dropped after what `argv[index]` still holds).
+    pub argv_redacted: Vec<(u32, u64)>,
 }
 
 /// A redaction applied to a trace (by `rec --redact` or `analyze redact`).
@@ -189,6 +192,14 @@ impl Header {
             p.u32(i);
             p.u64(n);
         }
+        // Only when there is one: an unredacted header is encoded as before.
+        if !self.argv_redacted.is_empty() {
+            p.u64(self.argv_redacted.len() as u64);
+            for &(i, n) in &self.argv_redacted {
+                p.u32(i);
+                p.u64(n);
+            }
+        }
         out
     }
 
@@ -233,6 +244,23 @@ impl Header {
                 v.push((c.u32()?, c.u64()?));
             }
             h.env_redacted = v;
+        }
+        if !c.is_empty() {
+            // Bytes that are not a valid list are a later version's field.
+            let argc = h.argv.len();
+            let list = |c: &mut Cur<'_>| -> Step<Vec<(u32, u64)>> {
+                let n = c.count(2)?;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let (i, d) = (c.u32()?, c.u64()?);
+                    if i as usize >= argc {
+                        return Err("a redacted argv index past argv");
+                    }
+                    v.push((i, d));
+                }
+                Ok(v)
+            };
+            h.argv_redacted = list(c).unwrap_or_default();
         }
         Ok(h)
     }

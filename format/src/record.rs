@@ -458,6 +458,10 @@ pub enum Record<'a> {
         former_tid: Tid,
         filename: &'a [u8],
         argv: Vec<&'a [u8]>,
+        /// Elements of `argv` whose end a redaction policy dropped: (index,
+        /// bytes dropped after what `argv[index]` still holds). Empty before
+        /// format version 3 and when nothing was redacted.
+        argv_redacted: Vec<(u32, u64)>,
     },
     /// PTRACE_EVENT_EXIT: the status the thread is about to exit with (a wait status).
     ExitEvent { tid: Tid, time: u64, status: i32 },

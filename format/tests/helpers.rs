@@ -96,6 +96,7 @@ pub fn sample_records_of(version: u32, cb: &CaptureBuf) -> Vec<Record<'_>> {
             former_tid: 102,
             filename: b"/bin/ls",
             argv: vec![b"ls", b"-l", b""],
+            argv_redacted: Vec::new(),
         },
         Record::ExitEvent {
             tid: 101,

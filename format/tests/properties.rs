@@ -189,6 +189,7 @@ fn build<'a>(items: &'a [Owned], times: &[u64], bufs: &'a mut Vec<CaptureBuf>) -
                 former_tid: *former,
                 filename: path,
                 argv: argv.iter().map(|a| a.as_slice()).collect(),
+                argv_redacted: Vec::new(),
             },
             Owned::ExitEvent(tid, status) => Record::ExitEvent {
                 tid: *tid,

@@ -132,3 +132,59 @@ fn a_chunk_read_for_statistics_skims_but_refuses_a_full_decode() {
         .unwrap();
     assert_eq!(data.records().filter(|r| r.is_ok()).count(), 200);
 }
+
+#[test]
+fn redaction_markers_round_trip_redacted_argv_and_header_entries_and_captures() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.bin");
+    let header = Header {
+        argv: vec![b"mysql".to_vec(), b"--password=".to_vec()],
+        argv_redacted: vec![(1, 7)],
+        env: vec![b"API_TOKEN=".to_vec()],
+        env_redacted: vec![(0, 40)],
+        redaction: Some(Redaction {
+            policy: "default".into(),
+            applied_wall_ns: 5,
+        }),
+        ..Header::default()
+    };
+    let mut cb = CaptureBuf::new();
+    cb.push_redacted(1, 0, 0x1000, 42);
+    let recs = vec![
+        Record::Exec {
+            tid: 1,
+            time: 10,
+            former_tid: 1,
+            filename: b"/usr/bin/mysql",
+            argv: vec![b"mysql", b"--password="],
+            argv_redacted: vec![(1, 7)],
+        },
+        Record::SyscallEnter {
+            tid: 1,
+            time: 11,
+            stime_us: None,
+            nr: 1,
+            args: [1, 0x1000, 42, 0, 0, 0],
+            regs: None,
+            mem: cb.captures(),
+        },
+    ];
+    let mut w = Writer::create(&path, &header, WriterOptions::default()).unwrap();
+    for r in &recs {
+        w.write(r).unwrap();
+    }
+    w.finish().unwrap();
+    let t = Trace::open(&path).unwrap();
+    assert_eq!(t.header(), &header);
+    let mut got = Vec::new();
+    t.for_each_record(|r| got.push(r.to_owned())).unwrap();
+    let want: Vec<OwnedRecord> = recs.iter().map(|r| r.to_owned()).collect();
+    assert_eq!(got, want);
+    match got[1].as_record() {
+        Record::SyscallEnter { mem, .. } => {
+            let m = mem.iter().next().unwrap();
+            assert_eq!((m.redacted, m.len(), m.data), (Some(42), 42, &[][..]));
+        }
+        r => panic!("{r:?}"),
+    }
+}

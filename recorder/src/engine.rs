@@ -30,7 +30,7 @@
 
 use std::marker::PhantomData;
 
-use ptrec_format::{note_kind, CaptureBuf, ChildKind, Record, Regs, Termination, Tid, Writer};
+use ptrec_format::{note_kind, CaptureBuf, ChildKind, Record, Regs, Termination, Tid};
 use rustc_hash::FxHashMap;
 
 use crate::arch;
@@ -161,9 +161,9 @@ impl Engine {
     /// An engine for the command `root`, already seized (with
     /// [`SEIZE_OPTIONS`]) and stopped by PTRACE_INTERRUPT: `stop` is that stop.
     /// Records the start and resumes it.
-    pub fn start(writer: Writer, stop: Stop, ppid: Tid) -> Engine {
+    pub fn start(sink: Sink, stop: Stop, ppid: Tid) -> Engine {
         let root = stop.tid();
-        let mut e = Engine::new(writer, root);
+        let mut e = Engine::new(sink, root);
         let mut th = Thread::new(root);
         th.launcher = true;
         e.threads.insert(root, th);
@@ -193,13 +193,13 @@ impl Engine {
 
     /// An engine with no command, for `rec -p` alone: add the processes
     /// with [`Engine::attached`].
-    pub fn without_command(writer: Writer) -> Engine {
-        Engine::new(writer, 0)
+    pub fn without_command(sink: Sink) -> Engine {
+        Engine::new(sink, 0)
     }
 
-    fn new(writer: Writer, root: Tid) -> Engine {
+    fn new(sink: Sink, root: Tid) -> Engine {
         Engine {
-            sink: Sink::new(writer),
+            sink,
             threads: FxHashMap::default(),
             expected: FxHashMap::default(),
             held: Vec::new(),
@@ -954,6 +954,7 @@ impl Engine {
             former_tid: former,
             filename,
             argv,
+            argv_redacted: Vec::new(),
         });
         if unprivileged {
             self.setuid_said = true;

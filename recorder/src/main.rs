@@ -1,7 +1,7 @@
 //! `rec`: record every ptrace stop of a command's whole process tree.
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -14,7 +14,9 @@ use ptrec_recorder::engine::{Engine, SEIZE_OPTIONS};
 use ptrec_recorder::filter::Filter;
 use ptrec_recorder::idle::{IdlePoll, CPU_LATENCY_QOS};
 use ptrec_recorder::launch::Launch;
+use ptrec_recorder::sink::Sink;
 use ptrec_recorder::{arch, attach, output, signals, stop, tracee};
+use ptrec_redact::{paths::PathHasher, EnvRule, FdKind, Policy, Redactor};
 
 /// Record every ptrace stop of a process tree into a trace file.
 #[derive(Parser, Debug)]
@@ -43,6 +45,15 @@ struct Args {
     /// No summary line on stderr.
     #[arg(short = 'q', long = "quiet")]
     quiet: bool,
+    /// Drop what POLICY names before it reaches the disk. `default`:
+    /// environment values outside PATH HOME USER LOGNAME SHELL LANG LC_*
+    /// TERM TZ PWD, every buffer's content (lengths kept), secret-looking
+    /// argv parts. Rules (comma-separated): default, env=all|allow[:NAME:...]
+    /// |secrets, secrets, buffers=all|files|sockets|pipes|ttys|other|GLOB,
+    /// paths=hash (key from $PTREC_REDACT_KEY, else random), none; as
+    /// `analyze redact`.
+    #[arg(long = "redact", value_name = "POLICY")]
+    redact: Option<String>,
     /// Microseconds rec polls for the next stop before it sleeps, keeping
     /// its CPU awake: a sleeping tracer's CPU goes idle, and waking it costs
     /// more than the stop. Only while a CPU rec may use is free: with every
@@ -170,7 +181,24 @@ fn run(args: Args) -> Result<End> {
     if let Some(l) = launch.as_mut() {
         l.sigpipe_ignored(SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed));
     }
-    let header = header(&args, filter.as_ref(), has_command)?;
+    let mut header = header(&args, filter.as_ref(), has_command)?;
+    let mut redactor = match args.redact.as_deref() {
+        Some(p) => {
+            let policy = Policy::parse(p)?;
+            let hasher = if policy.hash_paths {
+                Some(PathHasher::from_env_or_random().context("--redact paths=hash: no key")?)
+            } else {
+                None
+            };
+            Some(Redactor::new(policy, hasher))
+        }
+        None => None,
+    };
+    if let Some(r) = redactor.as_mut() {
+        let now = header.start_wall_ns;
+        r.header(&mut header, now);
+    }
+    let kept = kept_secrets(redactor.as_ref(), &header);
     // Held until rec returns; the kernel drops it if rec dies.
     let _idle_poll = if args.idle_poll {
         Some(IdlePoll::hold().with_context(|| {
@@ -219,6 +247,13 @@ fn run(args: Args) -> Result<End> {
         None => None,
     };
     let pid = child.as_ref().map_or(0, |c| c.pid);
+    if let Some(r) = redactor.as_mut() {
+        // The command inherits rec's stdin, stdout and stderr.
+        for fd in 0..3 {
+            let (kind, path) = std_fd_kind(fd);
+            r.seed_fd(pid, fd, kind, path);
+        }
+    }
     // Microsecond times: every view prints microseconds, and nanosecond
     // noise would cost several bytes per stop after compression.
     // A chunk is sealed once its first record is FLUSH_INTERVAL old, at
@@ -261,9 +296,9 @@ fn run(args: Args) -> Result<End> {
         Some(stop) => {
             // SAFETY: getpid has no arguments.
             let me = unsafe { libc::getpid() };
-            Engine::start(writer, stop, me)
+            Engine::start(Sink::new(writer).redacting(redactor), stop, me)
         }
-        None => Engine::without_command(writer),
+        None => Engine::without_command(Sink::new(writer).redacting(redactor)),
     };
     engine.verify_exit_regs(args.verify_exit_regs);
     engine.string_limit(args.string_limit as usize);
@@ -342,6 +377,15 @@ fn run(args: Args) -> Result<End> {
             started.elapsed().as_secs_f64()
         );
     }
+    if !args.quiet {
+        if let Some(what) = kept {
+            eprintln!(
+                "rec: {} holds {what} as recorded; before sharing it: analyze redact {} -o REDACTED (or record with --redact default)",
+                args.output.display(),
+                args.output.display()
+            );
+        }
+    }
     if let Some(e) = fin.write_error {
         // Lost: every record rec saw that the file does not hold (those
         // queued or being written when the disk filled are lost too). A
@@ -381,6 +425,48 @@ fn readable_records(path: &std::path::Path) -> u64 {
     // An error ends the count at the first chunk that cannot be read.
     let _ = t.for_each_record(|_| n += 1);
     n
+}
+
+/// What a trace recorded without a policy that drops it holds: the
+/// environment's values, buffers' contents. None when the policy dropped
+/// both (or there are none).
+fn kept_secrets(r: Option<&Redactor>, h: &Header) -> Option<&'static str> {
+    let env = match r.map(|r| &r.policy().env) {
+        None => !h.env.is_empty(),
+        Some(e) => matches!(e, EnvRule::Keep | EnvRule::Secrets),
+    };
+    let buffers = h.options.string_limit > 0 && r.is_none_or(|r| !r.policy().buffers.all);
+    match (env, buffers) {
+        (true, true) => Some("the environment's values and the content of buffers"),
+        (true, false) => Some("the environment's values"),
+        (false, true) => Some("the content of buffers"),
+        (false, false) => None,
+    }
+}
+
+/// What rec's descriptor `fd` is, for the `buffers=KIND` rules of the
+/// command that inherits it.
+fn std_fd_kind(fd: i32) -> (FdKind, Option<Vec<u8>>) {
+    // SAFETY: stat is plain data, fstat fills it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a local.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return (FdKind::Unknown, None);
+    }
+    // SAFETY: isatty only inspects the descriptor.
+    let tty = unsafe { libc::isatty(fd) } == 1;
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFIFO => (FdKind::Pipe, None),
+        libc::S_IFSOCK => (FdKind::Socket, None),
+        libc::S_IFCHR if tty => (FdKind::Tty, None),
+        libc::S_IFREG => {
+            let path = std::fs::read_link(format!("/proc/self/fd/{fd}"))
+                .ok()
+                .map(|p| p.into_os_string().into_vec());
+            (FdKind::File, path)
+        }
+        _ => (FdKind::Other, None),
+    }
 }
 
 fn kill_child(pid: i32) {

@@ -1,8 +1,11 @@
 //! Where the engine's records go: the trace writer, the first write error,
 //! and the counters of the summary line, owned together so that a record
 //! borrowing the engine's buffers can be written while they are borrowed.
+//! With `--redact`, each record passes through the policy's
+//! [`Redactor`] on its way to the writer.
 
 use ptrec_format::{Record, Writer};
+use ptrec_redact::Redactor;
 
 /// Counters for the summary line.
 #[derive(Clone, Debug, Default)]
@@ -21,6 +24,7 @@ pub struct Stats {
 pub struct Sink {
     writer: Writer,
     error: Option<ptrec_format::Error>,
+    redactor: Option<Box<Redactor>>,
     pub stats: Stats,
 }
 
@@ -29,8 +33,15 @@ impl Sink {
         Sink {
             writer,
             error: None,
+            redactor: None,
             stats: Stats::default(),
         }
+    }
+
+    /// Every record is redacted by `r` before it is written (`rec --redact`).
+    pub fn redacting(mut self, r: Option<Redactor>) -> Sink {
+        self.redactor = r.map(Box::new);
+        self
     }
 
     /// Writes a record unless the writer already failed (then counts it as
@@ -42,7 +53,12 @@ impl Sink {
             self.stats.dropped += 1;
             return;
         }
-        if let Err(e) = self.writer.write(r) {
+        let w = &mut self.writer;
+        let res = match self.redactor.as_deref_mut() {
+            Some(red) => red.record(r, |r| w.write(r)),
+            None => w.write(r),
+        };
+        if let Err(e) = res {
             self.error = Some(e);
             self.stats.dropped += 1;
         }

@@ -1,7 +1,7 @@
 //! No recorded byte reaches the terminal raw: a recording full of terminal
 //! escape sequences (in argv, the exec'd filename, the cwd, the hostname, an
-//! attached process's comm, a written buffer, a path) is shown by every text
-//! view with those bytes escaped as strace escapes them.
+//! attached process's comm, the environment, a written buffer, a path) is
+//! shown by every text view with those bytes escaped as strace escapes them.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -79,6 +79,7 @@ fn every_text_view_of_a_hostile_recording_escapes_its_control_bytes() {
         .arg(os(b"\x1b]0;argv\x07"))
         .arg(os(b"\xff\xfe\x9b[31m"))
         .current_dir(&cwd)
+        .env("HOSTILE", os(b"\x1b]0;env\x07"))
         .stdout(Stdio::null());
     // SAFETY: between fork and exec the child only makes two syscalls.
     unsafe {
@@ -116,4 +117,20 @@ fn every_text_view_of_a_hostile_recording_escapes_its_control_bytes() {
     for s in [r"\33]0;buffer\7\233\n", r"\33]0;path\7"] {
         assert!(replay.contains(s), "{s} not in:\n{replay}");
     }
+    let env = view(&out, &["env"]);
+    assert!(env.contains(r"HOSTILE=\33]0;env\7"), "{env}");
+    view(&out, &["info", "--env"]);
+    let o = out.to_str().expect("utf8");
+    let diff = view(&out, &["diff", o]);
+    assert!(diff.contains(r"\33]0;exe\7\233"), "{diff}");
+    // A redacted copy is shown as safely.
+    let red = d.path().join("r.bin");
+    let st = Command::new(bin("analyze"))
+        .args(["redact", "--redact", "secrets", o, "-o"])
+        .arg(&red)
+        .status()
+        .expect("analyze redact");
+    assert!(st.success());
+    view(&red, &["tree"]);
+    view(&red, &["info"]);
 }

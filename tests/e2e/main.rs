@@ -9,9 +9,12 @@
 mod analyze;
 mod attach;
 mod capture;
+mod diff;
 mod engine;
 mod escaping;
 mod export;
+mod fidelity;
 mod output;
 mod postmortem;
 mod rec;
+mod redact;

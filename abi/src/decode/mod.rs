@@ -24,7 +24,7 @@ use ptrec_format::{mem_flags, Mem};
 
 use crate::layout::Field;
 use crate::names::{error_return_text, signal_name, syscall_name};
-use crate::text::{escape_fd_path, push_quoted, quoted};
+use crate::text::{escape_fd_path, push_quoted, quoted, redacted_text};
 use crate::x86_64::layout::LAYOUT as L;
 
 mod flags;
@@ -596,7 +596,7 @@ impl<'a> Cx<'_, 'a, '_, '_> {
             if !data.is_empty() {
                 push_quoted(s, data, false);
             }
-            let _ = write!(s, "<redacted {n} bytes>");
+            s.push_str(&redacted_text(n));
         } else if clip {
             self.clipped(s, data, cut);
         } else {

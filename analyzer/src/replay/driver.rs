@@ -458,6 +458,12 @@ impl Printer<'_> {
                 // leader's tid; the leader's own line says so.
                 let _ = write!(line, "+++ superseded by execve in pid {former_tid} +++");
             }
+            // rec's notes, but the end (its status is the root's exit line).
+            Record::Note {
+                kind, value, text, ..
+            } if kind != ptrec_format::note_kind::END => {
+                line.push_str(&crate::fidelity::note_line(kind, value, text));
+            }
             _ => return,
         }
         self.interrupt(w);

@@ -106,6 +106,7 @@ fn encode_other(e: &mut Put<'_>, r: &Record<'_>) {
             former_tid,
             filename,
             argv,
+            argv_redacted,
             ..
         } => {
             e.i32(*former_tid);
@@ -113,6 +114,15 @@ fn encode_other(e: &mut Put<'_>, r: &Record<'_>) {
             e.u64(argv.len() as u64);
             for a in argv {
                 e.bytes(a);
+            }
+            // Appended in version 3 (and only when there is one: an
+            // unredacted Exec is encoded as before).
+            if !argv_redacted.is_empty() {
+                e.u64(argv_redacted.len() as u64);
+                for &(i, n) in argv_redacted {
+                    e.u32(i);
+                    e.u64(n);
+                }
             }
         }
         Record::ExitEvent { status, .. } => {
@@ -176,6 +186,20 @@ fn encode_other(e: &mut Put<'_>, r: &Record<'_>) {
 
 /// Decodes the fields of a record that is not a syscall stop, after its tid
 /// and time (the same in every version).
+/// The redacted-argv list of an Exec record (version 3).
+fn read_argv_redacted(c: &mut Cur<'_>, argc: usize) -> Step<Vec<(u32, u64)>> {
+    let k = c.count(2)?;
+    let mut v = Vec::with_capacity(k);
+    for _ in 0..k {
+        let (i, dropped) = (c.u32()?, c.u64()?);
+        if i as usize >= argc {
+            return Err("a redacted argv index past argv");
+        }
+        v.push((i, dropped));
+    }
+    Ok(v)
+}
+
 fn decode_other<'a>(k: Kind, tid: Tid, time: u64, c: &mut Cur<'a>) -> Step<Record<'a>> {
     Ok(match k {
         Kind::SignalDelivery => Record::SignalDelivery {
@@ -226,12 +250,21 @@ fn decode_other<'a>(k: Kind, tid: Tid, time: u64, c: &mut Cur<'a>) -> Step<Recor
             for _ in 0..n {
                 argv.push(c.bytes()?);
             }
+            // Absent before version 3 and when nothing was redacted. Bytes
+            // after argv that are not a valid list are ignored, as any
+            // unknown appended field is.
+            let argv_redacted = if c.is_empty() {
+                Vec::new()
+            } else {
+                read_argv_redacted(c, argv.len()).unwrap_or_default()
+            };
             Record::Exec {
                 tid,
                 time,
                 former_tid,
                 filename,
                 argv,
+                argv_redacted,
             }
         }
         Kind::ExitEvent => Record::ExitEvent {

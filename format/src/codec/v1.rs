@@ -752,6 +752,7 @@ mod reference {
                         former_tid,
                         filename,
                         argv,
+                        argv_redacted: Vec::new(),
                     }
                 }
                 Kind::ExitEvent => Record::ExitEvent {
@@ -938,6 +939,7 @@ mod tests {
                 former_tid: 7,
                 filename: b"/bin/sh",
                 argv,
+                argv_redacted: Vec::new(),
             },
             Record::ExitEvent {
                 tid: 6,

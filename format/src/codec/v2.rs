@@ -665,6 +665,7 @@ mod tests {
             former_tid: 102,
             filename: b"/bin/true",
             argv: vec![b"true"],
+            argv_redacted: Vec::new(),
         });
         recs.push(Record::Death {
             tid: 100,
