@@ -100,7 +100,8 @@ fn fleet() -> &'static Fleet {
         let d = dir.path();
         let traces = vec![d.join("cat.bin"), d.join("forktree.bin"), d.join("sh.bin")];
         // A failed open (cat exits 1), a tree of processes, and a shell
-        // pipeline with a signal.
+        // pipeline with a signal it handles (rec dies of a signal that
+        // kills its command, as the command would).
         rec(&traces[0], &["cat", MISSING]);
         rec(&traces[1], &[tracee("forktree").to_str().unwrap()]);
         rec(
@@ -108,7 +109,7 @@ fn fleet() -> &'static Fleet {
             &[
                 "sh",
                 "-c",
-                "echo hello | tr a-z A-Z > /dev/null; cd /tmp && ls . > /dev/null; kill -USR1 $$ 2>/dev/null; true",
+                "trap true USR1; echo hello | tr a-z A-Z > /dev/null; cd /tmp && ls . > /dev/null; kill -USR1 $$; true",
             ],
         );
         let parquet = d.join("dataset");
