@@ -39,3 +39,36 @@ pub fn require_root(why: &str) {
     let euid = unsafe { libc::geteuid() };
     assert_eq!(euid, 0, "this test needs root: {why}");
 }
+
+/// A small tmpfs mounted on a new temporary directory (root only: the test
+/// fails otherwise), unmounted when dropped, whatever the test's outcome.
+pub struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// `size` as mount's `-o size=` takes it (`256k`, `2m`).
+    pub fn mount(size: &str) -> Tmpfs {
+        require_root("it mounts a small tmpfs");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "mount -t tmpfs failed (no CAP_SYS_ADMIN?)");
+        Tmpfs { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}

@@ -37,6 +37,10 @@ pub enum Arg {
     InBuf(u8),
     /// Output buffer, length = return value, at exit, cut at `-s`.
     OutRet,
+    /// Output records, length = return value, at exit, whole up to
+    /// [`RECORDS_MAX`] bytes (not cut at `-s`: what they count is shown,
+    /// getdents' `/* 207 entries */`).
+    OutRecords,
     /// Fixed-size struct read at entry.
     In(u16),
     /// Fixed-size struct read at exit when the call succeeded.
@@ -63,6 +67,9 @@ pub enum Arg {
     SockaddrIn(u8),
     /// sockaddr whose length is in the socklen_t argument `n` points to, at exit.
     SockaddrOut(u8),
+    /// pselect6's `{const sigset_t *ss; size_t ss_len}` at entry, and the
+    /// set it points to (arg 8 + i, at most 128 bytes).
+    SigmaskPair,
     /// Decided by another argument's value (see [`Cond`]).
     If(&'static Cond),
 }
@@ -174,6 +181,27 @@ static IOCTL_ARG2: Cond = Cond {
     ],
 };
 
+/// futex(2)'s fourth argument is a timeout only for the waiting
+/// operations (WAIT, LOCK_PI, WAIT_BITSET, WAIT_REQUEUE_PI, LOCK_PI2, with
+/// or without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME); the others
+/// pass a number there.
+static FUTEX_ARG3: Cond = Cond {
+    arg: 1,
+    cases: &futex_waits(),
+};
+
+const fn futex_waits() -> [(u32, Arg); 20] {
+    let cmds = [0, 6, 9, 11, 13];
+    let flags = [0, 128, 256, 384];
+    let mut out = [(0, Arg::None); 20];
+    let mut i = 0;
+    while i < 20 {
+        out[i] = (cmds[i / 4] | flags[i % 4], In(TIMESPEC));
+        i += 1;
+    }
+    out
+}
+
 /// (syscall, signature) pairs; the table below is built from them.
 const LIST: &[(Sysno, Sig)] = &[
     (Sysno::read, s(N, OutRet, N, N, N, N)),
@@ -226,8 +254,8 @@ const LIST: &[(Sysno, Sig)] = &[
     (Sysno::utimensat, s(N, Path, In(2 * TIMESPEC), N, N, N)),
     (Sysno::mknod, s(Path, N, N, N, N, N)),
     (Sysno::mknodat, s(N, Path, N, N, N, N)),
-    (Sysno::getdents64, s(N, OutRet, N, N, N, N)),
-    (Sysno::getdents, s(N, OutRet, N, N, N, N)),
+    (Sysno::getdents64, s(N, OutRecords, N, N, N, N)),
+    (Sysno::getdents, s(N, OutRecords, N, N, N, N)),
     (Sysno::execve, s(Path, StrArray, StrArray, N, N, N)),
     (Sysno::execveat, s(N, Path, StrArray, StrArray, N, N)),
     (Sysno::getxattr, s(Path, Str, OutRet, N, N, N)),
@@ -271,7 +299,14 @@ const LIST: &[(Sysno, Sig)] = &[
     ),
     (
         Sysno::pselect6,
-        s(N, InOut(128), InOut(128), InOut(128), InOut(TIMESPEC), N),
+        s(
+            N,
+            InOut(128),
+            InOut(128),
+            InOut(128),
+            InOut(TIMESPEC),
+            SigmaskPair,
+        ),
     ),
     (Sysno::epoll_ctl, s(N, N, N, In(EPOLL_EVENT), N, N)),
     (
@@ -340,7 +375,7 @@ const LIST: &[(Sysno, Sig)] = &[
     (Sysno::set_tid_address, NONE),
     (Sysno::set_robust_list, s(In(ROBUST_HEAD), N, N, N, N, N)),
     (Sysno::rseq, s(In(RSEQ), N, N, N, N, N)),
-    (Sysno::futex, s(N, N, N, In(TIMESPEC), N, N)),
+    (Sysno::futex, s(N, N, N, If(&FUTEX_ARG3), N, N)),
     (
         Sysno::futex_waitv,
         s(InArray(FUTEX_WAITV, 1), N, N, In(TIMESPEC), N, N),
@@ -381,6 +416,10 @@ const LIST: &[(Sysno, Sig)] = &[
 
 // Documented size kept for table entries that are added later.
 const _: u16 = CPU_SET;
+
+/// The most bytes of an [`Arg::OutRecords`] buffer captured (glibc reads
+/// directories 32 KiB at a time).
+pub const RECORDS_MAX: usize = 65536;
 
 /// Table size: every x86_64 syscall number.
 pub const TABLE_LEN: usize = Sysno::table_size();

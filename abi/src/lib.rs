@@ -20,7 +20,13 @@
 //! ```
 //!
 //! Architecture-specific facts live in one module per architecture
-//! (`x86_64/`); everything else takes an [`Arch`].
+//! (`x86_64/`: generated classes and struct layouts); names, classes, sets
+//! and layouts take an [`Arch`]. The capture table and the decoders are
+//! x86_64's today: a second architecture adds its module (its layout from
+//! `abi/gen/layout.py ARCH CROSS-CC`, its classes from strace's table for
+//! it), its capture table, and the flag values that differ (aarch64's
+//! O_DIRECTORY, O_NOFOLLOW, O_DIRECT, O_LARGEFILE) to the decoders, which
+//! then read the layout through [`Arch::layout`] instead of x86_64's.
 
 pub mod capture;
 pub mod class;

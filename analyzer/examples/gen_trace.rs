@@ -88,12 +88,12 @@ fn main() -> anyhow::Result<()> {
     let mut stime = 0u64;
     let mut regs = [Regs::default(); 4];
     for (t, r) in regs.iter_mut().enumerate() {
-        r.0[rx::RIP] = 0x7f12_3456_7000 + t as u64 * 16;
-        r.0[rx::RSP] = 0x7ffd_1000_0000 - t as u64 * 0x10_0000;
-        r.0[rx::CS] = 0x33;
-        r.0[rx::SS] = 0x2b;
-        r.0[rx::EFLAGS] = 0x246;
-        r.0[rx::FS_BASE] = 0x7f12_0000_0740 + t as u64 * 0x1000;
+        r[rx::RIP] = 0x7f12_3456_7000 + t as u64 * 16;
+        r[rx::RSP] = 0x7ffd_1000_0000 - t as u64 * 0x10_0000;
+        r[rx::CS] = 0x33;
+        r[rx::SS] = 0x2b;
+        r[rx::EFLAGS] = 0x246;
+        r[rx::FS_BASE] = 0x7f12_0000_0740 + t as u64 * 0x1000;
     }
     let limit = mb << 20;
     let mut i: u64 = 0;
@@ -105,13 +105,13 @@ fn main() -> anyhow::Result<()> {
             let (nr, args, ret, cin, cout) =
                 mix[(i.wrapping_mul(2_654_435_761) >> 7) as usize % mix.len()];
             let r = &mut regs[t];
-            r.0[rx::ORIG_RAX] = nr;
-            r.0[rx::RAX] = (-38i64) as u64;
+            r[rx::ORIG_RAX] = nr;
+            r[rx::RAX] = (-38i64) as u64;
             for (k, &reg) in rx::ARGS.iter().enumerate() {
-                r.0[reg] = args[k];
+                r[reg] = args[k];
             }
-            r.0[rx::RCX] = r.0[rx::RIP];
-            r.0[rx::R11] = r.0[rx::EFLAGS];
+            r[rx::RCX] = r[rx::RIP];
+            r[rx::R11] = r[rx::EFLAGS];
             time += 700 + (i % 13) * 37;
             caps.clear();
             if !cin.is_empty() {
@@ -131,7 +131,7 @@ fn main() -> anyhow::Result<()> {
             w.write(&rec)?;
             time += 300 + (i % 7) * 91;
             stime += i % 3;
-            r.0[rx::RAX] = ret as u64;
+            r[rx::RAX] = ret as u64;
             caps.clear();
             if !cout.is_empty() {
                 caps.push(1, mem_flags::AT_EXIT, args[1], cout);

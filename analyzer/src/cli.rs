@@ -109,6 +109,25 @@ pub enum Cmd {
         #[arg(default_value = "trace.bin")]
         trace: PathBuf,
     },
+    /// A Perfetto trace (ui.perfetto.dev): tracks per process and thread,
+    /// a slice per syscall, instants, fork flows.
+    Timeline {
+        /// The file to write (a new one).
+        #[arg(short = 'o', required = true)]
+        output: PathBuf,
+        /// Only these syscalls' slices (strace syntax, as replay's -e).
+        #[arg(short = 'e')]
+        expr: Vec<String>,
+        /// Only these processes (or threads).
+        #[arg(short = 'p')]
+        pids: Vec<i32>,
+        /// Leave out slices shorter than this (`250us`, `1ms`, `0.5s`; a
+        /// bare number is nanoseconds).
+        #[arg(long, value_parser = parse_duration, default_value = "0")]
+        min_duration: u64,
+        #[arg(default_value = "trace.bin")]
+        trace: PathBuf,
+    },
     /// Header metadata, chunk count, integrity check, fidelity report.
     Info {
         /// JSON output.
@@ -208,7 +227,34 @@ pub struct ReplayOpts {
     /// Only calls that succeeded (as `-e status=successful`).
     #[arg(short = 'z')]
     pub successful_only: bool,
+    /// Show what descriptors refer to (`3</etc/passwd>`), from the
+    /// descriptor tables kept over the trace; -yy shows sockets' addresses too.
+    #[arg(short = 'y', action = clap::ArgAction::Count)]
+    pub decode_fds: u8,
+    /// NDJSON: one object per call, signal or event (schema:
+    /// analyzer/replay.schema.json).
+    #[arg(long)]
+    pub json: bool,
     /// Prefix each call with the instruction pointer at its entry.
     #[arg(short = 'i')]
     pub instruction_pointer: bool,
+}
+
+/// `250us`, `1ms`, `0.5s`, `100ns` or a bare number of nanoseconds.
+pub fn parse_duration(v: &str) -> Result<u64, String> {
+    let (num, unit) = match v.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => v.split_at(i),
+        None => (v, "ns"),
+    };
+    let scale = match unit {
+        "ns" => 1.0,
+        "us" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        _ => return Err(format!("{v}: unit must be ns, us, ms or s")),
+    };
+    match num.parse::<f64>() {
+        Ok(n) if n >= 0.0 && n.is_finite() => Ok((n * scale).round() as u64),
+        _ => Err(format!("{v}: not a duration")),
+    }
 }

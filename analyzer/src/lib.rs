@@ -26,6 +26,7 @@ pub mod diff;
 pub mod env;
 pub mod export;
 pub mod failures;
+pub mod fds;
 pub mod fidelity;
 pub mod files;
 pub mod filter;
@@ -38,6 +39,7 @@ pub mod replay;
 pub mod slow;
 pub mod stats;
 pub mod summary;
+pub mod timeline;
 pub mod tree;
 
 use std::io::Write;
@@ -112,25 +114,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Some(Cmd::Replay { opts, trace }) => replay::run(&open(&trace)?, &opts, strict),
-        Some(Cmd::Info {
-            env: false,
-            json,
-            trace,
-        }) => info::run(&open(&trace)?, json),
-        Some(Cmd::Info { json, trace, .. } | Cmd::Env { json, trace }) => {
-            let t = open(&trace)?;
-            if json {
-                out(&(env::json(t.header())? + "\n"))
-            } else {
-                out(&env::text(t.header()))
-            }
-        }
-        Some(Cmd::Diff { json, a, b }) => diff::run(&open(&a)?, &open(&b)?, json),
-        Some(Cmd::Redact {
-            policy,
-            output,
-            trace,
-        }) => redact::run(&open(&trace)?, policy.as_deref(), &output),
         Some(Cmd::Export {
             out: dir,
             format,
@@ -151,6 +134,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             trace,
         }) => slow::run(&open(&trace)?, &so, n, &expr, json),
+        Some(Cmd::Timeline {
+            output,
+            expr,
+            pids,
+            min_duration,
+            trace,
+        }) => {
+            let w = timeline::run(
+                &open(&trace)?,
+                &so,
+                &output,
+                timeline::Options {
+                    exprs: expr,
+                    pids,
+                    min_duration_ns: min_duration,
+                },
+            )?;
+            eprintln!(
+                "analyze: {} slices, {} flows, {} bytes written to {}",
+                w.slices,
+                w.flows,
+                w.bytes,
+                output.display()
+            );
+            Ok(())
+        }
         Some(Cmd::Failures { json, trace }) => failures::run(&open(&trace)?, &so, json),
         Some(Cmd::Output {
             pids,
@@ -186,6 +195,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 strict,
             )
         }
+        Some(Cmd::Info {
+            env: false,
+            json,
+            trace,
+        }) => info::run(&open(&trace)?, json),
+        Some(Cmd::Info { json, trace, .. } | Cmd::Env { json, trace }) => {
+            let t = open(&trace)?;
+            if json {
+                out(&(env::json(t.header())? + "\n"))
+            } else {
+                out(&env::text(t.header()))
+            }
+        }
+        Some(Cmd::Diff { json, a, b }) => diff::run(&open(&a)?, &open(&b)?, json),
+        Some(Cmd::Redact {
+            policy,
+            output,
+            trace,
+        }) => redact::run(&open(&trace)?, policy.as_deref(), &output),
     }
 }
 

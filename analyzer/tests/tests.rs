@@ -7,6 +7,8 @@
 
 mod calls;
 mod export;
+mod fds;
 mod helpers;
+mod json;
 mod tree;
 mod views;

@@ -11,7 +11,7 @@ use std::hint::black_box;
 /// change a little, as in a loop of read/write calls.
 fn stops(n: usize) -> Vec<Record<'static>> {
     let mut base = Regs::default();
-    for (i, w) in base.0.iter_mut().enumerate() {
+    for (i, w) in base.words_mut().iter_mut().enumerate() {
         *w = 0x7ffd_0000_0000 + (i as u64) * 0x1000;
     }
     let mut threads = [base; 4];
@@ -21,14 +21,14 @@ fn stops(n: usize) -> Vec<Record<'static>> {
             let g = &mut threads[t];
             let enter = (i / 4) % 2 == 0;
             if enter {
-                g.0[x86_64::ORIG_RAX] = if i % 8 < 4 { 0 } else { 1 };
-                g.0[x86_64::RSI] = g.0[x86_64::RSI].wrapping_add(64);
-                g.0[x86_64::RDX] = 64;
-                g.0[x86_64::RAX] = (-38i64) as u64;
+                g[x86_64::ORIG_RAX] = if i % 8 < 4 { 0 } else { 1 };
+                g[x86_64::RSI] = g[x86_64::RSI].wrapping_add(64);
+                g[x86_64::RDX] = 64;
+                g[x86_64::RAX] = (-38i64) as u64;
             } else {
-                g.0[x86_64::RAX] = 64;
-                g.0[x86_64::RCX] = g.0[x86_64::RIP];
-                g.0[x86_64::R11] = 0x246;
+                g[x86_64::RAX] = 64;
+                g[x86_64::RCX] = g[x86_64::RIP];
+                g[x86_64::R11] = 0x246;
             }
             let g = *g;
             let tid = 1000 + t as i32;

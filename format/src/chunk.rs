@@ -365,7 +365,7 @@ pub enum Part {
     /// Everything: records in full.
     All,
     /// What [`ChunkDecoder::skim`](crate::codec::ChunkDecoder::skim) reads:
-    /// a version-2 chunk's detail stream stays compressed.
+    /// the detail stream of a version-2 or 3 chunk stays compressed.
     Stops,
 }
 

@@ -13,7 +13,7 @@ pub const MAX_META_BYTES: usize = 64 << 20;
 /// Encoded field by field in the forms of [`crate::wire`] (FORMAT.md,
 /// section 2). New fields are only ever appended at the end; a reader
 /// ignores header bytes past the fields it knows.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
     /// AUDIT_ARCH value of the tracees (`AUDIT_ARCH_X86_64`).
     pub arch: u32,
@@ -49,9 +49,34 @@ pub struct Header {
     /// Entries of `env` whose value (after the first `=`) a redaction
     /// dropped: (index into `env`, the value's original length in bytes).
     pub env_redacted: Vec<(u32, u64)>,
-    /// Elements of `argv` whose end a redaction dropped: (index, bytes
-    /// dropped after what `argv[index]` still holds).
+    /// Elements of `argv` a redaction cut: (index, bytes dropped after what
+    /// the element still holds).
     pub argv_redacted: Vec<(u32, u64)>,
+}
+
+impl Default for Header {
+    /// An empty header of an x86_64 recording.
+    fn default() -> Self {
+        Header {
+            arch: crate::arch::AUDIT_ARCH_X86_64,
+            reg_layout: crate::arch::REG_LAYOUT_X86_64,
+            kernel_release: String::new(),
+            hostname: String::new(),
+            page_size: 0,
+            start_wall_ns: 0,
+            start_mono_ns: 0,
+            argv: Vec::new(),
+            cwd: Vec::new(),
+            env: Vec::new(),
+            options: RecordingOptions::default(),
+            recorder_version: String::new(),
+            nonce: [0; 16],
+            wait_policy: String::new(),
+            redaction: None,
+            env_redacted: Vec::new(),
+            argv_redacted: Vec::new(),
+        }
+    }
 }
 
 /// A redaction applied to a trace (by `rec --redact` or `analyze redact`).
@@ -187,19 +212,8 @@ impl Header {
                 p.u64(r.applied_wall_ns);
             }
         }
-        p.u64(self.env_redacted.len() as u64);
-        for &(i, n) in &self.env_redacted {
-            p.u32(i);
-            p.u64(n);
-        }
-        // Only when there is one: an unredacted header is encoded as before.
-        if !self.argv_redacted.is_empty() {
-            p.u64(self.argv_redacted.len() as u64);
-            for &(i, n) in &self.argv_redacted {
-                p.u32(i);
-                p.u64(n);
-            }
-        }
+        p.pairs(&self.env_redacted);
+        p.pairs(&self.argv_redacted);
         out
     }
 
@@ -238,29 +252,10 @@ impl Header {
             };
         }
         if !c.is_empty() {
-            let n = c.count(2)?;
-            let mut v = Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push((c.u32()?, c.u64()?));
-            }
-            h.env_redacted = v;
+            h.env_redacted = c.pairs()?;
         }
         if !c.is_empty() {
-            // Bytes that are not a valid list are a later version's field.
-            let argc = h.argv.len();
-            let list = |c: &mut Cur<'_>| -> Step<Vec<(u32, u64)>> {
-                let n = c.count(2)?;
-                let mut v = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let (i, d) = (c.u32()?, c.u64()?);
-                    if i as usize >= argc {
-                        return Err("a redacted argv index past argv");
-                    }
-                    v.push((i, d));
-                }
-                Ok(v)
-            };
-            h.argv_redacted = list(c).unwrap_or_default();
+            h.argv_redacted = c.pairs()?;
         }
         Ok(h)
     }

@@ -10,12 +10,22 @@
 //! of the recording, so it builds and reads traces on any host.
 //!
 //! Main types:
-//! - [`Record`]: one ptrace stop or recorder event, named after `ptrace(2)`.
+//! - [`Record`]: one ptrace stop or recorder event, named after `ptrace(2)`;
+//!   it borrows its bytes. [`OwnedRecord`] ([`Record::to_owned`]) owns them.
+//! - [`Regs`]: a register snapshot tagged by its [`RegLayout`] (x86_64,
+//!   aarch64); [`LayoutDesc`] says which registers hold the syscall number,
+//!   arguments and return value, and drives the codec's predictions.
+//! - [`Header`]: what was recorded, where, how; [`Header::trace_id`].
 //! - [`Writer`]: encodes records on the caller's thread; a background thread
 //!   compresses and writes chunks.
-//! - [`Trace`]: opens a file, finds its chunks (trailer or scan) and decodes
-//!   them, in parallel with [`Trace::par_map_chunks`].
-//! - [`chunk::decode`]: the I/O-free decoder of the framing.
+//! - [`Trace`]: opens a file, finds its chunks (trailer or scan; duplicated
+//!   and reordered chunks left out and reported) and decodes them, in
+//!   parallel with [`Trace::par_map_chunks`], or only the good ones with
+//!   [`Trace::par_map_good_chunks`]; [`Trace::verify`] decodes everything.
+//! - [`chunk::decode`]: the I/O-free decoder of the framing;
+//!   [`memfile::read_bytes`] reads a trace held in memory by the same rules.
+//! - [`codec::ChunkEncoder`], [`codec::ChunkDecoder`]: record bodies, per
+//!   format version and register layout.
 //!
 //! ```
 //! use ptrec_format::{Header, Record, Trace, Writer, WriterOptions};
@@ -35,11 +45,13 @@
 //! Naming: `tid` is a thread id, `tgid` a thread-group (process) id; times are
 //! CLOCK_MONOTONIC nanoseconds.
 
-// Layers, each using only the ones above it: wire (values) → record (the
-// types) → header, trailer (hand-coded metadata) → codec (record bodies per
-// version) → chunk (framing: prefix, chunk header, stream table, zstd) →
-// layout (where the chunks are: the crash-reading rules) → reader, writer,
-// memfile.
+// Layers, each using only the ones above it: version, wire (values) → arch
+// (register layouts), record, owned (the types) → header, trailer
+// (hand-coded metadata) → codec (record bodies per version and layout) →
+// chunk (framing: prefix, chunk header, stream table, zstd) → layout (where
+// the chunks are: the crash-reading rules, with the sequence check) →
+// reader, writer, memfile.
+mod arch;
 pub mod chunk;
 pub mod codec;
 mod error;

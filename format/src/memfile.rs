@@ -48,6 +48,7 @@ pub fn read_bytes(buf: &[u8], mut f: impl FnMut(&Record<'_>)) -> Result<BytesSum
         let payload = buf
             .get(start..start.saturating_add(info.header.compressed_len as usize))
             .unwrap_or_default();
+        data.layout = crate::RegLayout::from_id(s.header.reg_layout);
         data.unpack(l.version, info, payload, Part::All)?;
         let mut it = data.records();
         for r in it.by_ref() {

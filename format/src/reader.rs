@@ -15,7 +15,7 @@ use crate::codec::{ChunkDecoder, Cursors, Decoded, Skimmed, Streams};
 use crate::error::{Error, Result};
 use crate::header::Header;
 use crate::layout::{self, ChunkInfo, SeqGap, SkipReason, SkippedChunk, Truncation};
-use crate::record::Record;
+use crate::record::{Record, RegLayout};
 use crate::trailer::Index;
 
 /// An open trace file.
@@ -132,6 +132,12 @@ impl Trace {
     /// Chunks missing from the sequence (their seqs never appear).
     pub fn gaps(&self) -> &[SeqGap] {
         &self.gaps
+    }
+
+    /// The register layout of the recording's snapshots, from the header's
+    /// `reg_layout`; `None` when this reader does not know it.
+    pub fn layout(&self) -> Option<RegLayout> {
+        RegLayout::from_id(self.header.reg_layout)
     }
 
     /// The recording's identifier ([`Header::trace_id`]).
@@ -287,6 +293,7 @@ impl Trace {
         scratch.resize(info.header.compressed_len as usize, 0);
         self.file
             .read_exact_at(scratch, info.offset + CHUNK_HEADER_LEN as u64)?;
+        out.layout = self.layout();
         out.unpack(self.version, info, scratch, part)
     }
 
@@ -335,7 +342,7 @@ impl Trace {
 }
 
 /// One decompressed chunk.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ChunkData {
     pub info: ChunkInfo,
     /// The file's format version.
@@ -349,6 +356,23 @@ pub struct ChunkData {
     /// (compressed, decompressed) bytes of the events, times and detail
     /// streams (version 1: the whole payload counts as events).
     pub stream_sizes: [(u32, u32); 3],
+    /// The register layout its snapshots have (the header's; `None` when
+    /// this reader does not know it). [`Trace`] sets it; x86_64 by default.
+    pub layout: Option<RegLayout>,
+}
+
+impl Default for ChunkData {
+    fn default() -> Self {
+        ChunkData {
+            info: ChunkInfo::default(),
+            version: 0,
+            streams: Streams::default(),
+            time_unit: 1,
+            detail: false,
+            stream_sizes: [(0, 0); 3],
+            layout: Some(RegLayout::X86_64),
+        }
+    }
 }
 
 impl ChunkData {
@@ -461,7 +485,7 @@ pub struct Walk<'a, M> {
 impl<'a, M> Walk<'a, M> {
     fn new(data: &'a ChunkData) -> Self {
         Walk {
-            dec: ChunkDecoder::for_chunk(data.version, data.time_unit),
+            dec: ChunkDecoder::for_layout(data.version, data.time_unit, data.layout),
             cur: Cursors::new(&data.streams),
             chunk: data.info.index,
             n: 0,

@@ -11,84 +11,10 @@ use crate::wire::{Cur, Put, Step};
 /// A thread id (`pid_t`) in the traced pid namespace.
 pub type Tid = i32;
 
-/// Number of words in a register snapshot of layout [`REG_LAYOUT_X86_64`].
-pub const REG_COUNT: usize = 27;
-
-/// `AUDIT_ARCH_X86_64`, the architecture tag of an x86_64 recording.
-pub const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
-
-/// Register layout id 1: x86_64 `struct user_regs_struct`, 27 words in kernel order
-/// (r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs
-/// eflags rsp ss fs_base gs_base ds es fs gs).
-pub const REG_LAYOUT_X86_64: u32 = 1;
-
-/// Indices into an x86_64 [`Regs`] snapshot.
-pub mod x86_64 {
-    pub const R15: usize = 0;
-    pub const R14: usize = 1;
-    pub const R13: usize = 2;
-    pub const R12: usize = 3;
-    pub const RBP: usize = 4;
-    pub const RBX: usize = 5;
-    pub const R11: usize = 6;
-    pub const R10: usize = 7;
-    pub const R9: usize = 8;
-    pub const R8: usize = 9;
-    pub const RAX: usize = 10;
-    pub const RCX: usize = 11;
-    pub const RDX: usize = 12;
-    pub const RSI: usize = 13;
-    pub const RDI: usize = 14;
-    pub const ORIG_RAX: usize = 15;
-    pub const RIP: usize = 16;
-    pub const CS: usize = 17;
-    pub const EFLAGS: usize = 18;
-    pub const RSP: usize = 19;
-    pub const SS: usize = 20;
-    pub const FS_BASE: usize = 21;
-    pub const GS_BASE: usize = 22;
-    pub const DS: usize = 23;
-    pub const ES: usize = 24;
-    pub const FS: usize = 25;
-    pub const GS: usize = 26;
-    /// Registers that carry the six syscall arguments, in argument order.
-    pub const ARGS: [usize; 6] = [RDI, RSI, RDX, R10, R8, R9];
-    /// Register names in snapshot order.
-    pub const NAMES: [&str; super::REG_COUNT] = [
-        "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx",
-        "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds",
-        "es", "fs", "gs",
-    ];
-}
-
-/// A full register snapshot, in the layout named by the header's `reg_layout`.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct Regs(pub [u64; REG_COUNT]);
-
-impl fmt::Debug for Regs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut m = f.debug_map();
-        for (name, v) in x86_64::NAMES.iter().zip(self.0.iter()) {
-            m.entry(name, &format_args!("{v:#x}"));
-        }
-        m.finish()
-    }
-}
-
-impl Regs {
-    /// The syscall number (`orig_rax`) of an x86_64 snapshot.
-    pub fn syscall_nr(&self) -> u64 {
-        self.0[x86_64::ORIG_RAX]
-    }
-    /// The six syscall arguments of an x86_64 snapshot.
-    pub fn syscall_args(&self) -> [u64; 6] {
-        x86_64::ARGS.map(|i| self.0[i])
-    }
-    /// The return value register (`rax`) of an x86_64 snapshot.
-    pub fn ret(&self) -> i64 {
-        self.0[x86_64::RAX] as i64
-    }
-}
+pub use crate::arch::{
+    aarch64, x86_64, LayoutDesc, RegLayout, Regs, AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, MAX_REGS,
+    REG_COUNT, REG_LAYOUT_AARCH64, REG_LAYOUT_X86_64,
+};
 
 /// Flags of a [`Mem`] capture.
 pub mod mem_flags {
@@ -102,8 +28,9 @@ pub mod mem_flags {
     pub const STRING: u8 = 8;
     /// Read at syscall exit (an output buffer), as opposed to entry.
     pub const AT_EXIT: u8 = 16;
-    /// The bytes were dropped by a redaction policy; [`Mem::redacted`](super::Mem::redacted)
-    /// holds how many there were (format version 3).
+    /// A redaction policy dropped bytes after `data` (which keeps a prefix
+    /// or nothing); [`Mem::redacted`](super::Mem::redacted) holds how many
+    /// (format version 3).
     pub const REDACTED: u8 = 32;
 }
 
@@ -119,18 +46,18 @@ pub struct Mem<'a> {
     pub flags: u8,
     /// Tracee address the bytes were read from.
     pub addr: u64,
-    /// The bytes read (empty when unreadable or redacted).
+    /// The bytes read (empty when unreadable; what a redaction kept).
     pub data: &'a [u8],
-    /// `Some(n)`: a redaction policy dropped the `n` bytes that were read
-    /// (`data` is empty and `flags` has [`mem_flags::REDACTED`]).
+    /// `Some(n)`: a redaction policy dropped `n` bytes that followed `data`
+    /// (`flags` then has [`mem_flags::REDACTED`]).
     pub redacted: Option<u64>,
 }
 
 impl Mem<'_> {
-    /// Bytes that were read from the tracee: `data`'s length, or the
-    /// original length of redacted data.
+    /// Bytes that were read from the tracee: `data`'s length plus what a
+    /// redaction dropped.
     pub fn len(&self) -> u64 {
-        self.redacted.unwrap_or(self.data.len() as u64)
+        (self.data.len() as u64).saturating_add(self.redacted.unwrap_or(0))
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -232,7 +159,7 @@ pub(crate) fn put_mem(p: &mut Put<'_>, m: &Mem<'_>) {
         Some(n) => {
             p.u8(m.flags | mem_flags::REDACTED);
             p.u64(m.addr);
-            p.bytes(&[]);
+            p.bytes(m.data);
             p.u64(n);
         }
     }
@@ -246,9 +173,6 @@ pub(crate) fn read_mem<'a>(c: &mut Cur<'a>) -> Step<Mem<'a>> {
     let addr = c.u64()?;
     let data = c.bytes()?;
     let redacted = if flags & mem_flags::REDACTED != 0 {
-        if !data.is_empty() {
-            return Err("a redacted capture that still holds bytes");
-        }
         Some(c.u64()?)
     } else {
         None
@@ -333,14 +257,15 @@ impl CaptureBuf {
             redacted: None,
         });
     }
-    /// Appends a capture whose `len` bytes a redaction policy dropped.
-    pub fn push_redacted(&mut self, arg: u8, flags: u8, addr: u64, len: u64) {
+    /// Appends a capture of which a redaction policy kept `kept` and
+    /// dropped the `dropped` bytes after it.
+    pub fn push_redacted(&mut self, arg: u8, flags: u8, addr: u64, kept: &[u8], dropped: u64) {
         self.push_mem(&Mem {
             arg,
             flags,
             addr,
-            data: &[],
-            redacted: Some(len),
+            data: kept,
+            redacted: Some(dropped),
         });
     }
     /// Appends a copy of `m`.
@@ -458,9 +383,9 @@ pub enum Record<'a> {
         former_tid: Tid,
         filename: &'a [u8],
         argv: Vec<&'a [u8]>,
-        /// Elements of `argv` whose end a redaction policy dropped: (index,
-        /// bytes dropped after what `argv[index]` still holds). Empty before
-        /// format version 3 and when nothing was redacted.
+        /// Elements of `argv` a redaction cut: (index, bytes dropped after
+        /// what `argv[index]` still holds, e.g. `--password=`). Empty in
+        /// files before version 3.
         argv_redacted: Vec<(u32, u64)>,
     },
     /// PTRACE_EVENT_EXIT: the status the thread is about to exit with (a wait status).
@@ -580,6 +505,14 @@ impl Kind {
 }
 
 impl<'a> Record<'a> {
+    /// The register snapshot of a syscall stop, if it has one.
+    pub fn regs(&self) -> Option<&Regs> {
+        match self {
+            Record::SyscallEnter { regs, .. } | Record::SyscallExit { regs, .. } => regs.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The captured memory of a syscall stop; empty for every other kind.
     pub fn captures(&self) -> Captures<'a> {
         match self {

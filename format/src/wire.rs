@@ -158,6 +158,16 @@ impl<'a> Cur<'a> {
         }
         Ok(n as usize)
     }
+
+    /// A sequence of (u32, u64) pairs (redaction lists).
+    pub(crate) fn pairs(&mut self) -> Step<Vec<(u32, u64)>> {
+        let n = self.count(2)?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push((self.u32()?, self.u64()?));
+        }
+        Ok(v)
+    }
 }
 
 /// Appends values to a byte vector in the forms [`Cur`] reads.
@@ -208,6 +218,14 @@ impl Put<'_> {
     pub(crate) fn bytes(&mut self, v: &[u8]) {
         self.u64(v.len() as u64);
         self.0.extend_from_slice(v);
+    }
+
+    pub(crate) fn pairs(&mut self, v: &[(u32, u64)]) {
+        self.u64(v.len() as u64);
+        for &(a, b) in v {
+            self.u32(a);
+            self.u64(b);
+        }
     }
 
     /// Bytes already in their stored form (no length prefix).

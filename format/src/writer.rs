@@ -14,7 +14,7 @@ use crate::chunk::{self, ChunkHeader, MAX_CHUNK_BYTES};
 use crate::codec::{ChunkEncoder, Streams};
 use crate::error::{Error, Result};
 use crate::header::Header;
-use crate::record::{Kind, Record};
+use crate::record::{Kind, Record, RegLayout};
 use crate::trailer::{ChunkEntry, Index, Totals};
 
 /// Tuning of a [`Writer`].
@@ -72,6 +72,10 @@ enum Msg {
 /// Writes a trace file. See the crate docs for an example.
 pub struct Writer {
     enc: ChunkEncoder,
+    /// The header's register layout, if this crate knows it.
+    layout: Option<RegLayout>,
+    /// The header's `reg_layout` value, for errors.
+    header_layout: u32,
     buf: Streams,
     count: u32,
     first_time: u64,
@@ -104,6 +108,8 @@ impl Writer {
     /// Writes a trace into an already open file, from its current position
     /// (which must be 0 for the trace to be readable).
     pub fn from_file(mut file: File, header: &Header, opts: WriterOptions) -> Result<Writer> {
+        // The encoder stores snapshots by the header's layout's rules.
+        let layout = RegLayout::from_id(header.reg_layout);
         // A trace holds the environment and buffers: an existing file that
         // is overwritten keeps its old mode, so restrict it here too. Only a
         // regular file (never /dev/null) and only where we may (best effort).
@@ -122,7 +128,9 @@ impl Writer {
             .name("ptrec-writer".into())
             .spawn(move || write_loop(file, start, level, time_unit, rx, back_tx))?;
         Ok(Writer {
-            enc: ChunkEncoder::with_time_unit(opts.time_unit_ns),
+            enc: ChunkEncoder::for_layout(layout.unwrap_or_default(), opts.time_unit_ns),
+            layout,
+            header_layout: header.reg_layout,
             buf: Streams::with_capacity(chunk_bytes + chunk_bytes / 4),
             count: 0,
             first_time: 0,
@@ -142,6 +150,15 @@ impl Writer {
     /// Appends a record. Does not allocate once the chunk buffers are warm,
     /// and never blocks unless the background thread is `queue_depth` chunks behind.
     pub fn write(&mut self, r: &Record<'_>) -> Result<()> {
+        if let Some(g) = r.regs() {
+            if Some(g.layout()) != self.layout {
+                return Err(Error::Encode(format!(
+                    "a {} register snapshot in a trace whose header says register layout {}",
+                    g.layout().name(),
+                    self.header_layout
+                )));
+            }
+        }
         // The chunk header's times are the records' times as stored:
         // rounded down to the time unit (FORMAT.md, section 3).
         let unit = u64::from(self.opts.time_unit_ns.max(1));

@@ -2,6 +2,7 @@
 //! give complete chunks, a report or a clear error, and never a panic.
 
 use crate::helpers as common;
+use crate::helpers::Rng;
 
 use ptrec_format::chunk::{self, ChunkHeader, Item, Part};
 use ptrec_format::*;
@@ -114,20 +115,6 @@ fn a_bit_flip_at_every_byte_is_an_error_naming_the_chunk_or_still_valid_data() {
             }
             Err(e) => assert!(e.to_string().contains("chunk"), "flip at {at}: {e}"),
         }
-    }
-}
-
-/// xorshift64*: deterministic, so a failure reproduces.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
     }
 }
 

@@ -104,14 +104,14 @@ fn header_fields_appended_by_a_later_version_are_ignored() {
         ([0; 16], None, "")
     );
     // A version-3 field cut in the middle is an error, not a default.
-    // (The body ends with env_redacted: count 1, then index 0 and length 1.)
+    // (The body ends with argv_redacted: count 1, then index 1 and length 6.)
     let full = common::sample_header().encode();
-    assert_eq!(&full[full.len() - 3..], &[1, 0, 1]);
+    assert_eq!(&full[full.len() - 3..], &[1, 1, 6]);
     for cut in [1, 2] {
         assert!(Header::decode(&full[..full.len() - cut], 0).is_err());
     }
     let h = Header::decode(&full[..full.len() - 3], 0).unwrap();
-    assert!(h.env_redacted.is_empty() && h.redaction.is_some());
+    assert!(h.argv_redacted.is_empty() && h.env_redacted == [(0, 1)]);
 }
 
 #[test]
@@ -151,8 +151,8 @@ fn an_owned_record_outlives_its_chunk_and_borrows_back_equal() {
         assert_eq!(o.as_record(), r);
         assert_eq!((o.kind(), o.tid(), o.time()), (r.kind(), r.tid(), r.time()));
     }
-    // The redacted capture keeps its length and its marker.
+    // The redacted capture keeps its prefix, its length and its marker.
     let m = cb.iter().find(|m| m.redacted.is_some()).unwrap();
-    assert_eq!((m.len(), m.data.len()), (4096, 0));
+    assert_eq!((m.len(), m.data), (4096, &b"Authorization: "[..]));
     assert_ne!(m.flags & mem_flags::REDACTED, 0);
 }

@@ -1,53 +1,36 @@
 //! Property tests over arbitrary records of every kind: what is encoded is
 //! decoded exactly (in memory and through a file of many small chunks), the
 //! skimmed reading agrees with the full one, and a file cut anywhere yields
-//! a prefix of what was written.
+//! a prefix of what was written. Records are generated as [`OwnedRecord`]s
+//! and borrowed with `as_record()`, as any user of the crate would keep them.
 
 use proptest::prelude::*;
 use ptrec_format::codec::{ChunkDecoder, ChunkEncoder, Cursors, Decoded, Skimmed, SyscallStop};
 use ptrec_format::*;
 
-type Cap = (u8, u8, u64, Vec<u8>);
-
-/// A record with owned data, from which a [`Record`] borrows.
-#[derive(Clone, Debug)]
-enum Owned {
-    Enter {
-        tid: Tid,
-        stime: Option<u64>,
-        nr: u64,
-        args: [u64; 6],
-        regs: Option<[u64; REG_COUNT]>,
-        derived: bool,
-        caps: Vec<Cap>,
-    },
-    Exit {
-        tid: Tid,
-        stime: Option<u64>,
-        nr: u64,
-        ret: i64,
-        regs: Option<[u64; REG_COUNT]>,
-        derived: bool,
-        caps: Vec<Cap>,
-    },
-    Signal(Tid, i32, Vec<u8>),
-    GroupStop(Tid, i32),
-    Child(Tid, Tid, u8, u64),
-    VforkDone(Tid, Tid),
-    Exec(Tid, Tid, Vec<u8>, Vec<Vec<u8>>),
-    ExitEvent(Tid, i32),
-    Death(Tid, u8, i32),
-    Attach(Tid, Tid, Tid, u8, bool, Vec<u8>, Vec<u8>, Vec<u8>),
-    Detach(Tid, u8, i32),
-    Note(Tid, u32, u64, Vec<u8>),
-}
-
 fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(any::<u8>(), 0..max)
 }
 
-fn caps() -> impl Strategy<Value = Vec<Cap>> {
-    proptest::collection::vec((0u8..16, any::<u8>(), any::<u64>(), bytes(40)), 0..4)
+/// Captures as the recorder builds them, some redacted (keeping a prefix).
+fn caps() -> impl Strategy<Value = CaptureBuf> {
+    let cap = (
+        0u8..16,
+        any::<u8>(),
+        any::<u64>(),
+        bytes(40),
+        any::<Option<u64>>(),
+    );
+    proptest::collection::vec(cap, 0..4).prop_map(|v| {
+        let mut b = CaptureBuf::new();
+        for (arg, flags, addr, data, redacted) in v {
+            match redacted {
+                Some(n) => b.push_redacted(arg, flags, addr, &data, n),
+                None => b.push(arg, flags & !mem_flags::REDACTED, addr, &data),
+            }
+        }
+        b
+    })
 }
 
 /// Few threads, so that register and CPU-time deltas chain.
@@ -57,182 +40,105 @@ fn tid() -> impl Strategy<Value = Tid> {
 
 /// Registers that are either arbitrary or small changes of a base, as real
 /// snapshots are.
-fn regs() -> impl Strategy<Value = Option<[u64; REG_COUNT]>> {
+fn regs() -> impl Strategy<Value = Option<Regs>> {
     prop_oneof![
         1 => Just(None),
-        2 => proptest::array::uniform27(any::<u64>()).prop_map(Some),
+        2 => proptest::array::uniform27(any::<u64>()).prop_map(|w| Some(Regs::x86_64(w))),
         3 => (any::<u64>(), 0u64..4).prop_map(|(seed, k)| {
             let mut r = [0x7ffd_0000_0000u64; REG_COUNT];
             for (i, w) in r.iter_mut().enumerate() {
                 *w += (i as u64) * 0x1000 + k * (seed % 7);
             }
-            Some(r)
+            Some(Regs::x86_64(r))
         }),
     ]
 }
 
-fn owned() -> impl Strategy<Value = Owned> {
+/// Pairs of a redaction list.
+fn cuts() -> impl Strategy<Value = Vec<(u32, u64)>> {
+    proptest::collection::vec((0u32..6, any::<u64>()), 0..3)
+}
+
+/// A record of any kind, at time 0 (see [`retime`]). A syscall stop's
+/// number, arguments and return value are, half the time, those its
+/// registers hold (the case the codec stores without them).
+fn owned() -> impl Strategy<Value = OwnedRecord> {
     prop_oneof![
         6 => (tid(), any::<Option<u64>>(), any::<u64>(), any::<[u64; 6]>(), regs(), any::<bool>(), caps())
-            .prop_map(|(tid, stime, nr, args, regs, derived, caps)| Owned::Enter { tid, stime, nr, args, regs, derived, caps }),
+            .prop_map(|(tid, stime_us, nr, args, regs, derived, mem)| {
+                let (nr, args) = match (&regs, derived) {
+                    (Some(g), true) => (g.syscall_nr(), g.syscall_args()),
+                    _ => (nr, args),
+                };
+                OwnedRecord::SyscallEnter { tid, time: 0, stime_us, nr, args, regs, mem }
+            }),
         6 => (tid(), any::<Option<u64>>(), any::<u64>(), any::<i64>(), regs(), any::<bool>(), caps())
-            .prop_map(|(tid, stime, nr, ret, regs, derived, caps)| Owned::Exit { tid, stime, nr, ret, regs, derived, caps }),
-        1 => (tid(), any::<i32>(), bytes(130)).prop_map(|(t, s, b)| Owned::Signal(t, s, b)),
-        1 => (tid(), any::<i32>()).prop_map(|(t, s)| Owned::GroupStop(t, s)),
-        1 => (tid(), tid(), 0u8..6, any::<u64>()).prop_map(|(t, c, k, f)| Owned::Child(t, c, k, f)),
-        1 => (tid(), tid()).prop_map(|(t, c)| Owned::VforkDone(t, c)),
-        1 => (tid(), tid(), bytes(30), proptest::collection::vec(bytes(12), 0..5))
-            .prop_map(|(t, f, p, a)| Owned::Exec(t, f, p, a)),
-        1 => (tid(), any::<i32>()).prop_map(|(t, s)| Owned::ExitEvent(t, s)),
-        1 => (tid(), 0u8..3, any::<i32>()).prop_map(|(t, k, v)| Owned::Death(t, k, v)),
+            .prop_map(|(tid, stime_us, nr, ret, regs, derived, mem)| {
+                let (nr, ret) = match (&regs, derived) {
+                    (Some(g), true) => (g.syscall_nr(), g.ret()),
+                    _ => (nr, ret),
+                };
+                OwnedRecord::SyscallExit { tid, time: 0, stime_us, nr, ret, regs, mem }
+            }),
+        1 => (tid(), any::<i32>(), bytes(130))
+            .prop_map(|(tid, signo, siginfo)| OwnedRecord::SignalDelivery { tid, time: 0, signo, siginfo }),
+        1 => (tid(), any::<i32>()).prop_map(|(tid, signo)| OwnedRecord::GroupStop { tid, time: 0, signo }),
+        1 => (tid(), tid(), 0u8..3, any::<u64>(), any::<bool>()).prop_map(|(tid, child, k, flags, inferred)| {
+            let kind = [ChildKind::Fork, ChildKind::Vfork, ChildKind::Clone][k as usize];
+            OwnedRecord::NewChild { tid, time: 0, child, kind, flags, inferred }
+        }),
+        1 => (tid(), tid()).prop_map(|(tid, child)| OwnedRecord::VforkDone { tid, time: 0, child }),
+        1 => (tid(), tid(), bytes(30), proptest::collection::vec(bytes(12), 0..5), cuts())
+            .prop_map(|(tid, former_tid, filename, argv, argv_redacted)| OwnedRecord::Exec {
+                tid, time: 0, former_tid, filename, argv, argv_redacted,
+            }),
+        1 => (tid(), any::<i32>()).prop_map(|(tid, status)| OwnedRecord::ExitEvent { tid, time: 0, status }),
+        1 => (tid(), 0u8..3, any::<i32>()).prop_map(|(tid, k, v)| OwnedRecord::Death {
+            tid,
+            time: 0,
+            how: match k {
+                0 => Termination::Exited(v),
+                k => Termination::Signaled { signo: v, core: k == 2 },
+            },
+        }),
         1 => (tid(), tid(), tid(), any::<u8>(), any::<bool>(), bytes(16), bytes(30), bytes(30))
-            .prop_map(|(t, g, p, s, gs, c, e, w)| Owned::Attach(t, g, p, s, gs, c, e, w)),
-        1 => (tid(), any::<u8>(), any::<i32>()).prop_map(|(t, s, g)| Owned::Detach(t, s, g)),
-        1 => (tid(), any::<u32>(), any::<u64>(), bytes(40)).prop_map(|(t, k, v, x)| Owned::Note(t, k, v, x)),
+            .prop_map(|(tid, tgid, ppid, state, group_stopped, comm, exe, cwd)| OwnedRecord::Attach {
+                tid, time: 0, tgid, ppid, state, group_stopped, comm, exe, cwd,
+            }),
+        1 => (tid(), any::<u8>(), any::<i32>())
+            .prop_map(|(tid, state, signo)| OwnedRecord::Detach { tid, time: 0, state, signo }),
+        1 => (tid(), any::<u32>(), any::<u64>(), bytes(40))
+            .prop_map(|(tid, kind, value, text)| OwnedRecord::Note { tid, time: 0, kind, value, text }),
+        1 => (tid(), any::<i32>(), any::<u32>(), any::<u64>(), bytes(40))
+            .prop_map(|(tid, fd, flags, pos, target)| OwnedRecord::OpenFd { tid, time: 0, fd, flags, pos, target }),
     ]
 }
 
-/// Records with the times given; captures go through a [`CaptureBuf`] (as
-/// the recorder builds them) or a slice, alternately.
-fn build<'a>(items: &'a [Owned], times: &[u64], bufs: &'a mut Vec<CaptureBuf>) -> Vec<Record<'a>> {
-    bufs.clear();
-    for o in items {
-        let mut b = CaptureBuf::new();
-        if let Owned::Enter { caps, .. } | Owned::Exit { caps, .. } = o {
-            for (arg, flags, addr, data) in caps {
-                b.push(*arg, *flags, *addr, data);
-            }
-        }
-        bufs.push(b);
+/// Sets a record's time.
+fn retime(o: &mut OwnedRecord, t: u64) {
+    match o {
+        OwnedRecord::SyscallEnter { time, .. }
+        | OwnedRecord::SyscallExit { time, .. }
+        | OwnedRecord::SignalDelivery { time, .. }
+        | OwnedRecord::GroupStop { time, .. }
+        | OwnedRecord::NewChild { time, .. }
+        | OwnedRecord::VforkDone { time, .. }
+        | OwnedRecord::Exec { time, .. }
+        | OwnedRecord::ExitEvent { time, .. }
+        | OwnedRecord::Death { time, .. }
+        | OwnedRecord::Attach { time, .. }
+        | OwnedRecord::Detach { time, .. }
+        | OwnedRecord::Note { time, .. }
+        | OwnedRecord::OpenFd { time, .. } => *time = t,
     }
-    let bufs: &'a [CaptureBuf] = bufs;
-    items
-        .iter()
-        .zip(times)
-        .zip(bufs)
-        .map(|((o, &time), buf)| match o {
-            Owned::Enter {
-                tid,
-                stime,
-                nr,
-                args,
-                regs,
-                derived,
-                ..
-            } => {
-                let regs = regs.map(Regs);
-                let (nr, args) = match (&regs, derived) {
-                    (Some(g), true) => (g.syscall_nr(), g.syscall_args()),
-                    _ => (*nr, *args),
-                };
-                Record::SyscallEnter {
-                    tid: *tid,
-                    time,
-                    stime_us: *stime,
-                    nr,
-                    args,
-                    regs,
-                    mem: buf.captures(),
-                }
-            }
-            Owned::Exit {
-                tid,
-                stime,
-                nr,
-                ret,
-                regs,
-                derived,
-                ..
-            } => {
-                let regs = regs.map(Regs);
-                let (nr, ret) = match (&regs, derived) {
-                    (Some(g), true) => (g.syscall_nr(), g.ret()),
-                    _ => (*nr, *ret),
-                };
-                Record::SyscallExit {
-                    tid: *tid,
-                    time,
-                    stime_us: *stime,
-                    nr,
-                    ret,
-                    regs,
-                    mem: buf.captures(),
-                }
-            }
-            Owned::Signal(tid, signo, info) => Record::SignalDelivery {
-                tid: *tid,
-                time,
-                signo: *signo,
-                siginfo: info,
-            },
-            Owned::GroupStop(tid, signo) => Record::GroupStop {
-                tid: *tid,
-                time,
-                signo: *signo,
-            },
-            Owned::Child(tid, child, kind, flags) => Record::NewChild {
-                tid: *tid,
-                time,
-                child: *child,
-                kind: [ChildKind::Fork, ChildKind::Vfork, ChildKind::Clone][*kind as usize % 3],
-                flags: *flags,
-                inferred: *kind >= 3,
-            },
-            Owned::VforkDone(tid, child) => Record::VforkDone {
-                tid: *tid,
-                time,
-                child: *child,
-            },
-            Owned::Exec(tid, former, path, argv) => Record::Exec {
-                tid: *tid,
-                time,
-                former_tid: *former,
-                filename: path,
-                argv: argv.iter().map(|a| a.as_slice()).collect(),
-                argv_redacted: Vec::new(),
-            },
-            Owned::ExitEvent(tid, status) => Record::ExitEvent {
-                tid: *tid,
-                time,
-                status: *status,
-            },
-            Owned::Death(tid, k, v) => Record::Death {
-                tid: *tid,
-                time,
-                how: match k {
-                    0 => Termination::Exited(*v),
-                    k => Termination::Signaled {
-                        signo: *v,
-                        core: *k == 2,
-                    },
-                },
-            },
-            Owned::Attach(tid, tgid, ppid, state, gs, comm, exe, cwd) => Record::Attach {
-                tid: *tid,
-                time,
-                tgid: *tgid,
-                ppid: *ppid,
-                state: *state,
-                group_stopped: *gs,
-                comm,
-                exe,
-                cwd,
-            },
-            Owned::Detach(tid, state, signo) => Record::Detach {
-                tid: *tid,
-                time,
-                state: *state,
-                signo: *signo,
-            },
-            Owned::Note(tid, kind, value, text) => Record::Note {
-                tid: *tid,
-                time,
-                kind: *kind,
-                value: *value,
-                text,
-            },
-        })
-        .collect()
+}
+
+/// The records, at the times given, borrowed.
+fn build<'a>(items: &'a mut [OwnedRecord], times: &[u64]) -> Vec<Record<'a>> {
+    for (o, &t) in items.iter_mut().zip(times) {
+        retime(o, t);
+    }
+    items.iter().map(|o| o.as_record()).collect()
 }
 
 /// A record as comparable text: its fields with the captures listed one by
@@ -251,7 +157,7 @@ fn text(r: &Record<'_>) -> String {
     }
 }
 
-fn items() -> impl Strategy<Value = (Vec<Owned>, Vec<u64>)> {
+fn items() -> impl Strategy<Value = (Vec<OwnedRecord>, Vec<u64>)> {
     proptest::collection::vec((owned(), any::<u64>()), 1..60).prop_map(|v| v.into_iter().unzip())
 }
 
@@ -259,9 +165,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
-    fn any_records_decode_to_exactly_what_was_encoded((items, times) in items()) {
-        let mut bufs = Vec::new();
-        let recs = build(&items, &times, &mut bufs);
+    fn any_records_decode_to_exactly_what_was_encoded((mut items, times) in items()) {
+        let recs = build(&mut items, &times);
         let mut enc = ChunkEncoder::new();
         let mut payload = Streams::default();
         for r in &recs {
@@ -295,7 +200,7 @@ proptest! {
 
     #[test]
     fn any_records_survive_a_file_of_small_chunks_and_any_cut_gives_a_prefix(
-        (items, steps) in items(),
+        (mut items, steps) in items(),
         cut in any::<prop::sample::Index>(),
     ) {
         // Time moves forward in a recording.
@@ -303,8 +208,7 @@ proptest! {
             .iter()
             .scan(1_000u64, |t, s| { *t += s % 100_000; Some(*t) })
             .collect();
-        let mut bufs = Vec::new();
-        let recs = build(&items, &times, &mut bufs);
+        let recs = build(&mut items, &times);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.bin");
         // The smallest chunk the writer makes: most cases span several.

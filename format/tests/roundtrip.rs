@@ -4,7 +4,7 @@ use ptrec_format::*;
 
 fn regs(seed: u64) -> Regs {
     let mut r = Regs::default();
-    for (i, w) in r.0.iter_mut().enumerate() {
+    for (i, w) in r.words_mut().iter_mut().enumerate() {
         *w = seed.wrapping_mul(0x9e37_79b9).wrapping_add(i as u64 * 7);
     }
     r
@@ -149,7 +149,7 @@ fn redaction_markers_round_trip_redacted_argv_and_header_entries_and_captures() 
         ..Header::default()
     };
     let mut cb = CaptureBuf::new();
-    cb.push_redacted(1, 0, 0x1000, 42);
+    cb.push_redacted(1, 0, 0x1000, &[], 42);
     let recs = vec![
         Record::Exec {
             tid: 1,

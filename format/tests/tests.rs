@@ -5,8 +5,10 @@
 mod helpers;
 
 mod corruption;
+mod decoders;
 mod framing;
 mod golden;
+mod layouts;
 mod properties;
 mod roundtrip;
 mod writer;

@@ -7,7 +7,7 @@
 
 use crate::arch;
 use crate::memory::{MemReader, Region};
-use ptrec_abi::capture::{capture_for, Arg};
+use ptrec_abi::capture::{capture_for, Arg, RECORDS_MAX};
 use ptrec_format::{mem_flags, CaptureBuf, Regs};
 
 /// Paths are read whole: the kernel refuses longer ones.
@@ -100,6 +100,7 @@ impl Capture {
                 Arg::StrArray => self.str_array(tid, i as u8, p, out),
                 Arg::IovIn(n) => self.iov(tid, i as u8, 0, p, args[n as usize], usize::MAX, out),
                 Arg::MsgIn => self.msghdr(tid, i as u8, 0, p, usize::MAX, out),
+                Arg::SigmaskPair => self.sigmask_pair(tid, i as u8, p, out),
                 _ => {}
             }
         }
@@ -134,6 +135,15 @@ impl Capture {
             let arg = i as u8;
             match *a {
                 Arg::OutRet => self.push_buf(arg, x, p, ret as usize),
+                Arg::OutRecords => {
+                    let len = (ret as usize).min(RECORDS_MAX);
+                    let cut = if len < ret as usize {
+                        mem_flags::TRUNCATED
+                    } else {
+                        0
+                    };
+                    self.push_fixed(arg, x | cut, p, len)
+                }
                 Arg::Out(sz) | Arg::InOut(sz) => self.push_fixed(arg, x, p, sz as usize),
                 Arg::InOutArray(sz, n) => {
                     let len = (args[n as usize] as usize).saturating_mul(sz as usize);
@@ -443,6 +453,26 @@ impl Capture {
         self.run(tid, out);
     }
 
+    /// pselect6's `{const sigset_t *ss; size_t ss_len}` (pushed as `arg`)
+    /// and the set it points to (arg = 8 + `arg`).
+    fn sigmask_pair(&mut self, tid: i32, arg: u8, p: u64, out: &mut CaptureBuf) {
+        self.reader.read(tid, &[Region { addr: p, len: 16 }]);
+        let g = self.reader.get(0);
+        if g.len() < 16 {
+            out.push(arg, mem_flags::UNREADABLE, p, &[]);
+            return;
+        }
+        let mut h = [0u8; 16];
+        h.copy_from_slice(g);
+        out.push(arg, 0, p, &h);
+        let (set, len) = (le64(&h[0..]), (le64(&h[8..]) as usize).min(128));
+        if set != 0 && len > 0 {
+            self.items.clear();
+            self.push_fixed(8 + arg, 0, set, len);
+            self.run(tid, out);
+        }
+    }
+
     /// A sockaddr returned by the kernel: its length is in *lenp.
     fn sockaddr_out(&mut self, tid: i32, arg: u8, p: u64, lenp: u64, out: &mut CaptureBuf) {
         if lenp == 0 {
@@ -749,6 +779,30 @@ mod tests {
         let a = [3, &sa as *const _ as u64, 3, 0, 0, 0];
         c.at_enter(me(), Sysno::connect as u64, &a, &mut out);
         assert_eq!(caps(&out), vec![(1, 0, a[1], vec![1, 0, b'/'])]);
+    }
+
+    #[test]
+    fn pselect6_sigmask_pair_and_its_set_are_captured() {
+        let set: u64 = 1 << 1;
+        let pair = [&set as *const u64 as u64, 8];
+        let mut c = Capture::new(32);
+        let mut out = CaptureBuf::new();
+        let a = [0, 0, 0, 0, 0, pair.as_ptr() as u64];
+        c.at_enter(me(), Sysno::pselect6 as u64, &a, &mut out);
+        let v = caps(&out);
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!((v[0].0, v[0].3.len()), (5, 16));
+        assert_eq!(v[1], (13, 0, pair[0], set.to_ne_bytes().to_vec()));
+    }
+
+    #[test]
+    fn getdents_records_are_captured_whole_not_cut_at_s() {
+        let buf = vec![7u8; 300];
+        let mut c = Capture::new(4);
+        let mut out = CaptureBuf::new();
+        let a = [3, buf.as_ptr() as u64, 32768, 0, 0, 0];
+        c.at_exit(me(), Sysno::getdents64 as u64, &a, 300, &mut out);
+        assert_eq!(caps(&out), vec![(1, mem_flags::AT_EXIT, a[1], buf.clone())]);
     }
 
     #[test]

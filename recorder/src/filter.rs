@@ -362,10 +362,10 @@ mod tests {
     fn records_selected_and_non_64_bit_syscalls_only() {
         let s = Filter::parse("write").expect("valid").selection();
         let mut regs = Regs::default();
-        regs.0[ptrec_format::x86_64::CS] = 0x33;
+        regs[ptrec_format::x86_64::CS] = 0x33;
         assert!(s.records(Sysno::write as u64, &regs));
         assert!(!s.records(Sysno::read as u64, &regs));
-        regs.0[ptrec_format::x86_64::CS] = 0x23;
+        regs[ptrec_format::x86_64::CS] = 0x23;
         assert!(
             s.records(Sysno::read as u64, &regs),
             "a 32-bit syscall is always recorded"

@@ -12,7 +12,7 @@
 
 use std::os::fd::AsRawFd;
 
-const PAGE: u64 = 4096;
+const PAGE: u64 = crate::arch::PAGE_SIZE;
 /// The kernel's IOV_MAX: the most iovecs one call takes.
 const IOV_MAX: usize = 1024;
 

@@ -231,7 +231,9 @@ impl Waiter {
         let first = self.first()?;
         batch.push(first);
         if many {
-            while let Some(w) = wait_one(libc::WNOHANG) {
+            // Each call returns another stopped tracee (a reported stop is
+            // not reported again), so this ends; None: nothing pending.
+            while let Ok(Some(w)) = wait4(libc::WNOHANG) {
                 batch.push(w);
             }
         }
@@ -267,11 +269,6 @@ impl Waiter {
             _ => Err(Idle::NoneLeft),
         }
     }
-}
-
-/// A pending status (WNOHANG), None when there is none or no child is left.
-fn wait_one(flags: libc::c_int) -> Option<Waited> {
-    wait4(flags).ok().flatten()
 }
 
 /// `wait4(-1, __WALL | flags)`: a status, None for WNOHANG with nothing

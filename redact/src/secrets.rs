@@ -44,8 +44,21 @@ fn secret_option() -> Option<&'static Regex> {
     .as_ref()
 }
 
+/// Every pattern needs one of these words: a literal search (SIMD, no
+/// backtracking over name characters) rules most strings out at once.
+fn prefilter() -> Option<&'static Regex> {
+    static R: OnceLock<Option<Regex>> = OnceLock::new();
+    R.get_or_init(|| {
+        Regex::new(r"(?i)token|secret|pass|key|auth|credential|cookie|bearer|://").ok()
+    })
+    .as_ref()
+}
+
 /// Where the first secret-looking part of `s` starts, if it has one.
 pub fn first_secret(s: &[u8]) -> Option<usize> {
+    if prefilter().is_some_and(|p| !p.is_match(s)) {
+        return None;
+    }
     patterns()
         .iter()
         .filter_map(|re| re.captures(s).and_then(|c| c.get(1)).map(|m| m.start()))

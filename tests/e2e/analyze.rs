@@ -452,7 +452,7 @@ fn comparable(text: &str, strace_prefix: bool) -> Vec<String> {
         let rest = match (pending.take(), rest.strip_prefix("<... ")) {
             (Some(head), Some(r)) => {
                 let tail = r.split_once(" resumed>").map_or(r, |x| x.1);
-                format!("{}{tail}", head.trim_end_matches(' '))
+                format!("{head}{tail}")
             }
             _ => rest.to_string(),
         };
@@ -479,7 +479,10 @@ fn comparable(text: &str, strace_prefix: bool) -> Vec<String> {
 fn mask_run_values(lines: &[String], pids: &mut Vec<String>) -> Vec<String> {
     let mut out = Vec::new();
     for l in lines {
-        if let Some(ret) = l.strip_prefix("clone(").and_then(|r| r.rsplit_once(" = ")) {
+        let child = l
+            .strip_prefix("clone(")
+            .or_else(|| l.strip_prefix("clone3("));
+        if let Some(ret) = child.and_then(|r| r.rsplit_once(" = ")) {
             pids.push(ret.1.to_string());
         }
         let mut s = String::new();
@@ -727,15 +730,16 @@ fn strace_and_replay_lines(cmd: &[&std::ffi::OsStr], dir: &Path) -> (Vec<String>
 }
 
 #[test]
-fn replay_of_cat_and_ls_la_equals_strace_f_line_for_line() {
+fn replay_of_cat_ls_la_and_a_threaded_program_equals_strace_f_line_for_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("d");
     std::fs::create_dir(&d).unwrap();
     std::fs::write(d.join("text"), "a file\nof two lines\n").unwrap();
     std::os::unix::fs::symlink("text", d.join("link")).unwrap();
-    let cmds: [Vec<std::ffi::OsString>; 2] = [
+    let cmds: [Vec<std::ffi::OsString>; 3] = [
         vec!["cat".into(), d.join("text").into()],
         vec!["ls".into(), "-la".into(), d.clone().into()],
+        vec![tracee("one_thread").into()],
     ];
     for cmd in cmds {
         let cmd: Vec<&std::ffi::OsStr> = cmd.iter().map(|c| c.as_os_str()).collect();

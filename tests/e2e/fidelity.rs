@@ -143,3 +143,40 @@ fn rec_notes_appear_in_replay_and_in_the_report() {
     assert!(info.contains("rec's notes:\n"), "{info}");
     assert!(info.contains("cannot attach to 2147483632"), "{info}");
 }
+
+#[test]
+fn a_corrupt_chunk_is_skipped_and_reported() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let t = d.path().join("t.bin");
+    // Long enough for the writer to seal several chunks by time.
+    let o = rec(&[
+        "-q",
+        "-o",
+        t.to_str().expect("utf8"),
+        "--",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do /bin/true; sleep 0.7; done",
+    ]);
+    assert!(o.status.success());
+    let (offset, len) = {
+        let tr = ptrec_format::Trace::open(&t).expect("trace");
+        assert!(tr.chunks().len() >= 2, "{} chunks", tr.chunks().len());
+        let c = &tr.chunks()[0];
+        (c.offset as usize, c.header.compressed_len as usize)
+    };
+    let mut b = std::fs::read(&t).expect("read");
+    b[offset + ptrec_format::chunk::CHUNK_HEADER_LEN + len / 2] ^= 0xff;
+    std::fs::write(&t, &b).expect("write");
+    let o = Command::new(bin("analyze"))
+        .arg("info")
+        .arg(&t)
+        .output()
+        .expect("analyze info");
+    let info = String::from_utf8_lossy(&o.stdout);
+    assert!(info.contains("corrupt chunk:                0: "), "{info}");
+    assert!(
+        verdict(&info).contains("1 corrupt chunks skipped"),
+        "{info}"
+    );
+}

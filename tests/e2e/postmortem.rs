@@ -462,3 +462,170 @@ fn slow_names_a_known_slow_call_with_exact_latency() {
     let text = String::from_utf8(analyze(&["slow", "-n", "2"], &trace)).unwrap();
     assert!(text.starts_with("2 slowest calls"), "{text}");
 }
+
+/// Counts in a Perfetto file, read back by Perfetto's own protos (the
+/// `perfetto` PyPI package's perfetto_trace_pb2, on Python's protobuf).
+fn perfetto_counts(file: &Path) -> Value {
+    const SCRIPT: &str = r#"
+import json, sys
+from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
+t = pb.Trace()
+t.ParseFromString(open(sys.argv[1], "rb").read())
+E = pb.TrackEvent
+out = {"begins": 0, "ends": 0, "instants": [], "flows": [], "terminating": [],
+       "process_names": [], "threads": [], "slice_names": {}, "annotated": 0}
+open_slices = {}
+for p in t.packet:
+    if p.HasField("track_descriptor"):
+        d = p.track_descriptor
+        if d.HasField("process"):
+            out["process_names"].append(d.process.process_name)
+        if d.HasField("thread"):
+            out["threads"].append(d.thread.tid)
+    if p.HasField("track_event"):
+        e = p.track_event
+        out["flows"] += list(e.flow_ids)
+        out["terminating"] += list(e.terminating_flow_ids)
+        if e.type == E.TYPE_SLICE_BEGIN:
+            out["begins"] += 1
+            out["slice_names"][e.name] = out["slice_names"].get(e.name, 0) + 1
+            names = {a.name for a in e.debug_annotations}
+            if {"args", "return"} <= names:
+                out["annotated"] += 1
+        elif e.type == E.TYPE_SLICE_END:
+            out["ends"] += 1
+        elif e.type == E.TYPE_INSTANT:
+            out["instants"].append(e.name)
+print(json.dumps(out))
+"#;
+    let o = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .arg(file)
+        .output()
+        .expect("python3 runs (tests/run installs it and tests/requirements.txt)");
+    assert!(
+        o.status.success(),
+        "reading the timeline with perfetto's protos failed (pip install -r tests/requirements.txt): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Children the tree says were created: processes with a parent and
+/// threads beyond each leader.
+fn children(trace: &Path) -> u64 {
+    let tree = json(&["tree"], trace);
+    tree["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            u64::from(!p["parent"].is_null()) + p["threads"].as_array().unwrap().len() as u64 - 1
+        })
+        .sum()
+}
+
+#[test]
+fn timeline_read_back_by_perfetto_protos_has_a_slice_per_call_and_a_flow_per_child() {
+    let d = tempfile::tempdir().unwrap();
+    for name in ["forktree", "exec_thread"] {
+        let sub = d.path().join(name);
+        std::fs::create_dir(&sub).unwrap();
+        let exe = tracee(name);
+        let (trace, _) = record(&sub, &[], &[exe.to_str().unwrap()]);
+        let out = sub.join("timeline.pftrace");
+        let o = Command::new(bin("analyze"))
+            .args(["timeline", "-o"])
+            .arg(&out)
+            .arg(&trace)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let c = perfetto_counts(&out);
+        let summary = json(&["summary"], &trace);
+        let calls = summary["total"]["calls"].as_u64().unwrap();
+        assert_eq!(c["begins"].as_u64().unwrap(), calls, "{name}: {c}");
+        assert_eq!(c["ends"], c["begins"], "{name}");
+        assert_eq!(
+            c["annotated"], c["begins"],
+            "{name}: args and return on every slice"
+        );
+        let flows: BTreeSet<u64> = c["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        let ends: BTreeSet<u64> = c["terminating"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(
+            flows.len() as u64,
+            children(&trace),
+            "{name}: one flow per child"
+        );
+        assert_eq!(flows, ends, "{name}: every flow reaches its child");
+        let instants: Vec<&str> = c["instants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(
+            instants.iter().any(|i| i.starts_with("exec ")),
+            "{instants:?}"
+        );
+        assert!(
+            instants.iter().any(|i| i.starts_with("exit ")),
+            "{instants:?}"
+        );
+        // The process track is renamed at the exec.
+        let names = c["process_names"].as_array().unwrap();
+        assert!(names.iter().any(|n| n == name), "{name}: {names:?}");
+        // -e and --min-duration keep only what they select.
+        let small = sub.join("writes.pftrace");
+        let o = Command::new(bin("analyze"))
+            .args([
+                "timeline",
+                "-e",
+                "trace=write",
+                "--min-duration",
+                "0ns",
+                "-o",
+            ])
+            .arg(&small)
+            .arg(&trace)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let s = perfetto_counts(&small);
+        let writes = summary["syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "write")
+            .map_or(0, |r| r["calls"].as_u64().unwrap());
+        assert_eq!(s["begins"].as_u64().unwrap(), writes, "{name}: {s}");
+        assert!(writes > 0);
+        let none = sub.join("none.pftrace");
+        let o = Command::new(bin("analyze"))
+            .args(["timeline", "--min-duration", "100s", "-o"])
+            .arg(&none)
+            .arg(&trace)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        assert_eq!(perfetto_counts(&none)["begins"], 0);
+        // An existing file is never overwritten.
+        let again = Command::new(bin("analyze"))
+            .args(["timeline", "-o"])
+            .arg(&none)
+            .arg(&trace)
+            .output()
+            .unwrap();
+        assert!(!again.status.success());
+    }
+}

@@ -8,12 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ptrec_format::{x86_64 as regs, ChildKind, Record, Termination, Trace, AUDIT_ARCH_X86_64};
-use ptrec_tests::{bin, kill, require_root, tracee};
+use ptrec_tests::{bin, kill, tracee, Tmpfs};
 
 /// An owned copy of the parts of a record the tests look at.
 #[derive(Clone, Debug)]
@@ -96,7 +96,11 @@ fn own(r: &Record<'_>) -> R {
         Record::SyscallEnter { tid, nr, regs, .. } => R::Enter {
             tid: *tid,
             nr: *nr,
-            regs: regs.expect("registers recorded").0,
+            regs: regs
+                .expect("registers recorded")
+                .words()
+                .try_into()
+                .expect("an x86_64 snapshot"),
         },
         Record::SyscallExit {
             tid, nr, ret, regs, ..
@@ -104,7 +108,11 @@ fn own(r: &Record<'_>) -> R {
             tid: *tid,
             nr: *nr,
             ret: *ret,
-            regs: regs.expect("registers recorded").0,
+            regs: regs
+                .expect("registers recorded")
+                .words()
+                .try_into()
+                .expect("an x86_64 snapshot"),
         },
         Record::SignalDelivery {
             tid,
@@ -1072,26 +1080,9 @@ fn trace_is_readable_after_rec_is_sigkilled() {
     assert!(kinds.contains(&ptrec_format::Kind::SyscallEnter));
 }
 
-/// Unmounts the small filesystem of a test, whatever the test's outcome.
-struct Mount(PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn a_disk_that_fills_mid_recording_is_one_error_line_and_the_trace_stays_readable() {
-    require_root("it mounts a small tmpfs");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
-        .arg(dir.path())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "mount -t tmpfs failed (no CAP_SYS_ADMIN?)");
-    let _m = Mount(dir.path().to_owned());
+    let dir = Tmpfs::mount("256k");
     let out = dir.path().join("t.bin");
     // 5,000 small writes; a pause in which rec seals their chunk (its
     // first record is then older than the 1 s flush interval, and rec's

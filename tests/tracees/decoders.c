@@ -118,7 +118,12 @@ int main(int argc, char **argv) {
     FD_ZERO(&wr);
     FD_SET(sv[0], &wr);
     struct timespec zero = {0, 0};
-    syscall(SYS_pselect6, sv[0] + 1, NULL, &wr, NULL, &zero, NULL);
+    unsigned long psmask = 1UL << (SIGINT - 1);
+    struct {
+        unsigned long *set;
+        size_t len;
+    } pair = {&psmask, 8};
+    syscall(SYS_pselect6, sv[0] + 1, NULL, &wr, NULL, &zero, &pair);
     int ino = syscall(SYS_inotify_init1, IN_CLOEXEC);
     syscall(SYS_inotify_add_watch, ino, ".", IN_MODIFY | IN_CREATE);
     syscall(SYS_close, ino);

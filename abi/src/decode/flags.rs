@@ -257,18 +257,20 @@ pub(crate) const CLONE_FLAGS: FlagSet = FlagSet {
 pub(crate) const SIG_HOW: &[(u64, &str)] =
     &[(0, "SIG_BLOCK"), (1, "SIG_UNBLOCK"), (2, "SIG_SETMASK")];
 
+/// In strace's order (its sigact_flags table).
 pub(crate) const SA_FLAGS: FlagSet = FlagSet {
     zero: "0",
     zero_mask: 0,
     bits: &[
-        (0x1, "SA_NOCLDSTOP"),
-        (0x2, "SA_NOCLDWAIT"),
-        (0x4, "SA_SIGINFO"),
         (0x0400_0000, "SA_RESTORER"),
         (0x0800_0000, "SA_ONSTACK"),
         (0x1000_0000, "SA_RESTART"),
+        (0x2000_0000, "SA_INTERRUPT"),
         (0x4000_0000, "SA_NODEFER"),
         (0x8000_0000, "SA_RESETHAND"),
+        (0x4, "SA_SIGINFO"),
+        (0x1, "SA_NOCLDSTOP"),
+        (0x2, "SA_NOCLDWAIT"),
     ],
 };
 
@@ -430,9 +432,10 @@ pub(crate) fn named(table: &[(u64, &str)], v: u64) -> String {
 
 pub(crate) const IOCTL: &[(u64, &str)] = &[
     (0x5401, "TCGETS"),
-    (0x5402, "TCSETS"),
-    (0x5403, "TCSETSW"),
-    (0x5404, "TCSETSF"),
+    // strace names both requests these numbers have.
+    (0x5402, "SNDCTL_TMR_START or TCSETS"),
+    (0x5403, "SNDCTL_TMR_STOP or TCSETSW"),
+    (0x5404, "SNDCTL_TMR_CONTINUE or TCSETSF"),
     (0x540f, "TIOCGPGRP"),
     (0x5410, "TIOCSPGRP"),
     (0x5413, "TIOCGWINSZ"),
@@ -995,4 +998,69 @@ pub(crate) const RUSAGE_WHO: &[(u64, &str)] = &[
     (0, "RUSAGE_SELF"),
     (0xffff_ffff, "RUSAGE_CHILDREN"),
     (1, "RUSAGE_THREAD"),
+];
+
+/// getpriority/setpriority's which.
+pub(crate) const PRIO_WHICH: &[(u64, &str)] =
+    &[(0, "PRIO_PROCESS"), (1, "PRIO_PGRP"), (2, "PRIO_USER")];
+
+pub(crate) const MREMAP: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (1, "MREMAP_MAYMOVE"),
+        (2, "MREMAP_FIXED"),
+        (4, "MREMAP_DONTUNMAP"),
+    ],
+};
+
+pub(crate) const MSYNC: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[(1, "MS_ASYNC"), (2, "MS_INVALIDATE"), (4, "MS_SYNC")],
+};
+
+pub(crate) const MLOCK2: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[(1, "MLOCK_ONFAULT")],
+};
+
+pub(crate) const MCL: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[(1, "MCL_CURRENT"), (2, "MCL_FUTURE"), (4, "MCL_ONFAULT")],
+};
+
+pub(crate) const FALLOC: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0x01, "FALLOC_FL_KEEP_SIZE"),
+        (0x02, "FALLOC_FL_PUNCH_HOLE"),
+        (0x04, "FALLOC_FL_NO_HIDE_STALE"),
+        (0x08, "FALLOC_FL_COLLAPSE_RANGE"),
+        (0x10, "FALLOC_FL_ZERO_RANGE"),
+        (0x20, "FALLOC_FL_INSERT_RANGE"),
+        (0x40, "FALLOC_FL_UNSHARE_RANGE"),
+    ],
+};
+
+pub(crate) const SYNC_FILE_RANGE: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (1, "SYNC_FILE_RANGE_WAIT_BEFORE"),
+        (2, "SYNC_FILE_RANGE_WRITE"),
+        (4, "SYNC_FILE_RANGE_WAIT_AFTER"),
+    ],
+};
+
+pub(crate) const SCHED_POLICY: &[(u64, &str)] = &[
+    (0, "SCHED_OTHER"),
+    (1, "SCHED_FIFO"),
+    (2, "SCHED_RR"),
+    (3, "SCHED_BATCH"),
+    (5, "SCHED_IDLE"),
+    (6, "SCHED_DEADLINE"),
 ];

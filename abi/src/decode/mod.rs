@@ -97,6 +97,10 @@ pub struct Style<'r> {
     pub string_limit: usize,
     pub fds: FdStyle,
     pub resolver: &'r dyn FdResolver,
+    /// Seconds east of UTC of the local time dates are shown in (strace
+    /// dates file times in the comments of utimensat & co. and time(2)'s
+    /// result in local time).
+    pub utc_offset: i64,
 }
 
 impl Default for Style<'_> {
@@ -105,6 +109,7 @@ impl Default for Style<'_> {
             string_limit: 32,
             fds: FdStyle::Plain,
             resolver: &NoFds,
+            utc_offset: 0,
         }
     }
 }
@@ -120,6 +125,10 @@ pub enum Part {
     Entry,
     /// The rest, for the `<... name resumed>` line.
     Exit,
+    /// Argument `i` alone, as it shows in the whole line (for `--json`);
+    /// empty when strace does not show it. clone, clone3, futex and
+    /// restart_syscall show as one text, argument 0's.
+    Only(usize),
 }
 
 /// How an argument is shown.
@@ -313,6 +322,8 @@ enum K {
     Mmsgs,
     /// futex_waitv's waiters, count in argument 1.
     FutexWaiters,
+    /// pselect6's `{sigmask=[...], sigsetsize=8}`.
+    SigmaskPair,
 }
 
 impl K {
@@ -359,6 +370,35 @@ impl K {
 }
 
 use K::*;
+
+/// What the decoders know of one syscall number, looked up once.
+#[derive(Clone, Copy)]
+struct Info {
+    kinds: Option<&'static [K]>,
+    returns_fd: bool,
+}
+
+/// The [`Info`] of syscall `nr`: a table indexed by number, built on first
+/// use (a replay looks a syscall up several times per line; matching its
+/// name against every arm each time would cost more than the line).
+fn info(nr: u32) -> Info {
+    static TABLE: std::sync::OnceLock<Vec<Info>> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        (0..crate::Arch::X86_64.syscall_table_len() as u32)
+            .map(|n| {
+                let name = syscall_name(n);
+                Info {
+                    kinds: kinds(&name),
+                    returns_fd: returns_fd(&name),
+                }
+            })
+            .collect()
+    });
+    t.get(nr as usize).copied().unwrap_or(Info {
+        kinds: None,
+        returns_fd: false,
+    })
+}
 
 /// How strace shows the arguments of syscall `name`.
 fn kinds(name: &str) -> Option<&'static [K]> {
@@ -459,7 +499,7 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "poll" => &[Pollfds, U, I32],
         "ppoll" => &[Pollfds, U, TimespecIn, SigsetIn, U],
         "select" => &[I32, FdSet, FdSet, FdSet, TimevalIn],
-        "pselect6" => &[I32, FdSet, FdSet, FdSet, TimespecIn, X],
+        "pselect6" => &[I32, FdSet, FdSet, FdSet, TimespecIn, SigmaskPair],
         "epoll_create" => &[I32],
         "epoll_create1" => &[Flags(&EPOLL_FLAGS)],
         "epoll_ctl" => &[Fd, Named(EPOLL_CTL), Fd, EpollEventIn],
@@ -527,6 +567,28 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "statx" => &[Fd, Str, Flags(&AT_STATX), Flags(&STATX_MASK), Statx],
         "fadvise64" => &[Fd, I, I, Named(FADVISE)],
         "memfd_create" => &[Str, X],
+        "setuid" | "setgid" | "setfsuid" | "setfsgid" => &[Id],
+        "setreuid" | "setregid" => &[Id, Id],
+        "setresuid" | "setresgid" => &[Id, Id, Id],
+        "getpriority" => &[Named(PRIO_WHICH), I32],
+        "setpriority" => &[Named(PRIO_WHICH), I32, I32],
+        "mremap" => &[X, U, U, Flags(&MREMAP), X],
+        "msync" => &[X, U, Flags(&MSYNC)],
+        "mlock" | "munlock" => &[X, U],
+        "mlock2" => &[X, U, Flags(&MLOCK2)],
+        "mlockall" => &[Flags(&MCL)],
+        "fallocate" => &[Fd, Flags(&FALLOC), I, I],
+        "readahead" => &[Fd, I, U],
+        "sync_file_range" => &[Fd, I, I, Flags(&SYNC_FILE_RANGE)],
+        "unshare" => &[Flags(&CLONE_FLAGS)],
+        "setns" => &[Fd, Flags(&CLONE_FLAGS)],
+        "tee" => &[Fd, Fd, U, Flags(&SPLICE_FLAGS)],
+        "eventfd" => &[U32],
+        "sched_get_priority_max" | "sched_get_priority_min" => &[Named(SCHED_POLICY)],
+        "sched_getscheduler" => &[I32],
+        "fsetxattr" => &[Fd, Str, In(3), U, X],
+        "removexattr" | "lremovexattr" => &[Str, Str],
+        "fremovexattr" => &[Fd, Str],
         "restart_syscall" | "getpid" | "getppid" | "gettid" | "getuid" | "geteuid" | "getgid"
         | "getegid" | "fork" | "vfork" | "sched_yield" | "pause" | "setsid" | "getpgrp"
         | "sync" | "munlockall" | "inotify_init" => &[],
@@ -710,15 +772,23 @@ fn push_ptr(s: &mut String, v: u64) {
 /// The arguments strace shows before the call returns: up to the first
 /// one the kernel fills in.
 pub fn args_known_at_entry(nr: u32) -> usize {
-    match kinds(&syscall_name(nr)) {
+    if syscall_name(nr) == "clone3" {
+        return 1;
+    }
+    match info(nr).kinds {
         Some(sig) => sig.iter().position(|k| k.is_output()).unwrap_or(sig.len()),
         None => 6,
     }
 }
 
-/// Whether [`Part::Entry`] leaves arguments for a resumed line.
+/// Whether [`Part::Entry`] leaves arguments for a resumed line that
+/// strace separates with `, ` (clone3's exit part starts with its own
+/// separator: ` => {...}, 88`).
 pub fn has_exit_part(nr: u32) -> bool {
-    match kinds(&syscall_name(nr)) {
+    if syscall_name(nr) == "clone3" {
+        return false;
+    }
+    match info(nr).kinds {
         Some(sig) => args_known_at_entry(nr) < sig.len(),
         None => false,
     }
@@ -745,10 +815,10 @@ pub enum Role {
 /// The [`Role`] of each argument of syscall `nr` (of the x86_64 tables).
 pub fn roles(nr: u32) -> [Role; 6] {
     let mut r = [Role::Other; 6];
-    let name = syscall_name(nr);
-    let Some(sig) = kinds(&name) else {
+    let Some(sig) = info(nr).kinds else {
         return r;
     };
+    let name = syscall_name(nr);
     let cap = crate::capture::lookup(u64::from(nr));
     for (i, k) in sig.iter().enumerate().take(6) {
         if *k == Fd {
@@ -774,7 +844,19 @@ pub fn roles(nr: u32) -> [Role; 6] {
 
 /// Whether syscall `nr` returns a new descriptor (strace's RVAL_FD).
 pub fn returns_fd_nr(nr: u32) -> bool {
-    returns_fd(&syscall_name(nr))
+    info(nr).returns_fd
+}
+
+/// restart_syscall's argument as strace writes it: `<... resuming
+/// interrupted clock_nanosleep ...>` when the caller knows which call the
+/// thread was in (the one that returned ERESTART_RESTARTBLOCK before it),
+/// else `<... resuming interrupted system call ...>` (what [`write_args`]
+/// writes).
+pub fn restart_syscall_text(interrupted: Option<u32>) -> String {
+    match interrupted {
+        Some(nr) => format!("<... resuming interrupted {} ...>", syscall_name(nr)),
+        None => "<... resuming interrupted system call ...>".to_string(),
+    }
 }
 
 /// Writes `name(` and the arguments of `part` (no closing parenthesis).
@@ -794,6 +876,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         Part::Whole => 0..6,
         Part::Entry => 0..known,
         Part::Exit => known..6,
+        Part::Only(i) => i..i + 1,
     };
     let first = range.start;
     if name == "clone" {
@@ -803,7 +886,36 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         }
         return;
     }
-    let Some(sig) = kinds(&name) else {
+    if name == "clone3" {
+        // strace: the struct at entry; ` => {parent_tid=[N]}, size` at exit.
+        let m = cx.mem_in(0).filter(|m| m.data.len() >= 64);
+        if range.contains(&0) {
+            match m {
+                Some(m) => clone_args(s, m.data),
+                None => push_ptr(s, args[0]),
+            }
+        }
+        if range.contains(&1) {
+            if let Some(m) = m {
+                clone_args_out(s, m.data, cx.ret());
+            }
+            let _ = write!(s, ", {}", args[1]);
+        }
+        return;
+    }
+    if name == "restart_syscall" {
+        if first == 0 {
+            s.push_str(&restart_syscall_text(None));
+        }
+        return;
+    }
+    if name == "futex" {
+        if first == 0 {
+            futex_args(s, &cx);
+        }
+        return;
+    }
+    let Some(sig) = info(call.nr).kinds else {
         for (i, a) in args.iter().enumerate() {
             if !range.contains(&i) {
                 continue;
@@ -821,22 +933,19 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
             1 | 3 | 9 | 11 | 1025 | 1032 | 1034 => 2,
             _ => 3,
         },
-        "futex" => match args[1] & 0x7f {
-            1 | 7 | 8 => 3,
-            0 | 6 | 13 => 4,
-            _ => 6,
-        },
+        // The new address only with MREMAP_FIXED.
+        "mremap" if args[3] & 2 == 0 => 4,
         "ioctl" if IOCTL.iter().all(|(n, _)| *n != u64::from(args[1] as u32)) => 3,
         _ => sig.len(),
     };
     for (i, k) in sig.iter().enumerate().take(shown) {
-        if *k == Oct && i > 0 && sig[i - 1] == OFlags && args[i - 1] & 0o100 == 0 {
+        if matches!(k, Oct) && i > 0 && matches!(sig[i - 1], OFlags) && args[i - 1] & 0o100 == 0 {
             break;
         }
-        if *k == Dev && !matches!(args[i - 1] as u32 & 0o170000, 0o020000 | 0o060000) {
+        if matches!(k, Dev) && !matches!(args[i - 1] as u32 & 0o170000, 0o020000 | 0o060000) {
             break;
         }
-        if !range.contains(&i) || *k == Skip {
+        if !range.contains(&i) || matches!(k, Skip) {
             continue;
         }
         if i > first {
@@ -1162,9 +1271,9 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
         Utimens => match cx.mem_in(a).filter(|m| m.data.len() >= 2 * L.timespec.size) {
             Some(m) => {
                 s.push('[');
-                utimens_one(s, m.data);
+                utimens_one(s, m.data, cx.style.utc_offset);
                 s.push_str(", ");
-                utimens_one(s, &m.data[L.timespec.size..]);
+                utimens_one(s, &m.data[L.timespec.size..], cx.style.utc_offset);
                 s.push(']');
             }
             None => push_ptr(s, v),
@@ -1294,22 +1403,23 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             }
         }
         Utimbuf => match cx.mem_in(a).filter(|m| m.data.len() >= 16) {
-            Some(m) => utimbuf(s, m.data),
+            Some(m) => utimbuf(s, m.data, cx.style.utc_offset),
             None => push_ptr(s, v),
         },
         Utimes => match cx.mem_in(a).filter(|m| m.data.len() >= 2 * L.timeval.size) {
             Some(m) => {
                 s.push('[');
-                timeval_dated(s, m.data);
+                timeval_dated(s, m.data, cx.style.utc_offset);
                 s.push_str(", ");
-                timeval_dated(s, &m.data[L.timeval.size..]);
+                timeval_dated(s, &m.data[L.timeval.size..], cx.style.utc_offset);
                 s.push(']');
             }
             None => push_ptr(s, v),
         },
         TimeOut => match cx.mem_out(a).and_then(|m| u64_at(m.data, 0)) {
             Some(t) => {
-                let _ = write!(s, "[{} /* {}+0000 */]", t as i64, utc(t as i64));
+                let date = date(t as i64, cx.style.utc_offset, None);
+                let _ = write!(s, "[{} /* {date} */]", t as i64);
             }
             None => push_ptr(s, v),
         },
@@ -1353,14 +1463,101 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
                 None => push_ptr(s, v),
             }
         }
+        SigmaskPair => match cx.mem_in(a).filter(|m| m.data.len() >= 16) {
+            Some(m) => {
+                let (set, len) = (
+                    u64_at(m.data, 0).unwrap_or(0),
+                    u64_at(m.data, 8).unwrap_or(0),
+                );
+                s.push_str("{sigmask=");
+                match cx
+                    .find(8 + a, Some(set))
+                    .filter(|m| set != 0 && m.data.len() >= 8)
+                {
+                    Some(m) => s.push_str(&sigset_text(u64_at(m.data, 0).unwrap_or(0))),
+                    None => push_ptr(s, set),
+                }
+                let _ = write!(s, ", sigsetsize={len}}}");
+            }
+            None => push_ptr(s, v),
+        },
         FutexWaiters => match cx.mem_in(a).filter(readable) {
             Some(m) => futex_waiters(s, m.data, args[1] as u32 as usize),
             None => push_ptr(s, v),
         },
-        CloneArgs => match cx.mem_in(a).filter(|m| m.data.len() >= 64) {
-            Some(m) => clone_args(s, m.data, ret),
-            None => push_ptr(s, v),
-        },
+        // Written by write_args itself (its parts straddle the arguments).
+        CloneArgs => {}
+    }
+}
+
+/// futex(2)'s arguments, those its operation uses, as strace shows them.
+fn futex_args(s: &mut String, cx: &Cx<'_, '_, '_, '_>) {
+    let args = &cx.call.args;
+    let (val, val2, val3) = (args[2] as u32, args[3] as u32, args[5] as u32);
+    push_ptr(s, args[0]);
+    s.push_str(", ");
+    s.push_str(&futex_op(u64::from(args[1] as u32)));
+    let timeout = |s: &mut String| match cx.mem_in(3).filter(|m| m.data.len() >= L.timespec.size) {
+        Some(m) => timespec(s, m.data),
+        None => push_ptr(s, args[3]),
+    };
+    let bitset = |s: &mut String| {
+        if val3 == u32::MAX {
+            s.push_str("FUTEX_BITSET_MATCH_ANY");
+        } else {
+            let _ = write!(s, "{val3:#x}");
+        }
+    };
+    match args[1] as u32 & 127 {
+        0 => {
+            let _ = write!(s, ", {val}, ");
+            timeout(s);
+        }
+        6 | 13 => {
+            s.push_str(", ");
+            timeout(s);
+        }
+        9 => {
+            let _ = write!(s, ", {val}, ");
+            timeout(s);
+            s.push_str(", ");
+            bitset(s);
+        }
+        10 => {
+            let _ = write!(s, ", {val}, ");
+            bitset(s);
+        }
+        3 => {
+            let _ = write!(s, ", {val}, {val2}, {}", ptr(args[4]));
+        }
+        4 | 12 => {
+            let _ = write!(s, ", {val}, {val2}, {}, {val3}", ptr(args[4]));
+        }
+        5 => {
+            let _ = write!(s, ", {val}, {val2}, {}, {val3:#x}", ptr(args[4]));
+        }
+        11 => {
+            let _ = write!(s, ", {val}, ");
+            timeout(s);
+            let _ = write!(s, ", {}", ptr(args[4]));
+        }
+        1 | 2 => {
+            let _ = write!(s, ", {val}");
+        }
+        7 | 8 => {}
+        _ => {
+            let _ = write!(
+                s,
+                ", {val}, {}, {}, {}",
+                ptr(args[3]),
+                ptr(args[4]),
+                if val3 == 0 {
+                    "0".to_string()
+                } else {
+                    format!("{val3:#x}")
+                }
+            );
+        }
     }
 }
 
@@ -1726,7 +1923,7 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
             }
         }
         "time" => {
-            let _ = write!(s, "{ret} ({}+0000)", utc(ret));
+            let _ = write!(s, "{ret} ({})", date(ret, style.utc_offset, None));
         }
         "rt_sigtimedwait" => {
             let _ = write!(s, "{ret} ({})", signal_name(ret as i32));
@@ -1751,7 +1948,7 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
         "prctl" if args[0] as u32 == 3 => {
             let _ = write!(s, "{ret} ({})", named(SUID_DUMP, ret as u64));
         }
-        n if returns_fd(n) => cx.fd(&mut s, ret as i32),
+        _ if info(call.nr).returns_fd => cx.fd(&mut s, ret as i32),
         _ => {
             let _ = write!(s, "{ret}");
         }

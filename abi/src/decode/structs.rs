@@ -42,9 +42,8 @@ fn clone_flags(flags: u64) -> String {
     f
 }
 
-/// clone3's struct clone_args; with CLONE_PARENT_SETTID, the tid the
-/// kernel wrote there (the child's, which the call returns).
-pub(crate) fn clone_args(s: &mut String, d: &[u8], ret: Option<i64>) {
+/// clone3's struct clone_args, as read at entry.
+pub(crate) fn clone_args(s: &mut String, d: &[u8]) {
     let c = L.clone_args;
     let g = |f| get(d, f).unwrap_or(0);
     let flags = g(c.flags);
@@ -82,6 +81,13 @@ pub(crate) fn clone_args(s: &mut String, d: &[u8], ret: Option<i64>) {
         );
     }
     s.push('}');
+}
+
+/// What clone3 wrote, as strace shows it after the struct once the call
+/// returned: ` => {parent_tid=[N]}` with CLONE_PARENT_SETTID (the kernel
+/// writes the child's tid there, which the call returns).
+pub(crate) fn clone_args_out(s: &mut String, d: &[u8], ret: Option<i64>) {
+    let flags = get(d, L.clone_args.flags).unwrap_or(0);
     if let Some(tid) = ret.filter(|&r| r > 0 && flags & 0x100000 != 0) {
         let _ = write!(s, " => {{parent_tid=[{tid}]}}");
     }
@@ -464,8 +470,8 @@ pub(crate) fn timespec(s: &mut String, d: &[u8]) {
 }
 
 /// One timespec of utimensat: UTIME_NOW, UTIME_OMIT, or the time with
-/// its date in a comment, as strace (UTC).
-pub(crate) fn utimens_one(s: &mut String, d: &[u8]) {
+/// its date in a comment, as strace (local time: `off` seconds east of UTC).
+pub(crate) fn utimens_one(s: &mut String, d: &[u8], off: i64) {
     let t = L.timespec;
     let sec = get_i(d, t.tv_sec).unwrap_or(0);
     let nsec = get_i(d, t.tv_nsec).unwrap_or(0);
@@ -473,36 +479,38 @@ pub(crate) fn utimens_one(s: &mut String, d: &[u8]) {
         0x3fff_ffff => s.push_str("UTIME_NOW"),
         0x3fff_fffe => s.push_str("UTIME_OMIT"),
         _ => {
-            let _ = write!(s, "{{tv_sec={sec}, tv_nsec={nsec}}} /* {}", utc(sec));
-            if nsec != 0 {
-                let _ = write!(s, ".{nsec:09}");
-            }
-            s.push_str("+0000 */");
+            let frac = (nsec != 0).then(|| format!(".{nsec:09}"));
+            let _ = write!(
+                s,
+                "{{tv_sec={sec}, tv_nsec={nsec}}} /* {} */",
+                date(sec, off, frac.as_deref())
+            );
         }
     }
 }
 
-/// A timeval with its date in a comment (utimes), as strace (UTC).
-pub(crate) fn timeval_dated(s: &mut String, d: &[u8]) {
+/// A timeval with its date in a comment (utimes), as strace.
+pub(crate) fn timeval_dated(s: &mut String, d: &[u8], off: i64) {
     let t = L.timeval;
     let sec = get_i(d, t.tv_sec).unwrap_or(0);
     let usec = get_i(d, t.tv_usec).unwrap_or(0);
-    let _ = write!(s, "{{tv_sec={sec}, tv_usec={usec}}} /* {}", utc(sec));
-    if usec != 0 {
-        let _ = write!(s, ".{usec:06}");
-    }
-    s.push_str("+0000 */");
+    let frac = (usec != 0).then(|| format!(".{usec:06}"));
+    let _ = write!(
+        s,
+        "{{tv_sec={sec}, tv_usec={usec}}} /* {} */",
+        date(sec, off, frac.as_deref())
+    );
 }
 
 /// struct utimbuf: `{actime=1 /* date */, modtime=2 /* date */}`.
-pub(crate) fn utimbuf(s: &mut String, d: &[u8]) {
+pub(crate) fn utimbuf(s: &mut String, d: &[u8], off: i64) {
     let a = u64_at(d, 0).unwrap_or(0) as i64;
     let m = u64_at(d, 8).unwrap_or(0) as i64;
     let _ = write!(
         s,
-        "{{actime={a} /* {}+0000 */, modtime={m} /* {}+0000 */}}",
-        utc(a),
-        utc(m)
+        "{{actime={a} /* {} */, modtime={m} /* {} */}}",
+        date(a, off, None),
+        date(m, off, None)
     );
 }
 
@@ -630,8 +638,22 @@ pub(crate) fn futex_waiters(s: &mut String, d: &[u8], n: usize) {
     s.push(']');
 }
 
-/// `1970-01-01T00:00:01` for a Unix time (proleptic Gregorian, UTC).
-pub(crate) fn utc(t: i64) -> String {
+/// `1970-01-01T01:00:01.5+0100`: a Unix time as strace dates it, in the
+/// local time `off` seconds east of UTC, with an optional fraction.
+pub(crate) fn date(t: i64, off: i64, frac: Option<&str>) -> String {
+    let sign = if off < 0 { '-' } else { '+' };
+    let a = off.unsigned_abs();
+    format!(
+        "{}{}{sign}{:02}{:02}",
+        utc(t.saturating_add(off)),
+        frac.unwrap_or(""),
+        a / 3600,
+        a / 60 % 60
+    )
+}
+
+/// `1970-01-01T00:00:01` for a Unix time (proleptic Gregorian).
+fn utc(t: i64) -> String {
     let days = t.div_euclid(86400);
     let secs = t.rem_euclid(86400);
     // Howard Hinnant's civil_from_days.
@@ -714,17 +736,174 @@ pub(crate) fn flock(s: &mut String, d: &[u8], with_pid: bool) {
     s.push('}');
 }
 
-/// The kernel's struct termios, its flag words in hex.
+const TERM_IFLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0o1, "IGNBRK"),
+        (0o2, "BRKINT"),
+        (0o4, "IGNPAR"),
+        (0o10, "PARMRK"),
+        (0o20, "INPCK"),
+        (0o40, "ISTRIP"),
+        (0o100, "INLCR"),
+        (0o200, "IGNCR"),
+        (0o400, "ICRNL"),
+        (0o1000, "IUCLC"),
+        (0o2000, "IXON"),
+        (0o4000, "IXANY"),
+        (0o10000, "IXOFF"),
+        (0o20000, "IMAXBEL"),
+        (0o40000, "IUTF8"),
+    ],
+};
+
+const TERM_OFLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0o1, "OPOST"),
+        (0o2, "OLCUC"),
+        (0o4, "ONLCR"),
+        (0o10, "OCRNL"),
+        (0o20, "ONOCR"),
+        (0o40, "ONLRET"),
+        (0o100, "OFILL"),
+        (0o200, "OFDEL"),
+    ],
+};
+
+/// The delay fields of c_oflag: (mask, names by value).
+const TERM_ODELAYS: &[(u64, &[(u64, &str)])] = &[
+    (0o400, &[(0, "NL0"), (0o400, "NL1")]),
+    (
+        0o3000,
+        &[
+            (0, "CR0"),
+            (0o1000, "CR1"),
+            (0o2000, "CR2"),
+            (0o3000, "CR3"),
+        ],
+    ),
+    (
+        0o14000,
+        &[
+            (0, "TAB0"),
+            (0o4000, "TAB1"),
+            (0o10000, "TAB2"),
+            (0o14000, "TAB3"),
+        ],
+    ),
+    (0o20000, &[(0, "BS0"), (0o20000, "BS1")]),
+    (0o40000, &[(0, "VT0"), (0o40000, "VT1")]),
+    (0o100000, &[(0, "FF0"), (0o100000, "FF1")]),
+];
+
+const TERM_CFLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0o100, "CSTOPB"),
+        (0o200, "CREAD"),
+        (0o400, "PARENB"),
+        (0o1000, "PARODD"),
+        (0o2000, "HUPCL"),
+        (0o4000, "CLOCAL"),
+        (0o10000000000, "CMSPAR"),
+        (0o20000000000, "CRTSCTS"),
+    ],
+};
+
+const BAUDS: &[(u64, &str)] = &[
+    (0, "B0"),
+    (0o1, "B50"),
+    (0o2, "B75"),
+    (0o3, "B110"),
+    (0o4, "B134"),
+    (0o5, "B150"),
+    (0o6, "B200"),
+    (0o7, "B300"),
+    (0o10, "B600"),
+    (0o11, "B1200"),
+    (0o12, "B1800"),
+    (0o13, "B2400"),
+    (0o14, "B4800"),
+    (0o15, "B9600"),
+    (0o16, "B19200"),
+    (0o17, "B38400"),
+    (0o10000, "BOTHER"),
+    (0o10001, "B57600"),
+    (0o10002, "B115200"),
+    (0o10003, "B230400"),
+    (0o10004, "B460800"),
+    (0o10005, "B500000"),
+    (0o10006, "B576000"),
+    (0o10007, "B921600"),
+    (0o10010, "B1000000"),
+    (0o10011, "B1152000"),
+    (0o10012, "B1500000"),
+    (0o10013, "B2000000"),
+    (0o10014, "B2500000"),
+    (0o10015, "B3000000"),
+    (0o10016, "B3500000"),
+    (0o10017, "B4000000"),
+];
+
+/// In strace's order (its term_lflags table).
+const TERM_LFLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0o1, "ISIG"),
+        (0o2, "ICANON"),
+        (0o4, "XCASE"),
+        (0o10, "ECHO"),
+        (0o20, "ECHOE"),
+        (0o40, "ECHOK"),
+        (0o100, "ECHONL"),
+        (0o200, "NOFLSH"),
+        (0o100000, "IEXTEN"),
+        (0o1000, "ECHOCTL"),
+        (0o2000, "ECHOPRT"),
+        (0o4000, "ECHOKE"),
+        (0o10000, "FLUSHO"),
+        (0o40000, "PENDIN"),
+        (0o400, "TOSTOP"),
+        (0o200000, "EXTPROC"),
+    ],
+};
+
+/// The kernel's struct termios without -v: its four flag words, as
+/// strace names them (c_oflag's delay fields and c_cflag's speed and
+/// character size by value).
 pub(crate) fn termios(s: &mut String, d: &[u8]) {
     let t = L.termios;
     let g = |f| get(d, f).unwrap_or(0);
+    let mut o = g(t.c_oflag);
+    let mut oflag = String::new();
+    for (mask, names) in TERM_ODELAYS {
+        oflag.push_str(&named(names, o & mask));
+        oflag.push('|');
+        o &= !mask;
+    }
+    oflag.push_str(&flag_names(o, &TERM_OFLAGS));
+    let c = g(t.c_cflag);
+    let (cbaud, cibaud, csize) = (0o10017, 0o2003600000, 0o60);
+    let mut cflag = named(BAUDS, c & cbaud);
+    if c & cibaud != 0 {
+        let _ = write!(cflag, "|{}<<IBSHIFT", named(BAUDS, (c & cibaud) >> 16));
+    }
+    let cs = ["CS5", "CS6", "CS7", "CS8"][((c & csize) >> 4) as usize];
+    let _ = write!(
+        cflag,
+        "|{cs}|{}",
+        flag_names(c & !(cbaud | cibaud | csize), &TERM_CFLAGS)
+    );
     let _ = write!(
         s,
-        "{{c_iflag={:#x}, c_oflag={:#x}, c_cflag={:#x}, c_lflag={:#x}, ...}}",
-        g(t.c_iflag),
-        g(t.c_oflag),
-        g(t.c_cflag),
-        g(t.c_lflag)
+        "{{c_iflag={}, c_oflag={oflag}, c_cflag={cflag}, c_lflag={}, ...}}",
+        flag_names(g(t.c_iflag), &TERM_IFLAGS),
+        flag_names(g(t.c_lflag), &TERM_LFLAGS)
     );
 }
 

@@ -404,3 +404,184 @@ fn every_syscall_whose_memory_rec_captures_has_a_decoder() {
         .collect();
     assert!(missing.is_empty(), "no decoder: {missing:?}");
 }
+
+#[test]
+fn futex_shows_the_arguments_its_operation_uses() {
+    let ts = le(&[1, 500]);
+    assert_eq!(
+        line(
+            "futex",
+            [0x1000, 137, 7, 0x2000, 0, u64::from(u32::MAX)],
+            0,
+            &[enter(3, 0x2000, &ts)],
+            &[]
+        ),
+        "futex(0x1000, FUTEX_WAIT_BITSET_PRIVATE, 7, {tv_sec=1, tv_nsec=500}, FUTEX_BITSET_MATCH_ANY) = 0"
+    );
+    assert_eq!(
+        line("futex", [0x1000, 129, 1, 0, 0, 0], 1, &[], &[]),
+        "futex(0x1000, FUTEX_WAKE_PRIVATE, 1) = 1"
+    );
+    assert_eq!(
+        line("futex", [0x1000, 0, 2, 0, 0, 0], 0, &[], &[]),
+        "futex(0x1000, FUTEX_WAIT, 2, NULL) = 0"
+    );
+    assert_eq!(
+        line(
+            "futex",
+            [0x1000, 132, 1, 0x7fff_ffff, 0x3000, 0],
+            1,
+            &[],
+            &[]
+        ),
+        "futex(0x1000, FUTEX_CMP_REQUEUE_PRIVATE, 1, 2147483647, 0x3000, 0) = 1"
+    );
+    // The timeout is captured only for the waiting operations.
+    let c = crate::capture::capture_for(u64::from(nr("futex")), &[0, 137, 0, 0x2000, 0, 0]);
+    assert_ne!(c[3], crate::capture::Arg::None);
+    let c = crate::capture::capture_for(u64::from(nr("futex")), &[0, 132, 0, 0x7fff, 0, 0]);
+    assert_eq!(c[3], crate::capture::Arg::None);
+}
+
+#[test]
+fn clone3_shows_the_tid_the_kernel_wrote_in_its_exit_part() {
+    // flags CLONE_VM|CLONE_PARENT_SETTID, parent_tid 0x3000, stack, size.
+    let mut ca = vec![0u8; 88];
+    ca[0..8].copy_from_slice(&(0x100u64 | 0x100000).to_le_bytes());
+    ca[24..32].copy_from_slice(&0x3000u64.to_le_bytes());
+    ca[40..48].copy_from_slice(&0x4000u64.to_le_bytes());
+    ca[48..56].copy_from_slice(&0x1000u64.to_le_bytes());
+    let e = [enter(0, 0x2000, &ca)];
+    let call = Call {
+        nr: nr("clone3"),
+        args: [0x2000, 88, 0, 0, 0, 0],
+        ret: Some(1235),
+        enter: &e,
+        exit: &[],
+    };
+    let st = Style::default();
+    let struct_text = "{flags=CLONE_VM|CLONE_PARENT_SETTID, parent_tid=0x3000, exit_signal=0, stack=0x4000, stack_size=0x1000}";
+    let mut s = String::new();
+    write_args(&mut s, &call, Part::Whole, &st);
+    assert_eq!(s, format!("{struct_text} => {{parent_tid=[1235]}}, 88"));
+    let mut s = String::new();
+    write_args(&mut s, &call, Part::Entry, &st);
+    assert_eq!(s, struct_text);
+    assert!(!has_exit_part(call.nr));
+    let mut s = String::new();
+    write_args(&mut s, &call, Part::Exit, &st);
+    assert_eq!(s, " => {parent_tid=[1235]}, 88");
+}
+
+#[test]
+fn dates_in_comments_are_local_time_with_its_offset() {
+    let ts = le(&[86_400 + 3_600, 5, 0, 0x3fff_fffe]);
+    let e = [enter(2, 0x1000, &ts)];
+    let call = Call {
+        nr: nr("utimensat"),
+        args: [(-100i64) as u64, 0, 0x1000, 0, 0, 0],
+        ret: Some(0),
+        enter: &e,
+        exit: &[],
+    };
+    let st = Style {
+        utc_offset: -5 * 3600,
+        ..Style::default()
+    };
+    let mut s = String::new();
+    write_args(&mut s, &call, Part::Whole, &st);
+    assert_eq!(
+        s,
+        "AT_FDCWD, NULL, [{tv_sec=90000, tv_nsec=5} /* 1970-01-01T20:00:00.000000005-0500 */, UTIME_OMIT], 0"
+    );
+}
+
+#[test]
+fn tcgets_names_the_terminal_flags_as_strace() {
+    // A pty's termios as the kernel returns it (c_iflag, c_oflag, c_cflag,
+    // c_lflag, c_line, c_cc[19]); the text is strace's for it.
+    let mut t = vec![0u8; 36];
+    t[0..4].copy_from_slice(&0x500u32.to_le_bytes());
+    t[4..8].copy_from_slice(&0x5u32.to_le_bytes());
+    t[8..12].copy_from_slice(&0xbfu32.to_le_bytes());
+    t[12..16].copy_from_slice(&0x8a3bu32.to_le_bytes());
+    assert_eq!(
+        line("ioctl", [0, 0x5401, 0x1000, 0, 0, 0], 0, &[], &[exit(2, 0x1000, &t)]),
+        "ioctl(0, TCGETS, {c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR, \
+         c_cflag=B38400|CS8|CREAD, c_lflag=ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN|ECHOCTL|ECHOKE, ...}) = 0"
+    );
+    assert!(line(
+        "ioctl",
+        [0, 0x5403, 0x1000, 0, 0, 0],
+        0,
+        &[enter(2, 0x1000, &t)],
+        &[]
+    )
+    .starts_with("ioctl(0, SNDCTL_TMR_STOP or TCSETSW, {c_iflag=ICRNL|IXON, "));
+    // Not a terminal: the pointer, as strace.
+    assert_eq!(
+        line("ioctl", [1, 0x5401, 0x1000, 0, 0, 0], -25, &[], &[]),
+        "ioctl(1, TCGETS, 0x1000) = -1 ENOTTY (Inappropriate ioctl for device)"
+    );
+}
+
+#[test]
+fn restart_syscall_says_what_it_resumes() {
+    assert_eq!(
+        line("restart_syscall", [0; 6], 0, &[], &[]),
+        "restart_syscall(<... resuming interrupted system call ...>) = 0"
+    );
+    assert_eq!(
+        restart_syscall_text(Some(nr("clock_nanosleep"))),
+        "<... resuming interrupted clock_nanosleep ...>"
+    );
+}
+
+#[test]
+fn each_argument_alone_is_what_the_line_shows() {
+    let path = b"/etc/passwd";
+    let e = [enter(1, 0x1000, path)];
+    let call = Call {
+        nr: nr("openat"),
+        args: [(-100i64) as u64, 0x1000, 0o2000000, 0, 0, 0],
+        ret: Some(3),
+        enter: &e,
+        exit: &[],
+    };
+    let one = |i| {
+        let mut s = String::new();
+        write_args(&mut s, &call, Part::Only(i), &Style::default());
+        s
+    };
+    assert_eq!(one(0), "AT_FDCWD");
+    assert_eq!(one(1), "\"/etc/passwd\"");
+    assert_eq!(one(2), "O_RDONLY|O_CLOEXEC");
+    // The mode is not shown without O_CREAT.
+    assert_eq!(one(3), "");
+}
+
+#[test]
+fn credentials_and_plain_argument_calls_are_decoded() {
+    assert_eq!(
+        line(
+            "setresuid",
+            [u64::MAX, 0, u64::from(u32::MAX), 0, 0, 0],
+            0,
+            &[],
+            &[]
+        ),
+        "setresuid(-1, 0, -1) = 0"
+    );
+    assert_eq!(
+        line("setpriority", [0, 0, 10, 0, 0, 0], 0, &[], &[]),
+        "setpriority(PRIO_PROCESS, 0, 10) = 0"
+    );
+    assert_eq!(
+        line("fallocate", [3, 1, 0, 4096, 0, 0], 0, &[], &[]),
+        "fallocate(3, FALLOC_FL_KEEP_SIZE, 0, 4096) = 0"
+    );
+    assert_eq!(
+        line("mremap", [0x1000, 4096, 8192, 1, 0, 0], 0x2000, &[], &[]),
+        "mremap(0x1000, 4096, 8192, MREMAP_MAYMOVE) = 0x2000"
+    );
+}

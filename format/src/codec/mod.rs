@@ -20,7 +20,74 @@ pub use crate::record::CaptureBuf;
 mod v1;
 mod v2;
 
-pub use v2::Encoder as ChunkEncoder;
+use crate::arch::RegLayout;
+
+/// Encodes records into the streams of a chunk payload of the current
+/// version, by the rules of one register layout (from the header).
+pub struct ChunkEncoder {
+    inner: EncInner,
+}
+
+enum EncInner {
+    X86(v2::Encoder<v2::X86>),
+    Aarch64(v2::Encoder<v2::Aarch64>),
+}
+
+impl Default for ChunkEncoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChunkEncoder {
+    /// An x86_64 encoder that keeps times to the nanosecond.
+    pub fn new() -> Self {
+        Self::with_time_unit(1)
+    }
+
+    /// An x86_64 encoder that stores times in units of `ns` nanoseconds
+    /// (rounded down). `rec` uses 1000: every view prints microseconds.
+    pub fn with_time_unit(ns: u32) -> Self {
+        Self::for_layout(RegLayout::X86_64, ns)
+    }
+
+    /// An encoder of snapshots of `layout`, times in units of `ns`.
+    pub fn for_layout(layout: RegLayout, ns: u32) -> Self {
+        let inner = match layout {
+            RegLayout::X86_64 => EncInner::X86(v2::Encoder::with_time_unit(ns)),
+            RegLayout::Aarch64 => EncInner::Aarch64(v2::Encoder::with_time_unit(ns)),
+        };
+        ChunkEncoder { inner }
+    }
+
+    /// Threads in the current chunk: a writer seals the chunk at
+    /// [`MAX_CHUNK_THREADS`], the most a reader accepts.
+    pub fn threads(&self) -> usize {
+        match &self.inner {
+            EncInner::X86(e) => e.threads(),
+            EncInner::Aarch64(e) => e.threads(),
+        }
+    }
+
+    /// Forget the delta state: call when a new chunk starts.
+    pub fn reset(&mut self) {
+        match &mut self.inner {
+            EncInner::X86(e) => e.reset(),
+            EncInner::Aarch64(e) => e.reset(),
+        }
+    }
+
+    /// Appends one record to the streams. A register snapshot of another
+    /// layout than the encoder's is not stored ([`Writer`](crate::Writer)
+    /// refuses such a record with an error instead).
+    #[inline]
+    pub fn encode(&mut self, r: &Record<'_>, out: &mut Streams) {
+        match &mut self.inner {
+            EncInner::X86(e) => e.encode(r, out),
+            EncInner::Aarch64(e) => e.encode(r, out),
+        }
+    }
+}
 
 /// One item of a chunk payload.
 #[derive(Debug)]
@@ -115,15 +182,8 @@ fn encode_other(e: &mut Put<'_>, r: &Record<'_>) {
             for a in argv {
                 e.bytes(a);
             }
-            // Appended in version 3 (and only when there is one: an
-            // unredacted Exec is encoded as before).
-            if !argv_redacted.is_empty() {
-                e.u64(argv_redacted.len() as u64);
-                for &(i, n) in argv_redacted {
-                    e.u32(i);
-                    e.u64(n);
-                }
-            }
+            // Appended in version 3.
+            e.pairs(argv_redacted);
         }
         Record::ExitEvent { status, .. } => {
             e.i32(*status);
@@ -186,20 +246,6 @@ fn encode_other(e: &mut Put<'_>, r: &Record<'_>) {
 
 /// Decodes the fields of a record that is not a syscall stop, after its tid
 /// and time (the same in every version).
-/// The redacted-argv list of an Exec record (version 3).
-fn read_argv_redacted(c: &mut Cur<'_>, argc: usize) -> Step<Vec<(u32, u64)>> {
-    let k = c.count(2)?;
-    let mut v = Vec::with_capacity(k);
-    for _ in 0..k {
-        let (i, dropped) = (c.u32()?, c.u64()?);
-        if i as usize >= argc {
-            return Err("a redacted argv index past argv");
-        }
-        v.push((i, dropped));
-    }
-    Ok(v)
-}
-
 fn decode_other<'a>(k: Kind, tid: Tid, time: u64, c: &mut Cur<'a>) -> Step<Record<'a>> {
     Ok(match k {
         Kind::SignalDelivery => Record::SignalDelivery {
@@ -250,14 +296,8 @@ fn decode_other<'a>(k: Kind, tid: Tid, time: u64, c: &mut Cur<'a>) -> Step<Recor
             for _ in 0..n {
                 argv.push(c.bytes()?);
             }
-            // Absent before version 3 and when nothing was redacted. Bytes
-            // after argv that are not a valid list are ignored, as any
-            // unknown appended field is.
-            let argv_redacted = if c.is_empty() {
-                Vec::new()
-            } else {
-                read_argv_redacted(c, argv.len()).unwrap_or_default()
-            };
+            // Absent before version 3.
+            let argv_redacted = if c.is_empty() { Vec::new() } else { c.pairs()? };
             Record::Exec {
                 tid,
                 time,
@@ -401,7 +441,8 @@ pub struct ChunkDecoder {
 
 enum Inner {
     V1(v1::ChunkDecoder),
-    V2(v2::Decoder),
+    X86(v2::Decoder<v2::X86>),
+    Aarch64(v2::Decoder<v2::Aarch64>),
 }
 
 impl Default for ChunkDecoder {
@@ -416,13 +457,22 @@ impl ChunkDecoder {
         Self::for_chunk(crate::version::FORMAT_VERSION, 1)
     }
 
-    /// A decoder of a payload of file version `version` whose times are in
-    /// units of `time_unit` nanoseconds (version 1: always 1).
+    /// A decoder of an x86_64 payload of file version `version` whose
+    /// times are in units of `time_unit` nanoseconds (version 1: always 1).
     pub fn for_chunk(version: u32, time_unit: u32) -> Self {
-        let inner = if version == 1 {
-            Inner::V1(v1::ChunkDecoder::new())
-        } else {
-            Inner::V2(v2::Decoder::new(time_unit))
+        Self::for_layout(version, time_unit, Some(RegLayout::X86_64))
+    }
+
+    /// A decoder of a payload of `version` whose snapshots have `layout`
+    /// (the header's; `None` when this reader does not know it: every
+    /// snapshot is then an error, the statistics still read).
+    pub fn for_layout(version: u32, time_unit: u32, layout: Option<RegLayout>) -> Self {
+        let (l, known) = v2::known(layout);
+        let inner = match (version, l) {
+            // Version 1 knew only x86_64 snapshots.
+            (1, _) => Inner::V1(v1::ChunkDecoder::new(layout == Some(RegLayout::X86_64))),
+            (_, RegLayout::X86_64) => Inner::X86(v2::Decoder::new(time_unit, known)),
+            (_, RegLayout::Aarch64) => Inner::Aarch64(v2::Decoder::new(time_unit, known)),
         };
         ChunkDecoder { inner }
     }
@@ -430,7 +480,8 @@ impl ChunkDecoder {
     pub fn reset(&mut self) {
         match &mut self.inner {
             Inner::V1(d) => d.reset(),
-            Inner::V2(d) => d.reset(),
+            Inner::X86(d) => d.reset(),
+            Inner::Aarch64(d) => d.reset(),
         }
     }
 
@@ -443,12 +494,13 @@ impl ChunkDecoder {
                 c.ev.b = rest;
                 Ok(r)
             }
-            Inner::V2(d) => d.decode(c).map_err(String::from),
+            Inner::X86(d) => d.decode(c).map_err(String::from),
+            Inner::Aarch64(d) => d.decode(c).map_err(String::from),
         }
     }
 
     /// Like [`ChunkDecoder::decode`], but a syscall record comes back as a
-    /// small [`SyscallStop`], without registers or captures (in version 2
+    /// small [`SyscallStop`], without registers or captures (in versions 2 and 3
     /// the detail stream is not read at all). Use one decoder per chunk for
     /// either skimming or decoding, not both.
     #[inline]
@@ -459,7 +511,66 @@ impl ChunkDecoder {
                 c.ev.b = rest;
                 Ok(r)
             }
-            Inner::V2(d) => d.skim(c).map_err(String::from),
+            Inner::X86(d) => d.skim(c).map_err(String::from),
+            Inner::Aarch64(d) => d.skim(c).map_err(String::from),
         }
     }
+}
+
+/// What [`decode_streams`] read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StreamsRead {
+    /// Records decoded in full before the first error (or the end).
+    pub records: u64,
+    /// Bytes of captured memory those records hold (their lazily decoded
+    /// captures walked to the end).
+    pub capture_bytes: u64,
+    /// Records the skimming decoder read before its first error.
+    pub skimmed: u64,
+    /// The full decoder's first error, if any.
+    pub error: Option<String>,
+}
+
+/// Decodes already decompressed streams of a chunk of `version` twice,
+/// in full and skimmed, to the end or the first error, touching every
+/// capture: what a fuzzer and the no-panic tests feed hostile bytes to,
+/// past the checksums that stop random bytes at the framing.
+pub fn decode_streams(
+    version: u32,
+    time_unit: u32,
+    layout: Option<RegLayout>,
+    events: &[u8],
+    times: &[u8],
+    detail: &[u8],
+) -> StreamsRead {
+    let mut out = StreamsRead::default();
+    // One decoder at a time: each holds a call-site table.
+    {
+        let mut d = ChunkDecoder::for_layout(version, time_unit, layout);
+        let mut c = Cursors::from_slices(events, times, detail);
+        while !c.is_empty() {
+            match d.decode(&mut c) {
+                Ok(Decoded::Record(r)) => {
+                    out.records += 1;
+                    // Saturating: a hostile redacted length may be near u64::MAX.
+                    let n = r
+                        .captures()
+                        .iter()
+                        .fold(0u64, |n, m| n.saturating_add(m.len()));
+                    out.capture_bytes = out.capture_bytes.saturating_add(n);
+                }
+                Ok(Decoded::Unknown(_)) => out.records += 1,
+                Err(e) => {
+                    out.error = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    let mut d = ChunkDecoder::for_layout(version, time_unit, layout);
+    let mut c = Cursors::from_slices(events, times, &[]);
+    while !c.is_empty() && d.skim(&mut c).is_ok() {
+        out.skimmed += 1;
+    }
+    out
 }

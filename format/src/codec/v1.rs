@@ -125,18 +125,18 @@ impl ChunkEncoder {
     fn regs(&mut self, e: &mut Put<'_>, tid: Tid, regs: &Regs) {
         let prev = &mut self.thread(tid).regs;
         let mut mask = 0u32;
-        for (i, (new, old)) in regs.0.iter().zip(prev.iter()).enumerate() {
+        for (i, (new, old)) in regs.words().iter().zip(prev.iter()).enumerate() {
             if new != old {
                 mask |= 1 << i;
             }
         }
         e.u32(mask);
-        for (new, old) in regs.0.iter().zip(prev.iter()) {
+        for (new, old) in regs.words().iter().zip(prev.iter()) {
             if new != old {
                 e.i64(new.wrapping_sub(*old) as i64);
             }
         }
-        *prev = regs.0;
+        prev.copy_from_slice(regs.words());
     }
 
     fn stime(&mut self, e: &mut Put<'_>, tid: Tid, stime: u64) {
@@ -221,11 +221,17 @@ impl ChunkEncoder {
 #[derive(Default)]
 pub struct ChunkDecoder {
     state: ChunkState,
+    /// Whether the header says x86_64, the only layout of version 1: any
+    /// other makes every snapshot an error.
+    regs_known: bool,
 }
 
 impl ChunkDecoder {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(regs_known: bool) -> Self {
+        ChunkDecoder {
+            state: ChunkState::default(),
+            regs_known,
+        }
     }
 
     pub fn reset(&mut self) {
@@ -343,9 +349,17 @@ impl ChunkDecoder {
     fn decode_body<'a>(&mut self, k: Kind, body: &'a [u8]) -> Step<Record<'a>> {
         let c = &mut Cur::new(body);
         let (tid, time) = self.common(c)?;
+        let known = self.regs_known;
+        let check = |flags: u8| {
+            if flags & F_REGS != 0 && !known {
+                Err("a register snapshot of a layout this reader does not know")
+            } else {
+                Ok(flags)
+            }
+        };
         Ok(match k {
             Kind::SyscallEnter => {
-                let flags = c.u8()?;
+                let flags = check(c.u8()?)?;
                 let t = self.state.thread(tid)?;
                 let stime_us = if flags & F_STIME != 0 {
                     t.stime = t.stime.wrapping_add(c.i64()? as u64);
@@ -355,7 +369,7 @@ impl ChunkDecoder {
                 };
                 let regs = if flags & F_REGS != 0 {
                     apply_regs(c, &mut t.regs)?;
-                    Some(Regs(t.regs))
+                    Some(Regs::x86_64(t.regs))
                 } else {
                     None
                 };
@@ -384,7 +398,7 @@ impl ChunkDecoder {
                 }
             }
             Kind::SyscallExit => {
-                let flags = c.u8()?;
+                let flags = check(c.u8()?)?;
                 let t = self.state.thread(tid)?;
                 let stime_us = if flags & F_STIME != 0 {
                     t.stime = t.stime.wrapping_add(c.i64()? as u64);
@@ -394,7 +408,7 @@ impl ChunkDecoder {
                 };
                 let regs = if flags & F_REGS != 0 {
                     apply_regs(c, &mut t.regs)?;
-                    Some(Regs(t.regs))
+                    Some(Regs::x86_64(t.regs))
                 } else {
                     None
                 };
@@ -539,11 +553,6 @@ mod reference {
         let (arg, flags, addr, data): (u8, u8, u64, &[u8]) =
             (get(d)?, get(d)?, get(d)?, get_bytes(d)?);
         let redacted = if flags & crate::record::mem_flags::REDACTED != 0 {
-            if !data.is_empty() {
-                return Err(DecodeError::Other(
-                    "a redacted capture that still holds bytes",
-                ));
-            }
             Some(get(d)?)
         } else {
             None
@@ -612,7 +621,7 @@ mod reference {
                     *r = r.wrapping_add(delta as u64);
                 }
             }
-            Ok(Regs(*prev))
+            Ok(Regs::x86_64(*prev))
         }
 
         fn stime(&mut self, d: &mut Dec<'_>, tid: Tid) -> std::result::Result<u64, DecodeError> {
@@ -746,13 +755,28 @@ mod reference {
                     for _ in 0..n {
                         argv.push(get_bytes(d)?);
                     }
+                    let argv_redacted = if rest(d).is_empty() {
+                        Vec::new()
+                    } else {
+                        let n: u64 = get(d)?;
+                        if n > rest(d).len() as u64 / 2 {
+                            return Err(DecodeError::Other(
+                                "a count larger than the bytes left can hold",
+                            ));
+                        }
+                        let mut v = Vec::new();
+                        for _ in 0..n {
+                            v.push((get(d)?, get(d)?));
+                        }
+                        v
+                    };
                     Record::Exec {
                         tid,
                         time,
                         former_tid,
                         filename,
                         argv,
-                        argv_redacted: Vec::new(),
+                        argv_redacted,
                     }
                 }
                 Kind::ExitEvent => Record::ExitEvent {
@@ -848,13 +872,13 @@ mod tests {
 
     fn regs(seed: u64, nr: u64) -> Regs {
         let mut g = Regs::default();
-        for (i, w) in g.0.iter_mut().enumerate() {
+        for (i, w) in g.words_mut().iter_mut().enumerate() {
             *w = seed
                 .wrapping_mul(0x9e37_79b9_7f4a_7c15)
                 .rotate_left(i as u32)
                 >> (i % 40);
         }
-        g.0[x86_64::ORIG_RAX] = nr;
+        g[x86_64::ORIG_RAX] = nr;
         g
     }
 
@@ -896,7 +920,7 @@ mod tests {
                 mem: Captures::Slice(if i % 2 == 0 { &mems[..] } else { &[] }),
             });
             let mut g2 = g;
-            g2.0[x86_64::RAX] = (-(i as i64)) as u64;
+            g2[x86_64::RAX] = (-(i as i64)) as u64;
             recs.push(Record::SyscallExit {
                 tid,
                 time: time + 500,
@@ -939,7 +963,7 @@ mod tests {
                 former_tid: 7,
                 filename: b"/bin/sh",
                 argv,
-                argv_redacted: Vec::new(),
+                argv_redacted: vec![(2, 7)],
             },
             Record::ExitEvent {
                 tid: 6,
@@ -999,7 +1023,7 @@ mod tests {
     /// Every item both decoders read from `b`, as text; an error ends the list.
     fn both(b: &[u8]) -> (Vec<String>, Vec<String>) {
         let mut new = Vec::new();
-        let mut d = ChunkDecoder::new();
+        let mut d = ChunkDecoder::new(true);
         let mut rest = b;
         while !rest.is_empty() {
             match d.decode(rest) {
@@ -1069,7 +1093,7 @@ mod tests {
     #[test]
     fn skim_gives_the_syscall_fields_decode_gives() {
         let p = payload();
-        let (mut a, mut b) = (ChunkDecoder::new(), ChunkDecoder::new());
+        let (mut a, mut b) = (ChunkDecoder::new(true), ChunkDecoder::new(true));
         let (mut ra, mut rb) = (&p[..], &p[..]);
         let mut syscalls = 0;
         while !ra.is_empty() {

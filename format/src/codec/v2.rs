@@ -1,5 +1,5 @@
-//! Version 2 chunk payloads (FORMAT.md, section 4): each record is split
-//! over three streams, compressed as separate zstd frames.
+//! Version 2 and 3 chunk payloads (FORMAT.md, section 4): each record is
+//! split over three streams, compressed as separate zstd frames.
 //!
 //! - *events*: kind, thread slot, syscall flags, number and return value, and
 //!   the whole body of every other kind. What the statistics need.
@@ -9,21 +9,50 @@
 //! - *detail*: register deltas, arguments not in the registers, captures.
 //!   Never decompressed for statistics.
 //!
-//! Registers are stored as deltas against a prediction: the thread's
-//! previous snapshot with `orig_rax` set to the syscall number and `rax` to
-//! -ENOSYS at an entry or the return value at an exit, and with `rcx` and
-//! `r11` taken relative to `rip` and `eflags` (the `syscall` instruction
-//! copies those into them). An exit then usually stores no register at all.
-//! An entry may instead be predicted from the thread's last entry at the
-//! same call site (`rip`), whichever leaves fewer registers to store: a
-//! loop over a few syscalls finds each site's registers as it left them.
+//! Registers are stored as deltas against a prediction, by the rules of the
+//! recording's register layout ([`LayoutDesc`], given from the header): the
+//! thread's previous snapshot with the syscall-number register set to the
+//! number, the return register to the return value at an exit (or to the
+//! layout's fixed entry value, x86_64's -ENOSYS, at an entry), and the
+//! registers the syscall instruction links (x86_64: `rcx` to `rip`, `r11` to
+//! `rflags`) taken relative to their base. An exit then usually stores no
+//! register at all. An entry may instead be predicted from the thread's
+//! last entry at the same call site (program counter), whichever leaves
+//! fewer registers to store: a loop over a few syscalls finds each site's
+//! registers as it left them.
+//!
+//! The codec is generic over an [`Arch`], one per layout, whose constants
+//! come from the layout's [`LayoutDesc`]: each layout's encoder and decoder
+//! are compiled with its register count fixed.
 
 use super::*;
+use crate::arch::{LayoutDesc, RegLayout, AARCH64_DESC, X86_64_DESC};
 use crate::record::put_captures;
-use crate::record::x86_64::{EFLAGS, ORIG_RAX, R11, RAX, RCX, RIP};
 
-/// rax at every syscall-entry stop on x86_64.
-const ENOSYS: u64 = -38i64 as u64;
+/// One register layout, as the codec needs it at compile time.
+pub(crate) trait Arch: 'static {
+    /// A snapshot's words.
+    type W: Copy + PartialEq + AsRef<[u64]> + AsMut<[u64]> + std::ops::IndexMut<usize, Output = u64>;
+    const ZERO: Self::W;
+    const DESC: LayoutDesc;
+    const COUNT: usize = Self::DESC.names.len();
+    /// Mask bit of an entry stored against the call-site table.
+    const SITE: u64 = 1 << Self::COUNT;
+}
+
+pub(crate) struct X86;
+impl Arch for X86 {
+    type W = [u64; crate::arch::x86_64::COUNT];
+    const ZERO: Self::W = [0; crate::arch::x86_64::COUNT];
+    const DESC: LayoutDesc = X86_64_DESC;
+}
+
+pub(crate) struct Aarch64;
+impl Arch for Aarch64 {
+    type W = [u64; crate::arch::aarch64::COUNT];
+    const ZERO: Self::W = [0; crate::arch::aarch64::COUNT];
+    const DESC: LayoutDesc = AARCH64_DESC;
+}
 
 // Flag bits of syscall records.
 const F_STIME: u8 = 1;
@@ -38,127 +67,154 @@ const ENTER_FLAGS: u8 = F_STIME | F_REGS | F_ARGS;
 const EXIT_FLAGS: u8 = F_STIME | F_REGS | F_NR;
 
 /// Per-thread values later records of the same chunk are stored against.
-#[derive(Clone, Copy)]
-struct Thread {
+struct Thread<A: Arch> {
     tid: Tid,
-    /// The last register snapshot, with `rcx` and `r11` transformed.
-    x: [u64; REG_COUNT],
+    /// The last register snapshot, with the linked registers transformed.
+    x: A::W,
     stime: u64,
     /// Syscall number of the thread's last syscall record.
     nr: Option<u64>,
 }
 
-impl Thread {
-    fn new(tid: Tid) -> Thread {
+impl<A: Arch> Thread<A> {
+    fn new(tid: Tid) -> Self {
         Thread {
             tid,
-            x: [0; REG_COUNT],
+            x: A::ZERO,
             stime: 0,
             nr: None,
         }
     }
 }
 
-/// `rcx` and `r11` relative to `rip` and `eflags`: zero at a syscall entry.
+/// The snapshot's words with each linked register taken relative to its
+/// base: zero at a syscall entry.
 #[inline(always)]
-fn transform(g: &[u64; REG_COUNT]) -> [u64; REG_COUNT] {
-    let mut x = *g;
-    x[RCX] = g[RCX].wrapping_sub(g[RIP]);
-    x[R11] = g[R11].wrapping_sub(g[EFLAGS]);
+fn transform<A: Arch>(g: &Regs) -> A::W {
+    let mut x = A::ZERO;
+    x.as_mut().copy_from_slice(g.words());
+    for &(r, base) in A::DESC.linked {
+        x[r] = x[r].wrapping_sub(x[base]);
+    }
     x
 }
 
 #[inline(always)]
-fn untransform(x: &[u64; REG_COUNT]) -> Regs {
-    let mut g = *x;
-    g[RCX] = x[RCX].wrapping_add(x[RIP]);
-    g[R11] = x[R11].wrapping_add(x[EFLAGS]);
-    Regs(g)
+fn untransform<A: Arch>(x: &A::W) -> Regs {
+    let mut g = Regs::new(A::DESC.layout);
+    let w = g.words_mut();
+    w.copy_from_slice(x.as_ref());
+    for &(r, base) in A::DESC.linked {
+        w[r] = w[r].wrapping_add(w[base]);
+    }
+    g
 }
 
 /// Delta state of one chunk. Threads are numbered by first appearance.
-struct State {
+struct State<A: Arch> {
     /// Time of the previous record, in time units.
     time: u64,
-    threads: Vec<Thread>,
-    /// The last entry snapshot (transformed) at a (thread slot, rip): the
+    threads: Vec<Thread<A>>,
+    /// The last entry snapshot (transformed) at a (thread slot, pc): the
     /// prediction of the next entry from the same call site. A
     /// direct-mapped table: fixed in size, no allocation per stop, a
     /// collision forgets the older site.
-    sites: Vec<Site>,
+    sites: Vec<Site<A>>,
 }
 
-#[derive(Clone, Copy)]
-struct Site {
+struct Site<A: Arch> {
     /// `u32::MAX`: empty.
     slot: u32,
-    rip: u64,
-    x: [u64; REG_COUNT],
+    pc: u64,
+    x: A::W,
 }
 
-const NO_SITE: Site = Site {
-    slot: u32::MAX,
-    rip: 0,
-    x: [0; REG_COUNT],
-};
+// Not derived: a derive would ask `A: Copy`, and only `A::W` is stored.
+impl<A: Arch> Clone for Site<A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<A: Arch> Copy for Site<A> {}
+
+impl<A: Arch> Site<A> {
+    const EMPTY: Self = Site {
+        slot: u32::MAX,
+        pc: 0,
+        x: A::ZERO,
+    };
+}
 
 /// log2 of the call-site table's size (FORMAT.md, section 4).
 const SITE_BITS: u32 = 10;
 
-/// The call-site table's index of (slot, rip).
+/// The call-site table's index of (slot, pc).
 #[inline(always)]
-fn site_index(slot: usize, rip: u64) -> usize {
-    let h = (rip ^ (slot as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+fn site_index(slot: usize, pc: u64) -> usize {
+    let h = (pc ^ (slot as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
         .wrapping_mul(0xD6E8_FEB8_6659_FD93);
     (h >> (64 - SITE_BITS)) as usize
 }
 
-impl State {
-    fn new() -> State {
+impl<A: Arch> State<A> {
+    fn new() -> Self {
         State {
             time: 0,
             threads: Vec::new(),
-            sites: vec![NO_SITE; 1 << SITE_BITS],
+            sites: vec![Site::EMPTY; 1 << SITE_BITS],
         }
     }
 
     fn clear(&mut self) {
         self.time = 0;
         self.threads.clear();
-        self.sites.fill(NO_SITE);
+        self.sites.fill(Site::EMPTY);
     }
 
-    /// The thread's last entry snapshot at `rip`, if the table holds it.
+    /// The thread's last entry snapshot at `pc`, if the table holds it.
     #[inline(always)]
-    fn site(&self, slot: usize, rip: u64) -> Option<&[u64; REG_COUNT]> {
-        let e = self.sites.get(site_index(slot, rip))?;
-        (e.slot == slot as u32 && e.rip == rip).then_some(&e.x)
+    fn site(&self, slot: usize, pc: u64) -> Option<&A::W> {
+        let e = self.sites.get(site_index(slot, pc))?;
+        (e.slot == slot as u32 && e.pc == pc).then_some(&e.x)
     }
 
     #[inline(always)]
-    fn remember(&mut self, slot: usize, x: [u64; REG_COUNT]) {
+    fn remember(&mut self, slot: usize, x: A::W) {
         self.threads[slot].x = x;
-        if let Some(e) = self.sites.get_mut(site_index(slot, x[RIP])) {
+        let pc = x[A::DESC.pc];
+        if let Some(e) = self.sites.get_mut(site_index(slot, pc)) {
             *e = Site {
                 slot: slot as u32,
-                rip: x[RIP],
+                pc,
                 x,
             };
         }
     }
 }
 
-/// The prediction of an entry's snapshot at `rip` from base snapshot `x`.
+/// The prediction of a thread's next (transformed) snapshot: `x` with the
+/// syscall number and, where known, the return register set.
 #[inline(always)]
-fn entry_prediction(x: &[u64; REG_COUNT], rip: u64, nr: u64) -> [u64; REG_COUNT] {
-    let mut p = predict(x, nr, ENOSYS);
-    p[RIP] = rip;
+fn predict<A: Arch>(x: &A::W, nr: u64, ret: Option<u64>) -> A::W {
+    let mut p = *x;
+    p[A::DESC.nr] = nr;
+    if let Some(v) = ret {
+        p[A::DESC.ret] = v;
+    }
+    p
+}
+
+/// The prediction of an entry's snapshot at `pc` from base snapshot `x`.
+#[inline(always)]
+fn entry_prediction<A: Arch>(x: &A::W, pc: u64, nr: u64) -> A::W {
+    let mut p = predict::<A>(x, nr, A::DESC.entry_ret);
+    p[A::DESC.pc] = pc;
     p
 }
 
 /// Encodes records into the three streams of a chunk payload.
-pub struct Encoder {
-    st: State,
+pub(crate) struct Encoder<A: Arch> {
+    st: State<A>,
     unit: u64,
     /// tid to slot, for chunks with more threads than a scan handles well.
     index: FxHashMap<Tid, u32>,
@@ -168,18 +224,7 @@ pub struct Encoder {
     scratch: Vec<u8>,
 }
 
-impl Default for Encoder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Encoder {
-    /// An encoder that keeps times to the nanosecond.
-    pub fn new() -> Self {
-        Self::with_time_unit(1)
-    }
-
+impl<A: Arch> Encoder<A> {
     /// An encoder that stores times in units of `ns` nanoseconds (rounded
     /// down). `rec` uses 1000: every view prints microseconds.
     pub fn with_time_unit(ns: u32) -> Self {
@@ -233,13 +278,16 @@ impl Encoder {
         i
     }
 
-    /// Appends one record to the streams.
+    /// Appends one record to the streams. A snapshot of another layout
+    /// than the encoder's is not stored (the writer refuses such a record
+    /// before it gets here).
     pub fn encode(&mut self, r: &Record<'_>, out: &mut Streams) {
         out.events.push(r.kind() as u8);
         let slot = self.slot(r.tid(), &mut out.events);
         let t = r.time() / self.unit;
         Put(&mut out.times).i64(t.wrapping_sub(self.st.time) as i64);
         self.st.time = t;
+        let pc = A::DESC.pc;
         let th = &mut self.st.threads[slot];
         match r {
             Record::SyscallEnter {
@@ -250,32 +298,33 @@ impl Encoder {
                 mem,
                 ..
             } => {
-                let args_stored = regs.as_ref().is_none_or(|g| g.syscall_args() != *args);
+                let regs = regs.as_ref().filter(|g| g.layout() == A::DESC.layout);
+                let args_stored = regs.is_none_or(|g| g.syscall_args() != *args);
                 let flags = bit(stime_us.is_some(), F_STIME)
                     | bit(regs.is_some(), F_REGS)
                     | bit(args_stored, F_ARGS);
                 let ev = &mut Put(&mut out.events);
                 ev.u8(flags);
                 ev.u64(*nr);
-                put_stime(&mut out.times, th, *stime_us);
+                put_stime(&mut out.times, &mut th.stime, *stime_us);
                 let de = &mut Put(&mut out.detail);
                 if let Some(g) = regs {
-                    // rip first: it picks the prediction of the rest.
-                    let x = transform(&g.0);
-                    de.i64(x[RIP].wrapping_sub(th.x[RIP]) as i64);
+                    // The program counter first: it picks the prediction of the rest.
+                    let x = transform::<A>(g);
+                    de.i64(x[pc].wrapping_sub(th.x[pc]) as i64);
                     // Of the two predictions, the one that leaves fewer
                     // registers to store; the mask's SITE bit says which.
-                    let thread = entry_prediction(&self.st.threads[slot].x, x[RIP], *nr);
-                    let thread_mask = differing(&x, &thread);
-                    let site = self.st.site(slot, x[RIP]).map(|b| {
-                        let p = entry_prediction(b, x[RIP], *nr);
-                        (differing(&x, &p), p)
+                    let thread = entry_prediction::<A>(&self.st.threads[slot].x, x[pc], *nr);
+                    let thread_mask = differing::<A>(&x, &thread);
+                    let site = self.st.site(slot, x[pc]).map(|b| {
+                        let p = entry_prediction::<A>(b, x[pc], *nr);
+                        (differing::<A>(&x, &p), p)
                     });
                     match site {
                         Some((m, p)) if m.count_ones() < thread_mask.count_ones() => {
-                            put_regs(de, &x, &p, m | SITE)
+                            put_regs::<A>(de, &x, &p, m | A::SITE)
                         }
-                        _ => put_regs(de, &x, &thread, thread_mask),
+                        _ => put_regs::<A>(de, &x, &thread, thread_mask),
                     }
                     self.st.remember(slot, x);
                 }
@@ -295,6 +344,7 @@ impl Encoder {
                 mem,
                 ..
             } => {
+                let regs = regs.as_ref().filter(|g| g.layout() == A::DESC.layout);
                 let nr_stored = th.nr != Some(*nr);
                 let flags = bit(stime_us.is_some(), F_STIME)
                     | bit(regs.is_some(), F_REGS)
@@ -305,12 +355,12 @@ impl Encoder {
                     ev.u64(*nr);
                 }
                 ev.i64(*ret);
-                put_stime(&mut out.times, th, *stime_us);
+                put_stime(&mut out.times, &mut th.stime, *stime_us);
                 let de = &mut Put(&mut out.detail);
                 if let Some(g) = regs {
-                    let x = transform(&g.0);
-                    let p = predict(&th.x, *nr, *ret as u64);
-                    put_regs(de, &x, &p, differing(&x, &p));
+                    let x = transform::<A>(g);
+                    let p = predict::<A>(&th.x, *nr, Some(*ret as u64));
+                    put_regs::<A>(de, &x, &p, differing::<A>(&x, &p));
                     th.x = x;
                 }
                 put_captures(de, mem);
@@ -330,29 +380,22 @@ impl Encoder {
 /// A syscall stop's CPU time, as a delta from the thread's last one (the
 /// encoding half of `Decoder::stime`).
 #[inline(always)]
-fn put_stime(times: &mut Vec<u8>, th: &mut Thread, stime_us: Option<u64>) {
+fn put_stime(times: &mut Vec<u8>, last: &mut u64, stime_us: Option<u64>) {
     if let Some(s) = stime_us {
-        Put(times).i64(s.wrapping_sub(th.stime) as i64);
-        th.stime = s;
+        Put(times).i64(s.wrapping_sub(*last) as i64);
+        *last = s;
     }
-}
-
-/// The prediction of a thread's next (transformed) snapshot.
-#[inline(always)]
-fn predict(x: &[u64; REG_COUNT], nr: u64, rax: u64) -> [u64; REG_COUNT] {
-    let mut p = *x;
-    p[ORIG_RAX] = nr;
-    p[RAX] = rax;
-    p
 }
 
 /// Stores the (transformed) snapshot `new` against the prediction `p`:
 /// `mask` (the registers that differ, [`differing`], plus any base bit),
 /// then one zigzag delta per differing register, in register order.
 #[inline(always)]
-fn put_regs(e: &mut Put<'_>, new: &[u64; REG_COUNT], p: &[u64; REG_COUNT], mask: u32) {
-    e.u32(mask);
-    for (a, b) in new.iter().zip(p.iter()) {
+fn put_regs<A: Arch>(e: &mut Put<'_>, new: &A::W, p: &A::W, mask: u64) {
+    // Written as the u32 of x86_64's 27 registers (+ SITE) in versions 2
+    // and 3; a u64 for layouts of more: the same bytes for the same value.
+    e.u64(mask);
+    for (a, b) in new.as_ref().iter().zip(p.as_ref()) {
         if a != b {
             e.i64(a.wrapping_sub(*b) as i64);
         }
@@ -361,9 +404,9 @@ fn put_regs(e: &mut Put<'_>, new: &[u64; REG_COUNT], p: &[u64; REG_COUNT], mask:
 
 /// Mask of the registers that differ.
 #[inline(always)]
-fn differing(a: &[u64; REG_COUNT], b: &[u64; REG_COUNT]) -> u32 {
-    let mut mask = 0u32;
-    for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+fn differing<A: Arch>(a: &A::W, b: &A::W) -> u64 {
+    let mut mask = 0u64;
+    for (i, (x, y)) in a.as_ref().iter().zip(b.as_ref()).enumerate() {
         if x != y {
             mask |= 1 << i;
         }
@@ -371,14 +414,21 @@ fn differing(a: &[u64; REG_COUNT], b: &[u64; REG_COUNT]) -> u32 {
     mask
 }
 
-/// Mask bit of an entry snapshot stored against the thread's last entry
-/// at the same call site rather than its last snapshot.
-const SITE: u32 = 1 << REG_COUNT;
-
-/// The reverse of [`put_regs`], `mask` already read.
+/// A register mask: a u32 varint while the registers and the SITE bit fit
+/// in 32 bits (x86_64), else a u64.
 #[inline(always)]
-fn apply_regs(c: &mut Cur<'_>, mut mask: u32, mut p: [u64; REG_COUNT]) -> Step<[u64; REG_COUNT]> {
-    if mask >> REG_COUNT != 0 {
+fn read_mask<A: Arch>(c: &mut Cur<'_>) -> Step<u64> {
+    if A::COUNT < 32 {
+        c.u32().map(u64::from)
+    } else {
+        c.u64()
+    }
+}
+
+/// The reverse of [`put_regs`], `mask` already read (without its SITE bit).
+#[inline(always)]
+fn apply_regs<A: Arch>(c: &mut Cur<'_>, mut mask: u64, mut p: A::W) -> Step<A::W> {
+    if mask >> A::COUNT != 0 {
         return Err("register mask names unknown registers");
     }
     while mask != 0 {
@@ -389,10 +439,14 @@ fn apply_regs(c: &mut Cur<'_>, mut mask: u32, mut p: [u64; REG_COUNT]) -> Step<[
     Ok(p)
 }
 
-/// Decodes the three streams of a version-2 chunk.
-pub struct Decoder {
-    st: State,
+/// Decodes the three streams of a version-2 or 3 chunk.
+pub(crate) struct Decoder<A: Arch> {
+    st: State<A>,
     unit: u64,
+    /// Whether the header named this layout: a snapshot of a layout the
+    /// reader does not know is an error (statistics, which never look at
+    /// registers, still work).
+    regs_known: bool,
 }
 
 /// The start of every record: its kind, thread slot, tid and time.
@@ -403,11 +457,12 @@ struct Head {
     time: u64,
 }
 
-impl Decoder {
-    pub fn new(time_unit: u32) -> Self {
+impl<A: Arch> Decoder<A> {
+    pub fn new(time_unit: u32, regs_known: bool) -> Self {
         Decoder {
             st: State::new(),
             unit: u64::from(time_unit.max(1)),
+            regs_known,
         }
     }
 
@@ -454,7 +509,7 @@ impl Decoder {
     }
 
     #[inline(always)]
-    fn stime(th: &mut Thread, flags: u8, c: &mut Cursors<'_>) -> Step<Option<u64>> {
+    fn stime(th: &mut Thread<A>, flags: u8, c: &mut Cursors<'_>) -> Step<Option<u64>> {
         if flags & F_STIME == 0 {
             return Ok(None);
         }
@@ -464,7 +519,7 @@ impl Decoder {
 
     /// An exit's flags, syscall number and return value.
     #[inline(always)]
-    fn exit_head(th: &Thread, c: &mut Cursors<'_>) -> Step<(u8, u64, i64)> {
+    fn exit_head(th: &Thread<A>, c: &mut Cursors<'_>) -> Step<(u8, u64, i64)> {
         let flags = c.ev.u8()?;
         if flags & !EXIT_FLAGS != 0 {
             return Err("unknown syscall-exit flag bits");
@@ -490,28 +545,38 @@ impl Decoder {
         Ok((flags, c.ev.u64()?))
     }
 
+    #[inline(always)]
+    fn check_regs(&self, flags: u8) -> Step<()> {
+        if flags & F_REGS != 0 && !self.regs_known {
+            return Err("a register snapshot of a layout this reader does not know");
+        }
+        Ok(())
+    }
+
     pub fn decode<'a>(&mut self, c: &mut Cursors<'a>) -> Step<Decoded<'a>> {
         let h = self.head(c)?;
-        let th = &mut self.st.threads[h.slot];
         let (tid, time) = (h.tid, h.time);
+        let pc = A::DESC.pc;
         Ok(Decoded::Record(match h.kind {
             1 => {
                 let (flags, nr) = Self::enter_head(c)?;
+                self.check_regs(flags)?;
+                let th = &mut self.st.threads[h.slot];
                 let stime_us = Self::stime(th, flags, c)?;
                 let regs = if flags & F_REGS != 0 {
-                    let rip = th.x[RIP].wrapping_add(c.de.i64()? as u64);
-                    let mask = c.de.u32()?;
-                    let base = if mask & SITE == 0 {
+                    let at = th.x[pc].wrapping_add(c.de.i64()? as u64);
+                    let mask = read_mask::<A>(&mut c.de)?;
+                    let base = if mask & A::SITE == 0 {
                         &self.st.threads[h.slot].x
                     } else {
                         self.st
-                            .site(h.slot, rip)
+                            .site(h.slot, at)
                             .ok_or("a call-site prediction without an earlier entry at that site")?
                     };
-                    let p = entry_prediction(base, rip, nr);
-                    let x = apply_regs(&mut c.de, mask & !SITE, p)?;
+                    let p = entry_prediction::<A>(base, at, nr);
+                    let x = apply_regs::<A>(&mut c.de, mask & !A::SITE, p)?;
                     self.st.remember(h.slot, x);
-                    Some(untransform(&x))
+                    Some(untransform::<A>(&x))
                 } else {
                     None
                 };
@@ -537,13 +602,18 @@ impl Decoder {
                 }
             }
             2 => {
+                let th = &mut self.st.threads[h.slot];
                 let (flags, nr, ret) = Self::exit_head(th, c)?;
+                if flags & F_REGS != 0 && !self.regs_known {
+                    return Err("a register snapshot of a layout this reader does not know");
+                }
                 let stime_us = Self::stime(th, flags, c)?;
                 let regs = if flags & F_REGS != 0 {
-                    let mask = c.de.u32()?;
-                    let x = apply_regs(&mut c.de, mask, predict(&th.x, nr, ret as u64))?;
+                    let mask = read_mask::<A>(&mut c.de)?;
+                    let p = predict::<A>(&th.x, nr, Some(ret as u64));
+                    let x = apply_regs::<A>(&mut c.de, mask, p)?;
                     th.x = x;
-                    Some(untransform(&x))
+                    Some(untransform::<A>(&x))
                 } else {
                     None
                 };
@@ -601,22 +671,42 @@ impl Decoder {
     }
 }
 
+/// The layout a decoder for `layout` runs with: an unknown one decodes
+/// with x86_64's word count and refuses every snapshot.
+pub(crate) fn known(layout: Option<RegLayout>) -> (RegLayout, bool) {
+    match layout {
+        Some(l) => (l, true),
+        None => (RegLayout::X86_64, false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::record::x86_64;
+    use crate::record::x86_64::{EFLAGS, ORIG_RAX, R11, RAX, RCX, RIP};
+
+    const ENOSYS: u64 = -38i64 as u64;
+    type Encoder = super::Encoder<X86>;
+    type Decoder = super::Decoder<X86>;
+
+    impl Encoder {
+        fn new() -> Self {
+            Self::with_time_unit(1)
+        }
+    }
     use proptest::prelude::*;
 
     fn snapshot(rip: u64, nr: u64, args: [u64; 6]) -> Regs {
         let mut g = Regs::default();
-        g.0[RIP] = rip;
-        g.0[RCX] = rip;
-        g.0[EFLAGS] = 0x246;
-        g.0[R11] = 0x246;
-        g.0[ORIG_RAX] = nr;
-        g.0[RAX] = ENOSYS;
+        g[RIP] = rip;
+        g[RCX] = rip;
+        g[EFLAGS] = 0x246;
+        g[R11] = 0x246;
+        g[ORIG_RAX] = nr;
+        g[RAX] = ENOSYS;
         for (r, a) in x86_64::ARGS.iter().zip(args) {
-            g.0[*r] = a;
+            g[*r] = a;
         }
         g
     }
@@ -648,7 +738,7 @@ mod tests {
                 mem: Captures::Slice(if i % 2 == 0 { &mems[..] } else { &[] }),
             });
             let mut g2 = g;
-            g2.0[RAX] = i.wrapping_neg();
+            g2[RAX] = i.wrapping_neg();
             recs.push(Record::SyscallExit {
                 tid,
                 time: 1_000_500 + i * 977,
@@ -679,7 +769,7 @@ mod tests {
     }
 
     fn decode_all(s: &Streams) -> Vec<String> {
-        let mut d = Decoder::new(1);
+        let mut d = Decoder::new(1, true);
         let mut c = Cursors::new(s);
         let mut got = Vec::new();
         while !c.is_empty() {
@@ -719,7 +809,7 @@ mod tests {
         let before = s.detail.len();
         let ev_before = s.events.len();
         let mut g2 = g;
-        g2.0[RAX] = 4096;
+        g2[RAX] = 4096;
         e.encode(
             &Record::SyscallExit {
                 tid: 7,
@@ -750,7 +840,7 @@ mod tests {
                 &mut s,
             );
         }
-        let mut d = Decoder::new(1000);
+        let mut d = Decoder::new(1000, true);
         let mut c = Cursors::new(&s);
         let mut times = Vec::new();
         while !c.is_empty() {
@@ -797,7 +887,7 @@ mod tests {
                     s,
                 );
                 let mut x = *g;
-                x.0[RAX] = 64;
+                x[RAX] = 64;
                 e.encode(
                     &Record::SyscallExit {
                         tid: 1,
@@ -866,7 +956,7 @@ mod tests {
                 }
             }
             let full = decode_all(&s);
-            let mut d = Decoder::new(1);
+            let mut d = Decoder::new(1, true);
             let mut c = Cursors::from_slices(&s.events, &s.times, &[]);
             let mut n = 0;
             while !c.is_empty() && d.skim(&mut c).is_ok() {

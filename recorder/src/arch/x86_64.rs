@@ -57,14 +57,14 @@ const USER_CS_64: u64 = 0x33;
 /// table's; a 32-bit process uses the i386 numbers, which mean other syscalls.
 #[inline]
 pub fn is_native(regs: &Regs) -> bool {
-    regs.0[ptrec_format::x86_64::CS] == USER_CS_64
+    regs[ptrec_format::x86_64::CS] == USER_CS_64
 }
 
 /// Whether a snapshot taken at a syscall stop that per-thread state calls
 /// an enter really is one (see [`ENTER_RAX`]).
 #[inline]
 pub fn looks_like_enter(regs: &Regs) -> bool {
-    regs.0[ptrec_format::x86_64::RAX] == ENTER_RAX
+    regs[ptrec_format::x86_64::RAX] == ENTER_RAX
 }
 
 /// `AUDIT_ARCH_*` of the tracees, for the trace header.
@@ -88,7 +88,7 @@ pub const SYS_RT_SIGRETURN: u64 = Sysno::rt_sigreturn as u64;
 /// uc_flags, uc_link, uc_stack (8 + 8 + 24 bytes) and the 256-byte struct
 /// sigcontext.
 pub fn sigreturn_mask_addr(regs: &Regs) -> u64 {
-    regs.0[ptrec_format::x86_64::RSP].wrapping_add(296)
+    regs[ptrec_format::x86_64::RSP].wrapping_add(296)
 }
 
 /// `rax` at every syscall-enter-stop: the entry code stores -ENOSYS there
@@ -99,11 +99,11 @@ pub const ENTER_RAX: u64 = (-(libc::ENOSYS as i64)) as u64;
 /// One PTRACE_GETREGS.
 #[inline]
 pub fn get_regs(tid: i32) -> Result<Regs, Errno> {
-    let mut r = Regs([0; REG_COUNT]);
+    let mut w = [0u64; REG_COUNT];
     // SAFETY: PTRACE_GETREGS writes exactly one `user_regs_struct` (27 u64,
-    // asserted above) to `data`, which points to `r`.
-    unsafe { ptrace(libc::PTRACE_GETREGS, tid, 0, r.0.as_mut_ptr() as usize) }?;
-    Ok(r)
+    // asserted above) to `data`, which points to `w`.
+    unsafe { ptrace(libc::PTRACE_GETREGS, tid, 0, w.as_mut_ptr() as usize) }?;
+    Ok(Regs::x86_64(w))
 }
 
 /// One PTRACE_PEEKUSER of `rax`: the return value at a syscall-exit-stop.
@@ -115,7 +115,7 @@ pub fn peek_ret(tid: i32) -> Result<u64, Errno> {
 /// Stores a return value into a snapshot.
 #[inline]
 pub fn set_ret(regs: &mut Regs, rax: u64) {
-    regs.0[ptrec_format::x86_64::RAX] = rax;
+    regs[ptrec_format::x86_64::RAX] = rax;
 }
 
 /// Whether the syscall-exit-stop needs a full register fetch, because the
