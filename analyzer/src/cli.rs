@@ -139,6 +139,18 @@ pub enum Cmd {
         #[arg(default_value = "trace.bin")]
         trace: PathBuf,
     },
+    /// The traces as one dataset (Parquet or NDJSON tables, partitioned by
+    /// trace) for DuckDB, Spark or Trino; see analyzer/EXPORT.md.
+    Export {
+        /// Directory of the dataset (created if missing; traces already in it stay).
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "parquet")]
+        format: crate::export::Format,
+        /// The traces to export.
+        #[arg(required = true, value_name = "TRACE")]
+        traces: Vec<PathBuf>,
+    },
     /// What changed between two runs of a command: processes aligned by
     /// exec history, exit status changes, processes in one run only, the
     /// first divergence, new errors, files, time and syscall deltas.

@@ -5,7 +5,8 @@
 //! signals and process events, in record order; what is open at a chunk's
 //! end is joined in a sequential boundary fix-up, so no view pairs records
 //! itself or sees a chunk boundary. Views: [`summary`] (`strace -c`),
-//! [`tree`], [`overview`], [`replay`] (strace-style lines), [`info`].
+//! [`tree`], [`overview`], [`replay`] (strace-style lines), [`info`],
+//! [`export`] (Parquet or NDJSON datasets for SQL engines).
 //!
 //! ```no_run
 //! let t = ptrec_format::Trace::open("trace.bin")?;
@@ -23,6 +24,7 @@ pub mod clock;
 pub mod decode;
 pub mod diff;
 pub mod env;
+pub mod export;
 pub mod failures;
 pub mod fds;
 pub mod fidelity;
@@ -112,6 +114,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Some(Cmd::Replay { opts, trace }) => replay::run(&open(&trace)?, &opts, strict),
+        Some(Cmd::Export {
+            out: dir,
+            format,
+            traces,
+        }) => {
+            let done = export::run(&dir, format, &traces)?;
+            let calls: u64 = done.iter().map(|e| e.calls).sum();
+            let procs: u64 = done.iter().map(|e| e.processes).sum();
+            out(&format!(
+                "{}: {} traces exported ({calls} calls, {procs} processes)\n",
+                decode::escaped(dir.as_os_str().as_encoded_bytes()),
+                done.len()
+            ))
+        }
         Some(Cmd::Slow {
             n,
             expr,

@@ -145,6 +145,15 @@ impl Process {
         }
     }
 
+    /// The program it was running at `time`: the filename of its last exec
+    /// before then, else the name it was created with.
+    pub fn command_at(&self, time: u64) -> &[u8] {
+        match self.execs.iter().rev().find(|e| e.time <= time) {
+            Some(e) => &e.filename,
+            None => &self.name,
+        }
+    }
+
     /// [`Process::command`], escaped for a text view.
     pub fn command_text(&self) -> String {
         escaped(self.command())
@@ -185,14 +194,20 @@ impl Tree {
 
     /// The thread group `tid` belonged to at `time` (pid reuse aware).
     pub fn pid_at(&self, tid: Tid, time: u64) -> Tid {
-        match self.threads.get(&tid) {
-            Some(v) => {
-                let k = v.partition_point(|(t, _)| *t <= time);
-                let (_, i) = v[k.saturating_sub(1)];
-                self.processes[i].pid
-            }
-            None => tid,
-        }
+        self.process_at(tid, time).map_or(tid, |p| p.pid)
+    }
+
+    /// The index in [`Tree::processes`] of the process `tid` belonged to
+    /// at `time` (pid reuse aware).
+    pub fn process_index_at(&self, tid: Tid, time: u64) -> Option<usize> {
+        let v = self.threads.get(&tid)?;
+        let k = v.partition_point(|(t, _)| *t <= time);
+        v.get(k.saturating_sub(1)).map(|x| x.1)
+    }
+
+    /// The process `tid` belonged to at `time`.
+    pub fn process_at(&self, tid: Tid, time: u64) -> Option<&Process> {
+        self.process_index_at(tid, time).map(|i| &self.processes[i])
     }
 
     /// The index in [`Tree::processes`] of the process `tid` belonged to at

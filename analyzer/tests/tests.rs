@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 mod calls;
+mod export;
 mod fds;
 mod helpers;
 mod json;

@@ -12,6 +12,7 @@ mod capture;
 mod diff;
 mod engine;
 mod escaping;
+mod export;
 mod fidelity;
 mod output;
 mod postmortem;

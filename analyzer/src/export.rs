@@ -1,0 +1,711 @@
+//! `analyze export -o DIR [--format parquet|ndjson] TRACE...`: traces as
+//! one dataset that DuckDB, Spark or Trino query with a glob.
+//!
+//! Layout: `DIR/TABLE/trace=ID/part-N.parquet` (Hive partitioning by
+//! trace), tables `calls`, `processes`, `execs`, `signals`, `files`,
+//! `traces`; the columns are in [`schema`] and documented in
+//! `analyzer/EXPORT.md`.
+//!
+//! Each trace is read through the call layer: a skim pass builds the
+//! process tree (so that every row names its process and generation as
+//! `analyze tree` does) and collects the signals; then the full pass of
+//! [`procs::run`] gives each chunk's calls to [`Watch::call`] on rayon's
+//! threads, where the rows are built, and the per-process descriptor and
+//! cwd state's ops, in trace order, to [`Watch::op`], where each call's
+//! absolute path and descriptor target are taken from the state as it was
+//! when the call was made; [`Watch::extra`] then completes the chunk's rows
+//! and writes them. Memory stays bounded by the call layer's window of
+//! chunks plus one Parquet row group per table being written. Traces are
+//! exported in parallel with each other.
+
+pub mod schema;
+pub mod sink;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use ptrec_format::{mem_flags, note_kind, Record, Tid, Trace};
+use rayon::prelude::*;
+
+use rustc_hash::FxHashMap;
+
+use crate::calls::{self, Call, ChunkMeta, Consumer, End, Entry, Exit, Item, Mode, OwnedEntry};
+use crate::decode::{escaped, signal_name, syscall_name};
+use crate::files::{errno_name, Files};
+use crate::procs::{self, Object, Op, OpKind, Procs, Want, Watch};
+use crate::stats::{self, is_error, ScanOptions};
+use crate::tree::{self, Tree};
+use schema::{Calls, Execs, FilesTable, Processes, Signals, Traces};
+pub use sink::Format;
+use sink::Partition;
+
+/// What one exported trace added.
+#[derive(Clone, Debug, Default)]
+pub struct Exported {
+    pub trace_id: String,
+    pub calls: u64,
+    pub processes: u64,
+    pub signals: u64,
+    pub clean: bool,
+}
+
+/// Exports `traces` into `out` in `format`, in parallel. A trace that
+/// fails leaves nothing of itself in `out` (the others are exported) and
+/// makes the whole command fail.
+pub fn run(out: &Path, format: Format, traces: &[PathBuf]) -> anyhow::Result<Vec<Exported>> {
+    if traces.is_empty() {
+        anyhow::bail!("export: no trace given");
+    }
+    sink::create_dir_all(out)?;
+    // Two arguments naming one recording would write one partition twice.
+    let mut ids: Vec<(String, &PathBuf)> = Vec::with_capacity(traces.len());
+    for p in traces {
+        let t = crate::open(p)?;
+        let id = t.header().trace_id().to_string();
+        if let Some((_, first)) = ids.iter().find(|(i, _)| *i == id) {
+            anyhow::bail!(
+                "{} and {} are the same recording (trace id {id})",
+                escaped(first.as_os_str().as_encoded_bytes()),
+                escaped(p.as_os_str().as_encoded_bytes())
+            );
+        }
+        ids.push((id, p));
+    }
+    let results: Vec<anyhow::Result<Exported>> = traces
+        .par_iter()
+        .map(|p| export_trace(p, out, format))
+        .collect();
+    let mut done = Vec::new();
+    let mut failed = 0;
+    for (r, p) in results.into_iter().zip(traces) {
+        match r {
+            Ok(e) => done.push(e),
+            Err(e) => {
+                failed += 1;
+                eprintln!(
+                    "error: {}: {e:#}",
+                    escaped(p.as_os_str().as_encoded_bytes())
+                );
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} traces not exported (the other {} are in {})",
+            traces.len(),
+            done.len(),
+            escaped(out.as_os_str().as_encoded_bytes())
+        );
+    }
+    Ok(done)
+}
+
+/// A writer behind a lock that only the sequential side takes (a poisoned
+/// lock still holds a usable writer: nothing panics while holding it).
+fn lock(m: &Mutex<Partition>) -> MutexGuard<'_, Partition> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn into_inner(m: Mutex<Partition>) -> Partition {
+    m.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The partitions of one trace, removed again if the export fails.
+struct Partitions {
+    created: Vec<PathBuf>,
+    done: bool,
+}
+
+impl Drop for Partitions {
+    fn drop(&mut self) {
+        if !self.done {
+            for d in &self.created {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        }
+    }
+}
+
+impl Partitions {
+    fn create(
+        &mut self,
+        out: &Path,
+        table: &str,
+        id: &str,
+        schema: arrow_schema::SchemaRef,
+        format: Format,
+    ) -> anyhow::Result<Partition> {
+        let p = Partition::create(out, table, id, schema, format)?;
+        self.created.push(p.dir().to_path_buf());
+        Ok(p)
+    }
+}
+
+fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Exported> {
+    let t = crate::open(path)?;
+    let id = t.header().trace_id().to_string();
+    // The skim pass: the process tree and the counts.
+    let scan = stats::scan(&t, &ScanOptions::default())?;
+    let tree = Tree::build(&scan.events, &scan.spans, &crate::command(&t));
+    tree.warn_problems(&t);
+    let clock = Clock(t.header());
+
+    let mut parts = Partitions {
+        created: Vec::new(),
+        done: false,
+    };
+    let calls_p = parts.create(out, "calls", &id, Calls::schema(), format)?;
+    let mut files_p = parts.create(out, "files", &id, FilesTable::schema(), format)?;
+    let mut procs_p = parts.create(out, "processes", &id, Processes::schema(), format)?;
+    let mut execs_p = parts.create(out, "execs", &id, Execs::schema(), format)?;
+    let mut traces_p = parts.create(out, "traces", &id, Traces::schema(), format)?;
+
+    // Signals: a skim pass of their own (the records are small).
+    let mut sigs = SignalRows {
+        id: &id,
+        clock,
+        tree: &tree,
+        out: Mutex::new(parts.create(out, "signals", &id, Signals::schema(), format)?),
+    };
+    calls::run(&t, Mode::Skim, &mut sigs)?;
+    let signal_rows = into_inner(sigs.out).finish()?;
+
+    let mut x = Exporter {
+        id: id.clone(),
+        clock,
+        tree: &tree,
+        names: (0..1024).map(|nr| syscall_name(nr).into_owned()).collect(),
+        resolved: FxHashMap::default(),
+        cwd_at_end: vec![None; tree.processes.len()],
+        files: Files::default(),
+        calls: Mutex::new(sink::Background::spawn(calls_p)?),
+        late: Rows::default(),
+        error: None,
+    };
+    let state = procs::run(&t, Want::default(), &mut x)?;
+    if let Some(e) = x.error.take() {
+        return Err(e);
+    }
+    x.flush_late()?;
+    // Processes alive at the end: their cwd as the stream left it.
+    for (i, p) in tree.processes.iter().enumerate() {
+        if x.cwd_at_end[i].is_none() && p.exit.is_none() {
+            x.cwd_at_end[i] = Some(state.cwd(p.pid).to_vec());
+        }
+    }
+    let calls_rows = x
+        .calls
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .finish()?;
+    let mut fr = FilesTable::new();
+    for row in x.files.rows(crate::files::SortKey::Path) {
+        file_row(&mut fr, &id, row);
+    }
+    files_p.write(&fr.finish()?)?;
+    files_p.finish()?;
+
+    let mut pr = Processes::new();
+    let mut ex = Execs::new();
+    for (i, p) in tree.processes.iter().enumerate() {
+        process_row(&mut pr, &id, &clock, p, x.cwd_at_end[i].as_deref());
+        for (seq, e) in p.execs.iter().enumerate() {
+            ex.trace_id.append_value(&id);
+            ex.pid.append_value(p.pid);
+            ex.generation.append_value(p.generation as i32);
+            ex.tid.append_value(e.tid);
+            ex.seq.append_value(seq as i32);
+            ex.time.append_value(clock.us(e.time));
+            ex.filename
+                .append_value(String::from_utf8_lossy(&e.filename));
+            append_list(&mut ex.argv, &e.argv);
+        }
+    }
+    procs_p.write(&pr.finish()?)?;
+    execs_p.write(&ex.finish()?)?;
+    let proc_rows = procs_p.finish()?;
+    execs_p.finish()?;
+
+    let mut tr = Traces::new();
+    trace_row(
+        &mut tr,
+        &TraceFacts {
+            id: &id,
+            path,
+            t: &t,
+            scan: &scan,
+            clock: &clock,
+            calls: calls_rows,
+            processes: proc_rows,
+        },
+    );
+    traces_p.write(&tr.finish()?)?;
+    traces_p.finish()?;
+    parts.done = true;
+    Ok(Exported {
+        trace_id: id,
+        calls: calls_rows,
+        processes: proc_rows,
+        signals: signal_rows,
+        clean: t.truncation().is_none(),
+    })
+}
+
+/// Record times (CLOCK_MONOTONIC ns) to wall-clock microseconds, by the
+/// header's pair of clocks ([`crate::clock::wall`]).
+#[derive(Clone, Copy, Debug)]
+struct Clock<'h>(&'h ptrec_format::Header);
+
+impl Clock<'_> {
+    fn us(&self, mono: u64) -> i64 {
+        (crate::clock::wall(self.0, mono) / 1000).min(i64::MAX as u64) as i64
+    }
+}
+
+fn append_list(
+    b: &mut arrow_array::builder::ListBuilder<arrow_array::builder::StringBuilder>,
+    v: &[Vec<u8>],
+) {
+    for a in v {
+        b.values().append_value(String::from_utf8_lossy(a));
+    }
+    b.append(true);
+}
+
+fn process_row(
+    r: &mut Processes,
+    id: &str,
+    clock: &Clock<'_>,
+    p: &tree::Process,
+    cwd: Option<&[u8]>,
+) {
+    r.trace_id.append_value(id);
+    r.pid.append_value(p.pid);
+    r.generation.append_value(p.generation as i32);
+    r.parent.append_option(p.parent);
+    r.start.append_value(clock.us(p.start));
+    r.end.append_value(clock.us(p.end));
+    match p.exit {
+        Some(tree::Exit::Code { code }) => {
+            r.exit_code.append_value(code);
+            r.exit_signal.append_null();
+            r.core_dumped.append_null();
+        }
+        Some(tree::Exit::Signal { signal }) => {
+            r.exit_code.append_null();
+            r.exit_signal.append_value(signal_name(signal.0));
+            r.core_dumped.append_value(signal.1);
+        }
+        None => {
+            r.exit_code.append_null();
+            r.exit_signal.append_null();
+            r.core_dumped.append_null();
+        }
+    }
+    r.threads.append_value(p.threads.len() as i32);
+    r.execs.append_value(p.execs.len() as i32);
+    r.command.append_value(String::from_utf8_lossy(p.command()));
+    match (p.execs.first(), p.execs.last()) {
+        (Some(f), Some(l)) => {
+            append_list(&mut r.first_argv, &f.argv);
+            append_list(&mut r.last_argv, &l.argv);
+        }
+        _ => {
+            r.first_argv.append(false);
+            r.last_argv.append(false);
+        }
+    }
+    r.cwd.append_option(cwd.map(String::from_utf8_lossy));
+}
+
+struct TraceFacts<'a> {
+    id: &'a str,
+    path: &'a Path,
+    t: &'a Trace,
+    scan: &'a stats::Scan,
+    clock: &'a Clock<'a>,
+    calls: u64,
+    processes: u64,
+}
+
+fn trace_row(r: &mut Traces, f: &TraceFacts<'_>) {
+    let h = f.t.header();
+    r.trace_id.append_value(f.id);
+    r.file.append_value(String::from_utf8_lossy(
+        f.path.as_os_str().as_encoded_bytes(),
+    ));
+    r.file_bytes.append_value(f.t.file_len() as i64);
+    r.format_version.append_value(f.t.version() as i32);
+    r.recorder.append_value(&h.recorder_version);
+    r.hostname.append_value(&h.hostname);
+    r.kernel.append_value(&h.kernel_release);
+    append_list(&mut r.command, &h.argv);
+    r.cwd.append_value(String::from_utf8_lossy(&h.cwd));
+    r.start.append_value(f.clock.us(h.start_mono_ns));
+    let last = f.scan.last_time.max(h.start_mono_ns);
+    r.end.append_value(f.clock.us(last));
+    r.duration_ns
+        .append_value((last - h.start_mono_ns).min(i64::MAX as u64) as i64);
+    match f.t.truncation() {
+        None => {
+            r.clean.append_value(true);
+            r.truncation.append_null();
+        }
+        Some(c) => {
+            r.clean.append_value(false);
+            r.truncation.append_value(c.to_string());
+        }
+    }
+    r.chunks.append_value(f.t.chunks().len() as i64);
+    r.chunks_skipped.append_value(f.scan.skipped.len() as i64);
+    r.records.append_value(f.scan.records as i64);
+    r.calls.append_value(f.calls as i64);
+    r.processes.append_value(f.processes as i64);
+    let dropped: u64 = f
+        .scan
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            stats::Event::Note { kind, value, .. } if *kind == note_kind::RECORDS_DROPPED => {
+                Some(*value)
+            }
+            _ => None,
+        })
+        .sum();
+    r.records_dropped.append_value(dropped as i64);
+    r.unknown_records.append_value(f.scan.unknown as i64);
+    r.string_limit.append_value(h.options.string_limit as i32);
+    r.filter.append_value(&h.options.filter);
+    r.cpu_times.append_value(h.options.cpu_times);
+}
+
+/// A chunk's call rows, built in parallel: every column but `path` and
+/// `fd_target`, which [`Watch::extra`] fills from `keys` in order.
+#[derive(Default)]
+pub struct Rows {
+    calls: Calls,
+    /// Per row: (tid, entry time), the key of the call's ops.
+    keys: Vec<(Tid, u64)>,
+}
+
+/// What the state said of one call when its first op came.
+#[derive(Default)]
+struct Resolved {
+    path: Option<Vec<u8>>,
+    fd_target: Option<Vec<u8>>,
+}
+
+struct Exporter<'t> {
+    id: String,
+    clock: Clock<'t>,
+    tree: &'t Tree,
+    names: Vec<String>,
+    /// Paths and descriptor targets of calls whose ops were applied but
+    /// whose rows are not complete yet, by (tid, entry time).
+    resolved: FxHashMap<(Tid, u64), Resolved>,
+    /// Per process of the tree: its cwd when its leader died.
+    cwd_at_end: Vec<Option<Vec<u8>>>,
+    files: Files,
+    /// Only used sequentially (`finish`); the lock makes the view `Sync`.
+    calls: Mutex<sink::Background>,
+    /// Rows of calls that ended in a later chunk than they began, and of
+    /// calls still open at the end (made in trace order, not in parallel).
+    late: Rows,
+    error: Option<anyhow::Error>,
+}
+
+fn flag_bits(e: &Entry<'_>, x: Option<&Exit<'_>>) -> (bool, bool) {
+    let mut cut = false;
+    let mut unreadable = false;
+    let exit_mem = x.map(|x| x.mem);
+    for m in e.mem.iter().chain(exit_mem.iter().flat_map(|c| c.iter())) {
+        cut |= m.flags & (mem_flags::TRUNCATED | mem_flags::PARTIAL) != 0;
+        unreadable |= m.flags & mem_flags::UNREADABLE != 0;
+    }
+    (cut, unreadable)
+}
+
+/// What a descriptor refers to, for `calls.fd_target`.
+fn object_text(o: &Object) -> Vec<u8> {
+    match o {
+        Object::File(p) => p.clone(),
+        Object::Inherited { fd, .. } => format!("inherited:[{fd}]").into_bytes(),
+        Object::Anon(what) => what.as_bytes().to_vec(),
+        Object::Named(name) => name.clone(),
+    }
+}
+
+impl Exporter<'_> {
+    fn name(&self, nr: u32) -> std::borrow::Cow<'_, str> {
+        match self.names.get(nr as usize) {
+            Some(n) => n.as_str().into(),
+            None => syscall_name(nr),
+        }
+    }
+
+    /// Every column of a call's row but `path` and `fd_target`. `end`
+    /// None: the trace ended inside the call.
+    fn push_call(&self, r: &mut Rows, e: &Entry<'_>, x: Option<&Exit<'_>>, end: Option<End>) {
+        let c = &mut r.calls;
+        let (pid, generation, command) = match self.tree.process_at(e.tid, e.time) {
+            Some(p) => (p.pid, p.generation as i32, p.command_at(e.time)),
+            None => (e.tid, 0, &[][..]),
+        };
+        r.keys.push((e.tid, e.time));
+        c.trace_id.append_value(&self.id);
+        c.pid.append_value(pid);
+        c.generation.append_value(generation);
+        c.tid.append_value(e.tid);
+        c.command.append_value(String::from_utf8_lossy(command));
+        c.syscall.append_value(self.name(e.nr));
+        c.nr.append_value(e.nr as i32);
+        c.arg0.append_value(e.args[0] as i64);
+        c.arg1.append_value(e.args[1] as i64);
+        c.arg2.append_value(e.args[2] as i64);
+        c.arg3.append_value(e.args[3] as i64);
+        c.arg4.append_value(e.args[4] as i64);
+        c.arg5.append_value(e.args[5] as i64);
+        match x {
+            Some(x) => {
+                c.ret.append_value(x.ret);
+                if is_error(x.ret) {
+                    c.errno.append_value(errno_name(-x.ret as i32));
+                } else {
+                    c.errno.append_null();
+                }
+                c.exit_time.append_value(self.clock.us(x.time));
+                c.wall_ns
+                    .append_value(x.time.saturating_sub(e.time).min(i64::MAX as u64) as i64);
+            }
+            None => {
+                c.ret.append_null();
+                c.errno.append_null();
+                c.exit_time.append_null();
+                c.wall_ns.append_null();
+            }
+        }
+        c.enter_time.append_value(self.clock.us(e.time));
+        match (e.stime_us, x.and_then(|x| x.stime_us)) {
+            (Some(a), Some(b)) => c.cpu_us.append_value(b.saturating_sub(a) as i64),
+            _ => c.cpu_us.append_null(),
+        }
+        c.end.append_value(match end {
+            None => "unfinished",
+            Some(End::Returned) => "returned",
+            Some(End::Death) => "death",
+            Some(End::Lost) => "lost",
+        });
+        let (cut, unreadable) = flag_bits(e, x);
+        c.cut.append_value(cut);
+        c.unreadable.append_value(unreadable);
+    }
+
+    /// Fills `path` and `fd_target` of `rows` from what the ops said, and
+    /// writes them.
+    fn complete(&mut self, mut rows: Rows) -> anyhow::Result<()> {
+        for k in &rows.keys {
+            let r = self.resolved.remove(k).unwrap_or_default();
+            let c = &mut rows.calls;
+            c.path
+                .append_option(r.path.as_deref().map(String::from_utf8_lossy));
+            c.fd_target
+                .append_option(r.fd_target.as_deref().map(String::from_utf8_lossy));
+        }
+        let batch = rows.calls.finish()?;
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .write(batch)
+    }
+
+    fn flush_late(&mut self) -> anyhow::Result<()> {
+        if !self.late.keys.is_empty() {
+            let late = std::mem::take(&mut self.late);
+            self.complete(late)?;
+        }
+        Ok(())
+    }
+}
+
+impl Watch for Exporter<'_> {
+    type Extra<'a> = Rows;
+    type Sealed = Rows;
+
+    fn extra<'a>(&self) -> Self::Extra<'a> {
+        Rows::default()
+    }
+
+    fn call<'a>(&self, rows: &mut Rows, c: &Call<'a>) {
+        self.push_call(rows, &c.entry, c.exit.as_ref(), Some(c.end));
+    }
+
+    fn seal(&self, rows: Rows) -> Rows {
+        rows
+    }
+
+    fn resumed(&mut self, e: &Entry<'_>, x: Option<&Exit<'_>>, end: Option<End>) {
+        let mut late = std::mem::take(&mut self.late);
+        self.push_call(&mut late, e, x, end);
+        self.late = late;
+    }
+
+    fn sealed(&mut self, rows: Rows) {
+        if self.error.is_some() {
+            return;
+        }
+        let r = self.complete(rows).and_then(|()| {
+            if self.late.keys.len() >= sink::ROW_GROUP_ROWS {
+                self.flush_late()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = r {
+            self.error = Some(e);
+        }
+    }
+
+    fn op(&mut self, procs: &mut Procs, op: &Op) {
+        self.files.see(procs, op);
+        let tid = op.tid;
+        let fd = match op.kind {
+            OpKind::Death { .. } => {
+                // Before the state forgets the leader: the process's cwd.
+                if let Some(i) = self.tree.process_index_at(tid, op.time) {
+                    if self.tree.processes[i].pid == tid {
+                        self.cwd_at_end[i] = Some(procs.cwd(tid).to_vec());
+                    }
+                }
+                return;
+            }
+            OpKind::NewChild { .. } | OpKind::Exec { .. } | OpKind::Attach { .. } => return,
+            OpKind::Path { fd, .. } => fd,
+            OpKind::Close { fd }
+            | OpKind::Read { fd }
+            | OpKind::Write { fd, .. }
+            | OpKind::SetCloexec { fd, .. } => Some(fd),
+            OpKind::Dup { old, .. } => Some(old),
+            OpKind::Transfer { from, .. } => Some(from),
+            _ => None,
+        };
+        let path = procs.op_path(op);
+        let target = fd
+            .and_then(|fd| procs.fd(tid, fd))
+            .map(|o| object_text(procs.object(o)));
+        let r = self.resolved.entry((tid, op.time)).or_default();
+        if r.path.is_none() {
+            r.path = path;
+        }
+        if r.fd_target.is_none() {
+            r.fd_target = target;
+        }
+    }
+}
+
+fn file_row(r: &mut FilesTable, id: &str, f: &crate::files::Row) {
+    r.trace_id.append_value(id);
+    r.path.append_value(String::from_utf8_lossy(&f.path));
+    for p in &f.pids {
+        r.pids.values().append_value(*p);
+    }
+    r.pids.append(true);
+    r.opens_read.append_value(f.opens[0] as i64);
+    r.opens_write.append_value(f.opens[1] as i64);
+    r.opens_read_write.append_value(f.opens[2] as i64);
+    r.stats.append_value(f.stats as i64);
+    r.execs.append_value(f.execs as i64);
+    r.creates.append_value(f.creates as i64);
+    r.unlinks.append_value(f.unlinks as i64);
+    r.renames.append_value(f.renames as i64);
+    r.other.append_value(f.other as i64);
+    r.errors.append_value(f.error_count() as i64);
+    for (errno, n) in &f.errors {
+        r.errnos
+            .values()
+            .append_value(format!("{}:{n}", errno_name(*errno)));
+    }
+    r.errnos.append(true);
+    r.bytes_read.append_value(f.bytes_read as i64);
+    r.bytes_written.append_value(f.bytes_written as i64);
+}
+
+/// The `signals` table of one trace, from a skim pass.
+struct SignalRows<'t> {
+    id: &'t str,
+    clock: Clock<'t>,
+    tree: &'t Tree,
+    out: Mutex<Partition>,
+}
+
+impl Consumer for SignalRows<'_> {
+    type Part<'a> = Signals;
+    type Sealed = Signals;
+
+    fn part<'a>(&self, _index: usize) -> Self::Part<'a> {
+        Signals::new()
+    }
+
+    fn item<'a>(&self, s: &mut Signals, item: Item<'_, 'a>) {
+        let Item::Event(r) = item else { return };
+        let (tid, time, signo, kind, info) = match *r {
+            Record::SignalDelivery {
+                tid,
+                time,
+                signo,
+                siginfo,
+            } => (tid, time, signo, "delivery", Some(siginfo)),
+            Record::GroupStop { tid, time, signo } => (tid, time, signo, "group-stop", None),
+            _ => return,
+        };
+        let (pid, generation) = match self.tree.process_at(tid, time) {
+            Some(p) => (p.pid, p.generation as i32),
+            None => (tid, 0),
+        };
+        s.trace_id.append_value(self.id);
+        s.pid.append_value(pid);
+        s.generation.append_value(generation);
+        s.tid.append_value(tid);
+        s.time.append_value(self.clock.us(time));
+        s.kind.append_value(kind);
+        s.signal.append_value(signal_name(signo));
+        s.signo.append_value(signo);
+        let i32_at = |b: &[u8], at: usize| {
+            b.get(at..at + 4)
+                .map(|s| i32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        };
+        let code = info.and_then(|b| i32_at(b, 8));
+        s.si_code.append_option(code);
+        // si_pid is meaningful for kill (SI_USER), sigqueue (SI_QUEUE),
+        // tkill/tgkill (SI_TKILL) and SIGCHLD; elsewhere the union holds
+        // other fields (a fault address, a timer id).
+        const SIGCHLD: i32 = 17;
+        let has_pid = matches!(code, Some(0 | -1 | -6)) || (code.is_some() && signo == SIGCHLD);
+        s.si_pid
+            .append_option(info.filter(|_| has_pid).and_then(|b| i32_at(b, 16)));
+    }
+
+    fn seal(&self, s: Signals) -> Signals {
+        s
+    }
+
+    fn finish(
+        &mut self,
+        _meta: &ChunkMeta,
+        mut s: Signals,
+        _entries: &[Option<OwnedEntry>],
+    ) -> anyhow::Result<()> {
+        if !s.is_empty() {
+            lock(&self.out).write(&s.finish()?)?;
+        }
+        Ok(())
+    }
+
+    fn skipped(&mut self, _index: usize, _reason: &str) -> anyhow::Result<()> {
+        // The first pass warned; the traces row counts it.
+        Ok(())
+    }
+
+    fn end(&mut self, _open: Vec<OwnedEntry>) -> anyhow::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,279 @@
+//! Where a table's rows of one trace go: `DIR/TABLE/trace=ID/part-N.parquet`
+//! (or `.ndjson`), a new part every [`ROWS_PER_PART`] rows, so a reader
+//! scans the parts (and a Parquet part's row groups) in parallel.
+//!
+//! Files and directories are created new (never over an existing file or
+//! through a link) and private (0600/0700): an export holds what the trace
+//! holds.
+
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use arrow_array::RecordBatch;
+use arrow_json::writer::LineDelimited;
+use arrow_schema::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+/// Rows per Parquet row group: DuckDB and Spark scan row groups in
+/// parallel; about this many rows keep every core busy on a large trace
+/// while the statistics stay selective (DuckDB's own default is 122,880).
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// Rows per part file (8 row groups).
+pub const ROWS_PER_PART: usize = 8 * ROW_GROUP_ROWS;
+
+/// The output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Apache Parquet, zstd-compressed, with statistics.
+    #[default]
+    Parquet,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+impl Format {
+    fn ext(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Ndjson => "ndjson",
+        }
+    }
+}
+
+enum Open {
+    Parquet(Box<ArrowWriter<BufWriter<File>>>),
+    Ndjson(arrow_json::Writer<BufWriter<File>, LineDelimited>),
+}
+
+/// The writer of one table's partition for one trace.
+pub struct Partition {
+    dir: PathBuf,
+    schema: SchemaRef,
+    format: Format,
+    open: Option<Open>,
+    /// Rows in the open part.
+    in_part: usize,
+    parts: usize,
+    pub rows: u64,
+}
+
+/// Creates `dir` and its missing parents (private), or uses it as it is.
+pub fn create_dir_all(dir: &Path) -> anyhow::Result<()> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Creates `dir` and its missing parents, private; `dir` itself must not exist.
+pub fn create_dir_new(dir: &Path) -> anyhow::Result<()> {
+    if let Some(parent) = dir.parent() {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    DirBuilder::new()
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+fn props() -> anyhow::Result<WriterProperties> {
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by(format!("ptrec analyze {}", env!("CARGO_PKG_VERSION")))
+        .build())
+}
+
+impl Partition {
+    /// The partition `root/table/trace=id`, which must not exist yet.
+    pub fn create(
+        root: &Path,
+        table: &str,
+        trace_id: &str,
+        schema: SchemaRef,
+        format: Format,
+    ) -> anyhow::Result<Partition> {
+        let dir = root.join(table).join(format!("trace={trace_id}"));
+        if dir.symlink_metadata().is_ok() {
+            anyhow::bail!(
+                "{} exists: this trace is already exported there",
+                dir.display()
+            );
+        }
+        create_dir_new(&dir)?;
+        Ok(Partition {
+            dir,
+            schema,
+            format,
+            open: None,
+            in_part: 0,
+            parts: 0,
+            rows: 0,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn open_part(&mut self) -> anyhow::Result<&mut Open> {
+        if self.open.is_none() {
+            let path = self
+                .dir
+                .join(format!("part-{}.{}", self.parts, self.format.ext()));
+            // create_new is O_CREAT|O_EXCL: it fails on an existing file
+            // and never follows a link planted in its place.
+            let f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let w = BufWriter::with_capacity(1 << 20, f);
+            self.parts += 1;
+            self.in_part = 0;
+            self.open = Some(match self.format {
+                Format::Parquet => Open::Parquet(Box::new(ArrowWriter::try_new(
+                    w,
+                    self.schema.clone(),
+                    Some(props()?),
+                )?)),
+                Format::Ndjson => Open::Ndjson(
+                    arrow_json::WriterBuilder::new()
+                        .with_explicit_nulls(true)
+                        .build::<_, LineDelimited>(w),
+                ),
+            });
+        }
+        match self.open.as_mut() {
+            Some(o) => Ok(o),
+            None => anyhow::bail!("no open part in {}", self.dir.display()),
+        }
+    }
+
+    /// Appends a batch's rows (in row-group-sized slices across parts).
+    pub fn write(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
+        let mut at = 0;
+        while at < batch.num_rows() {
+            let room = ROWS_PER_PART - self.in_part;
+            let n = room.min(batch.num_rows() - at);
+            let slice = batch.slice(at, n);
+            match self.open_part()? {
+                Open::Parquet(w) => w.write(&slice)?,
+                Open::Ndjson(w) => w.write(&slice)?,
+            }
+            self.in_part += n;
+            self.rows += n as u64;
+            at += n;
+            if self.in_part >= ROWS_PER_PART {
+                self.close_part()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn close_part(&mut self) -> anyhow::Result<()> {
+        match self.open.take() {
+            Some(Open::Parquet(w)) => {
+                let mut inner = w.into_inner()?;
+                inner.flush()?;
+            }
+            Some(Open::Ndjson(mut w)) => {
+                w.finish()?;
+                w.into_inner().flush()?;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Closes the last part. A Parquet table without rows still gets one
+    /// (empty) part, so that a glob over the tables always finds the
+    /// schema; an NDJSON one gets none.
+    pub fn finish(mut self) -> anyhow::Result<u64> {
+        if self.parts == 0 && self.format == Format::Parquet {
+            self.open_part()?;
+        }
+        self.close_part()
+            .with_context(|| format!("writing {}", self.dir.display()))?;
+        Ok(self.rows)
+    }
+}
+
+/// A [`Partition`] written on a thread of its own, so that encoding and
+/// compressing the rows (sequential per file) overlaps with decoding the
+/// next chunks. At most two batches wait in between: memory stays bounded.
+pub struct Background {
+    tx: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
+    handle: Option<std::thread::JoinHandle<anyhow::Result<u64>>>,
+}
+
+impl Background {
+    pub fn spawn(mut p: Partition) -> anyhow::Result<Background> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let handle = std::thread::Builder::new()
+            .name("export-writer".into())
+            .spawn(move || {
+                for b in rx {
+                    p.write(&b)?;
+                }
+                p.finish()
+            })
+            .context("starting the export writer thread")?;
+        Ok(Background {
+            tx: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    /// Queues `batch`. An error of the writer shows here (or at `finish`).
+    pub fn write(&mut self, batch: RecordBatch) -> anyhow::Result<()> {
+        let sent = self.tx.as_ref().map(|tx| tx.send(batch));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The writer stopped: its error is what `finish` returns.
+            _ => self
+                .join()
+                .and_then(|_| anyhow::bail!("export writer stopped")),
+        }
+    }
+
+    fn join(&mut self) -> anyhow::Result<u64> {
+        self.tx = None;
+        match self.handle.take() {
+            Some(h) => match h.join() {
+                Ok(r) => r,
+                Err(_) => anyhow::bail!("the export writer thread panicked"),
+            },
+            None => anyhow::bail!("export writer already finished"),
+        }
+    }
+
+    /// Writes what is queued, closes the partition, and returns its rows.
+    pub fn finish(mut self) -> anyhow::Result<u64> {
+        self.join()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // An export that failed elsewhere: let the writer end (its files
+        // are removed with the partition).
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
