@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use ptrec_format::{
-    x86_64, Captures, ChunkData, ChunkInfo, Mem, Part, Record, Skimmed, Tid, Trace,
+    x86_64, CaptureBuf, Captures, ChunkData, ChunkInfo, Part, Record, Skimmed, Tid, Trace,
 };
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -119,40 +119,12 @@ pub enum Item<'r, 'a> {
     Event(&'r Record<'a>),
 }
 
-/// Captured memory, owned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OwnedMem {
-    pub arg: u8,
-    pub flags: u8,
-    pub addr: u64,
-    pub data: Vec<u8>,
-    pub redacted: Option<u64>,
-}
-
-impl OwnedMem {
-    pub fn all(c: &Captures<'_>) -> Vec<OwnedMem> {
-        c.iter()
-            .map(|m| OwnedMem {
-                arg: m.arg,
-                flags: m.flags,
-                addr: m.addr,
-                data: m.data.to_vec(),
-                redacted: m.redacted,
-            })
-            .collect()
+fn owned_captures(c: &Captures<'_>) -> CaptureBuf {
+    let mut b = CaptureBuf::new();
+    for m in c.iter() {
+        b.push_mem(&m);
     }
-
-    pub fn borrow(v: &[OwnedMem]) -> Vec<Mem<'_>> {
-        v.iter()
-            .map(|m| Mem {
-                arg: m.arg,
-                flags: m.flags,
-                addr: m.addr,
-                data: &m.data,
-                redacted: m.redacted,
-            })
-            .collect()
-    }
+    b
 }
 
 /// The owned form of an [`Entry`]: what crosses a chunk boundary.
@@ -164,7 +136,8 @@ pub struct OwnedEntry {
     pub nr: u32,
     pub args: [u64; 6],
     pub ip: Option<u64>,
-    pub mem: Vec<OwnedMem>,
+    /// format's owned form of captures.
+    pub mem: CaptureBuf,
 }
 
 impl OwnedEntry {
@@ -176,12 +149,12 @@ impl OwnedEntry {
             nr: e.nr,
             args: e.args,
             ip: e.ip,
-            mem: OwnedMem::all(&e.mem),
+            mem: owned_captures(&e.mem),
         }
     }
 
-    /// The borrowed form over `mem`, which [`OwnedMem::borrow`] made of `self.mem`.
-    pub fn entry<'b>(&self, mem: &'b [Mem<'b>]) -> Entry<'b> {
+    /// The borrowed form.
+    pub fn entry(&self) -> Entry<'_> {
         Entry {
             tid: self.tid,
             time: self.time,
@@ -189,7 +162,7 @@ impl OwnedEntry {
             nr: self.nr,
             args: self.args,
             ip: self.ip,
-            mem: Captures::Slice(mem),
+            mem: self.mem.captures(),
         }
     }
 }
@@ -202,7 +175,7 @@ pub struct OwnedExit {
     pub stime_us: Option<u64>,
     pub nr: u32,
     pub ret: i64,
-    pub mem: Vec<OwnedMem>,
+    pub mem: CaptureBuf,
 }
 
 impl OwnedExit {
@@ -213,26 +186,30 @@ impl OwnedExit {
             stime_us: x.stime_us,
             nr: x.nr,
             ret: x.ret,
-            mem: OwnedMem::all(&x.mem),
+            mem: owned_captures(&x.mem),
         }
     }
 
-    pub fn exit<'b>(&self, mem: &'b [Mem<'b>]) -> Exit<'b> {
+    /// The borrowed form.
+    pub fn exit(&self) -> Exit<'_> {
         Exit {
             tid: self.tid,
             time: self.time,
             stime_us: self.stime_us,
             nr: self.nr,
             ret: self.ret,
-            mem: Captures::Slice(mem),
+            mem: self.mem.captures(),
         }
     }
 }
 
 /// What the layer knows of a chunk when it hands its part over.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ChunkMeta {
     pub info: ChunkInfo,
+    /// (tid, first, last): the time of each thread's first and last record
+    /// in the chunk (rec's thread-less notes left out).
+    pub spans: Vec<(Tid, u64, u64)>,
     /// Records of kinds this reader does not know, skipped.
     pub unknown: u64,
     /// (compressed, decompressed) bytes of the events, times and detail streams.
@@ -267,15 +244,18 @@ pub trait Consumer: Sync {
     fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()>;
 }
 
-/// A thread's state within one chunk. Its presence means the chunk decided
-/// the thread's syscall state (a syscall stop, its death or its exec), which
-/// supersedes what an earlier chunk left open.
+/// A thread's state within one chunk.
 #[derive(Default)]
 struct ThreadState<'a> {
     open: Option<Entry<'a>>,
     /// This thread took `former`'s tid over by a non-leader execve, whose
     /// entry lies in an earlier chunk: the execve exit ends that entry.
     moved_from: Option<Tid>,
+    /// The chunk decided the thread's syscall state (a syscall stop, its
+    /// death or its exec), which supersedes what an earlier chunk left open.
+    decided: bool,
+    /// First and last time of the thread's records in the chunk.
+    span: Option<(u64, u64)>,
 }
 
 /// What one chunk leaves for the boundary fix-up.
@@ -290,20 +270,56 @@ struct Edges {
     tails: Vec<OwnedEntry>,
     /// (tid, former): an execve exit still to come on `tid` ends `former`'s entry.
     moves: Vec<(Tid, Tid)>,
+    /// (tid, first, last) time of each thread's records in the chunk.
+    spans: Vec<(Tid, u64, u64)>,
     unknown: u64,
 }
 
 struct Walker<'a, 'c, C: Consumer> {
     c: &'c C,
     part: C::Part<'a>,
-    threads: FxHashMap<Tid, ThreadState<'a>>,
+    /// Per thread seen in the chunk, in order of first record.
+    threads: Vec<(Tid, ThreadState<'a>)>,
+    index: FxHashMap<Tid, u32>,
+    /// The last thread looked up: a call's exit mostly follows its entry.
+    last: Option<(Tid, u32)>,
     edges: Edges,
 }
 
 impl<'a, C: Consumer> Walker<'a, '_, C> {
+    /// The state of `tid`, made when the chunk has none yet.
+    #[inline]
+    fn slot(&mut self, tid: Tid) -> &mut ThreadState<'a> {
+        let i = match self.last {
+            Some((t, i)) if t == tid => i,
+            _ => {
+                let n = self.threads.len() as u32;
+                let i = *self.index.entry(tid).or_insert(n);
+                if i == n {
+                    self.threads.push((tid, ThreadState::default()));
+                }
+                self.last = Some((tid, i));
+                i
+            }
+        };
+        &mut self.threads[i as usize].1
+    }
+
+    /// The state of `tid`, whose record at `time` is being read.
+    #[inline]
+    fn thread(&mut self, tid: Tid, time: u64) -> &mut ThreadState<'a> {
+        let st = self.slot(tid);
+        match &mut st.span {
+            Some(s) => s.1 = time,
+            None => st.span = Some((time, time)),
+        }
+        st
+    }
+
     #[inline]
     fn enter(&mut self, e: Entry<'a>) {
-        let st = self.threads.entry(e.tid).or_default();
+        let st = self.thread(e.tid, e.time);
+        st.decided = true;
         st.moved_from = None;
         if let Some(old) = st.open.replace(e) {
             let call = Call {
@@ -318,8 +334,12 @@ impl<'a, C: Consumer> Walker<'a, '_, C> {
 
     #[inline]
     fn exit(&mut self, x: Exit<'a>) {
-        let from = match self.threads.get_mut(&x.tid) {
-            Some(st) => match st.open.take() {
+        let st = self.thread(x.tid, x.time);
+        let from = if !st.decided {
+            st.decided = true;
+            Some(x.tid)
+        } else {
+            match st.open.take() {
                 Some(entry) => {
                     let call = Call {
                         entry,
@@ -330,10 +350,6 @@ impl<'a, C: Consumer> Walker<'a, '_, C> {
                     return;
                 }
                 None => st.moved_from.take(),
-            },
-            None => {
-                self.threads.insert(x.tid, ThreadState::default());
-                Some(x.tid)
             }
         };
         self.resumed(
@@ -354,13 +370,16 @@ impl<'a, C: Consumer> Walker<'a, '_, C> {
     }
 
     fn record(&mut self, r: &Record<'a>) {
+        let (tid, time) = (r.tid(), r.time());
         match *r {
-            Record::Death { tid, time, .. } => {
-                let st = self.threads.entry(tid).or_insert_with(|| ThreadState {
-                    open: None,
-                    moved_from: Some(tid),
-                });
-                let from = st.moved_from.take();
+            Record::Death { .. } => {
+                let st = self.thread(tid, time);
+                let from = if st.decided {
+                    st.moved_from.take()
+                } else {
+                    Some(tid)
+                };
+                st.decided = true;
                 match st.open.take() {
                     Some(entry) => {
                         let call = Call {
@@ -383,17 +402,20 @@ impl<'a, C: Consumer> Walker<'a, '_, C> {
                     None => {}
                 }
             }
-            Record::Exec {
-                tid, former_tid, ..
-            } if former_tid != tid => {
+            Record::Exec { former_tid, .. } if former_tid != tid => {
                 // execve's exit is reported on the new tid (the leader):
                 // the open entry moves over so the call still joins.
-                let (open, moved) = match self.threads.get_mut(&former_tid) {
-                    Some(s) => (s.open.take(), s.moved_from.take()),
-                    None => (None, Some(former_tid)),
+                let f = self.slot(former_tid);
+                let (open, moved) = if f.decided {
+                    (f.open.take(), f.moved_from.take())
+                } else {
+                    (None, Some(former_tid))
                 };
-                self.threads.insert(former_tid, ThreadState::default());
-                let st = self.threads.entry(tid).or_default();
+                f.decided = true;
+                f.open = None;
+                f.moved_from = None;
+                let st = self.thread(tid, time);
+                st.decided = true;
                 if let Some(old) = st.open.take() {
                     // The leader was inside a call the exec cut short.
                     let call = Call {
@@ -403,17 +425,27 @@ impl<'a, C: Consumer> Walker<'a, '_, C> {
                     };
                     self.c.item(&mut self.part, Item::Call(&call));
                 }
-                let st = self.threads.entry(tid).or_default();
+                let st = self.thread(tid, time);
                 st.open = open;
                 st.moved_from = if open.is_none() { moved } else { None };
             }
-            _ => {}
+            // rec's own notes concern no thread.
+            Record::Note { .. } if tid == 0 => {}
+            _ => {
+                self.thread(tid, time);
+            }
         }
         self.c.item(&mut self.part, Item::Event(r));
     }
 
     fn finish(mut self) -> (C::Sealed, Edges) {
         for (tid, st) in self.threads {
+            if let Some((first, last)) = st.span {
+                self.edges.spans.push((tid, first, last));
+            }
+            if !st.decided {
+                continue;
+            }
             self.edges.decided.push(tid);
             if let Some(e) = st.open {
                 self.edges.tails.push(OwnedEntry::of(&e));
@@ -459,7 +491,9 @@ fn walk_chunk<C: Consumer>(
     let mut w = Walker {
         c,
         part: c.part(data.info.index),
-        threads: FxHashMap::default(),
+        threads: Vec::new(),
+        index: FxHashMap::default(),
+        last: None,
         edges: Edges::default(),
     };
     let unknown = match mode {
@@ -534,56 +568,94 @@ type Walked<S> = (ChunkInfo, [(u32, u32); 3], Result<(S, Edges), String>);
 /// cannot be read or decoded is handed to [`Consumer::skipped`] and the rest
 /// goes on.
 pub fn run<C: Consumer>(trace: &Trace, mode: Mode, c: &mut C) -> anyhow::Result<()> {
-    let n = trace.chunks().len();
-    let window = (4 * rayon::current_num_threads()).max(2);
-    let part = match mode {
-        Mode::Skim => Part::Stops,
-        Mode::Full => Part::All,
-    };
-    let progress = Progress::new(n as u64);
-    let mut boundary: FxHashMap<Tid, OwnedEntry> = FxHashMap::default();
-    let mut first = 0;
-    while first < n {
-        let last = (first + window).min(n);
-        let shared: &C = c;
-        let parts: Vec<Walked<C::Sealed>> = (first..last)
-            .into_par_iter()
-            .map_init(
-                || (Vec::new(), ChunkData::default()),
-                |(scratch, data), i| {
-                    let r = match trace.read_chunk_part_into(i, part, scratch, data) {
-                        Ok(()) => walk_chunk(shared, data, mode),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    progress.inc();
-                    (trace.chunks()[i], data.stream_sizes, r)
-                },
-            )
-            .collect();
-        for (info, stream_sizes, r) in parts {
-            match r {
-                Ok((part, edges)) => {
-                    let entries = fix_up(&mut boundary, &edges);
-                    let meta = ChunkMeta {
-                        info,
-                        unknown: edges.unknown,
-                        stream_sizes,
-                    };
-                    c.finish(&meta, part, &entries)?;
-                }
-                Err(reason) => {
-                    // What was open across the chunk cannot be joined.
-                    boundary.clear();
-                    c.skipped(info.index, &reason)?;
+    let mut s = Stream::new(trace, mode);
+    s.chunks(0..trace.chunks().len(), c)?;
+    s.end(c)
+}
+
+/// The layer over a trace, a range of chunks at a time (in order): what is
+/// open at the end of one range is joined in the next.
+pub struct Stream<'t> {
+    trace: &'t Trace,
+    mode: Mode,
+    boundary: FxHashMap<Tid, OwnedEntry>,
+    progress: Progress,
+}
+
+impl<'t> Stream<'t> {
+    pub fn new(trace: &'t Trace, mode: Mode) -> Stream<'t> {
+        Stream {
+            trace,
+            mode,
+            boundary: FxHashMap::default(),
+            progress: Progress::new(trace.chunks().len() as u64),
+        }
+    }
+
+    /// Feeds chunks `range` (after every earlier one) to `c`, a window of a
+    /// few chunks per thread decoded at a time.
+    pub fn chunks<C: Consumer>(
+        &mut self,
+        range: std::ops::Range<usize>,
+        c: &mut C,
+    ) -> anyhow::Result<()> {
+        let (trace, mode) = (self.trace, self.mode);
+        let n = range.end.min(trace.chunks().len());
+        let window = (4 * rayon::current_num_threads()).max(2);
+        let part = match mode {
+            Mode::Skim => Part::Stops,
+            Mode::Full => Part::All,
+        };
+        let mut first = range.start;
+        while first < n {
+            let last = (first + window).min(n);
+            let shared: &C = c;
+            let progress = &self.progress;
+            let parts: Vec<Walked<C::Sealed>> = (first..last)
+                .into_par_iter()
+                .map_init(
+                    || (Vec::new(), ChunkData::default()),
+                    |(scratch, data), i| {
+                        let r = match trace.read_chunk_part_into(i, part, scratch, data) {
+                            Ok(()) => walk_chunk(shared, data, mode),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        progress.inc();
+                        (trace.chunks()[i], data.stream_sizes, r)
+                    },
+                )
+                .collect();
+            for (info, stream_sizes, r) in parts {
+                match r {
+                    Ok((part, mut edges)) => {
+                        let entries = fix_up(&mut self.boundary, &edges);
+                        let meta = ChunkMeta {
+                            info,
+                            spans: std::mem::take(&mut edges.spans),
+                            unknown: edges.unknown,
+                            stream_sizes,
+                        };
+                        c.finish(&meta, part, &entries)?;
+                    }
+                    Err(reason) => {
+                        // What was open across the chunk cannot be joined.
+                        self.boundary.clear();
+                        c.skipped(info.index, &reason)?;
+                    }
                 }
             }
+            first = last;
         }
-        first = last;
+        Ok(())
     }
-    progress.finish();
-    let mut open: Vec<OwnedEntry> = boundary.into_values().collect();
-    open.sort_by_key(|e| (e.time, e.tid));
-    c.end(open)
+
+    /// After the last range: the calls still open go to [`Consumer::end`].
+    pub fn end<C: Consumer>(self, c: &mut C) -> anyhow::Result<()> {
+        self.progress.finish();
+        let mut open: Vec<OwnedEntry> = self.boundary.into_values().collect();
+        open.sort_by_key(|e| (e.time, e.tid));
+        c.end(open)
+    }
 }
 
 /// The boundary fix-up after one chunk: the entries its resumed items end,

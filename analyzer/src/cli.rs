@@ -215,6 +215,14 @@ pub struct ReplayOpts {
     /// Only calls that succeeded (as `-e status=successful`).
     #[arg(short = 'z')]
     pub successful_only: bool,
+    /// Show what descriptors refer to (`3</etc/passwd>`), from the
+    /// descriptor tables kept over the trace; -yy shows sockets' addresses too.
+    #[arg(short = 'y', action = clap::ArgAction::Count)]
+    pub decode_fds: u8,
+    /// NDJSON: one object per call, signal or event (schema:
+    /// analyzer/replay.schema.json).
+    #[arg(long)]
+    pub json: bool,
     /// Prefix each call with the instruction pointer at its entry.
     #[arg(short = 'i')]
     pub instruction_pointer: bool,

@@ -21,7 +21,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 use syscalls::x86_64::Sysno;
 
-use crate::calls::{self, ChunkMeta, Consumer, Item, Mode, OwnedEntry, OwnedMem};
+use crate::calls::{self, ChunkMeta, Consumer, Item, Mode, OwnedEntry};
 use crate::decode::{escaped, secs, syscall_name};
 use crate::stats::{self, ScanOptions};
 use crate::tree::{Exit, Tree};
@@ -149,10 +149,7 @@ impl Consumer for Paths {
         // A call that crossed the chunk boundary comes first in the chunk.
         for (r, e) in part.resumed.iter().zip(entries) {
             if let (Some((tid, ret)), Some(e)) = (r, e) {
-                let mem = e
-                    .mem
-                    .iter()
-                    .map(|m: &OwnedMem| (m.arg, m.flags, m.data.clone()));
+                let mem = e.mem.iter().map(|m| (m.arg, m.flags, m.data.to_vec()));
                 if let Some(path) = path_of(e.nr, mem) {
                     self.calls.push(PathCall {
                         tid: *tid,

@@ -124,15 +124,24 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
         full: true,
         ..ScanOptions::default()
     };
-    let p = stats::scan(t, &so).and_then(|p| match p.skipped.first() {
-        None => Ok(p),
-        Some(k) => Err(anyhow::anyhow!(
-            "{} of {} chunks unreadable, first chunk {}: {}",
-            p.skipped.len(),
-            t.chunks().len(),
-            k.chunk,
-            k.reason
-        )),
+    let p = stats::scan(t, &so).and_then(|p| {
+        // "ok" only when every stream of every chunk decoded and the
+        // sequence has no duplicate, reordered or missing chunk.
+        let mut bad: Vec<String> = t.skipped().iter().map(|s| s.to_string()).collect();
+        bad.extend(t.gaps().iter().map(|g| g.to_string()));
+        bad.extend(
+            p.skipped
+                .iter()
+                .map(|k| format!("chunk {} unreadable: {}", k.chunk, k.reason)),
+        );
+        match bad.first() {
+            None => Ok(p),
+            Some(first) => Err(anyhow::anyhow!(
+                "{} problem(s) in {} chunks; first: {first}",
+                bad.len(),
+                t.chunks().len() + t.skipped().len()
+            )),
+        }
     });
     let _ = writeln!(s, "chunks:           {}", t.chunks().len());
     match &p {

@@ -24,6 +24,7 @@ pub mod decode;
 pub mod diff;
 pub mod env;
 pub mod failures;
+pub mod fds;
 pub mod fidelity;
 pub mod files;
 pub mod filter;

@@ -1127,10 +1127,8 @@ impl<W: Watch> Consumer for Runner<'_, W> {
                 Slot::Op(op) => self.step(&op),
                 Slot::Resumed(x, end) => {
                     let Some(e) = e else { continue };
-                    let emem = calls::OwnedMem::borrow(&e.mem);
-                    let entry = e.entry(&emem);
-                    let xmem = x.as_ref().map(|x| calls::OwnedMem::borrow(&x.mem));
-                    let exit = x.as_ref().zip(xmem.as_deref()).map(|(x, m)| x.exit(m));
+                    let entry = e.entry();
+                    let exit = x.as_ref().map(|x| x.exit());
                     self.watch.resumed(&entry, exit.as_ref(), Some(end));
                     ops.clear();
                     ops_of(&entry, exit.as_ref(), self.want, &mut ops);
@@ -1157,8 +1155,7 @@ impl<W: Watch> Consumer for Runner<'_, W> {
         // did at entry still counts (a path looked up, a write begun).
         let mut ops = Vec::new();
         for e in open {
-            let mem = calls::OwnedMem::borrow(&e.mem);
-            let entry = e.entry(&mem);
+            let entry = e.entry();
             self.watch.resumed(&entry, None, None);
             ops.clear();
             ops_of(&entry, None, self.want, &mut ops);

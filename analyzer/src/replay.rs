@@ -4,6 +4,7 @@
 //! strace's rules.
 
 mod driver;
+mod json;
 mod line;
 
 pub use driver::run;

@@ -171,14 +171,12 @@ impl Consumer for Collector {
             let ns = x.time.saturating_sub(e.time);
             self.lat.entry(e.nr).or_default().push(ns);
             if self.n > 0 {
-                let em = calls::OwnedMem::borrow(&e.mem);
-                let xm = calls::OwnedMem::borrow(&x.mem);
                 more.push(Slow {
                     ns,
                     tid: e.tid,
                     time: e.time,
                     nr: e.nr,
-                    line: call_line(&e.entry(&em), Some(&x.exit(&xm)), CALL_LIMIT),
+                    line: call_line(&e.entry(), Some(&x.exit()), CALL_LIMIT),
                 });
             }
         }

@@ -217,6 +217,41 @@ pub struct ScanPart {
     /// (tid, nr, exit time, exit CPU time).
     /// (exit time, exit CPU time) per [`Item::Resumed`], in order (`None`: no exit).
     resumed: Vec<Option<(u64, Option<u64>)>>,
+    /// The chunk's counts per thread, indexed by syscall number (merged
+    /// into `scan.stats` at the end), and the last thread looked up: a
+    /// call's exit mostly follows its entry.
+    threads: Vec<(Tid, Vec<Stat>)>,
+    index: FxHashMap<Tid, u32>,
+    last: Option<(Tid, u32)>,
+}
+
+impl ScanPart {
+    #[inline]
+    fn stat(&mut self, tid: Tid, nr: u32) -> &mut Stat {
+        let i = match self.last {
+            Some((t, i)) if t == tid => i,
+            _ => {
+                let n = self.threads.len() as u32;
+                let i = *self.index.entry(tid).or_insert(n);
+                if i == n {
+                    self.threads.push((tid, Vec::new()));
+                }
+                self.last = Some((tid, i));
+                i
+            }
+        };
+        let v = &mut self.threads[i as usize].1;
+        let nr = nr as usize;
+        if nr >= v.len() {
+            // Syscall numbers are small; a forged one is counted all the same.
+            if nr < 4096 {
+                v.resize_with(nr + 1, Stat::default);
+            } else {
+                return self.scan.stats.entry((tid, nr as u32)).or_default();
+            }
+        }
+        &mut v[nr]
+    }
 }
 
 /// Whether a return value is an error return (-4095..=-1).
@@ -234,29 +269,15 @@ fn call_time(opts: &ScanOptions, t0: u64, s0: Option<u64>, t1: u64, s1: Option<u
 }
 
 impl Scan {
-    /// Counts a record and extends its thread's time span.
+    /// Counts a record (thread spans come from the layer, per chunk).
     #[inline]
-    fn seen(&mut self, tid: Tid, time: u64, kind: Kind) {
+    fn seen(&mut self, time: u64, kind: Kind) {
         self.records += 1;
         self.by_kind[kind as usize] += 1;
         if self.first_time.is_none() {
             self.first_time = Some(time);
         }
         self.last_time = time;
-        match self.spans.get_mut(&tid) {
-            Some(s) => s.last = time,
-            None => {
-                if tid != 0 || kind != Kind::Note {
-                    self.spans.insert(
-                        tid,
-                        Span {
-                            first: time,
-                            last: time,
-                        },
-                    );
-                }
-            }
-        }
     }
 
     fn account(
@@ -277,18 +298,10 @@ impl Scan {
         }
     }
 
-    #[inline]
-    fn exit(&mut self, x: &calls::Exit<'_>) {
-        self.seen(x.tid, x.time, Kind::SyscallExit);
-        if is_error(x.ret) {
-            self.stats.entry((x.tid, x.nr)).or_default().errors += 1;
-        }
-    }
-
     fn event(&mut self, r: &Record<'_>) {
         let time = r.time();
         let tid = r.tid();
-        self.seen(tid, time, r.kind());
+        self.seen(time, r.kind());
         let e = match *r {
             Record::NewChild {
                 child, kind, flags, ..
@@ -401,32 +414,39 @@ impl calls::Consumer for Scanner {
 
     #[inline]
     fn item<'a>(&self, p: &mut ScanPart, item: Item<'_, 'a>) {
-        let s = &mut p.scan;
         match item {
             Item::Enter(e) => {
-                s.seen(e.tid, e.time, Kind::SyscallEnter);
-                s.stats.entry((e.tid, e.nr)).or_default().calls += 1;
+                p.scan.seen(e.time, Kind::SyscallEnter);
+                p.stat(e.tid, e.nr).calls += 1;
             }
             Item::Call(c) => {
                 if let Some(x) = &c.exit {
-                    s.exit(x);
+                    p.scan.seen(x.time, Kind::SyscallExit);
+                    if is_error(x.ret) {
+                        p.stat(x.tid, x.nr).errors += 1;
+                    }
                     let e = &c.entry;
-                    s.account(
-                        &self.opts,
-                        e.tid,
-                        e.nr,
-                        (e.time, e.stime_us),
-                        (x.time, x.stime_us),
-                    );
+                    let d = call_time(&self.opts, e.time, e.stime_us, x.time, x.stime_us);
+                    let histograms = self.opts.histograms;
+                    let st = p.stat(e.tid, e.nr);
+                    st.time_ns += d;
+                    if histograms {
+                        st.hist
+                            .get_or_insert_with(Histogram::default)
+                            .add(x.time.saturating_sub(e.time));
+                    }
                 }
             }
             Item::Resumed(r) => {
                 if let Some(x) = &r.exit {
-                    s.exit(x);
+                    p.scan.seen(x.time, Kind::SyscallExit);
+                    if is_error(x.ret) {
+                        p.stat(x.tid, x.nr).errors += 1;
+                    }
                 }
                 p.resumed.push(r.exit.map(|x| (x.time, x.stime_us)));
             }
-            Item::Event(r) => s.event(r),
+            Item::Event(r) => p.scan.event(r),
         }
     }
 
@@ -442,11 +462,26 @@ impl calls::Consumer for Scanner {
                     .account(&self.opts, e.tid, e.nr, (e.time, e.stime_us), *x);
             }
         }
+        for (tid, v) in std::mem::take(&mut p.threads) {
+            for (nr, st) in v.into_iter().enumerate() {
+                if st.calls > 0 || st.errors > 0 || st.time_ns > 0 || st.hist.is_some() {
+                    match p.scan.stats.get_mut(&(tid, nr as u32)) {
+                        Some(a) => a.merge(&st),
+                        None => {
+                            p.scan.stats.insert((tid, nr as u32), st);
+                        }
+                    }
+                }
+            }
+        }
         p.scan.chunks = 1;
         p.scan.uncompressed = u64::from(meta.info.header.uncompressed_len);
         p.scan.compressed = u64::from(meta.info.header.compressed_len);
         p.scan.streams = meta.stream_sizes.map(|(c, u)| (u64::from(c), u64::from(u)));
         p.scan.unknown = meta.unknown;
+        for &(tid, first, last) in &meta.spans {
+            p.scan.spans.insert(tid, Span { first, last });
+        }
         self.scan.append(p.scan);
         Ok(())
     }
@@ -496,14 +531,21 @@ pub fn scan(trace: &Trace, opts: &ScanOptions) -> anyhow::Result<Scan> {
 /// error naming the first.
 pub fn report_skipped(trace: &Trace, skipped: &[Skipped], strict: bool) -> anyhow::Result<()> {
     let path = trace.path().display();
-    if let (true, Some(s)) = (strict, skipped.first()) {
-        anyhow::bail!("{path}: chunk {}: {} (--strict)", s.chunk, s.reason);
+    // Chunks the reader left out when it opened the file (duplicated or
+    // out of sequence), chunks missing from the sequence, then the ones
+    // that did not decode.
+    let mut lines: Vec<String> = trace.skipped().iter().map(|s| s.to_string()).collect();
+    lines.extend(trace.gaps().iter().map(|g| g.to_string()));
+    lines.extend(
+        skipped
+            .iter()
+            .map(|s| format!("chunk {} skipped: {}", s.chunk, s.reason)),
+    );
+    if let (true, Some(l)) = (strict, lines.first()) {
+        anyhow::bail!("{path}: {l} (--strict)");
     }
-    for s in skipped {
-        eprintln!(
-            "warning: {path}: chunk {} skipped: {}; the other chunks are analyzed",
-            s.chunk, s.reason
-        );
+    for l in &lines {
+        eprintln!("warning: {path}: {l}; the other chunks are analyzed");
     }
     Ok(())
 }

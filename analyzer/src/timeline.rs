@@ -403,10 +403,8 @@ impl Consumer for Writer<'_> {
         self.flows += p.flows;
         for ((x, time, _end), e) in p.resumed.iter().zip(entries) {
             let Some(e) = e else { continue };
-            let em = calls::OwnedMem::borrow(&e.mem);
-            let xm = x.as_ref().map(|x| calls::OwnedMem::borrow(&x.mem));
-            let exit = x.as_ref().zip(xm.as_deref()).map(|(x, m)| x.exit(m));
-            if self.slice(&mut out, &e.entry(&em), exit.as_ref(), *time) {
+            let exit = x.as_ref().map(|x| x.exit());
+            if self.slice(&mut out, &e.entry(), exit.as_ref(), *time) {
                 self.slices += 1;
             }
         }
@@ -420,8 +418,7 @@ impl Consumer for Writer<'_> {
     fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()> {
         let mut out = Vec::new();
         for e in open {
-            let em = calls::OwnedMem::borrow(&e.mem);
-            if self.slice(&mut out, &e.entry(&em), None, self.last_time) {
+            if self.slice(&mut out, &e.entry(), None, self.last_time) {
                 self.slices += 1;
             }
         }

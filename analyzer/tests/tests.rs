@@ -6,6 +6,8 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 mod calls;
+mod fds;
 mod helpers;
+mod json;
 mod tree;
 mod views;

@@ -642,3 +642,40 @@ fn a_format_version_1_trace_still_reads_in_every_view() {
         assert!(analyze(&args).status.success(), "{view:?}");
     }
 }
+
+#[test]
+fn a_duplicated_chunk_is_left_out_and_named_and_info_says_integrity_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "dup.bin");
+    many_calls(&p, 3000);
+    let t = Trace::open(&p).unwrap();
+    let c = t.chunks();
+    let (c0, c1) = (c[0].offset as usize, c[1].offset as usize);
+    let last = c[c.len() - 1];
+    let end = (last.offset + 48 + u64::from(last.header.compressed_len)) as usize;
+    drop(t);
+    let b = std::fs::read(&p).unwrap();
+    // Chunk 0 twice, then the rest, without the trailer.
+    let mut forged = b[..c1].to_vec();
+    forged.extend_from_slice(&b[c0..c1]);
+    forged.extend_from_slice(&b[c1..end]);
+    let q = tmp(&dir, "forged.bin");
+    std::fs::write(&q, &forged).unwrap();
+    let qs = q.to_str().unwrap();
+    let o = analyze(&["summary", "--json", qs]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("chunk 1 at byte") && err.contains("skipped"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // Counted once, not 50% more.
+    assert_eq!(v["syscalls"][0]["calls"], 3000, "{v}");
+    let o = analyze(&["summary", "--strict", qs]);
+    assert!(!o.status.success());
+    let o = analyze(&["info", qs]);
+    assert!(!o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("integrity:        FAILED"), "{out}");
+    assert!(!out.contains("integrity:        ok"), "{out}");
+}

@@ -89,6 +89,11 @@ impl Thread {
         }
     }
 
+    /// Inside execve or execveat (its entry was seen).
+    fn in_exec(&self) -> bool {
+        self.in_syscall && arch::is_exec(self.nr)
+    }
+
     /// Inside fork, vfork, clone or clone3 (its entry was seen).
     fn in_fork(&self) -> bool {
         self.in_syscall && arch::is_fork_family(self.nr)
@@ -475,9 +480,15 @@ impl Engine {
     }
 
     /// Whether a live traced thread of `group` could still report a
-    /// fork/clone event.
+    /// fork/clone event: one that is not exiting, nor inside an exec (which
+    /// kills every other thread of its group and waits for them all, the
+    /// held one included).
     fn can_announce(&self, group: Tid) -> bool {
-        group > 0 && self.threads.values().any(|t| t.tgid == group && !t.exiting)
+        group > 0
+            && self
+                .threads
+                .values()
+                .any(|t| t.tgid == group && !t.exiting && !t.in_exec())
     }
 
     /// Lets a held first stop go without its parent's event: its creation

@@ -14,14 +14,13 @@ use std::fmt::Write;
 
 use ptrec_format::{Mem, Record, Termination, Tid, Trace};
 
-use ptrec_abi::decode::{self as abi, Part, Style};
+use ptrec_abi::decode::{self as abi, FdResolver, FdStyle, NoFds, Part, Style};
 
 use super::finish;
-use crate::calls::{
-    self, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry, OwnedExit, OwnedMem,
-};
+use crate::calls::{self, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry, OwnedExit};
 use crate::cli::ReplayOpts;
 use crate::decode::{signal_name, syscall_name};
+use crate::fds::{FdState, Pass as FdPass};
 use crate::filter::Filter;
 use crate::stats::{self, is_error, ScanOptions};
 use crate::tree::Tree;
@@ -96,18 +95,13 @@ struct Ctx<'a> {
     wall_offset: i128,
     /// Local time's offset from UTC, seconds (at the trace's start).
     utc_offset: i64,
+    /// `--json`: NDJSON objects, each call once it has ended.
+    json: bool,
+    /// `-y` or `-yy`.
+    fd_style: FdStyle,
 }
 
 impl Ctx<'_> {
-    /// How the decoders show arguments (`-s`).
-    fn style(&self) -> Style<'static> {
-        Style {
-            string_limit: self.limit,
-            utc_offset: self.utc_offset,
-            ..Style::default()
-        }
-    }
-
     fn wanted(&self, tid: Tid, time: u64) -> bool {
         self.pids.is_empty()
             || self.pids.contains(&tid)
@@ -194,6 +188,22 @@ struct Later {
     /// Whether it is the chunk's first printed line (it may then finish the
     /// line the previous chunk left open).
     first: bool,
+    /// `-y`: made during the walk, with the descriptors of that moment: the
+    /// rest that finishes an open line, and the whole resumed line.
+    pre: Option<Pre>,
+}
+
+/// A resumed call rendered during the walk (`-y`), in the pieces `finish`
+/// chooses from.
+struct Pre {
+    /// `, args)` after the entry part, when it finishes the open line.
+    rest_args: String,
+    ret: String,
+    dur: String,
+    /// `<... name resumed>...` whole line.
+    resumed: String,
+    /// The call on one line (`-e status=`).
+    whole: String,
 }
 
 /// One chunk's lines while it is walked: the entry of the call whose line
@@ -203,6 +213,12 @@ struct Walk<'a> {
     text: Text,
     /// The entry waiting, and whether its line was already begun.
     cur: Option<Entry<'a>>,
+    /// `-y`: the descriptor tables, from the chunk's start.
+    state: Option<FdState>,
+    /// `-y`: the entries the chunk's resumed items end (from the first pass).
+    known: Vec<Option<OwnedEntry>>,
+    /// Resumed items seen.
+    resumed: usize,
 }
 
 /// One chunk's lines.
@@ -215,6 +231,10 @@ struct Text {
     printed: bool,
     /// The line left open at the chunk's end.
     open: Option<Open>,
+    /// The chunk's first printed line is the leader's `superseded by
+    /// execve` of (former tid, new tid): a line left open by the former
+    /// says the pid changes.
+    exec_first: Option<(Tid, Tid)>,
 }
 
 struct Printer<'a> {
@@ -226,10 +246,42 @@ struct Printer<'a> {
     skipped: Vec<usize>,
     strict: bool,
     trace: String,
+    /// `-y`: per chunk of the current window (from `window_first`), the
+    /// descriptor tables at its start and its resumed items' entries.
+    window: Vec<(FdState, Vec<Option<OwnedEntry>>)>,
+    window_first: usize,
 }
 
 fn collect<'a>(c: &ptrec_format::Captures<'a>) -> Vec<Mem<'a>> {
     c.iter().collect()
+}
+
+/// `-y`: what the calling process's descriptors refer to when its
+/// arguments are shown (before the call), and what its returned
+/// descriptor refers to (after it).
+#[derive(Clone, Copy)]
+struct Fds<'r> {
+    args: Option<&'r dyn FdResolver>,
+    ret: Option<&'r dyn FdResolver>,
+}
+
+impl Fds<'_> {
+    const NONE: Fds<'static> = Fds {
+        args: None,
+        ret: None,
+    };
+}
+
+/// The descriptor a call returned, named as it is after the call.
+struct RetFd<'a>(i32, &'a [u8]);
+
+impl FdResolver for RetFd<'_> {
+    fn describe(&self, fd: i32, _full: bool) -> Option<abi::FdDesc<'_>> {
+        (fd == self.0).then_some(abi::FdDesc {
+            path: std::borrow::Cow::Borrowed(self.1),
+            detail: None,
+        })
+    }
 }
 
 impl Printer<'_> {
@@ -237,14 +289,33 @@ impl Printer<'_> {
     /// and cut.
     fn interrupt(&self, w: &mut Walk<'_>) {
         if let Some(e) = w.cur.take() {
-            let o = self.entry_part(&mut w.text.out, &e);
+            let of = w.state.as_ref().map(|st| st.of(e.tid));
+            let fds = Fds {
+                args: of.as_ref().map(|o| o as &dyn FdResolver),
+                ret: None,
+            };
+            let o = self.entry_part(&mut w.text.out, &e, fds);
             w.text.out.push_str(o.cut());
         }
         w.text.printed = true;
     }
 
+    /// How the decoders show a call, with `-y` what `fds` resolves.
+    fn style<'r>(&self, fds: Option<&'r dyn FdResolver>) -> Style<'r> {
+        Style {
+            string_limit: self.ctx.limit,
+            fds: if fds.is_some() {
+                self.ctx.fd_style
+            } else {
+                FdStyle::Plain
+            },
+            resolver: fds.unwrap_or(&NoFds),
+            utc_offset: self.ctx.utc_offset,
+        }
+    }
+
     /// `name(args` of an entry, as far as it is known at entry.
-    fn entry_part(&self, out: &mut String, e: &Entry<'_>) -> Open {
+    fn entry_part(&self, out: &mut String, e: &Entry<'_>, fds: Fds<'_>) -> Open {
         let start = out.len();
         self.ctx.head(out, e.tid, e.time, e.ip);
         let enter = collect(&e.mem);
@@ -255,14 +326,12 @@ impl Printer<'_> {
             enter: &enter,
             exit: &[],
         };
-        abi::write_call(out, &call, Part::Entry, &self.ctx.style());
-        let known = abi::args_known_at_entry(e.nr);
-        let more = abi::has_exit_part(e.nr);
+        abi::write_call(out, &call, Part::Entry, &self.style(fds.args));
         Open {
             tid: e.tid,
             start,
-            known,
-            more,
+            known: abi::args_known_at_entry(e.nr),
+            more: abi::has_exit_part(e.nr),
             nr: e.nr,
         }
     }
@@ -275,6 +344,7 @@ impl Printer<'_> {
         e: &Entry<'_>,
         x: Option<&Exit<'_>>,
         known: usize,
+        fds: Fds<'_>,
     ) {
         let Some(x) = x else {
             let name = syscall_name(e.nr);
@@ -296,20 +366,24 @@ impl Printer<'_> {
             exit: &exit,
         };
         let mut rest = String::new();
-        abi::write_args(&mut rest, &call, Part::Exit, &self.ctx.style());
+        abi::write_args(&mut rest, &call, Part::Exit, &self.style(fds.args));
         // A rest that brings its own separator (clone3's ` => {...}`) gets none.
         if known > 0 && !rest.is_empty() && !rest.starts_with(' ') {
             s.push_str(", ");
         }
         s.push_str(&rest);
         s.push(')');
-        finish(s, line_start, &abi::return_text(&call, &self.ctx.style()));
+        finish(
+            s,
+            line_start,
+            &abi::return_text(&call, &self.style(fds.ret)),
+        );
         self.ctx.dur(s, x.time.saturating_sub(e.time));
         s.push('\n');
     }
 
     /// A call printed whole on one line.
-    fn whole(&self, s: &mut String, e: &Entry<'_>, x: Option<&Exit<'_>>) {
+    fn whole(&self, s: &mut String, e: &Entry<'_>, x: Option<&Exit<'_>>, fds: Fds<'_>) {
         let start = s.len();
         self.ctx.head(s, e.tid, e.time, e.ip);
         let enter = collect(&e.mem);
@@ -321,11 +395,11 @@ impl Printer<'_> {
             enter: &enter,
             exit: &exit,
         };
-        abi::write_call(s, &call, Part::Whole, &self.ctx.style());
+        abi::write_call(s, &call, Part::Whole, &self.style(fds.args));
         s.push(')');
         match x {
             Some(x) => {
-                finish(s, start, &abi::return_text(&call, &self.ctx.style()));
+                finish(s, start, &abi::return_text(&call, &self.style(fds.ret)));
                 self.ctx.dur(s, x.time.saturating_sub(e.time));
             }
             None => finish(s, start, "?"),
@@ -342,6 +416,7 @@ impl Printer<'_> {
         tid: Tid,
         time: u64,
         x: Option<&Exit<'_>>,
+        fds: Fds<'_>,
     ) {
         let start = s.len();
         self.ctx.head(s, tid, time, None);
@@ -358,9 +433,9 @@ impl Printer<'_> {
                     enter: &enter,
                     exit: &exit,
                 };
-                abi::write_args(s, &call, Part::Exit, &self.ctx.style());
+                abi::write_args(s, &call, Part::Exit, &self.style(fds.args));
                 s.push(')');
-                finish(s, start, &abi::return_text(&call, &self.ctx.style()));
+                finish(s, start, &abi::return_text(&call, &self.style(fds.ret)));
                 self.ctx.dur(s, x.time.saturating_sub(e.time));
             }
             (None, Some(x)) => {
@@ -373,7 +448,7 @@ impl Printer<'_> {
                     exit: &[],
                 };
                 s.push(')');
-                finish(s, start, &abi::return_text(&call, &self.ctx.style()));
+                finish(s, start, &abi::return_text(&call, &self.style(None)));
             }
             (_, None) => {
                 s.push(')');
@@ -383,15 +458,104 @@ impl Printer<'_> {
         s.push('\n');
     }
 
+    /// `-y`: a resumed call's pieces with the descriptors of this moment;
+    /// the call's effect on them is applied.
+    fn pre_render(
+        &self,
+        w: &mut Walk<'_>,
+        e: &OwnedEntry,
+        r: &calls::Resumed<'_>,
+        x: &Exit<'_>,
+    ) -> Pre {
+        let e = e.entry();
+        let made = ret_name(w.state.as_mut(), &e, x);
+        let of = w.state.as_ref().map(|st| st.of(e.tid));
+        let rf = made.as_ref().map(|n| RetFd(x.ret as i32, n));
+        let fds = Fds {
+            args: of.as_ref().map(|o| o as &dyn FdResolver),
+            ret: rf.as_ref().map(|r| r as &dyn FdResolver),
+        };
+        let enter = collect(&e.mem);
+        let exit = collect(&x.mem);
+        let call = abi::Call {
+            nr: e.nr,
+            args: e.args,
+            ret: Some(x.ret),
+            enter: &enter,
+            exit: &exit,
+        };
+        let known = abi::args_known_at_entry(e.nr);
+        let mut rest = String::new();
+        abi::write_args(&mut rest, &call, Part::Exit, &self.style(fds.args));
+        let mut rest_args = String::new();
+        if known > 0 && !rest.is_empty() && !rest.starts_with(' ') {
+            rest_args.push_str(", ");
+        }
+        rest_args.push_str(&rest);
+        rest_args.push(')');
+        let ret = abi::return_text(&call, &self.style(fds.ret));
+        let mut dur = String::new();
+        self.ctx.dur(&mut dur, x.time.saturating_sub(e.time));
+        let mut resumed = String::new();
+        self.resumed_line(&mut resumed, Some(&e), r.tid, r.time, Some(x), fds);
+        let mut whole = String::new();
+        self.whole(&mut whole, &e, Some(x), fds);
+        if let Some(st) = w.state.as_mut() {
+            st.call(&e, x);
+        }
+        Pre {
+            rest_args,
+            ret,
+            dur,
+            resumed,
+            whole,
+        }
+    }
+
     fn call<'a>(&self, w: &mut Walk<'a>, c: &calls::Call<'a>) {
         let e = &c.entry;
+        let x = c.exit.as_ref();
+        let made = x.and_then(|x| ret_name(w.state.as_mut(), e, x));
+        self.show_call(w, c, made.as_deref());
+        if let (Some(st), Some(x)) = (w.state.as_mut(), x) {
+            st.call(e, x);
+        }
+    }
+
+    fn show_call<'a>(&self, w: &mut Walk<'a>, c: &calls::Call<'a>, made: Option<&[u8]>) {
+        let e = &c.entry;
         if !self.ctx.shows(e) {
+            return;
+        }
+        if self.ctx.json {
+            if self
+                .ctx
+                .status
+                .is_none_or(|st| st.shows(c.exit.map(|x| x.ret)))
+            {
+                let pid = self.ctx.tree.pid_at(e.tid, e.time);
+                super::json::call(
+                    &mut w.text.out,
+                    pid,
+                    e,
+                    c.exit.as_ref(),
+                    c.end,
+                    self.ctx.limit,
+                );
+                w.text.printed = true;
+            }
             return;
         }
         if let Some(st) = self.ctx.status {
             if c.end != calls::End::Lost && st.shows(c.exit.map(|x| x.ret)) {
                 self.interrupt(w);
-                self.whole(&mut w.text.out, e, c.exit.as_ref());
+                let of = w.state.as_ref().map(|st| st.of(e.tid));
+                let rf = made.map(|n| RetFd(c.exit.map_or(-1, |x| x.ret as i32), n));
+                let fds = Fds {
+                    args: of.as_ref().map(|o| o as &dyn FdResolver),
+                    ret: rf.as_ref().map(|r| r as &dyn FdResolver),
+                };
+                self.whole(&mut w.text.out, e, c.exit.as_ref(), fds);
             }
             return;
         }
@@ -401,31 +565,56 @@ impl Printer<'_> {
         }
         let x = c.exit.as_ref();
         let exit_tid = x.map_or(e.tid, |x| x.tid);
-        match w.cur {
-            Some(cur) if cur.tid == e.tid && exit_tid == e.tid => {
-                w.cur = None;
-                w.text.printed = true;
-                let name = syscall_name(e.nr);
-                if x.is_none() && !matches!(&*name, "exit" | "exit_group") {
-                    // Killed inside the call.
-                    let o = self.entry_part(&mut w.text.out, e);
-                    self.rest(&mut w.text.out, o.start, e, None, o.known);
-                } else {
-                    self.whole(&mut w.text.out, e, x);
-                }
+        let one_line = w
+            .cur
+            .is_some_and(|cur| cur.tid == e.tid && exit_tid == e.tid);
+        if one_line {
+            w.cur = None;
+        } else {
+            self.interrupt(w);
+        }
+        w.text.printed = true;
+        let of = w.state.as_ref().map(|st| st.of(e.tid));
+        let rf = made.map(|n| RetFd(x.map_or(-1, |x| x.ret as i32), n));
+        let fds = Fds {
+            args: of.as_ref().map(|o| o as &dyn FdResolver),
+            ret: rf.as_ref().map(|r| r as &dyn FdResolver),
+        };
+        let out = &mut w.text.out;
+        if one_line {
+            let name = syscall_name(e.nr);
+            if x.is_none() && !matches!(&*name, "exit" | "exit_group") {
+                // Killed inside the call.
+                let o = self.entry_part(out, e, fds);
+                self.rest(out, o.start, e, None, o.known, fds);
+            } else {
+                self.whole(out, e, x, fds);
             }
-            _ => {
-                self.interrupt(w);
-                let time = x.map_or(e.time, |x| x.time);
-                self.resumed_line(&mut w.text.out, Some(e), exit_tid, time, x);
-            }
+        } else {
+            let time = x.map_or(e.time, |x| x.time);
+            self.resumed_line(out, Some(e), exit_tid, time, x, fds);
         }
     }
 
     fn event(&self, w: &mut Walk<'_>, r: &Record<'_>) {
+        self.show_event(w, r);
+        if let Some(st) = w.state.as_mut() {
+            st.event(r);
+        }
+    }
+
+    fn show_event(&self, w: &mut Walk<'_>, r: &Record<'_>) {
         let tid = r.tid();
         let time = r.time();
         if !self.ctx.wanted(tid, time) {
+            return;
+        }
+        if self.ctx.json {
+            if let Some(v) = super::json::event(self.ctx.tree.pid_at(tid, time), r) {
+                w.text.out.push_str(&v.to_string());
+                w.text.out.push('\n');
+                w.text.printed = true;
+            }
             return;
         }
         let mut line = String::new();
@@ -468,7 +657,31 @@ impl Printer<'_> {
             }
             _ => return,
         }
-        self.interrupt(w);
+        match (r, w.cur) {
+            // strace: the execve line of a non-leader thread, still open,
+            // says the pid changes; the leader's line follows.
+            (Record::Exec { former_tid, .. }, Some(cur))
+                if cur.tid == *former_tid && tid != *former_tid =>
+            {
+                w.cur = None;
+                let of = w.state.as_ref().map(|st| st.of(cur.tid));
+                let fds = Fds {
+                    args: of.as_ref().map(|o| o as &dyn FdResolver),
+                    ret: None,
+                };
+                self.entry_part(&mut w.text.out, &cur, fds);
+                let _ = writeln!(w.text.out, " <pid changed to {tid} ...>");
+                w.text.printed = true;
+            }
+            _ => {
+                if let Record::Exec { former_tid, .. } = r {
+                    if !w.text.printed && w.cur.is_none() {
+                        w.text.exec_first = Some((*former_tid, tid));
+                    }
+                }
+                self.interrupt(w)
+            }
+        }
         self.ctx.head(&mut w.text.out, tid, time, None);
         w.text.out.push_str(&line);
         w.text.out.push('\n');
@@ -479,23 +692,35 @@ impl Consumer for Printer<'_> {
     type Part<'a> = Walk<'a>;
     type Sealed = Text;
 
-    fn part<'a>(&self, _index: usize) -> Self::Part<'a> {
+    fn part<'a>(&self, index: usize) -> Self::Part<'a> {
+        let w = index
+            .checked_sub(self.window_first)
+            .and_then(|k| self.window.get(k));
         Walk {
             text: Text::default(),
             cur: None,
+            state: w.map(|w| w.0.clone()),
+            known: w.map(|w| w.1.clone()).unwrap_or_default(),
+            resumed: 0,
         }
     }
 
     fn item<'a>(&self, w: &mut Walk<'a>, item: Item<'_, 'a>) {
         match item {
             Item::Enter(e) => {
-                if self.ctx.status.is_none() && self.ctx.shows(e) {
+                if self.ctx.status.is_none() && !self.ctx.json && self.ctx.shows(e) {
                     self.interrupt(w);
                     w.cur = Some(*e);
                 }
             }
             Item::Call(c) => self.call(w, c),
             Item::Resumed(r) => {
+                let known = w.known.get(w.resumed).cloned().flatten();
+                w.resumed += 1;
+                let pre = match (&known, r.exit.as_ref()) {
+                    (Some(e), Some(x)) => Some(self.pre_render(w, e, r, x)),
+                    _ => None,
+                };
                 // The entry decides whether it is shown; it is known only in
                 // `finish`. An exit's syscall number is a first filter.
                 if r.exit.is_some_and(|x| !self.ctx.filter.shows(x.nr))
@@ -515,6 +740,7 @@ impl Consumer for Printer<'_> {
                     time: r.time,
                     exit: r.exit.as_ref().map(OwnedExit::of),
                     first,
+                    pre,
                 }));
             }
             Item::Event(r) => self.event(w, r),
@@ -525,7 +751,12 @@ impl Consumer for Printer<'_> {
         // A call still open at the chunk's end: its entry part now; the next
         // chunks finish or cut the line.
         if let Some(e) = w.cur.take() {
-            let o = self.entry_part(&mut w.text.out, &e);
+            let of = w.state.as_ref().map(|st| st.of(e.tid));
+            let fds = Fds {
+                args: of.as_ref().map(|o| o as &dyn FdResolver),
+                ret: None,
+            };
+            let o = self.entry_part(&mut w.text.out, &e, fds);
             w.text.open = Some(o);
             w.text.printed = true;
         }
@@ -549,8 +780,12 @@ impl Consumer for Printer<'_> {
             })
         });
         if t.printed && join.is_none() {
-            if let Some((_, _, _, cut)) = open.take() {
-                s.push_str(cut);
+            match (open.take(), t.exec_first) {
+                (Some((tid, ..)), Some((former, new))) if tid == former => {
+                    let _ = writeln!(s, " <pid changed to {new} ...>");
+                }
+                (Some((_, _, _, cut)), _) => s.push_str(cut),
+                (None, _) => {}
             }
         }
         let mut done = 0;
@@ -558,26 +793,37 @@ impl Consumer for Printer<'_> {
             let Some(l) = l else { continue };
             s.push_str(&t.out[done..l.at]);
             done = l.at;
-            let ent_mem = e.as_ref().map(|e| OwnedMem::borrow(&e.mem));
-            let entry = match (e, &ent_mem) {
-                (Some(e), Some(m)) => Some(e.entry(m)),
-                _ => None,
-            };
-            let exit_mem = l.exit.as_ref().map(|x| OwnedMem::borrow(&x.mem));
-            let exit = match (&l.exit, &exit_mem) {
-                (Some(x), Some(m)) => Some(x.exit(m)),
-                _ => None,
-            };
+            let entry = e.as_ref().map(OwnedEntry::entry);
+            let exit = l.exit.as_ref().map(OwnedExit::exit);
             if entry.is_some_and(|e| !self.ctx.filter.shows(e.nr))
                 || (entry.is_none() && exit.is_none())
             {
                 // Filtered out, or a death with no call open.
                 continue;
             }
+            if self.ctx.json {
+                if let Some(e) = entry.filter(|_| {
+                    self.ctx
+                        .status
+                        .is_none_or(|st| st.shows(exit.map(|x| x.ret)))
+                }) {
+                    let end = if exit.is_some() {
+                        calls::End::Returned
+                    } else {
+                        calls::End::Death
+                    };
+                    let pid = self.ctx.tree.pid_at(e.tid, e.time);
+                    super::json::call(&mut s, pid, &e, exit.as_ref(), end, self.ctx.limit);
+                }
+                continue;
+            }
             match (self.ctx.status, entry) {
                 (Some(st), Some(e)) => {
                     if st.shows(exit.map(|x| x.ret)) {
-                        self.whole(&mut s, &e, exit.as_ref());
+                        match &l.pre {
+                            Some(p) => s.push_str(&p.whole),
+                            None => self.whole(&mut s, &e, exit.as_ref(), Fds::NONE),
+                        }
                     }
                 }
                 (Some(_), None) => {}
@@ -585,18 +831,36 @@ impl Consumer for Printer<'_> {
                     (true, Some(e), Some((_, _, width, _))) => {
                         // Padded as if the line were one string.
                         let mut line = " ".repeat(width);
-                        self.rest(
-                            &mut line,
-                            0,
-                            &e,
-                            exit.as_ref(),
-                            abi::args_known_at_entry(e.nr),
-                        );
+                        match &l.pre {
+                            Some(p) => {
+                                line.push_str(&p.rest_args);
+                                finish(&mut line, 0, &p.ret);
+                                line.push_str(&p.dur);
+                                line.push('\n');
+                            }
+                            None => {
+                                let known = abi::args_known_at_entry(e.nr);
+                                self.rest(&mut line, 0, &e, exit.as_ref(), known, Fds::NONE);
+                            }
+                        }
                         s.push_str(&line[width..]);
                     }
                     (_, entry, o) => {
                         open = o;
-                        self.resumed_line(&mut s, entry.as_ref(), l.tid, l.time, exit.as_ref());
+                        match &l.pre {
+                            Some(p) => s.push_str(&p.resumed),
+                            None => {
+                                let x = exit.as_ref();
+                                self.resumed_line(
+                                    &mut s,
+                                    entry.as_ref(),
+                                    l.tid,
+                                    l.time,
+                                    x,
+                                    Fds::NONE,
+                                );
+                            }
+                        }
                     }
                 },
             }
@@ -628,12 +892,33 @@ impl Consumer for Printer<'_> {
         Ok(())
     }
 
-    fn end(&mut self, _open: Vec<OwnedEntry>) -> anyhow::Result<()> {
+    fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()> {
         if let Some((_, _, _, cut)) = self.open.take() {
             crate::out(cut)?;
         }
+        if self.ctx.json && self.ctx.status.is_none_or(|st| st.unfinished) {
+            let mut s = String::new();
+            for e in &open {
+                let e = e.entry();
+                if self.ctx.shows(&e) {
+                    let pid = self.ctx.tree.pid_at(e.tid, e.time);
+                    super::json::unfinished(&mut s, pid, &e, self.ctx.limit);
+                }
+            }
+            crate::out(&s)?;
+        }
         Ok(())
     }
+}
+
+/// `-y`: the name, after the call, of the descriptor a call returned
+/// (its arguments are shown as the table was before it).
+fn ret_name(st: Option<&mut FdState>, e: &Entry<'_>, x: &Exit<'_>) -> Option<Vec<u8>> {
+    let st = st?;
+    if x.ret < 0 || !abi::returns_fd_nr(e.nr) {
+        return None;
+    }
+    st.peek_call(e, x, x.ret as i32)
 }
 
 /// Local time's offset from UTC at `wall_ns`, in seconds.
@@ -693,6 +978,12 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         tree: &tree,
         wall_offset: i128::from(h.start_wall_ns) - i128::from(h.start_mono_ns),
         utc_offset: utc_offset(h.start_wall_ns),
+        json: opts.json,
+        fd_style: if opts.decode_fds > 1 {
+            FdStyle::Full
+        } else {
+            FdStyle::Paths
+        },
     };
     let mut pr = Printer {
         ctx,
@@ -700,8 +991,33 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         skipped: p.skipped.iter().map(|k| k.chunk).collect(),
         strict,
         trace: t.path().display().to_string(),
+        window: Vec::new(),
+        window_first: 0,
     };
-    calls::run(t, Mode::Full, &mut pr)
+    if opts.decode_fds == 0 {
+        return calls::run(t, Mode::Full, &mut pr);
+    }
+    // -y: a first pass over each window gives every chunk its descriptor
+    // tables at its start (the state is sequential; the printing is not).
+    let mut first = FdPass {
+        state: FdState::new(&h.cwd),
+        chunks: Vec::new(),
+    };
+    let mut pass = calls::Stream::new(t, Mode::Full);
+    let mut print = calls::Stream::new(t, Mode::Full);
+    let n = t.chunks().len();
+    let window = (4 * rayon::current_num_threads()).max(2);
+    let mut at = 0;
+    while at < n {
+        let last = (at + window).min(n);
+        first.chunks.clear();
+        pass.chunks(at..last, &mut first)?;
+        pr.window = std::mem::take(&mut first.chunks);
+        pr.window_first = at;
+        print.chunks(at..last, &mut pr)?;
+        at = last;
+    }
+    print.end(&mut pr)
 }
 
 #[cfg(test)]

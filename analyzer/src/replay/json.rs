@@ -1,0 +1,214 @@
+//! `replay --json`: NDJSON, one object per call, signal or event, with the
+//! raw values next to their decoded forms. The objects are described by
+//! `analyzer/replay.schema.json` (a test validates output against it).
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use ptrec_format::{mem_flags, ChildKind, Record, Termination};
+
+use ptrec_abi::decode::{self as abi, Part, Style};
+
+use crate::calls::{End, Entry, Exit};
+use crate::decode::{signal_name, syscall_name};
+use crate::stats::is_error;
+use ptrec_abi::names::errno_text;
+
+/// A captured string argument.
+#[derive(Serialize)]
+struct Str<'a> {
+    arg: u8,
+    value: Cow<'a, str>,
+    truncated: bool,
+}
+
+/// One call, serialized straight to text (no intermediate JSON tree: a
+/// replay writes millions of these).
+#[derive(Serialize)]
+struct CallObj<'a> {
+    r#type: &'static str,
+    tid: i32,
+    pid: i32,
+    name: Cow<'static, str>,
+    nr: u32,
+    args: [u64; 6],
+    decoded: String,
+    strings: Vec<Str<'a>>,
+    enter_ns: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<u64>,
+    end: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exit_tid: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exit_ns: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_ns: Option<u64>,
+    ret: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ret_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errno: Option<String>,
+}
+
+/// Appends one call as a line of NDJSON; `end` as the schema names it.
+pub(super) fn call(
+    out: &mut String,
+    pid: i32,
+    e: &Entry<'_>,
+    x: Option<&Exit<'_>>,
+    end: End,
+    limit: usize,
+) {
+    let end = match end {
+        End::Returned => "returned",
+        End::Death => "death",
+        End::Lost => "lost",
+    };
+    write_call(out, pid, e, x, end, limit);
+}
+
+fn write_call(
+    out: &mut String,
+    pid: i32,
+    e: &Entry<'_>,
+    x: Option<&Exit<'_>>,
+    end: &'static str,
+    limit: usize,
+) {
+    let enter: Vec<_> = e.mem.iter().collect();
+    let exit: Vec<_> = x.map(|x| x.mem.iter().collect()).unwrap_or_default();
+    let call = abi::Call {
+        nr: e.nr,
+        args: e.args,
+        ret: x.map(|x| x.ret),
+        enter: &enter,
+        exit: &exit,
+    };
+    let style = Style {
+        string_limit: limit,
+        ..Style::default()
+    };
+    let mut decoded = String::new();
+    abi::write_args(&mut decoded, &call, Part::Whole, &style);
+    let strings = enter
+        .iter()
+        .chain(exit.iter())
+        .filter(|m| m.flags & mem_flags::STRING != 0 && m.arg < 6)
+        .map(|m| Str {
+            arg: m.arg,
+            value: String::from_utf8_lossy(m.data),
+            truncated: m.flags & (mem_flags::TRUNCATED | mem_flags::PARTIAL) != 0,
+        })
+        .collect();
+    let o = CallObj {
+        r#type: "call",
+        tid: e.tid,
+        pid,
+        name: syscall_name(e.nr),
+        nr: e.nr,
+        args: e.args,
+        decoded,
+        strings,
+        enter_ns: e.time,
+        ip: e.ip,
+        end,
+        exit_tid: x.map(|x| x.tid),
+        exit_ns: x.map(|x| x.time),
+        duration_ns: x.map(|x| x.time.saturating_sub(e.time)),
+        ret: x.map(|x| x.ret),
+        ret_text: x.map(|_| abi::return_text(&call, &style)),
+        errno: x.filter(|x| is_error(x.ret)).map(|x| {
+            let t = errno_text(-x.ret as i32);
+            t.split(' ').next().unwrap_or("").to_string()
+        }),
+    };
+    // Serializing plain fields into memory cannot fail.
+    if let Ok(s) = serde_json::to_string(&o) {
+        out.push_str(&s);
+    }
+    out.push('\n');
+}
+
+/// A call whose end the trace does not hold (it ended first).
+pub(super) fn unfinished(out: &mut String, pid: i32, e: &Entry<'_>, limit: usize) {
+    write_call(out, pid, e, None, "end_of_trace", limit);
+}
+
+/// A signal, a group-stop or a process event; `None` for records that are
+/// not shown.
+pub(super) fn event(pid: i32, r: &Record<'_>) -> Option<Value> {
+    let (tid, time) = (r.tid(), r.time());
+    let mut o = match *r {
+        Record::SignalDelivery { signo, siginfo, .. } => json!({
+            "type": "signal",
+            "signo": signo,
+            "signal": signal_name(signo),
+            "siginfo": abi::siginfo_text(signo, siginfo),
+        }),
+        Record::GroupStop { signo, .. } => json!({
+            "type": "group_stop",
+            "signo": signo,
+            "signal": signal_name(signo),
+        }),
+        Record::NewChild {
+            child, kind, flags, ..
+        } => json!({
+            "type": "new_child",
+            "child": child,
+            "kind": match kind {
+                ChildKind::Fork => "fork",
+                ChildKind::Vfork => "vfork",
+                ChildKind::Clone => "clone",
+            },
+            "flags": flags,
+        }),
+        Record::Exec {
+            former_tid,
+            filename,
+            ref argv,
+            ..
+        } => json!({
+            "type": "exec",
+            "former_tid": former_tid,
+            "filename": String::from_utf8_lossy(filename),
+            "argv": argv.iter().map(|a| String::from_utf8_lossy(a)).collect::<Vec<_>>(),
+        }),
+        Record::ExitEvent { status, .. } => json!({"type": "exit_event", "status": status}),
+        Record::Death { how, .. } => match how {
+            Termination::Exited(code) => json!({"type": "exited", "code": code}),
+            Termination::Signaled { signo, core } => json!({
+                "type": "killed",
+                "signo": signo,
+                "signal": signal_name(signo),
+                "core_dumped": core,
+            }),
+        },
+        Record::Attach { tgid, .. } => json!({"type": "attach", "tgid": tgid}),
+        Record::Detach { signo, .. } => json!({"type": "detach", "signo": signo}),
+        Record::Note {
+            kind, value, text, ..
+        } => json!({
+            "type": "note",
+            "kind": kind,
+            "value": value,
+            "text": String::from_utf8_lossy(text),
+        }),
+        Record::VforkDone { child, .. } => json!({"type": "vfork_done", "child": child}),
+        Record::OpenFd {
+            fd, flags, target, ..
+        } => json!({
+            "type": "open_fd",
+            "fd": fd,
+            "flags": flags,
+            "target": String::from_utf8_lossy(target),
+        }),
+        Record::SyscallEnter { .. } | Record::SyscallExit { .. } => return None,
+    };
+    o["tid"] = tid.into();
+    o["pid"] = pid.into();
+    o["time_ns"] = time.into();
+    Some(o)
+}
