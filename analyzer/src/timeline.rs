@@ -78,6 +78,32 @@ fn put(out: &mut Vec<u8>, p: &TracePacket) {
     let _ = p.encode_length_delimited(out);
 }
 
+/// `packets` (serialized `Trace.packet` fields) as one packet of
+/// `compressed_packets` (zlib), itself a `Trace.packet` field; nothing for
+/// nothing. The timeline is then about the size of the trace, not 7 times it.
+fn compressed(packets: &[u8]) -> Vec<u8> {
+    use flate2::write::ZlibEncoder;
+    if packets.is_empty() {
+        return Vec::new();
+    }
+    let mut z = ZlibEncoder::new(
+        Vec::with_capacity(packets.len() / 4),
+        flate2::Compression::default(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = z.write_all(packets);
+    let data = z.finish().unwrap_or_default();
+    let mut out = Vec::with_capacity(data.len() + 8);
+    put(
+        &mut out,
+        &TracePacket {
+            compressed_packets: Some(data),
+            ..TracePacket::default()
+        },
+    );
+    out
+}
+
 fn event(time: u64, ev: TrackEvent) -> TracePacket {
     TracePacket {
         timestamp: Some(time),
@@ -359,7 +385,7 @@ impl Consumer for Writer<'_> {
             }
         }
         Sealed {
-            out: p.out,
+            out: compressed(&p.out),
             slices: p.slices,
             flows: p.flows,
             resumed: p.resumed,

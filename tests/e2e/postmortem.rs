@@ -467,15 +467,20 @@ fn slow_names_a_known_slow_call_with_exact_latency() {
 /// `perfetto` PyPI package's perfetto_trace_pb2, on Python's protobuf).
 fn perfetto_counts(file: &Path) -> Value {
     const SCRIPT: &str = r#"
-import json, sys
+import json, sys, zlib
 from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
-t = pb.Trace()
-t.ParseFromString(open(sys.argv[1], "rb").read())
+def packets(data):
+    t = pb.Trace()
+    t.ParseFromString(data)
+    for p in t.packet:
+        if p.HasField("compressed_packets"):
+            yield from packets(zlib.decompress(p.compressed_packets))
+        else:
+            yield p
 E = pb.TrackEvent
 out = {"begins": 0, "ends": 0, "instants": [], "flows": [], "terminating": [],
        "process_names": [], "threads": [], "slice_names": {}, "annotated": 0}
-open_slices = {}
-for p in t.packet:
+for p in packets(open(sys.argv[1], "rb").read()):
     if p.HasField("track_descriptor"):
         d = p.track_descriptor
         if d.HasField("process"):

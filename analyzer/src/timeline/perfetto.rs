@@ -22,6 +22,10 @@ pub struct TracePacket {
     pub track_event: Option<TrackEvent>,
     #[prost(uint32, optional, tag = "13")]
     pub sequence_flags: Option<u32>,
+    /// zlib-deflated packets: a serialized [`Trace`] (what the trace
+    /// processor and the UI inflate in place).
+    #[prost(bytes = "vec", optional, tag = "50")]
+    pub compressed_packets: Option<Vec<u8>>,
     #[prost(message, optional, tag = "60")]
     pub track_descriptor: Option<TrackDescriptor>,
 }
