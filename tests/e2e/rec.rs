@@ -991,10 +991,16 @@ fn sigterm_sent_to_rec_reaches_the_command_and_the_trace_is_closed() {
     kill(rec.id() as i32, libc::SIGTERM);
     let o = rec.wait_with_output().expect("wait rec");
     // rec dies of the signal that killed its command.
-    assert_eq!(o.status.signal(), Some(libc::SIGTERM));
-    assert!(Trace::open(&out).expect("trace").is_clean());
+    assert_both_died_of_sigterm(o.status, &out);
+}
+
+/// rec died of SIGTERM, as its command did, and the trace is closed and
+/// says so.
+fn assert_both_died_of_sigterm(status: std::process::ExitStatus, out: &Path) {
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(Trace::open(out).expect("trace").is_clean());
     assert!(matches!(
-        root_death(&out),
+        root_death(out),
         Some(Termination::Signaled {
             signo: libc::SIGTERM,
             ..
@@ -1038,15 +1044,7 @@ fn sigterm_to_rec_while_its_command_never_stops_making_syscalls() {
         std::thread::sleep(Duration::from_millis(10));
     };
     drain.join().expect("drain").expect("copy");
-    assert_eq!(status.signal(), Some(libc::SIGTERM));
-    assert!(Trace::open(&out).expect("trace").is_clean());
-    assert!(matches!(
-        root_death(&out),
-        Some(Termination::Signaled {
-            signo: libc::SIGTERM,
-            ..
-        })
-    ));
+    assert_both_died_of_sigterm(status, &out);
 }
 
 #[test]
