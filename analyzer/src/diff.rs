@@ -18,7 +18,6 @@ use std::fmt::Write;
 
 use ptrec_abi::Sysno;
 use ptrec_format::{mem_flags, Tid, Trace};
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::calls::{self, ChunkMeta, Consumer, Item, Mode, OwnedEntry};
@@ -240,12 +239,6 @@ fn load(t: &Trace) -> anyhow::Result<Run> {
             ..Proc::default()
         })
         .collect();
-    let index: FxHashMap<Tid, usize> = tree
-        .processes
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.pid, i))
-        .collect();
     // A process that never exec'd runs its parent's program: its key says so.
     for i in 0..procs.len() {
         if procs[i].key.is_empty() {
@@ -262,8 +255,10 @@ fn load(t: &Trace) -> anyhow::Result<Run> {
             None => roots.push(i),
         }
     }
-    for ((tid, nr), s) in &scan.stats {
-        if let Some(&i) = index.get(&tree.tgid_of(*tid)) {
+    // Counts and calls go to the process (pid and generation) the thread
+    // was in at the time: a reused pid is another process.
+    for ((life, nr), s) in &scan.stats {
+        if let Some(i) = life.process(&tree) {
             let p = &mut procs[i];
             p.calls += s.calls;
             p.cpu_ns += s.time_ns;
@@ -273,7 +268,7 @@ fn load(t: &Trace) -> anyhow::Result<Run> {
         }
     }
     for c in paths.calls {
-        let Some(&i) = index.get(&tree.tgid_of(c.tid)) else {
+        let Some(i) = tree.index_at(c.tid, c.time) else {
             continue;
         };
         let p = &mut procs[i];

@@ -577,7 +577,7 @@ impl Watch for Exporter<'_> {
         let fd = match op.kind {
             OpKind::Death { .. } => {
                 // Before the state forgets the leader: the process's cwd.
-                if let Some(i) = self.tree.process_index_at(tid, op.time) {
+                if let Some(i) = self.tree.index_at(tid, op.time) {
                     if self.tree.processes[i].pid == tid {
                         self.cwd_at_end[i] = Some(procs.cwd(tid).to_vec());
                     }

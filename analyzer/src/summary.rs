@@ -3,11 +3,12 @@
 use std::fmt::Write;
 
 use ptrec_abi::Arch;
+use ptrec_format::Tid;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::decode::secs;
-use crate::stats::Stat;
+use crate::stats::{Life, Stat};
 use crate::tree::Tree;
 
 /// `-S` sort keys, as strace names them.
@@ -198,6 +199,9 @@ pub struct JsonSummary {
 #[derive(Serialize)]
 pub struct JsonProcess {
     pub pid: i32,
+    /// 0 for the first process with this pid, 1 for the next (pid reuse),
+    /// as in `tree --json`.
+    pub generation: u32,
     pub syscalls: Vec<JsonRow>,
     pub total: JsonTotal,
 }
@@ -230,25 +234,32 @@ pub fn json_summary(rows: &[Row]) -> JsonSummary {
     }
 }
 
-/// Per-syscall stats of each thread group, in tree order.
+/// Per-syscall stats of each process (a pid and its generation: a reused
+/// pid is another process), in tree order: (the process's index in
+/// [`Tree::processes`], its stats). Threads the tree does not know (no
+/// process record of theirs) come last, one group per tid, without an
+/// index.
 pub fn per_process(
-    stats: &FxHashMap<(i32, u32), Stat>,
+    stats: &FxHashMap<(Life, u32), Stat>,
     tree: &Tree,
-) -> Vec<(i32, FxHashMap<u32, Stat>)> {
-    let mut m: FxHashMap<i32, FxHashMap<u32, Stat>> = FxHashMap::default();
-    for ((tid, nr), s) in stats {
-        let pid = tree.tgid_of(*tid);
-        m.entry(pid).or_default().entry(*nr).or_default().merge(s);
+) -> Vec<(Option<usize>, Tid, FxHashMap<u32, Stat>)> {
+    let mut known: Vec<Option<FxHashMap<u32, Stat>>> = vec![None; tree.processes.len()];
+    let mut unknown: FxHashMap<Tid, FxHashMap<u32, Stat>> = FxHashMap::default();
+    for ((life, nr), s) in stats {
+        let m = match life.process(tree) {
+            Some(i) => known[i].get_or_insert_with(FxHashMap::default),
+            None => unknown.entry(life.tid).or_default(),
+        };
+        m.entry(*nr).or_default().merge(s);
     }
-    let mut out = Vec::new();
-    for p in &tree.processes {
-        if let Some(s) = m.remove(&p.pid) {
-            out.push((p.pid, s));
-        }
-    }
-    let mut rest: Vec<_> = m.into_iter().collect();
-    rest.sort_by_key(|(pid, _)| *pid);
-    out.extend(rest);
+    let mut out: Vec<_> = known
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, m)| Some((Some(i), tree.processes[i].pid, m?)))
+        .collect();
+    let mut rest: Vec<_> = unknown.into_iter().collect();
+    rest.sort_by_key(|(tid, _)| *tid);
+    out.extend(rest.into_iter().map(|(tid, m)| (None, tid, m)));
     out
 }
 
