@@ -192,7 +192,6 @@ impl Tree {
         self.process_at(tid, time).map_or(tid, |p| p.pid)
     }
 
-
     /// The process `tid` belonged to at `time`.
     pub fn process_at(&self, tid: Tid, time: u64) -> Option<&Process> {
         self.index_at(tid, time).map(|i| &self.processes[i])

@@ -9,7 +9,7 @@
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns
 
-use ptrec_tests::{bin, require_root, tracee};
+use ptrec_tests::{analyze, bin, require_root, tracee};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -197,15 +197,7 @@ fn record_pid_reuse(dir: &Path) -> (serde_json::Value, String, serde_json::Value
         .expect("unshare (util-linux) runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "100\n100\n");
-    let run = |args: &[&str]| {
-        let o = Command::new(bin("analyze"))
-            .args(args)
-            .arg(&trace)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8(o.stdout).unwrap()
-    };
+    let run = |args: &[&str]| analyze(args, &trace);
     let json = serde_json::from_str(&run(&["summary", "--per-process", "--json"])).unwrap();
     let text = run(&["summary", "--per-process"]);
     let tree = serde_json::from_str(&run(&["tree", "--json"])).unwrap();
