@@ -59,6 +59,8 @@ pub struct WriteStats {
 
 struct Sealed {
     payload: Streams,
+    /// The zstd level to compress it at (see [`Writer::set_level`]).
+    level: i32,
     record_count: u32,
     first_time: u64,
     last_time: u64,
@@ -200,6 +202,15 @@ impl Writer {
         Ok(())
     }
 
+    /// The zstd level of the chunks sealed from now on (a chunk is
+    /// compressed on its own, so the level may change between chunks; the
+    /// background thread changes it only when it differs). rec lowers it
+    /// while every CPU it may use is busy, where compression takes CPU
+    /// from the tracees.
+    pub fn set_level(&mut self, level: i32) {
+        self.opts.level = level;
+    }
+
     /// Records written so far.
     pub fn records(&self) -> u64 {
         self.records
@@ -215,6 +226,7 @@ impl Writer {
         let payload = std::mem::replace(&mut self.buf, next);
         let sealed = Sealed {
             payload,
+            level: self.opts.level,
             record_count: self.count,
             first_time: self.first_time,
             last_time: self.last_time,
@@ -289,12 +301,17 @@ fn write_loop(
     back: SyncSender<Streams>,
 ) -> Result<WriteStats> {
     let mut comp = zstd::bulk::Compressor::new(level)?;
+    let mut comp_level = level;
     let mut out: Vec<u8> = Vec::new();
     let mut index = Index::default();
     let mut totals = Totals::default();
     while let Ok(msg) = rx.recv() {
         match msg {
             Msg::Chunk(s) => {
+                if s.level != comp_level {
+                    comp.set_compression_level(s.level)?;
+                    comp_level = s.level;
+                }
                 chunk::pack(&mut comp, &s.payload, time_unit, &mut out)?;
                 let n = out.len();
                 let h = ChunkHeader {

@@ -1,53 +1,87 @@
-//! Whether a CPU is free for rec to poll on.
+//! Whether a CPU is free for rec to poll on, and to compress on.
 //!
-//! rec's polling wait (see `stop::Waiter::collect`) pays only when the CPU it keeps
+//! rec's polling wait (see `stop::Waiter::wait`) pays only when the CPU it keeps
 //! busy would otherwise idle: with every CPU rec may use running someone
 //! else (a `make -j$(nproc)`, tar piping into gzip), each microsecond rec
 //! polls is taken from a tracee, and sleeping in wait4 as strace does is
-//! faster. [`CpuLoad`] samples the number of runnable tasks of the machine
-//! (the fourth field of `/proc/loadavg`, which the kernel computes from
-//! every CPU's run queue at the read) at most once every
-//! [`SAMPLE_INTERVAL_NS`], smooths it, and answers with hysteresis so that
-//! the wait does not flap between the two regimes on every sample.
+//! faster. The same holds for the writer thread's compression, which the
+//! engine makes cheaper while the CPUs are busy.
 //!
-//! The cost: one `pread` of a 40-byte file per interval, made only on the
-//! way into a wait, never per stop; the answer between samples is a field
-//! read.
+//! What is measured is the time the CPUs rec may run on (its affinity mask,
+//! where its tracees run unless they change their own) were not used by
+//! anyone else: their idle time (idle + iowait of their `cpuN` lines in
+//! `/proc/stat`) plus the CPU time of rec's own engine thread, which
+//! polling turns from idle into rec's. Both are time averages over the
+//! interval between samples, so a sample does not depend on the moment it
+//! is taken (the run queue seen on the way into a wait always holds the
+//! tracees rec has just resumed). rec polls while that spare time is at
+//! least one CPU's worth (there is a CPU that polling takes from nobody),
+//! and sleeps once it falls under three quarters of one; the averages are
+//! smoothed over about 80 ms.
+//!
+//! The cost: one `pread` of `/proc/stat` and one thread-CPU-clock read per
+//! [`SAMPLE_INTERVAL_NS`], made only on the way into a wait, never per
+//! stop; between samples the answer is a field read.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-/// How often the run queue is sampled (at most; only while rec waits).
-pub const SAMPLE_INTERVAL_NS: u64 = 2_000_000;
+/// How often the CPUs are sampled (at most; only while rec waits).
+pub const SAMPLE_INTERVAL_NS: u64 = 10_000_000;
 
-/// Weight of a new sample in the running average, as a shift: 1/4.
-const EWMA_SHIFT: u32 = 2;
+/// Weight of a new sample in the running average, as a shift: 1/8.
+const EWMA_SHIFT: u32 = 3;
 
-/// Fixed-point scale of the average (1.0 = 256).
-const ONE: u32 = 256;
+/// Fixed-point scale of the averages (1.0 CPU = 256).
+const ONE: u64 = 256;
 
-/// The CPU-load sampler, owned by the engine's thread.
+/// Spare CPU time at which polling starts (a whole CPU) and stops.
+const POLL_FROM: u64 = ONE;
+const SLEEP_UNDER: u64 = 3 * ONE / 4;
+
+/// The most CPUs the mask holds (`cpu_set_t`).
+const MAX_CPUS: usize = 1024;
+
+/// The CPU sampler, owned by the engine's thread.
 pub struct CpuLoad {
     file: Option<File>,
-    buf: [u8; 128],
-    /// CPUs rec may run on (its affinity mask when recording started).
+    /// `/proc/stat`, read whole once at start to size this: its `cpuN`
+    /// lines come first, so a later read that fills it still holds them.
+    buf: Vec<u8>,
+    /// The CPUs rec may run on (its affinity mask when recording started).
+    mask: [u64; MAX_CPUS / 64],
     cpus: u32,
-    /// Runnable tasks other than rec's own, averaged, times [`ONE`].
-    others: u32,
+    /// Nanoseconds per `/proc/stat` tick (USER_HZ).
+    tick_ns: u64,
+    /// The last sample: when, idle ticks of the allowed CPUs, rec's thread
+    /// CPU time (ns). None before the first.
+    last: Option<(u64, u64, u64)>,
+    /// Spare CPU time (idle + rec's own) per unit of time, averaged, times [`ONE`].
+    spare: u64,
     next_sample_ns: u64,
     free: bool,
 }
 
 impl CpuLoad {
-    /// A sampler for `cpus` usable CPUs. Without `/proc/loadavg` (no procfs)
-    /// it always answers that a CPU is free: rec then polls as it did
-    /// before it looked.
-    pub fn new(cpus: u32) -> CpuLoad {
+    /// A sampler for the CPUs of rec's affinity mask. Without `/proc/stat`
+    /// (no procfs) it always answers that a CPU is free: rec then polls as
+    /// it did before it looked.
+    pub fn new() -> CpuLoad {
+        let mut buf = std::fs::read("/proc/stat").unwrap_or_default();
+        let cap = (buf.len() * 2).max(4096);
+        buf.clear();
+        buf.resize(cap, 0);
+        // SAFETY: sysconf has no memory arguments.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        let (mask, cpus) = affinity();
         CpuLoad {
-            file: File::open("/proc/loadavg").ok(),
-            buf: [0; 128],
-            cpus: cpus.max(1),
-            others: 0,
+            file: File::open("/proc/stat").ok(),
+            buf,
+            mask,
+            cpus,
+            tick_ns: 1_000_000_000 / if hz > 0 { hz as u64 } else { 100 },
+            last: None,
+            spare: u64::from(cpus) * ONE,
             next_sample_ns: 0,
             free: true,
         }
@@ -55,15 +89,7 @@ impl CpuLoad {
 
     /// The CPUs this process may run on (`sched_getaffinity`), at least 1.
     pub fn allowed_cpus() -> u32 {
-        // SAFETY: cpu_set_t is plain data; zeroed is an empty set.
-        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        // SAFETY: the pointer and size describe `set`, which the kernel fills.
-        let r = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
-        if r != 0 {
-            return std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-        }
-        // SAFETY: `set` was filled by the kernel.
-        (unsafe { libc::CPU_COUNT(&set) }).max(1) as u32
+        affinity().1
     }
 
     /// Whether a CPU rec may use has nothing else to run, as of the last
@@ -71,52 +97,139 @@ impl CpuLoad {
     pub fn cpu_free(&mut self, now_ns: u64) -> bool {
         if now_ns >= self.next_sample_ns {
             self.next_sample_ns = now_ns.saturating_add(SAMPLE_INTERVAL_NS);
-            if let Some(running) = self.sample() {
-                self.update(running);
+            if let Some(idle) = self.idle_ticks() {
+                let own = thread_cpu_ns();
+                if let Some((t0, idle0, own0)) = self.last {
+                    let spare_ns = idle.saturating_sub(idle0).saturating_mul(self.tick_ns)
+                        + own.saturating_sub(own0);
+                    self.update(now_ns.saturating_sub(t0), spare_ns);
+                }
+                self.last = Some((now_ns, idle, own));
             }
         }
         self.free
     }
 
-    /// Folds one sample of runnable tasks (rec's sampling thread included)
-    /// into the average and decides. With `n` CPUs, rec's polling takes a
-    /// CPU from nobody while fewer than `n` other tasks can run: it goes to
-    /// sleep when the average reaches `n - 1/4`, and polls again when it
-    /// falls to `n - 3/4`.
-    fn update(&mut self, running: u32) {
-        let others = running.saturating_sub(1).min(1024) * ONE;
-        // others_avg += (sample - avg) / 4, in fixed point.
-        self.others = self.others - (self.others >> EWMA_SHIFT) + (others >> EWMA_SHIFT);
-        let n = self.cpus * ONE;
-        if self.free && self.others >= n - ONE / 4 {
+    /// Folds one interval of `elapsed` ns, in which the allowed CPUs had
+    /// `spare` ns of time that nobody but rec's engine thread used, into
+    /// the average and decides (with hysteresis).
+    fn update(&mut self, elapsed: u64, spare: u64) {
+        if elapsed == 0 {
+            return;
+        }
+        let max = u64::from(self.cpus) * ONE;
+        let sample =
+            (u128::from(spare) * u128::from(ONE) / u128::from(elapsed)).min(max.into()) as u64;
+        // spare += (sample - spare) / 8, in fixed point.
+        self.spare = self.spare - (self.spare >> EWMA_SHIFT) + (sample >> EWMA_SHIFT);
+        if self.free && self.spare < SLEEP_UNDER {
             self.free = false;
-        } else if !self.free && self.others <= n - 3 * ONE / 4 {
+        } else if !self.free && self.spare >= POLL_FROM {
             self.free = true;
         }
     }
 
-    /// Runnable tasks now: "0.52 0.58 0.59 3/245 12345" -> 3.
-    fn sample(&mut self) -> Option<u32> {
+    /// Idle + iowait ticks of the allowed CPUs now.
+    fn idle_ticks(&mut self) -> Option<u64> {
         let n = self.file.as_ref()?.read_at(&mut self.buf, 0).ok()?;
-        parse_running(&self.buf[..n])
+        idle_ticks(&self.buf[..n], &self.mask)
     }
 
-    /// Whether the last decision was "a CPU is free" (for the trace header
-    /// and tests).
+    /// Whether the last decision was "a CPU is free" (for tests).
     pub fn is_free(&self) -> bool {
         self.free
     }
 }
 
-/// The numerator of the fourth field of `/proc/loadavg`.
-fn parse_running(s: &[u8]) -> Option<u32> {
-    let field = s.split(|&b| b == b' ').nth(3)?;
-    let num = field.split(|&b| b == b'/').next()?;
-    if num.is_empty() || num.len() > 9 {
+impl Default for CpuLoad {
+    fn default() -> Self {
+        CpuLoad::new()
+    }
+}
+
+/// rec's affinity mask as a bitmap, and how many CPUs it holds (at least 1;
+/// every CPU when it cannot be read).
+fn affinity() -> ([u64; MAX_CPUS / 64], u32) {
+    // SAFETY: cpu_set_t is plain data; zeroed is an empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer and size describe `set`, which the kernel fills.
+    let r = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+    let mut mask = [0u64; MAX_CPUS / 64];
+    if r != 0 {
+        let n = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_CPUS);
+        for c in 0..n {
+            mask[c / 64] |= 1 << (c % 64);
+        }
+        return (mask, n as u32);
+    }
+    let mut n = 0;
+    for c in 0..MAX_CPUS {
+        // SAFETY: `set` was filled by the kernel; c < CPU_SETSIZE.
+        if unsafe { libc::CPU_ISSET(c, &set) } {
+            mask[c / 64] |= 1 << (c % 64);
+            n += 1;
+        }
+    }
+    (mask, n.max(1))
+}
+
+/// The CPU time of the calling thread (ns).
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid pointer to a local.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The sum of the idle and iowait fields (4th and 5th numbers) of the
+/// `cpuN` lines of `/proc/stat` whose N is in `mask`. None when no such
+/// line parses.
+fn idle_ticks(stat: &[u8], mask: &[u64; MAX_CPUS / 64]) -> Option<u64> {
+    let mut total = 0u64;
+    let mut seen = false;
+    for line in stat.split(|&b| b == b'\n') {
+        // The cpu lines come first and together: the rest (the long intr
+        // line) is not read.
+        let Some(rest) = line.strip_prefix(b"cpu") else {
+            break;
+        };
+        let mut fields = rest.split(|&b| b == b' ').filter(|f| !f.is_empty());
+        // "cpu  ..." (the total) has no number right after "cpu".
+        let Some(cpu) = rest
+            .first()
+            .filter(|b| b.is_ascii_digit())
+            .and(fields.next())
+        else {
+            continue;
+        };
+        let Some(c) = number(cpu).filter(|&c| (c as usize) < MAX_CPUS) else {
+            continue;
+        };
+        if mask[c as usize / 64] & (1 << (c % 64)) == 0 {
+            continue;
+        }
+        let mut f = fields.skip(3);
+        let (Some(idle), Some(iowait)) = (f.next().and_then(number), f.next().and_then(number))
+        else {
+            continue;
+        };
+        total += idle + iowait;
+        seen = true;
+    }
+    seen.then_some(total)
+}
+
+fn number(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
         return None;
     }
-    num.iter().try_fold(0u32, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+    s.iter().try_fold(0u64, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
     })
 }
 
@@ -125,38 +238,60 @@ mod tests {
     use super::*;
 
     fn sampler(cpus: u32) -> CpuLoad {
+        let mut mask = [0u64; MAX_CPUS / 64];
+        for c in 0..cpus as usize {
+            mask[c / 64] |= 1 << (c % 64);
+        }
         CpuLoad {
             file: None,
-            buf: [0; 128],
+            buf: Vec::new(),
+            mask,
             cpus,
-            others: 0,
+            tick_ns: 10_000_000,
+            last: None,
+            spare: u64::from(cpus) * ONE,
             next_sample_ns: 0,
             free: true,
         }
     }
 
+    const MS: u64 = 1_000_000;
+
+    const STAT: &[u8] = b"cpu  100 0 50 9000 10 0 5 0 0 0\n\
+cpu0 50 0 25 4000 5 0 2 0 0 0\n\
+cpu1 50 0 25 5000 5 0 3 0 0 0\n\
+cpu2 1 0 1 700 1 0 0 0 0 0\n\
+intr 12345 1 2 3\n\
+ctxt 999\n";
+
     #[test]
-    fn parses_the_running_field_of_proc_loadavg() {
-        assert_eq!(parse_running(b"0.52 0.58 0.59 3/245 12345\n"), Some(3));
-        assert_eq!(parse_running(b"0.00 0.00 0.00 17/1024 1"), Some(17));
-        assert_eq!(parse_running(b"0.00 0.00 0.00 x/10 1"), None);
-        assert_eq!(parse_running(b"0.00 0.00"), None);
-        assert_eq!(parse_running(b"0 0 0 /3 1"), None);
-        assert_eq!(parse_running(b"0 0 0 99999999999/3 1"), None);
+    fn sums_idle_and_iowait_of_the_allowed_cpus_only() {
+        let mut mask = [0u64; MAX_CPUS / 64];
+        mask[0] = 0b011;
+        assert_eq!(idle_ticks(STAT, &mask), Some(4005 + 5005));
+        mask[0] = 0b100;
+        assert_eq!(idle_ticks(STAT, &mask), Some(701));
+        // A CPU that is not in the file (offline) adds nothing.
+        mask[0] = 0b1000;
+        assert_eq!(idle_ticks(STAT, &mask), None);
+        assert_eq!(idle_ticks(b"cpu0 x\n", &mask), None);
+        assert_eq!(idle_ticks(b"", &mask), None);
     }
 
     #[test]
-    fn the_real_proc_loadavg_counts_at_least_the_reader() {
-        let mut l = CpuLoad::new(2);
-        assert!(l.sample().is_some_and(|n| n >= 1), "reading /proc/loadavg");
+    fn the_real_proc_stat_has_idle_time_for_rec_s_cpus() {
+        let mut l = CpuLoad::new();
+        assert!(l.idle_ticks().is_some(), "reading /proc/stat");
+        assert!(CpuLoad::allowed_cpus() >= 1);
     }
 
     #[test]
-    fn a_tracee_running_beside_rec_leaves_a_cpu_free_on_two_cpus() {
-        // rec + the one tracee it waits for: rec's poll takes no one's CPU.
+    fn a_tracee_and_rec_taking_turns_leave_a_cpu_free() {
+        // Two CPUs, rec and one tracee ping-ponging: each half busy, so one
+        // CPU's worth idle, and rec's own time counts as spare.
         let mut l = sampler(2);
         for _ in 0..100 {
-            l.update(2);
+            l.update(10 * MS, 10 * MS + 5 * MS);
         }
         assert!(l.is_free());
     }
@@ -164,28 +299,33 @@ mod tests {
     #[test]
     fn every_cpu_busy_with_others_makes_rec_sleep_and_it_polls_again_when_one_frees() {
         let mut l = sampler(2);
-        // tar and gzip both running, plus rec.
+        // make -j2: both CPUs compiling, rec a little.
         let mut steps = 0;
         while l.is_free() {
-            l.update(3);
+            l.update(10 * MS, MS / 2);
             steps += 1;
             assert!(steps < 50, "never decided the CPUs were busy");
         }
-        // One sample of a free CPU does not flip it back (hysteresis)...
-        l.update(2);
+        // One idle interval does not flip it back (hysteresis)...
+        l.update(10 * MS, 20 * MS);
         assert!(!l.is_free());
-        // ...a sustained one does.
+        // ...nor does spare time just under one CPU...
+        for _ in 0..100 {
+            l.update(10 * MS, 9 * MS);
+        }
+        assert!(!l.is_free());
+        // ...a sustained free CPU does.
         for _ in 0..50 {
-            l.update(1);
+            l.update(10 * MS, 15 * MS);
         }
         assert!(l.is_free());
     }
 
     #[test]
-    fn one_cpu_is_never_free_with_a_runnable_tracee() {
+    fn one_cpu_shared_with_a_running_tracee_is_never_free() {
         let mut l = sampler(1);
         for _ in 0..50 {
-            l.update(2);
+            l.update(10 * MS, 3 * MS);
         }
         assert!(!l.is_free());
     }

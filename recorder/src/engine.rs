@@ -155,10 +155,12 @@ pub struct Engine {
     /// follows the stop's own record.
     pub(crate) detached: Option<(Tid, u8, i32)>,
     waiter: Waiter,
-    /// The wait statuses collected by one wait, handled in order.
+    /// The wait statuses pending after a wait's first one, handled in order.
     batch: Vec<Waited>,
     /// A setuid/setgid program ran without its privileges (said once).
     setuid_said: bool,
+    /// The writer compresses at [`crate::sink::BUSY_LEVEL`] (every CPU busy).
+    busy: bool,
     _thread: NotSend,
 }
 
@@ -224,15 +226,17 @@ impl Engine {
             waiter: Waiter::new(0),
             batch: Vec::with_capacity(64),
             setuid_said: false,
+            busy: false,
             _thread: PhantomData,
         }
     }
 
     /// `--spin-us`: how long to poll for the next stop before sleeping
-    /// (see [`Waiter::collect`]); 0 never polls. With `load`, only while a
-    /// CPU is free (`--spin-always` passes None).
-    pub fn spin(&mut self, ns: u64, load: Option<crate::cpuload::CpuLoad>) {
-        self.waiter.set_spin(ns, load);
+    /// (see [`Waiter::wait`]); 0 never polls. With `load`, only while a
+    /// CPU is free, unless `always` (`--spin-always`); the writer also
+    /// compresses at a cheaper level while no CPU is free.
+    pub fn spin(&mut self, ns: u64, always: bool, load: Option<crate::cpuload::CpuLoad>) {
+        self.waiter.set_spin(ns, always, load);
     }
 
     /// `-s`: the most bytes kept of a captured string or buffer.
@@ -318,7 +322,7 @@ impl Engine {
         loop {
             // Draining only pays when another tracee may be stopped too.
             let many = self.threads.len() + self.held.len() + self.expected.len() > 1;
-            let got = self.waiter.collect(&mut batch, many);
+            let got = self.waiter.wait();
             let fwd = crate::signals::take_forward();
             if fwd != 0 {
                 self.forward(fwd);
@@ -326,8 +330,8 @@ impl Engine {
             if self.attach.is_some() && crate::signals::take_received() != 0 {
                 self.begin_detach(b"rec received SIGINT, SIGTERM or SIGHUP");
             }
-            match got {
-                Ok(()) => {}
+            let first = match got {
+                Ok(w) => w,
                 Err(Idle::Interrupted) => {
                     self.on_tick();
                     if self.detach_done() {
@@ -337,10 +341,32 @@ impl Engine {
                 }
                 // ECHILD: every tracee and child is gone.
                 Err(Idle::NoneLeft) => break,
+            };
+            // The first stop is handled (and its tracee resumed) before the
+            // others are collected: nothing else has been reported yet, and
+            // it does not wait for the drain's wait4 calls.
+            let tid = first.tid();
+            self.sink.stats.stops += 1;
+            self.on_waited(first);
+            if many {
+                self.waiter.drain(&mut batch);
+                // Its thread, stopped again already, goes after every
+                // other reported stop: no tracee is resumed twice while a
+                // reported one waits.
+                if let Some(i) = batch.iter().position(|w| w.tid() == tid) {
+                    let again = batch.remove(i);
+                    batch.push(again);
+                }
+                for w in batch.drain(..) {
+                    self.sink.stats.stops += 1;
+                    self.on_waited(w);
+                }
             }
-            for w in batch.drain(..) {
-                self.sink.stats.stops += 1;
-                self.on_waited(w);
+            // Compression takes CPU from the tracees when none is free.
+            let busy = self.waiter.cpus_busy();
+            if busy != self.busy {
+                self.busy = busy;
+                self.sink.cpus_busy(busy);
             }
             // A tick that came while rec was busy (not blocked in wait4).
             if crate::signals::take_wake() {

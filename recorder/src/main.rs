@@ -262,6 +262,7 @@ fn run(args: Args) -> Result<End> {
     let opts = WriterOptions {
         time_unit_ns: 1000,
         flush_interval: FLUSH_INTERVAL,
+        level: ptrec_recorder::sink::LEVEL,
         ..WriterOptions::default()
     };
     let writer = Writer::from_file(file, &header, opts);
@@ -304,10 +305,12 @@ fn run(args: Args) -> Result<End> {
     engine.string_limit(args.string_limit as usize);
     // With one CPU, polling only delays the tracee it waits for.
     let cpus = CpuLoad::allowed_cpus();
-    if cpus > 1 {
-        let load = (!args.spin_always).then(|| CpuLoad::new(cpus));
-        engine.spin(u64::from(args.spin_us) * 1000, load);
-    }
+    let spin_ns = if cpus > 1 {
+        u64::from(args.spin_us) * 1000
+    } else {
+        0
+    };
+    engine.spin(spin_ns, args.spin_always, Some(CpuLoad::new()));
     if args.no_capture {
         engine.capture_off();
     }
@@ -478,19 +481,25 @@ fn kill_child(pid: i32) {
 }
 
 /// The header's description of how rec waits for stops (see `Engine::wait`
-/// and `cpuload`), as `run` sets it up.
+/// and `cpuload`) and compresses, as `run` sets it up.
 fn wait_policy(args: &Args, cpus: u32) -> String {
+    use ptrec_recorder::{cpuload, sink};
     let mut p = if args.spin_us == 0 || cpus <= 1 {
         "sleep".to_string()
     } else if args.spin_always {
         format!("poll<={}us", args.spin_us)
     } else {
         format!(
-            "poll<={}us while a CPU is free (run queue sampled every {} ms), else sleep",
+            "poll<={}us while a CPU is free (idle time of the {cpus} CPUs of rec's affinity mask, /proc/stat every {} ms), else sleep",
             args.spin_us,
-            ptrec_recorder::cpuload::SAMPLE_INTERVAL_NS / 1_000_000
+            cpuload::SAMPLE_INTERVAL_NS / 1_000_000
         )
     };
+    p.push_str(&format!(
+        "; zstd level {}, {} while every CPU is busy",
+        sink::LEVEL,
+        sink::BUSY_LEVEL
+    ));
     if args.idle_poll {
         p.push_str("; idle CPUs poll (--idle-poll)");
     }

@@ -7,6 +7,15 @@
 use ptrec_format::{Record, Writer};
 use ptrec_redact::Redactor;
 
+/// The zstd level of the trace's chunks.
+pub const LEVEL: i32 = 3;
+
+/// The level while every CPU rec may use is busy (see `cpuload`): where
+/// the writer thread's compression takes CPU from the tracees. On rec's
+/// captures (source files, build outputs) level 1 compresses 1.6x as fast
+/// as 3 for a trace 4% larger.
+pub const BUSY_LEVEL: i32 = 1;
+
 /// Counters for the summary line.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
@@ -62,6 +71,12 @@ impl Sink {
             self.error = Some(e);
             self.stats.dropped += 1;
         }
+    }
+
+    /// Chunks sealed from now on are compressed at [`BUSY_LEVEL`] (busy)
+    /// or [`LEVEL`].
+    pub fn cpus_busy(&mut self, busy: bool) {
+        self.writer.set_level(if busy { BUSY_LEVEL } else { LEVEL });
     }
 
     /// Seals the current chunk if it is older than the flush interval.

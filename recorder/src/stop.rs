@@ -5,10 +5,12 @@
 //!
 //! Fairness: `wait4(-1)` scans the tracer's tracees newest first and
 //! returns the first one stopped, so busy threads that stop again at once
-//! can keep an older one waiting for seconds. [`Waiter::collect`] therefore
-//! takes every stop that is pending (WNOHANG) before the engine handles
-//! any, as strace does: a stop that has been reported is handled before any
-//! tracee is resumed a second time, whatever order `wait4` returns them in.
+//! can keep an older one waiting for seconds. After each stop that
+//! [`Waiter::wait`] returns, the engine therefore takes every stop that is
+//! pending ([`Waiter::drain`], WNOHANG) and handles them all before it
+//! waits again, as strace does: a stop that has been reported is handled
+//! before any tracee is resumed a second time, whatever order `wait4`
+//! returns them in.
 
 use std::marker::PhantomData;
 
@@ -179,7 +181,7 @@ impl Waited {
     }
 }
 
-/// Why [`Waiter::collect`] returned no stop.
+/// Why [`Waiter::wait`] returned no stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Idle {
     /// A signal reached rec (the tick included).
@@ -188,11 +190,14 @@ pub enum Idle {
     NoneLeft,
 }
 
-/// The wait: fills a batch with every pending wait status.
+/// The wait: the next wait status, and then every pending one.
 pub struct Waiter {
     /// How long to poll before sleeping (0: only sleep).
     spin_ns: u64,
-    /// Polls only while a CPU is free (None: whenever `spin_ns` > 0).
+    /// Poll whether or not a CPU is free (`--spin-always`).
+    spin_always: bool,
+    /// Whether a CPU is free, sampled on the way into a wait (None: taken
+    /// as free).
     load: Option<CpuLoad>,
     _thread: NotSend,
 }
@@ -201,47 +206,55 @@ impl Waiter {
     pub fn new(spin_ns: u64) -> Waiter {
         Waiter {
             spin_ns,
+            spin_always: false,
             load: None,
             _thread: PhantomData,
         }
     }
 
     /// See [`crate::engine::Engine::spin`].
-    pub fn set_spin(&mut self, ns: u64, load: Option<CpuLoad>) {
+    pub fn set_spin(&mut self, ns: u64, always: bool, load: Option<CpuLoad>) {
         self.spin_ns = ns;
+        self.spin_always = always;
         self.load = load;
     }
 
-    /// Waits for the next wait status of any tracee, then, when `many`
-    /// tracees may be stopped, takes every other one already pending
-    /// (WNOHANG) into `batch` too. `batch` is the caller's, reused: it only
-    /// grows when more stops are pending at once than ever before.
+    /// Whether every CPU rec may use was busy at the last sample (false
+    /// without a sampler).
+    #[inline]
+    pub fn cpus_busy(&self) -> bool {
+        self.load.as_ref().is_some_and(|l| !l.is_free())
+    }
+
+    /// Takes every wait status already pending (WNOHANG) into `batch`,
+    /// after the one [`Waiter::wait`] returned was handled. `batch` is the
+    /// caller's, reused: it only grows when more stops are pending at once
+    /// than ever before.
+    pub fn drain(&mut self, batch: &mut Vec<Waited>) {
+        // Each call returns another stopped tracee (a reported stop is not
+        // reported again until it is resumed), so this ends; None: nothing
+        // pending.
+        while let Ok(Some(w)) = wait4(libc::WNOHANG) {
+            batch.push(w);
+        }
+    }
+
+    /// Waits for the next wait status of any tracee.
     ///
     /// A stop's round trip is dominated by two cross-CPU wake-ups: the
     /// tracer's when a tracee stops, the tracee's when it is resumed. A
     /// sleeping tracer's CPU goes idle, and waking an idle CPU (an IPI, and
     /// on a VM an exit to the hypervisor) costs more than the stop itself:
     /// on the 2-vCPU development VM a bare loop's round trip was 52 us, 6.6 us
-    /// with tracer and tracee on one CPU. So the first wait polls (WNOHANG)
+    /// with tracer and tracee on one CPU. So the wait polls (WNOHANG)
     /// for up to `spin_ns`, yielding its CPU between polls, so that a tracee
     /// woken onto the tracer's CPU runs at once; only then does it sleep.
     /// But when every CPU rec may use has another task to run, the poll
     /// takes its CPU from a tracee: then rec sleeps at once (see `cpuload`).
-    pub fn collect(&mut self, batch: &mut Vec<Waited>, many: bool) -> Result<(), Idle> {
-        let first = self.first()?;
-        batch.push(first);
-        if many {
-            // Each call returns another stopped tracee (a reported stop is
-            // not reported again), so this ends; None: nothing pending.
-            while let Ok(Some(w)) = wait4(libc::WNOHANG) {
-                batch.push(w);
-            }
-        }
-        Ok(())
-    }
-
-    fn first(&mut self) -> Result<Waited, Idle> {
-        if self.spin_ns > 0 && self.load.as_mut().is_none_or(|l| l.cpu_free(mono_ns())) {
+    pub fn wait(&mut self) -> Result<Waited, Idle> {
+        // Sampled even when not polling: the writer's level follows it.
+        let free = self.load.as_mut().is_none_or(|l| l.cpu_free(mono_ns()));
+        if self.spin_ns > 0 && (free || self.spin_always) {
             let start = mono_ns();
             loop {
                 match wait4(libc::WNOHANG) {
