@@ -23,8 +23,10 @@ use std::fmt::Write;
 use ptrec_format::{mem_flags, Mem};
 
 use crate::layout::Field;
-use crate::names::{error_return_text, signal_name, syscall_name};
-use crate::text::{escape_fd_path, push_quoted, quoted, redacted_text};
+use crate::names::{push_error_return, signal_name, syscall_name};
+use crate::text::{
+    escape_fd_path, push_hex, push_i64, push_quoted, push_u64, quoted, redacted_text,
+};
 use crate::x86_64::layout::LAYOUT as L;
 
 mod flags;
@@ -374,6 +376,8 @@ use K::*;
 /// What the decoders know of one syscall number, looked up once.
 #[derive(Clone, Copy)]
 struct Info {
+    /// The name, `""` for a number the table does not know.
+    name: &'static str,
     kinds: Option<&'static [K]>,
     returns_fd: bool,
 }
@@ -386,15 +390,20 @@ fn info(nr: u32) -> Info {
     let t = TABLE.get_or_init(|| {
         (0..crate::Arch::X86_64.syscall_table_len() as u32)
             .map(|n| {
-                let name = syscall_name(n);
+                let name = match syscall_name(n) {
+                    Cow::Borrowed(name) => name,
+                    Cow::Owned(_) => "",
+                };
                 Info {
-                    kinds: kinds(&name),
-                    returns_fd: returns_fd(&name),
+                    name,
+                    kinds: kinds(name),
+                    returns_fd: returns_fd(name),
                 }
             })
             .collect()
     });
     t.get(nr as usize).copied().unwrap_or(Info {
+        name: "",
         kinds: None,
         returns_fd: false,
     })
@@ -681,7 +690,7 @@ impl<'a> Cx<'_, 'a, '_, '_> {
         if fd == AT_FDCWD {
             s.push_str("AT_FDCWD");
         } else {
-            let _ = write!(s, "{fd}");
+            push_i64(s, fd.into());
         }
         self.fd_desc(s, fd);
     }
@@ -765,17 +774,18 @@ fn push_ptr(s: &mut String, v: u64) {
     if v == 0 {
         s.push_str("NULL");
     } else {
-        let _ = write!(s, "{v:#x}");
+        push_hex(s, v);
     }
 }
 
 /// The arguments strace shows before the call returns: up to the first
 /// one the kernel fills in.
 pub fn args_known_at_entry(nr: u32) -> usize {
-    if syscall_name(nr) == "clone3" {
+    let info = info(nr);
+    if info.name == "clone3" {
         return 1;
     }
-    match info(nr).kinds {
+    match info.kinds {
         Some(sig) => sig.iter().position(|k| k.is_output()).unwrap_or(sig.len()),
         None => 6,
     }
@@ -785,10 +795,11 @@ pub fn args_known_at_entry(nr: u32) -> usize {
 /// strace separates with `, ` (clone3's exit part starts with its own
 /// separator: ` => {...}, 88`).
 pub fn has_exit_part(nr: u32) -> bool {
-    if syscall_name(nr) == "clone3" {
+    let info = info(nr);
+    if info.name == "clone3" {
         return false;
     }
-    match info(nr).kinds {
+    match info.kinds {
         Some(sig) => args_known_at_entry(nr) < sig.len(),
         None => false,
     }
@@ -868,7 +879,8 @@ pub fn write_call(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
 
 /// Writes the arguments of `part` of `call`, comma separated.
 pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style<'_>) {
-    let name = syscall_name(call.nr);
+    let info = info(call.nr);
+    let name = info.name;
     let cx = Cx { call, style };
     let args = &call.args;
     let known = args_known_at_entry(call.nr);
@@ -915,7 +927,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         }
         return;
     }
-    let Some(sig) = info(call.nr).kinds else {
+    let Some(sig) = info.kinds else {
         for (i, a) in args.iter().enumerate() {
             if !range.contains(&i) {
                 continue;
@@ -928,7 +940,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         return;
     };
     // strace shows only the arguments a command reads.
-    let shown = match &*name {
+    let shown = match name {
         "fcntl" => match args[1] as u32 {
             1 | 3 | 9 | 11 | 1025 | 1032 | 1034 => 2,
             _ => 3,
@@ -961,35 +973,25 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
     let ret = cx.ret();
     let a = i as u8;
     match kind {
-        I => {
-            let _ = write!(s, "{}", v as i64);
-        }
-        I32 => {
-            let _ = write!(s, "{}", v as u32 as i32);
-        }
-        U => {
-            let _ = write!(s, "{v}");
-        }
-        U32 => {
-            let _ = write!(s, "{}", v as u32);
-        }
-        Id => {
-            let _ = match v as u32 {
-                u32::MAX => write!(s, "-1"),
-                id => write!(s, "{id}"),
-            };
-        }
+        I => push_i64(s, v as i64),
+        I32 => push_i64(s, (v as u32 as i32).into()),
+        U => push_u64(s, v),
+        U32 => push_u64(s, (v as u32).into()),
+        Id => match v as u32 {
+            u32::MAX => s.push_str("-1"),
+            id => push_u64(s, id.into()),
+        },
         X => push_ptr(s, v),
         Hex => {
             if v == 0 {
                 s.push('0');
             } else {
-                let _ = write!(s, "{v:#x}");
+                push_hex(s, v);
             }
         }
-        Flags(set) => s.push_str(&flag_names(u64::from(v as u32), set)),
+        Flags(set) => push_flags(s, u64::from(v as u32), set),
         FutexOp => s.push_str(&futex_op(u64::from(v as u32))),
-        Named(names) => s.push_str(&named(names, u64::from(v as u32))),
+        Named(names) => push_named(s, names, u64::from(v as u32)),
         Oct => {
             let _ = write!(s, "0{:o}", v as u32);
         }
@@ -1011,7 +1013,7 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
         }
         Fd => cx.fd(s, v as i32),
         Sig => s.push_str(&signal_name(v as u32 as i32)),
-        OFlags => s.push_str(&open_flags(u64::from(v as u32))),
+        OFlags => push_open_flags(s, u64::from(v as u32)),
         FcntlArg => fcntl_arg(s, i, cx),
         IoctlArg => ioctl_arg(s, i, cx),
         PrctlArgs => prctl_args(s, cx),
@@ -1853,20 +1855,28 @@ fn msghdr(s: &mut String, d: &[u8], arg: u8, cx: &Cx<'_, '_, '_, '_>, out: bool)
 
 /// The return value as strace writes it after ` = `.
 pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
+    let mut s = String::new();
+    write_return(&mut s, call, style);
+    s
+}
+
+/// Appends [`return_text`]'s text.
+pub fn write_return(out: &mut String, call: &Call<'_, '_>, style: &Style<'_>) {
     let Some(ret) = call.ret else {
-        return "?".into();
+        out.push('?');
+        return;
     };
     if is_error(ret) {
-        return error_return_text(-ret as i32);
+        push_error_return(out, -ret as i32);
+        return;
     }
     let cx = Cx { call, style };
     let args = &call.args;
-    let name = syscall_name(call.nr);
-    let mut s = String::new();
-    match &*name {
-        "mmap" | "brk" | "mremap" | "shmat" => {
-            let _ = write!(s, "{:#x}", ret as u64);
-        }
+    let info = info(call.nr);
+    let name = info.name;
+    let s = out;
+    match name {
+        "mmap" | "brk" | "mremap" | "shmat" => push_hex(s, ret as u64),
         "umask" => {
             let _ = write!(s, "0{:o}", ret as u32);
         }
@@ -1874,14 +1884,14 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
             if ret == 0 {
                 s.push_str("0 (Timeout)");
             } else {
-                let _ = write!(s, "{ret}");
+                push_i64(s, ret);
                 if let Some(m) = call.exit.iter().find(|m| m.arg == 0) {
                     s.push_str(" (");
                     s.push_str(&pollfds_text(m.data, true));
                     if name == "ppoll" {
                         if let Some(t) = cx.mem_out(2).filter(|m| m.data.len() >= L.timespec.size) {
                             s.push_str(", left ");
-                            timespec(&mut s, t.data);
+                            timespec(s, t.data);
                         }
                     }
                     s.push(')');
@@ -1914,9 +1924,9 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
                     }
                     s.push_str("left ");
                     if name == "select" {
-                        timeval(&mut s, t.data);
+                        timeval(s, t.data);
                     } else {
-                        timespec(&mut s, t.data);
+                        timespec(s, t.data);
                     }
                 }
                 s.push(')');
@@ -1940,20 +1950,15 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
                 };
                 let _ = write!(s, "{hex} (flags {})", open_flags(ret as u64));
             }
-            0 | 1030 => cx.fd(&mut s, ret as i32),
-            _ => {
-                let _ = write!(s, "{ret}");
-            }
+            0 | 1030 => cx.fd(s, ret as i32),
+            _ => push_i64(s, ret),
         },
         "prctl" if args[0] as u32 == 3 => {
             let _ = write!(s, "{ret} ({})", named(SUID_DUMP, ret as u64));
         }
-        _ if info(call.nr).returns_fd => cx.fd(&mut s, ret as i32),
-        _ => {
-            let _ = write!(s, "{ret}");
-        }
+        _ if info.returns_fd => cx.fd(s, ret as i32),
+        _ => push_i64(s, ret),
     }
-    s
 }
 
 /// Syscalls whose result is a new descriptor (strace's RVAL_FD).
