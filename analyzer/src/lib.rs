@@ -65,7 +65,7 @@ pub fn open(path: &Path) -> anyhow::Result<Trace> {
         ptrec_format::Error::Open { .. } => anyhow::anyhow!("{e}"),
         e => anyhow::anyhow!("{}: {e}", path.display()),
     })?;
-    stats::check_arch(&t)?;
+    stats::arch(&t)?;
     Ok(t)
 }
 
@@ -268,6 +268,7 @@ pub fn command_text(t: &Trace) -> String {
 
 fn summary_cmd(path: &Path, opts: &SummaryOpts, strict: bool) -> anyhow::Result<()> {
     let t = open(path)?;
+    let arch = stats::arch(&t)?;
     let so = ScanOptions {
         wall: opts.wall,
         histograms: opts.percentiles,
@@ -282,7 +283,7 @@ fn summary_cmd(path: &Path, opts: &SummaryOpts, strict: bool) -> anyhow::Result<
             let procs = groups
                 .into_iter()
                 .map(|(pid, s)| {
-                    let j = summary::json_summary(&summary::rows(s, opts.sort));
+                    let j = summary::json_summary(&summary::rows(arch, s, opts.sort));
                     summary::JsonProcess {
                         pid,
                         syscalls: j.syscalls,
@@ -301,13 +302,13 @@ fn summary_cmd(path: &Path, opts: &SummaryOpts, strict: bool) -> anyhow::Result<
             let cmd = tree.get(pid).map(|p| p.command_text()).unwrap_or_default();
             s.push_str(&format!("process {pid} {cmd}\n"));
             s.push_str(&summary::table(
-                &summary::rows(stats, opts.sort),
+                &summary::rows(arch, stats, opts.sort),
                 opts.percentiles,
             ));
         }
         return out(&s);
     }
-    let rows = summary::rows(p.by_syscall(), opts.sort);
+    let rows = summary::rows(arch, p.by_syscall(), opts.sort);
     if opts.json {
         out(&(serde_json::to_string_pretty(&summary::json_summary(&rows))? + "\n"))
     } else {

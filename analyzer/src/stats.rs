@@ -3,7 +3,8 @@
 //! tree is built from ([`scan`]). The calls come joined from [`calls`]; this
 //! module only adds them up.
 
-use ptrec_format::{ChildKind, Kind, Record, Termination, Tid, Trace, AUDIT_ARCH_X86_64};
+use ptrec_abi::Arch;
+use ptrec_format::{ChildKind, Kind, Record, Termination, Tid, Trace};
 use rustc_hash::FxHashMap;
 
 use crate::calls::{self, Item, Mode, OwnedEntry};
@@ -499,23 +500,30 @@ impl calls::Consumer for Scanner {
     }
 }
 
-/// Checks that the analyzer knows the trace's architecture.
-pub fn check_arch(trace: &Trace) -> anyhow::Result<()> {
-    let arch = trace.header().arch;
-    if arch != AUDIT_ARCH_X86_64 {
-        anyhow::bail!(
-            "{}: unsupported architecture {arch:#x} (this analyzer knows x86_64, AUDIT_ARCH {AUDIT_ARCH_X86_64:#x})",
-            trace.path().display()
-        );
-    }
-    Ok(())
+/// The trace's architecture (its syscall numbering, struct layouts and
+/// flag values), or an error when the analyzer does not know it or the
+/// header's register layout is not that architecture's.
+pub fn arch(trace: &Trace) -> anyhow::Result<Arch> {
+    let h = trace.header();
+    Arch::of(h).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: unsupported architecture {:#x} with register layout {} (this analyzer knows x86_64, AUDIT_ARCH {:#x}, layout {}, and aarch64, AUDIT_ARCH {:#x}, layout {})",
+            trace.path().display(),
+            h.arch,
+            h.reg_layout,
+            ptrec_format::AUDIT_ARCH_X86_64,
+            ptrec_format::REG_LAYOUT_X86_64,
+            ptrec_format::AUDIT_ARCH_AARCH64,
+            ptrec_format::REG_LAYOUT_AARCH64,
+        )
+    })
 }
 
 /// Scans every readable chunk through the call layer (skim mode) and
 /// merges the counts in order. Warns on stderr when the file is truncated
 /// and for every chunk that could not be read.
 pub fn scan(trace: &Trace, opts: &ScanOptions) -> anyhow::Result<Scan> {
-    check_arch(trace)?;
+    arch(trace)?;
     warn_truncation(trace);
     let mut s = Scanner {
         opts: *opts,

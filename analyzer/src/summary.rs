@@ -2,10 +2,11 @@
 
 use std::fmt::Write;
 
+use ptrec_abi::Arch;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::decode::{secs, syscall_name};
+use crate::decode::secs;
 use crate::stats::Stat;
 use crate::tree::Tree;
 
@@ -28,13 +29,13 @@ pub struct Row {
 
 /// Rows sorted as strace sorts them: by the key (descending, names
 /// ascending), ties in syscall number order.
-pub fn rows(stats: FxHashMap<u32, Stat>, key: SortKey) -> Vec<Row> {
+pub fn rows(arch: Arch, stats: FxHashMap<u32, Stat>, key: SortKey) -> Vec<Row> {
     let mut v: Vec<Row> = stats
         .into_iter()
         .filter(|(_, s)| s.calls > 0 || s.errors > 0)
         .map(|(nr, stat)| Row {
             nr,
-            name: syscall_name(nr).into_owned(),
+            name: arch.syscall_name(nr).into_owned(),
             stat,
         })
         .collect();
@@ -270,7 +271,7 @@ mod tests {
         m.insert(257, stat(34, 13, 226));
         m.insert(9, stat(30, 0, 150));
         m.insert(0, stat(7, 0, 0));
-        let t = table(&rows(m, SortKey::Time), false);
+        let t = table(&rows(Arch::X86_64, m, SortKey::Time), false);
         let expected = "\
 % time     seconds  usecs/call     calls    errors syscall
 ------ ----------- ----------- --------- --------- ----------------
@@ -288,7 +289,12 @@ mod tests {
         let mut m = FxHashMap::default();
         m.insert(1, stat(5, 0, 1));
         m.insert(0, stat(9, 2, 0));
-        let names = |k| -> Vec<String> { rows(m.clone(), k).into_iter().map(|r| r.name).collect() };
+        let names = |k| -> Vec<String> {
+            rows(Arch::X86_64, m.clone(), k)
+                .into_iter()
+                .map(|r| r.name)
+                .collect()
+        };
         assert_eq!(names(SortKey::Time), ["write", "read"]);
         assert_eq!(names(SortKey::Calls), ["read", "write"]);
         assert_eq!(names(SortKey::Errors), ["read", "write"]);

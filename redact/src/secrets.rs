@@ -7,7 +7,12 @@
 //! - `Bearer TOKEN` anywhere;
 //! - the password of `scheme://user:password@host`;
 //! - in an argument list, the argument after an option named like a secret
-//!   without `=`: `--token x`, `-password x`.
+//!   without `=`: `--token x`, `-password x`;
+//! - in an argument list, the password options of commands that take one
+//!   without a secret-looking name: curl's `-u user:pass` (`--user`,
+//!   `-U`/`--proxy-user`, attached `-uuser:pass`), the MySQL/MariaDB
+//!   clients' attached `-pPASS`, sshpass's `-p PASS`, and smbclient's
+//!   `-U user%pass`.
 //!
 //! A string keeps what comes before its first secret; everything from there
 //! on is dropped (its length is kept by the caller's marker). Dropping the
@@ -75,7 +80,77 @@ pub fn argv_secrets(argv: &[&[u8]]) -> Vec<Option<usize>> {
             out[i] = Some(0);
         }
     }
+    if let Some(program) = argv.first() {
+        command_passwords(program, argv, &mut out);
+    }
     out
+}
+
+/// Where the secret of a `user<sep>password` value starts: after the first
+/// `sep` (no separator: the command asks for the password, none is here).
+fn after(value_start: usize, value: &[u8], sep: u8) -> Option<usize> {
+    let k = value.iter().position(|&b| b == sep)?;
+    Some(value_start + k + 1)
+}
+
+/// The password options of well-known commands (see the module's list).
+/// Only options before a `--` are options.
+fn command_passwords(program: &[u8], argv: &[&[u8]], out: &mut [Option<usize>]) {
+    let name = program.rsplit(|&b| b == b'/').next().unwrap_or(program);
+    let mysql = name.starts_with(b"mysql") || name.starts_with(b"mariadb");
+    let smb = name == b"smbclient" || name == b"rpcclient";
+    let mut i = 1;
+    while i < argv.len() {
+        let a = argv[i];
+        if a == b"--" {
+            break;
+        }
+        let found = |cut: Option<usize>, at: &mut Option<usize>| {
+            if let Some(c) = cut {
+                *at = Some(at.map_or(c, |old| old.min(c)));
+            }
+        };
+        match name {
+            b"curl" => match a {
+                b"-u" | b"--user" | b"-U" | b"--proxy-user" if i + 1 < argv.len() => {
+                    found(after(0, argv[i + 1], b':'), &mut out[i + 1]);
+                    i += 1;
+                }
+                _ if (a.starts_with(b"-u") || a.starts_with(b"-U")) && a.len() > 2 => {
+                    found(after(2, &a[2..], b':'), &mut out[i]);
+                }
+                _ => {
+                    for long in [&b"--user="[..], b"--proxy-user="] {
+                        if let Some(v) = a.strip_prefix(long) {
+                            found(after(long.len(), v, b':'), &mut out[i]);
+                        }
+                    }
+                }
+            },
+            b"sshpass" => match a {
+                b"-p" if i + 1 < argv.len() => {
+                    found(Some(0), &mut out[i + 1]);
+                    i += 1;
+                }
+                _ if a.starts_with(b"-p") && a.len() > 2 => found(Some(2), &mut out[i]),
+                _ => {}
+            },
+            _ if mysql && a.starts_with(b"-p") && a.len() > 2 => found(Some(2), &mut out[i]),
+            _ if smb => match a {
+                b"-U" | b"--user" if i + 1 < argv.len() => {
+                    found(after(0, argv[i + 1], b'%'), &mut out[i + 1]);
+                    i += 1;
+                }
+                _ => {
+                    if let Some(v) = a.strip_prefix(b"--user=") {
+                        found(after(7, v, b'%'), &mut out[i]);
+                    }
+                }
+            },
+            _ => {}
+        }
+        i += 1;
+    }
 }
 
 #[cfg(test)]
@@ -126,5 +201,39 @@ mod tests {
         assert_eq!(argv_secrets(&argv), vec![None, None, Some(0), None, None]);
         let argv: Vec<&[u8]> = vec![b"tool", b"--token=abc", b"next"];
         assert_eq!(argv_secrets(&argv), vec![None, Some(8), None]);
+    }
+
+    #[test]
+    fn password_options_of_curl_mysql_sshpass_and_smbclient_are_found() {
+        let v = |a: &[&str]| argv_secrets(&a.iter().map(|s| s.as_bytes()).collect::<Vec<_>>());
+        assert_eq!(
+            v(&["curl", "-u", "alice:pw", "http://x"]),
+            [None, None, Some(6), None]
+        );
+        assert_eq!(v(&["/usr/bin/curl", "-ualice:pw"]), [None, Some(8)]);
+        assert_eq!(v(&["curl", "--user=alice:pw"]), [None, Some(13)]);
+        assert_eq!(v(&["curl", "-U", "proxy:pw"]), [None, None, Some(6)]);
+        // No colon: curl prompts for the password, nothing secret here.
+        assert_eq!(v(&["curl", "-u", "alice", "http://x"]), [None; 4]);
+        assert_eq!(
+            v(&["mysql", "-uroot", "-phunter2", "db"]),
+            [None, None, Some(2), None]
+        );
+        assert_eq!(v(&["mariadb-dump", "-pX"]), [None, Some(2)]);
+        // `-p` alone makes mysql prompt; the next argument is a database.
+        assert_eq!(v(&["mysql", "-p", "db"]), [None; 3]);
+        assert_eq!(
+            v(&["sshpass", "-p", "pw", "ssh", "h"]),
+            [None, None, Some(0), None, None]
+        );
+        assert_eq!(
+            v(&["smbclient", "-U", "bob%pw", "//h/s"]),
+            [None, None, Some(4), None]
+        );
+        // Other programs' -p and -u mean something else.
+        assert_eq!(v(&["mkdir", "-p", "a:b"]), [None; 3]);
+        assert_eq!(v(&["sort", "-u", "a:b"]), [None; 3]);
+        // After `--`, an argument is an operand.
+        assert_eq!(v(&["curl", "--", "-ua:b"]), [None; 3]);
     }
 }

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use crate::names::signal_name;
 use crate::text::push_hex;
+use crate::Arch;
 
 #[derive(PartialEq, Eq)]
 pub(crate) struct FlagSet {
@@ -78,6 +79,17 @@ pub(crate) const PIPE_FLAGS: FlagSet = FlagSet {
     bits: &[
         (0o4000, "O_NONBLOCK"),
         (0o40000, "O_DIRECT"),
+        (0o2000000, "O_CLOEXEC"),
+        (0o40000000, "O_NOTIFICATION_PIPE"),
+    ],
+};
+
+pub(crate) const PIPE_FLAGS_AARCH64: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0o4000, "O_NONBLOCK"),
+        (0o200000, "O_DIRECT"),
         (0o2000000, "O_CLOEXEC"),
         (0o40000000, "O_NOTIFICATION_PIPE"),
     ],
@@ -578,26 +590,28 @@ pub(crate) fn rlim(v: u64) -> String {
     }
 }
 
-/// `O_RDONLY|O_CLOEXEC` (x86_64 values).
-pub(crate) fn open_flags(v: u64) -> String {
+/// open(2)'s flags of `arch` as strace writes them: the access mode, then
+/// the flags.
+pub(crate) fn open_flags(arch: Arch, v: u64) -> String {
     let mut s = String::new();
-    push_open_flags(&mut s, v);
+    push_open_flags(&mut s, arch, v);
     s
 }
 
 /// Appends [`open_flags`]' text.
-pub(crate) fn push_open_flags(s: &mut String, v: u64) {
+pub(crate) fn push_open_flags(s: &mut String, arch: Arch, v: u64) {
+    let open = open_set(arch);
     s.push_str(match v & 3 {
         0 => "O_RDONLY",
         1 => "O_WRONLY",
         2 => "O_RDWR",
         _ => "O_ACCMODE",
     });
-    let known = OPEN.bits.iter().fold(0, |m, (bit, _)| m | bit);
+    let known = open.bits.iter().fold(0, |m, (bit, _)| m | bit);
     let flags = v & !3 & known;
     if flags != 0 {
         s.push('|');
-        push_flags(s, flags, &OPEN);
+        push_flags(s, flags, open);
     }
     // Unknown bits in octal, as the flags are written in C.
     let rest = v & !3 & !known;
@@ -606,6 +620,7 @@ pub(crate) fn push_open_flags(s: &mut String, v: u64) {
     }
 }
 
+/// x86_64's open flags (asm-generic/fcntl.h).
 pub(crate) const OPEN: FlagSet = FlagSet {
     zero: "0",
     zero_mask: 0,
@@ -627,6 +642,45 @@ pub(crate) const OPEN: FlagSet = FlagSet {
         (0o400000, "O_NOFOLLOW"),
     ],
 };
+
+/// aarch64's open flags: four bits differ from x86_64's (arm64's
+/// asm/fcntl.h), in the same order.
+pub(crate) const OPEN_AARCH64: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0o100, "O_CREAT"),
+        (0o200, "O_EXCL"),
+        (0o400, "O_NOCTTY"),
+        (0o1000, "O_TRUNC"),
+        (0o2000, "O_APPEND"),
+        (0o4000, "O_NONBLOCK"),
+        (0o10000, "O_DSYNC"),
+        (0o200000, "O_DIRECT"),
+        (0o400000, "O_LARGEFILE"),
+        (0o1000000, "O_NOATIME"),
+        (0o2000000, "O_CLOEXEC"),
+        // strace lists these after O_CLOEXEC.
+        (0o40000, "O_DIRECTORY"),
+        (0o100000, "O_NOFOLLOW"),
+    ],
+};
+
+/// The open flags of `arch`.
+pub(crate) fn open_set(arch: Arch) -> &'static FlagSet {
+    match arch {
+        Arch::X86_64 => &OPEN,
+        Arch::Aarch64 => &OPEN_AARCH64,
+    }
+}
+
+/// pipe2's and dup3's flags of `arch` (O_DIRECT differs).
+pub(crate) fn pipe_set(arch: Arch) -> &'static FlagSet {
+    match arch {
+        Arch::X86_64 => &PIPE_FLAGS,
+        Arch::Aarch64 => &PIPE_FLAGS_AARCH64,
+    }
+}
 
 pub(crate) const FD_FLAGS: FlagSet = FlagSet {
     zero: "0",

@@ -19,7 +19,7 @@ use ptrec_abi::decode::{self as abi, FdResolver, FdStyle, NoFds, Part, Style};
 use super::{finish, pad};
 use crate::calls::{self, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry, OwnedExit};
 use crate::cli::ReplayOpts;
-use crate::decode::{signal_name, syscall_name};
+use crate::decode::signal_name;
 use crate::fds::{FdState, Pass as FdPass};
 use crate::filter::Filter;
 use crate::stats::{self, is_error, ScanOptions};
@@ -80,6 +80,8 @@ impl Status {
 
 /// Per-run settings.
 struct Ctx<'a> {
+    /// The trace's architecture (for what has no entry to say it).
+    arch: ptrec_abi::Arch,
     filter: Filter,
     /// `Some` when `-e status=`, `-z` or `-Z` select calls by their result:
     /// each call is then printed whole, once it has ended, as strace does.
@@ -361,6 +363,7 @@ impl Printer<'_> {
         self.ctx.head(out, e.tid, e.time, e.ip);
         let enter = collect(&e.mem);
         let call = abi::Call {
+            arch: e.arch,
             nr: e.nr,
             args: e.args,
             ret: None,
@@ -371,8 +374,8 @@ impl Printer<'_> {
         Open {
             tid: e.tid,
             start,
-            known: abi::args_known_at_entry(e.nr),
-            more: abi::has_exit_part(e.nr),
+            known: abi::args_known_at_entry(e.arch, e.nr),
+            more: abi::has_exit_part(e.arch, e.nr),
             nr: e.nr,
         }
     }
@@ -388,7 +391,7 @@ impl Printer<'_> {
         fds: Fds<'_>,
     ) {
         let Some(x) = x else {
-            let name = syscall_name(e.nr);
+            let name = e.name();
             if !matches!(&*name, "exit" | "exit_group") {
                 s.push_str(" <unfinished ...>");
             }
@@ -400,6 +403,7 @@ impl Printer<'_> {
         let enter = collect(&e.mem);
         let exit = collect(&x.mem);
         let call = abi::Call {
+            arch: e.arch,
             nr: e.nr,
             args: e.args,
             ret: Some(x.ret),
@@ -430,6 +434,7 @@ impl Printer<'_> {
         let enter = collect(&e.mem);
         let exit = x.map_or(Mems::Few(0, [NO_MEM; 4]), |x| collect(&x.mem));
         let call = abi::Call {
+            arch: e.arch,
             nr: e.nr,
             args: e.args,
             ret: x.map(|x| x.ret),
@@ -463,12 +468,13 @@ impl Printer<'_> {
         let start = s.len();
         self.ctx.head(s, tid, time, None);
         let nr = e.map(|e| e.nr).or(x.map(|x| x.nr)).unwrap_or(0);
-        let _ = write!(s, "<... {} resumed>", syscall_name(nr));
+        let _ = write!(s, "<... {} resumed>", self.ctx.arch.syscall_name(nr));
         match (e, x) {
             (Some(e), Some(x)) => {
                 let enter = collect(&e.mem);
                 let exit = collect(&x.mem);
                 let call = abi::Call {
+                    arch: self.ctx.arch,
                     nr,
                     args: e.args,
                     ret: Some(x.ret),
@@ -483,6 +489,7 @@ impl Printer<'_> {
             (None, Some(x)) => {
                 // The entry is not in the trace: only the result is known.
                 let call = abi::Call {
+                    arch: self.ctx.arch,
                     nr,
                     args: [0; 6],
                     ret: Some(x.ret),
@@ -520,13 +527,14 @@ impl Printer<'_> {
         let enter = collect(&e.mem);
         let exit = collect(&x.mem);
         let call = abi::Call {
+            arch: e.arch,
             nr: e.nr,
             args: e.args,
             ret: Some(x.ret),
             enter: &enter,
             exit: &exit,
         };
-        let known = abi::args_known_at_entry(e.nr);
+        let known = abi::args_known_at_entry(e.arch, e.nr);
         let mut rest = String::new();
         abi::write_args(&mut rest, &call, Part::Exit, &self.style(fds.args));
         let mut rest_args = String::new();
@@ -624,7 +632,7 @@ impl Printer<'_> {
         };
         let out = &mut w.text.out;
         if one_line {
-            let name = syscall_name(e.nr);
+            let name = e.name();
             if x.is_none() && !matches!(&*name, "exit" | "exit_group") {
                 // Killed inside the call.
                 let o = self.entry_part(out, e, fds);
@@ -652,7 +660,7 @@ impl Printer<'_> {
             return;
         }
         if self.ctx.json {
-            if let Some(v) = super::json::event(self.ctx.tree.pid_at(tid, time), r) {
+            if let Some(v) = super::json::event(self.ctx.arch, self.ctx.tree.pid_at(tid, time), r) {
                 w.text.out.push_str(&v.to_string());
                 w.text.out.push('\n');
                 w.text.printed = true;
@@ -666,7 +674,7 @@ impl Printer<'_> {
                     line,
                     "--- {} {} ---",
                     signal_name(signo),
-                    abi::siginfo_text(signo, siginfo)
+                    abi::siginfo_text(self.ctx.arch, signo, siginfo)
                 );
             }
             Record::GroupStop { signo, .. } => {
@@ -881,7 +889,7 @@ impl Consumer for Printer<'_> {
                                 line.push('\n');
                             }
                             None => {
-                                let known = abi::args_known_at_entry(e.nr);
+                                let known = abi::args_known_at_entry(e.arch, e.nr);
                                 self.rest(&mut line, 0, &e, exit.as_ref(), known, Fds::NONE);
                             }
                         }
@@ -957,7 +965,7 @@ impl Consumer for Printer<'_> {
 /// (its arguments are shown as the table was before it).
 fn ret_name(st: Option<&mut FdState>, e: &Entry<'_>, x: &Exit<'_>) -> Option<Vec<u8>> {
     let st = st?;
-    if x.ret < 0 || !abi::returns_fd_nr(e.nr) {
+    if x.ret < 0 || !abi::returns_fd_nr(e.arch, e.nr) {
         return None;
     }
     st.peek_call(e, x, x.ret as i32)
@@ -999,7 +1007,7 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
             ..Status::default()
         });
     }
-    let filter = Filter::parse(&exprs)?;
+    let filter = Filter::parse(stats::arch(t)?, &exprs)?;
     // A first pass for the processes (-p, and whether to prefix pids).
     let so = ScanOptions {
         strict,
@@ -1009,6 +1017,7 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
     let tree = Tree::build(&p.events, &p.spans, &crate::command(t));
     let h = t.header();
     let ctx = Ctx {
+        arch: stats::arch(t)?,
         filter,
         status,
         pids: opts.pids.clone(),
@@ -1045,8 +1054,8 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         state: FdState::new(&h.cwd),
         chunks: Vec::new(),
     };
-    let mut pass = calls::Stream::new(t, Mode::Full);
-    let mut print = calls::Stream::new(t, Mode::Full);
+    let mut pass = calls::Stream::new(t, Mode::Full)?;
+    let mut print = calls::Stream::new(t, Mode::Full)?;
     let n = t.chunks().len();
     let window = (4 * rayon::current_num_threads()).max(2);
     let mut at = 0;
