@@ -138,14 +138,28 @@ pub fn kernel_errno_name(errno: i32) -> Option<&'static str> {
 
 /// `ENOENT (No such file or directory)` for errno 2.
 pub fn errno_text(errno: i32) -> String {
+    let mut s = String::new();
+    push_errno_text(&mut s, errno);
+    s
+}
+
+/// Appends [`errno_text`]'s text.
+pub fn push_errno_text(s: &mut String, errno: i32) {
+    use std::fmt::Write;
     if let Some(n) = kernel_errno_name(errno) {
-        return format!("{n} (Unknown error {errno})");
+        let _ = write!(s, "{n} (Unknown error {errno})");
+        return;
     }
     let e = Errno::new(errno);
     match (e.name(), glibc_wording(errno).or(e.description())) {
-        (Some(n), Some(d)) => format!("{n} ({d})"),
-        (Some(n), None) => n.to_string(),
-        _ => format!("{errno}"),
+        (Some(n), Some(d)) => {
+            s.push_str(n);
+            s.push_str(" (");
+            s.push_str(d);
+            s.push(')');
+        }
+        (Some(n), None) => s.push_str(n),
+        _ => crate::text::push_i64(s, errno.into()),
     }
 }
 
@@ -153,14 +167,29 @@ pub fn errno_text(errno: i32) -> String {
 /// such file or directory)`, or for the restart codes a signal causes,
 /// `? ERESTARTSYS (To be restarted if SA_RESTART is set)`.
 pub fn error_return_text(errno: i32) -> String {
+    let mut s = String::new();
+    push_error_return(&mut s, errno);
+    s
+}
+
+/// Appends [`error_return_text`]'s text.
+pub fn push_error_return(s: &mut String, errno: i32) {
     let restart = match errno {
         512 => "To be restarted if SA_RESTART is set",
         513 => "To be restarted",
         514 => "To be restarted if no handler",
         516 => "Interrupted by signal",
-        _ => return format!("-1 {}", errno_text(errno)),
+        _ => {
+            s.push_str("-1 ");
+            push_errno_text(s, errno);
+            return;
+        }
     };
-    format!("? {} ({restart})", kernel_errno_name(errno).unwrap_or("?"))
+    s.push_str("? ");
+    s.push_str(kernel_errno_name(errno).unwrap_or("?"));
+    s.push_str(" (");
+    s.push_str(restart);
+    s.push(')');
 }
 
 /// Signal names of x86_64 and aarch64 Linux (both the kernel's generic numbers). No maintained crate gives them

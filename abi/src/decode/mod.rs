@@ -24,8 +24,10 @@ use ptrec_format::{mem_flags, Mem};
 
 use crate::layout::Field;
 use crate::layout::Layout;
-use crate::names::{error_return_text, signal_name};
-use crate::text::{escape_fd_path, push_quoted, quoted, redacted_text};
+use crate::names::{push_error_return, signal_name};
+use crate::text::{
+    escape_fd_path, push_hex, push_i64, push_quoted, push_u64, quoted, redacted_text,
+};
 use crate::Arch;
 
 mod flags;
@@ -380,6 +382,8 @@ use K::*;
 /// What the decoders know of one syscall number, looked up once.
 #[derive(Clone, Copy)]
 struct Info {
+    /// The name, `""` for a number the table does not know.
+    name: &'static str,
     kinds: Option<&'static [K]>,
     returns_fd: bool,
 }
@@ -404,15 +408,20 @@ fn info(id: u32) -> Info {
     let t = TABLE.get_or_init(|| {
         (0..Arch::X86_64.syscall_table_len() as u32)
             .map(|n| {
-                let name = id_name(n);
+                let name = match id_name(n) {
+                    Cow::Borrowed(name) => name,
+                    Cow::Owned(_) => "",
+                };
                 Info {
-                    kinds: kinds(&name),
-                    returns_fd: returns_fd(&name),
+                    name,
+                    kinds: kinds(name),
+                    returns_fd: returns_fd(name),
                 }
             })
             .collect()
     });
     t.get(id as usize).copied().unwrap_or(Info {
+        name: "",
         kinds: None,
         returns_fd: false,
     })
@@ -701,7 +710,7 @@ impl<'a> Cx<'_, 'a, '_, '_> {
         if fd == AT_FDCWD {
             s.push_str("AT_FDCWD");
         } else {
-            let _ = write!(s, "{fd}");
+            push_i64(s, fd.into());
         }
         self.fd_desc(s, fd);
     }
@@ -785,7 +794,7 @@ fn push_ptr(s: &mut String, v: u64) {
     if v == 0 {
         s.push_str("NULL");
     } else {
-        let _ = write!(s, "{v:#x}");
+        push_hex(s, v);
     }
 }
 
@@ -796,10 +805,11 @@ pub fn args_known_at_entry(arch: Arch, nr: u32) -> usize {
 }
 
 fn known_at_entry(id: u32) -> usize {
-    if id_name(id) == "clone3" {
+    let info = info(id);
+    if info.name == "clone3" {
         return 1;
     }
-    match info(id).kinds {
+    match info.kinds {
         Some(sig) => sig.iter().position(|k| k.is_output()).unwrap_or(sig.len()),
         None => 6,
     }
@@ -810,10 +820,11 @@ fn known_at_entry(id: u32) -> usize {
 /// separator: ` => {...}, 88`).
 pub fn has_exit_part(arch: Arch, nr: u32) -> bool {
     let id = id(arch, nr);
-    if id_name(id) == "clone3" {
+    let info = info(id);
+    if info.name == "clone3" {
         return false;
     }
-    match info(id).kinds {
+    match info.kinds {
         Some(sig) => known_at_entry(id) < sig.len(),
         None => false,
     }
@@ -895,7 +906,8 @@ pub fn write_call(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
 /// Writes the arguments of `part` of `call`, comma separated.
 pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style<'_>) {
     let id = id(call.arch, call.nr);
-    let name = id_name(id);
+    let info = info(id);
+    let name = info.name;
     let cx = Cx {
         call,
         style,
@@ -946,7 +958,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         }
         return;
     }
-    let Some(sig) = info(id).kinds else {
+    let Some(sig) = info.kinds else {
         for (i, a) in args.iter().enumerate() {
             if !range.contains(&i) {
                 continue;
@@ -959,7 +971,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         return;
     };
     // strace shows only the arguments a command reads.
-    let shown = match &*name {
+    let shown = match name {
         "fcntl" => match args[1] as u32 {
             1 | 3 | 9 | 11 | 1025 | 1032 | 1034 => 2,
             _ => 3,
@@ -992,36 +1004,26 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
     let ret = cx.ret();
     let a = i as u8;
     match kind {
-        I => {
-            let _ = write!(s, "{}", v as i64);
-        }
-        I32 => {
-            let _ = write!(s, "{}", v as u32 as i32);
-        }
-        U => {
-            let _ = write!(s, "{v}");
-        }
-        U32 => {
-            let _ = write!(s, "{}", v as u32);
-        }
-        Id => {
-            let _ = match v as u32 {
-                u32::MAX => write!(s, "-1"),
-                id => write!(s, "{id}"),
-            };
-        }
+        I => push_i64(s, v as i64),
+        I32 => push_i64(s, (v as u32 as i32).into()),
+        U => push_u64(s, v),
+        U32 => push_u64(s, (v as u32).into()),
+        Id => match v as u32 {
+            u32::MAX => s.push_str("-1"),
+            id => push_u64(s, id.into()),
+        },
         X => push_ptr(s, v),
         Hex => {
             if v == 0 {
                 s.push('0');
             } else {
-                let _ = write!(s, "{v:#x}");
+                push_hex(s, v);
             }
         }
-        Flags(set) => s.push_str(&flag_names(u64::from(v as u32), set)),
-        PipeFlags => s.push_str(&flag_names(u64::from(v as u32), pipe_set(cx.call.arch))),
+        Flags(set) => push_flags(s, u64::from(v as u32), set),
+        PipeFlags => push_flags(s, u64::from(v as u32), pipe_set(cx.call.arch)),
         FutexOp => s.push_str(&futex_op(u64::from(v as u32))),
-        Named(names) => s.push_str(&named(names, u64::from(v as u32))),
+        Named(names) => push_named(s, names, u64::from(v as u32)),
         Oct => {
             let _ = write!(s, "0{:o}", v as u32);
         }
@@ -1043,7 +1045,7 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
         }
         Fd => cx.fd(s, v as i32),
         Sig => s.push_str(&signal_name(v as u32 as i32)),
-        OFlags => s.push_str(&open_flags(cx.call.arch, u64::from(v as u32))),
+        OFlags => push_open_flags(s, cx.call.arch, u64::from(v as u32)),
         FcntlArg => fcntl_arg(s, i, cx),
         IoctlArg => ioctl_arg(s, i, cx),
         PrctlArgs => prctl_args(s, cx),
@@ -1909,11 +1911,20 @@ fn msghdr(s: &mut String, d: &[u8], arg: u8, cx: &Cx<'_, '_, '_, '_>, out: bool)
 
 /// The return value as strace writes it after ` = `.
 pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
+    let mut s = String::new();
+    write_return(&mut s, call, style);
+    s
+}
+
+/// Appends [`return_text`]'s text.
+pub fn write_return(out: &mut String, call: &Call<'_, '_>, style: &Style<'_>) {
     let Some(ret) = call.ret else {
-        return "?".into();
+        out.push('?');
+        return;
     };
     if is_error(ret) {
-        return error_return_text(-ret as i32);
+        push_error_return(out, -ret as i32);
+        return;
     }
     let cx = Cx {
         call,
@@ -1922,12 +1933,11 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
     };
     let args = &call.args;
     let id = id(call.arch, call.nr);
-    let name = id_name(id);
-    let mut s = String::new();
-    match &*name {
-        "mmap" | "brk" | "mremap" | "shmat" => {
-            let _ = write!(s, "{:#x}", ret as u64);
-        }
+    let info = info(id);
+    let name = info.name;
+    let s = out;
+    match name {
+        "mmap" | "brk" | "mremap" | "shmat" => push_hex(s, ret as u64),
         "umask" => {
             let _ = write!(s, "0{:o}", ret as u32);
         }
@@ -1935,7 +1945,7 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
             if ret == 0 {
                 s.push_str("0 (Timeout)");
             } else {
-                let _ = write!(s, "{ret}");
+                push_i64(s, ret);
                 if let Some(m) = call.exit.iter().find(|m| m.arg == 0) {
                     s.push_str(" (");
                     s.push_str(&pollfds_text(cx.l, m.data, true));
@@ -1944,7 +1954,7 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
                             cx.mem_out(2).filter(|m| m.data.len() >= cx.l.timespec.size)
                         {
                             s.push_str(", left ");
-                            timespec(cx.l, &mut s, t.data);
+                            timespec(cx.l, s, t.data);
                         }
                     }
                     s.push(')');
@@ -1977,9 +1987,9 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
                     }
                     s.push_str("left ");
                     if name == "select" {
-                        timeval(cx.l, &mut s, t.data);
+                        timeval(cx.l, s, t.data);
                     } else {
-                        timespec(cx.l, &mut s, t.data);
+                        timespec(cx.l, s, t.data);
                     }
                 }
                 s.push(')');
@@ -2003,20 +2013,15 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
                 };
                 let _ = write!(s, "{hex} (flags {})", open_flags(cx.call.arch, ret as u64));
             }
-            0 | 1030 => cx.fd(&mut s, ret as i32),
-            _ => {
-                let _ = write!(s, "{ret}");
-            }
+            0 | 1030 => cx.fd(s, ret as i32),
+            _ => push_i64(s, ret),
         },
         "prctl" if args[0] as u32 == 3 => {
             let _ = write!(s, "{ret} ({})", named(SUID_DUMP, ret as u64));
         }
-        _ if info(id).returns_fd => cx.fd(&mut s, ret as i32),
-        _ => {
-            let _ = write!(s, "{ret}");
-        }
+        _ if info.returns_fd => cx.fd(s, ret as i32),
+        _ => push_i64(s, ret),
     }
-    s
 }
 
 /// Syscalls whose result is a new descriptor (strace's RVAL_FD).

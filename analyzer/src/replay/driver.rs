@@ -16,7 +16,7 @@ use ptrec_format::{Mem, Record, Termination, Tid, Trace};
 
 use ptrec_abi::decode::{self as abi, FdResolver, FdStyle, NoFds, Part, Style};
 
-use super::finish;
+use super::{finish, pad};
 use crate::calls::{self, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry, OwnedExit};
 use crate::cli::ReplayOpts;
 use crate::decode::signal_name;
@@ -116,7 +116,13 @@ impl Ctx<'_> {
 
     fn head(&self, s: &mut String, tid: Tid, time: u64, ip: Option<u64>) {
         if self.prefix {
-            let _ = write!(s, "[pid {tid:>5}] ");
+            // `[pid {tid:>5}] ` without fmt's padding machinery.
+            let mut b = itoa::Buffer::new();
+            let n = b.format(tid);
+            s.push_str("[pid ");
+            s.push_str(&"     "[n.len().min(5)..]);
+            s.push_str(n);
+            s.push_str("] ");
         }
         if self.timestamps > 0 {
             let wall = (time as i128 + self.wall_offset).max(0) as u64;
@@ -254,8 +260,43 @@ struct Printer<'a> {
     window_first: usize,
 }
 
-fn collect<'a>(c: &ptrec_format::Captures<'a>) -> Vec<Mem<'a>> {
-    c.iter().collect()
+/// A stop's captures as a slice: on the stack when there are few (most
+/// calls have none or one or two), so a line costs no allocation.
+enum Mems<'a> {
+    Few(usize, [Mem<'a>; 4]),
+    Many(Vec<Mem<'a>>),
+}
+
+const NO_MEM: Mem<'static> = Mem {
+    arg: 0,
+    flags: 0,
+    addr: 0,
+    data: &[],
+    redacted: None,
+};
+
+impl<'a> std::ops::Deref for Mems<'a> {
+    type Target = [Mem<'a>];
+    fn deref(&self) -> &[Mem<'a>] {
+        match self {
+            Mems::Few(n, a) => &a[..*n],
+            Mems::Many(v) => v,
+        }
+    }
+}
+
+fn collect<'a>(c: &ptrec_format::Captures<'a>) -> Mems<'a> {
+    let n = c.len();
+    if n > 4 {
+        return Mems::Many(c.iter().collect());
+    }
+    let mut a = [NO_MEM; 4];
+    let mut k = 0;
+    for (slot, m) in a.iter_mut().zip(c.iter()) {
+        *slot = m;
+        k += 1;
+    }
+    Mems::Few(k, a)
 }
 
 /// `-y`: what the calling process's descriptors refer to when its
@@ -391,7 +432,7 @@ impl Printer<'_> {
         let start = s.len();
         self.ctx.head(s, e.tid, e.time, e.ip);
         let enter = collect(&e.mem);
-        let exit = x.map(|x| collect(&x.mem)).unwrap_or_default();
+        let exit = x.map_or(Mems::Few(0, [NO_MEM; 4]), |x| collect(&x.mem));
         let call = abi::Call {
             arch: e.arch,
             nr: e.nr,
@@ -404,7 +445,8 @@ impl Printer<'_> {
         s.push(')');
         match x {
             Some(x) => {
-                finish(s, start, &abi::return_text(&call, &self.style(fds.ret)));
+                pad(s, start);
+                abi::write_return(s, &call, &self.style(fds.ret));
                 self.ctx.dur(s, x.time.saturating_sub(e.time));
             }
             None => finish(s, start, "?"),
