@@ -177,3 +177,39 @@ fn a_chunk_is_sealed_at_the_thread_limit_readers_enforce() {
     .unwrap();
     assert_eq!(seen, n);
 }
+
+#[test]
+fn the_level_can_change_between_chunks_and_every_chunk_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, levels: &[i32]| {
+        let p = dir.path().join(name);
+        let opts = WriterOptions {
+            chunk_bytes: 4096,
+            ..Default::default()
+        };
+        let mut w = Writer::create(&p, &Header::default(), opts).unwrap();
+        let per = 20_000 / levels.len() as u64;
+        for (k, &level) in levels.iter().enumerate() {
+            w.set_level(level);
+            for i in 0..per {
+                let i = k as u64 * per + i;
+                w.write(&call(7, 1_000 + i * 7, (i * 13) % 300)).unwrap();
+            }
+        }
+        w.finish().unwrap();
+        let size = std::fs::metadata(&p).unwrap().len();
+        (records_of(&p), size)
+    };
+    let (slow, slow_size) = write("slow.bin", &[19]);
+    let (fast, fast_size) = write("fast.bin", &[-7]);
+    let (mixed, mixed_size) = write("mixed.bin", &[19, -7, 1, 19]);
+    let want: Vec<u64> = (0..20_000).map(|i| 1_000 + i * 7).collect();
+    assert_eq!(slow, want);
+    assert_eq!(fast, want);
+    assert_eq!(mixed, want);
+    // The level took effect: the same records, compressed harder, are smaller.
+    assert!(
+        slow_size < mixed_size && mixed_size < fast_size,
+        "{slow_size} {mixed_size} {fast_size}"
+    );
+}

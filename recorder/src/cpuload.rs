@@ -81,7 +81,8 @@ impl CpuLoad {
             cpus,
             tick_ns: 1_000_000_000 / if hz > 0 { hz as u64 } else { 100 },
             last: None,
-            spare: u64::from(cpus) * ONE,
+            // Free, but a few busy samples (~30 ms) from deciding otherwise.
+            spare: POLL_FROM,
             next_sample_ns: 0,
             free: true,
         }

@@ -61,8 +61,8 @@ struct Args {
     /// Ignored with one CPU.
     #[arg(long = "spin-us", default_value_t = 50, value_name = "US")]
     spin_us: u32,
-    /// Poll up to --spin-us even when every CPU is busy (do not sample the
-    /// run queue).
+    /// Poll up to --spin-us even when every CPU is busy (the CPUs' idle
+    /// time is still sampled, for the compression level).
     #[arg(long = "spin-always")]
     spin_always: bool,
     /// Keep every idle CPU polling while recording, with a 0 us request on

@@ -374,8 +374,8 @@ fn with_every_cpu_busy_rec_sleeps_instead_of_polling_and_spin_always_polls() {
     let _hogs = Hogs::start(cpus);
     let busy = rec_wait4_calls_on_a_syscall_loop(&[]);
     assert!(busy.len() >= 1000, "{}", busy.len());
-    // rec starts out polling and needs a few 2 ms samples of the run queue
-    // to see that the CPUs are busy; from then on it only sleeps.
+    // rec starts out polling and needs a few 10 ms samples of the CPUs'
+    // idle time to see that they are busy; from then on it only sleeps.
     let late = &busy[busy.len() / 5..];
     let polls = late.iter().filter(|l| l.contains("WNOHANG")).count();
     assert_eq!(
