@@ -354,7 +354,10 @@ impl Engine {
                 // other reported stop: no tracee is resumed twice while a
                 // reported one waits.
                 if let Some(i) = batch.iter().position(|w| w.tid() == tid) {
-                    let again = batch.remove(i);
+                    let mut again = batch.remove(i);
+                    if let Some(last) = batch.last() {
+                        again.handled_after(last.time());
+                    }
                     batch.push(again);
                 }
                 for w in batch.drain(..) {

@@ -167,6 +167,11 @@ impl Waited {
     pub fn stime_us(&self) -> u64 {
         self.stime_us
     }
+    /// Handled after a status collected at `time`: its record takes that
+    /// time, so that record times stay monotonic.
+    pub fn handled_after(&mut self, time: u64) {
+        self.time = self.time.max(time);
+    }
     /// Whether it is a stop (not a death).
     pub fn is_stop(&self) -> bool {
         matches!(decode(self.status), Report::Stopped(_))
