@@ -26,6 +26,28 @@ pub fn tracee(name: &str) -> PathBuf {
     Path::new(env!("TRACEES_DIR")).join(name)
 }
 
+/// `analyze ARGS TRACE`: what it wrote on stdout; the test fails, with
+/// analyze's stderr, unless it succeeds.
+pub fn analyze_bytes(args: &[&str], trace: impl AsRef<Path>) -> Vec<u8> {
+    let o = std::process::Command::new(bin("analyze"))
+        .args(args)
+        .arg(trace.as_ref())
+        .output()
+        .expect("run analyze");
+    assert!(
+        o.status.success(),
+        "analyze {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
+/// [`analyze_bytes`] as text (the test fails unless it is UTF-8).
+pub fn analyze(args: &[&str], trace: impl AsRef<Path>) -> String {
+    String::from_utf8(analyze_bytes(args, trace))
+        .unwrap_or_else(|e| panic!("analyze {args:?} printed bytes that are not UTF-8: {e}"))
+}
+
 /// Sends `sig` to `pid`; the test fails if it cannot.
 pub fn kill(pid: i32, sig: i32) {
     // SAFETY: kill has no memory arguments.

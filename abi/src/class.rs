@@ -1,5 +1,6 @@
 //! strace's syscall classes (`%file`, `%desc`, ...): which syscalls each
-//! one holds, from strace's own table (generated: `x86_64/classes.rs`).
+//! one holds, from strace's own table of each architecture (generated:
+//! `x86_64/classes.rs`, `aarch64/classes.rs`).
 
 use crate::Arch;
 
@@ -67,36 +68,37 @@ impl Arch {
     /// The class bits of syscall `nr` (0 for a syscall in no class, or
     /// one strace does not know).
     pub fn classes(self, nr: u32) -> u32 {
+        let t = self.class_table();
+        match t.binary_search_by_key(&nr, |&(n, _, _)| u32::from(n)) {
+            Ok(i) => t[i].2,
+            Err(_) => 0,
+        }
+    }
+
+    /// strace's table of this architecture: (number, name, classes).
+    fn class_table(self) -> &'static [(u16, &'static str, u32)] {
         match self {
-            Arch::X86_64 => x86_64_classes(nr),
+            Arch::X86_64 => crate::x86_64::classes::CLASSES,
+            Arch::Aarch64 => crate::aarch64::classes::CLASSES,
         }
     }
 
     /// Every syscall number that has all of `bits` (every syscall strace
     /// knows for `bits` = 0), ascending.
     pub fn class_members(self, bits: u32) -> impl Iterator<Item = u32> {
-        let table = match self {
-            Arch::X86_64 => crate::x86_64::classes::CLASSES,
-        };
-        table
+        self.class_table()
             .iter()
             .filter(move |&&(_, _, b)| b & bits == bits)
             .map(|&(nr, _, _)| u32::from(nr))
     }
 }
 
-fn x86_64_classes(nr: u32) -> u32 {
-    let t = crate::x86_64::classes::CLASSES;
-    match t.binary_search_by_key(&nr, |&(n, _, _)| u32::from(n)) {
-        Ok(i) => t[i].2,
-        Err(_) => 0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::names::syscall_name;
+    fn syscall_name(nr: u32) -> std::borrow::Cow<'static, str> {
+        Arch::X86_64.syscall_name(nr)
+    }
 
     fn names(bits: u32) -> Vec<String> {
         Arch::X86_64
@@ -120,6 +122,31 @@ mod tests {
                 assert_eq!(ours, name, "{nr}");
             }
         }
+    }
+
+    #[test]
+    fn aarch64_s_table_is_strace_s_generic_64_bit_one_and_names_agree() {
+        let a = Arch::Aarch64;
+        let t = crate::aarch64::classes::CLASSES;
+        assert!(t.windows(2).all(|w| w[0].0 < w[1].0));
+        for &(nr, name, _) in t {
+            // strace knows a few calls newer than the syscalls crate.
+            let ours = a.syscall_name(u32::from(nr));
+            if !ours.starts_with("syscall_") {
+                assert_eq!(ours, name, "{nr}");
+            }
+        }
+        let openat = a.syscall_nr("openat").unwrap_or(0);
+        assert_eq!(openat, 56);
+        assert_eq!(a.classes(openat), DESC | FILE);
+        let stat: Vec<_> = a
+            .class_members(STAT_LIKE)
+            .map(|n| a.syscall_name(n).into_owned())
+            .collect();
+        assert_eq!(stat, ["newfstatat", "fstat", "statx"]);
+        assert_eq!(a.class_members(STAT).count(), 0);
+        let file = a.class_members(FILE).count();
+        assert!(file > 40, "{file}");
     }
 
     #[test]

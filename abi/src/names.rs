@@ -1,6 +1,7 @@
 //! Names of raw numbers as strace prints them: syscalls (the `syscalls`
-//! crate's tables, available on every host), errnos (with glibc's
-//! wording, which strace prints), and signals.
+//! crate's tables of each architecture, available on every host), errnos
+//! (with glibc's wording, which strace prints), and signals (the same
+//! numbers on x86_64 and aarch64).
 
 use std::borrow::Cow;
 
@@ -12,11 +13,13 @@ use crate::Arch;
 impl Arch {
     /// The name of syscall `nr`, or `syscall_0xNNN` as strace prints unknown ones.
     pub fn syscall_name(self, nr: u32) -> Cow<'static, str> {
-        match self {
-            Arch::X86_64 => match Sysno::new(nr as usize) {
-                Some(s) => s.name().into(),
-                None => format!("syscall_{nr:#x}").into(),
-            },
+        let known = match self {
+            Arch::X86_64 => Sysno::new(nr as usize).map(|s| s.name()),
+            Arch::Aarch64 => crate::aarch64::name(nr as usize),
+        };
+        match known {
+            Some(n) => n.into(),
+            None => format!("syscall_{nr:#x}").into(),
         }
     }
 
@@ -24,6 +27,7 @@ impl Arch {
     pub fn syscall_nr(self, name: &str) -> Option<u32> {
         match self {
             Arch::X86_64 => name.parse::<Sysno>().ok().map(|s| s.id() as u32),
+            Arch::Aarch64 => crate::aarch64::number(name),
         }
     }
 
@@ -36,27 +40,42 @@ impl Arch {
 
     /// Whether `nr` is a syscall of this architecture.
     pub fn is_syscall(self, nr: u32) -> bool {
-        match self {
-            Arch::X86_64 => Sysno::new(nr as usize).is_some(),
-        }
+        self.sysno(nr).is_some()
     }
 
     /// One more than the largest syscall number.
     pub const fn syscall_table_len(self) -> usize {
         match self {
             Arch::X86_64 => Sysno::table_size(),
+            Arch::Aarch64 => crate::aarch64::TABLE_LEN,
         }
     }
-}
 
-/// The x86_64 name of syscall `nr` (see [`Arch::syscall_name`]).
-pub fn syscall_name(nr: u32) -> Cow<'static, str> {
-    Arch::X86_64.syscall_name(nr)
-}
+    /// Syscall `nr`'s identity, the same on every architecture: the
+    /// x86_64 table's [`Sysno`] of its name (aarch64's `openat`, 56, is
+    /// `Sysno::openat`, 257). Decoders and views match on it; names and
+    /// numbers shown stay this architecture's.
+    #[inline]
+    pub fn sysno(self, nr: u32) -> Option<Sysno> {
+        match self {
+            Arch::X86_64 => Sysno::new(nr as usize),
+            Arch::Aarch64 => crate::aarch64::TO_X86_64
+                .get(nr as usize)
+                .and_then(|&x| Sysno::new(usize::from(x))),
+        }
+    }
 
-/// The x86_64 number of syscall `name`.
-pub fn syscall_nr(name: &str) -> Option<u32> {
-    Arch::X86_64.syscall_nr(name)
+    /// This architecture's number of syscall `sys`, if it has that syscall
+    /// (aarch64 has no `open`, `fork`, `stat`...).
+    pub fn nr_of(self, sys: Sysno) -> Option<u32> {
+        match self {
+            Arch::X86_64 => Some(sys.id() as u32),
+            Arch::Aarch64 => crate::aarch64::FROM_X86_64
+                .get(sys.id() as usize)
+                .filter(|&&n| n != crate::aarch64::NONE)
+                .map(|&n| u32::from(n)),
+        }
+    }
 }
 
 /// Where glibc's strerror, which strace prints, words an errno differently
@@ -119,14 +138,28 @@ pub fn kernel_errno_name(errno: i32) -> Option<&'static str> {
 
 /// `ENOENT (No such file or directory)` for errno 2.
 pub fn errno_text(errno: i32) -> String {
+    let mut s = String::new();
+    push_errno_text(&mut s, errno);
+    s
+}
+
+/// Appends [`errno_text`]'s text.
+pub fn push_errno_text(s: &mut String, errno: i32) {
+    use std::fmt::Write;
     if let Some(n) = kernel_errno_name(errno) {
-        return format!("{n} (Unknown error {errno})");
+        let _ = write!(s, "{n} (Unknown error {errno})");
+        return;
     }
     let e = Errno::new(errno);
     match (e.name(), glibc_wording(errno).or(e.description())) {
-        (Some(n), Some(d)) => format!("{n} ({d})"),
-        (Some(n), None) => n.to_string(),
-        _ => format!("{errno}"),
+        (Some(n), Some(d)) => {
+            s.push_str(n);
+            s.push_str(" (");
+            s.push_str(d);
+            s.push(')');
+        }
+        (Some(n), None) => s.push_str(n),
+        _ => crate::text::push_i64(s, errno.into()),
     }
 }
 
@@ -134,17 +167,32 @@ pub fn errno_text(errno: i32) -> String {
 /// such file or directory)`, or for the restart codes a signal causes,
 /// `? ERESTARTSYS (To be restarted if SA_RESTART is set)`.
 pub fn error_return_text(errno: i32) -> String {
+    let mut s = String::new();
+    push_error_return(&mut s, errno);
+    s
+}
+
+/// Appends [`error_return_text`]'s text.
+pub fn push_error_return(s: &mut String, errno: i32) {
     let restart = match errno {
         512 => "To be restarted if SA_RESTART is set",
         513 => "To be restarted",
         514 => "To be restarted if no handler",
         516 => "Interrupted by signal",
-        _ => return format!("-1 {}", errno_text(errno)),
+        _ => {
+            s.push_str("-1 ");
+            push_errno_text(s, errno);
+            return;
+        }
     };
-    format!("? {} ({restart})", kernel_errno_name(errno).unwrap_or("?"))
+    s.push_str("? ");
+    s.push_str(kernel_errno_name(errno).unwrap_or("?"));
+    s.push_str(" (");
+    s.push_str(restart);
+    s.push(')');
 }
 
-/// Signal names of x86_64 Linux. No maintained crate gives them
+/// Signal names of x86_64 and aarch64 Linux (both the kernel's generic numbers). No maintained crate gives them
 /// independently of the host (nix and libc use the host's numbering).
 const SIGNALS: [&str; 33] = [
     "0",
@@ -198,6 +246,13 @@ pub fn signal_name(signo: i32) -> Cow<'static, str> {
 mod tests {
     use super::*;
 
+    fn syscall_name(nr: u32) -> Cow<'static, str> {
+        Arch::X86_64.syscall_name(nr)
+    }
+    fn syscall_nr(name: &str) -> Option<u32> {
+        Arch::X86_64.syscall_nr(name)
+    }
+
     #[test]
     fn syscall_names_come_from_the_x86_64_table_on_any_host() {
         assert_eq!(syscall_name(0), "read");
@@ -208,6 +263,51 @@ mod tests {
         assert_eq!(syscall_nr("nosuchcall"), None);
         let last = Arch::X86_64.syscall_numbers().last();
         assert_eq!(last, Some(Arch::X86_64.syscall_table_len() as u32 - 1));
+    }
+
+    #[test]
+    fn aarch64_has_its_own_numbers_and_strace_s_names() {
+        let a = Arch::Aarch64;
+        assert_eq!(a.syscall_name(56), "openat");
+        assert_eq!(a.syscall_name(63), "read");
+        assert_eq!(a.syscall_name(94), "exit_group");
+        assert_eq!(a.syscall_name(221), "execve");
+        // The generic table's fstatat is newfstatat on a 64-bit kernel.
+        assert_eq!(a.syscall_name(79), "newfstatat");
+        assert_eq!(a.syscall_nr("newfstatat"), Some(79));
+        assert_eq!(a.syscall_nr("fstatat"), None);
+        // 32-bit-only time64 calls and x86_64's legacy calls are no
+        // aarch64 syscalls.
+        assert_eq!(a.syscall_name(403), "syscall_0x193");
+        assert!(!a.is_syscall(403));
+        assert_eq!(a.syscall_nr("open"), None);
+        assert_eq!(a.syscall_nr("fork"), None);
+        assert_eq!(a.syscall_nr("openat"), Some(56));
+        assert_eq!(a.syscall_name(9999), "syscall_0x270f");
+    }
+
+    #[test]
+    fn a_syscall_is_the_same_sysno_on_both_architectures() {
+        use syscalls::x86_64::Sysno;
+        let a = Arch::Aarch64;
+        assert_eq!(a.sysno(56), Some(Sysno::openat));
+        assert_eq!(a.sysno(79), Some(Sysno::newfstatat));
+        assert_eq!(a.sysno(403), None);
+        assert_eq!(a.sysno(100_000), None);
+        assert_eq!(a.nr_of(Sysno::openat), Some(56));
+        assert_eq!(a.nr_of(Sysno::open), None);
+        assert_eq!(Arch::X86_64.sysno(257), Some(Sysno::openat));
+        assert_eq!(Arch::X86_64.nr_of(Sysno::openat), Some(257));
+        for arch in [Arch::X86_64, Arch::Aarch64] {
+            let mut n = 0;
+            for nr in arch.syscall_numbers() {
+                let sys = arch.sysno(nr).expect("every syscall has an identity");
+                assert_eq!(arch.nr_of(sys), Some(nr));
+                assert_eq!(sys.name(), arch.syscall_name(nr));
+                n += 1;
+            }
+            assert!(n > 300, "{arch:?}: {n}");
+        }
     }
 
     #[test]

@@ -7,7 +7,20 @@ use std::fmt::Write;
 /// ASCII as is, `\t\n\v\f\r`, `\"` and `\\`, everything else in octal
 /// (three digits when an octal digit follows, so it reads back unambiguously).
 pub fn escape_into(out: &mut String, b: &[u8]) {
-    for (i, &c) in b.iter().enumerate() {
+    let mut i = 0;
+    while i < b.len() {
+        // A run of bytes shown as they are goes in at once.
+        let run = b[i..]
+            .iter()
+            .position(|&c| !(0x20..=0x7e).contains(&c) || c == b'"' || c == b'\\')
+            .unwrap_or(b.len() - i);
+        if run > 0 {
+            // The run is printable ASCII: valid UTF-8.
+            out.push_str(std::str::from_utf8(&b[i..i + run]).unwrap_or_default());
+            i += run;
+            continue;
+        }
+        let c = b[i];
         match c {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
@@ -16,7 +29,6 @@ pub fn escape_into(out: &mut String, b: &[u8]) {
             0x0b => out.push_str("\\v"),
             0x0c => out.push_str("\\f"),
             b'\r' => out.push_str("\\r"),
-            0x20..=0x7e => out.push(c as char),
             _ => {
                 let next_is_digit = b.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
                 if next_is_digit {
@@ -26,7 +38,39 @@ pub fn escape_into(out: &mut String, b: &[u8]) {
                 }
             }
         }
+        i += 1;
     }
+}
+
+/// Appends `v` in decimal (no `fmt` machinery: a replay writes several
+/// numbers per line).
+pub fn push_u64(s: &mut String, v: u64) {
+    s.push_str(itoa::Buffer::new().format(v));
+}
+
+/// Appends `v` in signed decimal.
+pub fn push_i64(s: &mut String, v: i64) {
+    s.push_str(itoa::Buffer::new().format(v));
+}
+
+/// Appends `v` as `0x` and lowercase hex digits (as `{v:#x}`).
+pub fn push_hex(s: &mut String, v: u64) {
+    let mut buf = [0u8; 18];
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b"0123456789abcdef"[(v & 15) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    i -= 2;
+    buf[i] = b'0';
+    buf[i + 1] = b'x';
+    // Only ASCII digits were written.
+    s.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// How every view shows a value a redaction policy dropped: its length
@@ -81,6 +125,20 @@ mod tests {
         assert_eq!(quoted(b"\xff", true), r#""\377"..."#);
         // A terminal escape sequence is shown, never sent.
         assert_eq!(quoted(b"\x1b[2J", false), r#""\33[2J""#);
+        assert_eq!(quoted(b"ab\"cd\x01", true), r#""ab\"cd\1"..."#);
+    }
+
+    #[test]
+    fn numbers_are_written_as_fmt_writes_them() {
+        for v in [0u64, 1, 9, 10, 0xdead_beef, u64::MAX] {
+            let mut s = String::new();
+            push_u64(&mut s, v);
+            push_hex(&mut s, v);
+            assert_eq!(s, format!("{v}{v:#x}"));
+        }
+        let mut s = String::new();
+        push_i64(&mut s, i64::MIN);
+        assert_eq!(s, i64::MIN.to_string());
     }
 
     #[test]

@@ -24,9 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget};
-use ptrec_format::{
-    x86_64, CaptureBuf, Captures, ChunkData, ChunkInfo, Part, Record, Skimmed, Tid, Trace,
-};
+use ptrec_abi::{Arch, Sysno};
+use ptrec_format::{CaptureBuf, Captures, ChunkData, ChunkInfo, Part, Record, Skimmed, Tid, Trace};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -46,6 +45,9 @@ pub struct Entry<'a> {
     pub time: u64,
     /// System CPU time of the thread group at the stop (microseconds).
     pub stime_us: Option<u64>,
+    /// The trace's architecture: `nr`'s numbering ([`Entry::name`],
+    /// [`Entry::sysno`]) and how the decoders read the call.
+    pub arch: Arch,
     pub nr: u32,
     /// Zero in [`Mode::Skim`].
     pub args: [u64; 6],
@@ -53,6 +55,26 @@ pub struct Entry<'a> {
     pub ip: Option<u64>,
     /// Memory captured at entry (empty in [`Mode::Skim`]).
     pub mem: Captures<'a>,
+}
+
+impl Exit<'_> {
+    /// The syscall's name in its architecture.
+    pub fn name(&self) -> std::borrow::Cow<'static, str> {
+        self.arch.syscall_name(self.nr)
+    }
+}
+
+impl Entry<'_> {
+    /// The syscall's name in its architecture (`openat`, `syscall_0x1ff`).
+    pub fn name(&self) -> std::borrow::Cow<'static, str> {
+        self.arch.syscall_name(self.nr)
+    }
+
+    /// The syscall's identity across architectures ([`Arch::sysno`]).
+    #[inline]
+    pub fn sysno(&self) -> Option<Sysno> {
+        self.arch.sysno(self.nr)
+    }
 }
 
 /// A syscall-exit-stop.
@@ -63,6 +85,8 @@ pub struct Exit<'a> {
     pub tid: Tid,
     pub time: u64,
     pub stime_us: Option<u64>,
+    /// The trace's architecture (see [`Entry::arch`]).
+    pub arch: Arch,
     pub nr: u32,
     pub ret: i64,
     /// Memory captured at exit (output parameters).
@@ -133,6 +157,7 @@ pub struct OwnedEntry {
     pub tid: Tid,
     pub time: u64,
     pub stime_us: Option<u64>,
+    pub arch: Arch,
     pub nr: u32,
     pub args: [u64; 6],
     pub ip: Option<u64>,
@@ -146,6 +171,7 @@ impl OwnedEntry {
             tid: e.tid,
             time: e.time,
             stime_us: e.stime_us,
+            arch: e.arch,
             nr: e.nr,
             args: e.args,
             ip: e.ip,
@@ -159,6 +185,7 @@ impl OwnedEntry {
             tid: self.tid,
             time: self.time,
             stime_us: self.stime_us,
+            arch: self.arch,
             nr: self.nr,
             args: self.args,
             ip: self.ip,
@@ -173,6 +200,7 @@ pub struct OwnedExit {
     pub tid: Tid,
     pub time: u64,
     pub stime_us: Option<u64>,
+    pub arch: Arch,
     pub nr: u32,
     pub ret: i64,
     pub mem: CaptureBuf,
@@ -184,6 +212,7 @@ impl OwnedExit {
             tid: x.tid,
             time: x.time,
             stime_us: x.stime_us,
+            arch: x.arch,
             nr: x.nr,
             ret: x.ret,
             mem: owned_captures(&x.mem),
@@ -196,6 +225,7 @@ impl OwnedExit {
             tid: self.tid,
             time: self.time,
             stime_us: self.stime_us,
+            arch: self.arch,
             nr: self.nr,
             ret: self.ret,
             mem: self.mem.captures(),
@@ -459,7 +489,7 @@ impl<'a, C: Consumer> Walker<'a, '_, C> {
     }
 }
 
-fn full_entry<'a>(r: &Record<'a>) -> Option<Entry<'a>> {
+fn full_entry<'a>(r: &Record<'a>, arch: Arch) -> Option<Entry<'a>> {
     match *r {
         Record::SyscallEnter {
             tid,
@@ -473,9 +503,10 @@ fn full_entry<'a>(r: &Record<'a>) -> Option<Entry<'a>> {
             tid,
             time,
             stime_us,
+            arch,
             nr: nr as u32,
             args,
-            ip: regs.as_ref().map(|r| r[x86_64::RIP]),
+            ip: regs.as_ref().map(|r| r.pc()),
             mem,
         }),
         _ => None,
@@ -487,6 +518,7 @@ fn walk_chunk<C: Consumer>(
     c: &C,
     data: &ChunkData,
     mode: Mode,
+    arch: Arch,
 ) -> Result<(C::Sealed, Edges), String> {
     let mut w = Walker {
         c,
@@ -505,6 +537,7 @@ fn walk_chunk<C: Consumer>(
                         tid: s.tid,
                         time: s.time,
                         stime_us: s.stime_us,
+                        arch,
                         nr: s.nr as u32,
                         args: [0; 6],
                         ip: None,
@@ -514,6 +547,7 @@ fn walk_chunk<C: Consumer>(
                         tid: s.tid,
                         time: s.time,
                         stime_us: s.stime_us,
+                        arch,
                         nr: s.nr as u32,
                         ret: s.ret,
                         mem: Captures::default(),
@@ -528,7 +562,7 @@ fn walk_chunk<C: Consumer>(
             let mut it = data.records();
             for r in it.by_ref() {
                 let r = r.map_err(|e| e.to_string())?;
-                if let Some(e) = full_entry(&r) {
+                if let Some(e) = full_entry(&r, arch) {
                     w.enter(e);
                     continue;
                 }
@@ -545,6 +579,7 @@ fn walk_chunk<C: Consumer>(
                         tid,
                         time,
                         stime_us,
+                        arch,
                         nr: nr as u32,
                         ret,
                         mem,
@@ -568,7 +603,7 @@ type Walked<S> = (ChunkInfo, [(u32, u32); 3], Result<(S, Edges), String>);
 /// cannot be read or decoded is handed to [`Consumer::skipped`] and the rest
 /// goes on.
 pub fn run<C: Consumer>(trace: &Trace, mode: Mode, c: &mut C) -> anyhow::Result<()> {
-    let mut s = Stream::new(trace, mode);
+    let mut s = Stream::new(trace, mode)?;
     s.chunks(0..trace.chunks().len(), c)?;
     s.end(c)
 }
@@ -578,18 +613,22 @@ pub fn run<C: Consumer>(trace: &Trace, mode: Mode, c: &mut C) -> anyhow::Result<
 pub struct Stream<'t> {
     trace: &'t Trace,
     mode: Mode,
+    arch: Arch,
     boundary: FxHashMap<Tid, OwnedEntry>,
     progress: Progress,
 }
 
 impl<'t> Stream<'t> {
-    pub fn new(trace: &'t Trace, mode: Mode) -> Stream<'t> {
-        Stream {
+    /// The layer over `trace`; an error when the analyzer does not know
+    /// the trace's architecture.
+    pub fn new(trace: &'t Trace, mode: Mode) -> anyhow::Result<Stream<'t>> {
+        Ok(Stream {
             trace,
             mode,
+            arch: crate::stats::arch(trace)?,
             boundary: FxHashMap::default(),
             progress: Progress::new(trace.chunks().len() as u64),
-        }
+        })
     }
 
     /// Feeds chunks `range` (after every earlier one) to `c`, a window of a
@@ -599,7 +638,7 @@ impl<'t> Stream<'t> {
         range: std::ops::Range<usize>,
         c: &mut C,
     ) -> anyhow::Result<()> {
-        let (trace, mode) = (self.trace, self.mode);
+        let (trace, mode, arch) = (self.trace, self.mode, self.arch);
         let n = range.end.min(trace.chunks().len());
         let window = (4 * rayon::current_num_threads()).max(2);
         let part = match mode {
@@ -617,7 +656,7 @@ impl<'t> Stream<'t> {
                     || (Vec::new(), ChunkData::default()),
                     |(scratch, data), i| {
                         let r = match trace.read_chunk_part_into(i, part, scratch, data) {
-                            Ok(()) => walk_chunk(shared, data, mode),
+                            Ok(()) => walk_chunk(shared, data, mode, arch),
                             Err(e) => Err(e.to_string()),
                         };
                         progress.inc();

@@ -1,7 +1,8 @@
-//! Names and text forms of raw numbers (syscalls, errnos, signals) and
+//! Names and text forms of raw numbers (errnos, signals; a syscall's name
+//! is its architecture's: `ptrec_abi::Arch::syscall_name`) and
 //! strace-style string escaping, from `ptrec_abi`; durations.
 
-pub use ptrec_abi::names::{signal_name, syscall_name};
+pub use ptrec_abi::names::signal_name;
 pub use ptrec_abi::text::{escape_into, quoted, redacted_text};
 
 /// `b` escaped as [`escape_into`] does, without quotes: how every text view

@@ -16,22 +16,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
+use ptrec_abi::Sysno;
 use ptrec_format::{mem_flags, Tid, Trace};
-use rustc_hash::FxHashMap;
 use serde::Serialize;
-use syscalls::x86_64::Sysno;
 
 use crate::calls::{self, ChunkMeta, Consumer, Item, Mode, OwnedEntry};
-use crate::decode::{escaped, secs, syscall_name};
+use crate::decode::{escaped, secs};
 use crate::stats::{self, ScanOptions};
 use crate::tree::{Exit, Tree};
 use ptrec_abi::names::errno_text;
 
 /// The argument that holds the path of the syscalls a diff compares.
-fn path_arg(nr: u32) -> Option<u8> {
+fn path_arg(sys: Option<Sysno>) -> Option<u8> {
     use Sysno as S;
-    let s = Sysno::new(nr as usize)?;
-    Some(match s {
+    Some(match sys? {
         S::open
         | S::creat
         | S::stat
@@ -65,10 +63,11 @@ fn path_arg(nr: u32) -> Option<u8> {
     })
 }
 
-fn is_open(nr: u32) -> bool {
-    [Sysno::open, Sysno::openat, Sysno::openat2, Sysno::creat]
-        .iter()
-        .any(|&s| nr == s as u32)
+fn is_open(sys: Sysno) -> bool {
+    matches!(
+        sys,
+        Sysno::open | Sysno::openat | Sysno::openat2 | Sysno::creat
+    )
 }
 
 /// One path call: who, which, on what, with what result.
@@ -77,13 +76,15 @@ struct PathCall {
     tid: Tid,
     /// Entry time.
     time: u64,
-    nr: u32,
+    /// The syscall (the same on every architecture: traces of two
+    /// architectures compare).
+    sys: Sysno,
     path: Vec<u8>,
     ret: i64,
 }
 
-fn path_of(nr: u32, mem: impl Iterator<Item = (u8, u8, Vec<u8>)>) -> Option<Vec<u8>> {
-    let want = path_arg(nr)?;
+fn path_of(sys: Sysno, mem: impl Iterator<Item = (u8, u8, Vec<u8>)>) -> Option<Vec<u8>> {
+    let want = path_arg(Some(sys))?;
     mem.into_iter()
         .find(|(arg, flags, _)| *arg == want && flags & mem_flags::STRING != 0)
         .map(|m| m.2)
@@ -113,19 +114,22 @@ impl Consumer for Paths {
     fn item<'a>(&self, p: &mut PathsPart, item: Item<'_, 'a>) {
         match item {
             Item::Call(c) => {
-                let (Some(x), Some(_)) = (c.exit, path_arg(c.entry.nr)) else {
+                let (Some(x), Some(sys)) = (c.exit, c.entry.sysno()) else {
                     return;
                 };
+                if path_arg(Some(sys)).is_none() {
+                    return;
+                }
                 let mem = c
                     .entry
                     .mem
                     .iter()
                     .map(|m| (m.arg, m.flags, m.data.to_vec()));
-                if let Some(path) = path_of(c.entry.nr, mem) {
+                if let Some(path) = path_of(sys, mem) {
                     p.calls.push(PathCall {
                         tid: c.entry.tid,
                         time: c.entry.time,
-                        nr: c.entry.nr,
+                        sys,
                         path,
                         ret: x.ret,
                     });
@@ -149,12 +153,15 @@ impl Consumer for Paths {
         // A call that crossed the chunk boundary comes first in the chunk.
         for (r, e) in part.resumed.iter().zip(entries) {
             if let (Some((tid, ret)), Some(e)) = (r, e) {
+                let Some(sys) = e.arch.sysno(e.nr) else {
+                    continue;
+                };
                 let mem = e.mem.iter().map(|m| (m.arg, m.flags, m.data.to_vec()));
-                if let Some(path) = path_of(e.nr, mem) {
+                if let Some(path) = path_of(sys, mem) {
                     self.calls.push(PathCall {
                         tid: *tid,
                         time: e.time,
-                        nr: e.nr,
+                        sys,
                         path,
                         ret: *ret,
                     });
@@ -212,6 +219,7 @@ fn exec_key(p: &crate::tree::Process) -> String {
 }
 
 fn load(t: &Trace) -> anyhow::Result<Run> {
+    let arch = stats::arch(t)?;
     let so = ScanOptions::default();
     let scan = stats::scan(t, &so)?;
     let tree = Tree::build(&scan.events, &scan.spans, &crate::command(t));
@@ -231,12 +239,6 @@ fn load(t: &Trace) -> anyhow::Result<Run> {
             ..Proc::default()
         })
         .collect();
-    let index: FxHashMap<Tid, usize> = tree
-        .processes
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.pid, i))
-        .collect();
     // A process that never exec'd runs its parent's program: its key says so.
     for i in 0..procs.len() {
         if procs[i].key.is_empty() {
@@ -253,26 +255,28 @@ fn load(t: &Trace) -> anyhow::Result<Run> {
             None => roots.push(i),
         }
     }
-    for ((tid, nr), s) in &scan.stats {
-        if let Some(&i) = index.get(&tree.tgid_of(*tid)) {
+    // Counts and calls go to the process (pid and generation) the thread
+    // was in at the time: a reused pid is another process.
+    for ((life, nr), s) in &scan.stats {
+        if let Some(i) = life.process(&tree) {
             let p = &mut procs[i];
             p.calls += s.calls;
             p.cpu_ns += s.time_ns;
             *p.by_syscall
-                .entry(syscall_name(*nr).into_owned())
+                .entry(arch.syscall_name(*nr).into_owned())
                 .or_default() += s.calls;
         }
     }
     for c in paths.calls {
-        let Some(&i) = index.get(&tree.tgid_of(c.tid)) else {
+        let Some(i) = tree.index_at(c.tid, c.time) else {
             continue;
         };
         let p = &mut procs[i];
         if (-4095..0).contains(&c.ret) {
             p.errors
-                .entry((syscall_name(c.nr).into_owned(), c.path, -c.ret as i32))
+                .entry((c.sys.name().to_string(), c.path, -c.ret as i32))
                 .or_insert(c.time);
-        } else if is_open(c.nr) {
+        } else if is_open(c.sys) {
             p.opened.insert(c.path);
         }
     }

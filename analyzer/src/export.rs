@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::calls::{self, Call, ChunkMeta, Consumer, End, Entry, Exit, Item, Mode, OwnedEntry};
-use crate::decode::{escaped, signal_name, syscall_name};
+use crate::decode::{escaped, signal_name};
 use crate::files::{errno_name, Files};
 use crate::procs::{self, Object, Op, OpKind, Procs, Want, Watch};
 use crate::stats::{self, is_error, ScanOptions};
@@ -143,6 +143,7 @@ impl Partitions {
 
 fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Exported> {
     let t = crate::open(path)?;
+    let arch = stats::arch(&t)?;
     let id = t.header().trace_id().to_string();
     // The skim pass: the process tree and the counts.
     let scan = stats::scan(&t, &ScanOptions::default())?;
@@ -174,7 +175,10 @@ fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Expor
         id: id.clone(),
         clock,
         tree: &tree,
-        names: (0..1024).map(|nr| syscall_name(nr).into_owned()).collect(),
+        arch,
+        names: (0..1024)
+            .map(|nr| arch.syscall_name(nr).into_owned())
+            .collect(),
         resolved: FxHashMap::default(),
         cwd_at_end: vec![None; tree.processes.len()],
         files: Files::default(),
@@ -399,6 +403,8 @@ struct Exporter<'t> {
     id: String,
     clock: Clock<'t>,
     tree: &'t Tree,
+    /// The trace's architecture: its syscall names.
+    arch: ptrec_abi::Arch,
     names: Vec<String>,
     /// Paths and descriptor targets of calls whose ops were applied but
     /// whose rows are not complete yet, by (tid, entry time).
@@ -439,7 +445,7 @@ impl Exporter<'_> {
     fn name(&self, nr: u32) -> std::borrow::Cow<'_, str> {
         match self.names.get(nr as usize) {
             Some(n) => n.as_str().into(),
-            None => syscall_name(nr),
+            None => self.arch.syscall_name(nr),
         }
     }
 
@@ -571,7 +577,7 @@ impl Watch for Exporter<'_> {
         let fd = match op.kind {
             OpKind::Death { .. } => {
                 // Before the state forgets the leader: the process's cwd.
-                if let Some(i) = self.tree.process_index_at(tid, op.time) {
+                if let Some(i) = self.tree.index_at(tid, op.time) {
                     if self.tree.processes[i].pid == tid {
                         self.cwd_at_end[i] = Some(procs.cwd(tid).to_vec());
                     }

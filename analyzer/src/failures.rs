@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::calls::{Call, Entry, Exit};
 use crate::clock;
-use crate::decode::{escaped, secs, syscall_name};
+use crate::decode::{escaped, secs};
 use crate::files::errno_name;
 use crate::procs::{self, Op, OpKind, PathKind, Procs, Watch};
 use crate::replay::call_line;
@@ -309,6 +309,7 @@ pub fn collect(t: &Trace, so: &ScanOptions) -> anyhow::Result<Report> {
 
 /// The report over a tree already built; `t0` is the zero of relative times.
 pub fn report(t: &Trace, tree: &Tree, t0: u64) -> anyhow::Result<Report> {
+    let arch = crate::stats::arch(t)?;
     let mut w = Failures {
         tree,
         kept: FxHashMap::default(),
@@ -378,7 +379,10 @@ pub fn report(t: &Trace, tree: &Tree, t0: u64) -> anyhow::Result<Report> {
                     path,
                     errno: errno_name(e),
                     count,
-                    syscalls: nrs.into_iter().map(|n| syscall_name(n).into()).collect(),
+                    syscalls: nrs
+                        .into_iter()
+                        .map(|n| arch.syscall_name(n).into())
+                        .collect(),
                 })
                 .collect(),
             last_syscalls: k.last.into_iter().map(|c| c.1).collect(),

@@ -19,12 +19,12 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use ptrec_abi::decode::{FdDesc, FdResolver};
+use ptrec_abi::Arch;
 
 use ptrec_format::{mem_flags, ChildKind, Record, Tid};
 use rustc_hash::FxHashMap;
 
 use crate::calls::{ChunkMeta, Consumer, Entry, Exit, Item, OwnedEntry, OwnedExit};
-use crate::decode::syscall_name;
 
 #[derive(Clone, Debug)]
 struct Fd {
@@ -359,7 +359,7 @@ impl FdState {
         }
         let tid = x.tid;
         let a = e.args;
-        let name = syscall_name(e.nr);
+        let name = e.name();
         match &*name {
             "open" | "creat" => {
                 if let Some(p) = string_arg(e, 0) {
@@ -520,11 +520,11 @@ impl FdState {
         }
     }
 
-    /// Whether a call of syscall `nr` can change the state.
-    pub fn affects(nr: u32) -> bool {
-        Self::returns_fd(nr)
+    /// Whether a call of syscall `nr` of `arch` can change the state.
+    pub fn affects(arch: Arch, nr: u32) -> bool {
+        Self::returns_fd(arch, nr)
             || matches!(
-                &*syscall_name(nr),
+                &*arch.syscall_name(nr),
                 "dup2"
                     | "dup3"
                     | "fcntl"
@@ -542,9 +542,9 @@ impl FdState {
 
     /// Whether syscall `nr` returns a new descriptor (strace `-y` then
     /// decorates the return value too).
-    pub fn returns_fd(nr: u32) -> bool {
+    pub fn returns_fd(arch: Arch, nr: u32) -> bool {
         matches!(
-            &*syscall_name(nr),
+            &*arch.syscall_name(nr),
             "open"
                 | "openat"
                 | "openat2"
@@ -618,12 +618,16 @@ impl Consumer for Pass {
         match item {
             Item::Enter(_) => {}
             Item::Call(c) => {
-                if let Some(x) = c.exit.as_ref().filter(|_| FdState::affects(c.entry.nr)) {
+                if let Some(x) = c
+                    .exit
+                    .as_ref()
+                    .filter(|_| FdState::affects(c.entry.arch, c.entry.nr))
+                {
                     ops.push(Op::Call(OwnedEntry::of(&c.entry), OwnedExit::of(x)));
                 }
             }
             Item::Resumed(r) => {
-                if let Some(x) = r.exit.as_ref().filter(|x| FdState::affects(x.nr)) {
+                if let Some(x) = r.exit.as_ref().filter(|x| FdState::affects(x.arch, x.nr)) {
                     ops.push(Op::Resumed(*resumed, OwnedExit::of(x)));
                 }
                 *resumed += 1;
@@ -764,7 +768,8 @@ mod tests {
             tid,
             time: 0,
             stime_us: None,
-            nr: ptrec_abi::names::syscall_nr(nr).unwrap_or(0),
+            arch: Arch::X86_64,
+            nr: Arch::X86_64.syscall_nr(nr).unwrap_or(0),
             args,
             ip: None,
             mem: Captures::Slice(mem),
@@ -776,6 +781,7 @@ mod tests {
             tid,
             time: 0,
             stime_us: None,
+            arch: Arch::X86_64,
             nr: 0,
             ret,
             mem: Captures::Slice(mem),

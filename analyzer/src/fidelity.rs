@@ -14,7 +14,7 @@ use std::fmt::Write;
 use ptrec_format::{mem_flags, note_kind, Record, Tid, Trace};
 use serde::Serialize;
 
-use crate::decode::{escaped, secs, syscall_name};
+use crate::decode::{escaped, secs};
 
 /// A note rec wrote into the trace.
 #[derive(Clone, Debug, Serialize)]
@@ -165,10 +165,10 @@ impl Part {
 pub struct PerSyscall(pub Vec<(String, u64)>);
 
 impl PerSyscall {
-    fn from(m: BTreeMap<u32, u64>) -> PerSyscall {
+    fn from(arch: ptrec_abi::Arch, m: BTreeMap<u32, u64>) -> PerSyscall {
         let mut v: Vec<(String, u64)> = m
             .into_iter()
-            .map(|(nr, n)| (syscall_name(nr).into_owned(), n))
+            .map(|(nr, n)| (arch.syscall_name(nr).into_owned(), n))
             .collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         PerSyscall(v)
@@ -217,7 +217,7 @@ pub struct Fidelity {
     pub verdict: Vec<String>,
 }
 
-pub fn report(t: &Trace) -> Fidelity {
+pub fn report(t: &Trace, arch: ptrec_abi::Arch) -> Fidelity {
     let parts = t.par_map_chunks(|d| {
         let mut p = Part::default();
         match d {
@@ -253,10 +253,10 @@ pub fn report(t: &Trace) -> Fidelity {
         truncation: t.truncation().map(|c| c.to_string()),
         corrupt_chunks: p.corrupt,
         string_limit: h.options.string_limit,
-        captures_cut: PerSyscall::from(p.cut),
-        captures_unreadable: PerSyscall::from(p.unreadable),
-        captures_partial: PerSyscall::from(p.partial),
-        captures_redacted: PerSyscall::from(p.redacted),
+        captures_cut: PerSyscall::from(arch, p.cut),
+        captures_unreadable: PerSyscall::from(arch, p.unreadable),
+        captures_partial: PerSyscall::from(arch, p.partial),
+        captures_redacted: PerSyscall::from(arch, p.redacted),
         filter: (!h.options.filter.is_empty()).then(|| {
             format!(
                 "{} ({})",

@@ -16,13 +16,14 @@ impl Filter {
         Filter { set: None }
     }
 
-    /// Parses `-e` expressions; only `trace=` (or a bare set) is supported.
+    /// Parses `-e` expressions of the trace's architecture (its names,
+    /// numbers and classes); only `trace=` (or a bare set) is supported.
     /// As strace, a later `trace=` replaces an earlier one.
-    pub fn parse(exprs: &[String]) -> anyhow::Result<Filter> {
+    pub fn parse(arch: Arch, exprs: &[String]) -> anyhow::Result<Filter> {
         let mut f = Filter::all();
         for e in exprs {
-            let set = SyscallSet::parse_expr(Arch::X86_64, e)?;
-            f.set = (set != SyscallSet::all(Arch::X86_64)).then_some(set);
+            let set = SyscallSet::parse_expr(arch, e)?;
+            f.set = (set != SyscallSet::all(arch)).then_some(set);
         }
         Ok(f)
     }
@@ -36,19 +37,30 @@ impl Filter {
 mod tests {
     use super::*;
 
+    const X: Arch = Arch::X86_64;
+
+    #[test]
+    fn aarch64_names_and_classes_select_aarch64_numbers() {
+        let f = Filter::parse(Arch::Aarch64, &["trace=openat,%network".into()]).unwrap();
+        assert!(f.shows(56));
+        assert!(!f.shows(257));
+        assert!(f.shows(203)); // connect
+        assert!(Filter::parse(Arch::Aarch64, &["trace=open".into()]).is_err());
+    }
+
     #[test]
     fn names_classes_and_negation() {
-        let f = Filter::parse(&["trace=openat,%network".into()]).unwrap();
+        let f = Filter::parse(X, &["trace=openat,%network".into()]).unwrap();
         assert!(f.shows(257));
         assert!(f.shows(42)); // connect
         assert!(!f.shows(0));
-        let f = Filter::parse(&["!write".into()]).unwrap();
+        let f = Filter::parse(X, &["!write".into()]).unwrap();
         assert!(!f.shows(1));
         assert!(f.shows(0));
-        assert!(Filter::parse(&["trace=nosuchcall".into()]).is_err());
-        assert!(Filter::parse(&[]).unwrap().shows(12345));
+        assert!(Filter::parse(X, &["trace=nosuchcall".into()]).is_err());
+        assert!(Filter::parse(X, &[]).unwrap().shows(12345));
         // The classes rec takes, %ipc among them.
-        assert!(Filter::parse(&["trace=%ipc".into()]).unwrap().shows(29)); // shmget
-        assert!(Filter::parse(&["trace=/^sem".into()]).unwrap().shows(64)); // semget
+        assert!(Filter::parse(X, &["trace=%ipc".into()]).unwrap().shows(29)); // shmget
+        assert!(Filter::parse(X, &["trace=/^sem".into()]).unwrap().shows(64)); // semget
     }
 }

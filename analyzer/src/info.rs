@@ -17,6 +17,7 @@ pub fn run(t: &Trace, json: bool) -> anyhow::Result<()> {
 
 /// `info --json`: the header, the chunks and the fidelity report.
 pub fn json(t: &Trace) -> anyhow::Result<String> {
+    let arch = stats::arch(t)?;
     let h = t.header();
     let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let o = &h.options;
@@ -26,6 +27,8 @@ pub fn json(t: &Trace) -> anyhow::Result<String> {
         "recorder": h.recorder_version,
         "trace_id": h.trace_id().to_string(),
         "arch": h.arch,
+        "arch_name": arch.name(),
+        "reg_layout": h.reg_layout,
         "kernel": h.kernel_release,
         "hostname": h.hostname,
         "page_size": h.page_size,
@@ -43,12 +46,13 @@ pub fn json(t: &Trace) -> anyhow::Result<String> {
         })),
         "chunks": t.chunks().len(),
         "ended_cleanly": t.truncation().is_none(),
-        "fidelity": crate::fidelity::report(t),
+        "fidelity": crate::fidelity::report(t, arch),
     });
     Ok(serde_json::to_string_pretty(&v)?)
 }
 
 pub fn text(t: &Trace) -> anyhow::Result<String> {
+    let arch = stats::arch(t)?;
     let h = t.header();
     let mut s = String::new();
     let _ = writeln!(s, "file:             {}", t.path().display());
@@ -58,8 +62,14 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
         "recorder:         {}",
         escaped(h.recorder_version.as_bytes())
     );
-    let _ = writeln!(s, "arch:             {:#x} (x86_64)", h.arch);
-    let _ = writeln!(s, "register layout:  {}", h.reg_layout);
+    let _ = writeln!(s, "arch:             {:#x} ({})", h.arch, arch.name());
+    let _ = writeln!(
+        s,
+        "register layout:  {} ({}: {} registers)",
+        h.reg_layout,
+        arch.name(),
+        arch.reg_layout().count()
+    );
     let _ = writeln!(
         s,
         "kernel:           {}",
@@ -221,7 +231,7 @@ pub fn text(t: &Trace) -> anyhow::Result<String> {
             let _ = writeln!(s, "ended:            NOT cleanly: {c}");
         }
     }
-    s.push_str(&crate::fidelity::report(t).text());
+    s.push_str(&crate::fidelity::report(t, arch).text());
     if let Err(e) = p {
         crate::out(&s)?;
         return Err(e);

@@ -65,7 +65,7 @@ pub fn open(path: &Path) -> anyhow::Result<Trace> {
         ptrec_format::Error::Open { .. } => anyhow::anyhow!("{e}"),
         e => anyhow::anyhow!("{}: {e}", path.display()),
     })?;
-    stats::check_arch(&t)?;
+    stats::arch(&t)?;
     Ok(t)
 }
 
@@ -268,6 +268,7 @@ pub fn command_text(t: &Trace) -> String {
 
 fn summary_cmd(path: &Path, opts: &SummaryOpts, strict: bool) -> anyhow::Result<()> {
     let t = open(path)?;
+    let arch = stats::arch(&t)?;
     let so = ScanOptions {
         wall: opts.wall,
         histograms: opts.percentiles,
@@ -281,10 +282,11 @@ fn summary_cmd(path: &Path, opts: &SummaryOpts, strict: bool) -> anyhow::Result<
         if opts.json {
             let procs = groups
                 .into_iter()
-                .map(|(pid, s)| {
-                    let j = summary::json_summary(&summary::rows(s, opts.sort));
+                .map(|(i, pid, s)| {
+                    let j = summary::json_summary(&summary::rows(arch, s, opts.sort));
                     summary::JsonProcess {
                         pid,
+                        generation: i.map_or(0, |i| tree.processes[i].generation),
                         syscalls: j.syscalls,
                         total: j.total,
                     }
@@ -294,20 +296,25 @@ fn summary_cmd(path: &Path, opts: &SummaryOpts, strict: bool) -> anyhow::Result<
             return out(&(serde_json::to_string_pretty(&j)? + "\n"));
         }
         let mut s = String::new();
-        for (i, (pid, stats)) in groups.into_iter().enumerate() {
-            if i > 0 {
+        for (n, (i, pid, stats)) in groups.into_iter().enumerate() {
+            if n > 0 {
                 s.push('\n');
             }
-            let cmd = tree.get(pid).map(|p| p.command_text()).unwrap_or_default();
-            s.push_str(&format!("process {pid} {cmd}\n"));
+            // `1234` or, for a reused pid, `1234#1`, with the command that
+            // process ran.
+            let (id, cmd) = match i.map(|i| &tree.processes[i]) {
+                Some(p) => (p.id(), p.command_text()),
+                None => (pid.to_string(), String::new()),
+            };
+            s.push_str(&format!("process {id} {cmd}\n"));
             s.push_str(&summary::table(
-                &summary::rows(stats, opts.sort),
+                &summary::rows(arch, stats, opts.sort),
                 opts.percentiles,
             ));
         }
         return out(&s);
     }
-    let rows = summary::rows(p.by_syscall(), opts.sort);
+    let rows = summary::rows(arch, p.by_syscall(), opts.sort);
     if opts.json {
         out(&(serde_json::to_string_pretty(&summary::json_summary(&rows))? + "\n"))
     } else {

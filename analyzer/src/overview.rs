@@ -33,6 +33,7 @@ pub fn run(t: &Trace, so: &ScanOptions, sort: SortKey, json: bool) -> anyhow::Re
 
 /// What both forms show.
 struct Overview {
+    arch: ptrec_abi::Arch,
     scan: Scan,
     tree: Tree,
     /// The times in the table are wall times.
@@ -88,6 +89,7 @@ impl Overview {
         tree.warn_problems(t);
         let failures = crate::failures::report(t, &tree, scan.first_time.unwrap_or(0))?;
         Ok(Overview {
+            arch: stats::arch(t)?,
             scan,
             tree,
             wall,
@@ -123,7 +125,7 @@ impl Overview {
         let p = &self.scan;
         let first = p.first_time.unwrap_or(0);
         let total = self.total();
-        let rows = summary::rows(p.by_syscall(), sort);
+        let rows = summary::rows(self.arch, p.by_syscall(), sort);
         let top = rows
             .iter()
             .take(TOP)
@@ -221,7 +223,7 @@ impl Overview {
             },
         ));
         let total = self.total();
-        let rows = summary::rows(p.by_syscall(), sort);
+        let rows = summary::rows(self.arch, p.by_syscall(), sort);
         let _ = writeln!(
             s,
             "\ntop syscalls by {} (% of the whole trace):",
@@ -233,11 +235,12 @@ impl Overview {
         );
         let top: Vec<_> = rows.into_iter().take(TOP).collect();
         s.push_str(&summary::table_of(&top, false, &total));
-        let mut errs: Vec<(String, u64)> = summary::rows(p.by_syscall(), SortKey::Errors)
-            .into_iter()
-            .filter(|r| r.stat.errors > 0)
-            .map(|r| (r.name, r.stat.errors))
-            .collect();
+        let mut errs: Vec<(String, u64)> =
+            summary::rows(self.arch, p.by_syscall(), SortKey::Errors)
+                .into_iter()
+                .filter(|r| r.stat.errors > 0)
+                .map(|r| (r.name, r.stat.errors))
+                .collect();
         let _ = writeln!(
             s,
             "\nerrors: {} (analyze failures and analyze files name the errnos and paths)",

@@ -17,9 +17,9 @@
 //! process that inherited that table, so a child writing to its fd 2 and its
 //! parent writing to its fd 2 are seen writing to the same place.
 
+use ptrec_abi::Sysno;
 use ptrec_format::{mem_flags, Record, Termination, Tid, Trace};
 use rustc_hash::FxHashMap;
-use syscalls::x86_64::Sysno;
 
 use crate::calls::{self, Call, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry};
 use crate::stats::is_error;
@@ -39,9 +39,6 @@ const F_SETFD: u64 = 2;
 const F_DUPFD_CLOEXEC: u64 = 1030;
 const FD_CLOEXEC: u64 = 1;
 const CLOSE_RANGE_CLOEXEC: u64 = 4;
-/// struct msghdr on x86_64: msg_name at 0, msg_control at 32.
-const MSG_NAME: usize = 0;
-const MSG_CONTROL: usize = 32;
 
 /// How a file was opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -700,7 +697,8 @@ fn written(e: &Entry<'_>, sys: Sysno, ret: i64, want: Want) -> (Vec<u8>, bool) {
                     .and_then(|b| b.try_into().ok())
                     .map(u64::from_le_bytes)
             };
-            let (name, control) = (ptr(MSG_NAME), ptr(MSG_CONTROL));
+            let h = e.arch.layout().msghdr;
+            let (name, control) = (ptr(h.msg_name.off), ptr(h.msg_control.off));
             for m in e.mem.iter().filter(|m| m.arg == 9) {
                 if Some(m.addr) != name && Some(m.addr) != control {
                     take(m.data, &mut data);
@@ -714,7 +712,7 @@ fn written(e: &Entry<'_>, sys: Sysno, ret: i64, want: Want) -> (Vec<u8>, bool) {
 
 /// The op of a call, if it is one the state or the views care about.
 pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
-    let sys = Sysno::new(e.nr as usize)?;
+    let sys = e.sysno()?;
     let a = e.args;
     let ret = x.map(|x| x.ret);
     let r = ret.unwrap_or(-1);
@@ -937,7 +935,7 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
 
 /// The old name of a rename, the second op of that call.
 fn rename_from(e: &Entry<'_>, x: Option<&Exit<'_>>) -> Option<Op> {
-    let sys = Sysno::new(e.nr as usize)?;
+    let sys = e.sysno()?;
     let (dirfd, arg) = match sys {
         Sysno::rename => (AT_FDCWD, 0),
         Sysno::renameat | Sysno::renameat2 => (arg_i32(e.args[0]), 1),

@@ -12,10 +12,16 @@ pub use line::call_line;
 
 /// Pads the call text to strace's 40th column before ` = `.
 fn finish(s: &mut String, start: usize, ret: &str) {
+    pad(s, start);
+    s.push_str(ret);
+}
+
+/// Pads the call text to strace's 40th column and writes ` = `.
+fn pad(s: &mut String, start: usize) {
+    const SPACES: &str = "                                       ";
     let w = s.len() - start;
     if w < 39 {
-        s.extend(std::iter::repeat_n(' ', 39 - w));
+        s.push_str(&SPACES[..39 - w]);
     }
     s.push_str(" = ");
-    s.push_str(ret);
 }

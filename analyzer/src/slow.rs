@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::calls::{self, Call, ChunkMeta, Consumer, Item, Mode, OwnedEntry, OwnedExit};
 use crate::clock;
-use crate::decode::{escaped, secs, syscall_name};
+use crate::decode::{escaped, secs};
 use crate::filter::Filter;
 use crate::replay::call_line;
 use crate::stats::{self, ScanOptions};
@@ -227,7 +227,7 @@ pub fn nearest_rank(v: &[u64], q: f64) -> u64 {
     v[rank - 1]
 }
 
-fn latency(nr: u32, mut v: Vec<u64>) -> Latency {
+fn latency(arch: ptrec_abi::Arch, nr: u32, mut v: Vec<u64>) -> Latency {
     v.sort_unstable();
     let mut histogram: Vec<Bucket> = DECADES
         .iter()
@@ -245,7 +245,7 @@ fn latency(nr: u32, mut v: Vec<u64>) -> Latency {
         histogram[i].count += 1;
     }
     Latency {
-        name: syscall_name(nr).into(),
+        name: arch.syscall_name(nr).into(),
         calls: v.len() as u64,
         total_ns: v.iter().sum(),
         p50_ns: nearest_rank(&v, 0.50),
@@ -295,7 +295,8 @@ pub fn run(
     exprs: &[String],
     json: bool,
 ) -> anyhow::Result<()> {
-    let filter = Filter::parse(exprs)?;
+    let arch = stats::arch(t)?;
+    let filter = Filter::parse(arch, exprs)?;
     let scan = stats::scan(t, so)?;
     let tree = Tree::build(&scan.events, &scan.spans, &crate::command(t));
     let t0 = scan.first_time.unwrap_or(0);
@@ -306,7 +307,11 @@ pub fn run(
         lat: FxHashMap::default(),
     };
     calls::run(t, Mode::Full, &mut c)?;
-    let mut lat: Vec<Latency> = c.lat.into_iter().map(|(nr, v)| latency(nr, v)).collect();
+    let mut lat: Vec<Latency> = c
+        .lat
+        .into_iter()
+        .map(|(nr, v)| latency(arch, nr, v))
+        .collect();
     lat.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.name.cmp(&b.name)));
     let h = t.header();
     let pid = |s: &Slow| tree.pid_at(s.tid, s.time);
@@ -318,7 +323,7 @@ pub fn run(
                 .map(|s| JsonSlow {
                     pid: pid(s),
                     tid: s.tid,
-                    syscall: syscall_name(s.nr).into(),
+                    syscall: arch.syscall_name(s.nr).into(),
                     call: s.line.clone(),
                     seconds: s.ns as f64 / 1e9,
                     start: When {
@@ -420,7 +425,7 @@ mod tests {
         assert_eq!(nearest_rank(&[7], 0.5), 7);
         assert_eq!(nearest_rank(&[], 0.5), 0);
         // 1001 ns is not rounded to a bucket edge.
-        let l = latency(0, vec![1001, 5, 1_000_000_001]);
+        let l = latency(ptrec_abi::Arch::X86_64, 0, vec![1001, 5, 1_000_000_001]);
         assert_eq!((l.p50_ns, l.max_ns), (1001, 1_000_000_001));
         let counts: Vec<u64> = l.histogram.iter().map(|b| b.count).collect();
         assert_eq!(counts, [1, 1, 0, 0, 0, 0, 0, 1]);

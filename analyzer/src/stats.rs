@@ -3,7 +3,8 @@
 //! tree is built from ([`scan`]). The calls come joined from [`calls`]; this
 //! module only adds them up.
 
-use ptrec_format::{ChildKind, Kind, Record, Termination, Tid, Trace, AUDIT_ARCH_X86_64};
+use ptrec_abi::Arch;
+use ptrec_format::{ChildKind, Kind, Record, Termination, Tid, Trace};
 use rustc_hash::FxHashMap;
 
 use crate::calls::{self, Item, Mode, OwnedEntry};
@@ -186,11 +187,37 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// What a scan of the call layer keeps: counts per thread and syscall,
-/// process events, thread spans, record counts. See [`scan`].
+/// One lifetime of a thread: its tid and the time of the record that
+/// created it (its NewChild), 0 for a thread alive when the trace begins.
+/// A tid that is created again (pid reuse) starts a new lifetime, so the
+/// counts of two processes that had the same pid never merge; the tree
+/// names the process of a lifetime ([`Life::process`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Life {
+    pub tid: Tid,
+    pub since: u64,
+}
+
+/// In a chunk's part: the lifetime that was current when the chunk began
+/// (the merge in chunk order resolves it).
+const CONTINUING: u64 = u64::MAX;
+
+impl Life {
+    /// The index in [`Tree::processes`] of the process this lifetime of the
+    /// thread belonged to when it began (pid reuse aware, as every view).
+    pub fn process(self, tree: &crate::tree::Tree) -> Option<usize> {
+        tree.index_at(self.tid, self.since)
+    }
+}
+
+/// What a scan of the call layer keeps: counts per thread lifetime and
+/// syscall, process events, thread spans, record counts. See [`scan`].
 #[derive(Clone, Debug, Default)]
 pub struct Scan {
-    pub stats: FxHashMap<(Tid, u32), Stat>,
+    pub stats: FxHashMap<(Life, u32), Stat>,
+    /// tid -> the start of its current lifetime (see [`Life`]), for the
+    /// tids created again so far.
+    lives: FxHashMap<Tid, u64>,
     pub events: Vec<Event>,
     pub spans: FxHashMap<Tid, Span>,
     /// Records per kind byte.
@@ -217,15 +244,27 @@ pub struct ScanPart {
     /// (tid, nr, exit time, exit CPU time).
     /// (exit time, exit CPU time) per [`Item::Resumed`], in order (`None`: no exit).
     resumed: Vec<Option<(u64, Option<u64>)>>,
-    /// The chunk's counts per thread, indexed by syscall number (merged
-    /// into `scan.stats` at the end), and the last thread looked up: a
-    /// call's exit mostly follows its entry.
-    threads: Vec<(Tid, Vec<Stat>)>,
+    /// The chunk's counts per thread lifetime, indexed by syscall number
+    /// (merged into `scan.stats` at the end), and the last thread looked
+    /// up: a call's exit mostly follows its entry.
+    threads: Vec<(Life, Vec<Stat>)>,
     index: FxHashMap<Tid, u32>,
     last: Option<(Tid, u32)>,
 }
 
 impl ScanPart {
+    /// `tid` is created (again) at `time`: its calls from here on are a
+    /// new lifetime's.
+    fn born(&mut self, tid: Tid, time: u64) {
+        let n = self.threads.len() as u32;
+        self.threads.push((Life { tid, since: time }, Vec::new()));
+        self.index.insert(tid, n);
+        if self.last.is_some_and(|(t, _)| t == tid) {
+            self.last = None;
+        }
+        self.scan.lives.insert(tid, time);
+    }
+
     #[inline]
     fn stat(&mut self, tid: Tid, nr: u32) -> &mut Stat {
         let i = match self.last {
@@ -234,20 +273,24 @@ impl ScanPart {
                 let n = self.threads.len() as u32;
                 let i = *self.index.entry(tid).or_insert(n);
                 if i == n {
-                    self.threads.push((tid, Vec::new()));
+                    let life = Life {
+                        tid,
+                        since: CONTINUING,
+                    };
+                    self.threads.push((life, Vec::new()));
                 }
                 self.last = Some((tid, i));
                 i
             }
         };
-        let v = &mut self.threads[i as usize].1;
+        let (life, v) = &mut self.threads[i as usize];
         let nr = nr as usize;
         if nr >= v.len() {
             // Syscall numbers are small; a forged one is counted all the same.
             if nr < 4096 {
                 v.resize_with(nr + 1, Stat::default);
             } else {
-                return self.scan.stats.entry((tid, nr as u32)).or_default();
+                return self.scan.stats.entry((*life, nr as u32)).or_default();
             }
         }
         &mut v[nr]
@@ -289,7 +332,11 @@ impl Scan {
         x: (u64, Option<u64>),
     ) {
         let d = call_time(opts, t.0, t.1, x.0, x.1);
-        let s = self.stats.entry((tid, nr)).or_default();
+        let life = Life {
+            tid,
+            since: CONTINUING,
+        };
+        let s = self.stats.entry((life, nr)).or_default();
         s.time_ns += d;
         if opts.histograms {
             s.hist
@@ -348,7 +395,18 @@ impl Scan {
 
     /// Appends `b`, which covers the chunks right after `self`'s.
     fn append(&mut self, mut b: Scan) {
-        for (k, s) in b.stats.drain() {
+        for ((life, nr), s) in b.stats.drain() {
+            let since = match life.since {
+                CONTINUING => self.lives.get(&life.tid).copied().unwrap_or(0),
+                t => t,
+            };
+            let k = (
+                Life {
+                    tid: life.tid,
+                    since,
+                },
+                nr,
+            );
             match self.stats.get_mut(&k) {
                 Some(a) => a.merge(&s),
                 None => {
@@ -356,6 +414,7 @@ impl Scan {
                 }
             }
         }
+        self.lives.extend(b.lives.drain());
         self.events.append(&mut b.events);
         for (tid, sp) in b.spans.drain() {
             self.spans
@@ -446,7 +505,12 @@ impl calls::Consumer for Scanner {
                 }
                 p.resumed.push(r.exit.map(|x| (x.time, x.stime_us)));
             }
-            Item::Event(r) => p.scan.event(r),
+            Item::Event(r) => {
+                if let Record::NewChild { child, time, .. } = *r {
+                    p.born(child, time);
+                }
+                p.scan.event(r)
+            }
         }
     }
 
@@ -462,13 +526,13 @@ impl calls::Consumer for Scanner {
                     .account(&self.opts, e.tid, e.nr, (e.time, e.stime_us), *x);
             }
         }
-        for (tid, v) in std::mem::take(&mut p.threads) {
+        for (life, v) in std::mem::take(&mut p.threads) {
             for (nr, st) in v.into_iter().enumerate() {
                 if st.calls > 0 || st.errors > 0 || st.time_ns > 0 || st.hist.is_some() {
-                    match p.scan.stats.get_mut(&(tid, nr as u32)) {
+                    match p.scan.stats.get_mut(&(life, nr as u32)) {
                         Some(a) => a.merge(&st),
                         None => {
-                            p.scan.stats.insert((tid, nr as u32), st);
+                            p.scan.stats.insert((life, nr as u32), st);
                         }
                     }
                 }
@@ -499,23 +563,30 @@ impl calls::Consumer for Scanner {
     }
 }
 
-/// Checks that the analyzer knows the trace's architecture.
-pub fn check_arch(trace: &Trace) -> anyhow::Result<()> {
-    let arch = trace.header().arch;
-    if arch != AUDIT_ARCH_X86_64 {
-        anyhow::bail!(
-            "{}: unsupported architecture {arch:#x} (this analyzer knows x86_64, AUDIT_ARCH {AUDIT_ARCH_X86_64:#x})",
-            trace.path().display()
-        );
-    }
-    Ok(())
+/// The trace's architecture (its syscall numbering, struct layouts and
+/// flag values), or an error when the analyzer does not know it or the
+/// header's register layout is not that architecture's.
+pub fn arch(trace: &Trace) -> anyhow::Result<Arch> {
+    let h = trace.header();
+    Arch::of(h).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: unsupported architecture {:#x} with register layout {} (this analyzer knows x86_64, AUDIT_ARCH {:#x}, layout {}, and aarch64, AUDIT_ARCH {:#x}, layout {})",
+            trace.path().display(),
+            h.arch,
+            h.reg_layout,
+            ptrec_format::AUDIT_ARCH_X86_64,
+            ptrec_format::REG_LAYOUT_X86_64,
+            ptrec_format::AUDIT_ARCH_AARCH64,
+            ptrec_format::REG_LAYOUT_AARCH64,
+        )
+    })
 }
 
 /// Scans every readable chunk through the call layer (skim mode) and
 /// merges the counts in order. Warns on stderr when the file is truncated
 /// and for every chunk that could not be read.
 pub fn scan(trace: &Trace, opts: &ScanOptions) -> anyhow::Result<Scan> {
-    check_arch(trace)?;
+    arch(trace)?;
     warn_truncation(trace);
     let mut s = Scanner {
         opts: *opts,

@@ -2,11 +2,13 @@
 
 use std::fmt::Write;
 
+use ptrec_abi::Arch;
+use ptrec_format::Tid;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::decode::{secs, syscall_name};
-use crate::stats::Stat;
+use crate::decode::secs;
+use crate::stats::{Life, Stat};
 use crate::tree::Tree;
 
 /// `-S` sort keys, as strace names them.
@@ -28,13 +30,13 @@ pub struct Row {
 
 /// Rows sorted as strace sorts them: by the key (descending, names
 /// ascending), ties in syscall number order.
-pub fn rows(stats: FxHashMap<u32, Stat>, key: SortKey) -> Vec<Row> {
+pub fn rows(arch: Arch, stats: FxHashMap<u32, Stat>, key: SortKey) -> Vec<Row> {
     let mut v: Vec<Row> = stats
         .into_iter()
         .filter(|(_, s)| s.calls > 0 || s.errors > 0)
         .map(|(nr, stat)| Row {
             nr,
-            name: syscall_name(nr).into_owned(),
+            name: arch.syscall_name(nr).into_owned(),
             stat,
         })
         .collect();
@@ -197,6 +199,9 @@ pub struct JsonSummary {
 #[derive(Serialize)]
 pub struct JsonProcess {
     pub pid: i32,
+    /// 0 for the first process with this pid, 1 for the next (pid reuse),
+    /// as in `tree --json`.
+    pub generation: u32,
     pub syscalls: Vec<JsonRow>,
     pub total: JsonTotal,
 }
@@ -229,25 +234,32 @@ pub fn json_summary(rows: &[Row]) -> JsonSummary {
     }
 }
 
-/// Per-syscall stats of each thread group, in tree order.
+/// Per-syscall stats of each process (a pid and its generation: a reused
+/// pid is another process), in tree order: (the process's index in
+/// [`Tree::processes`], its stats). Threads the tree does not know (no
+/// process record of theirs) come last, one group per tid, without an
+/// index.
 pub fn per_process(
-    stats: &FxHashMap<(i32, u32), Stat>,
+    stats: &FxHashMap<(Life, u32), Stat>,
     tree: &Tree,
-) -> Vec<(i32, FxHashMap<u32, Stat>)> {
-    let mut m: FxHashMap<i32, FxHashMap<u32, Stat>> = FxHashMap::default();
-    for ((tid, nr), s) in stats {
-        let pid = tree.tgid_of(*tid);
-        m.entry(pid).or_default().entry(*nr).or_default().merge(s);
+) -> Vec<(Option<usize>, Tid, FxHashMap<u32, Stat>)> {
+    let mut known: Vec<Option<FxHashMap<u32, Stat>>> = vec![None; tree.processes.len()];
+    let mut unknown: FxHashMap<Tid, FxHashMap<u32, Stat>> = FxHashMap::default();
+    for ((life, nr), s) in stats {
+        let m = match life.process(tree) {
+            Some(i) => known[i].get_or_insert_with(FxHashMap::default),
+            None => unknown.entry(life.tid).or_default(),
+        };
+        m.entry(*nr).or_default().merge(s);
     }
-    let mut out = Vec::new();
-    for p in &tree.processes {
-        if let Some(s) = m.remove(&p.pid) {
-            out.push((p.pid, s));
-        }
-    }
-    let mut rest: Vec<_> = m.into_iter().collect();
-    rest.sort_by_key(|(pid, _)| *pid);
-    out.extend(rest);
+    let mut out: Vec<_> = known
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, m)| Some((Some(i), tree.processes[i].pid, m?)))
+        .collect();
+    let mut rest: Vec<_> = unknown.into_iter().collect();
+    rest.sort_by_key(|(tid, _)| *tid);
+    out.extend(rest.into_iter().map(|(tid, m)| (None, tid, m)));
     out
 }
 
@@ -270,7 +282,7 @@ mod tests {
         m.insert(257, stat(34, 13, 226));
         m.insert(9, stat(30, 0, 150));
         m.insert(0, stat(7, 0, 0));
-        let t = table(&rows(m, SortKey::Time), false);
+        let t = table(&rows(Arch::X86_64, m, SortKey::Time), false);
         let expected = "\
 % time     seconds  usecs/call     calls    errors syscall
 ------ ----------- ----------- --------- --------- ----------------
@@ -288,7 +300,12 @@ mod tests {
         let mut m = FxHashMap::default();
         m.insert(1, stat(5, 0, 1));
         m.insert(0, stat(9, 2, 0));
-        let names = |k| -> Vec<String> { rows(m.clone(), k).into_iter().map(|r| r.name).collect() };
+        let names = |k| -> Vec<String> {
+            rows(Arch::X86_64, m.clone(), k)
+                .into_iter()
+                .map(|r| r.name)
+                .collect()
+        };
         assert_eq!(names(SortKey::Time), ["write", "read"]);
         assert_eq!(names(SortKey::Calls), ["read", "write"]);
         assert_eq!(names(SortKey::Errors), ["read", "write"]);

@@ -28,7 +28,7 @@ use ptrec_format::{ChildKind, Mem, Record, Termination, Tid, Trace};
 use rustc_hash::FxHashMap;
 
 use crate::calls::{self, Call, ChunkMeta, Consumer, End, Entry, Exit, Item, Mode, OwnedEntry};
-use crate::decode::{signal_name, syscall_name};
+use crate::decode::signal_name;
 use crate::files::errno_name;
 use crate::filter::Filter;
 use crate::stats::{self, is_error, ScanOptions};
@@ -176,6 +176,7 @@ impl Writer<'_> {
         let enter: Vec<Mem<'_>> = e.mem.iter().collect();
         let exit: Vec<Mem<'_>> = x.map(|x| x.mem.iter().collect()).unwrap_or_default();
         let call = abi::Call {
+            arch: e.arch,
             nr: e.nr,
             args: e.args,
             ret: x.map(|x| x.ret),
@@ -204,7 +205,7 @@ impl Writer<'_> {
         let begin = TrackEvent {
             r#type: Some(EventType::SliceBegin as i32),
             track_uuid: Some(track),
-            name: Some(syscall_name(e.nr).into_owned()),
+            name: Some(e.name().into_owned()),
             categories: vec!["syscall".into()],
             debug_annotations: ann,
             ..TrackEvent::default()
@@ -447,7 +448,7 @@ pub struct Written {
 
 /// `analyze timeline -o FILE`.
 pub fn run(t: &Trace, so: &ScanOptions, out: &Path, opts: Options) -> anyhow::Result<Written> {
-    let filter = Filter::parse(&opts.exprs)?;
+    let filter = Filter::parse(crate::stats::arch(t)?, &opts.exprs)?;
     let scan = stats::scan(t, so)?;
     let tree = Tree::build(&scan.events, &scan.spans, &crate::command(t));
     tree.warn_problems(t);

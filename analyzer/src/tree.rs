@@ -187,27 +187,14 @@ pub struct Tree {
 const MAX_INDENT: usize = 24;
 
 impl Tree {
-    /// The thread group of `tid` (itself when unknown), its latest one.
-    pub fn tgid_of(&self, tid: Tid) -> Tid {
-        self.proc_of(tid).map_or(tid, |i| self.processes[i].pid)
-    }
-
     /// The thread group `tid` belonged to at `time` (pid reuse aware).
     pub fn pid_at(&self, tid: Tid, time: u64) -> Tid {
         self.process_at(tid, time).map_or(tid, |p| p.pid)
     }
 
-    /// The index in [`Tree::processes`] of the process `tid` belonged to
-    /// at `time` (pid reuse aware).
-    pub fn process_index_at(&self, tid: Tid, time: u64) -> Option<usize> {
-        let v = self.threads.get(&tid)?;
-        let k = v.partition_point(|(t, _)| *t <= time);
-        v.get(k.saturating_sub(1)).map(|x| x.1)
-    }
-
     /// The process `tid` belonged to at `time`.
     pub fn process_at(&self, tid: Tid, time: u64) -> Option<&Process> {
-        self.process_index_at(tid, time).map(|i| &self.processes[i])
+        self.index_at(tid, time).map(|i| &self.processes[i])
     }
 
     /// The index in [`Tree::processes`] of the process `tid` belonged to at
@@ -215,7 +202,7 @@ impl Tree {
     pub fn index_at(&self, tid: Tid, time: u64) -> Option<usize> {
         let v = self.threads.get(&tid)?;
         let k = v.partition_point(|(t, _)| *t <= time);
-        Some(v[k.saturating_sub(1)].1)
+        v.get(k.saturating_sub(1)).map(|x| x.1)
     }
 
     fn proc_of(&self, tid: Tid) -> Option<usize> {

@@ -5,6 +5,7 @@
 // Test fixtures: a failure in a helper is a test failure.
 #![allow(dead_code, clippy::unwrap_used)]
 
+mod arch;
 mod calls;
 mod export;
 mod fds;

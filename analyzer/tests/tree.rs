@@ -183,3 +183,65 @@ fn a_chain_20000_deep_and_20000_siblings_print_in_bounded_width() {
         assert!(o.len() < 20_000, "{}", o.len());
     }
 }
+
+#[test]
+fn summary_per_process_counts_a_reused_pid_as_two_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    // One chunk, and a chunk per record (a lifetime that goes on across
+    // chunks, a rebirth at a chunk's start).
+    for chunk_bytes in [1 << 20, 1] {
+        let p = tmp(&dir, "reuse.bin");
+        let mut g = Gen::new(&p, &["init"], chunk_bytes);
+        g.call(1, 39, [0; 6], 1, 1);
+        fork(&mut g, 1, 200);
+        for _ in 0..2 {
+            g.call(200, 39, [0; 6], 200, 1);
+        }
+        die(&mut g, 200, Termination::Exited(0));
+        fork(&mut g, 1, 300);
+        fork(&mut g, 300, 200);
+        for _ in 0..3 {
+            g.call(200, 39, [0; 6], 200, 1);
+        }
+        g.call(200, 1, [1, 0, 5, 0, 0, 0], 5, 1);
+        die(&mut g, 200, Termination::Exited(1));
+        g.finish();
+        let path = p.to_str().unwrap();
+        let v: serde_json::Value = serde_json::from_str(&stdout(&analyze(&[
+            "summary",
+            "--per-process",
+            "--json",
+            path,
+        ])))
+        .unwrap();
+        let rows: Vec<(i64, i64, i64)> = v["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["pid"] == 200)
+            .map(|p| {
+                let calls = |n: &str| {
+                    p["syscalls"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|s| s["name"] == n)
+                        .map_or(0, |s| s["calls"].as_i64().unwrap())
+                };
+                (
+                    p["generation"].as_i64().unwrap(),
+                    calls("getpid"),
+                    calls("write"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [(0, 2, 0), (1, 3, 1)],
+            "chunk_bytes {chunk_bytes}: {v}"
+        );
+        let text = stdout(&analyze(&["summary", "--per-process", path]));
+        assert!(text.contains("process 200 \n"), "{text}");
+        assert!(text.contains("process 200#1 \n"), "{text}");
+    }
+}

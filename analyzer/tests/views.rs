@@ -360,14 +360,26 @@ fn empty_file_and_newer_format_version_are_one_error_line() {
 #[test]
 fn unknown_arch_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let p = tmp(&dir, "arm.bin");
-    let mut h = header(&["x"]);
-    h.arch = 0xC000_00B7;
-    let w = ptrec_format::Writer::create(&p, &h, Default::default()).unwrap();
-    w.finish().unwrap();
-    let o = analyze(&["summary", p.to_str().unwrap()]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("unsupported architecture 0xc00000b7"));
+    let p = tmp(&dir, "odd.bin");
+    // i386, and aarch64's audit arch with x86_64's register layout.
+    for (arch, layout) in [(0x4000_0003, 1), (0xC000_00B7, 1)] {
+        let mut h = header(&["x"]);
+        (h.arch, h.reg_layout) = (arch, layout);
+        let w = ptrec_format::Writer::create(&p, &h, Default::default()).unwrap();
+        w.finish().unwrap();
+        for view in ["summary", "replay", "tree", "info"] {
+            let o = analyze(&[view, p.to_str().unwrap()]);
+            assert!(!o.status.success());
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                err.contains(&format!(
+                    "unsupported architecture {arch:#x} with register layout 1"
+                )),
+                "{view}: {err}"
+            );
+            assert_eq!(err.lines().count(), 1, "{view}: {err}");
+        }
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 use crate::arch;
 use crate::memory::{MemReader, Region};
-use ptrec_abi::capture::{capture_for, Arg, RECORDS_MAX};
+use ptrec_abi::capture::{Arg, RECORDS_MAX};
 use ptrec_format::{mem_flags, CaptureBuf, Regs};
 
 /// Paths are read whole: the kernel refuses longer ones.
@@ -67,7 +67,7 @@ impl Capture {
     /// syscall-enter-stop: append input captures (paths, strings, input
     /// buffers, argv/envp, input structs).
     pub fn at_enter(&mut self, tid: i32, nr: u64, args: &[u64; 6], out: &mut CaptureBuf) {
-        let sig = capture_for(nr, args);
+        let sig = crate::arch::ABI.capture_for(nr, args);
         self.items.clear();
         for (i, a) in sig.iter().enumerate() {
             let p = args[i];
@@ -124,7 +124,7 @@ impl Capture {
         if ret < 0 {
             return;
         }
-        let sig = capture_for(nr, args);
+        let sig = crate::arch::ABI.capture_for(nr, args);
         let x = mem_flags::AT_EXIT;
         self.items.clear();
         for (i, a) in sig.iter().enumerate() {

@@ -9,7 +9,7 @@
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns
 
-use ptrec_tests::{bin, tracee};
+use ptrec_tests::{analyze, bin, require_root, tracee};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -177,6 +177,73 @@ fn tree_of_a_recorded_fork_tree_has_every_process_and_exit_code() {
     let first = text.lines().next().unwrap_or_default();
     let want = format!("{} {} ", root, tracee("forktree").display());
     assert!(first.starts_with(&want), "{first}");
+}
+
+/// `summary --per-process` (JSON and text) and `tree --json` of a recording
+/// with PID reuse: pid 100 is created twice in a pid namespace (rec its pid 1 with
+/// its own /proc, ns_last_pid choosing the pids), by the command and later
+/// by pid 200.
+fn record_pid_reuse(dir: &Path) -> (serde_json::Value, String, serde_json::Value) {
+    require_root("it records in a new pid namespace and writes its ns_last_pid");
+    let trace = dir.join("t.bin");
+    let o = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .arg(tracee("pid_reuse"))
+        .output()
+        .expect("unshare (util-linux) runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "100\n100\n");
+    let run = |args: &[&str]| analyze(args, &trace);
+    let json = serde_json::from_str(&run(&["summary", "--per-process", "--json"])).unwrap();
+    let text = run(&["summary", "--per-process"]);
+    let tree = serde_json::from_str(&run(&["tree", "--json"])).unwrap();
+    (json, text, tree)
+}
+
+#[test]
+fn summary_per_process_shows_a_reused_pid_as_two_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, text, tree) = record_pid_reuse(dir.path());
+    // (generation, getppid calls, exit_group calls) of each pid-100 row.
+    let rows: Vec<(i64, i64, i64)> = json["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["pid"] == 100)
+        .map(|p| {
+            let calls = |n: &str| {
+                p["syscalls"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|s| s["name"] == n)
+                    .map_or(0, |s| s["calls"].as_i64().unwrap())
+            };
+            (
+                p["generation"].as_i64().unwrap(),
+                calls("getppid"),
+                calls("exit_group"),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [(0, 3, 1), (1, 5, 1)], "{json:#}");
+    assert!(text.contains("\nprocess 100 "), "{text}");
+    assert!(text.contains("\nprocess 100#1 "), "{text}");
+    // The same two processes as the tree's: the second is 200's child.
+    let hundreds: Vec<&serde_json::Value> = tree["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["pid"] == 100)
+        .collect();
+    assert_eq!(hundreds.len(), 2, "{tree:#}");
+    assert_eq!(hundreds[0]["exit"]["code"], 3);
+    assert_eq!(hundreds[1]["parent"], 200);
+    assert_eq!(hundreds[1]["exit"]["code"], 5);
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use ptrec_format::{ChildKind, Record, Termination, Trace};
+use ptrec_format::{ChildKind, OwnedRecord as R, Termination, Trace};
 use ptrec_tests::{bin, kill, require_root, tracee};
 use syscalls::Sysno;
 
@@ -125,96 +125,12 @@ fn stop_rec(mut rec: Child, sig: i32, limit: Duration) -> (i32, String) {
     (st.code().unwrap_or(-1), err)
 }
 
-/// An owned copy of the records the tests look at.
-#[derive(Clone, Debug, PartialEq)]
-enum R {
-    Enter {
-        tid: i32,
-        nr: u64,
-    },
-    Exit {
-        tid: i32,
-        ret: i64,
-    },
-    NewChild {
-        tid: i32,
-        child: i32,
-        kind: ChildKind,
-    },
-    Exec {
-        tid: i32,
-        filename: Vec<u8>,
-    },
-    Death {
-        tid: i32,
-        how: Termination,
-    },
-    Attach {
-        tid: i32,
-        tgid: i32,
-        state: u8,
-        group_stopped: bool,
-        comm: Vec<u8>,
-    },
-    Detach {
-        tid: i32,
-        state: u8,
-        signo: i32,
-    },
-    Other,
-}
-
 fn records(path: &Path) -> (Trace, Vec<R>) {
     let t = Trace::open(path).expect("open trace");
     assert!(t.is_clean(), "trace closed cleanly");
     let mut v = Vec::new();
-    t.for_each_record(|r| {
-        v.push(match r {
-            Record::SyscallEnter { tid, nr, .. } => R::Enter { tid: *tid, nr: *nr },
-            Record::SyscallExit { tid, ret, .. } => R::Exit {
-                tid: *tid,
-                ret: *ret,
-            },
-            Record::NewChild {
-                tid, child, kind, ..
-            } => R::NewChild {
-                tid: *tid,
-                child: *child,
-                kind: *kind,
-            },
-            Record::Exec { tid, filename, .. } => R::Exec {
-                tid: *tid,
-                filename: filename.to_vec(),
-            },
-            Record::Death { tid, how, .. } => R::Death {
-                tid: *tid,
-                how: *how,
-            },
-            Record::Attach {
-                tid,
-                tgid,
-                state,
-                group_stopped,
-                comm,
-                ..
-            } => R::Attach {
-                tid: *tid,
-                tgid: *tgid,
-                state: *state,
-                group_stopped: *group_stopped,
-                comm: comm.to_vec(),
-            },
-            Record::Detach {
-                tid, state, signo, ..
-            } => R::Detach {
-                tid: *tid,
-                state: *state,
-                signo: *signo,
-            },
-            _ => R::Other,
-        })
-    })
-    .expect("read records");
+    t.for_each_record(|r| v.push(r.to_owned()))
+        .expect("read records");
     (t, v)
 }
 
@@ -230,7 +146,9 @@ fn attached_tids(recs: &[R], tgid: i32) -> BTreeSet<i32> {
 fn detached(recs: &[R]) -> Vec<(i32, u8, i32)> {
     recs.iter()
         .filter_map(|r| match r {
-            R::Detach { tid, state, signo } => Some((*tid, *state, *signo)),
+            R::Detach {
+                tid, state, signo, ..
+            } => Some((*tid, *state, *signo)),
             _ => None,
         })
         .collect()
@@ -263,7 +181,9 @@ fn attach_to_a_process_creating_threads_then_detach_on_sigint_and_it_finishes_ri
     let created: Vec<i32> = recs
         .iter()
         .filter_map(|r| match r {
-            R::NewChild { tid, child, kind } => {
+            R::NewChild {
+                tid, child, kind, ..
+            } => {
                 assert_eq!(*kind, ChildKind::Clone);
                 assert_eq!(*tid, pid, "threads are created by the leader");
                 Some(*child)
@@ -386,16 +306,18 @@ fn tree(recs: &[R]) -> Tree {
                 ids.push(*tid);
                 nodes.push((0, None, vec![], None));
             }
-            R::NewChild { tid, child, kind } => {
+            R::NewChild {
+                tid, child, kind, ..
+            } => {
                 let parent = ids.iter().position(|t| t == tid).expect("known parent");
                 ids.push(*child);
                 nodes.push((parent, Some(*kind), vec![], None));
             }
-            R::Exec { tid, filename } => {
+            R::Exec { tid, filename, .. } => {
                 let i = ids.iter().position(|t| t == tid).expect("known exec");
                 nodes[i].2.push(filename.clone());
             }
-            R::Death { tid, how } => {
+            R::Death { tid, how, .. } => {
                 let i = ids.iter().position(|t| t == tid).expect("known death");
                 nodes[i].3 = Some(*how);
             }
@@ -490,8 +412,8 @@ fn trace_process_records_the_exact_process_tree_and_no_other_syscalls() {
         let mut done = Vec::new();
         for r in recs {
             match r {
-                R::Enter { tid, nr } => open.push((*tid, *nr)),
-                R::Exit { tid, ret } => {
+                R::SyscallEnter { tid, nr, .. } => open.push((*tid, *nr)),
+                R::SyscallExit { tid, ret, .. } => {
                     if let Some(i) = open.iter().position(|(t, _)| t == tid) {
                         let (_, nr) = open.remove(i);
                         if !(-516..=-512).contains(ret) {
@@ -655,17 +577,23 @@ fn when_every_attached_process_has_exited_its_remaining_children_are_detached() 
     let child = recs
         .iter()
         .find_map(|r| match r {
-            R::NewChild { tid, child, kind } if *tid == pid => {
+            R::NewChild {
+                tid, child, kind, ..
+            } if *tid == pid => {
                 assert_eq!(*kind, ChildKind::Fork);
                 Some(*child)
             }
             _ => None,
         })
         .expect("the fork is recorded");
-    assert!(recs.contains(&R::Death {
-        tid: pid,
-        how: Termination::Exited(0)
-    }));
+    assert!(recs.iter().any(|r| matches!(
+        r,
+        R::Death {
+            tid,
+            how: Termination::Exited(0),
+            ..
+        } if *tid == pid
+    )));
     assert_eq!(detached(&recs), vec![(child, b'R', 0)]);
 }
 
@@ -773,7 +701,7 @@ fn trace_set_with_p_skips_the_other_records_and_the_header_says_so() {
     let nrs: BTreeSet<u64> = recs
         .iter()
         .filter_map(|r| match r {
-            R::Enter { nr, .. } => Some(*nr),
+            R::SyscallEnter { nr, .. } => Some(*nr),
             _ => None,
         })
         .collect();

@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use ptrec_format::{Record, Trace};
-use ptrec_tests::{bin, kill, require_root, tracee, Tmpfs};
+use ptrec_tests::{analyze, bin, kill, require_root, tracee, Tmpfs};
 
 /// `rec -o OUT [rec_args] -- cmd...`, run to its end.
 fn rec(out: &Path, rec_args: &[&str], cmd: &[&str]) -> Output {
@@ -40,13 +40,8 @@ fn printed(o: &Output, prefix: &str) -> f64 {
 
 /// `analyze tree --json`: (pid, parent) of every process.
 fn tree(out: &Path) -> Vec<(i64, Option<i64>)> {
-    let o = Command::new(bin("analyze"))
-        .args(["tree", "--json"])
-        .arg(out)
-        .output()
-        .expect("run analyze");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let v: serde_json::Value =
+        serde_json::from_str(&analyze(&["tree", "--json"], out)).expect("json");
     v["processes"]
         .as_array()
         .expect("processes")

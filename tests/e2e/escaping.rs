@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ptrec_tests::{bin, require_root, tracee};
+use ptrec_tests::{analyze, bin, require_root, tracee};
 
 fn os(b: &[u8]) -> &OsStr {
     OsStr::from_bytes(b)
@@ -21,18 +21,7 @@ fn os(b: &[u8]) -> &OsStr {
 /// A view's stdout, which must be UTF-8 without a control character other
 /// than the newline (C0, DEL and C1 alike).
 fn view(trace: &Path, args: &[&str]) -> String {
-    let o = Command::new(bin("analyze"))
-        .args(args)
-        .arg(trace)
-        .output()
-        .expect("run analyze");
-    assert!(
-        o.status.success(),
-        "analyze {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let s = String::from_utf8(o.stdout)
-        .unwrap_or_else(|e| panic!("analyze {args:?} printed bytes that are not UTF-8: {e}"));
+    let s = analyze(args, trace);
     if let Some((i, c)) = s.char_indices().find(|&(_, c)| c.is_control() && c != '\n') {
         let from = s[..i].rfind('\n').map_or(0, |n| n + 1);
         panic!(

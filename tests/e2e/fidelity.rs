@@ -1,25 +1,10 @@
 //! `analyze info`'s fidelity report: what the trace does not hold, and why,
 //! with a one-line verdict; rec's notes appear in it and in replay.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use ptrec_tests::{bin, kill};
-
-fn analyze(args: &[&str], trace: &Path) -> String {
-    let o = Command::new(bin("analyze"))
-        .args(args)
-        .arg(trace)
-        .output()
-        .expect("run analyze");
-    assert!(
-        o.status.success(),
-        "analyze {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).expect("utf8")
-}
+use ptrec_tests::{analyze, bin, kill};
 
 fn rec(args: &[&str]) -> std::process::Output {
     Command::new(bin("rec"))

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns
 
-use ptrec_tests::{bin, tracee};
+use ptrec_tests::{analyze, analyze_bytes, bin, tracee};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -30,24 +30,10 @@ fn record(dir: &Path, extra: &[&str], cmd: &[&str]) -> (PathBuf, Output) {
     (trace, o)
 }
 
-fn analyze(args: &[&str], trace: &Path) -> Vec<u8> {
-    let o = Command::new(bin("analyze"))
-        .args(args)
-        .arg(trace)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "analyze {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o.stdout
-}
-
 fn json(args: &[&str], trace: &Path) -> Value {
     let mut a = args.to_vec();
     a.push("--json");
-    serde_json::from_slice(&analyze(&a, trace)).unwrap()
+    serde_json::from_str(&analyze(&a, trace)).unwrap()
 }
 
 /// The object's keys are exactly `keys`.
@@ -220,7 +206,7 @@ fn failures_of_a_make_with_a_missing_header_name_the_compiler_first() {
         .expect("the cc driver failed too");
     assert!(cc > 0 && cc < f.len() - 1);
     // The text view and the overview lead with the compiler and its error.
-    let text = String::from_utf8(analyze(&["failures"], &trace)).unwrap();
+    let text = analyze(&["failures"], &trace);
     assert!(text.contains("(cc1) exited 1"), "{text}");
     assert!(text.contains("fatal error: missing.h: No such file or directory"));
     assert!(
@@ -239,7 +225,7 @@ fn failures_of_a_make_with_a_missing_header_name_the_compiler_first() {
         .iter()
         .flat_map(|p| p["execs"].as_array().unwrap())
         .all(|e| e["cwd"] == dir.as_str() && e["time"]["wall"].is_string()));
-    let overview = String::from_utf8(analyze(&[], &trace)).unwrap();
+    let overview = analyze(&[], &trace);
     let first: Vec<&str> = overview.lines().take(8).collect();
     assert!(first[0].contains("processes failed"), "{overview}");
     assert!(
@@ -253,7 +239,7 @@ fn failures_of_a_make_with_a_missing_header_name_the_compiler_first() {
 fn a_successful_trace_says_so_in_one_line() {
     let d = tempfile::tempdir().unwrap();
     let (trace, _) = record(d.path(), &[], &["sh", "-c", "true; /bin/true"]);
-    let text = String::from_utf8(analyze(&["failures"], &trace)).unwrap();
+    let text = analyze(&["failures"], &trace);
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.starts_with("no process failed"), "{text}");
     let v = json(&["failures"], &trace);
@@ -271,14 +257,20 @@ fn output_of_a_pipeline_equals_what_it_printed_byte_for_byte() {
     let (trace, o) = record(d.path(), &[], &["sh", "-c", PIPELINE]);
     assert_eq!(o.stdout, b"z1\nz2\nno newline");
     assert!(o.stderr.starts_with(b"start\nls: "), "{:?}", o.stderr);
-    assert_eq!(analyze(&["output", "--raw", "--fd", "1"], &trace), o.stdout);
-    assert_eq!(analyze(&["output", "--raw", "--fd", "2"], &trace), o.stderr);
+    assert_eq!(
+        analyze_bytes(&["output", "--raw", "--fd", "1"], &trace),
+        o.stdout
+    );
+    assert_eq!(
+        analyze_bytes(&["output", "--raw", "--fd", "2"], &trace),
+        o.stderr
+    );
     // Both streams, in the order they were written.
-    let both = analyze(&["output", "--raw"], &trace);
+    let both = analyze_bytes(&["output", "--raw"], &trace);
     assert_eq!(both.len(), o.stdout.len() + o.stderr.len());
     assert!(both.starts_with(b"start\nz1\nz2\nls: "), "{both:?}");
     // Each line under the process that wrote it.
-    let by = String::from_utf8(analyze(&["output", "--by-process", "--fd", "2"], &trace)).unwrap();
+    let by = analyze(&["output", "--by-process", "--fd", "2"], &trace);
     let lines: Vec<&str> = by.lines().collect();
     assert_eq!(lines.len(), 3, "{by}");
     assert!(lines[0].ends_with(" sh] start"), "{by}");
@@ -286,7 +278,7 @@ fn output_of_a_pipeline_equals_what_it_printed_byte_for_byte() {
     assert!(lines[2].ends_with(" sh] end"), "{by}");
     // -p: what ls wrote to its own stderr, and nothing of the others.
     let ls_pid: String = lines[1][1..].split(' ').next().unwrap().to_string();
-    let ls = analyze(&["output", "--raw", "-p", &ls_pid], &trace);
+    let ls = analyze_bytes(&["output", "--raw", "-p", &ls_pid], &trace);
     assert!(ls.starts_with(b"ls: ") && ls.ends_with(b"\n"), "{ls:?}");
     assert_eq!(ls.iter().filter(|&&b| b == b'\n').count(), 1);
     let v = json(&["output"], &trace);
@@ -320,7 +312,7 @@ fn output_marks_writes_cut_at_rec_s_and_escapes_control_bytes() {
         ],
     );
     assert_eq!(o.stdout, b"0123456789abcdef\nbell\x07\n");
-    let text = String::from_utf8(analyze(&["output"], &trace)).unwrap();
+    let text = analyze(&["output"], &trace);
     assert_eq!(
         text, "01234567[rec -s: 9 more bytes not captured]bell\\7\n",
         "{text}"
@@ -401,7 +393,7 @@ fn files_rows_of_a_program_with_known_io_are_exact() {
     assert_eq!(rel["processes"].as_array().unwrap().len(), 2);
     assert_eq!(counts(row("")), [1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     // PATTERN and -S: only the rows matching, largest first.
-    let text = String::from_utf8(analyze(&["files", "-S", "written", "*/rel"], &trace)).unwrap();
+    let text = analyze(&["files", "-S", "written", "*/rel"], &trace);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert!(lines[1].ends_with(&format!("{dir}/rel")), "{text}");
@@ -459,7 +451,7 @@ fn slow_names_a_known_slow_call_with_exact_latency() {
     // Without -e the slowest call overall waits for that sleep.
     let all = json(&["slow", "-n", "1"], &trace);
     assert!(all["slowest"][0]["seconds"].as_f64().unwrap() >= secs);
-    let text = String::from_utf8(analyze(&["slow", "-n", "2"], &trace)).unwrap();
+    let text = analyze(&["slow", "-n", "2"], &trace);
     assert!(text.starts_with("2 slowest calls"), "{text}");
 }
 

@@ -12,166 +12,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ptrec_format::{x86_64 as regs, ChildKind, Record, Termination, Trace, AUDIT_ARCH_X86_64};
+use ptrec_format::{
+    x86_64 as regs, ChildKind, OwnedRecord as R, Record, Termination, Trace, AUDIT_ARCH_X86_64,
+};
 use ptrec_tests::{bin, kill, tracee, Tmpfs};
-
-/// An owned copy of the parts of a record the tests look at.
-#[derive(Clone, Debug)]
-#[allow(dead_code)]
-enum R {
-    Enter {
-        tid: i32,
-        nr: u64,
-        regs: [u64; 27],
-    },
-    Exit {
-        tid: i32,
-        nr: u64,
-        ret: i64,
-        regs: [u64; 27],
-    },
-    Signal {
-        tid: i32,
-        signo: i32,
-        siginfo_len: usize,
-    },
-    GroupStop {
-        tid: i32,
-        signo: i32,
-    },
-    NewChild {
-        tid: i32,
-        child: i32,
-        kind: ChildKind,
-        flags: u64,
-    },
-    VforkDone {
-        tid: i32,
-        child: i32,
-    },
-    Exec {
-        tid: i32,
-        former: i32,
-        filename: Vec<u8>,
-        argv: Vec<Vec<u8>>,
-    },
-    ExitEvent {
-        tid: i32,
-        status: i32,
-    },
-    Death {
-        tid: i32,
-        how: Termination,
-    },
-    Attach {
-        tid: i32,
-    },
-    Note {
-        kind: u32,
-        value: u64,
-    },
-    Other,
-}
-
-impl R {
-    fn tid(&self) -> i32 {
-        match *self {
-            R::Enter { tid, .. }
-            | R::Exit { tid, .. }
-            | R::Signal { tid, .. }
-            | R::GroupStop { tid, .. }
-            | R::NewChild { tid, .. }
-            | R::VforkDone { tid, .. }
-            | R::Exec { tid, .. }
-            | R::ExitEvent { tid, .. }
-            | R::Death { tid, .. }
-            | R::Attach { tid } => tid,
-            _ => 0,
-        }
-    }
-}
-
-fn own(r: &Record<'_>) -> R {
-    match r {
-        Record::SyscallEnter { tid, nr, regs, .. } => R::Enter {
-            tid: *tid,
-            nr: *nr,
-            regs: regs
-                .expect("registers recorded")
-                .words()
-                .try_into()
-                .expect("an x86_64 snapshot"),
-        },
-        Record::SyscallExit {
-            tid, nr, ret, regs, ..
-        } => R::Exit {
-            tid: *tid,
-            nr: *nr,
-            ret: *ret,
-            regs: regs
-                .expect("registers recorded")
-                .words()
-                .try_into()
-                .expect("an x86_64 snapshot"),
-        },
-        Record::SignalDelivery {
-            tid,
-            signo,
-            siginfo,
-            ..
-        } => R::Signal {
-            tid: *tid,
-            signo: *signo,
-            siginfo_len: siginfo.len(),
-        },
-        Record::GroupStop { tid, signo, .. } => R::GroupStop {
-            tid: *tid,
-            signo: *signo,
-        },
-        Record::NewChild {
-            tid,
-            child,
-            kind,
-            flags,
-            ..
-        } => R::NewChild {
-            tid: *tid,
-            child: *child,
-            kind: *kind,
-            flags: *flags,
-        },
-        Record::VforkDone { tid, child, .. } => R::VforkDone {
-            tid: *tid,
-            child: *child,
-        },
-        Record::Exec {
-            tid,
-            former_tid,
-            filename,
-            argv,
-            ..
-        } => R::Exec {
-            tid: *tid,
-            former: *former_tid,
-            filename: filename.to_vec(),
-            argv: argv.iter().map(|a| a.to_vec()).collect(),
-        },
-        Record::ExitEvent { tid, status, .. } => R::ExitEvent {
-            tid: *tid,
-            status: *status,
-        },
-        Record::Death { tid, how, .. } => R::Death {
-            tid: *tid,
-            how: *how,
-        },
-        Record::Attach { tid, .. } => R::Attach { tid: *tid },
-        Record::Note { kind, value, .. } => R::Note {
-            kind: *kind,
-            value: *value,
-        },
-        _ => R::Other,
-    }
-}
 
 struct Run {
     code: i32,
@@ -239,15 +83,15 @@ fn record_with(name: &str, rec_args: &[&str], args: &[&str]) -> Run {
         .for_each_record(|r| {
             assert!(r.time() >= last_time, "times go backwards at {r:?}");
             last_time = r.time();
-            recs.push(own(r));
+            recs.push(r.to_owned());
         })
         .expect("read records");
     let root = match recs.first() {
-        Some(R::Attach { tid }) => *tid,
+        Some(R::Attach { tid, .. }) => *tid,
         other => panic!("first record is not the start: {other:?}"),
     };
     match recs.last() {
-        Some(R::Note { kind, value }) => {
+        Some(R::Note { kind, value, .. }) => {
             assert_eq!(*kind, ptrec_format::note_kind::END);
             assert_eq!(*value as i32, code);
         }
@@ -269,7 +113,7 @@ fn record_with(name: &str, rec_args: &[&str], args: &[&str]) -> Run {
 /// before its creation or after its death; every thread dies or vanishes by exec.
 fn check_invariants(recs: &[R], root: i32) {
     const FULL: [u64; 9] = [15, 59, 322, 158, 172, 56, 435, 57, 58];
-    let mut open: HashMap<i32, (u64, [u64; 27])> = HashMap::new();
+    let mut open: HashMap<i32, (u64, ptrec_format::Regs)> = HashMap::new();
     let mut alive: BTreeSet<i32> = BTreeSet::from([root]);
     let mut dead: BTreeSet<i32> = BTreeSet::new();
     for r in recs {
@@ -278,26 +122,34 @@ fn check_invariants(recs: &[R], root: i32) {
             assert!(alive.contains(&tid), "record of a thread not alive: {r:?}");
         }
         match r {
-            R::Enter { tid, nr, regs } => {
-                assert_eq!(regs[regs::ORIG_RAX], *nr);
-                assert_eq!(regs[regs::RAX] as i64, -38, "enter rax is -ENOSYS");
-                open.insert(*tid, (*nr, *regs));
+            R::SyscallEnter { tid, nr, regs, .. } => {
+                let g = regs.expect("registers recorded");
+                assert_eq!(g[regs::ORIG_RAX], *nr);
+                assert_eq!(g[regs::RAX] as i64, -38, "enter rax is -ENOSYS");
+                open.insert(*tid, (*nr, g));
             }
-            R::Exit { tid, nr, ret, regs } => {
+            R::SyscallExit {
+                tid, nr, ret, regs, ..
+            } => {
+                let g = regs.expect("registers recorded");
                 let (enr, eregs) = open.remove(tid).expect("exit without enter");
                 assert_eq!(*nr, enr);
-                assert_eq!(regs[regs::RAX] as i64, *ret);
+                assert_eq!(g[regs::RAX] as i64, *ret);
                 if !FULL.contains(nr) {
                     let mut e = eregs;
-                    e[regs::RAX] = regs[regs::RAX];
-                    assert_eq!(&e, regs, "exit regs of {nr} differ beyond rax");
+                    e[regs::RAX] = g[regs::RAX];
+                    assert_eq!(e, g, "exit regs of {nr} differ beyond rax");
                 }
             }
             R::NewChild { child, .. } => {
                 assert!(alive.insert(*child), "child {child} announced twice");
             }
             // The former tid becomes the leader's; its open syscall moves.
-            R::Exec { tid, former, .. } if former != tid => {
+            R::Exec {
+                tid,
+                former_tid: former,
+                ..
+            } if former != tid => {
                 alive.remove(former);
                 if let Some(o) = open.remove(former) {
                     open.insert(*tid, o);
@@ -321,7 +173,7 @@ fn deaths(run: &Run) -> BTreeMap<i32, Termination> {
     run.recs
         .iter()
         .filter_map(|r| match r {
-            R::Death { tid, how } => Some((*tid, *how)),
+            R::Death { tid, how, .. } => Some((*tid, *how)),
             _ => None,
         })
         .collect()
@@ -336,6 +188,7 @@ fn children(run: &Run) -> Vec<(i32, i32, ChildKind, u64)> {
                 child,
                 kind,
                 flags,
+                ..
             } => Some((*tid, *child, *kind, *flags)),
             _ => None,
         })
@@ -643,7 +496,7 @@ fn vfork_child_writes_parent_memory() {
     assert!(run
         .recs
         .iter()
-        .any(|r| matches!(r, R::VforkDone { tid, child: c } if *tid == parent && *c == child)));
+        .any(|r| matches!(r, R::VforkDone { tid, child: c, .. } if *tid == parent && *c == child)));
     assert_eq!(deaths(&run)[&child], Termination::Exited(9));
 }
 
@@ -692,9 +545,10 @@ fn exec_from_non_leader_thread_is_attributed_and_former_tid_recorded() {
     match execs[1] {
         R::Exec {
             tid,
-            former,
+            former_tid: former,
             filename,
             argv,
+            ..
         } => {
             assert_eq!(*tid, run.root, "after exec the thread has the leader's tid");
             assert_eq!(
@@ -717,10 +571,10 @@ fn exec_from_non_leader_thread_is_attributed_and_former_tid_recorded() {
         .expect("exec");
     assert!(run.recs[..i]
         .iter()
-        .any(|r| matches!(r, R::Enter { tid, nr: 59, .. } if *tid == thread)));
+        .any(|r| matches!(r, R::SyscallEnter { tid, nr: 59, .. } if *tid == thread)));
     assert!(run.recs[i..]
         .iter()
-        .any(|r| matches!(r, R::Exit { tid, nr: 59, ret: 0, .. } if *tid == run.root)));
+        .any(|r| matches!(r, R::SyscallExit { tid, nr: 59, ret: 0, .. } if *tid == run.root)));
     assert_eq!(deaths(&run)[&run.root], Termination::Exited(3));
 }
 
@@ -750,11 +604,11 @@ fn sigstop_sigcont_of_child_is_seen_by_its_parent() {
     assert!(run
         .recs
         .iter()
-        .any(|r| matches!(r, R::GroupStop { tid, signo: 19 } if *tid == child)));
+        .any(|r| matches!(r, R::GroupStop { tid, signo: 19, .. } if *tid == child)));
     assert!(run
         .recs
         .iter()
-        .any(|r| matches!(r, R::Signal { tid, signo: 18, .. } if *tid == child)));
+        .any(|r| matches!(r, R::SignalDelivery { tid, signo: 18, .. } if *tid == child)));
 }
 
 #[test]
@@ -763,18 +617,14 @@ fn signal_handler_runs_and_sigreturn_restores_registers() {
     assert_eq!(run.stdout, "handled 10\n");
     assert!(run.recs.iter().any(|r| matches!(
         r,
-        R::Signal {
-            signo: 10,
-            siginfo_len: 128,
-            ..
-        }
+        R::SignalDelivery { signo: 10, siginfo, .. } if siginfo.len() == 128
     )));
     // rt_sigreturn's exit restores the registers of the interrupted code.
     let ret = run
         .recs
         .iter()
         .find_map(|r| match r {
-            R::Exit { nr: 15, regs, .. } => Some(*regs),
+            R::SyscallExit { nr: 15, regs, .. } => *regs,
             _ => None,
         })
         .expect("rt_sigreturn exit");
@@ -782,7 +632,7 @@ fn signal_handler_runs_and_sigreturn_restores_registers() {
         .recs
         .iter()
         .find_map(|r| match r {
-            R::Enter { nr: 15, regs, .. } => Some(*regs),
+            R::SyscallEnter { nr: 15, regs, .. } => *regs,
             _ => None,
         })
         .expect("rt_sigreturn enter");
@@ -804,9 +654,12 @@ fn sigkill_of_thread_group_mid_syscall() {
         let last = run
             .recs
             .iter()
-            .rfind(|r| r.tid() == *t && matches!(r, R::Enter { .. } | R::Exit { .. }))
+            .rfind(|r| r.tid() == *t && matches!(r, R::SyscallEnter { .. } | R::SyscallExit { .. }))
             .expect("syscalls");
-        assert!(matches!(last, R::Enter { nr: 0, .. }), "{t}: {last:?}");
+        assert!(
+            matches!(last, R::SyscallEnter { nr: 0, .. }),
+            "{t}: {last:?}"
+        );
     }
     assert!(matches!(
         deaths(&run)[&run.root],
@@ -842,7 +695,7 @@ fn fork_then_threads_and_sigfpe_in_both_processes() {
         assert!(run
             .recs
             .iter()
-            .any(|r| matches!(r, R::Signal { tid, signo: 8, .. } if *tid == p)));
+            .any(|r| matches!(r, R::SignalDelivery { tid, signo: 8, .. } if *tid == p)));
     }
 }
 

@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use ptrec_tests::{bin, tracee};
+use ptrec_tests::{analyze, bin, tracee};
 
 /// The file's bytes followed by the content of every zstd frame in it:
 /// the header is stored raw, every chunk's streams are zstd frames.
@@ -39,19 +39,6 @@ fn every_stream(path: &Path) -> Vec<u8> {
 
 fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
-fn analyze(args: &[&str]) -> String {
-    let o = Command::new(bin("analyze"))
-        .args(args)
-        .output()
-        .expect("run analyze");
-    assert!(
-        o.status.success(),
-        "analyze {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).expect("utf8")
 }
 
 struct Planted {
@@ -147,7 +134,7 @@ fn same_shape(a: &Path, b: &Path) {
     let b_s = b.to_str().expect("utf8");
     let tree = |p: &str| -> Vec<(i64, String, String)> {
         let j: serde_json::Value =
-            serde_json::from_str(&analyze(&["tree", "--json", p])).expect("tree json");
+            serde_json::from_str(&analyze(&["tree", "--json"], p)).expect("tree json");
         j["processes"]
             .as_array()
             .expect("processes")
@@ -170,14 +157,14 @@ fn same_shape(a: &Path, b: &Path) {
     assert_eq!(tree(a_s), tree(b_s));
     let counts = |p: &str| -> serde_json::Value {
         let mut j: serde_json::Value =
-            serde_json::from_str(&analyze(&["summary", "--json", p])).expect("summary json");
+            serde_json::from_str(&analyze(&["summary", "--json"], p)).expect("summary json");
         for s in j["syscalls"].as_array_mut().expect("syscalls") {
             s["seconds"] = serde_json::Value::Null;
         }
         j["syscalls"].clone()
     };
     assert_eq!(counts(a_s), counts(b_s));
-    let opens = |p: &str| analyze(&["replay", "-e", "trace=openat,connect,bind", p]);
+    let opens = |p: &str| analyze(&["replay", "-e", "trace=openat,connect,bind"], p);
     let o = opens(a_s);
     assert!(o.contains("netrc"), "{o}");
     assert_eq!(o, opens(b_s));
@@ -219,21 +206,21 @@ fn analyze_redact_removes_every_planted_secret_from_every_stream_and_keeps_the_s
 
     // The views say what was dropped, with its length.
     let o = out.to_str().expect("utf8");
-    let env = analyze(&["env", o]);
+    let env = analyze(&["env"], o);
     let want = format!("MY_API_TOKEN=<redacted {} bytes>", p.env.len());
     assert!(env.contains(&want), "{env}");
     assert!(env.lines().any(|l| l.starts_with("PATH=/")), "{env}");
-    let info = analyze(&["info", o]);
+    let info = analyze(&["info"], o);
     assert!(
         info.contains("redaction:        policy 'default' applied at"),
         "{info}"
     );
-    let tree = analyze(&["tree", o]);
+    let tree = analyze(&["tree"], o);
     let want = format!("\"--password=\"<redacted {} bytes>", p.argv_eq.len());
     assert!(tree.contains(&want), "{tree}");
     let want = format!("\"--token\", \"\"<redacted {} bytes>", p.argv_next.len());
     assert!(tree.contains(&want), "{tree}");
-    let replay = analyze(&["replay", "-e", "trace=read,write", o]);
+    let replay = analyze(&["replay", "-e", "trace=read,write"], o);
     assert!(replay.contains("read(0, <redacted "), "{replay}");
     assert!(!replay.contains("Authorization"), "{replay}");
     // A second redaction changes nothing more and says both policies.
@@ -246,7 +233,7 @@ fn analyze_redact_removes_every_planted_secret_from_every_stream_and_keeps_the_s
         .output()
         .expect("analyze redact");
     assert!(st.status.success());
-    let info = analyze(&["info", again.to_str().expect("utf8")]);
+    let info = analyze(&["info"], again.to_str().expect("utf8"));
     assert!(info.contains("policy 'default,secrets'"), "{info}");
 }
 
@@ -272,7 +259,7 @@ fn a_selective_policy_drops_only_what_it_names() {
     for s in [&p.http, &p.argv_eq, &p.argv_next, &p.env] {
         assert!(!contains(&redacted, s), "{s} is still in the trace");
     }
-    let env = analyze(&["env", out.to_str().expect("utf8")]);
+    let env = analyze(&["env"], out.to_str().expect("utf8"));
     assert!(env.lines().any(|l| l.starts_with("PATH=/")), "{env}");
     same_shape(&p.trace, &out);
 }
@@ -313,22 +300,22 @@ fn rec_redact_default_keeps_every_planted_secret_off_the_disk() {
         assert!(!contains(&recorded, s), "{s} reached the disk");
     }
     let t = p.trace.to_str().expect("utf8");
-    let info = analyze(&["info", t]);
+    let info = analyze(&["info"], t);
     assert!(
         info.contains("redaction:        policy 'default' applied at"),
         "{info}"
     );
-    let env = analyze(&["env", t]);
+    let env = analyze(&["env"], t);
     let want = format!("MY_API_TOKEN=<redacted {} bytes>", p.env.len());
     assert!(env.contains(&want), "{env}");
     // The shape is all there: three processes (sh exec'ing the tracee, cat,
     // the HTTP client), the paths, the exits.
     let tree: serde_json::Value =
-        serde_json::from_str(&analyze(&["tree", "--json", t])).expect("tree json");
+        serde_json::from_str(&analyze(&["tree", "--json"], t)).expect("tree json");
     let procs = tree["processes"].as_array().expect("processes");
     assert_eq!(procs.len(), 3, "{tree}");
     assert!(procs.iter().all(|p| p["exit"]["code"] == 0), "{tree}");
-    let opens = analyze(&["replay", "-e", "trace=openat", t]);
+    let opens = analyze(&["replay", "-e", "trace=openat"], t);
     assert!(opens.contains("netrc\", O_RDONLY"), "{opens}");
 }
 
@@ -346,7 +333,10 @@ fn paths_hash_with_a_key_keeps_equal_paths_equal_and_names_gone() {
             .output()
             .expect("analyze redact");
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        analyze(&["replay", "-e", "trace=openat", out.to_str().expect("utf8")])
+        analyze(
+            &["replay", "-e", "trace=openat"],
+            out.to_str().expect("utf8"),
+        )
     };
     let (a, b, c) = (
         redact("k1", "a.bin"),
@@ -359,12 +349,10 @@ fn paths_hash_with_a_key_keeps_equal_paths_equal_and_names_gone() {
     assert_ne!(a, c);
     // As many opens as before, and the libc that every process opens is
     // one hashed path.
-    let plain = analyze(&[
-        "replay",
-        "-e",
-        "trace=openat",
+    let plain = analyze(
+        &["replay", "-e", "trace=openat"],
         p.trace.to_str().expect("utf8"),
-    ]);
+    );
     assert_eq!(a.lines().count(), plain.lines().count());
     let libc = "\"/lib/x86_64-linux-gnu/libc.so.6\"";
     let libc_lines: Vec<&str> = plain.lines().filter(|l| l.contains(libc)).collect();

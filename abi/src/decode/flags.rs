@@ -5,6 +5,8 @@
 use std::fmt::Write;
 
 use crate::names::signal_name;
+use crate::text::push_hex;
+use crate::Arch;
 
 #[derive(PartialEq, Eq)]
 pub(crate) struct FlagSet {
@@ -77,6 +79,17 @@ pub(crate) const PIPE_FLAGS: FlagSet = FlagSet {
     bits: &[
         (0o4000, "O_NONBLOCK"),
         (0o40000, "O_DIRECT"),
+        (0o2000000, "O_CLOEXEC"),
+        (0o40000000, "O_NOTIFICATION_PIPE"),
+    ],
+};
+
+pub(crate) const PIPE_FLAGS_AARCH64: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0o4000, "O_NONBLOCK"),
+        (0o200000, "O_DIRECT"),
         (0o2000000, "O_CLOEXEC"),
         (0o40000000, "O_NOTIFICATION_PIPE"),
     ],
@@ -424,9 +437,16 @@ pub(crate) const POLL: FlagSet = FlagSet {
 
 /// `name` from `table`, or the number in hex.
 pub(crate) fn named(table: &[(u64, &str)], v: u64) -> String {
+    let mut s = String::new();
+    push_named(&mut s, table, v);
+    s
+}
+
+/// Appends [`named`]'s text.
+pub(crate) fn push_named(s: &mut String, table: &[(u64, &str)], v: u64) {
     match table.iter().find(|(n, _)| *n == v) {
-        Some((_, name)) => (*name).to_string(),
-        None => format!("{v:#x}"),
+        Some((_, name)) => s.push_str(name),
+        None => push_hex(s, v),
     }
 }
 
@@ -493,10 +513,18 @@ pub(crate) const RLIMIT: &[(u64, &str)] = &[
 
 /// `A|B|0x40` for the bits of `v`, as strace writes flag words.
 pub(crate) fn flag_names(v: u64, set: &FlagSet) -> String {
+    let mut s = String::new();
+    push_flags(&mut s, v, set);
+    s
+}
+
+/// Appends [`flag_names`]' text.
+pub(crate) fn push_flags(out: &mut String, v: u64, set: &FlagSet) {
     if v == 0 {
-        return set.zero.to_string();
+        out.push_str(set.zero);
+        return;
     }
-    let mut out = String::new();
+    let start = out.len();
     if set.zero_mask != 0 && v & set.zero_mask == 0 {
         out.push_str(set.zero);
     }
@@ -504,7 +532,7 @@ pub(crate) fn flag_names(v: u64, set: &FlagSet) -> String {
     for &(bit, name) in set.bits {
         // A name of several bits stands only for all of them.
         if rest & bit == bit {
-            if !out.is_empty() {
+            if out.len() > start {
                 out.push('|');
             }
             out.push_str(name);
@@ -512,12 +540,11 @@ pub(crate) fn flag_names(v: u64, set: &FlagSet) -> String {
         }
     }
     if rest != 0 {
-        if !out.is_empty() {
+        if out.len() > start {
             out.push('|');
         }
-        let _ = write!(out, "{rest:#x}");
+        push_hex(out, rest);
     }
-    out
 }
 
 /// `S_IFDIR` for the file type bits of a mode.
@@ -563,29 +590,37 @@ pub(crate) fn rlim(v: u64) -> String {
     }
 }
 
-/// `O_RDONLY|O_CLOEXEC` (x86_64 values).
-pub(crate) fn open_flags(v: u64) -> String {
-    let mut s = match v & 3 {
+/// open(2)'s flags of `arch` as strace writes them: the access mode, then
+/// the flags.
+pub(crate) fn open_flags(arch: Arch, v: u64) -> String {
+    let mut s = String::new();
+    push_open_flags(&mut s, arch, v);
+    s
+}
+
+/// Appends [`open_flags`]' text.
+pub(crate) fn push_open_flags(s: &mut String, arch: Arch, v: u64) {
+    let open = open_set(arch);
+    s.push_str(match v & 3 {
         0 => "O_RDONLY",
         1 => "O_WRONLY",
         2 => "O_RDWR",
         _ => "O_ACCMODE",
-    }
-    .to_string();
-    let known = OPEN.bits.iter().fold(0, |m, (bit, _)| m | bit);
+    });
+    let known = open.bits.iter().fold(0, |m, (bit, _)| m | bit);
     let flags = v & !3 & known;
     if flags != 0 {
         s.push('|');
-        s.push_str(&flag_names(flags, &OPEN));
+        push_flags(s, flags, open);
     }
     // Unknown bits in octal, as the flags are written in C.
     let rest = v & !3 & !known;
     if rest != 0 {
         let _ = write!(s, "|{rest:#o}");
     }
-    s
 }
 
+/// x86_64's open flags (asm-generic/fcntl.h).
 pub(crate) const OPEN: FlagSet = FlagSet {
     zero: "0",
     zero_mask: 0,
@@ -607,6 +642,45 @@ pub(crate) const OPEN: FlagSet = FlagSet {
         (0o400000, "O_NOFOLLOW"),
     ],
 };
+
+/// aarch64's open flags: four bits differ from x86_64's (arm64's
+/// asm/fcntl.h), in the same order.
+pub(crate) const OPEN_AARCH64: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0o100, "O_CREAT"),
+        (0o200, "O_EXCL"),
+        (0o400, "O_NOCTTY"),
+        (0o1000, "O_TRUNC"),
+        (0o2000, "O_APPEND"),
+        (0o4000, "O_NONBLOCK"),
+        (0o10000, "O_DSYNC"),
+        (0o200000, "O_DIRECT"),
+        (0o400000, "O_LARGEFILE"),
+        (0o1000000, "O_NOATIME"),
+        (0o2000000, "O_CLOEXEC"),
+        // strace lists these after O_CLOEXEC.
+        (0o40000, "O_DIRECTORY"),
+        (0o100000, "O_NOFOLLOW"),
+    ],
+};
+
+/// The open flags of `arch`.
+pub(crate) fn open_set(arch: Arch) -> &'static FlagSet {
+    match arch {
+        Arch::X86_64 => &OPEN,
+        Arch::Aarch64 => &OPEN_AARCH64,
+    }
+}
+
+/// pipe2's and dup3's flags of `arch` (O_DIRECT differs).
+pub(crate) fn pipe_set(arch: Arch) -> &'static FlagSet {
+    match arch {
+        Arch::X86_64 => &PIPE_FLAGS,
+        Arch::Aarch64 => &PIPE_FLAGS_AARCH64,
+    }
+}
 
 pub(crate) const FD_FLAGS: FlagSet = FlagSet {
     zero: "0",

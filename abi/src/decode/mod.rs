@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use ptrec_abi::decode::{write_args, return_text, Call, Part, Style};
-//! let call = Call { nr: 3, args: [4, 0, 0, 0, 0, 0], ret: Some(0), enter: &[], exit: &[] };
+//! let call = Call { arch: ptrec_abi::Arch::X86_64, nr: 3, args: [4, 0, 0, 0, 0, 0], ret: Some(0), enter: &[], exit: &[] };
 //! let mut s = String::from("close(");
 //! write_args(&mut s, &call, Part::Whole, &Style::default());
 //! assert_eq!(s, "close(4");
@@ -23,9 +23,12 @@ use std::fmt::Write;
 use ptrec_format::{mem_flags, Mem};
 
 use crate::layout::Field;
-use crate::names::{error_return_text, signal_name, syscall_name};
-use crate::text::{escape_fd_path, push_quoted, quoted, redacted_text};
-use crate::x86_64::layout::LAYOUT as L;
+use crate::layout::Layout;
+use crate::names::{push_error_return, signal_name};
+use crate::text::{
+    escape_fd_path, push_hex, push_i64, push_quoted, push_u64, quoted, redacted_text,
+};
+use crate::Arch;
 
 mod flags;
 mod structs;
@@ -37,6 +40,9 @@ pub use structs::{siginfo_text, wait_status_text};
 /// One syscall: its registers and what rec captured at its two stops.
 #[derive(Clone, Copy, Debug)]
 pub struct Call<'a, 'b> {
+    /// The architecture of the recording: `nr`'s numbering, the struct
+    /// layouts, the flag values.
+    pub arch: Arch,
     pub nr: u32,
     pub args: [u64; 6],
     /// The return value; `None` while (or because) its exit is not known.
@@ -183,6 +189,8 @@ enum K {
     Hex,
     /// Flag words by name (an int argument: its low 32 bits).
     Flags(&'static FlagSet),
+    /// pipe2's and dup3's flags (O_DIRECT's value is the architecture's).
+    PipeFlags,
     /// A value named from a table (an int argument: its low 32 bits).
     Named(&'static [(u64, &'static str)]),
     /// futex(2) operation: the command and its PRIVATE/CLOCK_REALTIME bits.
@@ -374,27 +382,46 @@ use K::*;
 /// What the decoders know of one syscall number, looked up once.
 #[derive(Clone, Copy)]
 struct Info {
+    /// The name, `""` for a number the table does not know.
+    name: &'static str,
     kinds: Option<&'static [K]>,
     returns_fd: bool,
 }
 
-/// The [`Info`] of syscall `nr`: a table indexed by number, built on first
+/// A syscall's key in the decoders' tables: its identity
+/// ([`Arch::sysno`]) as an x86_64 number; `u32::MAX` for an unknown one.
+fn id(arch: Arch, nr: u32) -> u32 {
+    arch.sysno(nr).map_or(u32::MAX, |s| s.id() as u32)
+}
+
+/// The name of decoder key `id`, to match on (the same on every
+/// architecture; see [`id`]).
+fn id_name(id: u32) -> std::borrow::Cow<'static, str> {
+    Arch::X86_64.syscall_name(id)
+}
+
+/// The [`Info`] of decoder key `id`: a table indexed by it, built on first
 /// use (a replay looks a syscall up several times per line; matching its
 /// name against every arm each time would cost more than the line).
-fn info(nr: u32) -> Info {
+fn info(id: u32) -> Info {
     static TABLE: std::sync::OnceLock<Vec<Info>> = std::sync::OnceLock::new();
     let t = TABLE.get_or_init(|| {
-        (0..crate::Arch::X86_64.syscall_table_len() as u32)
+        (0..Arch::X86_64.syscall_table_len() as u32)
             .map(|n| {
-                let name = syscall_name(n);
+                let name = match id_name(n) {
+                    Cow::Borrowed(name) => name,
+                    Cow::Owned(_) => "",
+                };
                 Info {
-                    kinds: kinds(&name),
-                    returns_fd: returns_fd(&name),
+                    name,
+                    kinds: kinds(name),
+                    returns_fd: returns_fd(name),
                 }
             })
             .collect()
     });
-    t.get(nr as usize).copied().unwrap_or(Info {
+    t.get(id as usize).copied().unwrap_or(Info {
+        name: "",
         kinds: None,
         returns_fd: false,
     })
@@ -520,9 +547,9 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "clone" => &[X, X, X, X, X],
         "clone3" => &[CloneArgs, U],
         "dup2" => &[Fd, Fd],
-        "dup3" => &[Fd, Fd, Flags(&PIPE_FLAGS)],
+        "dup3" => &[Fd, Fd, PipeFlags],
         "pipe" => &[Fds2],
-        "pipe2" => &[Fds2, Flags(&PIPE_FLAGS)],
+        "pipe2" => &[Fds2, PipeFlags],
         "uname" => &[Utsname],
         "rt_sigreturn" => &[SigreturnMask],
         "close_range" => &[U32, U32, Flags(&CLOSE_RANGE)],
@@ -600,6 +627,8 @@ fn kinds(name: &str) -> Option<&'static [K]> {
 struct Cx<'c, 'a, 'b, 'r> {
     call: &'c Call<'a, 'b>,
     style: &'c Style<'r>,
+    /// The call's architecture's struct layouts.
+    l: &'static Layout,
 }
 
 impl<'a> Cx<'_, 'a, '_, '_> {
@@ -681,7 +710,7 @@ impl<'a> Cx<'_, 'a, '_, '_> {
         if fd == AT_FDCWD {
             s.push_str("AT_FDCWD");
         } else {
-            let _ = write!(s, "{fd}");
+            push_i64(s, fd.into());
         }
         self.fd_desc(s, fd);
     }
@@ -765,17 +794,22 @@ fn push_ptr(s: &mut String, v: u64) {
     if v == 0 {
         s.push_str("NULL");
     } else {
-        let _ = write!(s, "{v:#x}");
+        push_hex(s, v);
     }
 }
 
 /// The arguments strace shows before the call returns: up to the first
 /// one the kernel fills in.
-pub fn args_known_at_entry(nr: u32) -> usize {
-    if syscall_name(nr) == "clone3" {
+pub fn args_known_at_entry(arch: Arch, nr: u32) -> usize {
+    known_at_entry(id(arch, nr))
+}
+
+fn known_at_entry(id: u32) -> usize {
+    let info = info(id);
+    if info.name == "clone3" {
         return 1;
     }
-    match info(nr).kinds {
+    match info.kinds {
         Some(sig) => sig.iter().position(|k| k.is_output()).unwrap_or(sig.len()),
         None => 6,
     }
@@ -784,12 +818,14 @@ pub fn args_known_at_entry(nr: u32) -> usize {
 /// Whether [`Part::Entry`] leaves arguments for a resumed line that
 /// strace separates with `, ` (clone3's exit part starts with its own
 /// separator: ` => {...}, 88`).
-pub fn has_exit_part(nr: u32) -> bool {
-    if syscall_name(nr) == "clone3" {
+pub fn has_exit_part(arch: Arch, nr: u32) -> bool {
+    let id = id(arch, nr);
+    let info = info(id);
+    if info.name == "clone3" {
         return false;
     }
-    match info(nr).kinds {
-        Some(sig) => args_known_at_entry(nr) < sig.len(),
+    match info.kinds {
+        Some(sig) => known_at_entry(id) < sig.len(),
         None => false,
     }
 }
@@ -812,14 +848,15 @@ pub enum Role {
     Other,
 }
 
-/// The [`Role`] of each argument of syscall `nr` (of the x86_64 tables).
-pub fn roles(nr: u32) -> [Role; 6] {
+/// The [`Role`] of each argument of syscall `nr` of `arch`.
+pub fn roles(arch: Arch, nr: u32) -> [Role; 6] {
     let mut r = [Role::Other; 6];
-    let Some(sig) = info(nr).kinds else {
+    let id = id(arch, nr);
+    let Some(sig) = info(id).kinds else {
         return r;
     };
-    let name = syscall_name(nr);
-    let cap = crate::capture::lookup(u64::from(nr));
+    let name = id_name(id);
+    let cap = arch.capture_sig(u64::from(nr));
     for (i, k) in sig.iter().enumerate().take(6) {
         if *k == Fd {
             r[i] = Role::Fd;
@@ -843,8 +880,8 @@ pub fn roles(nr: u32) -> [Role; 6] {
 }
 
 /// Whether syscall `nr` returns a new descriptor (strace's RVAL_FD).
-pub fn returns_fd_nr(nr: u32) -> bool {
-    info(nr).returns_fd
+pub fn returns_fd_nr(arch: Arch, nr: u32) -> bool {
+    info(id(arch, nr)).returns_fd
 }
 
 /// restart_syscall's argument as strace writes it: `<... resuming
@@ -852,26 +889,32 @@ pub fn returns_fd_nr(nr: u32) -> bool {
 /// thread was in (the one that returned ERESTART_RESTARTBLOCK before it),
 /// else `<... resuming interrupted system call ...>` (what [`write_args`]
 /// writes).
-pub fn restart_syscall_text(interrupted: Option<u32>) -> String {
+pub fn restart_syscall_text(arch: Arch, interrupted: Option<u32>) -> String {
     match interrupted {
-        Some(nr) => format!("<... resuming interrupted {} ...>", syscall_name(nr)),
+        Some(nr) => format!("<... resuming interrupted {} ...>", arch.syscall_name(nr)),
         None => "<... resuming interrupted system call ...>".to_string(),
     }
 }
 
 /// Writes `name(` and the arguments of `part` (no closing parenthesis).
 pub fn write_call(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style<'_>) {
-    s.push_str(&syscall_name(call.nr));
+    s.push_str(&call.arch.syscall_name(call.nr));
     s.push('(');
     write_args(s, call, part, style);
 }
 
 /// Writes the arguments of `part` of `call`, comma separated.
 pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style<'_>) {
-    let name = syscall_name(call.nr);
-    let cx = Cx { call, style };
+    let id = id(call.arch, call.nr);
+    let info = info(id);
+    let name = info.name;
+    let cx = Cx {
+        call,
+        style,
+        l: call.arch.layout(),
+    };
     let args = &call.args;
-    let known = args_known_at_entry(call.nr);
+    let known = known_at_entry(id);
     let range = match part {
         Part::Whole => 0..6,
         Part::Entry => 0..known,
@@ -891,13 +934,13 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         let m = cx.mem_in(0).filter(|m| m.data.len() >= 64);
         if range.contains(&0) {
             match m {
-                Some(m) => clone_args(s, m.data),
+                Some(m) => clone_args(cx.l, s, m.data),
                 None => push_ptr(s, args[0]),
             }
         }
         if range.contains(&1) {
             if let Some(m) = m {
-                clone_args_out(s, m.data, cx.ret());
+                clone_args_out(cx.l, s, m.data, cx.ret());
             }
             let _ = write!(s, ", {}", args[1]);
         }
@@ -905,7 +948,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
     }
     if name == "restart_syscall" {
         if first == 0 {
-            s.push_str(&restart_syscall_text(None));
+            s.push_str(&restart_syscall_text(call.arch, None));
         }
         return;
     }
@@ -915,7 +958,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         }
         return;
     }
-    let Some(sig) = info(call.nr).kinds else {
+    let Some(sig) = info.kinds else {
         for (i, a) in args.iter().enumerate() {
             if !range.contains(&i) {
                 continue;
@@ -928,7 +971,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         return;
     };
     // strace shows only the arguments a command reads.
-    let shown = match &*name {
+    let shown = match name {
         "fcntl" => match args[1] as u32 {
             1 | 3 | 9 | 11 | 1025 | 1032 | 1034 => 2,
             _ => 3,
@@ -961,35 +1004,26 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
     let ret = cx.ret();
     let a = i as u8;
     match kind {
-        I => {
-            let _ = write!(s, "{}", v as i64);
-        }
-        I32 => {
-            let _ = write!(s, "{}", v as u32 as i32);
-        }
-        U => {
-            let _ = write!(s, "{v}");
-        }
-        U32 => {
-            let _ = write!(s, "{}", v as u32);
-        }
-        Id => {
-            let _ = match v as u32 {
-                u32::MAX => write!(s, "-1"),
-                id => write!(s, "{id}"),
-            };
-        }
+        I => push_i64(s, v as i64),
+        I32 => push_i64(s, (v as u32 as i32).into()),
+        U => push_u64(s, v),
+        U32 => push_u64(s, (v as u32).into()),
+        Id => match v as u32 {
+            u32::MAX => s.push_str("-1"),
+            id => push_u64(s, id.into()),
+        },
         X => push_ptr(s, v),
         Hex => {
             if v == 0 {
                 s.push('0');
             } else {
-                let _ = write!(s, "{v:#x}");
+                push_hex(s, v);
             }
         }
-        Flags(set) => s.push_str(&flag_names(u64::from(v as u32), set)),
+        Flags(set) => push_flags(s, u64::from(v as u32), set),
+        PipeFlags => push_flags(s, u64::from(v as u32), pipe_set(cx.call.arch)),
         FutexOp => s.push_str(&futex_op(u64::from(v as u32))),
-        Named(names) => s.push_str(&named(names, u64::from(v as u32))),
+        Named(names) => push_named(s, names, u64::from(v as u32)),
         Oct => {
             let _ = write!(s, "0{:o}", v as u32);
         }
@@ -1011,12 +1045,12 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
         }
         Fd => cx.fd(s, v as i32),
         Sig => s.push_str(&signal_name(v as u32 as i32)),
-        OFlags => s.push_str(&open_flags(u64::from(v as u32))),
+        OFlags => push_open_flags(s, cx.call.arch, u64::from(v as u32)),
         FcntlArg => fcntl_arg(s, i, cx),
         IoctlArg => ioctl_arg(s, i, cx),
         PrctlArgs => prctl_args(s, cx),
-        Sysinfo => match cx.mem_out(a).filter(|m| m.data.len() >= L.sysinfo.size) {
-            Some(m) => s.push_str(&sysinfo_text(m.data)),
+        Sysinfo => match cx.mem_out(a).filter(|m| m.data.len() >= cx.l.sysinfo.size) {
+            Some(m) => s.push_str(&sysinfo_text(cx.l, m.data)),
             None => push_ptr(s, v),
         },
         Str | In(_) | Out => {
@@ -1049,7 +1083,7 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
                 return push_ptr(s, v);
             };
             s.push('[');
-            let count = (args[n] as usize).min(m.data.len() / L.iovec.size);
+            let count = (args[n] as usize).min(m.data.len() / cx.l.iovec.size);
             iovecs(s, m.data, count, 8 + a, cx, kind == IovOut(n));
             s.push(']');
         }
@@ -1121,7 +1155,7 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             }
             None => push_ptr(s, v),
         },
-        Utsname => match cx.mem_out(a).filter(|m| m.data.len() >= L.utsname.size) {
+        Utsname => match cx.mem_out(a).filter(|m| m.data.len() >= cx.l.utsname.size) {
             Some(m) => {
                 let field = |f: Field| {
                     let d = &m.data[f.off..f.off + f.size];
@@ -1133,8 +1167,8 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
                 let _ = write!(
                     s,
                     "{{sysname={}, nodename={}, ...}}",
-                    field(L.utsname.sysname),
-                    field(L.utsname.nodename)
+                    field(cx.l.utsname.sysname),
+                    field(cx.l.utsname.nodename)
                 );
             }
             None => push_ptr(s, v),
@@ -1183,7 +1217,7 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             } else {
                 cx.mem_out(a)
             };
-            match m.filter(|m| m.data.len() >= L.kernel_sigset) {
+            match m.filter(|m| m.data.len() >= cx.l.kernel_sigset) {
                 Some(m) => s.push_str(&sigset_text(u64_at(m.data, 0).unwrap_or(0))),
                 None => push_ptr(s, v),
             }
@@ -1194,16 +1228,16 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             } else {
                 cx.mem_out(a)
             };
-            match m.filter(|m| m.data.len() >= L.sigaction.size) {
-                Some(m) => sigaction(s, m.data),
+            match m.filter(|m| m.data.len() >= cx.l.sigaction.size) {
+                Some(m) => sigaction(cx.l, s, m.data),
                 None => push_ptr(s, v),
             }
         }
         Statx => match cx
             .mem_out(a)
-            .filter(|m| m.data.len() >= L.statx.stx_size.off + 8 && ret == Some(0))
+            .filter(|m| m.data.len() >= cx.l.statx.stx_size.off + 8 && ret == Some(0))
         {
-            Some(m) => statx(s, m.data),
+            Some(m) => statx(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
         Dirents => {
@@ -1216,7 +1250,7 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
                 .filter(|m| ret.is_some_and(|r| r > 0) && m.data.len() >= 19)
             {
                 Some(m) => {
-                    let reclen = L.dirent64.d_reclen;
+                    let reclen = cx.l.dirent64.d_reclen;
                     let (mut n, mut off) = (0, 0usize);
                     while let Some(len) = get(&m.data[off.min(m.data.len())..], reclen) {
                         if len == 0 {
@@ -1241,13 +1275,13 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             } else {
                 cx.mem_out(a)
             };
-            match m.filter(|m| m.data.len() >= L.rlimit.size) {
+            match m.filter(|m| m.data.len() >= cx.l.rlimit.size) {
                 Some(m) => {
                     let _ = write!(
                         s,
                         "{{rlim_cur={}, rlim_max={}}}",
-                        rlim(get(m.data, L.rlimit.rlim_cur).unwrap_or(0)),
-                        rlim(get(m.data, L.rlimit.rlim_max).unwrap_or(0))
+                        rlim(get(m.data, cx.l.rlimit.rlim_cur).unwrap_or(0)),
+                        rlim(get(m.data, cx.l.rlimit.rlim_max).unwrap_or(0))
                     );
                 }
                 None => push_ptr(s, v),
@@ -1255,34 +1289,37 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
         }
         Stat => match cx
             .mem_out(a)
-            .filter(|m| m.data.len() >= L.stat.st_size.off + 8)
+            .filter(|m| m.data.len() >= cx.l.stat.st_size.off + 8)
         {
-            Some(m) => stat(s, m.data),
+            Some(m) => stat(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        Statfs => match cx.mem_out(a).filter(|m| m.data.len() >= L.statfs.size) {
-            Some(m) => statfs(s, m.data),
+        Statfs => match cx.mem_out(a).filter(|m| m.data.len() >= cx.l.statfs.size) {
+            Some(m) => statfs(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        OpenHow => match cx.mem_in(a).filter(|m| m.data.len() >= L.open_how.size) {
-            Some(m) => open_how(s, m.data),
+        OpenHow => match cx.mem_in(a).filter(|m| m.data.len() >= cx.l.open_how.size) {
+            Some(m) => open_how(cx.l, cx.call.arch, s, m.data),
             None => push_ptr(s, v),
         },
-        Utimens => match cx.mem_in(a).filter(|m| m.data.len() >= 2 * L.timespec.size) {
+        Utimens => match cx
+            .mem_in(a)
+            .filter(|m| m.data.len() >= 2 * cx.l.timespec.size)
+        {
             Some(m) => {
                 s.push('[');
-                utimens_one(s, m.data, cx.style.utc_offset);
+                utimens_one(cx.l, s, m.data, cx.style.utc_offset);
                 s.push_str(", ");
-                utimens_one(s, &m.data[L.timespec.size..], cx.style.utc_offset);
+                utimens_one(cx.l, s, &m.data[cx.l.timespec.size..], cx.style.utc_offset);
                 s.push(']');
             }
             None => push_ptr(s, v),
         },
-        MsgIn => match cx.mem_in(a).filter(|m| m.data.len() >= L.msghdr.size) {
+        MsgIn => match cx.mem_in(a).filter(|m| m.data.len() >= cx.l.msghdr.size) {
             Some(m) => msghdr(s, m.data, a, cx, false),
             None => push_ptr(s, v),
         },
-        MsgOut => match cx.mem_out(a).filter(|m| m.data.len() >= L.msghdr.size) {
+        MsgOut => match cx.mem_out(a).filter(|m| m.data.len() >= cx.l.msghdr.size) {
             Some(m) => msghdr(s, m.data, a, cx, true),
             None => push_ptr(s, v),
         },
@@ -1299,70 +1336,77 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             Some(m) => fd_set(s, m.data, args[0] as u32 as i32, Some(cx)),
             None => push_ptr(s, v),
         },
-        TimevalIn => match cx.mem_in(a).filter(|m| m.data.len() >= L.timeval.size) {
-            Some(m) => timeval(s, m.data),
+        TimevalIn => match cx.mem_in(a).filter(|m| m.data.len() >= cx.l.timeval.size) {
+            Some(m) => timeval(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        TimevalOut => match cx.mem_out(a).filter(|m| m.data.len() >= L.timeval.size) {
-            Some(m) => timeval(s, m.data),
+        TimevalOut => match cx.mem_out(a).filter(|m| m.data.len() >= cx.l.timeval.size) {
+            Some(m) => timeval(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        TimespecIn => match cx.mem_in(a).filter(|m| m.data.len() >= L.timespec.size) {
-            Some(m) => timespec(s, m.data),
+        TimespecIn => match cx.mem_in(a).filter(|m| m.data.len() >= cx.l.timespec.size) {
+            Some(m) => timespec(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        TimespecOut => match cx.mem_out(a).filter(|m| m.data.len() >= L.timespec.size) {
-            Some(m) => timespec(s, m.data),
+        TimespecOut => match cx.mem_out(a).filter(|m| m.data.len() >= cx.l.timespec.size) {
+            Some(m) => timespec(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
         TimespecRem => push_ptr(s, v),
         SiginfoIn => match cx.mem_in(a).filter(|m| m.data.len() >= 16) {
             Some(m) => {
-                let signo = i32_at(m.data, L.siginfo.si_signo.off).unwrap_or(0);
-                s.push_str(&siginfo_text(signo, m.data));
+                let signo = i32_at(m.data, cx.l.siginfo.si_signo.off).unwrap_or(0);
+                s.push_str(&siginfo(cx.l, cx.call.arch, signo, m.data));
             }
             None => push_ptr(s, v),
         },
         SiginfoOut => match cx.mem_out(a).filter(|m| m.data.len() >= 16) {
             Some(m) => {
-                let signo = i32_at(m.data, L.siginfo.si_signo.off).unwrap_or(0);
-                s.push_str(&siginfo_text(signo, m.data));
+                let signo = i32_at(m.data, cx.l.siginfo.si_signo.off).unwrap_or(0);
+                s.push_str(&siginfo(cx.l, cx.call.arch, signo, m.data));
             }
             None => push_ptr(s, v),
         },
-        StackIn => match cx.mem_in(a).filter(|m| m.data.len() >= L.stack_t.size) {
-            Some(m) => stack_t(s, m.data),
+        StackIn => match cx.mem_in(a).filter(|m| m.data.len() >= cx.l.stack_t.size) {
+            Some(m) => stack_t(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        StackOut => match cx.mem_out(a).filter(|m| m.data.len() >= L.stack_t.size) {
-            Some(m) => stack_t(s, m.data),
+        StackOut => match cx.mem_out(a).filter(|m| m.data.len() >= cx.l.stack_t.size) {
+            Some(m) => stack_t(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        ItimervalIn => match cx.mem_in(a).filter(|m| m.data.len() >= L.itimerval.size) {
-            Some(m) => itimerval(s, m.data),
+        ItimervalIn => match cx.mem_in(a).filter(|m| m.data.len() >= cx.l.itimerval.size) {
+            Some(m) => itimerval(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        ItimervalOut => match cx.mem_out(a).filter(|m| m.data.len() >= L.itimerval.size) {
-            Some(m) => itimerval(s, m.data),
+        ItimervalOut => match cx
+            .mem_out(a)
+            .filter(|m| m.data.len() >= cx.l.itimerval.size)
+        {
+            Some(m) => itimerval(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        RusageOut => match cx.mem_out(a).filter(|m| m.data.len() >= L.rusage.size) {
-            Some(m) => rusage(s, m.data),
+        RusageOut => match cx.mem_out(a).filter(|m| m.data.len() >= cx.l.rusage.size) {
+            Some(m) => rusage(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        EpollEventIn => match cx.mem_in(a).filter(|m| m.data.len() >= L.epoll_event.size) {
-            Some(m) => epoll_event(s, m.data),
+        EpollEventIn => match cx
+            .mem_in(a)
+            .filter(|m| m.data.len() >= cx.l.epoll_event.size)
+        {
+            Some(m) => epoll_event(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
         EpollEventsOut => match cx.mem_out(a).filter(readable) {
             Some(m) => {
-                let n = (ret.unwrap_or(0).max(0) as usize).min(m.data.len() / L.epoll_event.size);
+                let n =
+                    (ret.unwrap_or(0).max(0) as usize).min(m.data.len() / cx.l.epoll_event.size);
                 s.push('[');
                 for k in 0..n {
                     if k > 0 {
                         s.push_str(", ");
                     }
-                    epoll_event(s, &m.data[k * L.epoll_event.size..]);
+                    epoll_event(cx.l, s, &m.data[k * cx.l.epoll_event.size..]);
                 }
                 s.push(']');
             }
@@ -1370,11 +1414,11 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
         },
         Skip => {}
         Sembufs(n) => match cx.mem_in(a).filter(readable) {
-            Some(m) => sembufs(s, m.data, args[n] as usize),
+            Some(m) => sembufs(cx.l, s, m.data, args[n] as usize),
             None => push_ptr(s, v),
         },
-        Tms => match cx.mem_out(a).filter(|m| m.data.len() >= L.tms.size) {
-            Some(m) => tms(s, m.data),
+        Tms => match cx.mem_out(a).filter(|m| m.data.len() >= cx.l.tms.size) {
+            Some(m) => tms(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
         GidsOut => match cx.mem_out(a).filter(readable) {
@@ -1395,7 +1439,7 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             } else {
                 cx.mem_out(a)
             };
-            match m.and_then(|m| get_i(m.data, L.sched_param.sched_priority)) {
+            match m.and_then(|m| get_i(m.data, cx.l.sched_param.sched_priority)) {
                 Some(p) => {
                     let _ = write!(s, "[{p}]");
                 }
@@ -1406,12 +1450,15 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             Some(m) => utimbuf(s, m.data, cx.style.utc_offset),
             None => push_ptr(s, v),
         },
-        Utimes => match cx.mem_in(a).filter(|m| m.data.len() >= 2 * L.timeval.size) {
+        Utimes => match cx
+            .mem_in(a)
+            .filter(|m| m.data.len() >= 2 * cx.l.timeval.size)
+        {
             Some(m) => {
                 s.push('[');
-                timeval_dated(s, m.data, cx.style.utc_offset);
+                timeval_dated(cx.l, s, m.data, cx.style.utc_offset);
                 s.push_str(", ");
-                timeval_dated(s, &m.data[L.timeval.size..], cx.style.utc_offset);
+                timeval_dated(cx.l, s, &m.data[cx.l.timeval.size..], cx.style.utc_offset);
                 s.push(']');
             }
             None => push_ptr(s, v),
@@ -1434,12 +1481,18 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             }
             None => push_ptr(s, v),
         },
-        ItimerspecIn => match cx.mem_in(a).filter(|m| m.data.len() >= L.itimerspec.size) {
-            Some(m) => itimerspec(s, m.data),
+        ItimerspecIn => match cx
+            .mem_in(a)
+            .filter(|m| m.data.len() >= cx.l.itimerspec.size)
+        {
+            Some(m) => itimerspec(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        ItimerspecOut => match cx.mem_out(a).filter(|m| m.data.len() >= L.itimerspec.size) {
-            Some(m) => itimerspec(s, m.data),
+        ItimerspecOut => match cx
+            .mem_out(a)
+            .filter(|m| m.data.len() >= cx.l.itimerspec.size)
+        {
+            Some(m) => itimerspec(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
         OffIn => match cx.mem_in(a).and_then(|m| u64_at(m.data, 0)) {
@@ -1449,7 +1502,7 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             None => push_ptr(s, v),
         },
         Mmsgs => {
-            let out_ret = cx.call.nr == crate::names::syscall_nr("recvmmsg").unwrap_or(u32::MAX);
+            let out_ret = cx.call.arch.sysno(cx.call.nr) == Some(crate::Sysno::recvmmsg);
             let m = if out_ret { cx.mem_out(a) } else { cx.mem_in(a) };
             match m.filter(readable) {
                 Some(m) => {
@@ -1458,7 +1511,7 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
                     } else {
                         args[2] as u32 as usize
                     };
-                    mmsghdrs(s, m.data, n);
+                    mmsghdrs(cx.l, s, m.data, n);
                 }
                 None => push_ptr(s, v),
             }
@@ -1482,7 +1535,7 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             None => push_ptr(s, v),
         },
         FutexWaiters => match cx.mem_in(a).filter(readable) {
-            Some(m) => futex_waiters(s, m.data, args[1] as u32 as usize),
+            Some(m) => futex_waiters(cx.l, s, m.data, args[1] as u32 as usize),
             None => push_ptr(s, v),
         },
         // Written by write_args itself (its parts straddle the arguments).
@@ -1497,8 +1550,9 @@ fn futex_args(s: &mut String, cx: &Cx<'_, '_, '_, '_>) {
     push_ptr(s, args[0]);
     s.push_str(", ");
     s.push_str(&futex_op(u64::from(args[1] as u32)));
-    let timeout = |s: &mut String| match cx.mem_in(3).filter(|m| m.data.len() >= L.timespec.size) {
-        Some(m) => timespec(s, m.data),
+    let timeout = |s: &mut String| match cx.mem_in(3).filter(|m| m.data.len() >= cx.l.timespec.size)
+    {
+        Some(m) => timespec(cx.l, s, m.data),
         None => push_ptr(s, args[3]),
     };
     let bitset = |s: &mut String| {
@@ -1568,18 +1622,21 @@ fn fcntl_arg(s: &mut String, i: usize, cx: &Cx<'_, '_, '_, '_>) {
     let v = cx.call.args[i];
     match cx.call.args[1] as u32 {
         2 => s.push_str(&flag_names(u64::from(v as u32), &FD_FLAGS)),
-        4 => s.push_str(&open_flags(u64::from(v as u32))),
+        4 => s.push_str(&open_flags(cx.call.arch, u64::from(v as u32))),
         10 => s.push_str(&signal_name(v as u32 as i32)),
         5 | 36 => match cx
             .mem_out(i as u8)
             .or_else(|| cx.mem_in(i as u8))
-            .filter(|m| m.data.len() >= L.flock.size)
+            .filter(|m| m.data.len() >= cx.l.flock.size)
         {
-            Some(m) => flock(s, m.data, true),
+            Some(m) => flock(cx.l, s, m.data, true),
             None => push_ptr(s, v),
         },
-        6 | 7 | 37 | 38 => match cx.mem_in(i as u8).filter(|m| m.data.len() >= L.flock.size) {
-            Some(m) => flock(s, m.data, false),
+        6 | 7 | 37 | 38 => match cx
+            .mem_in(i as u8)
+            .filter(|m| m.data.len() >= cx.l.flock.size)
+        {
+            Some(m) => flock(cx.l, s, m.data, false),
             None => push_ptr(s, v),
         },
         0 | 1030 => cx.fd(s, v as i32),
@@ -1595,20 +1652,20 @@ fn ioctl_arg(s: &mut String, i: usize, cx: &Cx<'_, '_, '_, '_>) {
     let v = cx.call.args[i];
     let a = i as u8;
     match cx.call.args[1] as u32 {
-        0x5401 => match cx.mem_out(a).filter(|m| m.data.len() >= L.termios.size) {
-            Some(m) => termios(s, m.data),
+        0x5401 => match cx.mem_out(a).filter(|m| m.data.len() >= cx.l.termios.size) {
+            Some(m) => termios(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        0x5402..=0x5404 => match cx.mem_in(a).filter(|m| m.data.len() >= L.termios.size) {
-            Some(m) => termios(s, m.data),
+        0x5402..=0x5404 => match cx.mem_in(a).filter(|m| m.data.len() >= cx.l.termios.size) {
+            Some(m) => termios(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        0x5413 => match cx.mem_out(a).filter(|m| m.data.len() >= L.winsize.size) {
-            Some(m) => winsize(s, m.data),
+        0x5413 => match cx.mem_out(a).filter(|m| m.data.len() >= cx.l.winsize.size) {
+            Some(m) => winsize(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        0x5414 => match cx.mem_in(a).filter(|m| m.data.len() >= L.winsize.size) {
-            Some(m) => winsize(s, m.data),
+        0x5414 => match cx.mem_in(a).filter(|m| m.data.len() >= cx.l.winsize.size) {
+            Some(m) => winsize(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
         0x540f | 0x541b => match cx.mem_out(a).and_then(|m| i32_at(m.data, 0)) {
@@ -1742,7 +1799,7 @@ fn argv(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
 /// buffers from the captures of `sub`; for buffers the kernel filled
 /// (`filled`), no more bytes than the call moved.
 fn iovecs(s: &mut String, d: &[u8], count: usize, sub: u8, cx: &Cx<'_, '_, '_, '_>, filled: bool) {
-    let sz = L.iovec.size;
+    let sz = cx.l.iovec.size;
     // What the kernel moved in all: the rest of the buffers are shown
     // empty once it is used up (strace: output buffers up to the result).
     let mut left = match cx.call.ret {
@@ -1753,7 +1810,8 @@ fn iovecs(s: &mut String, d: &[u8], count: usize, sub: u8, cx: &Cx<'_, '_, '_, '
     let mut shown_total = 0usize;
     for k in 0..count {
         let e = &d[k * sz..];
-        let (Some(base), Some(len)) = (get(e, L.iovec.iov_base), get(e, L.iovec.iov_len)) else {
+        let (Some(base), Some(len)) = (get(e, cx.l.iovec.iov_base), get(e, cx.l.iovec.iov_len))
+        else {
             break;
         };
         if k > 0 {
@@ -1789,7 +1847,7 @@ fn optval(s: &mut String, m: &Mem<'_>, cx: &Cx<'_, '_, '_, '_>) {
 
 fn pollfds_in(s: &mut String, d: &[u8], cx: &Cx<'_, '_, '_, '_>) {
     s.push('[');
-    let p = L.pollfd;
+    let p = cx.l.pollfd;
     for (k, e) in d.chunks_exact(p.size).enumerate() {
         if k > 0 {
             s.push_str(", ");
@@ -1809,7 +1867,7 @@ fn pollfds_in(s: &mut String, d: &[u8], cx: &Cx<'_, '_, '_, '_>) {
 /// msg_control=[...], msg_controllen=N, msg_flags=...}`. Its name, iov
 /// buffers and control are the captures of `8 + arg`, by address.
 fn msghdr(s: &mut String, d: &[u8], arg: u8, cx: &Cx<'_, '_, '_, '_>, out: bool) {
-    let h = L.msghdr;
+    let h = cx.l.msghdr;
     let g = |f| get(d, f).unwrap_or(0);
     let (name, namelen) = (g(h.msg_name), g(h.msg_namelen) as u32);
     let (iov, iovlen) = (g(h.msg_iov), g(h.msg_iovlen));
@@ -1827,7 +1885,7 @@ fn msghdr(s: &mut String, d: &[u8], arg: u8, cx: &Cx<'_, '_, '_, '_>, out: bool)
     let _ = write!(s, ", msg_namelen={namelen}, msg_iov=");
     let array = cx
         .find(sub, Some(iov))
-        .filter(|m| iov != 0 && m.data.len() as u64 == iovlen * L.iovec.size as u64);
+        .filter(|m| iov != 0 && m.data.len() as u64 == iovlen * cx.l.iovec.size as u64);
     match array {
         Some(m) => {
             s.push('[');
@@ -1840,7 +1898,7 @@ fn msghdr(s: &mut String, d: &[u8], arg: u8, cx: &Cx<'_, '_, '_, '_>, out: bool)
     if controllen > 0 {
         s.push_str(", msg_control=");
         match cx.find(sub, Some(control)) {
-            Some(m) if readable(&m) => cmsgs(s, m.data),
+            Some(m) if readable(&m) => cmsgs(cx.l, s, m.data),
             _ => push_ptr(s, control),
         }
     }
@@ -1853,20 +1911,33 @@ fn msghdr(s: &mut String, d: &[u8], arg: u8, cx: &Cx<'_, '_, '_, '_>, out: bool)
 
 /// The return value as strace writes it after ` = `.
 pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
+    let mut s = String::new();
+    write_return(&mut s, call, style);
+    s
+}
+
+/// Appends [`return_text`]'s text.
+pub fn write_return(out: &mut String, call: &Call<'_, '_>, style: &Style<'_>) {
     let Some(ret) = call.ret else {
-        return "?".into();
+        out.push('?');
+        return;
     };
     if is_error(ret) {
-        return error_return_text(-ret as i32);
+        push_error_return(out, -ret as i32);
+        return;
     }
-    let cx = Cx { call, style };
+    let cx = Cx {
+        call,
+        style,
+        l: call.arch.layout(),
+    };
     let args = &call.args;
-    let name = syscall_name(call.nr);
-    let mut s = String::new();
-    match &*name {
-        "mmap" | "brk" | "mremap" | "shmat" => {
-            let _ = write!(s, "{:#x}", ret as u64);
-        }
+    let id = id(call.arch, call.nr);
+    let info = info(id);
+    let name = info.name;
+    let s = out;
+    match name {
+        "mmap" | "brk" | "mremap" | "shmat" => push_hex(s, ret as u64),
         "umask" => {
             let _ = write!(s, "0{:o}", ret as u32);
         }
@@ -1874,14 +1945,16 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
             if ret == 0 {
                 s.push_str("0 (Timeout)");
             } else {
-                let _ = write!(s, "{ret}");
+                push_i64(s, ret);
                 if let Some(m) = call.exit.iter().find(|m| m.arg == 0) {
                     s.push_str(" (");
-                    s.push_str(&pollfds_text(m.data, true));
+                    s.push_str(&pollfds_text(cx.l, m.data, true));
                     if name == "ppoll" {
-                        if let Some(t) = cx.mem_out(2).filter(|m| m.data.len() >= L.timespec.size) {
+                        if let Some(t) =
+                            cx.mem_out(2).filter(|m| m.data.len() >= cx.l.timespec.size)
+                        {
                             s.push_str(", left ");
-                            timespec(&mut s, t.data);
+                            timespec(cx.l, s, t.data);
                         }
                     }
                     s.push(')');
@@ -1914,9 +1987,9 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
                     }
                     s.push_str("left ");
                     if name == "select" {
-                        timeval(&mut s, t.data);
+                        timeval(cx.l, s, t.data);
                     } else {
-                        timespec(&mut s, t.data);
+                        timespec(cx.l, s, t.data);
                     }
                 }
                 s.push(')');
@@ -1938,22 +2011,17 @@ pub fn return_text(call: &Call<'_, '_>, style: &Style<'_>) -> String {
                 } else {
                     format!("{ret:#x}")
                 };
-                let _ = write!(s, "{hex} (flags {})", open_flags(ret as u64));
+                let _ = write!(s, "{hex} (flags {})", open_flags(cx.call.arch, ret as u64));
             }
-            0 | 1030 => cx.fd(&mut s, ret as i32),
-            _ => {
-                let _ = write!(s, "{ret}");
-            }
+            0 | 1030 => cx.fd(s, ret as i32),
+            _ => push_i64(s, ret),
         },
         "prctl" if args[0] as u32 == 3 => {
             let _ = write!(s, "{ret} ({})", named(SUID_DUMP, ret as u64));
         }
-        _ if info(call.nr).returns_fd => cx.fd(&mut s, ret as i32),
-        _ => {
-            let _ = write!(s, "{ret}");
-        }
+        _ if info.returns_fd => cx.fd(s, ret as i32),
+        _ => push_i64(s, ret),
     }
-    s
 }
 
 /// Syscalls whose result is a new descriptor (strace's RVAL_FD).

@@ -5,9 +5,10 @@ use std::fmt::Write;
 
 use super::flags::*;
 use super::{get, get_i, i32_at, ptr, u64_at, Cx};
-use crate::names::{errno_text, signal_name, syscall_name};
+use crate::layout::Layout;
+use crate::names::{errno_text, signal_name};
 use crate::text::quoted;
-use crate::x86_64::layout::LAYOUT as L;
+use crate::Arch;
 
 /// clone(2) as strace writes it on x86_64: named arguments, the flags with
 /// the exit signal, and the tid pointers and TLS only when a flag uses them.
@@ -43,8 +44,8 @@ fn clone_flags(flags: u64) -> String {
 }
 
 /// clone3's struct clone_args, as read at entry.
-pub(crate) fn clone_args(s: &mut String, d: &[u8]) {
-    let c = L.clone_args;
+pub(crate) fn clone_args(l: &Layout, s: &mut String, d: &[u8]) {
+    let c = l.clone_args;
     let g = |f| get(d, f).unwrap_or(0);
     let flags = g(c.flags);
     let _ = write!(s, "{{flags={}", flag_names(flags, &CLONE_FLAGS));
@@ -86,16 +87,16 @@ pub(crate) fn clone_args(s: &mut String, d: &[u8]) {
 /// What clone3 wrote, as strace shows it after the struct once the call
 /// returned: ` => {parent_tid=[N]}` with CLONE_PARENT_SETTID (the kernel
 /// writes the child's tid there, which the call returns).
-pub(crate) fn clone_args_out(s: &mut String, d: &[u8], ret: Option<i64>) {
-    let flags = get(d, L.clone_args.flags).unwrap_or(0);
+pub(crate) fn clone_args_out(l: &Layout, s: &mut String, d: &[u8], ret: Option<i64>) {
+    let flags = get(d, l.clone_args.flags).unwrap_or(0);
     if let Some(tid) = ret.filter(|&r| r > 0 && flags & 0x100000 != 0) {
         let _ = write!(s, " => {{parent_tid=[{tid}]}}");
     }
 }
 
 /// A pollfd array's returned events: the entries that have some.
-pub(crate) fn pollfds_text(d: &[u8], _revents: bool) -> String {
-    let p = L.pollfd;
+pub(crate) fn pollfds_text(l: &Layout, d: &[u8], _revents: bool) -> String {
+    let p = l.pollfd;
     let mut parts = Vec::new();
     for e in d.chunks_exact(p.size) {
         let fd = get_i(e, p.fd).unwrap_or(-1);
@@ -188,8 +189,8 @@ pub(crate) fn sockaddr_text(d: &[u8]) -> String {
 }
 
 /// x86_64 struct sysinfo.
-pub(crate) fn sysinfo_text(d: &[u8]) -> String {
-    let si = L.sysinfo;
+pub(crate) fn sysinfo_text(l: &Layout, d: &[u8]) -> String {
+    let si = l.sysinfo;
     let g = |f| get(d, f).unwrap_or(0);
     let load = |k: usize| u64_at(d, si.loads.off + 8 * k).unwrap_or(0);
     format!(
@@ -213,14 +214,18 @@ pub(crate) fn sysinfo_text(d: &[u8]) -> String {
     )
 }
 
-/// A siginfo_t as strace writes it: the signal, its code, and the fields
-/// that code fills.
-pub fn siginfo_text(signo: i32, si: &[u8]) -> String {
+/// A siginfo_t of `arch` as strace writes it: the signal, its code, and
+/// the fields that code fills.
+pub fn siginfo_text(arch: Arch, signo: i32, si: &[u8]) -> String {
+    siginfo(arch.layout(), arch, signo, si)
+}
+
+pub(crate) fn siginfo(l: &Layout, arch: Arch, signo: i32, si: &[u8]) -> String {
     let name = signal_name(signo);
     if si.len() < 16 {
         return format!("{{si_signo={name}}}");
     }
-    let f = L.siginfo;
+    let f = l.siginfo;
     let i = |fl| get_i(si, fl).unwrap_or(0);
     let u = |fl| get(si, fl).unwrap_or(0);
     let code = i(f.si_code) as i32;
@@ -291,17 +296,18 @@ pub fn siginfo_text(signo: i32, si: &[u8]) -> String {
             }
             31 => {
                 let nr = u(f.syscall) as u32;
-                let arch = u(f.arch) as u32;
-                let arch = if arch == ptrec_format::AUDIT_ARCH_X86_64 {
-                    "AUDIT_ARCH_X86_64".to_string()
-                } else {
-                    format!("{arch:#x}")
+                let audit = u(f.arch) as u32;
+                // The number is of the architecture the siginfo names (a
+                // 64-bit task can make a call of another ABI).
+                let (arch_text, call_arch) = match Arch::from_audit(audit) {
+                    Some(a) => (format!("AUDIT_ARCH_{}", a.name().to_uppercase()), a),
+                    None => (format!("{audit:#x}"), arch),
                 };
                 let _ = write!(
                     s,
-                    ", si_call_addr={}, si_syscall=__NR_{}, si_arch={arch}",
+                    ", si_call_addr={}, si_syscall=__NR_{}, si_arch={arch_text}",
                     ptr(u(f.call_addr)),
-                    syscall_name(nr)
+                    call_arch.syscall_name(nr)
                 );
             }
             _ => {}
@@ -312,8 +318,8 @@ pub fn siginfo_text(signo: i32, si: &[u8]) -> String {
 }
 
 /// A kernel struct sigaction.
-pub(crate) fn sigaction(s: &mut String, d: &[u8]) {
-    let sa = L.sigaction;
+pub(crate) fn sigaction(l: &Layout, s: &mut String, d: &[u8]) {
+    let sa = l.sigaction;
     let g = |f| get(d, f).unwrap_or(0);
     let (h, flags, restorer, mask) = (g(sa.handler), g(sa.flags), g(sa.restorer), g(sa.mask));
     let _ = match h {
@@ -335,8 +341,8 @@ pub(crate) fn sigaction(s: &mut String, d: &[u8]) {
 
 /// struct stat without -v: the type and permissions, and the size (or
 /// the device of a device file).
-pub(crate) fn stat(s: &mut String, d: &[u8]) {
-    let st = L.stat;
+pub(crate) fn stat(l: &Layout, s: &mut String, d: &[u8]) {
+    let st = l.stat;
     let mode = get(d, st.st_mode).unwrap_or(0) as u32;
     let ty = file_type(mode);
     let _ = write!(s, "{{st_mode={ty}|{}, ", perm_bits(mode));
@@ -352,8 +358,8 @@ pub(crate) fn stat(s: &mut String, d: &[u8]) {
 }
 
 /// struct statx without -v.
-pub(crate) fn statx(s: &mut String, d: &[u8]) {
-    let x = L.statx;
+pub(crate) fn statx(l: &Layout, s: &mut String, d: &[u8]) {
+    let x = l.statx;
     let mask = get(d, x.stx_mask).unwrap_or(0);
     let mode = get(d, x.stx_mode).unwrap_or(0) as u32;
     let _ = write!(
@@ -407,8 +413,8 @@ const ST_FLAGS: FlagSet = FlagSet {
 };
 
 /// struct statfs.
-pub(crate) fn statfs(s: &mut String, d: &[u8]) {
-    let f = L.statfs;
+pub(crate) fn statfs(l: &Layout, s: &mut String, d: &[u8]) {
+    let f = l.statfs;
     let g = |fl| get(d, fl).unwrap_or(0);
     let fsid = |k: usize| i32_at(d, f.f_fsid.off + 4 * k).unwrap_or(0);
     let _ = write!(
@@ -432,12 +438,12 @@ pub(crate) fn statfs(s: &mut String, d: &[u8]) {
 
 /// struct open_how: flags, the mode when one is given, the resolve flags
 /// when any.
-pub(crate) fn open_how(s: &mut String, d: &[u8]) {
-    let h = L.open_how;
+pub(crate) fn open_how(l: &Layout, arch: Arch, s: &mut String, d: &[u8]) {
+    let h = l.open_how;
     let flags = get(d, h.flags).unwrap_or(0);
     let mode = get(d, h.mode).unwrap_or(0);
     let resolve = get(d, h.resolve).unwrap_or(0);
-    let _ = write!(s, "{{flags={}", open_flags(flags));
+    let _ = write!(s, "{{flags={}", open_flags(arch, flags));
     if mode != 0 || flags & 0o20100100 != 0 {
         let _ = write!(s, ", mode=0{mode:o}");
     }
@@ -448,8 +454,8 @@ pub(crate) fn open_how(s: &mut String, d: &[u8]) {
 }
 
 /// `{tv_sec=1, tv_usec=0}`.
-pub(crate) fn timeval(s: &mut String, d: &[u8]) {
-    let t = L.timeval;
+pub(crate) fn timeval(l: &Layout, s: &mut String, d: &[u8]) {
+    let t = l.timeval;
     let _ = write!(
         s,
         "{{tv_sec={}, tv_usec={}}}",
@@ -459,8 +465,8 @@ pub(crate) fn timeval(s: &mut String, d: &[u8]) {
 }
 
 /// `{tv_sec=1, tv_nsec=0}`.
-pub(crate) fn timespec(s: &mut String, d: &[u8]) {
-    let t = L.timespec;
+pub(crate) fn timespec(l: &Layout, s: &mut String, d: &[u8]) {
+    let t = l.timespec;
     let _ = write!(
         s,
         "{{tv_sec={}, tv_nsec={}}}",
@@ -471,8 +477,8 @@ pub(crate) fn timespec(s: &mut String, d: &[u8]) {
 
 /// One timespec of utimensat: UTIME_NOW, UTIME_OMIT, or the time with
 /// its date in a comment, as strace (local time: `off` seconds east of UTC).
-pub(crate) fn utimens_one(s: &mut String, d: &[u8], off: i64) {
-    let t = L.timespec;
+pub(crate) fn utimens_one(l: &Layout, s: &mut String, d: &[u8], off: i64) {
+    let t = l.timespec;
     let sec = get_i(d, t.tv_sec).unwrap_or(0);
     let nsec = get_i(d, t.tv_nsec).unwrap_or(0);
     match nsec {
@@ -490,8 +496,8 @@ pub(crate) fn utimens_one(s: &mut String, d: &[u8], off: i64) {
 }
 
 /// A timeval with its date in a comment (utimes), as strace.
-pub(crate) fn timeval_dated(s: &mut String, d: &[u8], off: i64) {
-    let t = L.timeval;
+pub(crate) fn timeval_dated(l: &Layout, s: &mut String, d: &[u8], off: i64) {
+    let t = l.timeval;
     let sec = get_i(d, t.tv_sec).unwrap_or(0);
     let usec = get_i(d, t.tv_usec).unwrap_or(0);
     let frac = (usec != 0).then(|| format!(".{usec:06}"));
@@ -515,8 +521,8 @@ pub(crate) fn utimbuf(s: &mut String, d: &[u8], off: i64) {
 }
 
 /// struct tms.
-pub(crate) fn tms(s: &mut String, d: &[u8]) {
-    let t = L.tms;
+pub(crate) fn tms(l: &Layout, s: &mut String, d: &[u8]) {
+    let t = l.tms;
     let g = |f| get_i(d, f).unwrap_or(0);
     let _ = write!(
         s,
@@ -559,12 +565,12 @@ pub(crate) fn cpu_set(s: &mut String, d: &[u8]) {
 }
 
 /// struct itimerspec: two timespecs.
-pub(crate) fn itimerspec(s: &mut String, d: &[u8]) {
-    let it = L.itimerspec;
+pub(crate) fn itimerspec(l: &Layout, s: &mut String, d: &[u8]) {
+    let it = l.itimerspec;
     s.push_str("{it_interval=");
-    timespec(s, &d[it.it_interval.off..]);
+    timespec(l, s, &d[it.it_interval.off..]);
     s.push_str(", it_value=");
-    timespec(s, &d[it.it_value.off..]);
+    timespec(l, s, &d[it.it_value.off..]);
     s.push('}');
 }
 
@@ -575,8 +581,8 @@ const SEM_FLAGS: FlagSet = FlagSet {
 };
 
 /// semop's sembufs: `[{sem_num=0, sem_op=-1, sem_flg=SEM_UNDO}]`.
-pub(crate) fn sembufs(s: &mut String, d: &[u8], n: usize) {
-    let b = L.sembuf;
+pub(crate) fn sembufs(l: &Layout, s: &mut String, d: &[u8], n: usize) {
+    let b = l.sembuf;
     s.push('[');
     for (k, e) in d.chunks_exact(b.size).take(n).enumerate() {
         if k > 0 {
@@ -595,8 +601,8 @@ pub(crate) fn sembufs(s: &mut String, d: &[u8], n: usize) {
 
 /// mmsghdrs: each msghdr's fields (its buffers are not captured) and
 /// msg_len.
-pub(crate) fn mmsghdrs(s: &mut String, d: &[u8], n: usize) {
-    let (mm, h) = (L.mmsghdr, L.msghdr);
+pub(crate) fn mmsghdrs(l: &Layout, s: &mut String, d: &[u8], n: usize) {
+    let (mm, h) = (l.mmsghdr, l.msghdr);
     s.push('[');
     for (k, e) in d.chunks_exact(mm.size).take(n).enumerate() {
         if k > 0 {
@@ -620,8 +626,8 @@ pub(crate) fn mmsghdrs(s: &mut String, d: &[u8], n: usize) {
 }
 
 /// futex_waitv's waiters: `[{val=0, uaddr=0x..., flags=0x82}]`.
-pub(crate) fn futex_waiters(s: &mut String, d: &[u8], n: usize) {
-    let w = L.futex_waitv;
+pub(crate) fn futex_waiters(l: &Layout, s: &mut String, d: &[u8], n: usize) {
+    let w = l.futex_waitv;
     s.push('[');
     for (k, e) in d.chunks_exact(w.size).take(n).enumerate() {
         if k > 0 {
@@ -676,8 +682,8 @@ fn utc(t: i64) -> String {
 }
 
 /// stack_t: `{ss_sp=0x..., ss_flags=0, ss_size=65536}`.
-pub(crate) fn stack_t(s: &mut String, d: &[u8]) {
-    let st = L.stack_t;
+pub(crate) fn stack_t(l: &Layout, s: &mut String, d: &[u8]) {
+    let st = l.stack_t;
     let _ = write!(
         s,
         "{{ss_sp={}, ss_flags={}, ss_size={}}}",
@@ -688,28 +694,28 @@ pub(crate) fn stack_t(s: &mut String, d: &[u8]) {
 }
 
 /// struct itimerval: two timevals.
-pub(crate) fn itimerval(s: &mut String, d: &[u8]) {
-    let it = L.itimerval;
+pub(crate) fn itimerval(l: &Layout, s: &mut String, d: &[u8]) {
+    let it = l.itimerval;
     s.push_str("{it_interval=");
-    timeval(s, &d[it.it_interval.off..]);
+    timeval(l, s, &d[it.it_interval.off..]);
     s.push_str(", it_value=");
-    timeval(s, &d[it.it_value.off..]);
+    timeval(l, s, &d[it.it_value.off..]);
     s.push('}');
 }
 
 /// struct rusage without -v: the two times.
-pub(crate) fn rusage(s: &mut String, d: &[u8]) {
-    let r = L.rusage;
+pub(crate) fn rusage(l: &Layout, s: &mut String, d: &[u8]) {
+    let r = l.rusage;
     s.push_str("{ru_utime=");
-    timeval(s, &d[r.ru_utime.off..]);
+    timeval(l, s, &d[r.ru_utime.off..]);
     s.push_str(", ru_stime=");
-    timeval(s, &d[r.ru_stime.off..]);
+    timeval(l, s, &d[r.ru_stime.off..]);
     s.push_str(", ...}");
 }
 
 /// struct epoll_event: `{events=EPOLLIN, data={u32=7, u64=7}}`.
-pub(crate) fn epoll_event(s: &mut String, d: &[u8]) {
-    let e = L.epoll_event;
+pub(crate) fn epoll_event(l: &Layout, s: &mut String, d: &[u8]) {
+    let e = l.epoll_event;
     let data = get(d, e.data).unwrap_or(0);
     let _ = write!(
         s,
@@ -720,8 +726,8 @@ pub(crate) fn epoll_event(s: &mut String, d: &[u8]) {
 }
 
 /// struct flock; `l_pid` as F_GETLK returns it.
-pub(crate) fn flock(s: &mut String, d: &[u8], with_pid: bool) {
-    let f = L.flock;
+pub(crate) fn flock(l: &Layout, s: &mut String, d: &[u8], with_pid: bool) {
+    let f = l.flock;
     let _ = write!(
         s,
         "{{l_type={}, l_whence={}, l_start={}, l_len={}",
@@ -876,8 +882,8 @@ const TERM_LFLAGS: FlagSet = FlagSet {
 /// The kernel's struct termios without -v: its four flag words, as
 /// strace names them (c_oflag's delay fields and c_cflag's speed and
 /// character size by value).
-pub(crate) fn termios(s: &mut String, d: &[u8]) {
-    let t = L.termios;
+pub(crate) fn termios(l: &Layout, s: &mut String, d: &[u8]) {
+    let t = l.termios;
     let g = |f| get(d, f).unwrap_or(0);
     let mut o = g(t.c_oflag);
     let mut oflag = String::new();
@@ -908,8 +914,8 @@ pub(crate) fn termios(s: &mut String, d: &[u8]) {
 }
 
 /// struct winsize.
-pub(crate) fn winsize(s: &mut String, d: &[u8]) {
-    let w = L.winsize;
+pub(crate) fn winsize(l: &Layout, s: &mut String, d: &[u8]) {
+    let w = l.winsize;
     let g = |f| get(d, f).unwrap_or(0);
     let _ = write!(
         s,
@@ -946,8 +952,8 @@ pub(crate) fn fd_set(s: &mut String, d: &[u8], nfds: i32, cx: Option<&Cx<'_, '_,
 
 /// Control messages: `[{cmsg_len=20, cmsg_level=SOL_SOCKET,
 /// cmsg_type=SCM_RIGHTS, cmsg_data=[5]}]`.
-pub(crate) fn cmsgs(s: &mut String, d: &[u8]) {
-    let c = L.cmsghdr;
+pub(crate) fn cmsgs(l: &Layout, s: &mut String, d: &[u8]) {
+    let c = l.cmsghdr;
     s.push('[');
     let mut off = 0;
     let mut first = true;
@@ -984,7 +990,7 @@ pub(crate) fn cmsgs(s: &mut String, d: &[u8]) {
             let _ = write!(s, "{ty:#x}}}");
         }
         // CMSG_ALIGN: the next header starts on a long boundary.
-        off += (len + L.long - 1) & !(L.long - 1);
+        off += (len + l.long - 1) & !(l.long - 1);
     }
     s.push(']');
 }

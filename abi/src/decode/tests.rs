@@ -4,8 +4,11 @@ use ptrec_format::{mem_flags, Mem};
 
 use super::*;
 
+const X: Arch = Arch::X86_64;
+const A: Arch = Arch::Aarch64;
+
 fn nr(name: &str) -> u32 {
-    crate::names::syscall_nr(name).expect(name)
+    X.syscall_nr(name).expect(name)
 }
 
 fn enter(arg: u8, addr: u64, data: &[u8]) -> Mem<'_> {
@@ -31,6 +34,7 @@ fn exit(arg: u8, addr: u64, data: &[u8]) -> Mem<'_> {
 /// The whole line strace prints: `name(args) = ret`, unpadded.
 fn line(name: &str, args: [u64; 6], ret: i64, enter: &[Mem<'_>], exit: &[Mem<'_>]) -> String {
     let call = Call {
+        arch: X,
         nr: nr(name),
         args,
         ret: Some(ret),
@@ -54,7 +58,7 @@ fn sigchld_siginfo_is_decoded_like_strace() {
     si[16..20].copy_from_slice(&1235i32.to_le_bytes());
     si[20..24].copy_from_slice(&1000i32.to_le_bytes());
     assert_eq!(
-        siginfo_text(17, &si),
+        siginfo_text(X, 17, &si),
         "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=1235, si_uid=1000, si_status=0, si_utime=0, si_stime=0}"
     );
 }
@@ -68,7 +72,7 @@ fn si_queue_siginfo_shows_its_value() {
     si[16..20].copy_from_slice(&77i32.to_le_bytes());
     si[24..32].copy_from_slice(&42u64.to_le_bytes());
     assert_eq!(
-        siginfo_text(12, &si),
+        siginfo_text(X, 12, &si),
         "{si_signo=SIGUSR2, si_code=SI_QUEUE, si_errno=EPERM, si_pid=77, si_uid=0, si_int=42, si_ptr=0x2a}"
     );
 }
@@ -78,6 +82,7 @@ fn returns_show_errno_name_and_description_and_restarts_as_strace() {
     let ret = |name: &str, r: i64| {
         return_text(
             &Call {
+                arch: X,
                 nr: nr(name),
                 args: [0; 6],
                 ret: Some(r),
@@ -127,6 +132,7 @@ fn fcntl_returns_are_named_by_their_command() {
     let ret = |args: [u64; 6], r: i64| {
         return_text(
             &Call {
+                arch: X,
                 nr: nr("fcntl"),
                 args,
                 ret: Some(r),
@@ -215,6 +221,7 @@ fn envp_of_one_variable_is_singular() {
     let var = b"A=1";
     let e = [enter(2, 0x1000, &array), enter(10, 0x2000, var)];
     let call = Call {
+        arch: X,
         nr: nr("execve"),
         args: [0, 0, 0x1000, 0, 0, 0],
         ret: Some(0),
@@ -248,6 +255,7 @@ fn a_split_call_shows_its_outputs_in_the_resumed_part() {
     let e = [enter(1, 0x1000, &new)];
     let x = [exit(2, 0x2000, &old)];
     let call = Call {
+        arch: X,
         nr: nr("rt_sigaction"),
         args: [2, 0x1000, 0x2000, 8, 0, 0],
         ret: Some(0),
@@ -261,7 +269,7 @@ fn a_split_call_shows_its_outputs_in_the_resumed_part() {
         head,
         "rt_sigaction(SIGINT, {sa_handler=0x1234, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x5678}"
     );
-    assert!(has_exit_part(call.nr));
+    assert!(has_exit_part(X, call.nr));
     let mut tail = String::new();
     write_args(&mut tail, &call, Part::Exit, &st);
     assert_eq!(tail, "{sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, 8");
@@ -294,6 +302,7 @@ fn fds_are_annotated_under_y_and_yy_with_their_descriptions_escaped() {
     let path = b"f";
     let e = [enter(1, 0x1000, path)];
     let call = Call {
+        arch: X,
         nr: nr("openat"),
         args: [(-100i64) as u64, 0x1000, 0, 0, 0, 0],
         ret: Some(4),
@@ -310,6 +319,7 @@ fn fds_are_annotated_under_y_and_yy_with_their_descriptions_escaped() {
     assert_eq!(s, r#"openat(AT_FDCWD</tmp/run>, "f", O_RDONLY"#);
     assert_eq!(return_text(&call, &st), r"4</tmp/a\76b\33>");
     let close = Call {
+        arch: X,
         nr: nr("close"),
         args: [3, 0, 0, 0, 0, 0],
         ret: Some(0),
@@ -351,7 +361,7 @@ fn redacted_captures_say_how_much_was_dropped() {
 fn roles_name_descriptors_directories_and_paths() {
     use Role::*;
     assert_eq!(
-        roles(nr("openat")),
+        roles(X, nr("openat")),
         [
             DirFd { path: 1 },
             PathAt { dirfd: 0 },
@@ -362,7 +372,7 @@ fn roles_name_descriptors_directories_and_paths() {
         ]
     );
     assert_eq!(
-        roles(nr("renameat2")),
+        roles(X, nr("renameat2")),
         [
             DirFd { path: 1 },
             PathAt { dirfd: 0 },
@@ -372,10 +382,10 @@ fn roles_name_descriptors_directories_and_paths() {
             Other
         ]
     );
-    assert_eq!(roles(nr("read"))[0], Fd);
-    assert_eq!(roles(nr("stat"))[0], Path);
+    assert_eq!(roles(X, nr("read"))[0], Fd);
+    assert_eq!(roles(X, nr("stat"))[0], Path);
     assert_eq!(
-        roles(nr("symlinkat")),
+        roles(X, nr("symlinkat")),
         [
             Other,
             DirFd { path: 2 },
@@ -385,8 +395,8 @@ fn roles_name_descriptors_directories_and_paths() {
             Other
         ]
     );
-    assert_eq!(roles(nr("getpid")), [Other; 6]);
-    assert!(returns_fd_nr(nr("openat")) && !returns_fd_nr(nr("read")));
+    assert_eq!(roles(X, nr("getpid")), [Other; 6]);
+    assert!(returns_fd_nr(X, nr("openat")) && !returns_fd_nr(X, nr("read")));
 }
 
 #[test]
@@ -394,11 +404,11 @@ fn every_syscall_whose_memory_rec_captures_has_a_decoder() {
     let missing: Vec<String> = crate::Arch::X86_64
         .syscall_numbers()
         .filter(|&n| {
-            crate::capture::lookup(u64::from(n))
+            X.capture_sig(u64::from(n))
                 .iter()
                 .any(|a| *a != crate::capture::Arg::None)
         })
-        .map(syscall_name)
+        .map(|n| X.syscall_name(n))
         .filter(|name| kinds(name).is_none())
         .map(|n| n.into_owned())
         .collect();
@@ -437,9 +447,9 @@ fn futex_shows_the_arguments_its_operation_uses() {
         "futex(0x1000, FUTEX_CMP_REQUEUE_PRIVATE, 1, 2147483647, 0x3000, 0) = 1"
     );
     // The timeout is captured only for the waiting operations.
-    let c = crate::capture::capture_for(u64::from(nr("futex")), &[0, 137, 0, 0x2000, 0, 0]);
+    let c = X.capture_for(u64::from(nr("futex")), &[0, 137, 0, 0x2000, 0, 0]);
     assert_ne!(c[3], crate::capture::Arg::None);
-    let c = crate::capture::capture_for(u64::from(nr("futex")), &[0, 132, 0, 0x7fff, 0, 0]);
+    let c = X.capture_for(u64::from(nr("futex")), &[0, 132, 0, 0x7fff, 0, 0]);
     assert_eq!(c[3], crate::capture::Arg::None);
 }
 
@@ -453,6 +463,7 @@ fn clone3_shows_the_tid_the_kernel_wrote_in_its_exit_part() {
     ca[48..56].copy_from_slice(&0x1000u64.to_le_bytes());
     let e = [enter(0, 0x2000, &ca)];
     let call = Call {
+        arch: X,
         nr: nr("clone3"),
         args: [0x2000, 88, 0, 0, 0, 0],
         ret: Some(1235),
@@ -467,7 +478,7 @@ fn clone3_shows_the_tid_the_kernel_wrote_in_its_exit_part() {
     let mut s = String::new();
     write_args(&mut s, &call, Part::Entry, &st);
     assert_eq!(s, struct_text);
-    assert!(!has_exit_part(call.nr));
+    assert!(!has_exit_part(X, call.nr));
     let mut s = String::new();
     write_args(&mut s, &call, Part::Exit, &st);
     assert_eq!(s, " => {parent_tid=[1235]}, 88");
@@ -478,6 +489,7 @@ fn dates_in_comments_are_local_time_with_its_offset() {
     let ts = le(&[86_400 + 3_600, 5, 0, 0x3fff_fffe]);
     let e = [enter(2, 0x1000, &ts)];
     let call = Call {
+        arch: X,
         nr: nr("utimensat"),
         args: [(-100i64) as u64, 0, 0x1000, 0, 0, 0],
         ret: Some(0),
@@ -532,7 +544,7 @@ fn restart_syscall_says_what_it_resumes() {
         "restart_syscall(<... resuming interrupted system call ...>) = 0"
     );
     assert_eq!(
-        restart_syscall_text(Some(nr("clock_nanosleep"))),
+        restart_syscall_text(X, Some(nr("clock_nanosleep"))),
         "<... resuming interrupted clock_nanosleep ...>"
     );
 }
@@ -542,6 +554,7 @@ fn each_argument_alone_is_what_the_line_shows() {
     let path = b"/etc/passwd";
     let e = [enter(1, 0x1000, path)];
     let call = Call {
+        arch: X,
         nr: nr("openat"),
         args: [(-100i64) as u64, 0x1000, 0o2000000, 0, 0, 0],
         ret: Some(3),
@@ -583,5 +596,90 @@ fn credentials_and_plain_argument_calls_are_decoded() {
     assert_eq!(
         line("mremap", [0x1000, 4096, 8192, 1, 0, 0], 0x2000, &[], &[]),
         "mremap(0x1000, 4096, 8192, MREMAP_MAYMOVE) = 0x2000"
+    );
+}
+
+/// The whole line strace prints for an aarch64 call.
+fn line_aarch64(
+    name: &str,
+    args: [u64; 6],
+    ret: i64,
+    enter: &[Mem<'_>],
+    exit: &[Mem<'_>],
+) -> String {
+    let call = Call {
+        arch: A,
+        nr: A.syscall_nr(name).expect(name),
+        args,
+        ret: Some(ret),
+        enter,
+        exit,
+    };
+    let mut s = String::new();
+    write_call(&mut s, &call, Part::Whole, &Style::default());
+    format!("{s}) = {}", return_text(&call, &Style::default()))
+}
+
+#[test]
+fn aarch64_calls_are_decoded_with_aarch64_s_numbers_flags_and_layouts() {
+    let path = enter(1, 0x1000, b"/etc");
+    // aarch64's O_DIRECTORY is 040000 (x86_64's O_DIRECT) and O_LARGEFILE
+    // 0400000 (x86_64's O_NOFOLLOW).
+    assert_eq!(
+        line_aarch64(
+            "openat",
+            [-100i64 as u64, 0x1000, 0o440000, 0, 0, 0],
+            3,
+            &[path],
+            &[]
+        ),
+        "openat(AT_FDCWD, \"/etc\", O_RDONLY|O_LARGEFILE|O_DIRECTORY) = 3"
+    );
+    assert_eq!(
+        line(
+            "openat",
+            [-100i64 as u64, 0x1000, 0o440000, 0, 0, 0],
+            3,
+            &[path],
+            &[]
+        ),
+        "openat(AT_FDCWD, \"/etc\", O_RDONLY|O_DIRECT|O_NOFOLLOW) = 3"
+    );
+    assert_eq!(
+        line_aarch64("pipe2", [0x2000, 0o2200000, 0, 0, 0, 0], 0, &[], &[]),
+        "pipe2(0x2000, O_DIRECT|O_CLOEXEC) = 0"
+    );
+    // struct stat is asm-generic's on aarch64: st_mode at 16, st_size at
+    // 48, 128 bytes.
+    let mut st = [0u8; 128];
+    st[16..20].copy_from_slice(&0o100644u32.to_le_bytes());
+    st[48..56].copy_from_slice(&1234u64.to_le_bytes());
+    assert_eq!(
+        line_aarch64(
+            "fstat",
+            [3, 0x3000, 0, 0, 0, 0],
+            0,
+            &[],
+            &[exit(1, 0x3000, &st)]
+        ),
+        "fstat(3, {st_mode=S_IFREG|0644, st_size=1234, ...}) = 0"
+    );
+    // A number aarch64 has and x86_64 names otherwise: 63 is read.
+    assert_eq!(
+        line_aarch64(
+            "read",
+            [3, 0x4000, 5, 0, 0, 0],
+            2,
+            &[],
+            &[exit(1, 0x4000, b"hi")]
+        ),
+        "read(3, \"hi\", 5) = 2"
+    );
+    assert_eq!(args_known_at_entry(A, 63), 1);
+    assert!(returns_fd_nr(A, 56) && !returns_fd_nr(A, 257));
+    assert_eq!(roles(A, 56)[1], Role::PathAt { dirfd: 0 });
+    assert_eq!(
+        restart_syscall_text(A, Some(115)),
+        "<... resuming interrupted clock_nanosleep ...>"
     );
 }

@@ -173,8 +173,8 @@ table!(Calls, "calls", "One row per syscall entry: the call joined with its exit
     generation: I32, "", "Which process with this pid (0: the first; a reused pid counts up), as in `processes`.";
     tid: I32, "", "The calling thread (the entry's tid; after an execve from a non-leader thread the exit is on the leader's).";
     command: Str, "", "The program the process was running: the filename of its last exec before the call, else the name it was created with.";
-    syscall: Str, "", "Syscall name (x86_64), `syscall_0xNNN` for an unknown number.";
-    nr: I32, "", "Syscall number.";
+    syscall: Str, "", "Syscall name in the trace's architecture (x86_64, aarch64), `syscall_0xNNN` for an unknown number.";
+    nr: I32, "", "Syscall number in the trace's architecture (aarch64's openat is 56, x86_64's 257).";
     arg0: I64, "", "First argument register, raw (64 bits as a signed integer: AT_FDCWD is -100).";
     arg1: I64, "", "Second argument register, raw.";
     arg2: I64, "", "Third argument register, raw.";

@@ -16,10 +16,10 @@ use ptrec_format::{Mem, Record, Termination, Tid, Trace};
 
 use ptrec_abi::decode::{self as abi, FdResolver, FdStyle, NoFds, Part, Style};
 
-use super::finish;
+use super::{finish, pad};
 use crate::calls::{self, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry, OwnedExit};
 use crate::cli::ReplayOpts;
-use crate::decode::{signal_name, syscall_name};
+use crate::decode::signal_name;
 use crate::fds::{FdState, Pass as FdPass};
 use crate::filter::Filter;
 use crate::stats::{self, is_error, ScanOptions};
@@ -80,6 +80,8 @@ impl Status {
 
 /// Per-run settings.
 struct Ctx<'a> {
+    /// The trace's architecture (for what has no entry to say it).
+    arch: ptrec_abi::Arch,
     filter: Filter,
     /// `Some` when `-e status=`, `-z` or `-Z` select calls by their result:
     /// each call is then printed whole, once it has ended, as strace does.
@@ -114,7 +116,13 @@ impl Ctx<'_> {
 
     fn head(&self, s: &mut String, tid: Tid, time: u64, ip: Option<u64>) {
         if self.prefix {
-            let _ = write!(s, "[pid {tid:>5}] ");
+            // `[pid {tid:>5}] ` without fmt's padding machinery.
+            let mut b = itoa::Buffer::new();
+            let n = b.format(tid);
+            s.push_str("[pid ");
+            s.push_str(&"     "[n.len().min(5)..]);
+            s.push_str(n);
+            s.push_str("] ");
         }
         if self.timestamps > 0 {
             let wall = (time as i128 + self.wall_offset).max(0) as u64;
@@ -252,8 +260,43 @@ struct Printer<'a> {
     window_first: usize,
 }
 
-fn collect<'a>(c: &ptrec_format::Captures<'a>) -> Vec<Mem<'a>> {
-    c.iter().collect()
+/// A stop's captures as a slice: on the stack when there are few (most
+/// calls have none or one or two), so a line costs no allocation.
+enum Mems<'a> {
+    Few(usize, [Mem<'a>; 4]),
+    Many(Vec<Mem<'a>>),
+}
+
+const NO_MEM: Mem<'static> = Mem {
+    arg: 0,
+    flags: 0,
+    addr: 0,
+    data: &[],
+    redacted: None,
+};
+
+impl<'a> std::ops::Deref for Mems<'a> {
+    type Target = [Mem<'a>];
+    fn deref(&self) -> &[Mem<'a>] {
+        match self {
+            Mems::Few(n, a) => &a[..*n],
+            Mems::Many(v) => v,
+        }
+    }
+}
+
+fn collect<'a>(c: &ptrec_format::Captures<'a>) -> Mems<'a> {
+    let n = c.len();
+    if n > 4 {
+        return Mems::Many(c.iter().collect());
+    }
+    let mut a = [NO_MEM; 4];
+    let mut k = 0;
+    for (slot, m) in a.iter_mut().zip(c.iter()) {
+        *slot = m;
+        k += 1;
+    }
+    Mems::Few(k, a)
 }
 
 /// `-y`: what the calling process's descriptors refer to when its
@@ -320,6 +363,7 @@ impl Printer<'_> {
         self.ctx.head(out, e.tid, e.time, e.ip);
         let enter = collect(&e.mem);
         let call = abi::Call {
+            arch: e.arch,
             nr: e.nr,
             args: e.args,
             ret: None,
@@ -330,8 +374,8 @@ impl Printer<'_> {
         Open {
             tid: e.tid,
             start,
-            known: abi::args_known_at_entry(e.nr),
-            more: abi::has_exit_part(e.nr),
+            known: abi::args_known_at_entry(e.arch, e.nr),
+            more: abi::has_exit_part(e.arch, e.nr),
             nr: e.nr,
         }
     }
@@ -347,7 +391,7 @@ impl Printer<'_> {
         fds: Fds<'_>,
     ) {
         let Some(x) = x else {
-            let name = syscall_name(e.nr);
+            let name = e.name();
             if !matches!(&*name, "exit" | "exit_group") {
                 s.push_str(" <unfinished ...>");
             }
@@ -359,6 +403,7 @@ impl Printer<'_> {
         let enter = collect(&e.mem);
         let exit = collect(&x.mem);
         let call = abi::Call {
+            arch: e.arch,
             nr: e.nr,
             args: e.args,
             ret: Some(x.ret),
@@ -387,8 +432,9 @@ impl Printer<'_> {
         let start = s.len();
         self.ctx.head(s, e.tid, e.time, e.ip);
         let enter = collect(&e.mem);
-        let exit = x.map(|x| collect(&x.mem)).unwrap_or_default();
+        let exit = x.map_or(Mems::Few(0, [NO_MEM; 4]), |x| collect(&x.mem));
         let call = abi::Call {
+            arch: e.arch,
             nr: e.nr,
             args: e.args,
             ret: x.map(|x| x.ret),
@@ -399,7 +445,8 @@ impl Printer<'_> {
         s.push(')');
         match x {
             Some(x) => {
-                finish(s, start, &abi::return_text(&call, &self.style(fds.ret)));
+                pad(s, start);
+                abi::write_return(s, &call, &self.style(fds.ret));
                 self.ctx.dur(s, x.time.saturating_sub(e.time));
             }
             None => finish(s, start, "?"),
@@ -421,12 +468,13 @@ impl Printer<'_> {
         let start = s.len();
         self.ctx.head(s, tid, time, None);
         let nr = e.map(|e| e.nr).or(x.map(|x| x.nr)).unwrap_or(0);
-        let _ = write!(s, "<... {} resumed>", syscall_name(nr));
+        let _ = write!(s, "<... {} resumed>", self.ctx.arch.syscall_name(nr));
         match (e, x) {
             (Some(e), Some(x)) => {
                 let enter = collect(&e.mem);
                 let exit = collect(&x.mem);
                 let call = abi::Call {
+                    arch: self.ctx.arch,
                     nr,
                     args: e.args,
                     ret: Some(x.ret),
@@ -441,6 +489,7 @@ impl Printer<'_> {
             (None, Some(x)) => {
                 // The entry is not in the trace: only the result is known.
                 let call = abi::Call {
+                    arch: self.ctx.arch,
                     nr,
                     args: [0; 6],
                     ret: Some(x.ret),
@@ -478,13 +527,14 @@ impl Printer<'_> {
         let enter = collect(&e.mem);
         let exit = collect(&x.mem);
         let call = abi::Call {
+            arch: e.arch,
             nr: e.nr,
             args: e.args,
             ret: Some(x.ret),
             enter: &enter,
             exit: &exit,
         };
-        let known = abi::args_known_at_entry(e.nr);
+        let known = abi::args_known_at_entry(e.arch, e.nr);
         let mut rest = String::new();
         abi::write_args(&mut rest, &call, Part::Exit, &self.style(fds.args));
         let mut rest_args = String::new();
@@ -582,7 +632,7 @@ impl Printer<'_> {
         };
         let out = &mut w.text.out;
         if one_line {
-            let name = syscall_name(e.nr);
+            let name = e.name();
             if x.is_none() && !matches!(&*name, "exit" | "exit_group") {
                 // Killed inside the call.
                 let o = self.entry_part(out, e, fds);
@@ -610,7 +660,7 @@ impl Printer<'_> {
             return;
         }
         if self.ctx.json {
-            if let Some(v) = super::json::event(self.ctx.tree.pid_at(tid, time), r) {
+            if let Some(v) = super::json::event(self.ctx.arch, self.ctx.tree.pid_at(tid, time), r) {
                 w.text.out.push_str(&v.to_string());
                 w.text.out.push('\n');
                 w.text.printed = true;
@@ -624,7 +674,7 @@ impl Printer<'_> {
                     line,
                     "--- {} {} ---",
                     signal_name(signo),
-                    abi::siginfo_text(signo, siginfo)
+                    abi::siginfo_text(self.ctx.arch, signo, siginfo)
                 );
             }
             Record::GroupStop { signo, .. } => {
@@ -839,7 +889,7 @@ impl Consumer for Printer<'_> {
                                 line.push('\n');
                             }
                             None => {
-                                let known = abi::args_known_at_entry(e.nr);
+                                let known = abi::args_known_at_entry(e.arch, e.nr);
                                 self.rest(&mut line, 0, &e, exit.as_ref(), known, Fds::NONE);
                             }
                         }
@@ -915,7 +965,7 @@ impl Consumer for Printer<'_> {
 /// (its arguments are shown as the table was before it).
 fn ret_name(st: Option<&mut FdState>, e: &Entry<'_>, x: &Exit<'_>) -> Option<Vec<u8>> {
     let st = st?;
-    if x.ret < 0 || !abi::returns_fd_nr(e.nr) {
+    if x.ret < 0 || !abi::returns_fd_nr(e.arch, e.nr) {
         return None;
     }
     st.peek_call(e, x, x.ret as i32)
@@ -957,7 +1007,7 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
             ..Status::default()
         });
     }
-    let filter = Filter::parse(&exprs)?;
+    let filter = Filter::parse(stats::arch(t)?, &exprs)?;
     // A first pass for the processes (-p, and whether to prefix pids).
     let so = ScanOptions {
         strict,
@@ -967,6 +1017,7 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
     let tree = Tree::build(&p.events, &p.spans, &crate::command(t));
     let h = t.header();
     let ctx = Ctx {
+        arch: stats::arch(t)?,
         filter,
         status,
         pids: opts.pids.clone(),
@@ -1003,8 +1054,8 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         state: FdState::new(&h.cwd),
         chunks: Vec::new(),
     };
-    let mut pass = calls::Stream::new(t, Mode::Full);
-    let mut print = calls::Stream::new(t, Mode::Full);
+    let mut pass = calls::Stream::new(t, Mode::Full)?;
+    let mut print = calls::Stream::new(t, Mode::Full)?;
     let n = t.chunks().len();
     let window = (4 * rayon::current_num_threads()).max(2);
     let mut at = 0;

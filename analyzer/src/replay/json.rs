@@ -12,7 +12,7 @@ use ptrec_format::{mem_flags, ChildKind, Record, Termination};
 use ptrec_abi::decode::{self as abi, Part, Style};
 
 use crate::calls::{End, Entry, Exit};
-use crate::decode::{signal_name, syscall_name};
+use crate::decode::signal_name;
 use crate::stats::is_error;
 use ptrec_abi::names::errno_text;
 
@@ -81,6 +81,7 @@ fn write_call(
     let enter: Vec<_> = e.mem.iter().collect();
     let exit: Vec<_> = x.map(|x| x.mem.iter().collect()).unwrap_or_default();
     let call = abi::Call {
+        arch: e.arch,
         nr: e.nr,
         args: e.args,
         ret: x.map(|x| x.ret),
@@ -107,7 +108,7 @@ fn write_call(
         r#type: "call",
         tid: e.tid,
         pid,
-        name: syscall_name(e.nr),
+        name: e.name(),
         nr: e.nr,
         args: e.args,
         decoded,
@@ -139,14 +140,14 @@ pub(super) fn unfinished(out: &mut String, pid: i32, e: &Entry<'_>, limit: usize
 
 /// A signal, a group-stop or a process event; `None` for records that are
 /// not shown.
-pub(super) fn event(pid: i32, r: &Record<'_>) -> Option<Value> {
+pub(super) fn event(arch: ptrec_abi::Arch, pid: i32, r: &Record<'_>) -> Option<Value> {
     let (tid, time) = (r.tid(), r.time());
     let mut o = match *r {
         Record::SignalDelivery { signo, siginfo, .. } => json!({
             "type": "signal",
             "signo": signo,
             "signal": signal_name(signo),
-            "siginfo": abi::siginfo_text(signo, siginfo),
+            "siginfo": abi::siginfo_text(arch, signo, siginfo),
         }),
         Record::GroupStop { signo, .. } => json!({
             "type": "group_stop",

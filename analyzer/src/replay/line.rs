@@ -15,6 +15,7 @@ pub fn call_line(e: &Entry<'_>, x: Option<&Exit<'_>>, limit: usize) -> String {
     let enter: Vec<Mem<'_>> = e.mem.iter().collect();
     let exit: Vec<Mem<'_>> = x.map(|x| x.mem.iter().collect()).unwrap_or_default();
     let call = abi::Call {
+        arch: e.arch,
         nr: e.nr,
         args: e.args,
         ret: x.map(|x| x.ret),

@@ -69,6 +69,8 @@ pub fn looks_like_enter(regs: &Regs) -> bool {
 
 /// `AUDIT_ARCH_*` of the tracees, for the trace header.
 pub const AUDIT_ARCH: u32 = AUDIT_ARCH_X86_64;
+/// The syscall ABI's description of this architecture (capture table).
+pub const ABI: ptrec_abi::Arch = ptrec_abi::Arch::X86_64;
 /// Register layout id of [`Regs`] snapshots, for the trace header.
 pub const REG_LAYOUT: u32 = REG_LAYOUT_X86_64;
 
