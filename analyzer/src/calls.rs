@@ -274,6 +274,70 @@ pub trait Consumer: Sync {
     fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()>;
 }
 
+/// The parallel half of a view split in two ([`Stream::chunks_split`]):
+/// what [`Consumer`]'s `part`, `item` and `seal` do, on a value of its own,
+/// so that the sequential half ([`Merge`]) can run at the same time, on
+/// another thread, over the chunks walked before.
+pub trait Walk: Sync {
+    type Part<'a>;
+    type Sealed: Send;
+    fn part<'a>(&self, index: usize) -> Self::Part<'a>;
+    fn item<'a>(&self, part: &mut Self::Part<'a>, item: Item<'_, 'a>);
+    fn seal(&self, part: Self::Part<'_>) -> Self::Sealed;
+}
+
+/// The sequential half of a split view: [`Consumer`]'s `finish`, `skipped`
+/// and `end`.
+pub trait Merge {
+    type Sealed;
+    fn finish(
+        &mut self,
+        meta: &ChunkMeta,
+        part: Self::Sealed,
+        entries: &[Option<OwnedEntry>],
+    ) -> anyhow::Result<()>;
+    fn skipped(&mut self, index: usize, reason: &str) -> anyhow::Result<()>;
+    fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()>;
+}
+
+/// A [`Consumer`]'s sequential half.
+struct WholeMut<'c, C>(&'c mut C);
+
+impl<C: Consumer> Merge for WholeMut<'_, C> {
+    type Sealed = C::Sealed;
+    fn finish(
+        &mut self,
+        meta: &ChunkMeta,
+        part: C::Sealed,
+        entries: &[Option<OwnedEntry>],
+    ) -> anyhow::Result<()> {
+        self.0.finish(meta, part, entries)
+    }
+    fn skipped(&mut self, index: usize, reason: &str) -> anyhow::Result<()> {
+        self.0.skipped(index, reason)
+    }
+    fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()> {
+        self.0.end(open)
+    }
+}
+
+/// A [`Consumer`]'s parallel half.
+struct Whole<'c, C>(&'c C);
+
+impl<C: Consumer> Walk for Whole<'_, C> {
+    type Part<'a> = C::Part<'a>;
+    type Sealed = C::Sealed;
+    fn part<'a>(&self, index: usize) -> C::Part<'a> {
+        self.0.part(index)
+    }
+    fn item<'a>(&self, part: &mut C::Part<'a>, item: Item<'_, 'a>) {
+        self.0.item(part, item)
+    }
+    fn seal(&self, part: C::Part<'_>) -> C::Sealed {
+        self.0.seal(part)
+    }
+}
+
 /// A thread's state within one chunk.
 #[derive(Default)]
 struct ThreadState<'a> {
@@ -305,7 +369,7 @@ struct Edges {
     unknown: u64,
 }
 
-struct Walker<'a, 'c, C: Consumer> {
+struct Walker<'a, 'c, C: Walk> {
     c: &'c C,
     part: C::Part<'a>,
     /// Per thread seen in the chunk, in order of first record.
@@ -316,7 +380,7 @@ struct Walker<'a, 'c, C: Consumer> {
     edges: Edges,
 }
 
-impl<'a, C: Consumer> Walker<'a, '_, C> {
+impl<'a, C: Walk> Walker<'a, '_, C> {
     /// The state of `tid`, made when the chunk has none yet.
     #[inline]
     fn slot(&mut self, tid: Tid) -> &mut ThreadState<'a> {
@@ -514,7 +578,7 @@ fn full_entry<'a>(r: &Record<'a>, arch: Arch) -> Option<Entry<'a>> {
 }
 
 /// Walks one decompressed chunk, feeding `c`.
-fn walk_chunk<C: Consumer>(
+fn walk_chunk<C: Walk>(
     c: &C,
     data: &ChunkData,
     mode: Mode,
@@ -608,6 +672,17 @@ pub fn run<C: Consumer>(trace: &Trace, mode: Mode, c: &mut C) -> anyhow::Result<
     s.end(c)
 }
 
+/// [`run`] for a view split in two (see [`Stream::chunks_split`]).
+pub fn run_split<W, M>(trace: &Trace, mode: Mode, walk: &W, merge: &mut M) -> anyhow::Result<()>
+where
+    W: Walk,
+    M: Merge<Sealed = W::Sealed> + Send,
+{
+    let mut s = Stream::new(trace, mode)?;
+    s.chunks_split(0..trace.chunks().len(), walk, merge)?;
+    s.end_split(merge)
+}
+
 /// The layer over a trace, a range of chunks at a time (in order): what is
 /// open at the end of one range is joined in the next.
 pub struct Stream<'t> {
@@ -638,62 +713,153 @@ impl<'t> Stream<'t> {
         range: std::ops::Range<usize>,
         c: &mut C,
     ) -> anyhow::Result<()> {
-        let (trace, mode, arch) = (self.trace, self.mode, self.arch);
-        let n = range.end.min(trace.chunks().len());
-        let window = (4 * rayon::current_num_threads()).max(2);
-        let part = match mode {
-            Mode::Skim => Part::Stops,
-            Mode::Full => Part::All,
-        };
         let mut first = range.start;
+        let n = range.end.min(self.trace.chunks().len());
         while first < n {
-            let last = (first + window).min(n);
-            let shared: &C = c;
-            let progress = &self.progress;
-            let parts: Vec<Walked<C::Sealed>> = (first..last)
-                .into_par_iter()
-                .map_init(
-                    || (Vec::new(), ChunkData::default()),
-                    |(scratch, data), i| {
-                        let r = match trace.read_chunk_part_into(i, part, scratch, data) {
-                            Ok(()) => walk_chunk(shared, data, mode, arch),
-                            Err(e) => Err(e.to_string()),
-                        };
-                        progress.inc();
-                        (trace.chunks()[i], data.stream_sizes, r)
-                    },
-                )
-                .collect();
-            for (info, stream_sizes, r) in parts {
-                match r {
-                    Ok((part, mut edges)) => {
-                        let entries = fix_up(&mut self.boundary, &edges);
-                        let meta = ChunkMeta {
-                            info,
-                            spans: std::mem::take(&mut edges.spans),
-                            unknown: edges.unknown,
-                            stream_sizes,
-                        };
-                        c.finish(&meta, part, &entries)?;
-                    }
-                    Err(reason) => {
-                        // What was open across the chunk cannot be joined.
-                        self.boundary.clear();
-                        c.skipped(info.index, &reason)?;
-                    }
-                }
+            let last = (first + self.window()).min(n);
+            let parts = self.walk(first..last, &Whole(&*c));
+            for w in parts {
+                merge_walked(&mut self.boundary, w, &mut WholeMut(&mut *c))?;
             }
             first = last;
         }
         Ok(())
     }
 
+    /// [`Stream::chunks`] for a view split in two: with more than one
+    /// thread, `merge` runs on a thread of its own over each window of
+    /// chunks while the next window is walked, so that the sequential part
+    /// costs no wall time while it is cheaper than the walk. At most two
+    /// windows are alive at a time.
+    pub fn chunks_split<W, M>(
+        &mut self,
+        range: std::ops::Range<usize>,
+        walk: &W,
+        merge: &mut M,
+    ) -> anyhow::Result<()>
+    where
+        W: Walk,
+        M: Merge<Sealed = W::Sealed> + Send,
+    {
+        let n = range.end.min(self.trace.chunks().len());
+        let window = self.window();
+        let windows = (range.start..n)
+            .step_by(window)
+            .map(|f| f..(f + window).min(n));
+        if rayon::current_num_threads() == 1 {
+            for r in windows {
+                for w in self.walk(r, walk) {
+                    merge_walked(&mut self.boundary, w, merge)?;
+                }
+            }
+            return Ok(());
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Walked<W::Sealed>>>(0);
+        let (trace, mode, arch) = (self.trace, self.mode, self.arch);
+        let progress = &self.progress;
+        let boundary = &mut self.boundary;
+        std::thread::scope(|s| {
+            let merger = s.spawn(move || -> anyhow::Result<()> {
+                for parts in rx {
+                    for w in parts {
+                        merge_walked(boundary, w, merge)?;
+                    }
+                }
+                Ok(())
+            });
+            for r in windows {
+                let parts = walk_window(trace, mode, arch, r, walk, progress);
+                if tx.send(parts).is_err() {
+                    // The merge failed: its error is the result.
+                    break;
+                }
+            }
+            drop(tx);
+            merger
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    }
+
+    /// Chunks decoded at a time: a few per thread.
+    fn window(&self) -> usize {
+        (4 * rayon::current_num_threads()).max(2)
+    }
+
+    fn walk<W: Walk>(&self, range: std::ops::Range<usize>, c: &W) -> Vec<Walked<W::Sealed>> {
+        walk_window(self.trace, self.mode, self.arch, range, c, &self.progress)
+    }
+
     /// After the last range: the calls still open go to [`Consumer::end`].
     pub fn end<C: Consumer>(self, c: &mut C) -> anyhow::Result<()> {
+        c.end(self.open())
+    }
+
+    /// [`Stream::end`] for a split view.
+    pub fn end_split<M: Merge>(self, m: &mut M) -> anyhow::Result<()> {
+        m.end(self.open())
+    }
+
+    fn open(self) -> Vec<OwnedEntry> {
         self.progress.finish();
         let mut open: Vec<OwnedEntry> = self.boundary.into_values().collect();
         open.sort_by_key(|e| (e.time, e.tid));
-        c.end(open)
+        open
+    }
+}
+
+/// Reads and walks chunks `range` in parallel.
+fn walk_window<W: Walk>(
+    trace: &Trace,
+    mode: Mode,
+    arch: Arch,
+    range: std::ops::Range<usize>,
+    c: &W,
+    progress: &Progress,
+) -> Vec<Walked<W::Sealed>> {
+    let part = match mode {
+        Mode::Skim => Part::Stops,
+        Mode::Full => Part::All,
+    };
+    range
+        .into_par_iter()
+        .map_init(
+            || (Vec::new(), ChunkData::default()),
+            |(scratch, data), i| {
+                let r = match trace.read_chunk_part_into(i, part, scratch, data) {
+                    Ok(()) => walk_chunk(c, data, mode, arch),
+                    Err(e) => Err(e.to_string()),
+                };
+                progress.inc();
+                (trace.chunks()[i], data.stream_sizes, r)
+            },
+        )
+        .collect()
+}
+
+/// One walked chunk, in order: its boundary fix-up, then `finish` (or
+/// `skipped` when it could not be read).
+fn merge_walked<M: Merge>(
+    boundary: &mut FxHashMap<Tid, OwnedEntry>,
+    (info, stream_sizes, r): Walked<M::Sealed>,
+    m: &mut M,
+) -> anyhow::Result<()> {
+    match r {
+        Ok((part, mut edges)) => {
+            let entries = fix_up(boundary, &edges);
+            let meta = ChunkMeta {
+                info,
+                spans: std::mem::take(&mut edges.spans),
+                unknown: edges.unknown,
+                stream_sizes,
+            };
+            m.finish(&meta, part, &entries)
+        }
+        Err(reason) => {
+            // What was open across the chunk cannot be joined.
+            boundary.clear();
+            m.skipped(info.index, &reason)
+        }
     }
 }
 

@@ -172,13 +172,16 @@ fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Expor
     let signal_rows = into_inner(sigs.out).finish()?;
 
     let mut x = Exporter {
-        id: id.clone(),
-        clock,
         tree: &tree,
-        arch,
-        names: (0..1024)
-            .map(|nr| arch.syscall_name(nr).into_owned())
-            .collect(),
+        shape: CallRows {
+            id: id.clone(),
+            clock,
+            tree: &tree,
+            arch,
+            names: (0..1024)
+                .map(|nr| arch.syscall_name(nr).into_owned())
+                .collect(),
+        },
         resolved: FxHashMap::default(),
         cwd_at_end: vec![None; tree.processes.len()],
         files: Files::default(),
@@ -400,12 +403,9 @@ struct Resolved {
 }
 
 struct Exporter<'t> {
-    id: String,
-    clock: Clock<'t>,
     tree: &'t Tree,
-    /// The trace's architecture: its syscall names.
-    arch: ptrec_abi::Arch,
-    names: Vec<String>,
+    /// The per-chunk part: the columns of each call's row.
+    shape: CallRows<'t>,
     /// Paths and descriptor targets of calls whose ops were applied but
     /// whose rows are not complete yet, by (tid, entry time).
     resolved: FxHashMap<(Tid, u64), Resolved>,
@@ -441,7 +441,36 @@ fn object_text(o: &Object) -> Vec<u8> {
     }
 }
 
-impl Exporter<'_> {
+/// What the columns of a call's row are made from, apart from the
+/// per-process state (on rayon's threads).
+#[derive(Clone)]
+struct CallRows<'t> {
+    id: String,
+    clock: Clock<'t>,
+    tree: &'t Tree,
+    /// The trace's architecture: its syscall names.
+    arch: ptrec_abi::Arch,
+    names: std::sync::Arc<[String]>,
+}
+
+impl procs::ChunkWatch for CallRows<'_> {
+    type Extra<'a> = Rows;
+    type Sealed = Rows;
+
+    fn extra<'a>(&self) -> Self::Extra<'a> {
+        Rows::default()
+    }
+
+    fn call<'a>(&self, rows: &mut Rows, c: &Call<'a>) {
+        self.push_call(rows, &c.entry, c.exit.as_ref(), Some(c.end));
+    }
+
+    fn seal(&self, rows: Rows) -> Rows {
+        rows
+    }
+}
+
+impl CallRows<'_> {
     fn name(&self, nr: u32) -> std::borrow::Cow<'_, str> {
         match self.names.get(nr as usize) {
             Some(n) => n.as_str().into(),
@@ -505,7 +534,9 @@ impl Exporter<'_> {
         c.cut.append_value(cut);
         c.unreadable.append_value(unreadable);
     }
+}
 
+impl Exporter<'_> {
     /// Fills `path` and `fd_target` of `rows` from what the ops said, and
     /// writes them.
     fn complete(&mut self, mut rows: Rows) -> anyhow::Result<()> {
@@ -533,25 +564,16 @@ impl Exporter<'_> {
     }
 }
 
-impl Watch for Exporter<'_> {
-    type Extra<'a> = Rows;
-    type Sealed = Rows;
+impl<'t> Watch for Exporter<'t> {
+    type Chunk = CallRows<'t>;
 
-    fn extra<'a>(&self) -> Self::Extra<'a> {
-        Rows::default()
-    }
-
-    fn call<'a>(&self, rows: &mut Rows, c: &Call<'a>) {
-        self.push_call(rows, &c.entry, c.exit.as_ref(), Some(c.end));
-    }
-
-    fn seal(&self, rows: Rows) -> Rows {
-        rows
+    fn chunk_watch(&self) -> CallRows<'t> {
+        self.shape.clone()
     }
 
     fn resumed(&mut self, e: &Entry<'_>, x: Option<&Exit<'_>>, end: Option<End>) {
         let mut late = std::mem::take(&mut self.late);
-        self.push_call(&mut late, e, x, end);
+        self.shape.push_call(&mut late, e, x, end);
         self.late = late;
     }
 

@@ -92,7 +92,10 @@ pub struct Lasts<'a> {
     calls: FxHashMap<Tid, VecDeque<Call<'a>>>,
 }
 
-impl Watch for Failures<'_> {
+/// The per-chunk part: each thread's last calls.
+pub struct LastCalls;
+
+impl procs::ChunkWatch for LastCalls {
     type Extra<'a> = Lasts<'a>;
     type Sealed = Vec<(Tid, u64, String)>;
 
@@ -127,12 +130,19 @@ impl Watch for Failures<'_> {
         v.sort_by_key(|c| c.1);
         v
     }
+}
+
+impl Watch for Failures<'_> {
+    type Chunk = LastCalls;
+    fn chunk_watch(&self) -> LastCalls {
+        LastCalls
+    }
 
     fn resumed(&mut self, e: &Entry<'_>, x: Option<&Exit<'_>>, _end: Option<crate::calls::End>) {
         self.push_call(e.tid, e.time, call_line(e, x, CALL_LIMIT));
     }
 
-    fn sealed(&mut self, calls: Self::Sealed) {
+    fn sealed(&mut self, calls: Vec<(Tid, u64, String)>) {
         for (tid, time, line) in calls {
             self.push_call(tid, time, line);
         }

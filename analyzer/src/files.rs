@@ -60,11 +60,18 @@ pub struct Files {
 }
 
 impl Files {
-    fn row(&mut self, path: Vec<u8>) -> &mut Row {
-        self.rows.entry(path).or_insert_with_key(|p| Row {
-            path: p.clone(),
-            ..Row::default()
-        })
+    fn row<'r>(rows: &'r mut FxHashMap<Vec<u8>, Row>, path: &[u8]) -> &'r mut Row {
+        // Looked up by slice: a path is copied once, when first seen.
+        if !rows.contains_key(path) {
+            rows.insert(
+                path.to_vec(),
+                Row {
+                    path: path.to_vec(),
+                    ..Row::default()
+                },
+            );
+        }
+        rows.get_mut(path).expect("inserted above")
     }
 
     /// Counts one op (with the state before it).
@@ -74,45 +81,40 @@ impl Files {
             return;
         }
         let bytes = op.ret.filter(|r| *r > 0).unwrap_or(0) as u64;
-        let (path, kind) = match &op.kind {
-            OpKind::Open { .. } | OpKind::Path { .. } => match procs.op_path(op) {
-                Some(p) => (p, &op.kind),
-                None => return,
-            },
-            OpKind::Read { fd } | OpKind::Write { fd, .. } => match procs.fd_path(op.tid, *fd) {
-                Some(p) => (p, &op.kind),
-                None => return,
-            },
-            OpKind::Transfer { from, to } => {
-                let (from, to) = (procs.fd_path(op.tid, *from), procs.fd_path(op.tid, *to));
-                let failed = op.errno();
-                for (p, read) in [(from, true), (to, false)] {
-                    let Some(p) = p else { continue };
-                    let r = self.row(p);
-                    r.pids.insert(pid);
-                    match failed {
-                        Some(e) => *r.errors.entry(e).or_default() += 1,
-                        None if read => r.bytes_read += bytes,
-                        None => r.bytes_written += bytes,
-                    }
+        if let OpKind::Transfer { from, to } = op.kind {
+            let failed = op.errno();
+            for (fd, read) in [(from, true), (to, false)] {
+                let Some(p) = procs.fd_path_ref(op.tid, fd) else {
+                    continue;
+                };
+                let r = Self::row(&mut self.rows, p);
+                r.pids.insert(pid);
+                match failed {
+                    Some(e) => *r.errors.entry(e).or_default() += 1,
+                    None if read => r.bytes_read += bytes,
+                    None => r.bytes_written += bytes,
                 }
-                return;
             }
+            return;
+        }
+        let path = match &op.kind {
+            OpKind::Open { .. } | OpKind::Path { .. } => procs.op_path_ref(op),
+            OpKind::Read { fd } | OpKind::Write { fd, .. } => procs.fd_path_ref(op.tid, *fd),
             _ => return,
         };
+        let Some(path) = path else { return };
+        let r = Self::row(&mut self.rows, path);
+        r.pids.insert(pid);
         if op.ret.is_none() {
             // The call did not return (the process died in it, the
             // recording ended): it touched the path, with no result.
-            self.row(path).pids.insert(pid);
             return;
         }
-        let r = self.row(path);
-        r.pids.insert(pid);
         if let Some(e) = op.errno() {
             *r.errors.entry(e).or_default() += 1;
             return;
         }
-        match kind {
+        match &op.kind {
             OpKind::Open { flags, .. } => {
                 r.opens[Access::of(*flags) as usize] += 1;
                 if procs::creates(*flags) {
@@ -160,10 +162,8 @@ impl Files {
 }
 
 impl Watch for Files {
-    type Extra<'a> = ();
-    type Sealed = ();
-    fn extra<'a>(&self) -> Self::Extra<'a> {}
-    fn seal(&self, _extra: ()) {}
+    type Chunk = ();
+    fn chunk_watch(&self) {}
     fn op(&mut self, procs: &mut Procs, op: &Op) {
         self.see(procs, op);
     }

@@ -221,10 +221,8 @@ impl<W: std::io::Write> View<W> {
 }
 
 impl<W: std::io::Write + Send + Sync> Watch for View<W> {
-    type Extra<'a> = ();
-    type Sealed = ();
-    fn extra<'a>(&self) -> Self::Extra<'a> {}
-    fn seal(&self, _extra: ()) {}
+    type Chunk = ();
+    fn chunk_watch(&self) {}
 
     fn op(&mut self, procs: &mut Procs, op: &Op) {
         match &op.kind {

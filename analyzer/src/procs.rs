@@ -21,7 +21,7 @@ use ptrec_abi::Sysno;
 use ptrec_format::{mem_flags, Record, Termination, Tid, Trace};
 use rustc_hash::FxHashMap;
 
-use crate::calls::{self, Call, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry};
+use crate::calls::{self, Call, ChunkMeta, Entry, Exit, Item, Mode, OwnedEntry};
 use crate::stats::is_error;
 
 /// `AT_FDCWD`: a path relative to the working directory.
@@ -266,6 +266,14 @@ pub struct Procs {
     origins: u32,
     /// The working directory of a thread the trace shows no start for.
     default_cwd: Vec<u8>,
+    /// [`Object::File`]s by path: one object per path, so the state grows
+    /// with the files a trace names, not with its opens.
+    files: FxHashMap<Vec<u8>, ObjId>,
+    /// The last op resolved by [`Procs::op_path_ref`] (its path's address
+    /// and length, thread, time and dirfd) and its absolute path: a view
+    /// and [`Procs::apply`] resolve the same op one after the other.
+    memo_key: Option<(usize, usize, Tid, u64, i32)>,
+    memo: Vec<u8>,
 }
 
 impl Procs {
@@ -273,7 +281,7 @@ impl Procs {
     /// given to threads that appear without an attach or creation record.
     pub fn new(cwd: &[u8]) -> Procs {
         Procs {
-            default_cwd: cwd.to_vec(),
+            default_cwd: normal(b"", cwd),
             ..Procs::default()
         }
     }
@@ -364,22 +372,29 @@ impl Procs {
     /// path relative to a descriptor the trace cannot name keeps a
     /// `<fd N>/` prefix.
     pub fn resolve(&mut self, tid: Tid, dirfd: i32, path: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        self.resolve_into(tid, dirfd, path, &mut v);
+        v
+    }
+
+    /// [`Procs::resolve`] into `out` (cleared first).
+    fn resolve_into(&mut self, tid: Tid, dirfd: i32, path: &[u8], out: &mut Vec<u8>) {
+        out.clear();
         if path.first() == Some(&b'/') {
-            return normal(b"", path);
+            return normal_into(b"", path, out);
         }
         if dirfd == AT_FDCWD {
-            let cwd = self.cwd(tid).to_vec();
-            return normal(&cwd, path);
+            return normal_into(self.cwd(tid), path, out);
         }
-        match self.fd(tid, dirfd).map(|o| self.object(o).clone()) {
-            Some(Object::File(dir)) => normal(&dir, path),
+        match self.fd(tid, dirfd).map(|o| self.object(o)) {
+            Some(Object::File(dir)) => normal_into(dir, path, out),
             _ => {
-                let mut v = format!("<fd {dirfd}>").into_bytes();
+                use std::io::Write as _;
+                let _ = write!(out, "<fd {dirfd}>");
                 if !path.is_empty() {
-                    v.push(b'/');
-                    v.extend_from_slice(path);
+                    out.push(b'/');
+                    out.extend_from_slice(path);
                 }
-                v
             }
         }
     }
@@ -387,24 +402,53 @@ impl Procs {
     /// The path an op names, absolute (see [`Procs::resolve`]); for an
     /// op on a descriptor, the path the descriptor was opened by.
     pub fn op_path(&mut self, op: &Op) -> Option<Vec<u8>> {
-        match &op.kind {
-            OpKind::Open { dirfd, path, .. } => Some(self.resolve(op.tid, *dirfd, path)),
-            OpKind::Path {
-                dirfd, path, fd, ..
-            } => match fd {
-                Some(fd) => self.fd_path(op.tid, *fd),
-                None => Some(self.resolve(op.tid, *dirfd, path)),
-            },
-            _ => None,
+        self.op_path_ref(op).map(<[u8]>::to_vec)
+    }
+
+    /// [`Procs::op_path`] without a copy. Resolving the same op again
+    /// before it is applied (as a view and then [`Procs::apply`] do) costs a
+    /// comparison.
+    pub fn op_path_ref(&mut self, op: &Op) -> Option<&[u8]> {
+        let (dirfd, path) = match &op.kind {
+            OpKind::Open { dirfd, path, .. } => (*dirfd, path),
+            OpKind::Path { fd: Some(fd), .. } => return self.fd_path_ref(op.tid, *fd),
+            OpKind::Path { dirfd, path, .. } => (*dirfd, path),
+            _ => return None,
+        };
+        // The path's buffer identifies the op while the op is alive (the
+        // two ops of a rename have a buffer each; an empty one's address is
+        // shared, hence the rest of the key).
+        let key = (path.as_ptr() as usize, path.len(), op.tid, op.time, dirfd);
+        if self.memo_key != Some(key) {
+            let mut buf = std::mem::take(&mut self.memo);
+            self.resolve_into(op.tid, dirfd, path, &mut buf);
+            self.memo = buf;
+            self.memo_key = Some(key);
         }
+        Some(&self.memo)
     }
 
     /// The path `fd` was opened by, if it is a file.
     pub fn fd_path(&mut self, tid: Tid, fd: i32) -> Option<Vec<u8>> {
+        self.fd_path_ref(tid, fd).map(<[u8]>::to_vec)
+    }
+
+    /// [`Procs::fd_path`] without a copy.
+    pub fn fd_path_ref(&mut self, tid: Tid, fd: i32) -> Option<&[u8]> {
         match self.fd(tid, fd).map(|o| self.object(o)) {
-            Some(Object::File(p)) => Some(p.clone()),
+            Some(Object::File(p)) => Some(p),
             _ => None,
         }
+    }
+
+    /// The object of the file at absolute, normal `path`.
+    fn file_obj(&mut self, path: &[u8]) -> ObjId {
+        if let Some(&o) = self.files.get(path) {
+            return o;
+        }
+        let o = self.add(Object::File(path.to_vec()));
+        self.files.insert(path.to_vec(), o);
+        o
     }
 
     fn set(&mut self, tid: Tid, fd: i32, obj: ObjId, cloexec: bool) {
@@ -422,13 +466,23 @@ impl Procs {
 
     /// Applies `op`: the state after it.
     pub fn apply(&mut self, op: &Op) {
+        self.apply_op(op);
+        // The memo holds for one op: the view's look and this apply.
+        self.memo_key = None;
+    }
+
+    fn apply_op(&mut self, op: &Op) {
         let tid = op.tid;
         let ret = op.ret.filter(|r| !is_error(*r));
         match &op.kind {
-            OpKind::Open { dirfd, path, flags } => {
+            OpKind::Open { flags, .. } => {
                 if let Some(fd) = ret {
-                    let p = self.resolve(tid, *dirfd, path);
-                    let o = self.add(Object::File(p));
+                    let p = match self.op_path_ref(op) {
+                        Some(_) => std::mem::take(&mut self.memo),
+                        None => Vec::new(),
+                    };
+                    let o = self.file_obj(&p);
+                    self.memo = p;
                     self.set(tid, fd as i32, o, flags & O_CLOEXEC != 0);
                 }
             }
@@ -440,6 +494,7 @@ impl Procs {
                     if let Some(p) = self.op_path(op) {
                         let fs = self.task(tid).fs;
                         self.cwds[fs] = p;
+                        self.memo_key = None;
                     }
                 }
             }
@@ -504,16 +559,16 @@ impl Procs {
                 target,
                 cloexec,
             } => {
-                let o = match self.named.get(target) {
-                    Some(&o) => o,
-                    None => {
-                        let o = self.add(if target.first() == Some(&b'/') {
-                            Object::File(target.clone())
-                        } else {
-                            Object::Named(target.clone())
-                        });
-                        self.named.insert(target.clone(), o);
-                        o
+                let o = if target.first() == Some(&b'/') {
+                    self.file_obj(&normal(b"", target))
+                } else {
+                    match self.named.get(target) {
+                        Some(&o) => o,
+                        None => {
+                            let o = self.add(Object::Named(target.clone()));
+                            self.named.insert(target.clone(), o);
+                            o
+                        }
                     }
                 };
                 self.set(tid, *fd, o, *cloexec);
@@ -577,14 +632,14 @@ impl Procs {
                     t.pid = *tgid;
                     if !cwd.is_empty() {
                         let fs = t.fs;
-                        self.cwds[fs] = cwd.clone();
+                        self.cwds[fs] = normal(b"", cwd);
                     }
                     return;
                 }
                 let cwd = if cwd.is_empty() {
                     self.default_cwd.clone()
                 } else {
-                    cwd.clone()
+                    normal(b"", cwd)
                 };
                 self.root(tid, *tgid, cwd);
             }
@@ -598,38 +653,57 @@ impl Procs {
 /// component of `path` itself (`sub/../x` fails when `sub` does not exist,
 /// and `sub` may be a link).
 fn normal(base: &[u8], path: &[u8]) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for c in base.split(|&b| b == b'/') {
-        match c {
-            b"" | b"." => {}
-            b".." => {
-                parts.pop();
+    let mut v = Vec::with_capacity(base.len() + path.len() + 1);
+    normal_into(base, path, &mut v);
+    v
+}
+
+/// [`normal`], appended to `out` (empty). Written in place, component by
+/// component: this runs for every path a trace resolves.
+fn normal_into(base: &[u8], path: &[u8], out: &mut Vec<u8>) {
+    fn pop(out: &mut Vec<u8>) {
+        let i = out.iter().rposition(|&b| b == b'/').unwrap_or(0);
+        out.truncate(i);
+    }
+    if is_normal(base) {
+        // Every path the state stores is normal: copy it whole.
+        if base.len() > 1 {
+            out.extend_from_slice(base);
+        }
+    } else {
+        for c in base.split(|&b| b == b'/') {
+            match c {
+                b"" | b"." => {}
+                b".." => pop(out),
+                c => {
+                    out.push(b'/');
+                    out.extend_from_slice(c);
+                }
             }
-            c => parts.push(c),
         }
     }
-    let mut own = 0;
+    let mut own = false;
     for c in path.split(|&b| b == b'/') {
         match c {
             b"" | b"." => {}
-            b".." if own == 0 => {
-                parts.pop();
-            }
+            b".." if !own => pop(out),
             c => {
-                own += 1;
-                parts.push(c);
+                own = true;
+                out.push(b'/');
+                out.extend_from_slice(c);
             }
         }
     }
-    let mut v = Vec::with_capacity(base.len() + path.len() + 1);
-    for p in &parts {
-        v.push(b'/');
-        v.extend_from_slice(p);
+    if out.is_empty() {
+        out.push(b'/');
     }
-    if v.is_empty() {
-        v.push(b'/');
-    }
-    v
+}
+
+/// Whether base `p` is already what [`normal`] makes of it (or empty):
+/// every absolute path the state stores is (working directories and files
+/// are stored as [`normal`] made them), so the first byte tells.
+fn is_normal(p: &[u8]) -> bool {
+    p.is_empty() || p[0] == b'/'
 }
 
 /// What a pass wants extracted besides the descriptor and path ops.
@@ -1015,8 +1089,26 @@ pub fn event_op(r: &Record<'_>) -> Option<Op> {
 }
 
 /// A view fed by [`run`]: each op, in trace order, with the state just
-/// before it; and, per chunk, the view's own part of the parallel walk.
-pub trait Watch: Sync {
+/// before it; and, per chunk, the view's own part of the parallel walk
+/// ([`ChunkWatch`], a value of its own: the walk of later chunks runs while
+/// the ops of earlier ones are given to the view).
+pub trait Watch: Send {
+    /// The view's part of the per-chunk walk (`()` when it has none).
+    type Chunk: ChunkWatch;
+    /// Made once, before the walk.
+    fn chunk_watch(&self) -> Self::Chunk;
+    /// A call whose entry was in an earlier chunk (or, at the end, one the
+    /// trace ends inside), in order, before the chunk's sealed extra.
+    /// `end`: how it ended; `None` when the trace ended inside it.
+    fn resumed(&mut self, _entry: &Entry<'_>, _exit: Option<&Exit<'_>>, _end: Option<calls::End>) {}
+    /// The chunk's sealed extra, after its ops were given.
+    fn sealed(&mut self, _extra: <Self::Chunk as ChunkWatch>::Sealed) {}
+    /// One op with the state before it.
+    fn op(&mut self, procs: &mut Procs, op: &Op);
+}
+
+/// A view's part of the parallel per-chunk walk.
+pub trait ChunkWatch: Sync {
     /// What the view keeps of a chunk while it is walked (it may borrow
     /// the chunk's data) and what it keeps of it after (`()` when nothing).
     type Extra<'a>;
@@ -1025,14 +1117,14 @@ pub trait Watch: Sync {
     /// A call of the chunk, in order (on rayon's threads).
     fn call<'a>(&self, _extra: &mut Self::Extra<'a>, _call: &Call<'a>) {}
     fn seal(&self, extra: Self::Extra<'_>) -> Self::Sealed;
-    /// A call whose entry was in an earlier chunk (or, at the end, one the
-    /// trace ends inside), in order, before the chunk's sealed extra.
-    /// `end`: how it ended; `None` when the trace ended inside it.
-    fn resumed(&mut self, _entry: &Entry<'_>, _exit: Option<&Exit<'_>>, _end: Option<calls::End>) {}
-    /// The chunk's sealed extra, after its ops were given.
-    fn sealed(&mut self, _extra: Self::Sealed) {}
-    /// One op with the state before it.
-    fn op(&mut self, procs: &mut Procs, op: &Op);
+}
+
+/// No per-chunk part.
+impl ChunkWatch for () {
+    type Extra<'a> = ();
+    type Sealed = ();
+    fn extra<'a>(&self) -> Self::Extra<'a> {}
+    fn seal(&self, _extra: ()) {}
 }
 
 /// Where an op of a chunk goes: in place, or (for a call resumed from an
@@ -1060,6 +1152,13 @@ impl<X> Part<X> {
     }
 }
 
+/// The parallel half of a run: a chunk's calls and events to ops.
+struct Walker<X> {
+    want: Want,
+    chunk: X,
+}
+
+/// The sequential half: the ops applied in order.
 struct Runner<'w, W> {
     want: Want,
     watch: &'w mut W,
@@ -1067,15 +1166,15 @@ struct Runner<'w, W> {
     skipped: Vec<crate::stats::Skipped>,
 }
 
-impl<W: Watch> Consumer for Runner<'_, W> {
-    type Part<'a> = Part<W::Extra<'a>>;
-    type Sealed = Part<W::Sealed>;
+impl<X: ChunkWatch> calls::Walk for Walker<X> {
+    type Part<'a> = Part<X::Extra<'a>>;
+    type Sealed = Part<X::Sealed>;
 
     fn part<'a>(&self, _index: usize) -> Self::Part<'a> {
         Part {
             slots: Vec::new(),
             resumed: Vec::new(),
-            extra: self.watch.extra(),
+            extra: self.chunk.extra(),
         }
     }
 
@@ -1083,10 +1182,13 @@ impl<W: Watch> Consumer for Runner<'_, W> {
         match item {
             Item::Enter(_) => {}
             Item::Call(c) => {
-                let mut ops = Vec::new();
-                ops_of(&c.entry, c.exit.as_ref(), self.want, &mut ops);
-                p.slots.extend(ops.into_iter().map(Slot::Op));
-                self.watch.call(&mut p.extra, c);
+                if let Some(op) = rename_from(&c.entry, c.exit.as_ref()) {
+                    p.slots.push(Slot::Op(op));
+                }
+                if let Some(op) = op_of(&c.entry, c.exit.as_ref(), self.want) {
+                    p.slots.push(Slot::Op(op));
+                }
+                self.chunk.call(&mut p.extra, c);
             }
             Item::Resumed(r) => {
                 p.resumed.push(p.slots.len());
@@ -1104,10 +1206,14 @@ impl<W: Watch> Consumer for Runner<'_, W> {
     }
 
     fn seal(&self, mut p: Self::Part<'_>) -> Self::Sealed {
-        let extra = std::mem::replace(&mut p.extra, self.watch.extra());
-        let sealed = self.watch.seal(extra);
+        let extra = std::mem::replace(&mut p.extra, self.chunk.extra());
+        let sealed = self.chunk.seal(extra);
         p.with(sealed)
     }
+}
+
+impl<W: Watch> calls::Merge for Runner<'_, W> {
+    type Sealed = Part<<W::Chunk as ChunkWatch>::Sealed>;
 
     fn finish(
         &mut self,
@@ -1178,13 +1284,17 @@ pub fn run<W: Watch>(trace: &Trace, want: Want, watch: &mut W) -> anyhow::Result
     if !want.scanned {
         crate::stats::warn_truncation(trace);
     }
+    let walker = Walker {
+        want,
+        chunk: watch.chunk_watch(),
+    };
     let mut r = Runner {
         want,
         watch,
         procs: Procs::new(&trace.header().cwd),
         skipped: Vec::new(),
     };
-    calls::run(trace, Mode::Full, &mut r)?;
+    calls::run_split(trace, Mode::Full, &walker, &mut r)?;
     if !want.scanned || want.strict {
         crate::stats::report_skipped(trace, &r.skipped, want.strict)?;
     }
@@ -1214,6 +1324,8 @@ mod tests {
         assert_eq!(normal(b"", b"/usr/./lib//x"), b"/usr/lib/x");
         assert_eq!(normal(b"/a", b""), b"/a");
         assert_eq!(normal(b"", b"/"), b"/");
+        // A base the trace could not name (`<fd N>`) is not a stored path.
+        assert_eq!(normal(b"<fd 3>/./a", b"b"), b"/<fd 3>/a/b");
     }
 
     #[test]

@@ -661,10 +661,8 @@ struct PlacesWatch<'t> {
 }
 
 impl crate::procs::Watch for PlacesWatch<'_> {
-    type Extra<'a> = ();
-    type Sealed = ();
-    fn extra<'a>(&self) -> Self::Extra<'a> {}
-    fn seal(&self, _extra: ()) {}
+    type Chunk = ();
+    fn chunk_watch(&self) {}
     fn op(&mut self, procs: &mut crate::procs::Procs, op: &crate::procs::Op) {
         use crate::procs::OpKind;
         let death = matches!(op.kind, OpKind::Death { .. });
