@@ -107,6 +107,10 @@ pub struct Style<'r> {
     /// dates file times in the comments of utimensat & co. and time(2)'s
     /// result in local time).
     pub utc_offset: i64,
+    /// For a restart_syscall: the syscall (number) it resumes, the one
+    /// that returned ERESTART_RESTARTBLOCK before it on the same thread
+    /// (strace: `<... resuming interrupted nanosleep ...>`).
+    pub interrupted: Option<u32>,
 }
 
 impl Default for Style<'_> {
@@ -116,6 +120,7 @@ impl Default for Style<'_> {
             fds: FdStyle::Plain,
             resolver: &NoFds,
             utc_offset: 0,
+            interrupted: None,
         }
     }
 }
@@ -886,9 +891,9 @@ pub fn returns_fd_nr(arch: Arch, nr: u32) -> bool {
 
 /// restart_syscall's argument as strace writes it: `<... resuming
 /// interrupted clock_nanosleep ...>` when the caller knows which call the
-/// thread was in (the one that returned ERESTART_RESTARTBLOCK before it),
-/// else `<... resuming interrupted system call ...>` (what [`write_args`]
-/// writes).
+/// thread was in (the one that returned ERESTART_RESTARTBLOCK before it:
+/// [`Style::interrupted`]), else `<... resuming interrupted system call
+/// ...>`.
 pub fn restart_syscall_text(arch: Arch, interrupted: Option<u32>) -> String {
     match interrupted {
         Some(nr) => format!("<... resuming interrupted {} ...>", arch.syscall_name(nr)),
@@ -947,8 +952,10 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         return;
     }
     if name == "restart_syscall" {
-        if first == 0 {
-            s.push_str(&restart_syscall_text(call.arch, None));
+        // Its one text is shown at entry (it has no arguments: an exit
+        // part would repeat it).
+        if matches!(part, Part::Whole | Part::Entry | Part::Only(0)) {
+            s.push_str(&restart_syscall_text(call.arch, style.interrupted));
         }
         return;
     }
