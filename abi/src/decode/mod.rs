@@ -853,6 +853,62 @@ pub enum Role {
     Other,
 }
 
+/// What an argument's decoded text is, for typed output (`replay --json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgType {
+    /// A number (decimal, octal or hex as strace writes it).
+    Int,
+    /// A file descriptor (`AT_FDCWD` for the working directory).
+    Fd,
+    /// A path the kernel resolves (its captured string).
+    Path,
+    /// Another string (a name, a symlink's target text).
+    String,
+    /// A data buffer (quoted, cut at `-s`).
+    Buffer,
+    /// Flag names joined by `|`, or one symbolic name.
+    Flags,
+    /// An address.
+    Pointer,
+    /// A struct: `{field=value, ...}`.
+    Struct,
+    /// An array: `[...]` (argv, iovecs, signal sets, descriptor pairs).
+    Array,
+    /// Anything else (a text of several arguments, as clone's).
+    Other,
+}
+
+/// The [`ArgType`] of each argument of syscall `nr` of `arch` (`Other`
+/// for a syscall without a decoder, whose arguments show as addresses).
+pub fn arg_types(arch: Arch, nr: u32) -> [ArgType; 6] {
+    let mut t = [ArgType::Pointer; 6];
+    let id = id(arch, nr);
+    let info = info(id);
+    if matches!(info.name, "clone" | "clone3" | "futex" | "restart_syscall") {
+        return [ArgType::Other; 6];
+    }
+    let Some(sig) = info.kinds else {
+        return t;
+    };
+    let roles = roles(arch, nr);
+    for (i, k) in sig.iter().enumerate().take(6) {
+        t[i] = match k {
+            I | I32 | U | U32 | Id | Oct | Hex | OutHex | IntOut | IdOut => ArgType::Int,
+            Fd => ArgType::Fd,
+            Str if matches!(roles[i], Role::Path | Role::PathAt { .. }) => ArgType::Path,
+            Str | OutStr => ArgType::String,
+            In(_) | Out | OptVal => ArgType::Buffer,
+            Flags(_) | OFlags | PipeFlags | TypeMode | Named(_) | Sig | FutexOp | Proto
+            | SockLevel | SockOpt => ArgType::Flags,
+            X => ArgType::Pointer,
+            Argv | Envp | Iov(_) | IovOut(_) | SigsetIn | SigsetOut | Fds2 | Pollfds
+            | GidsIn(_) | GidsOut | Sembufs(_) | Mmsgs | Dirents => ArgType::Array,
+            _ => ArgType::Struct,
+        };
+    }
+    t
+}
+
 /// The [`Role`] of each argument of syscall `nr` of `arch`.
 pub fn roles(arch: Arch, nr: u32) -> [Role; 6] {
     let mut r = [Role::Other; 6];
