@@ -78,10 +78,24 @@ fn replay_json_is_one_valid_object_per_call_signal_and_event_at_every_chunking()
     assert_eq!(open["decoded"], "AT_FDCWD, \"/etc/nonexistent\", O_RDONLY");
     assert_eq!(open["strings"][0]["value"], "/etc/nonexistent");
     assert_eq!(open["args"][0], (-100i64) as u64);
+    // Each argument typed: the directory descriptor, the path's string, the
+    // flag names, each with its raw register and its text.
+    let a = &open["arguments"];
+    assert_eq!(a[0]["type"], "fd");
+    assert_eq!(a[0]["text"], "AT_FDCWD");
+    assert_eq!(a[1]["type"], "path");
+    assert_eq!(a[1]["value"], "/etc/nonexistent");
+    assert_eq!(a[1]["truncated"], false);
+    assert_eq!(a[1]["raw"], open["args"][1]);
+    assert_eq!(a[2]["type"], "flags");
+    assert_eq!(a[2]["names"], serde_json::json!(["O_RDONLY"]));
+    assert_eq!(a.as_array().unwrap().len(), 3);
     // The read that another thread's write interrupted is one object with
     // its output and its duration.
     let read = calls.iter().find(|c| c["name"] == "read").unwrap();
     assert_eq!(read["decoded"], "3, \"abc\\0\\1\", 64");
+    assert_eq!(read["arguments"][1]["type"], "buffer");
+    assert_eq!(read["arguments"][2]["type"], "int");
     assert_eq!(read["duration_ns"], 3000);
     // The non-leader execve: entered by 104, returned on 103.
     let exec = calls

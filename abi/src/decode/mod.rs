@@ -107,6 +107,10 @@ pub struct Style<'r> {
     /// dates file times in the comments of utimensat & co. and time(2)'s
     /// result in local time).
     pub utc_offset: i64,
+    /// For a restart_syscall: the syscall (number) it resumes, the one
+    /// that returned ERESTART_RESTARTBLOCK before it on the same thread
+    /// (strace: `<... resuming interrupted nanosleep ...>`).
+    pub interrupted: Option<u32>,
 }
 
 impl Default for Style<'_> {
@@ -116,6 +120,7 @@ impl Default for Style<'_> {
             fds: FdStyle::Plain,
             resolver: &NoFds,
             utc_offset: 0,
+            interrupted: None,
         }
     }
 }
@@ -848,6 +853,62 @@ pub enum Role {
     Other,
 }
 
+/// What an argument's decoded text is, for typed output (`replay --json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgType {
+    /// A number (decimal, octal or hex as strace writes it).
+    Int,
+    /// A file descriptor (`AT_FDCWD` for the working directory).
+    Fd,
+    /// A path the kernel resolves (its captured string).
+    Path,
+    /// Another string (a name, a symlink's target text).
+    String,
+    /// A data buffer (quoted, cut at `-s`).
+    Buffer,
+    /// Flag names joined by `|`, or one symbolic name.
+    Flags,
+    /// An address.
+    Pointer,
+    /// A struct: `{field=value, ...}`.
+    Struct,
+    /// An array: `[...]` (argv, iovecs, signal sets, descriptor pairs).
+    Array,
+    /// Anything else (a text of several arguments, as clone's).
+    Other,
+}
+
+/// The [`ArgType`] of each argument of syscall `nr` of `arch` (`Other`
+/// for a syscall without a decoder, whose arguments show as addresses).
+pub fn arg_types(arch: Arch, nr: u32) -> [ArgType; 6] {
+    let mut t = [ArgType::Pointer; 6];
+    let id = id(arch, nr);
+    let info = info(id);
+    if matches!(info.name, "clone" | "clone3" | "futex" | "restart_syscall") {
+        return [ArgType::Other; 6];
+    }
+    let Some(sig) = info.kinds else {
+        return t;
+    };
+    let roles = roles(arch, nr);
+    for (i, k) in sig.iter().enumerate().take(6) {
+        t[i] = match k {
+            I | I32 | U | U32 | Id | Oct | Hex | OutHex | IntOut | IdOut => ArgType::Int,
+            Fd => ArgType::Fd,
+            Str if matches!(roles[i], Role::Path | Role::PathAt { .. }) => ArgType::Path,
+            Str | OutStr => ArgType::String,
+            In(_) | Out | OptVal => ArgType::Buffer,
+            Flags(_) | OFlags | PipeFlags | TypeMode | Named(_) | Sig | FutexOp | Proto
+            | SockLevel | SockOpt => ArgType::Flags,
+            X => ArgType::Pointer,
+            Argv | Envp | Iov(_) | IovOut(_) | SigsetIn | SigsetOut | Fds2 | Pollfds
+            | GidsIn(_) | GidsOut | Sembufs(_) | Mmsgs | Dirents => ArgType::Array,
+            _ => ArgType::Struct,
+        };
+    }
+    t
+}
+
 /// The [`Role`] of each argument of syscall `nr` of `arch`.
 pub fn roles(arch: Arch, nr: u32) -> [Role; 6] {
     let mut r = [Role::Other; 6];
@@ -886,9 +947,9 @@ pub fn returns_fd_nr(arch: Arch, nr: u32) -> bool {
 
 /// restart_syscall's argument as strace writes it: `<... resuming
 /// interrupted clock_nanosleep ...>` when the caller knows which call the
-/// thread was in (the one that returned ERESTART_RESTARTBLOCK before it),
-/// else `<... resuming interrupted system call ...>` (what [`write_args`]
-/// writes).
+/// thread was in (the one that returned ERESTART_RESTARTBLOCK before it:
+/// [`Style::interrupted`]), else `<... resuming interrupted system call
+/// ...>`.
 pub fn restart_syscall_text(arch: Arch, interrupted: Option<u32>) -> String {
     match interrupted {
         Some(nr) => format!("<... resuming interrupted {} ...>", arch.syscall_name(nr)),
@@ -947,8 +1008,10 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         return;
     }
     if name == "restart_syscall" {
-        if first == 0 {
-            s.push_str(&restart_syscall_text(call.arch, None));
+        // Its one text is shown at entry (it has no arguments: an exit
+        // part would repeat it).
+        if matches!(part, Part::Whole | Part::Entry | Part::Only(0)) {
+            s.push_str(&restart_syscall_text(call.arch, style.interrupted));
         }
         return;
     }

@@ -547,6 +547,28 @@ fn restart_syscall_says_what_it_resumes() {
         restart_syscall_text(X, Some(nr("clock_nanosleep"))),
         "<... resuming interrupted clock_nanosleep ...>"
     );
+    // The caller names the interrupted call; the resumed part repeats nothing.
+    let call = Call {
+        arch: X,
+        nr: nr("restart_syscall"),
+        args: [0; 6],
+        ret: Some(0),
+        enter: &[],
+        exit: &[],
+    };
+    let st = Style {
+        interrupted: Some(nr("nanosleep")),
+        ..Style::default()
+    };
+    let mut s = String::new();
+    write_call(&mut s, &call, Part::Entry, &st);
+    assert_eq!(
+        s,
+        "restart_syscall(<... resuming interrupted nanosleep ...>"
+    );
+    let mut s = String::new();
+    write_args(&mut s, &call, Part::Exit, &st);
+    assert_eq!(s, "");
 }
 
 #[test]

@@ -227,6 +227,36 @@ struct Walk<'a> {
     known: Vec<Option<OwnedEntry>>,
     /// Resumed items seen.
     resumed: usize,
+    /// Threads whose last call returned ERESTART_RESTARTBLOCK, with that
+    /// call's number: the restart_syscall that follows resumes it. Known
+    /// within the chunk (a restart_syscall whose interrupted call lies in
+    /// an earlier chunk shows `system call`, as strace attached late does).
+    restart: Vec<(Tid, u32)>,
+}
+
+/// ERESTART_RESTARTBLOCK: the call is resumed by restart_syscall.
+const ERESTART_RESTARTBLOCK: i64 = -516;
+
+impl Walk<'_> {
+    /// What `e` resumes, if it is a restart_syscall.
+    fn interrupted(&self, e: &Entry<'_>) -> Option<u32> {
+        if self.restart.is_empty() {
+            return None;
+        }
+        let (_, nr) = self.restart.iter().find(|(t, _)| *t == e.tid)?;
+        (e.name() == "restart_syscall").then_some(*nr)
+    }
+
+    /// After call `e` ended with `ret`: what a restart_syscall of its
+    /// thread resumes from now on.
+    fn ended(&mut self, e: &Entry<'_>, ret: Option<i64>) {
+        if ret == Some(ERESTART_RESTARTBLOCK) {
+            self.restart.retain(|(t, _)| *t != e.tid);
+            self.restart.push((e.tid, e.nr));
+        } else if !self.restart.is_empty() && e.name() == "restart_syscall" {
+            self.restart.retain(|(t, _)| *t != e.tid);
+        }
+    }
 }
 
 /// One chunk's lines.
@@ -306,12 +336,15 @@ fn collect<'a>(c: &ptrec_format::Captures<'a>) -> Mems<'a> {
 struct Fds<'r> {
     args: Option<&'r dyn FdResolver>,
     ret: Option<&'r dyn FdResolver>,
+    /// A restart_syscall's interrupted call ([`Style::interrupted`]).
+    interrupted: Option<u32>,
 }
 
 impl Fds<'_> {
     const NONE: Fds<'static> = Fds {
         args: None,
         ret: None,
+        interrupted: None,
     };
 }
 
@@ -336,6 +369,7 @@ impl Printer<'_> {
             let fds = Fds {
                 args: of.as_ref().map(|o| o as &dyn FdResolver),
                 ret: None,
+                interrupted: w.interrupted(&e),
             };
             let o = self.entry_part(&mut w.text.out, &e, fds);
             w.text.out.push_str(o.cut());
@@ -345,6 +379,11 @@ impl Printer<'_> {
 
     /// How the decoders show a call, with `-y` what `fds` resolves.
     fn style<'r>(&self, fds: Option<&'r dyn FdResolver>) -> Style<'r> {
+        self.style_of(fds, None)
+    }
+
+    /// [`Printer::style`] for a call that may be a restart_syscall.
+    fn style_of<'r>(&self, fds: Option<&'r dyn FdResolver>, interrupted: Option<u32>) -> Style<'r> {
         Style {
             string_limit: self.ctx.limit,
             fds: if fds.is_some() {
@@ -354,6 +393,7 @@ impl Printer<'_> {
             },
             resolver: fds.unwrap_or(&NoFds),
             utc_offset: self.ctx.utc_offset,
+            interrupted,
         }
     }
 
@@ -370,7 +410,12 @@ impl Printer<'_> {
             enter: &enter,
             exit: &[],
         };
-        abi::write_call(out, &call, Part::Entry, &self.style(fds.args));
+        abi::write_call(
+            out,
+            &call,
+            Part::Entry,
+            &self.style_of(fds.args, fds.interrupted),
+        );
         Open {
             tid: e.tid,
             start,
@@ -441,7 +486,12 @@ impl Printer<'_> {
             enter: &enter,
             exit: &exit,
         };
-        abi::write_call(s, &call, Part::Whole, &self.style(fds.args));
+        abi::write_call(
+            s,
+            &call,
+            Part::Whole,
+            &self.style_of(fds.args, fds.interrupted),
+        );
         s.push(')');
         match x {
             Some(x) => {
@@ -523,6 +573,7 @@ impl Printer<'_> {
         let fds = Fds {
             args: of.as_ref().map(|o| o as &dyn FdResolver),
             ret: rf.as_ref().map(|r| r as &dyn FdResolver),
+            interrupted: None,
         };
         let enter = collect(&e.mem);
         let exit = collect(&x.mem);
@@ -567,6 +618,7 @@ impl Printer<'_> {
         let x = c.exit.as_ref();
         let made = x.and_then(|x| ret_name(w.state.as_mut(), e, x));
         self.show_call(w, c, made.as_deref());
+        w.ended(e, x.map(|x| x.ret));
         if let (Some(st), Some(x)) = (w.state.as_mut(), x) {
             st.call(e, x);
         }
@@ -604,6 +656,7 @@ impl Printer<'_> {
                 let fds = Fds {
                     args: of.as_ref().map(|o| o as &dyn FdResolver),
                     ret: rf.as_ref().map(|r| r as &dyn FdResolver),
+                    interrupted: w.interrupted(e),
                 };
                 self.whole(&mut w.text.out, e, c.exit.as_ref(), fds);
             }
@@ -629,6 +682,7 @@ impl Printer<'_> {
         let fds = Fds {
             args: of.as_ref().map(|o| o as &dyn FdResolver),
             ret: rf.as_ref().map(|r| r as &dyn FdResolver),
+            interrupted: w.interrupted(e),
         };
         let out = &mut w.text.out;
         if one_line {
@@ -718,6 +772,7 @@ impl Printer<'_> {
                 let fds = Fds {
                     args: of.as_ref().map(|o| o as &dyn FdResolver),
                     ret: None,
+                    interrupted: w.interrupted(&cur),
                 };
                 self.entry_part(&mut w.text.out, &cur, fds);
                 let _ = writeln!(w.text.out, " <pid changed to {tid} ...>");
@@ -752,6 +807,7 @@ impl Consumer for Printer<'_> {
             state: w.map(|w| w.0.clone()),
             known: w.map(|w| w.1.clone()).unwrap_or_default(),
             resumed: 0,
+            restart: Vec::new(),
         }
     }
 
@@ -805,6 +861,7 @@ impl Consumer for Printer<'_> {
             let fds = Fds {
                 args: of.as_ref().map(|o| o as &dyn FdResolver),
                 ret: None,
+                interrupted: w.interrupted(&e),
             };
             let o = self.entry_part(&mut w.text.out, &e, fds);
             w.text.open = Some(o);

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use ptrec_format::{mem_flags, ChildKind, Record, Termination};
 
-use ptrec_abi::decode::{self as abi, Part, Style};
+use ptrec_abi::decode::{self as abi, ArgType, Part, Style};
 
 use crate::calls::{End, Entry, Exit};
 use crate::decode::signal_name;
@@ -24,6 +24,134 @@ struct Str<'a> {
     truncated: bool,
 }
 
+/// One argument, typed: its raw register, its decoded text, and what the
+/// text holds (a path's string, flag names, a struct's fields).
+#[derive(Serialize)]
+struct Arg<'a> {
+    index: u8,
+    raw: u64,
+    r#type: &'static str,
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    truncated: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    names: Option<Vec<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<Fields<'a>>,
+}
+
+/// A struct's top-level `name=value` pairs, in the decoder's order.
+struct Fields<'a>(Vec<(&'a str, &'a str)>);
+
+impl Serialize for Fields<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// The top-level items of `{a=1, b={c=2}, ...}` or `[x, y]`: split at the
+/// `, ` outside nested brackets and quoted strings.
+fn items(text: &str) -> Vec<&str> {
+    let inner = &text[1..text.len().saturating_sub(1).max(1)];
+    let b = inner.as_bytes();
+    let (mut depth, mut quoted, mut esc, mut start) = (0i32, false, false, 0);
+    let mut out = Vec::new();
+    for (i, &c) in b.iter().enumerate() {
+        if quoted {
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => quoted = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => quoted = true,
+            b'{' | b'[' | b'(' => depth += 1,
+            b'}' | b']' | b')' => depth -= 1,
+            b',' if depth == 0 && b.get(i + 1) == Some(&b' ') => {
+                out.push(&inner[start..i]);
+                start = i + 2;
+            }
+            _ => {}
+        }
+    }
+    if start < inner.len() {
+        out.push(&inner[start..]);
+    }
+    out
+}
+
+/// The typed arguments strace shows of `call`.
+fn typed<'a>(call: &abi::Call<'_, '_>, texts: &'a [String], strings: &[Str<'a>]) -> Vec<Arg<'a>> {
+    let types = abi::arg_types(call.arch, call.nr);
+    let mut out = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        if text.is_empty() {
+            continue;
+        }
+        let t = types[i];
+        let first = text.as_bytes()[0];
+        let shape_ok = match t {
+            ArgType::Path | ArgType::String | ArgType::Buffer => first == b'"',
+            ArgType::Struct => first == b'{',
+            ArgType::Array => first == b'[',
+            _ => true,
+        };
+        let t = if shape_ok { t } else { ArgType::Pointer };
+        let name = match t {
+            ArgType::Int => "int",
+            ArgType::Fd => "fd",
+            ArgType::Path => "path",
+            ArgType::String => "string",
+            ArgType::Buffer => "buffer",
+            ArgType::Flags => "flags",
+            ArgType::Pointer => "pointer",
+            ArgType::Struct => "struct",
+            ArgType::Array => "array",
+            ArgType::Other => "other",
+        };
+        let mut a = Arg {
+            index: i as u8,
+            raw: call.args[i],
+            r#type: name,
+            text,
+            value: None,
+            truncated: None,
+            names: None,
+            fields: None,
+        };
+        match t {
+            ArgType::Path | ArgType::String => {
+                if let Some(st) = strings.iter().find(|st| st.arg as usize == i) {
+                    a.value = Some(st.value.clone());
+                    a.truncated = Some(st.truncated);
+                }
+            }
+            ArgType::Flags => a.names = Some(text.split('|').collect()),
+            ArgType::Struct => {
+                a.fields = Some(Fields(
+                    items(text)
+                        .into_iter()
+                        .filter_map(|f| f.split_once('='))
+                        .collect(),
+                ))
+            }
+            _ => {}
+        }
+        out.push(a);
+    }
+    out
+}
+
 /// One call, serialized straight to text (no intermediate JSON tree: a
 /// replay writes millions of these).
 #[derive(Serialize)]
@@ -36,6 +164,7 @@ struct CallObj<'a> {
     args: [u64; 6],
     decoded: String,
     strings: Vec<Str<'a>>,
+    arguments: Vec<Arg<'a>>,
     enter_ns: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     ip: Option<u64>,
@@ -103,7 +232,15 @@ fn write_call(
             value: String::from_utf8_lossy(m.data),
             truncated: m.flags & (mem_flags::TRUNCATED | mem_flags::PARTIAL) != 0,
         })
+        .collect::<Vec<_>>();
+    let texts: Vec<String> = (0..6)
+        .map(|i| {
+            let mut t = String::new();
+            abi::write_args(&mut t, &call, Part::Only(i), &style);
+            t
+        })
         .collect();
+    let arguments = typed(&call, &texts, &strings);
     let o = CallObj {
         r#type: "call",
         tid: e.tid,
@@ -113,6 +250,7 @@ fn write_call(
         args: e.args,
         decoded,
         strings,
+        arguments,
         enter_ns: e.time,
         ip: e.ip,
         end,
@@ -212,4 +350,26 @@ pub(super) fn event(arch: ptrec_abi::Arch, pid: i32, r: &Record<'_>) -> Option<V
     o["pid"] = pid.into();
     o["time_ns"] = time.into();
     Some(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::items;
+
+    #[test]
+    fn a_struct_splits_at_its_top_level_commas_only() {
+        assert_eq!(
+            items(
+                r#"{sa_handler=0x1, sa_mask=[INT TERM], sa_flags=SA_RESTART|SA_RESTORER, x={a=1, b="c, d\""}}"#
+            ),
+            vec![
+                "sa_handler=0x1",
+                "sa_mask=[INT TERM]",
+                "sa_flags=SA_RESTART|SA_RESTORER",
+                r#"x={a=1, b="c, d\""}"#,
+            ]
+        );
+        assert_eq!(items("[3, 4]"), vec!["3", "4"]);
+        assert!(items("{}").is_empty());
+    }
 }
