@@ -180,7 +180,7 @@ fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Expor
         resumed_key: None,
         cwd_at_end: vec![None; tree.processes.len()],
         files: Files::default(),
-        calls: Mutex::new(sink::Background::spawn(calls_p)?),
+        calls: Mutex::new(calls_p),
         late: Rows::default(),
         error: None,
     };
@@ -461,8 +461,10 @@ struct Exporter<'t> {
     /// Per process of the tree: its cwd when its leader died.
     cwd_at_end: Vec<Option<Vec<u8>>>,
     files: Files,
-    /// Only used sequentially (`finish`); the lock makes the view `Sync`.
-    calls: Mutex<sink::Background>,
+    /// Only used sequentially (`sealed`, on the thread that walks the
+    /// trace, never blocking on another: its row groups are encoded on
+    /// rayon's threads); the lock makes the view `Sync`.
+    calls: Mutex<Partition>,
     /// Rows of calls that ended in a later chunk than they began, and of
     /// calls still open at the end (made in trace order, not in parallel).
     late: Rows,
@@ -577,7 +579,7 @@ impl Exporter<'_> {
         self.calls
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .write(batch)
+            .write(&batch)
     }
 
     fn flush_late(&mut self) -> anyhow::Result<()> {
