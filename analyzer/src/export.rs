@@ -182,10 +182,12 @@ fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Expor
                 .map(|nr| arch.syscall_name(nr).into_owned())
                 .collect(),
         },
-        resolved: FxHashMap::default(),
+        resolved: Resolved::default(),
+        resolved_late: Resolved::default(),
+        resumed_key: None,
         cwd_at_end: vec![None; tree.processes.len()],
         files: Files::default(),
-        calls: Mutex::new(sink::Background::spawn(calls_p)?),
+        calls: Mutex::new(calls_p),
         late: Rows::default(),
         error: None,
     };
@@ -395,25 +397,80 @@ pub struct Rows {
     keys: Vec<(Tid, u64)>,
 }
 
-/// What the state said of one call when its first op came.
+/// What the state said of one call: its path and descriptor target, as
+/// ranges of [`Resolved::bytes`] (the first op that gave each wins).
+#[derive(Clone, Copy, Default)]
+struct Found {
+    path: Option<(u32, u32)>,
+    fd_target: Option<(u32, u32)>,
+}
+
+/// The paths and descriptor targets of calls whose ops were applied but
+/// whose rows are not written yet, by (tid, entry time): one arena of
+/// bytes per set, so that no call allocates.
 #[derive(Default)]
 struct Resolved {
-    path: Option<Vec<u8>>,
-    fd_target: Option<Vec<u8>>,
+    by_call: FxHashMap<(Tid, u64), Found>,
+    bytes: Vec<u8>,
+}
+
+impl Resolved {
+    fn range(&self, r: Option<(u32, u32)>) -> Option<&[u8]> {
+        r.and_then(|(at, len)| self.bytes.get(at as usize..(at + len) as usize))
+    }
+
+    /// Adds what `add` appends to the arena as the key's path (`path`
+    /// true) or descriptor target, unless the key has one already.
+    fn add(&mut self, key: (Tid, u64), path: bool, add: impl FnOnce(&mut Vec<u8>)) {
+        let f = self.by_call.entry(key).or_default();
+        let slot = if path { &mut f.path } else { &mut f.fd_target };
+        if slot.is_some() {
+            return;
+        }
+        let at = self.bytes.len();
+        add(&mut self.bytes);
+        let len = self.bytes.len() - at;
+        match (u32::try_from(at), u32::try_from(len)) {
+            (Ok(at), Ok(len)) => *slot = Some((at, len)),
+            // Beyond 4 GiB of paths in one chunk: the value is dropped.
+            _ => self.bytes.truncate(at),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.by_call.clear();
+        self.bytes.clear();
+    }
+}
+
+/// Text of recorded bytes for a column: as it is when it is UTF-8 (the
+/// fast check), else with U+FFFD for each invalid sequence.
+fn utf8(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.into(),
+        Err(_) => String::from_utf8_lossy(b),
+    }
 }
 
 struct Exporter<'t> {
     tree: &'t Tree,
     /// The per-chunk part: the columns of each call's row.
     shape: CallRows<'t>,
-    /// Paths and descriptor targets of calls whose ops were applied but
-    /// whose rows are not complete yet, by (tid, entry time).
-    resolved: FxHashMap<(Tid, u64), Resolved>,
+    /// Paths and descriptor targets of the calls of the chunk being
+    /// completed (cleared when its rows are written) ...
+    resolved: Resolved,
+    /// ... and of the calls resumed from an earlier chunk or open at the
+    /// end, whose rows wait in `late`.
+    resolved_late: Resolved,
+    /// The call [`Watch::resumed`] announced: its ops come next.
+    resumed_key: Option<(Tid, u64)>,
     /// Per process of the tree: its cwd when its leader died.
     cwd_at_end: Vec<Option<Vec<u8>>>,
     files: Files,
-    /// Only used sequentially (`finish`); the lock makes the view `Sync`.
-    calls: Mutex<sink::Background>,
+    /// Only used sequentially (`sealed`, on the thread that walks the
+    /// trace, never blocking on another: its row groups are encoded on
+    /// rayon's threads); the lock makes the view `Sync`.
+    calls: Mutex<Partition>,
     /// Rows of calls that ended in a later chunk than they began, and of
     /// calls still open at the end (made in trace order, not in parallel).
     late: Rows,
@@ -431,13 +488,16 @@ fn flag_bits(e: &Entry<'_>, x: Option<&Exit<'_>>) -> (bool, bool) {
     (cut, unreadable)
 }
 
-/// What a descriptor refers to, for `calls.fd_target`.
-fn object_text(o: &Object) -> Vec<u8> {
+/// What a descriptor refers to, for `calls.fd_target`, appended to `b`.
+fn object_text(o: &Object, b: &mut Vec<u8>) {
     match o {
-        Object::File(p) => p.clone(),
-        Object::Inherited { fd, .. } => format!("inherited:[{fd}]").into_bytes(),
-        Object::Anon(what) => what.as_bytes().to_vec(),
-        Object::Named(name) => name.clone(),
+        Object::File(p) => b.extend_from_slice(p),
+        Object::Inherited { fd, .. } => {
+            use std::io::Write;
+            let _ = write!(b, "inherited:[{fd}]");
+        }
+        Object::Anon(what) => b.extend_from_slice(what.as_bytes()),
+        Object::Named(name) => b.extend_from_slice(name),
     }
 }
 
@@ -491,7 +551,7 @@ impl CallRows<'_> {
         c.pid.append_value(pid);
         c.generation.append_value(generation);
         c.tid.append_value(e.tid);
-        c.command.append_value(String::from_utf8_lossy(command));
+        c.command.append_value(utf8(command));
         c.syscall.append_value(self.name(e.nr));
         c.nr.append_value(e.nr as i32);
         c.arg0.append_value(e.args[0] as i64);
@@ -537,28 +597,32 @@ impl CallRows<'_> {
 }
 
 impl Exporter<'_> {
-    /// Fills `path` and `fd_target` of `rows` from what the ops said, and
-    /// writes them.
-    fn complete(&mut self, mut rows: Rows) -> anyhow::Result<()> {
+    /// Fills `path` and `fd_target` of `rows` from what the ops said (in
+    /// `resolved`, or `resolved_late` for the late rows), and writes them.
+    fn complete(&mut self, mut rows: Rows, late: bool) -> anyhow::Result<()> {
+        let res = if late {
+            &mut self.resolved_late
+        } else {
+            &mut self.resolved
+        };
+        let c = &mut rows.calls;
         for k in &rows.keys {
-            let r = self.resolved.remove(k).unwrap_or_default();
-            let c = &mut rows.calls;
-            c.path
-                .append_option(r.path.as_deref().map(String::from_utf8_lossy));
-            c.fd_target
-                .append_option(r.fd_target.as_deref().map(String::from_utf8_lossy));
+            let f = res.by_call.get(k).copied().unwrap_or_default();
+            c.path.append_option(res.range(f.path).map(utf8));
+            c.fd_target.append_option(res.range(f.fd_target).map(utf8));
         }
+        res.clear();
         let batch = rows.calls.finish()?;
         self.calls
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .write(batch)
+            .write(&batch)
     }
 
     fn flush_late(&mut self) -> anyhow::Result<()> {
         if !self.late.keys.is_empty() {
             let late = std::mem::take(&mut self.late);
-            self.complete(late)?;
+            self.complete(late, true)?;
         }
         Ok(())
     }
@@ -575,13 +639,15 @@ impl<'t> Watch for Exporter<'t> {
         let mut late = std::mem::take(&mut self.late);
         self.shape.push_call(&mut late, e, x, end);
         self.late = late;
+        self.resumed_key = Some((e.tid, e.time));
     }
 
     fn sealed(&mut self, rows: Rows) {
         if self.error.is_some() {
             return;
         }
-        let r = self.complete(rows).and_then(|()| {
+        self.resumed_key = None;
+        let r = self.complete(rows, false).and_then(|()| {
             if self.late.keys.len() >= sink::ROW_GROUP_ROWS {
                 self.flush_late()
             } else {
@@ -616,16 +682,18 @@ impl<'t> Watch for Exporter<'t> {
             OpKind::Transfer { from, .. } => Some(from),
             _ => None,
         };
-        let path = procs.op_path(op);
-        let target = fd
-            .and_then(|fd| procs.fd(tid, fd))
-            .map(|o| object_text(procs.object(o)));
-        let r = self.resolved.entry((tid, op.time)).or_default();
-        if r.path.is_none() {
-            r.path = path;
+        let key = (tid, op.time);
+        let res = if self.resumed_key == Some(key) {
+            &mut self.resolved_late
+        } else {
+            &mut self.resolved
+        };
+        if let Some(p) = procs.op_path(op) {
+            res.add(key, true, |b| b.extend_from_slice(&p));
         }
-        if r.fd_target.is_none() {
-            r.fd_target = target;
+        if let Some(o) = fd.and_then(|fd| procs.fd(tid, fd)) {
+            let o = procs.object(o);
+            res.add(key, false, |b| object_text(o, b));
         }
     }
 }

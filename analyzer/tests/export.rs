@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use parquet::basic::Compression;
+use parquet::basic::{Compression, Encoding};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::statistics::Statistics;
@@ -103,6 +103,26 @@ fn parquet_is_hive_partitioned_zstd_with_statistics_and_row_groups_for_parallel_
             assert!(c.statistics().is_some(), "{}", c.column_path());
         }
     }
+    // Times as deltas (a few bits a row where plain takes 64), names by
+    // dictionary.
+    let encodings = |name: &str| {
+        let c = calls.row_groups()[0]
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == name)
+            .unwrap();
+        c.encodings().collect::<Vec<_>>()
+    };
+    assert!(
+        encodings("enter_time").contains(&Encoding::DELTA_BINARY_PACKED),
+        "{:?}",
+        encodings("enter_time")
+    );
+    assert!(
+        encodings("syscall").contains(&Encoding::RLE_DICTIONARY),
+        "{:?}",
+        encodings("syscall")
+    );
     // The statistics a reader prunes with: `nr` is 110 (getppid) in
     // every row of the first group.
     let nr = calls.row_groups()[0]
