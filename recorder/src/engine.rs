@@ -352,8 +352,10 @@ impl Engine {
                 self.waiter.drain(&mut batch);
                 // Its thread, stopped again already, goes after every
                 // other reported stop: no tracee is resumed twice while a
-                // reported one waits.
-                if let Some(i) = batch.iter().position(|w| w.tid() == tid) {
+                // reported one waits. A death is never moved: nothing is
+                // resumed by it, and the kernel reports a leader's death
+                // only after its threads', which moving would reverse.
+                if let Some(i) = batch.iter().position(|w| w.tid() == tid && w.is_stop()) {
                     let mut again = batch.remove(i);
                     if let Some(last) = batch.last() {
                         again.handled_after(last.time());
