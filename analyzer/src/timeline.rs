@@ -187,13 +187,58 @@ impl Encoder {
         e
     }
 
-    /// An annotation `name_iid` (one of the fixed ones) with a string value.
-    fn fixed(&mut self, name_iid: u64, value: &str) -> DebugAnnotation {
-        DebugAnnotation {
-            name_iid: Some(name_iid),
-            string_value_iid: Some(self.values.iid(value)),
-            int_value: None,
+    /// A syscall's slice: its begin event (category, name, annotations
+    /// args, return and errno by iid) and its end event. Encoded by hand,
+    /// field by field as prost would ([`TrackEvent`]'s tags), because this
+    /// is the one per call: no message values, no length computed twice.
+    #[allow(clippy::too_many_arguments)]
+    fn slice(
+        &mut self,
+        begin: u64,
+        end: u64,
+        track: u64,
+        name: u64,
+        args: u64,
+        ret: u64,
+        errno: Option<u64>,
+    ) {
+        use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
+        // DebugAnnotation { name_iid (1), string_value_iid (17) }.
+        fn annotation(b: &mut Vec<u8>, name: u64, value: u64) {
+            encode_key(4, WireType::LengthDelimited, b);
+            encode_varint(
+                (3 + encoded_len_varint(name) + encoded_len_varint(value)) as u64,
+                b,
+            );
+            encode_key(1, WireType::Varint, b);
+            encode_varint(name, b);
+            encode_key(17, WireType::Varint, b);
+            encode_varint(value, b);
         }
+        let b = &mut self.body;
+        let start = b.len() as u32;
+        encode_key(3, WireType::Varint, b);
+        encode_varint(SYSCALL, b);
+        annotation(b, ARGS, args);
+        annotation(b, RETURN, ret);
+        if let Some(errno) = errno {
+            annotation(b, ERRNO, errno);
+        }
+        encode_key(9, WireType::Varint, b);
+        encode_varint(EventType::SliceBegin as u64, b);
+        encode_key(10, WireType::Varint, b);
+        encode_varint(name, b);
+        encode_key(11, WireType::Varint, b);
+        encode_varint(track, b);
+        let mid = b.len() as u32;
+        encode_key(9, WireType::Varint, b);
+        encode_varint(EventType::SliceEnd as u64, b);
+        encode_key(11, WireType::Varint, b);
+        encode_varint(track, b);
+        let stop = b.len() as u32;
+        let field = perfetto::PACKET_TRACK_EVENT;
+        self.packets.push((begin, field, start, mid - start));
+        self.packets.push((end, field, mid, stop - mid));
     }
 
     fn event(&mut self, time: u64, ev: &TrackEvent) {
@@ -391,33 +436,18 @@ impl Writer<'_> {
         let mut text = std::mem::take(&mut enc.text);
         text.clear();
         abi::write_args(&mut text, &call, abi::Part::Whole, &style);
-        let mut ann = Vec::with_capacity(3);
-        ann.push(enc.fixed(ARGS, &text));
+        let args = enc.values.iid(&text);
         enc.text = text;
-        match x {
-            Some(x) => {
-                ann.push(enc.fixed(RETURN, &abi::return_text(&call, &style)));
-                if is_error(x.ret) {
-                    ann.push(enc.fixed(ERRNO, &errno_name(-x.ret as i32)));
-                }
-            }
-            None => ann.push(enc.fixed(RETURN, "? (did not return)")),
-        }
-        let begin = TrackEvent {
-            r#type: Some(EventType::SliceBegin as i32),
-            track_uuid: Some(track),
-            name_iid: Some(enc.names.iid(&e.name())),
-            category_iids: vec![SYSCALL],
-            debug_annotations: ann,
-            ..TrackEvent::default()
+        let ret = match x {
+            Some(_) => enc.values.iid(&abi::return_text(&call, &style)),
+            None => enc.values.iid("? (did not return)"),
         };
-        enc.event(e.time, &begin);
-        let end_ev = TrackEvent {
-            r#type: Some(EventType::SliceEnd as i32),
-            track_uuid: Some(track),
-            ..TrackEvent::default()
+        let errno = match x {
+            Some(x) if is_error(x.ret) => Some(enc.values.iid(&errno_name(-x.ret as i32))),
+            _ => None,
         };
-        enc.event(end.max(e.time), &end_ev);
+        let name = enc.names.iid(&e.name());
+        enc.slice(e.time, end.max(e.time), track, name, args, ret, errno);
         true
     }
 
@@ -718,4 +748,53 @@ pub fn run(t: &Trace, so: &ScanOptions, out: &Path, opts: Options) -> anyhow::Re
         flows: w.flows,
         bytes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(enc: &Encoder, i: usize) -> (u64, TrackEvent) {
+        let (time, field, start, len) = enc.packets[i];
+        assert_eq!(field, perfetto::PACKET_TRACK_EVENT);
+        let b = &enc.body[start as usize..(start + len) as usize];
+        (time, TrackEvent::decode(b).unwrap())
+    }
+
+    #[test]
+    fn a_hand_encoded_slice_is_what_prost_reads_back() {
+        let mut enc = Encoder::new();
+        let track = thread_uuid(70_000, 4_000_000);
+        enc.slice(5, 9, track, 300, 200_000, 2, Some(1));
+        enc.slice(7, 8, track, 1, 1, 2, None);
+        let (t, begin) = decoded(&enc, 0);
+        assert_eq!(t, 5);
+        let ann = |name, value| DebugAnnotation {
+            name_iid: Some(name),
+            string_value_iid: Some(value),
+            int_value: None,
+        };
+        assert_eq!(
+            begin,
+            TrackEvent {
+                category_iids: vec![SYSCALL],
+                debug_annotations: vec![ann(ARGS, 200_000), ann(RETURN, 2), ann(ERRNO, 1)],
+                r#type: Some(EventType::SliceBegin as i32),
+                name_iid: Some(300),
+                track_uuid: Some(track),
+                ..TrackEvent::default()
+            }
+        );
+        let (t, end) = decoded(&enc, 1);
+        assert_eq!(t, 9);
+        assert_eq!(
+            end,
+            TrackEvent {
+                r#type: Some(EventType::SliceEnd as i32),
+                track_uuid: Some(track),
+                ..TrackEvent::default()
+            }
+        );
+        assert_eq!(decoded(&enc, 2).1.debug_annotations.len(), 2);
+    }
 }
