@@ -14,7 +14,11 @@
 //!   select the syscall slices (and `-p` the tracks and instants too).
 //!
 //! Timestamps are the trace's CLOCK_MONOTONIC nanoseconds. Packets are
-//! encoded per chunk in parallel and written in chunk order.
+//! encoded per chunk in parallel and written in chunk order, each chunk a
+//! run of the one packet sequence: it clears the incremental state, interns
+//! every event name, annotation name and string value it uses, and starts
+//! an incremental clock, so that a slice's events carry iids and time
+//! deltas instead of strings and absolute times (then zlib, per chunk).
 
 pub mod perfetto;
 
@@ -34,7 +38,8 @@ use crate::filter::Filter;
 use crate::stats::{self, is_error, ScanOptions};
 use crate::tree::Tree;
 use perfetto::{
-    DebugAnnotation, EventType, ProcessDescriptor, ThreadDescriptor, TracePacket, TrackDescriptor,
+    Clock, ClockSnapshot, DebugAnnotation, EventType, Interned, InternedBytes, InternedData,
+    ProcessDescriptor, ThreadDescriptor, TracePacket, TracePacketDefaults, TrackDescriptor,
     TrackEvent,
 };
 
@@ -80,7 +85,7 @@ fn put(out: &mut Vec<u8>, p: &TracePacket) {
 
 /// `packets` (serialized `Trace.packet` fields) as one packet of
 /// `compressed_packets` (zlib), itself a `Trace.packet` field; nothing for
-/// nothing. The timeline is then about the size of the trace, not 7 times it.
+/// nothing.
 fn compressed(packets: &[u8]) -> Vec<u8> {
     use flate2::write::ZlibEncoder;
     if packets.is_empty() {
@@ -88,7 +93,7 @@ fn compressed(packets: &[u8]) -> Vec<u8> {
     }
     let mut z = ZlibEncoder::new(
         Vec::with_capacity(packets.len() / 4),
-        flate2::Compression::default(),
+        flate2::Compression::new(COMPRESSION),
     );
     // Writing into a Vec cannot fail.
     let _ = z.write_all(packets);
@@ -104,22 +109,218 @@ fn compressed(packets: &[u8]) -> Vec<u8> {
     out
 }
 
-fn event(time: u64, ev: TrackEvent) -> TracePacket {
-    TracePacket {
-        timestamp: Some(time),
-        trusted_packet_sequence_id: Some(SEQ),
-        track_event: Some(ev),
-        ..TracePacket::default()
+/// zlib's level: 1 is several times faster than the default 6 and the
+/// interned packets still shrink about fivefold.
+const COMPRESSION: u32 = 1;
+
+/// A string table of one run of the sequence: iids from 1.
+#[derive(Default)]
+struct Table(FxHashMap<Box<str>, u64>);
+
+impl Table {
+    fn iid(&mut self, s: &str) -> u64 {
+        if let Some(&i) = self.0.get(s) {
+            return i;
+        }
+        let i = self.0.len() as u64 + 1;
+        self.0.insert(s.into(), i);
+        i
+    }
+
+    fn entries(&self) -> Vec<Interned> {
+        let mut v: Vec<Interned> = self
+            .0
+            .iter()
+            .map(|(s, &i)| Interned {
+                iid: Some(i),
+                name: Some(s.to_string()),
+            })
+            .collect();
+        v.sort_by_key(|e| e.iid);
+        v
     }
 }
 
-fn instant(track: u64, name: String, annotations: Vec<DebugAnnotation>) -> TrackEvent {
-    TrackEvent {
-        r#type: Some(EventType::Instant as i32),
-        track_uuid: Some(track),
-        name: Some(name),
-        debug_annotations: annotations,
-        ..TrackEvent::default()
+/// The iids every run interns first (so that a slice needs no lookup for
+/// them).
+const ARGS: u64 = 1;
+const RETURN: u64 = 2;
+const ERRNO: u64 = 3;
+const SYSCALL: u64 = 1;
+
+/// The packets of one run of the sequence (a chunk's, or those the
+/// sequential half completes): encoded apart, then sorted by time and
+/// written after a packet that clears the incremental state, interns
+/// every string they name and starts an incremental clock, so that each
+/// packet carries its time as a delta from the previous one.
+struct Encoder {
+    /// Encoded `TrackEvent`s and `TrackDescriptor`s, back to back.
+    body: Vec<u8>,
+    /// Per packet: time, its `TracePacket` field, where its message is in
+    /// `body`.
+    packets: Vec<(u64, u32, u32, u32)>,
+    names: Table,
+    annotation_names: Table,
+    values: Table,
+    categories: Table,
+    /// The reused text of one slice's arguments.
+    text: String,
+}
+
+impl Encoder {
+    fn new() -> Encoder {
+        let mut e = Encoder {
+            body: Vec::new(),
+            packets: Vec::new(),
+            names: Table::default(),
+            annotation_names: Table::default(),
+            values: Table::default(),
+            categories: Table::default(),
+            text: String::new(),
+        };
+        for (iid, name) in [(ARGS, "args"), (RETURN, "return"), (ERRNO, "errno")] {
+            let got = e.annotation_names.iid(name);
+            debug_assert_eq!(got, iid);
+        }
+        let got = e.categories.iid("syscall");
+        debug_assert_eq!(got, SYSCALL);
+        e
+    }
+
+    /// An annotation `name_iid` (one of the fixed ones) with a string value.
+    fn fixed(&mut self, name_iid: u64, value: &str) -> DebugAnnotation {
+        DebugAnnotation {
+            name_iid: Some(name_iid),
+            string_value_iid: Some(self.values.iid(value)),
+            int_value: None,
+        }
+    }
+
+    fn event(&mut self, time: u64, ev: &TrackEvent) {
+        let start = self.body.len() as u32;
+        // Vec<u8> grows as needed: encoding into it cannot fail.
+        let _ = ev.encode(&mut self.body);
+        let len = self.body.len() as u32 - start;
+        self.packets
+            .push((time, perfetto::PACKET_TRACK_EVENT, start, len));
+    }
+
+    fn descriptor(&mut self, time: u64, d: &TrackDescriptor) {
+        let start = self.body.len() as u32;
+        let _ = d.encode(&mut self.body);
+        let len = self.body.len() as u32 - start;
+        self.packets
+            .push((time, perfetto::PACKET_TRACK_DESCRIPTOR, start, len));
+    }
+
+    fn text(&mut self, name: &str, value: &str) -> DebugAnnotation {
+        DebugAnnotation {
+            name_iid: Some(self.annotation_names.iid(name)),
+            string_value_iid: Some(self.values.iid(value)),
+            int_value: None,
+        }
+    }
+
+    fn int(&mut self, name: &str, value: i64) -> DebugAnnotation {
+        DebugAnnotation {
+            name_iid: Some(self.annotation_names.iid(name)),
+            int_value: Some(value),
+            string_value_iid: None,
+        }
+    }
+
+    fn instant(&mut self, time: u64, track: u64, name: &str, ann: Vec<DebugAnnotation>) {
+        let ev = TrackEvent {
+            r#type: Some(EventType::Instant as i32),
+            track_uuid: Some(track),
+            name_iid: Some(self.names.iid(name)),
+            debug_annotations: ann,
+            ..TrackEvent::default()
+        };
+        self.event(time, &ev);
+    }
+
+    /// The packets, sorted by time, behind their header; zlib-compressed.
+    fn seal(mut self) -> Vec<u8> {
+        use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
+        if self.packets.is_empty() {
+            return Vec::new();
+        }
+        // Stable: events of one time keep their order (a slice's begin
+        // before its end, a flow's start before its end).
+        self.packets.sort_by_key(|p| p.0);
+        let t0 = self.packets[0].0;
+        let values = {
+            let mut v: Vec<InternedBytes> = self
+                .values
+                .0
+                .iter()
+                .map(|(s, &i)| InternedBytes {
+                    iid: Some(i),
+                    str: Some(s.as_bytes().to_vec()),
+                })
+                .collect();
+            v.sort_by_key(|e| e.iid);
+            v
+        };
+        let mut out = Vec::with_capacity(self.body.len() + 12 * self.packets.len() + 4096);
+        put(
+            &mut out,
+            &TracePacket {
+                timestamp: Some(t0),
+                timestamp_clock_id: Some(perfetto::CLOCK_BOOTTIME),
+                trusted_packet_sequence_id: Some(SEQ),
+                sequence_flags: Some(perfetto::SEQ_INCREMENTAL_STATE_CLEARED),
+                trace_packet_defaults: Some(TracePacketDefaults {
+                    timestamp_clock_id: Some(perfetto::CLOCK_SEQUENCE),
+                }),
+                clock_snapshot: Some(ClockSnapshot {
+                    clocks: vec![
+                        Clock {
+                            clock_id: Some(perfetto::CLOCK_BOOTTIME),
+                            timestamp: Some(t0),
+                            is_incremental: None,
+                        },
+                        Clock {
+                            clock_id: Some(perfetto::CLOCK_SEQUENCE),
+                            timestamp: Some(t0),
+                            is_incremental: Some(true),
+                        },
+                    ],
+                }),
+                interned_data: Some(InternedData {
+                    event_categories: self.categories.entries(),
+                    event_names: self.names.entries(),
+                    debug_annotation_names: self.annotation_names.entries(),
+                    debug_annotation_string_values: values,
+                }),
+                ..TracePacket::default()
+            },
+        );
+        let mut last = t0;
+        for &(time, field, start, len) in &self.packets {
+            let delta = time - last;
+            last = time;
+            let len = len as usize;
+            let inner = 1
+                + encoded_len_varint(delta)
+                + 1
+                + encoded_len_varint(u64::from(SEQ))
+                + prost::encoding::key_len(field)
+                + encoded_len_varint(len as u64)
+                + len;
+            out.push(0x0a);
+            encode_varint(inner as u64, &mut out);
+            encode_key(perfetto::PACKET_TIMESTAMP, WireType::Varint, &mut out);
+            encode_varint(delta, &mut out);
+            encode_key(perfetto::PACKET_SEQUENCE_ID, WireType::Varint, &mut out);
+            encode_varint(u64::from(SEQ), &mut out);
+            encode_key(field, WireType::LengthDelimited, &mut out);
+            encode_varint(len as u64, &mut out);
+            let start = start as usize;
+            out.extend_from_slice(&self.body[start..start + len]);
+        }
+        compressed(&out)
     }
 }
 
@@ -136,7 +337,7 @@ struct Writer<'t> {
 
 /// One chunk's packets and what its last items left open.
 pub struct Part<'a> {
-    out: Vec<u8>,
+    enc: Encoder,
     slices: u64,
     flows: u64,
     /// A call that ended by its thread's death, waiting for the death
@@ -166,7 +367,7 @@ impl Writer<'_> {
     }
 
     /// A call's slice (begin and end events), if it is kept.
-    fn slice(&self, out: &mut Vec<u8>, e: &Entry<'_>, x: Option<&Exit<'_>>, end: u64) -> bool {
+    fn slice(&self, enc: &mut Encoder, e: &Entry<'_>, x: Option<&Exit<'_>>, end: u64) -> bool {
         if !self.filter.shows(e.nr) || end.saturating_sub(e.time) < self.opts.min_duration_ns {
             return false;
         }
@@ -187,52 +388,53 @@ impl Writer<'_> {
             string_limit: ARG_LIMIT,
             ..Style::default()
         };
-        let mut args = String::new();
-        abi::write_args(&mut args, &call, abi::Part::Whole, &style);
-        let mut ann = vec![DebugAnnotation::text("args", args)];
+        let mut text = std::mem::take(&mut enc.text);
+        text.clear();
+        abi::write_args(&mut text, &call, abi::Part::Whole, &style);
+        let mut ann = Vec::with_capacity(3);
+        ann.push(enc.fixed(ARGS, &text));
+        enc.text = text;
         match x {
             Some(x) => {
-                ann.push(DebugAnnotation::text(
-                    "return",
-                    abi::return_text(&call, &style),
-                ));
+                ann.push(enc.fixed(RETURN, &abi::return_text(&call, &style)));
                 if is_error(x.ret) {
-                    ann.push(DebugAnnotation::text("errno", errno_name(-x.ret as i32)));
+                    ann.push(enc.fixed(ERRNO, &errno_name(-x.ret as i32)));
                 }
             }
-            None => ann.push(DebugAnnotation::text("return", "? (did not return)".into())),
+            None => ann.push(enc.fixed(RETURN, "? (did not return)")),
         }
         let begin = TrackEvent {
             r#type: Some(EventType::SliceBegin as i32),
             track_uuid: Some(track),
-            name: Some(e.name().into_owned()),
-            categories: vec!["syscall".into()],
+            name_iid: Some(enc.names.iid(&e.name())),
+            category_iids: vec![SYSCALL],
             debug_annotations: ann,
             ..TrackEvent::default()
         };
-        put(out, &event(e.time, begin));
+        enc.event(e.time, &begin);
         let end_ev = TrackEvent {
             r#type: Some(EventType::SliceEnd as i32),
             track_uuid: Some(track),
             ..TrackEvent::default()
         };
-        put(out, &event(end.max(e.time), end_ev));
+        enc.event(end.max(e.time), &end_ev);
         true
     }
 
     fn record(&self, p: &mut Part<'_>, r: &Record<'_>) {
         let (tid, time) = (r.tid(), r.time());
+        let enc = &mut p.enc;
         match *r {
             Record::SignalDelivery { signo, .. } => {
                 if let Some(t) = self.track(tid, time) {
-                    let ev = instant(t, format!("signal {}", signal_name(signo)), Vec::new());
-                    put(&mut p.out, &event(time, ev));
+                    let name = format!("signal {}", signal_name(signo));
+                    enc.instant(time, t, &name, Vec::new());
                 }
             }
             Record::GroupStop { signo, .. } => {
                 if let Some(t) = self.track(tid, time) {
-                    let ev = instant(t, format!("group-stop {}", signal_name(signo)), Vec::new());
-                    put(&mut p.out, &event(time, ev));
+                    let name = format!("group-stop {}", signal_name(signo));
+                    enc.instant(time, t, &name, Vec::new());
                 }
             }
             Record::Exec {
@@ -245,27 +447,15 @@ impl Writer<'_> {
                     return;
                 };
                 let name = base(filename);
-                let ev = instant(
-                    t,
-                    format!("exec {name}"),
-                    vec![DebugAnnotation::text("filename", lossy(filename))],
-                );
-                put(&mut p.out, &event(time, ev));
+                let ann = vec![enc.text("filename", &lossy(filename))];
+                enc.instant(time, t, &format!("exec {name}"), ann);
                 // The process track is renamed: its descriptor again.
                 let d = process_descriptor(self.tree, i, name, argv.iter().map(|a| lossy(a)));
-                put(
-                    &mut p.out,
-                    &TracePacket {
-                        timestamp: Some(time),
-                        trusted_packet_sequence_id: Some(SEQ),
-                        track_descriptor: Some(d),
-                        ..TracePacket::default()
-                    },
-                );
+                enc.descriptor(time, &d);
             }
             Record::Death { how, .. } => {
                 if let Some(c) = p.dying.remove(&tid) {
-                    if self.slice(&mut p.out, &c.entry, None, time) {
+                    if self.slice(&mut p.enc, &c.entry, None, time) {
                         p.slices += 1;
                     }
                 }
@@ -278,7 +468,7 @@ impl Writer<'_> {
                             if core { " (core dumped)" } else { "" }
                         ),
                     };
-                    put(&mut p.out, &event(time, instant(t, text, Vec::new())));
+                    p.enc.instant(time, t, &text, Vec::new());
                 }
             }
             Record::NewChild {
@@ -296,20 +486,24 @@ impl Writer<'_> {
                     ChildKind::Clone if flags & crate::tree::CLONE_THREAD != 0 => "clone thread",
                     ChildKind::Clone => "clone",
                 };
-                let mut a = instant(
-                    from,
-                    format!("{what} -> {child}"),
-                    vec![DebugAnnotation::int("child", i64::from(child))],
-                );
-                a.flow_ids = vec![id];
-                put(&mut p.out, &event(time, a));
-                let mut b = instant(
-                    to,
-                    format!("created by {tid}"),
-                    vec![DebugAnnotation::int("parent", i64::from(tid))],
-                );
-                b.terminating_flow_ids = vec![id];
-                put(&mut p.out, &event(time, b));
+                let a = TrackEvent {
+                    r#type: Some(EventType::Instant as i32),
+                    track_uuid: Some(from),
+                    name_iid: Some(enc.names.iid(&format!("{what} -> {child}"))),
+                    debug_annotations: vec![enc.int("child", i64::from(child))],
+                    flow_ids: vec![id],
+                    ..TrackEvent::default()
+                };
+                enc.event(time, &a);
+                let b = TrackEvent {
+                    r#type: Some(EventType::Instant as i32),
+                    track_uuid: Some(to),
+                    name_iid: Some(enc.names.iid(&format!("created by {tid}"))),
+                    debug_annotations: vec![enc.int("parent", i64::from(tid))],
+                    terminating_flow_ids: vec![id],
+                    ..TrackEvent::default()
+                };
+                enc.event(time, &b);
                 p.flows += 1;
             }
             _ => {}
@@ -342,7 +536,7 @@ impl Consumer for Writer<'_> {
 
     fn part<'a>(&self, _index: usize) -> Part<'a> {
         Part {
-            out: Vec::new(),
+            enc: Encoder::new(),
             slices: 0,
             flows: 0,
             dying: FxHashMap::default(),
@@ -355,7 +549,7 @@ impl Consumer for Writer<'_> {
             Item::Enter(_) => {}
             Item::Call(c) => match (&c.exit, c.end) {
                 (Some(x), _) => {
-                    if self.slice(&mut p.out, &c.entry, Some(x), x.time) {
+                    if self.slice(&mut p.enc, &c.entry, Some(x), x.time) {
                         p.slices += 1;
                     }
                 }
@@ -363,7 +557,7 @@ impl Consumer for Writer<'_> {
                     p.dying.insert(c.entry.tid, *c);
                 }
                 (None, _) => {
-                    if self.slice(&mut p.out, &c.entry, None, c.entry.time) {
+                    if self.slice(&mut p.enc, &c.entry, None, c.entry.time) {
                         p.slices += 1;
                     }
                 }
@@ -381,12 +575,12 @@ impl Consumer for Writer<'_> {
         let mut dying: Vec<Call<'_>> = p.dying.drain().map(|(_, c)| c).collect();
         dying.sort_by_key(|c| c.entry.time);
         for c in dying {
-            if self.slice(&mut p.out, &c.entry, None, c.entry.time) {
+            if self.slice(&mut p.enc, &c.entry, None, c.entry.time) {
                 p.slices += 1;
             }
         }
         Sealed {
-            out: compressed(&p.out),
+            out: p.enc.seal(),
             slices: p.slices,
             flows: p.flows,
             resumed: p.resumed,
@@ -399,17 +593,22 @@ impl Consumer for Writer<'_> {
         p: Sealed,
         entries: &[Option<OwnedEntry>],
     ) -> anyhow::Result<()> {
-        let mut out = p.out;
         self.slices += p.slices;
         self.flows += p.flows;
+        self.out.write_all(&p.out).context("writing the timeline")?;
+        // The calls this chunk ended that began before it: a run of the
+        // sequence of their own, after the chunk's.
+        let mut enc = Encoder::new();
         for ((x, time, _end), e) in p.resumed.iter().zip(entries) {
             let Some(e) = e else { continue };
             let exit = x.as_ref().map(|x| x.exit());
-            if self.slice(&mut out, &e.entry(), exit.as_ref(), *time) {
+            if self.slice(&mut enc, &e.entry(), exit.as_ref(), *time) {
                 self.slices += 1;
             }
         }
-        self.out.write_all(&out).context("writing the timeline")
+        self.out
+            .write_all(&enc.seal())
+            .context("writing the timeline")
     }
 
     fn skipped(&mut self, _index: usize, _reason: &str) -> anyhow::Result<()> {
@@ -417,13 +616,15 @@ impl Consumer for Writer<'_> {
     }
 
     fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()> {
-        let mut out = Vec::new();
+        let mut enc = Encoder::new();
         for e in open {
-            if self.slice(&mut out, &e.entry(), None, self.last_time) {
+            if self.slice(&mut enc, &e.entry(), None, self.last_time) {
                 self.slices += 1;
             }
         }
-        self.out.write_all(&out).context("writing the timeline")
+        self.out
+            .write_all(&enc.seal())
+            .context("writing the timeline")
     }
 }
 

@@ -472,7 +472,17 @@ def packets(data):
 E = pb.TrackEvent
 out = {"begins": 0, "ends": 0, "instants": [], "flows": [], "terminating": [],
        "process_names": [], "threads": [], "slice_names": {}, "annotated": 0}
+# Interned strings by sequence, valid until the sequence clears them.
+interned = {}
 for p in packets(open(sys.argv[1], "rb").read()):
+    seq = p.trusted_packet_sequence_id
+    if p.sequence_flags & pb.TracePacket.SEQ_INCREMENTAL_STATE_CLEARED:
+        interned[seq] = {"names": {}, "annotations": {}, "values": {}}
+    if p.HasField("interned_data"):
+        i, t = p.interned_data, interned[seq]
+        t["names"].update((n.iid, n.name) for n in i.event_names)
+        t["annotations"].update((n.iid, n.name) for n in i.debug_annotation_names)
+        t["values"].update((n.iid, n.str) for n in i.debug_annotation_string_values)
     if p.HasField("track_descriptor"):
         d = p.track_descriptor
         if d.HasField("process"):
@@ -481,18 +491,24 @@ for p in packets(open(sys.argv[1], "rb").read()):
             out["threads"].append(d.thread.tid)
     if p.HasField("track_event"):
         e = p.track_event
+        t = interned.get(seq, {"names": {}, "annotations": {}, "values": {}})
+        name = t["names"][e.name_iid] if e.HasField("name_iid") else e.name
         out["flows"] += list(e.flow_ids)
         out["terminating"] += list(e.terminating_flow_ids)
         if e.type == E.TYPE_SLICE_BEGIN:
             out["begins"] += 1
-            out["slice_names"][e.name] = out["slice_names"].get(e.name, 0) + 1
-            names = {a.name for a in e.debug_annotations}
+            out["slice_names"][name] = out["slice_names"].get(name, 0) + 1
+            names = {t["annotations"][a.name_iid] if a.HasField("name_iid") else a.name
+                     for a in e.debug_annotations}
+            for a in e.debug_annotations:
+                if a.HasField("string_value_iid"):
+                    assert a.string_value_iid in t["values"], a
             if {"args", "return"} <= names:
                 out["annotated"] += 1
         elif e.type == E.TYPE_SLICE_END:
             out["ends"] += 1
         elif e.type == E.TYPE_INSTANT:
-            out["instants"].append(e.name)
+            out["instants"].append(name)
 print(json.dumps(out))
 "#;
     let o = Command::new("python3")
