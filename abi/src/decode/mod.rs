@@ -664,6 +664,15 @@ impl<'a> Cx<'_, 'a, '_, '_> {
         self.call.exit.iter().find(|m| m.arg == arg).copied()
     }
 
+    /// The exit's capture of `arg`, if the call was interrupted to be
+    /// restarted (ERESTARTSYS..ERESTART_RESTARTBLOCK).
+    fn mem_restart(&self, arg: u8) -> Option<Mem<'a>> {
+        if !self.call.ret.is_some_and(|r| (-516..=-512).contains(&r)) {
+            return None;
+        }
+        self.call.exit.iter().find(|m| m.arg == arg).copied()
+    }
+
     fn find(&self, arg: u8, addr: Option<u64>) -> Option<Mem<'a>> {
         let hit = |m: &&Mem<'a>| m.arg == arg && addr.is_none_or(|a| a == m.addr);
         self.call
@@ -1415,7 +1424,16 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             Some(m) => timespec(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        TimespecRem => push_ptr(s, v),
+        // Only significant when the call was interrupted to be restarted
+        // (and, for clock_nanosleep, the sleep was relative), as strace.
+        TimespecRem => match cx
+            .mem_restart(a)
+            .filter(|m| m.data.len() >= cx.l.timespec.size)
+            .filter(|_| a != 3 || cx.call.args[1] & 1 == 0)
+        {
+            Some(m) => timespec(cx.l, s, m.data),
+            None => push_ptr(s, v),
+        },
         SiginfoIn => match cx.mem_in(a).filter(|m| m.data.len() >= 16) {
             Some(m) => {
                 let signo = i32_at(m.data, cx.l.siginfo.si_signo.off).unwrap_or(0);
