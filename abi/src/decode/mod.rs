@@ -1703,7 +1703,7 @@ fn fcntl_arg(s: &mut String, i: usize, cx: &Cx<'_, '_, '_, '_>) {
     let v = cx.call.args[i];
     match cx.call.args[1] as u32 {
         2 => s.push_str(&flag_names(u64::from(v as u32), &FD_FLAGS)),
-        4 => s.push_str(&open_flags(cx.call.arch, u64::from(v as u32))),
+        4 => push_open_flags(s, cx.call.arch, u64::from(v as u32)),
         10 => s.push_str(&signal_name(v as u32 as i32)),
         5 | 36 => match cx
             .mem_out(i as u8)
@@ -2087,12 +2087,14 @@ pub fn write_return(out: &mut String, call: &Call<'_, '_>, style: &Style<'_>) {
                 let _ = write!(s, "{ret:#x} (flags {})", flag_names(ret as u64, &FD_FLAGS));
             }
             3 => {
-                let hex = if ret == 0 {
-                    "0".to_string()
+                if ret == 0 {
+                    s.push('0');
                 } else {
-                    format!("{ret:#x}")
-                };
-                let _ = write!(s, "{hex} (flags {})", open_flags(cx.call.arch, ret as u64));
+                    push_hex(s, ret as u64);
+                }
+                s.push_str(" (flags ");
+                push_open_flags(s, cx.call.arch, ret as u64);
+                s.push(')');
             }
             0 | 1030 => cx.fd(s, ret as i32),
             _ => push_i64(s, ret),
