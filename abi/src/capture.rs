@@ -48,6 +48,10 @@ pub enum Arg {
     In(u16),
     /// Fixed-size struct read at exit when the call succeeded.
     Out(u16),
+    /// Fixed-size struct read at exit when the call was interrupted to be
+    /// restarted (ERESTARTSYS..ERESTART_RESTARTBLOCK): nanosleep's
+    /// remaining time, which strace shows only then.
+    OutRestart(u16),
     /// Fixed-size struct read at entry and again at exit.
     InOut(u16),
     /// Array of `size`-byte elements, count in argument `n`, at entry.
@@ -331,10 +335,13 @@ macro_rules! signatures {
                     Sysno::epoll_pwait2,
                     s(N, OutArrayRet(EPOLL_EVENT), N, In(TIMESPEC), In(SIGSET), N),
                 ),
-                (Sysno::nanosleep, s(In(TIMESPEC), Out(TIMESPEC), N, N, N, N)),
+                (
+                    Sysno::nanosleep,
+                    s(In(TIMESPEC), OutRestart(TIMESPEC), N, N, N, N),
+                ),
                 (
                     Sysno::clock_nanosleep,
-                    s(N, N, In(TIMESPEC), Out(TIMESPEC), N, N),
+                    s(N, N, In(TIMESPEC), OutRestart(TIMESPEC), N, N),
                 ),
                 (Sysno::clock_gettime, s(N, Out(TIMESPEC), N, N, N, N)),
                 (Sysno::clock_getres, s(N, Out(TIMESPEC), N, N, N, N)),

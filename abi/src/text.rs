@@ -1,8 +1,6 @@
 //! strace's string literals: every byte from a trace that is shown goes
 //! through [`escape_into`], so a recorded name never reaches a terminal raw.
 
-use std::fmt::Write;
-
 /// Appends `b` as a strace string literal body (without quotes): printable
 /// ASCII as is, `\t\n\v\f\r`, `\"` and `\\`, everything else in octal
 /// (three digits when an octal digit follows, so it reads back unambiguously).
@@ -31,14 +29,25 @@ pub fn escape_into(out: &mut String, b: &[u8]) {
             b'\r' => out.push_str("\\r"),
             _ => {
                 let next_is_digit = b.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
-                if next_is_digit {
-                    let _ = write!(out, "\\{c:03o}");
-                } else {
-                    let _ = write!(out, "\\{c:o}");
-                }
+                push_octal(out, c, next_is_digit);
             }
         }
         i += 1;
+    }
+}
+
+/// Appends `\` and `c` in octal: three digits when `pad` (an octal digit
+/// follows), else as few as it takes (no `fmt` machinery).
+fn push_octal(out: &mut String, c: u8, pad: bool) {
+    out.push('\\');
+    let digits = [c >> 6, (c >> 3) & 7, c & 7];
+    let first = if pad {
+        0
+    } else {
+        digits.iter().position(|&d| d != 0).unwrap_or(2)
+    };
+    for d in &digits[first..] {
+        out.push(char::from(b'0' + d));
     }
 }
 
@@ -104,10 +113,7 @@ pub fn escape_fd_path(out: &mut String, b: &[u8]) {
     while let Some(k) = rest.iter().position(|&c| c == b'<' || c == b'>') {
         escape_into(out, &rest[..k]);
         let next_is_digit = rest.get(k + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
-        let _ = match (rest[k], next_is_digit) {
-            (c, true) => write!(out, "\\{c:03o}"),
-            (c, false) => write!(out, "\\{c:o}"),
-        };
+        push_octal(out, rest[k], next_is_digit);
         rest = &rest[k + 1..];
     }
     escape_into(out, rest);

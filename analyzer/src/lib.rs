@@ -26,7 +26,6 @@ pub mod diff;
 pub mod env;
 pub mod export;
 pub mod failures;
-pub mod fds;
 pub mod fidelity;
 pub mod files;
 pub mod filter;

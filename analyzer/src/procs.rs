@@ -17,6 +17,8 @@
 //! process that inherited that table, so a child writing to its fd 2 and its
 //! parent writing to its fd 2 are seen writing to the same place.
 
+use std::borrow::Cow;
+
 use ptrec_abi::Sysno;
 use ptrec_format::{mem_flags, Record, Termination, Tid, Trace};
 use rustc_hash::FxHashMap;
@@ -134,9 +136,29 @@ pub enum OpKind {
         what: &'static str,
         cloexec: bool,
     },
-    /// Any other call that makes a descriptor (socket, accept, eventfd, ...).
+    /// Any other call that makes a descriptor (socket, eventfd, ...):
+    /// `what` is what made it (a socket's protocol: `TCP`, `UNIX`, ...).
     NewFd {
         what: &'static str,
+        cloexec: bool,
+    },
+    /// accept, accept4: a socket of the listener's protocol, connected to
+    /// `peer` (`ip:port`, a path) when the call returned the address.
+    Accept {
+        listener: i32,
+        peer: Option<String>,
+        cloexec: bool,
+    },
+    /// connect (also when it returned EINPROGRESS), bind: the address the
+    /// socket is connected to or bound at.
+    SockAddr {
+        fd: i32,
+        addr: String,
+        connect: bool,
+    },
+    /// memfd_create: `name` is what /proc shows (`/memfd:NAME (deleted)`).
+    Memfd {
+        name: Vec<u8>,
         cloexec: bool,
     },
     /// write, pwrite64, writev, pwritev*, sendto, sendmsg: `ret` bytes were
@@ -274,6 +296,9 @@ pub struct Procs {
     /// and [`Procs::apply`] resolve the same op one after the other.
     memo_key: Option<(usize, usize, Tid, u64, i32)>,
     memo: Vec<u8>,
+    /// A socket's address as `-yy` shows it after its protocol
+    /// (`:[->127.0.0.1:80]`, `:[0.0.0.0:5000]`), by object.
+    sock_addrs: FxHashMap<ObjId, String>,
 }
 
 impl Procs {
@@ -441,6 +466,68 @@ impl Procs {
         }
     }
 
+    /// What `fd` of `tid` refers to as strace's `-y` names it
+    /// (`/etc/passwd`, `pipe`, `TCP:[->10.0.0.1:80]`,
+    /// `anon_inode:[eventfd]`), without changing the state; `AT_FDCWD`
+    /// names the working directory. `None` for a descriptor the trace
+    /// does not show being made (inherited from before the recording).
+    pub fn fd_name(&self, tid: Tid, fd: i32) -> Option<Cow<'_, [u8]>> {
+        if fd == AT_FDCWD {
+            return Some(Cow::Borrowed(self.cwd(tid)));
+        }
+        let t = self.tasks.get(&tid)?;
+        let obj = (*self.tables[t.files].fds.get(&fd)?)?.obj;
+        self.object_name(obj)
+    }
+
+    fn object_name(&self, obj: ObjId) -> Option<Cow<'_, [u8]>> {
+        Some(match self.object(obj) {
+            Object::File(p) | Object::Named(p) => Cow::Borrowed(p),
+            Object::Inherited { .. } => return None,
+            Object::Anon(what) => {
+                let label = anon_label(what).as_bytes();
+                match self.sock_addrs.get(&obj) {
+                    Some(a) => Cow::Owned([label, a.as_bytes()].concat()),
+                    None => Cow::Borrowed(label),
+                }
+            }
+        })
+    }
+
+    /// The `-y` name of the descriptor op `op` returns, as it will be once
+    /// the op is applied (a view shows the call's arguments with the state
+    /// before it and its result with the state after).
+    pub fn made_name(&mut self, op: &Op) -> Option<Vec<u8>> {
+        op.ok().then_some(())?;
+        match &op.kind {
+            OpKind::Open { .. } => self.op_path(op),
+            OpKind::Dup { old, .. } => self.fd_name(op.tid, *old).map(Cow::into_owned),
+            OpKind::NewFd { what, .. } => Some(anon_label(what).as_bytes().to_vec()),
+            OpKind::Accept { listener, peer, .. } => {
+                let mut n = self.listener_proto(op.tid, *listener).as_bytes().to_vec();
+                if let Some(p) = peer {
+                    n.extend_from_slice(format!(":[->{p}]").as_bytes());
+                }
+                Some(n)
+            }
+            OpKind::Memfd { name, .. } => Some(name.clone()),
+            _ => None,
+        }
+    }
+
+    /// The protocol of the socket `fd` (`socket` when unknown).
+    fn listener_proto(&self, tid: Tid, fd: i32) -> &'static str {
+        let obj = self
+            .tasks
+            .get(&tid)
+            .and_then(|t| *self.tables[t.files].fds.get(&fd)?)
+            .map(|f| self.object(f.obj));
+        match obj {
+            Some(Object::Anon(what)) => what,
+            _ => "socket",
+        }
+    }
+
     /// The object of the file at absolute, normal `path`.
     fn file_obj(&mut self, path: &[u8]) -> ObjId {
         if let Some(&o) = self.files.get(path) {
@@ -550,6 +637,41 @@ impl Procs {
             OpKind::NewFd { what, cloexec } => {
                 if let Some(fd) = ret {
                     let o = self.add(Object::Anon(what));
+                    self.set(tid, fd as i32, o, *cloexec);
+                }
+            }
+            OpKind::Accept {
+                listener,
+                peer,
+                cloexec,
+            } => {
+                if let Some(fd) = ret {
+                    let o = self.add(Object::Anon(self.listener_proto(tid, *listener)));
+                    if let Some(p) = peer {
+                        self.sock_addrs.insert(o, format!(":[->{p}]"));
+                    }
+                    self.set(tid, fd as i32, o, *cloexec);
+                }
+            }
+            OpKind::SockAddr { fd, addr, connect } => {
+                // A non-blocking connect (EINPROGRESS) still names the peer.
+                if ret.is_none() && !(*connect && op.errno() == Some(115)) {
+                    return;
+                }
+                if let Some(o) = self.fd(tid, *fd) {
+                    if matches!(self.object(o), Object::Anon(_)) {
+                        let tail = if *connect {
+                            format!(":[->{addr}]")
+                        } else {
+                            format!(":[{addr}]")
+                        };
+                        self.sock_addrs.insert(o, tail);
+                    }
+                }
+            }
+            OpKind::Memfd { name, cloexec } => {
+                if let Some(fd) = ret {
+                    let o = self.add(Object::Named(name.clone()));
                     self.set(tid, fd as i32, o, *cloexec);
                 }
             }
@@ -704,6 +826,55 @@ fn normal_into(base: &[u8], path: &[u8], out: &mut Vec<u8>) {
 /// are stored as [`normal`] made them), so the first byte tells.
 fn is_normal(p: &[u8]) -> bool {
     p.is_empty() || p[0] == b'/'
+}
+
+/// The name strace's `-y` shows for an anonymous object (what made it).
+fn anon_label(what: &'static str) -> &'static str {
+    match what {
+        "eventfd" => "anon_inode:[eventfd]",
+        "epoll" => "anon_inode:[eventpoll]",
+        "timerfd" => "anon_inode:[timerfd]",
+        "signalfd" => "anon_inode:[signalfd]",
+        "inotify" => "anon_inode:inotify",
+        "pidfd" => "anon_inode:[pidfd]",
+        w => w,
+    }
+}
+
+/// The protocol name strace shows for a socket of `domain` and `type`.
+fn proto(domain: u64, ty: u64) -> &'static str {
+    match (domain, ty & 0xf) {
+        (1, _) => "UNIX",
+        (2, 1) => "TCP",
+        (2, 2) => "UDP",
+        (10, 1) => "TCPv6",
+        (10, 2) => "UDPv6",
+        (16, _) => "NETLINK",
+        _ => "socket",
+    }
+}
+
+/// `ip:port` of an AF_INET or AF_INET6 sockaddr; the path of an AF_UNIX one.
+fn sockaddr(d: &[u8]) -> Option<String> {
+    let fam = u16::from_le_bytes([*d.first()?, *d.get(1)?]);
+    match fam {
+        1 => {
+            let p = d.get(2..)?;
+            let end = p.iter().position(|&c| c == 0).unwrap_or(p.len());
+            Some(String::from_utf8_lossy(&p[..end]).into_owned())
+        }
+        2 => {
+            let port = u16::from_be_bytes([*d.get(2)?, *d.get(3)?]);
+            let a = d.get(4..8)?;
+            Some(format!("{}.{}.{}.{}:{port}", a[0], a[1], a[2], a[3]))
+        }
+        10 => {
+            let port = u16::from_be_bytes([*d.get(2)?, *d.get(3)?]);
+            let a = std::net::Ipv6Addr::from(<[u8; 16]>::try_from(d.get(8..24)?).ok()?);
+            Some(format!("[{a}]:{port}"))
+        }
+        _ => None,
+    }
 }
 
 /// What a pass wants extracted besides the descriptor and path ops.
@@ -920,23 +1091,31 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
             };
             let fds = [fd(0)?, fd(4)?];
             let (what, cloexec) = match sys {
-                Sysno::socketpair => ("socketpair", a[1] & O_CLOEXEC != 0),
+                Sysno::socketpair => (proto(a[0], a[1]), a[1] & O_CLOEXEC != 0),
                 Sysno::pipe2 => ("pipe", a[1] & O_CLOEXEC != 0),
                 _ => ("pipe", false),
             };
             K::Pair { fds, what, cloexec }
         }
         Sysno::socket => K::NewFd {
-            what: "socket",
+            what: proto(a[0], a[1]),
             cloexec: a[1] & O_CLOEXEC != 0,
         },
-        Sysno::accept => K::NewFd {
-            what: "socket",
-            cloexec: false,
+        Sysno::accept | Sysno::accept4 => K::Accept {
+            listener: arg_i32(a[0]),
+            peer: x
+                .and_then(|x| x.mem.iter().find(|m| m.arg == 1))
+                .and_then(|m| sockaddr(m.data)),
+            cloexec: sys == Sysno::accept4 && a[3] & O_CLOEXEC != 0,
         },
-        Sysno::accept4 => K::NewFd {
-            what: "socket",
-            cloexec: a[3] & O_CLOEXEC != 0,
+        Sysno::connect | Sysno::bind => K::SockAddr {
+            fd: arg_i32(a[0]),
+            addr: e
+                .mem
+                .iter()
+                .find(|m| m.arg == 1 && m.flags & mem_flags::AT_EXIT == 0)
+                .and_then(|m| sockaddr(m.data))?,
+            connect: sys == Sysno::connect,
         },
         Sysno::eventfd | Sysno::eventfd2 => K::NewFd {
             what: "eventfd",
@@ -946,8 +1125,9 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
             what: "epoll",
             cloexec: sys == Sysno::epoll_create1 && a[0] & O_CLOEXEC != 0,
         },
-        Sysno::memfd_create => K::NewFd {
-            what: "memfd",
+        Sysno::memfd_create => K::Memfd {
+            name: [b"/memfd:", &*path_arg(e, 0), b" (deleted)"].concat(),
+            // MFD_CLOEXEC
             cloexec: a[1] & 1 != 0,
         },
         Sysno::timerfd_create => K::NewFd {
@@ -1105,6 +1285,9 @@ pub trait Watch: Send {
     fn sealed(&mut self, _extra: <Self::Chunk as ChunkWatch>::Sealed) {}
     /// One op with the state before it.
     fn op(&mut self, procs: &mut Procs, op: &Op);
+    /// At the start of each chunk (an unreadable one too, with no
+    /// entries): the state then, and the entries its resumed items end.
+    fn chunk(&mut self, _procs: &Procs, _entries: &[Option<OwnedEntry>]) {}
 }
 
 /// A view's part of the parallel per-chunk walk.
@@ -1221,6 +1404,7 @@ impl<W: Watch> calls::Merge for Runner<'_, W> {
         p: Self::Sealed,
         entries: &[Option<OwnedEntry>],
     ) -> anyhow::Result<()> {
+        self.watch.chunk(&self.procs, entries);
         let mut entry_of = vec![None; p.slots.len()];
         for (k, &slot) in p.resumed.iter().enumerate() {
             entry_of[slot] = entries.get(k).and_then(|e| e.as_ref());
@@ -1247,6 +1431,7 @@ impl<W: Watch> calls::Merge for Runner<'_, W> {
     }
 
     fn skipped(&mut self, index: usize, reason: &str) -> anyhow::Result<()> {
+        self.watch.chunk(&self.procs, &[]);
         self.skipped.push(crate::stats::Skipped {
             chunk: index,
             reason: reason.to_string(),
@@ -1299,6 +1484,65 @@ pub fn run<W: Watch>(trace: &Trace, want: Want, watch: &mut W) -> anyhow::Result
         crate::stats::report_skipped(trace, &r.skipped, want.strict)?;
     }
     Ok(r.procs)
+}
+
+/// The state at the start of every chunk, a window of chunks at a time:
+/// the first pass of a view that walks chunks in parallel with the state
+/// (`replay -y`), each chunk starting from a copy of it.
+pub struct ChunkStarts<'t> {
+    stream: calls::Stream<'t>,
+    procs: Procs,
+}
+
+/// The state at the start of a chunk and the entries its resumed items end.
+pub type Start = (Procs, Vec<Option<OwnedEntry>>);
+
+struct Starts(Vec<Start>);
+
+impl Watch for Starts {
+    type Chunk = ();
+    fn chunk_watch(&self) {}
+    fn op(&mut self, _procs: &mut Procs, _op: &Op) {}
+    fn chunk(&mut self, procs: &Procs, entries: &[Option<OwnedEntry>]) {
+        self.0.push((procs.clone(), entries.to_vec()));
+    }
+}
+
+impl<'t> ChunkStarts<'t> {
+    pub fn new(trace: &'t Trace) -> anyhow::Result<ChunkStarts<'t>> {
+        Ok(ChunkStarts {
+            stream: calls::Stream::new(trace, Mode::Full)?,
+            procs: Procs::new(&trace.header().cwd),
+        })
+    }
+
+    /// The starts of chunks `range` (after every earlier range), one per
+    /// chunk, an unreadable one included.
+    pub fn window(&mut self, range: std::ops::Range<usize>) -> anyhow::Result<Vec<Start>> {
+        let mut starts = Starts(Vec::new());
+        let want = Want::default();
+        let mut r = Runner {
+            want,
+            watch: &mut starts,
+            procs: std::mem::take(&mut self.procs),
+            skipped: Vec::new(),
+        };
+        let walker = Walker { want, chunk: () };
+        let res = self.stream.chunks_split(range, &walker, &mut r);
+        self.procs = r.procs;
+        res?;
+        Ok(starts.0)
+    }
+}
+
+/// A call's effect on the state once it returned (a view that keeps its
+/// own copy of the state, as `replay -y` per chunk).
+pub fn apply_call(procs: &mut Procs, e: &Entry<'_>, x: &Exit<'_>, ops: &mut Vec<Op>) {
+    ops.clear();
+    ops_of(e, Some(x), Want::default(), ops);
+    for op in ops.iter() {
+        procs.apply(op);
+    }
 }
 
 #[cfg(test)]
@@ -1425,5 +1669,212 @@ mod tests {
         assert_eq!(p.pid(2), 1);
         assert_eq!(p.fd(1, 3), p.fd(1, 4));
         assert!(p.fd(1, 3).is_some());
+    }
+
+    use ptrec_abi::Arch;
+    use ptrec_format::{Captures, Mem};
+
+    /// `nr(args)` with captures `mem` returned `ret` with `out`: its ops applied.
+    fn call(p: &mut Procs, nr: &str, args: [u64; 6], mem: &[Mem<'_>], ret: i64, out: &[Mem<'_>]) {
+        let e = Entry {
+            tid: 1,
+            time: 0,
+            stime_us: None,
+            arch: Arch::X86_64,
+            nr: Arch::X86_64.syscall_nr(nr).unwrap_or(u32::MAX),
+            args,
+            ip: None,
+            mem: Captures::Slice(mem),
+        };
+        let x = Exit {
+            tid: 1,
+            time: 0,
+            stime_us: None,
+            arch: Arch::X86_64,
+            nr: e.nr,
+            ret,
+            mem: Captures::Slice(out),
+        };
+        apply_call(p, &e, &x, &mut Vec::new());
+    }
+
+    fn mem(arg: u8, flags: u8, data: &[u8]) -> Mem<'_> {
+        Mem {
+            arg,
+            flags,
+            addr: 0x1000,
+            data,
+            redacted: None,
+        }
+    }
+
+    fn name(p: &Procs, fd: i32) -> Option<String> {
+        p.fd_name(1, fd)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    }
+
+    #[test]
+    fn dash_y_names_sockets_by_protocol_and_address_and_anonymous_fds_as_proc_does() {
+        let mut p = Procs::new(b"/");
+        call(&mut p, "socket", [2, 1, 0, 0, 0, 0], &[], 4, &[]);
+        assert_eq!(name(&p, 4).as_deref(), Some("TCP"));
+        let sa = [2u8, 0, 0x13, 0x88, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        // A non-blocking connect (EINPROGRESS) names the peer too.
+        call(
+            &mut p,
+            "connect",
+            [4, 0x1000, 16, 0, 0, 0],
+            &[mem(1, 0, &sa)],
+            -115,
+            &[],
+        );
+        assert_eq!(name(&p, 4).as_deref(), Some("TCP:[->127.0.0.1:5000]"));
+        // A dup is the same socket.
+        call(&mut p, "dup", [4, 0, 0, 0, 0, 0], &[], 6, &[]);
+        assert_eq!(name(&p, 6), name(&p, 4));
+        call(&mut p, "socket", [10, 2, 0, 0, 0, 0], &[], 5, &[]);
+        let mut sa6 = [0u8; 28];
+        sa6[0] = 10;
+        sa6[2..4].copy_from_slice(&53u16.to_be_bytes());
+        sa6[23] = 1;
+        call(
+            &mut p,
+            "bind",
+            [5, 0x1000, 28, 0, 0, 0],
+            &[mem(1, 0, &sa6)],
+            0,
+            &[],
+        );
+        assert_eq!(name(&p, 5).as_deref(), Some("UDPv6:[[::1]:53]"));
+        // accept: the listener's protocol and the peer it returned.
+        let un = b"\x01\x00/run/s\0";
+        call(&mut p, "socket", [1, 1, 0, 0, 0, 0], &[], 7, &[]);
+        call(
+            &mut p,
+            "accept4",
+            [7, 0x1000, 0x2000, 0, 0, 0],
+            &[],
+            8,
+            &[mem(1, mem_flags::AT_EXIT, un)],
+        );
+        assert_eq!(name(&p, 8).as_deref(), Some("UNIX:[->/run/s]"));
+        for (nr, args, want) in [
+            (
+                "eventfd2",
+                [0, O_CLOEXEC, 0, 0, 0, 0],
+                "anon_inode:[eventfd]",
+            ),
+            ("epoll_create1", [0; 6], "anon_inode:[eventpoll]"),
+            ("timerfd_create", [1, 0, 0, 0, 0, 0], "anon_inode:[timerfd]"),
+            (
+                "signalfd4",
+                [u64::MAX, 0, 8, 0, 0, 0],
+                "anon_inode:[signalfd]",
+            ),
+            ("inotify_init1", [0; 6], "anon_inode:inotify"),
+            ("pidfd_open", [9, 0, 0, 0, 0, 0], "anon_inode:[pidfd]"),
+        ] {
+            call(&mut p, nr, args, &[], 10, &[]);
+            assert_eq!(name(&p, 10).as_deref(), Some(want), "{nr}");
+        }
+        call(
+            &mut p,
+            "memfd_create",
+            [0x1000, 1, 0, 0, 0, 0],
+            &[mem(0, mem_flags::STRING, b"jit")],
+            11,
+            &[],
+        );
+        assert_eq!(name(&p, 11).as_deref(), Some("/memfd:jit (deleted)"));
+        // socketpair's two ends; a failed call changes nothing.
+        let pair = [12i32.to_le_bytes(), 13i32.to_le_bytes()].concat();
+        call(
+            &mut p,
+            "socketpair",
+            [1, 1, 0, 0x2000, 0, 0],
+            &[],
+            0,
+            &[mem(3, mem_flags::AT_EXIT, &pair)],
+        );
+        assert_eq!(name(&p, 13).as_deref(), Some("UNIX"));
+        call(&mut p, "close", [13, 0, 0, 0, 0, 0], &[], -9, &[]);
+        assert_eq!(name(&p, 13).as_deref(), Some("UNIX"));
+        // Descriptors from before the recording have no name.
+        assert_eq!(name(&p, 0), None);
+    }
+
+    #[test]
+    fn fcntl_dupfd_f_setfd_dup3_and_close_range_follow_the_kernel() {
+        let mut p = Procs::new(b"/w");
+        let path = [mem(1, mem_flags::STRING, b"f")];
+        call(
+            &mut p,
+            "openat",
+            [AT_FDCWD as u64, 0x1000, 0, 0, 0, 0],
+            &path,
+            3,
+            &[],
+        );
+        call(
+            &mut p,
+            "fcntl",
+            [3, F_DUPFD_CLOEXEC, 10, 0, 0, 0],
+            &[],
+            10,
+            &[],
+        );
+        call(&mut p, "fcntl", [3, F_DUPFD, 20, 0, 0, 0], &[], 20, &[]);
+        call(
+            &mut p,
+            "fcntl",
+            [20, F_SETFD, FD_CLOEXEC, 0, 0, 0],
+            &[],
+            0,
+            &[],
+        );
+        call(&mut p, "dup3", [3, 30, O_CLOEXEC, 0, 0, 0], &[], 30, &[]);
+        call(&mut p, "dup2", [3, 31, 0, 0, 0, 0], &[], 31, &[]);
+        assert_eq!(name(&p, 10).as_deref(), Some("/w/f"));
+        call(
+            &mut p,
+            "close_range",
+            [3, 3, CLOSE_RANGE_CLOEXEC, 0, 0, 0],
+            &[],
+            0,
+            &[],
+        );
+        assert_eq!(name(&p, 3).as_deref(), Some("/w/f"), "only marked");
+        p.apply(&op(
+            1,
+            0,
+            OpKind::Exec {
+                former_tid: 1,
+                filename: b"/bin/x".to_vec(),
+                argv: vec![],
+            },
+        ));
+        for (fd, open) in [
+            (3, false),
+            (10, false),
+            (20, false),
+            (30, false),
+            (31, true),
+        ] {
+            assert_eq!(name(&p, fd).is_some(), open, "fd {fd}");
+        }
+        call(
+            &mut p,
+            "close_range",
+            [0, u32::MAX as u64, 0, 0, 0, 0],
+            &[],
+            0,
+            &[],
+        );
+        assert_eq!(name(&p, 31), None);
+        // fchdir to an opened directory; AT_FDCWD names the cwd.
+        let d = [mem(0, mem_flags::STRING, b"/srv/d")];
+        call(&mut p, "open", [0x1000, 0o200000, 0, 0, 0, 0], &d, 4, &[]);
+        call(&mut p, "fchdir", [4, 0, 0, 0, 0, 0], &[], 0, &[]);
+        assert_eq!(p.fd_name(1, AT_FDCWD).as_deref(), Some(&b"/srv/d"[..]));
     }
 }

@@ -8,8 +8,8 @@
 mod arch;
 mod calls;
 mod export;
-mod fds;
 mod helpers;
 mod json;
+mod replay_fds;
 mod tree;
 mod views;

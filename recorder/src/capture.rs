@@ -119,13 +119,18 @@ impl Capture {
     }
 
     /// syscall-exit-stop: output buffers/structs sized by `ret` or
-    /// value-result arguments. Nothing is read when the call failed.
+    /// value-result arguments. Nothing is read when the call failed, but
+    /// what a call interrupted to be restarted wrote (nanosleep's remaining
+    /// time).
     pub fn at_exit(&mut self, tid: i32, nr: u64, args: &[u64; 6], ret: i64, out: &mut CaptureBuf) {
+        let x = mem_flags::AT_EXIT;
         if ret < 0 {
+            if (-516..=-512).contains(&ret) {
+                self.at_restart(tid, nr, args, out);
+            }
             return;
         }
         let sig = crate::arch::ABI.capture_for(nr, args);
-        let x = mem_flags::AT_EXIT;
         self.items.clear();
         for (i, a) in sig.iter().enumerate() {
             let p = args[i];
@@ -167,6 +172,23 @@ impl Capture {
                 Arg::SockaddrOut(n) => self.sockaddr_out(tid, i as u8, p, args[n as usize], out),
                 _ => {}
             }
+        }
+    }
+
+    /// syscall-exit-stop of a call interrupted to be restarted: only its
+    /// [`Arg::OutRestart`] structs.
+    fn at_restart(&mut self, tid: i32, nr: u64, args: &[u64; 6], out: &mut CaptureBuf) {
+        let sig = crate::arch::ABI.capture_for(nr, args);
+        self.items.clear();
+        for (i, a) in sig.iter().enumerate() {
+            if let (Arg::OutRestart(sz), p) = (*a, args[i]) {
+                if p != 0 {
+                    self.push_fixed(i as u8, mem_flags::AT_EXIT, p, sz as usize);
+                }
+            }
+        }
+        if !self.items.is_empty() {
+            self.run(tid, out);
         }
     }
 

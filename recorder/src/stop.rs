@@ -204,6 +204,9 @@ pub struct Waiter {
     /// Whether a CPU is free, sampled on the way into a wait (None: taken
     /// as free).
     load: Option<CpuLoad>,
+    /// The drain's last wait4 found nothing pending: it was the next
+    /// wait's first poll, which need not be made again.
+    polled: bool,
     _thread: NotSend,
 }
 
@@ -213,6 +216,7 @@ impl Waiter {
             spin_ns,
             spin_always: false,
             load: None,
+            polled: false,
             _thread: PhantomData,
         }
     }
@@ -239,8 +243,15 @@ impl Waiter {
         // Each call returns another stopped tracee (a reported stop is not
         // reported again until it is resumed), so this ends; None: nothing
         // pending.
-        while let Ok(Some(w)) = wait4(libc::WNOHANG) {
-            batch.push(w);
+        loop {
+            match wait4(libc::WNOHANG) {
+                Ok(Some(w)) => batch.push(w),
+                Ok(None) => {
+                    self.polled = true;
+                    return;
+                }
+                Err(_) => return,
+            }
         }
     }
 
@@ -256,17 +267,25 @@ impl Waiter {
     /// woken onto the tracer's CPU runs at once; only then does it sleep.
     /// But when every CPU rec may use has another task to run, the poll
     /// takes its CPU from a tracee: then rec sleeps at once (see `cpuload`).
+    ///
+    /// After a drain that found nothing pending, the first poll is skipped:
+    /// the drain's last wait4 was it, a moment ago.
     pub fn wait(&mut self) -> Result<Waited, Idle> {
         // Sampled even when not polling: the writer's level follows it.
-        let free = self.load.as_mut().is_none_or(|l| l.cpu_free(mono_ns()));
+        let now = mono_ns();
+        let free = self.load.as_mut().is_none_or(|l| l.cpu_free(now));
+        let mut skip = std::mem::take(&mut self.polled);
         if self.spin_ns > 0 && (free || self.spin_always) {
-            let start = mono_ns();
+            let start = now;
             loop {
-                match wait4(libc::WNOHANG) {
-                    Ok(Some(w)) => return Ok(w),
-                    Ok(None) => {}
-                    Err(_) => return Err(Idle::NoneLeft),
+                if !skip {
+                    match wait4(libc::WNOHANG) {
+                        Ok(Some(w)) => return Ok(w),
+                        Ok(None) => {}
+                        Err(_) => return Err(Idle::NoneLeft),
+                    }
                 }
+                skip = false;
                 if crate::signals::take_wake() {
                     return Err(Idle::Interrupted);
                 }

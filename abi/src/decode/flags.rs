@@ -590,15 +590,8 @@ pub(crate) fn rlim(v: u64) -> String {
     }
 }
 
-/// open(2)'s flags of `arch` as strace writes them: the access mode, then
-/// the flags.
-pub(crate) fn open_flags(arch: Arch, v: u64) -> String {
-    let mut s = String::new();
-    push_open_flags(&mut s, arch, v);
-    s
-}
-
-/// Appends [`open_flags`]' text.
+/// Appends open(2)'s flags of `arch` as strace writes them: the access
+/// mode, then the flags.
 pub(crate) fn push_open_flags(s: &mut String, arch: Arch, v: u64) {
     let open = open_set(arch);
     s.push_str(match v & 3 {

@@ -664,6 +664,15 @@ impl<'a> Cx<'_, 'a, '_, '_> {
         self.call.exit.iter().find(|m| m.arg == arg).copied()
     }
 
+    /// The exit's capture of `arg`, if the call was interrupted to be
+    /// restarted (ERESTARTSYS..ERESTART_RESTARTBLOCK).
+    fn mem_restart(&self, arg: u8) -> Option<Mem<'a>> {
+        if !self.call.ret.is_some_and(|r| (-516..=-512).contains(&r)) {
+            return None;
+        }
+        self.call.exit.iter().find(|m| m.arg == arg).copied()
+    }
+
     fn find(&self, arg: u8, addr: Option<u64>) -> Option<Mem<'a>> {
         let hit = |m: &&Mem<'a>| m.arg == arg && addr.is_none_or(|a| a == m.addr);
         self.call
@@ -1415,7 +1424,16 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             Some(m) => timespec(cx.l, s, m.data),
             None => push_ptr(s, v),
         },
-        TimespecRem => push_ptr(s, v),
+        // Only significant when the call was interrupted to be restarted
+        // (and, for clock_nanosleep, the sleep was relative), as strace.
+        TimespecRem => match cx
+            .mem_restart(a)
+            .filter(|m| m.data.len() >= cx.l.timespec.size)
+            .filter(|_| a != 3 || cx.call.args[1] & 1 == 0)
+        {
+            Some(m) => timespec(cx.l, s, m.data),
+            None => push_ptr(s, v),
+        },
         SiginfoIn => match cx.mem_in(a).filter(|m| m.data.len() >= 16) {
             Some(m) => {
                 let signo = i32_at(m.data, cx.l.siginfo.si_signo.off).unwrap_or(0);
@@ -1685,7 +1703,7 @@ fn fcntl_arg(s: &mut String, i: usize, cx: &Cx<'_, '_, '_, '_>) {
     let v = cx.call.args[i];
     match cx.call.args[1] as u32 {
         2 => s.push_str(&flag_names(u64::from(v as u32), &FD_FLAGS)),
-        4 => s.push_str(&open_flags(cx.call.arch, u64::from(v as u32))),
+        4 => push_open_flags(s, cx.call.arch, u64::from(v as u32)),
         10 => s.push_str(&signal_name(v as u32 as i32)),
         5 | 36 => match cx
             .mem_out(i as u8)
@@ -2069,12 +2087,14 @@ pub fn write_return(out: &mut String, call: &Call<'_, '_>, style: &Style<'_>) {
                 let _ = write!(s, "{ret:#x} (flags {})", flag_names(ret as u64, &FD_FLAGS));
             }
             3 => {
-                let hex = if ret == 0 {
-                    "0".to_string()
+                if ret == 0 {
+                    s.push('0');
                 } else {
-                    format!("{ret:#x}")
-                };
-                let _ = write!(s, "{hex} (flags {})", open_flags(cx.call.arch, ret as u64));
+                    push_hex(s, ret as u64);
+                }
+                s.push_str(" (flags ");
+                push_open_flags(s, cx.call.arch, ret as u64);
+                s.push(')');
             }
             0 | 1030 => cx.fd(s, ret as i32),
             _ => push_i64(s, ret),

@@ -443,7 +443,8 @@ pub(crate) fn open_how(l: &Layout, arch: Arch, s: &mut String, d: &[u8]) {
     let flags = get(d, h.flags).unwrap_or(0);
     let mode = get(d, h.mode).unwrap_or(0);
     let resolve = get(d, h.resolve).unwrap_or(0);
-    let _ = write!(s, "{{flags={}", open_flags(arch, flags));
+    s.push_str("{flags=");
+    push_open_flags(s, arch, flags);
     if mode != 0 || flags & 0o20100100 != 0 {
         let _ = write!(s, ", mode=0{mode:o}");
     }

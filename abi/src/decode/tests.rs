@@ -216,6 +216,55 @@ fn clock_nanosleep_has_its_four_arguments() {
 }
 
 #[test]
+fn an_interrupted_sleep_shows_the_time_it_had_left() {
+    let ts = le(&[5, 0]);
+    let rem = le(&[4, 999_000_000]);
+    let enter = [enter(2, 0x1000, &ts)];
+    let exit = [exit(3, 0x2000, &rem)];
+    assert_eq!(
+        line(
+            "clock_nanosleep",
+            [0, 0, 0x1000, 0x2000, 0, 0],
+            -516,
+            &enter,
+            &exit
+        ),
+        "clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=5, tv_nsec=0}, \
+         {tv_sec=4, tv_nsec=999000000}) = ? ERESTART_RESTARTBLOCK (Interrupted by signal)"
+    );
+    // An absolute sleep's remaining time means nothing: its address.
+    assert_eq!(
+        line(
+            "clock_nanosleep",
+            [0, 1, 0x1000, 0x2000, 0, 0],
+            -516,
+            &enter,
+            &exit
+        ),
+        "clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, {tv_sec=5, tv_nsec=0}, 0x2000) \
+         = ? ERESTART_RESTARTBLOCK (Interrupted by signal)"
+    );
+    let exit = [super::tests::exit(1, 0x2000, &rem)];
+    let enter = [super::tests::enter(0, 0x1000, &ts)];
+    assert_eq!(
+        line(
+            "nanosleep",
+            [0x1000, 0x2000, 0, 0, 0, 0],
+            -516,
+            &enter,
+            &exit
+        ),
+        "nanosleep({tv_sec=5, tv_nsec=0}, {tv_sec=4, tv_nsec=999000000}) \
+         = ? ERESTART_RESTARTBLOCK (Interrupted by signal)"
+    );
+    // A sleep that ran out: the address.
+    assert_eq!(
+        line("nanosleep", [0x1000, 0x2000, 0, 0, 0, 0], 0, &enter, &[]),
+        "nanosleep({tv_sec=5, tv_nsec=0}, 0x2000) = 0"
+    );
+}
+
+#[test]
 fn envp_of_one_variable_is_singular() {
     let array = le(&[0x2000]);
     let var = b"A=1";

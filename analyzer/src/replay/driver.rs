@@ -20,8 +20,8 @@ use super::{finish, pad};
 use crate::calls::{self, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry, OwnedExit};
 use crate::cli::ReplayOpts;
 use crate::decode::signal_name;
-use crate::fds::{FdState, Pass as FdPass};
 use crate::filter::Filter;
+use crate::procs::{self, ChunkStarts, Procs};
 use crate::stats::{self, is_error, ScanOptions};
 use crate::tree::Tree;
 
@@ -222,7 +222,7 @@ struct Walk<'a> {
     /// The entry waiting, and whether its line was already begun.
     cur: Option<Entry<'a>>,
     /// `-y`: the descriptor tables, from the chunk's start.
-    state: Option<FdState>,
+    state: Option<Procs>,
     /// `-y`: the entries the chunk's resumed items end (from the first pass).
     known: Vec<Option<OwnedEntry>>,
     /// Resumed items seen.
@@ -286,7 +286,7 @@ struct Printer<'a> {
     trace: String,
     /// `-y`: per chunk of the current window (from `window_first`), the
     /// descriptor tables at its start and its resumed items' entries.
-    window: Vec<(FdState, Vec<Option<OwnedEntry>>)>,
+    window: Vec<procs::Start>,
     window_first: usize,
 }
 
@@ -348,6 +348,17 @@ impl Fds<'_> {
     };
 }
 
+/// What the descriptors of thread `.1` refer to, for the decoders.
+struct Of<'a>(&'a Procs, Tid);
+
+impl FdResolver for Of<'_> {
+    fn describe(&self, fd: i32, _full: bool) -> Option<abi::FdDesc<'_>> {
+        self.0
+            .fd_name(self.1, fd)
+            .map(|path| abi::FdDesc { path, detail: None })
+    }
+}
+
 /// The descriptor a call returned, named as it is after the call.
 struct RetFd<'a>(i32, &'a [u8]);
 
@@ -365,7 +376,7 @@ impl Printer<'_> {
     /// and cut.
     fn interrupt(&self, w: &mut Walk<'_>) {
         if let Some(e) = w.cur.take() {
-            let of = w.state.as_ref().map(|st| st.of(e.tid));
+            let of = w.state.as_ref().map(|st| Of(st, e.tid));
             let fds = Fds {
                 args: of.as_ref().map(|o| o as &dyn FdResolver),
                 ret: None,
@@ -568,7 +579,7 @@ impl Printer<'_> {
     ) -> Pre {
         let e = e.entry();
         let made = ret_name(w.state.as_mut(), &e, x);
-        let of = w.state.as_ref().map(|st| st.of(e.tid));
+        let of = w.state.as_ref().map(|st| Of(st, e.tid));
         let rf = made.as_ref().map(|n| RetFd(x.ret as i32, n));
         let fds = Fds {
             args: of.as_ref().map(|o| o as &dyn FdResolver),
@@ -602,7 +613,7 @@ impl Printer<'_> {
         let mut whole = String::new();
         self.whole(&mut whole, &e, Some(x), fds);
         if let Some(st) = w.state.as_mut() {
-            st.call(&e, x);
+            procs::apply_call(st, &e, x, &mut Vec::new());
         }
         Pre {
             rest_args,
@@ -620,7 +631,7 @@ impl Printer<'_> {
         self.show_call(w, c, made.as_deref());
         w.ended(e, x.map(|x| x.ret));
         if let (Some(st), Some(x)) = (w.state.as_mut(), x) {
-            st.call(e, x);
+            procs::apply_call(st, e, x, &mut Vec::new());
         }
     }
 
@@ -651,7 +662,7 @@ impl Printer<'_> {
         if let Some(st) = self.ctx.status {
             if c.end != calls::End::Lost && st.shows(c.exit.map(|x| x.ret)) {
                 self.interrupt(w);
-                let of = w.state.as_ref().map(|st| st.of(e.tid));
+                let of = w.state.as_ref().map(|st| Of(st, e.tid));
                 let rf = made.map(|n| RetFd(c.exit.map_or(-1, |x| x.ret as i32), n));
                 let fds = Fds {
                     args: of.as_ref().map(|o| o as &dyn FdResolver),
@@ -677,7 +688,7 @@ impl Printer<'_> {
             self.interrupt(w);
         }
         w.text.printed = true;
-        let of = w.state.as_ref().map(|st| st.of(e.tid));
+        let of = w.state.as_ref().map(|st| Of(st, e.tid));
         let rf = made.map(|n| RetFd(x.map_or(-1, |x| x.ret as i32), n));
         let fds = Fds {
             args: of.as_ref().map(|o| o as &dyn FdResolver),
@@ -702,8 +713,8 @@ impl Printer<'_> {
 
     fn event(&self, w: &mut Walk<'_>, r: &Record<'_>) {
         self.show_event(w, r);
-        if let Some(st) = w.state.as_mut() {
-            st.event(r);
+        if let (Some(st), Some(op)) = (w.state.as_mut(), procs::event_op(r)) {
+            st.apply(&op);
         }
     }
 
@@ -768,7 +779,7 @@ impl Printer<'_> {
                 if cur.tid == *former_tid && tid != *former_tid =>
             {
                 w.cur = None;
-                let of = w.state.as_ref().map(|st| st.of(cur.tid));
+                let of = w.state.as_ref().map(|st| Of(st, cur.tid));
                 let fds = Fds {
                     args: of.as_ref().map(|o| o as &dyn FdResolver),
                     ret: None,
@@ -857,7 +868,7 @@ impl Consumer for Printer<'_> {
         // A call still open at the chunk's end: its entry part now; the next
         // chunks finish or cut the line.
         if let Some(e) = w.cur.take() {
-            let of = w.state.as_ref().map(|st| st.of(e.tid));
+            let of = w.state.as_ref().map(|st| Of(st, e.tid));
             let fds = Fds {
                 args: of.as_ref().map(|o| o as &dyn FdResolver),
                 ret: None,
@@ -1020,12 +1031,13 @@ impl Consumer for Printer<'_> {
 
 /// `-y`: the name, after the call, of the descriptor a call returned
 /// (its arguments are shown as the table was before it).
-fn ret_name(st: Option<&mut FdState>, e: &Entry<'_>, x: &Exit<'_>) -> Option<Vec<u8>> {
+fn ret_name(st: Option<&mut Procs>, e: &Entry<'_>, x: &Exit<'_>) -> Option<Vec<u8>> {
     let st = st?;
     if x.ret < 0 || !abi::returns_fd_nr(e.arch, e.nr) {
         return None;
     }
-    st.peek_call(e, x, x.ret as i32)
+    let op = procs::op_of(e, Some(x), procs::Want::default())?;
+    st.made_name(&op)
 }
 
 /// Local time's offset from UTC at `wall_ns`, in seconds.
@@ -1107,20 +1119,14 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
     }
     // -y: a first pass over each window gives every chunk its descriptor
     // tables at its start (the state is sequential; the printing is not).
-    let mut first = FdPass {
-        state: FdState::new(&h.cwd),
-        chunks: Vec::new(),
-    };
-    let mut pass = calls::Stream::new(t, Mode::Full)?;
+    let mut first = ChunkStarts::new(t)?;
     let mut print = calls::Stream::new(t, Mode::Full)?;
     let n = t.chunks().len();
     let window = (4 * rayon::current_num_threads()).max(2);
     let mut at = 0;
     while at < n {
         let last = (at + window).min(n);
-        first.chunks.clear();
-        pass.chunks(at..last, &mut first)?;
-        pr.window = std::mem::take(&mut first.chunks);
+        pr.window = first.window(at..last)?;
         pr.window_first = at;
         print.chunks(at..last, &mut pr)?;
         at = last;

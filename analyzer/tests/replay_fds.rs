@@ -20,7 +20,7 @@ fn files(path: &std::path::Path, chunk_bytes: usize) {
         100,
         257,
         [(-100i64) as u64, 0x1000, 0, 0, 0, 0],
-        &[(1, S, 0x1000, b"src/../src/a.c")],
+        &[(1, S, 0x1000, b"./src//a.c")],
     );
     g.exit(100, 257, 3, 1, &[]);
     g.enter(100, 33, [3, 5, 0, 0, 0, 0], &[]);
