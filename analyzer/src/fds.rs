@@ -24,7 +24,7 @@ use ptrec_abi::Arch;
 use ptrec_format::{mem_flags, ChildKind, Record, Tid};
 use rustc_hash::FxHashMap;
 
-use crate::calls::{ChunkMeta, Consumer, Entry, Exit, Item, OwnedEntry, OwnedExit};
+use crate::calls::{ChunkMeta, Entry, Exit, Item, OwnedEntry, OwnedExit};
 
 #[derive(Clone, Debug)]
 struct Fd {
@@ -606,7 +606,7 @@ pub struct Pass {
     pub chunks: Vec<(FdState, Vec<Option<OwnedEntry>>)>,
 }
 
-impl Consumer for Pass {
+impl crate::calls::Walk for Pass {
     type Part<'a> = (Vec<Op>, usize);
     type Sealed = Vec<Op>;
 
@@ -674,6 +674,10 @@ impl Consumer for Pass {
     fn seal(&self, part: Self::Part<'_>) -> Vec<Op> {
         part.0
     }
+}
+
+impl crate::calls::Merge for Pass {
+    type Sealed = Vec<Op>;
 
     fn finish(
         &mut self,
