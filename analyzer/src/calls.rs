@@ -15,7 +15,7 @@
 //! The items of one call, in record order: [`Item::Enter`] at its entry, then
 //! either [`Item::Call`] (the exit, death or exec that ends it is in the same
 //! chunk; the call is complete) or [`Item::Resumed`] (it ends in a later
-//! chunk), or nothing more when the trace ends first ([`Consumer::end`]).
+//! chunk), or nothing more when the trace ends first ([`Merge::end`]).
 //!
 //! [`Mode::Skim`] reads only the stops' small fields (counts and times: no
 //! arguments, no captures, no detail stream); [`Mode::Full`] reads everything.
@@ -116,7 +116,7 @@ pub struct Call<'a> {
 
 /// What ends, in this chunk, a call whose entry lies in an earlier chunk:
 /// its exit, or the thread's death. The boundary fix-up hands the consumer
-/// the entry ([`Consumer::finish`]), in the order of these items.
+/// the entry ([`Merge::finish`]), in the order of these items.
 #[derive(Clone, Copy, Debug)]
 pub struct Resumed<'a> {
     /// The thread the entry was made on (differs from `tid` after a
@@ -246,11 +246,15 @@ pub struct ChunkMeta {
     pub stream_sizes: [(u32, u32); 3],
 }
 
-/// A view over the call layer. `part`, `item` and `seal` run on rayon's
-/// threads, one part per chunk, while the chunk's data is alive (a part may
-/// borrow it); `finish`, `skipped` and `end` run on the caller's thread, in
-/// chunk order, with the sealed (owned) form.
-pub trait Consumer: Sync {
+/// A view over the call layer is two halves: a [`Walk`] (parallel) and a
+/// [`Merge`] (sequential). A view implements both on one value ([`run`]),
+/// or on two values ([`run_split`], [`Stream::chunks_split`]) so that the
+/// merge can run at the same time, on another thread, over the chunks
+/// walked before.
+///
+/// The parallel half: `part`, `item` and `seal` run on rayon's threads, one
+/// part per chunk, while the chunk's data is alive (a part may borrow it).
+pub trait Walk: Sync {
     type Part<'a>;
     type Sealed: Send;
     /// A fresh part for chunk `index`.
@@ -259,6 +263,12 @@ pub trait Consumer: Sync {
     fn item<'a>(&self, part: &mut Self::Part<'a>, item: Item<'_, 'a>);
     /// The chunk's last item was given: the owned form of its part.
     fn seal(&self, part: Self::Part<'_>) -> Self::Sealed;
+}
+
+/// The sequential half of a view: `finish`, `skipped` and `end` run on one
+/// thread, in chunk order, with the sealed (owned) form of each part.
+pub trait Merge {
+    type Sealed;
     /// A chunk's sealed part, in chunk order. `entries[i]` is the entry that
     /// the chunk's i-th [`Item::Resumed`] ends (`None`: never recorded, as
     /// for a thread attached inside a call).
@@ -272,70 +282,6 @@ pub trait Consumer: Sync {
     fn skipped(&mut self, index: usize, reason: &str) -> anyhow::Result<()>;
     /// After the last chunk: the calls still open, by entry time.
     fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()>;
-}
-
-/// The parallel half of a view split in two ([`Stream::chunks_split`]):
-/// what [`Consumer`]'s `part`, `item` and `seal` do, on a value of its own,
-/// so that the sequential half ([`Merge`]) can run at the same time, on
-/// another thread, over the chunks walked before.
-pub trait Walk: Sync {
-    type Part<'a>;
-    type Sealed: Send;
-    fn part<'a>(&self, index: usize) -> Self::Part<'a>;
-    fn item<'a>(&self, part: &mut Self::Part<'a>, item: Item<'_, 'a>);
-    fn seal(&self, part: Self::Part<'_>) -> Self::Sealed;
-}
-
-/// The sequential half of a split view: [`Consumer`]'s `finish`, `skipped`
-/// and `end`.
-pub trait Merge {
-    type Sealed;
-    fn finish(
-        &mut self,
-        meta: &ChunkMeta,
-        part: Self::Sealed,
-        entries: &[Option<OwnedEntry>],
-    ) -> anyhow::Result<()>;
-    fn skipped(&mut self, index: usize, reason: &str) -> anyhow::Result<()>;
-    fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()>;
-}
-
-/// A [`Consumer`]'s sequential half.
-struct WholeMut<'c, C>(&'c mut C);
-
-impl<C: Consumer> Merge for WholeMut<'_, C> {
-    type Sealed = C::Sealed;
-    fn finish(
-        &mut self,
-        meta: &ChunkMeta,
-        part: C::Sealed,
-        entries: &[Option<OwnedEntry>],
-    ) -> anyhow::Result<()> {
-        self.0.finish(meta, part, entries)
-    }
-    fn skipped(&mut self, index: usize, reason: &str) -> anyhow::Result<()> {
-        self.0.skipped(index, reason)
-    }
-    fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()> {
-        self.0.end(open)
-    }
-}
-
-/// A [`Consumer`]'s parallel half.
-struct Whole<'c, C>(&'c C);
-
-impl<C: Consumer> Walk for Whole<'_, C> {
-    type Part<'a> = C::Part<'a>;
-    type Sealed = C::Sealed;
-    fn part<'a>(&self, index: usize) -> C::Part<'a> {
-        self.0.part(index)
-    }
-    fn item<'a>(&self, part: &mut C::Part<'a>, item: Item<'_, 'a>) {
-        self.0.item(part, item)
-    }
-    fn seal(&self, part: C::Part<'_>) -> C::Sealed {
-        self.0.seal(part)
-    }
 }
 
 /// A thread's state within one chunk.
@@ -664,9 +610,12 @@ fn walk_chunk<C: Walk>(
 type Walked<S> = (ChunkInfo, [(u32, u32); 3], Result<(S, Edges), String>);
 
 /// Reads every chunk of `trace` through the layer into `c`. A chunk that
-/// cannot be read or decoded is handed to [`Consumer::skipped`] and the rest
+/// cannot be read or decoded is handed to [`Merge::skipped`] and the rest
 /// goes on.
-pub fn run<C: Consumer>(trace: &Trace, mode: Mode, c: &mut C) -> anyhow::Result<()> {
+pub fn run<C>(trace: &Trace, mode: Mode, c: &mut C) -> anyhow::Result<()>
+where
+    C: Walk + Merge<Sealed = <C as Walk>::Sealed>,
+{
     let mut s = Stream::new(trace, mode)?;
     s.chunks(0..trace.chunks().len(), c)?;
     s.end(c)
@@ -680,7 +629,7 @@ where
 {
     let mut s = Stream::new(trace, mode)?;
     s.chunks_split(0..trace.chunks().len(), walk, merge)?;
-    s.end_split(merge)
+    s.end(merge)
 }
 
 /// The layer over a trace, a range of chunks at a time (in order): what is
@@ -708,18 +657,17 @@ impl<'t> Stream<'t> {
 
     /// Feeds chunks `range` (after every earlier one) to `c`, a window of a
     /// few chunks per thread decoded at a time.
-    pub fn chunks<C: Consumer>(
-        &mut self,
-        range: std::ops::Range<usize>,
-        c: &mut C,
-    ) -> anyhow::Result<()> {
+    pub fn chunks<C>(&mut self, range: std::ops::Range<usize>, c: &mut C) -> anyhow::Result<()>
+    where
+        C: Walk + Merge<Sealed = <C as Walk>::Sealed>,
+    {
         let mut first = range.start;
         let n = range.end.min(self.trace.chunks().len());
         while first < n {
             let last = (first + self.window()).min(n);
-            let parts = self.walk(first..last, &Whole(&*c));
+            let parts = self.walk(first..last, &*c);
             for w in parts {
-                merge_walked(&mut self.boundary, w, &mut WholeMut(&mut *c))?;
+                merge_walked(&mut self.boundary, w, &mut *c)?;
             }
             first = last;
         }
@@ -790,13 +738,8 @@ impl<'t> Stream<'t> {
         walk_window(self.trace, self.mode, self.arch, range, c, &self.progress)
     }
 
-    /// After the last range: the calls still open go to [`Consumer::end`].
-    pub fn end<C: Consumer>(self, c: &mut C) -> anyhow::Result<()> {
-        c.end(self.open())
-    }
-
-    /// [`Stream::end`] for a split view.
-    pub fn end_split<M: Merge>(self, m: &mut M) -> anyhow::Result<()> {
+    /// After the last range: the calls still open go to [`Merge::end`].
+    pub fn end<M: Merge>(self, m: &mut M) -> anyhow::Result<()> {
         m.end(self.open())
     }
 

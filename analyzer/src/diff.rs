@@ -20,7 +20,7 @@ use ptrec_abi::Sysno;
 use ptrec_format::{mem_flags, Tid, Trace};
 use serde::Serialize;
 
-use crate::calls::{self, ChunkMeta, Consumer, Item, Mode, OwnedEntry};
+use crate::calls::{self, ChunkMeta, Item, Mode, OwnedEntry};
 use crate::decode::{escaped, secs};
 use crate::stats::{self, ScanOptions};
 use crate::tree::{Exit, Tree};
@@ -103,7 +103,7 @@ struct PathsPart {
     resumed: Vec<Option<(Tid, i64)>>,
 }
 
-impl Consumer for Paths {
+impl crate::calls::Walk for Paths {
     type Part<'a> = PathsPart;
     type Sealed = PathsPart;
 
@@ -143,6 +143,10 @@ impl Consumer for Paths {
     fn seal(&self, p: PathsPart) -> PathsPart {
         p
     }
+}
+
+impl crate::calls::Merge for Paths {
+    type Sealed = PathsPart;
 
     fn finish(
         &mut self,

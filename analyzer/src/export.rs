@@ -29,7 +29,7 @@ use rayon::prelude::*;
 
 use rustc_hash::FxHashMap;
 
-use crate::calls::{self, Call, ChunkMeta, Consumer, End, Entry, Exit, Item, Mode, OwnedEntry};
+use crate::calls::{self, Call, ChunkMeta, End, Entry, Exit, Item, Mode, OwnedEntry};
 use crate::decode::{escaped, signal_name};
 use crate::files::{errno_name, Files};
 use crate::procs::{self, Object, Op, OpKind, Procs, Want, Watch};
@@ -733,7 +733,7 @@ struct SignalRows<'t> {
     out: Mutex<Partition>,
 }
 
-impl Consumer for SignalRows<'_> {
+impl crate::calls::Walk for SignalRows<'_> {
     type Part<'a> = Signals;
     type Sealed = Signals;
 
@@ -783,6 +783,10 @@ impl Consumer for SignalRows<'_> {
     fn seal(&self, s: Signals) -> Signals {
         s
     }
+}
+
+impl crate::calls::Merge for SignalRows<'_> {
+    type Sealed = Signals;
 
     fn finish(
         &mut self,

@@ -15,7 +15,7 @@ use ptrec_format::{Tid, Trace};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::calls::{self, Call, ChunkMeta, Consumer, Item, Mode, OwnedEntry, OwnedExit};
+use crate::calls::{self, Call, ChunkMeta, Item, Mode, OwnedEntry, OwnedExit};
 use crate::clock;
 use crate::decode::{escaped, secs};
 use crate::filter::Filter;
@@ -99,7 +99,7 @@ impl Collector {
     }
 }
 
-impl Consumer for Collector {
+impl crate::calls::Walk for Collector {
     type Part<'a> = Part<'a>;
     type Sealed = Sealed;
 
@@ -155,6 +155,10 @@ impl Consumer for Collector {
             resumed: p.resumed,
         }
     }
+}
+
+impl crate::calls::Merge for Collector {
+    type Sealed = Sealed;
 
     fn finish(
         &mut self,

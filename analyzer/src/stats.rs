@@ -453,13 +453,13 @@ impl Scan {
     }
 }
 
-/// The scan as a [`calls::Consumer`].
+/// The scan as a view of the call layer ([`calls::Walk`] and [`calls::Merge`]).
 struct Scanner {
     opts: ScanOptions,
     scan: Scan,
 }
 
-impl calls::Consumer for Scanner {
+impl crate::calls::Walk for Scanner {
     type Part<'a> = ScanPart;
     type Sealed = ScanPart;
 
@@ -513,6 +513,10 @@ impl calls::Consumer for Scanner {
             }
         }
     }
+}
+
+impl crate::calls::Merge for Scanner {
+    type Sealed = ScanPart;
 
     fn finish(
         &mut self,

@@ -31,7 +31,7 @@ use ptrec_abi::decode::{self as abi, Style};
 use ptrec_format::{ChildKind, Mem, Record, Termination, Tid, Trace};
 use rustc_hash::FxHashMap;
 
-use crate::calls::{self, Call, ChunkMeta, Consumer, End, Entry, Exit, Item, Mode, OwnedEntry};
+use crate::calls::{self, Call, ChunkMeta, End, Entry, Exit, Item, Mode, OwnedEntry};
 use crate::decode::signal_name;
 use crate::files::errno_name;
 use crate::filter::Filter;
@@ -560,7 +560,7 @@ fn process_descriptor(
     }
 }
 
-impl Consumer for Writer<'_> {
+impl crate::calls::Walk for Writer<'_> {
     type Part<'a> = Part<'a>;
     type Sealed = Sealed;
 
@@ -616,6 +616,10 @@ impl Consumer for Writer<'_> {
             resumed: p.resumed,
         }
     }
+}
+
+impl crate::calls::Merge for Writer<'_> {
+    type Sealed = Sealed;
 
     fn finish(
         &mut self,

@@ -7,7 +7,7 @@
 //! entry whose call ends in the same chunk before any other printed line is
 //! one line; a call that ends in a later chunk is rendered there, at its
 //! exit, when the boundary fix-up has given its entry. The sequential
-//! [`Consumer::finish`] then decides whether the line left open at a chunk's
+//! [`Merge::finish`](crate::calls::Merge::finish) then decides whether the line left open at a chunk's
 //! end goes on in the next chunk (nothing printed in between) or is cut.
 
 use std::fmt::Write;
@@ -17,7 +17,7 @@ use ptrec_format::{Mem, Record, Termination, Tid, Trace};
 use ptrec_abi::decode::{self as abi, FdResolver, FdStyle, NoFds, Part, Style};
 
 use super::{finish, pad};
-use crate::calls::{self, ChunkMeta, Consumer, Entry, Exit, Item, Mode, OwnedEntry, OwnedExit};
+use crate::calls::{self, ChunkMeta, Entry, Exit, Item, Mode, OwnedEntry, OwnedExit};
 use crate::cli::ReplayOpts;
 use crate::decode::signal_name;
 use crate::filter::Filter;
@@ -804,7 +804,7 @@ impl Printer<'_> {
     }
 }
 
-impl Consumer for Printer<'_> {
+impl crate::calls::Walk for Printer<'_> {
     type Part<'a> = Walk<'a>;
     type Sealed = Text;
 
@@ -880,6 +880,10 @@ impl Consumer for Printer<'_> {
         }
         w.text
     }
+}
+
+impl crate::calls::Merge for Printer<'_> {
+    type Sealed = Text;
 
     fn finish(
         &mut self,
