@@ -27,6 +27,14 @@ use syscalls::x86_64::Sysno;
 
 use crate::Arch;
 
+/// Whether `ret` says the call was interrupted to be restarted
+/// (-ERESTARTSYS..-ERESTART_RESTARTBLOCK): what [`Arg::OutRestart`] reads
+/// then, and only then.
+#[inline]
+pub fn interrupted_to_restart(ret: i64) -> bool {
+    (-516..=-512).contains(&ret)
+}
+
 /// How one argument's memory is captured.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Arg {

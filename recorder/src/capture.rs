@@ -125,7 +125,7 @@ impl Capture {
     pub fn at_exit(&mut self, tid: i32, nr: u64, args: &[u64; 6], ret: i64, out: &mut CaptureBuf) {
         let x = mem_flags::AT_EXIT;
         if ret < 0 {
-            if (-516..=-512).contains(&ret) {
+            if ptrec_abi::capture::interrupted_to_restart(ret) {
                 self.at_restart(tid, nr, args, out);
             }
             return;

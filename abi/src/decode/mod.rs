@@ -667,7 +667,11 @@ impl<'a> Cx<'_, 'a, '_, '_> {
     /// The exit's capture of `arg`, if the call was interrupted to be
     /// restarted (ERESTARTSYS..ERESTART_RESTARTBLOCK).
     fn mem_restart(&self, arg: u8) -> Option<Mem<'a>> {
-        if !self.call.ret.is_some_and(|r| (-516..=-512).contains(&r)) {
+        if !self
+            .call
+            .ret
+            .is_some_and(crate::capture::interrupted_to_restart)
+        {
             return None;
         }
         self.call.exit.iter().find(|m| m.arg == arg).copied()
