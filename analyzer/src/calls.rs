@@ -25,7 +25,9 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use ptrec_abi::{Arch, Sysno};
-use ptrec_format::{CaptureBuf, Captures, ChunkData, ChunkInfo, Part, Record, Skimmed, Tid, Trace};
+use ptrec_format::{
+    CaptureBuf, Captures, ChunkData, ChunkInfo, Lean, Part, Record, Skimmed, Tid, Trace,
+};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -499,30 +501,6 @@ impl<'a, C: Walk> Walker<'a, '_, C> {
     }
 }
 
-fn full_entry<'a>(r: &Record<'a>, arch: Arch) -> Option<Entry<'a>> {
-    match *r {
-        Record::SyscallEnter {
-            tid,
-            time,
-            stime_us,
-            nr,
-            args,
-            ref regs,
-            mem,
-        } => Some(Entry {
-            tid,
-            time,
-            stime_us,
-            arch,
-            nr: nr as u32,
-            args,
-            ip: regs.as_ref().map(|r| r.pc()),
-            mem,
-        }),
-        _ => None,
-    }
-}
-
 /// Walks one decompressed chunk, feeding `c`.
 fn walk_chunk<C: Walk>(
     c: &C,
@@ -569,32 +547,30 @@ fn walk_chunk<C: Walk>(
             it.unknown()
         }
         Mode::Full => {
-            let mut it = data.records();
+            let mut it = data.lean();
             for r in it.by_ref() {
-                let r = r.map_err(|e| e.to_string())?;
-                if let Some(e) = full_entry(&r, arch) {
-                    w.enter(e);
-                    continue;
-                }
-                match r {
-                    Record::SyscallExit {
-                        tid,
-                        time,
-                        stime_us,
-                        nr,
-                        ret,
-                        mem,
-                        ..
-                    } => w.exit(Exit {
-                        tid,
-                        time,
-                        stime_us,
+                match r.map_err(|e| e.to_string())? {
+                    Lean::Syscall(s) if s.enter => w.enter(Entry {
+                        tid: s.tid,
+                        time: s.time,
+                        stime_us: s.stime_us,
                         arch,
-                        nr: nr as u32,
-                        ret,
-                        mem,
+                        nr: s.nr as u32,
+                        args: s.args,
+                        ip: s.pc,
+                        mem: s.mem,
                     }),
-                    r => w.record(&r),
+                    Lean::Syscall(s) => w.exit(Exit {
+                        tid: s.tid,
+                        time: s.time,
+                        stime_us: s.stime_us,
+                        arch,
+                        nr: s.nr as u32,
+                        ret: s.ret,
+                        mem: s.mem,
+                    }),
+                    Lean::Record(r) => w.record(&r),
+                    Lean::Unknown(_) => {}
                 }
             }
             it.unknown()

@@ -67,12 +67,14 @@ mod wire;
 mod writer;
 
 pub use chunk::{ChunkHeader, Part, FORMAT_VERSION};
-pub use codec::{Skimmed, Streams, SyscallStop};
+pub use codec::{Lean, LeanStop, Skimmed, Streams, SyscallStop};
 pub use error::{Error, Result};
 pub use header::{Header, RecordingOptions, Redaction, TraceId, MAX_META_BYTES};
 pub use layout::{ChunkInfo, SeqGap, SkipReason, SkippedChunk, Truncation};
 pub use owned::OwnedRecord;
-pub use reader::{ChunkData, GoodChunks, Integrity, ReadOptions, Records, Stops, Trace, Walk};
+pub use reader::{
+    ChunkData, GoodChunks, Integrity, LeanRecords, ReadOptions, Records, Stops, Trace, Walk,
+};
 pub use record::*;
 pub use trailer::{ChunkEntry, Index, Totals};
 pub use writer::{WriteStats, Writer, WriterOptions};

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::chunk::{self, Part, CHUNK_HEADER_LEN};
-use crate::codec::{ChunkDecoder, Cursors, Decoded, Skimmed, Streams};
+use crate::codec::{ChunkDecoder, Cursors, Decoded, Lean, Skimmed, Streams};
 use crate::error::{Error, Result};
 use crate::header::Header;
 use crate::layout::{self, ChunkInfo, SeqGap, SkipReason, SkippedChunk, Truncation};
@@ -406,6 +406,13 @@ impl ChunkData {
         Walk::new(self)
     }
 
+    /// The chunk's records as [`ChunkDecoder::lean`] reads them: syscall
+    /// stops with their arguments, program counter and captures but no
+    /// register snapshot, every other kind in full. For readers of calls.
+    pub fn lean(&self) -> LeanRecords<'_> {
+        Walk::new(self)
+    }
+
     /// The chunk's records as [`ChunkDecoder::skim`] reads them: syscall
     /// stops as small [`SyscallStop`](crate::SyscallStop)s, every other kind
     /// in full. For statistics over huge traces.
@@ -462,6 +469,27 @@ impl<'a> ReadMode<'a> for Skim {
         })
     }
 }
+
+impl<'a> ReadMode<'a> for LeanMode {
+    type Item = Lean<'a>;
+    const DETAIL: bool = true;
+    #[inline]
+    fn read(
+        dec: &mut ChunkDecoder,
+        c: &mut Cursors<'a>,
+    ) -> std::result::Result<Option<Lean<'a>>, String> {
+        dec.lean(c).map(|d| match d {
+            Lean::Unknown(_) => None,
+            d => Some(d),
+        })
+    }
+}
+
+/// Syscall stops without their register snapshots ([`ChunkData::lean`]).
+pub struct LeanMode;
+
+/// Iterator over a chunk's records, syscall stops in their lean form.
+pub type LeanRecords<'a> = Walk<'a, LeanMode>;
 
 /// Iterator over a chunk's records in full.
 pub type Records<'a> = Walk<'a, Full>;

@@ -174,7 +174,9 @@ proptest! {
         }
         let mut dec = ChunkDecoder::new();
         let mut skim = ChunkDecoder::new();
+        let mut lean = ChunkDecoder::new();
         let mut cur = Cursors::new(&payload);
+        let mut lcur = Cursors::new(&payload);
         // The skimmer never sees the detail stream.
         let mut scur = Cursors::from_slices(&payload.events, &payload.times, &[]);
         for r in &recs {
@@ -192,8 +194,21 @@ proptest! {
                 (r, Skimmed::Record(q)) => prop_assert_eq!(text(&q), text(r)),
                 (r, s) => prop_assert!(false, "{:?} skimmed as {:?}", r, s),
             }
+            // The lean form: every field of the record but the registers, of
+            // which the program counter.
+            let l = lean.lean(&mut lcur).unwrap();
+            match (r, l) {
+                (Record::SyscallEnter { tid, time, stime_us, nr, args, regs, mem }, Lean::Syscall(l)) => {
+                    prop_assert_eq!(l, LeanStop { enter: true, tid: *tid, time: *time, stime_us: *stime_us, nr: *nr, args: *args, ret: 0, pc: regs.map(|g| g.pc()), mem: *mem });
+                }
+                (Record::SyscallExit { tid, time, stime_us, nr, ret, regs, mem }, Lean::Syscall(l)) => {
+                    prop_assert_eq!(l, LeanStop { enter: false, tid: *tid, time: *time, stime_us: *stime_us, nr: *nr, args: [0; 6], ret: *ret, pc: regs.map(|g| g.pc()), mem: *mem });
+                }
+                (r, Lean::Record(q)) => prop_assert_eq!(text(&q), text(r)),
+                (r, l) => prop_assert!(false, "{:?} read lean as {:?}", r, l),
+            }
         }
-        prop_assert!(cur.is_empty() && scur.is_empty());
+        prop_assert!(cur.is_empty() && scur.is_empty() && lcur.is_empty());
         prop_assert_eq!(cur.leftover(true), None);
         prop_assert_eq!(scur.leftover(false), None);
     }

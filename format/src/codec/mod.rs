@@ -142,6 +142,85 @@ pub enum Skimmed<'a> {
     Unknown(u8),
 }
 
+/// A syscall stop as [`ChunkDecoder::lean`] reads it: everything but the
+/// register snapshot, of which only the program counter is kept. What a
+/// reader of calls (entries joined with exits) needs, at a fraction of a
+/// [`Record`]'s size.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeanStop<'a> {
+    /// Entry (true) or exit (false).
+    pub enter: bool,
+    pub tid: Tid,
+    pub time: u64,
+    pub stime_us: Option<u64>,
+    pub nr: u64,
+    /// The six arguments at an entry; zero at an exit.
+    pub args: [u64; 6],
+    /// The return value at an exit; 0 at an entry.
+    pub ret: i64,
+    /// The program counter, when the stop holds registers.
+    pub pc: Option<u64>,
+    /// Memory captured at the stop.
+    pub mem: crate::record::Captures<'a>,
+}
+
+/// One item of a chunk payload as [`ChunkDecoder::lean`] sees it.
+#[derive(Debug)]
+pub enum Lean<'a> {
+    Syscall(LeanStop<'a>),
+    /// Every other record kind, fully decoded; boxed as in [`Skimmed`].
+    Record(Box<Record<'a>>),
+    Unknown(u8),
+}
+
+impl<'a> Lean<'a> {
+    /// The lean form of a decoded record.
+    fn of(d: Decoded<'a>) -> Lean<'a> {
+        match d {
+            Decoded::Record(Record::SyscallEnter {
+                tid,
+                time,
+                stime_us,
+                nr,
+                args,
+                regs,
+                mem,
+            }) => Lean::Syscall(LeanStop {
+                enter: true,
+                tid,
+                time,
+                stime_us,
+                nr,
+                args,
+                ret: 0,
+                pc: regs.map(|r| r.pc()),
+                mem,
+            }),
+            Decoded::Record(Record::SyscallExit {
+                tid,
+                time,
+                stime_us,
+                nr,
+                ret,
+                regs,
+                mem,
+            }) => Lean::Syscall(LeanStop {
+                enter: false,
+                tid,
+                time,
+                stime_us,
+                nr,
+                args: [0; 6],
+                ret,
+                pc: regs.map(|r| r.pc()),
+                mem,
+            }),
+            Decoded::Record(r) => Lean::Record(Box::new(r)),
+            Decoded::Unknown(k) => Lean::Unknown(k),
+        }
+    }
+}
+
 /// Encodes the fields of a record that is not a syscall stop, after its tid
 /// and time (the same in every version).
 fn encode_other(e: &mut Put<'_>, r: &Record<'_>) {
@@ -496,6 +575,22 @@ impl ChunkDecoder {
             }
             Inner::X86(d) => d.decode(c).map_err(String::from),
             Inner::Aarch64(d) => d.decode(c).map_err(String::from),
+        }
+    }
+
+    /// Like [`ChunkDecoder::decode`], but a syscall stop comes back as a
+    /// [`LeanStop`]: its arguments and program counter without the whole
+    /// register snapshot (which version 1 decodes anyway).
+    #[inline]
+    pub fn lean<'a>(&mut self, c: &mut Cursors<'a>) -> std::result::Result<Lean<'a>, String> {
+        match &mut self.inner {
+            Inner::V1(d) => {
+                let (r, rest) = d.decode(c.ev.b)?;
+                c.ev.b = rest;
+                Ok(Lean::of(r))
+            }
+            Inner::X86(d) => d.lean(c).map_err(String::from),
+            Inner::Aarch64(d) => d.lean(c).map_err(String::from),
         }
     }
 

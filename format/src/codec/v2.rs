@@ -99,6 +99,18 @@ fn transform<A: Arch>(g: &Regs) -> A::W {
     x
 }
 
+/// Word `i` of a snapshot as recorded, from its transformed form.
+#[inline(always)]
+fn word<A: Arch>(x: &A::W, i: usize) -> u64 {
+    let mut w = x[i];
+    for &(r, base) in A::DESC.linked {
+        if r == i {
+            w = w.wrapping_add(x[base]);
+        }
+    }
+    w
+}
+
 #[inline(always)]
 fn untransform<A: Arch>(x: &A::W) -> Regs {
     let mut g = Regs::new(A::DESC.layout);
@@ -181,12 +193,19 @@ impl<A: Arch> State<A> {
     #[inline(always)]
     fn remember(&mut self, slot: usize, x: A::W) {
         self.threads[slot].x = x;
+        self.remember_last(slot);
+    }
+
+    /// Remembers the thread's last snapshot at its call site.
+    #[inline(always)]
+    fn remember_last(&mut self, slot: usize) {
+        let x = &self.threads[slot].x;
         let pc = x[A::DESC.pc];
         if let Some(e) = self.sites.get_mut(site_index(slot, pc)) {
             *e = Site {
                 slot: slot as u32,
                 pc,
-                x,
+                x: *x,
             };
         }
     }
@@ -197,19 +216,32 @@ impl<A: Arch> State<A> {
 #[inline(always)]
 fn predict<A: Arch>(x: &A::W, nr: u64, ret: Option<u64>) -> A::W {
     let mut p = *x;
+    predict_in::<A>(&mut p, nr, ret);
+    p
+}
+
+/// [`predict`] in place.
+#[inline(always)]
+fn predict_in<A: Arch>(p: &mut A::W, nr: u64, ret: Option<u64>) {
     p[A::DESC.nr] = nr;
     if let Some(v) = ret {
         p[A::DESC.ret] = v;
     }
-    p
 }
 
 /// The prediction of an entry's snapshot at `pc` from base snapshot `x`.
 #[inline(always)]
 fn entry_prediction<A: Arch>(x: &A::W, pc: u64, nr: u64) -> A::W {
-    let mut p = predict::<A>(x, nr, A::DESC.entry_ret);
-    p[A::DESC.pc] = pc;
+    let mut p = *x;
+    entry_prediction_in::<A>(&mut p, pc, nr);
     p
+}
+
+/// [`entry_prediction`] in place.
+#[inline(always)]
+fn entry_prediction_in<A: Arch>(p: &mut A::W, pc: u64, nr: u64) {
+    predict_in::<A>(p, nr, A::DESC.entry_ret);
+    p[A::DESC.pc] = pc;
 }
 
 /// Encodes records into the three streams of a chunk payload.
@@ -425,9 +457,10 @@ fn read_mask<A: Arch>(c: &mut Cur<'_>) -> Step<u64> {
     }
 }
 
-/// The reverse of [`put_regs`], `mask` already read (without its SITE bit).
+/// The reverse of [`put_regs`], `mask` already read (without its SITE
+/// bit): the deltas added to prediction `p`, in place.
 #[inline(always)]
-fn apply_regs<A: Arch>(c: &mut Cur<'_>, mut mask: u64, mut p: A::W) -> Step<A::W> {
+fn apply_regs<A: Arch>(c: &mut Cur<'_>, mut mask: u64, p: &mut A::W) -> Step<()> {
     if mask >> A::COUNT != 0 {
         return Err("register mask names unknown registers");
     }
@@ -436,7 +469,7 @@ fn apply_regs<A: Arch>(c: &mut Cur<'_>, mut mask: u64, mut p: A::W) -> Step<A::W
         mask &= mask - 1;
         p[i] = p[i].wrapping_add(c.i64()? as u64);
     }
-    Ok(p)
+    Ok(())
 }
 
 /// Decodes the three streams of a version-2 or 3 chunk.
@@ -553,70 +586,94 @@ impl<A: Arch> Decoder<A> {
         Ok(())
     }
 
+    /// An entry's register snapshot, after its flags and number: read
+    /// against its prediction into the thread's last snapshot (transformed)
+    /// and remembered at its call site, in place. Whether it had one.
+    #[inline(always)]
+    fn enter_regs(&mut self, slot: usize, flags: u8, nr: u64, c: &mut Cursors<'_>) -> Step<bool> {
+        if flags & F_REGS == 0 {
+            return Ok(false);
+        }
+        let pc = A::DESC.pc;
+        let at = self.st.threads[slot].x[pc].wrapping_add(c.de.i64()? as u64);
+        let mask = read_mask::<A>(&mut c.de)?;
+        if mask & A::SITE != 0 {
+            let base = *self
+                .st
+                .site(slot, at)
+                .ok_or("a call-site prediction without an earlier entry at that site")?;
+            self.st.threads[slot].x = base;
+        }
+        let x = &mut self.st.threads[slot].x;
+        entry_prediction_in::<A>(x, at, nr);
+        apply_regs::<A>(&mut c.de, mask & !A::SITE, x)?;
+        self.st.remember_last(slot);
+        Ok(true)
+    }
+
+    /// An exit's register snapshot, after its head: read against its
+    /// prediction into the thread's last snapshot, in place. Whether it had one.
+    #[inline(always)]
+    fn exit_regs(
+        th: &mut Thread<A>,
+        flags: u8,
+        nr: u64,
+        ret: i64,
+        c: &mut Cursors<'_>,
+    ) -> Step<bool> {
+        if flags & F_REGS == 0 {
+            return Ok(false);
+        }
+        let mask = read_mask::<A>(&mut c.de)?;
+        predict_in::<A>(&mut th.x, nr, Some(ret as u64));
+        apply_regs::<A>(&mut c.de, mask, &mut th.x)?;
+        Ok(true)
+    }
+
+    /// An entry's arguments: the snapshot's argument registers, or the six
+    /// words that follow in the detail stream.
+    #[inline(always)]
+    fn args(flags: u8, x: Option<&A::W>, c: &mut Cursors<'_>) -> Step<[u64; 6]> {
+        match x {
+            Some(x) if flags & F_ARGS == 0 => Ok(A::DESC.args.map(|i| word::<A>(x, i))),
+            _ => {
+                let mut args = [0u64; 6];
+                for a in &mut args {
+                    *a = c.de.u64()?;
+                }
+                Ok(args)
+            }
+        }
+    }
+
     pub fn decode<'a>(&mut self, c: &mut Cursors<'a>) -> Step<Decoded<'a>> {
         let h = self.head(c)?;
         let (tid, time) = (h.tid, h.time);
-        let pc = A::DESC.pc;
         Ok(Decoded::Record(match h.kind {
             1 => {
                 let (flags, nr) = Self::enter_head(c)?;
                 self.check_regs(flags)?;
+                let stime_us = Self::stime(&mut self.st.threads[h.slot], flags, c)?;
+                let regs = self.enter_regs(h.slot, flags, nr, c)?;
                 let th = &mut self.st.threads[h.slot];
-                let stime_us = Self::stime(th, flags, c)?;
-                let regs = if flags & F_REGS != 0 {
-                    let at = th.x[pc].wrapping_add(c.de.i64()? as u64);
-                    let mask = read_mask::<A>(&mut c.de)?;
-                    let base = if mask & A::SITE == 0 {
-                        &self.st.threads[h.slot].x
-                    } else {
-                        self.st
-                            .site(h.slot, at)
-                            .ok_or("a call-site prediction without an earlier entry at that site")?
-                    };
-                    let p = entry_prediction::<A>(base, at, nr);
-                    let x = apply_regs::<A>(&mut c.de, mask & !A::SITE, p)?;
-                    self.st.remember(h.slot, x);
-                    Some(untransform::<A>(&x))
-                } else {
-                    None
-                };
-                let args = match &regs {
-                    Some(g) if flags & F_ARGS == 0 => g.syscall_args(),
-                    _ => {
-                        let mut args = [0u64; 6];
-                        for a in &mut args {
-                            *a = c.de.u64()?;
-                        }
-                        args
-                    }
-                };
-                self.st.threads[h.slot].nr = Some(nr);
+                let args = Self::args(flags, regs.then_some(&th.x), c)?;
+                th.nr = Some(nr);
                 Record::SyscallEnter {
                     tid,
                     time,
                     stime_us,
                     nr,
                     args,
-                    regs,
+                    regs: regs.then(|| untransform::<A>(&th.x)),
                     mem: read_captures(&mut c.de)?,
                 }
             }
             2 => {
+                let (flags, nr, ret) = Self::exit_head(&self.st.threads[h.slot], c)?;
+                self.check_regs(flags)?;
                 let th = &mut self.st.threads[h.slot];
-                let (flags, nr, ret) = Self::exit_head(th, c)?;
-                if flags & F_REGS != 0 && !self.regs_known {
-                    return Err("a register snapshot of a layout this reader does not know");
-                }
                 let stime_us = Self::stime(th, flags, c)?;
-                let regs = if flags & F_REGS != 0 {
-                    let mask = read_mask::<A>(&mut c.de)?;
-                    let p = predict::<A>(&th.x, nr, Some(ret as u64));
-                    let x = apply_regs::<A>(&mut c.de, mask, p)?;
-                    th.x = x;
-                    Some(untransform::<A>(&x))
-                } else {
-                    None
-                };
+                let regs = Self::exit_regs(th, flags, nr, ret, c)?;
                 th.nr = Some(nr);
                 Record::SyscallExit {
                     tid,
@@ -624,7 +681,7 @@ impl<A: Arch> Decoder<A> {
                     stime_us,
                     nr,
                     ret,
-                    regs,
+                    regs: regs.then(|| untransform::<A>(&th.x)),
                     mem: read_captures(&mut c.de)?,
                 }
             }
@@ -633,6 +690,64 @@ impl<A: Arch> Decoder<A> {
                 None => return Ok(Decoded::Unknown(h.kind)),
             },
         }))
+    }
+
+    /// Like [`Decoder::decode`], but a syscall stop comes back without its
+    /// register snapshot, only the arguments and program counter it holds
+    /// ([`LeanStop`]): a reader of calls then never copies a whole
+    /// register set. The same state is kept as by `decode`.
+    #[inline]
+    pub fn lean<'a>(&mut self, c: &mut Cursors<'a>) -> Step<Lean<'a>> {
+        let h = self.head(c)?;
+        let pc = A::DESC.pc;
+        let stop = match h.kind {
+            1 => {
+                let (flags, nr) = Self::enter_head(c)?;
+                self.check_regs(flags)?;
+                let stime_us = Self::stime(&mut self.st.threads[h.slot], flags, c)?;
+                let regs = self.enter_regs(h.slot, flags, nr, c)?;
+                let th = &mut self.st.threads[h.slot];
+                let args = Self::args(flags, regs.then_some(&th.x), c)?;
+                th.nr = Some(nr);
+                LeanStop {
+                    enter: true,
+                    tid: h.tid,
+                    time: h.time,
+                    stime_us,
+                    nr,
+                    args,
+                    ret: 0,
+                    pc: regs.then(|| word::<A>(&th.x, pc)),
+                    mem: read_captures(&mut c.de)?,
+                }
+            }
+            2 => {
+                let (flags, nr, ret) = Self::exit_head(&self.st.threads[h.slot], c)?;
+                self.check_regs(flags)?;
+                let th = &mut self.st.threads[h.slot];
+                let stime_us = Self::stime(th, flags, c)?;
+                let regs = Self::exit_regs(th, flags, nr, ret, c)?;
+                th.nr = Some(nr);
+                LeanStop {
+                    enter: false,
+                    tid: h.tid,
+                    time: h.time,
+                    stime_us,
+                    nr,
+                    args: [0; 6],
+                    ret,
+                    pc: regs.then(|| word::<A>(&th.x, pc)),
+                    mem: read_captures(&mut c.de)?,
+                }
+            }
+            _ => {
+                return Ok(match Self::other(&h, c)? {
+                    Some(r) => Lean::Record(Box::new(r)),
+                    None => Lean::Unknown(h.kind),
+                })
+            }
+        };
+        Ok(Lean::Syscall(stop))
     }
 
     /// Like [`Decoder::decode`] without reading the detail stream: syscall
