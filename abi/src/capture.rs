@@ -22,6 +22,9 @@
 //!   buffer, then msg_control; the iovec array itself, at the msghdr's msg_iov address).
 //!   `addr` is the tracee address of that element's memory,
 //!   which tells which element of the parent capture it is.
+//! - `6`: memory found from the stack pointer (rt_sigreturn's mask).
+//! - [`ARG_FD_NAME`] (7): not memory but what `/proc/TID/fd/FD` named a
+//!   descriptor the call made, read at its exit ([`Arch::made_fds`]).
 
 use syscalls::x86_64::Sysno;
 
@@ -33,6 +36,27 @@ use crate::Arch;
 #[inline]
 pub fn interrupted_to_restart(ret: i64) -> bool {
     (-516..=-512).contains(&ret)
+}
+
+/// The capture `arg` of a descriptor's name: at the exit of a call that
+/// made descriptors ([`Arch::made_fds`]), one capture per descriptor, `addr`
+/// the descriptor, the bytes what `readlink("/proc/TID/fd/FD")` gave (a
+/// path with every symbolic link resolved, `pipe:[N]`, `socket:[N]`,
+/// `anon_inode:[eventfd]`): what strace's `-y` shows, which the call's
+/// arguments alone do not tell (a path through a symbolic link, an inode).
+pub const ARG_FD_NAME: u8 = 7;
+
+/// Where the descriptors a successful call made are, for [`ARG_FD_NAME`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MadeFds {
+    /// None, or a copy of one the caller had (dup's, whose name is the old
+    /// descriptor's).
+    None,
+    /// The return value.
+    Ret,
+    /// The two `int`s argument `i` points to (pipe, pipe2, socketpair),
+    /// as captured at the exit.
+    Pair(u8),
 }
 
 /// How one argument's memory is captured.
@@ -497,6 +521,50 @@ impl Arch {
         t.get(nr as usize).unwrap_or(&NONE)
     }
 
+    /// Which descriptors a successful call of `nr` made (see
+    /// [`ARG_FD_NAME`]).
+    #[inline]
+    pub fn made_fds(self, nr: u64) -> MadeFds {
+        use Sysno as S;
+        let Some(sys) = u32::try_from(nr).ok().and_then(|n| self.sysno(n)) else {
+            return MadeFds::None;
+        };
+        match sys {
+            S::pipe | S::pipe2 => MadeFds::Pair(0),
+            S::socketpair => MadeFds::Pair(3),
+            S::open
+            | S::openat
+            | S::openat2
+            | S::creat
+            | S::open_by_handle_at
+            | S::socket
+            | S::accept
+            | S::accept4
+            | S::epoll_create
+            | S::epoll_create1
+            | S::eventfd
+            | S::eventfd2
+            | S::timerfd_create
+            | S::signalfd
+            | S::signalfd4
+            | S::memfd_create
+            | S::memfd_secret
+            | S::inotify_init
+            | S::inotify_init1
+            | S::fanotify_init
+            | S::pidfd_open
+            | S::pidfd_getfd
+            | S::perf_event_open
+            | S::userfaultfd
+            | S::io_uring_setup
+            | S::fsopen
+            | S::fsmount
+            | S::fspick
+            | S::open_tree => MadeFds::Ret,
+            _ => MadeFds::None,
+        }
+    }
+
     /// What to capture of syscall `nr` called with `args`:
     /// [`Arch::capture_sig`] with every [`Arg::If`] decided by the arguments.
     #[inline]
@@ -537,6 +605,19 @@ mod tests {
         assert_eq!(lookup(Sysno::write as u64)[1], Arg::InBuf(2));
         assert_eq!(lookup(Sysno::openat as u64)[1], Arg::Path);
         assert_eq!(lookup(Sysno::execve as u64)[1], Arg::StrArray);
+    }
+
+    #[test]
+    fn made_descriptors_are_the_return_value_or_a_pair_and_never_a_dup() {
+        assert_eq!(X.made_fds(Sysno::openat as u64), MadeFds::Ret);
+        assert_eq!(X.made_fds(Sysno::socket as u64), MadeFds::Ret);
+        assert_eq!(X.made_fds(Sysno::pipe2 as u64), MadeFds::Pair(0));
+        assert_eq!(X.made_fds(Sysno::socketpair as u64), MadeFds::Pair(3));
+        assert_eq!(X.made_fds(Sysno::dup2 as u64), MadeFds::None);
+        assert_eq!(X.made_fds(Sysno::read as u64), MadeFds::None);
+        assert_eq!(X.made_fds(u64::MAX), MadeFds::None);
+        // aarch64's openat is 56.
+        assert_eq!(A.made_fds(56), MadeFds::Ret);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use crate::arch;
 use crate::memory::{MemReader, Region};
-use ptrec_abi::capture::{Arg, RECORDS_MAX};
+use ptrec_abi::capture::{Arg, MadeFds, ARG_FD_NAME, RECORDS_MAX};
 use ptrec_format::{mem_flags, CaptureBuf, Regs};
 
 /// Paths are read whole: the kernel refuses longer ones.
@@ -47,6 +47,8 @@ pub struct Capture {
     strbuf: Vec<u8>,
     ptrs: Vec<u64>,
     hdr: Vec<u8>,
+    /// The target of a descriptor's /proc link ([`Capture::fd_names`]).
+    link: Vec<u8>,
 }
 
 impl Capture {
@@ -61,6 +63,7 @@ impl Capture {
             strbuf: Vec::new(),
             ptrs: Vec::new(),
             hdr: Vec::new(),
+            link: vec![0; PATH_MAX],
         }
     }
 
@@ -173,6 +176,63 @@ impl Capture {
                 _ => {}
             }
         }
+        self.fd_names(tid, nr, ret, out);
+    }
+
+    /// syscall-exit-stop of a call that made descriptors: what
+    /// `/proc/TID/fd/FD` names each ([`ARG_FD_NAME`]), read while the
+    /// thread is stopped with the descriptor just installed, as strace's
+    /// `-y` reads it.
+    fn fd_names(&mut self, tid: i32, nr: u64, ret: i64, out: &mut CaptureBuf) {
+        let fds = match arch::ABI.made_fds(nr) {
+            MadeFds::None => return,
+            MadeFds::Ret => [i32::try_from(ret).ok(), None],
+            MadeFds::Pair(arg) => {
+                let pair = out
+                    .iter()
+                    .find(|m| m.arg == arg && m.flags & mem_flags::AT_EXIT != 0)
+                    .and_then(|m| m.data.get(..8))
+                    .map(|d| {
+                        let int =
+                            |k: usize| i32::from_ne_bytes([d[k], d[k + 1], d[k + 2], d[k + 3]]);
+                        [Some(int(0)), Some(int(4))]
+                    });
+                match pair {
+                    Some(p) => p,
+                    None => return,
+                }
+            }
+        };
+        for fd in fds.into_iter().flatten() {
+            if let Some(n) = self.readlink_fd(tid, fd) {
+                out.push(
+                    ARG_FD_NAME,
+                    mem_flags::AT_EXIT | mem_flags::STRING,
+                    fd as u64,
+                    &self.link[..n],
+                );
+            }
+        }
+    }
+
+    /// `readlink("/proc/TID/fd/FD")` into `self.link`: its length, `None`
+    /// when it failed (the thread or the descriptor is gone).
+    fn readlink_fd(&mut self, tid: i32, fd: i32) -> Option<usize> {
+        use std::io::Write as _;
+        let mut path = [0u8; 48];
+        let room = path.len() - 1;
+        let mut w = &mut path[..room];
+        write!(w, "/proc/{tid}/fd/{fd}").ok()?;
+        // SAFETY: `path` is NUL-terminated (its last byte is never
+        // written) and `link` is a buffer of the length passed.
+        let n = unsafe {
+            libc::readlink(
+                path.as_ptr().cast(),
+                self.link.as_mut_ptr().cast(),
+                self.link.len(),
+            )
+        };
+        usize::try_from(n).ok()
     }
 
     /// syscall-exit-stop of a call interrupted to be restarted: only its

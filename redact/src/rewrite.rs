@@ -35,6 +35,10 @@ use ptrec_format::{
 };
 
 use crate::fds::{link_kind, FdTable};
+
+/// The capture `arg` of what /proc named a descriptor a call made
+/// (FORMAT.md, section 4; `ptrec_abi::capture::ARG_FD_NAME`).
+const ARG_FD_NAME: u8 = 7;
 use crate::paths::PathHasher;
 use crate::policy::{FdKind, Policy};
 use crate::secrets::{argv_secrets, first_secret};
@@ -96,6 +100,9 @@ fn classify(nr: u64, m: &Mem<'_>) -> Class {
         | (S::memfd_create, 0) => Class::Str,
         (S::getcwd, 0) | (S::readlink, 1) | (S::readlinkat, 2) => Class::Path,
         (_, 0..=5) if m.flags & mem_flags::STRING != 0 => Class::Path,
+        // What /proc named a descriptor the call made: a path, or
+        // `pipe:[N]` and the like, which name no file.
+        (_, ARG_FD_NAME) if m.data.starts_with(b"/") => Class::Path,
         _ => Class::Other,
     }
 }
