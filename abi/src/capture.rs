@@ -44,6 +44,8 @@ pub fn interrupted_to_restart(ret: i64) -> bool {
 /// path with every symbolic link resolved, `pipe:[N]`, `socket:[N]`,
 /// `anon_inode:[eventfd]`): what strace's `-y` shows, which the call's
 /// arguments alone do not tell (a path through a symbolic link, an inode).
+/// After chdir and fchdir, `addr` is `AT_FDCWD` (-100) and the bytes what
+/// `/proc/TID/cwd` names: the working directory, its links resolved.
 pub const ARG_FD_NAME: u8 = 7;
 
 /// Where the descriptors a successful call made are, for [`ARG_FD_NAME`].
@@ -57,6 +59,8 @@ pub enum MadeFds {
     /// The two `int`s argument `i` points to (pipe, pipe2, socketpair),
     /// as captured at the exit.
     Pair(u8),
+    /// No descriptor, but a new working directory (chdir, fchdir).
+    Cwd,
 }
 
 /// How one argument's memory is captured.
@@ -531,6 +535,7 @@ impl Arch {
         };
         match sys {
             S::pipe | S::pipe2 => MadeFds::Pair(0),
+            S::chdir | S::fchdir => MadeFds::Cwd,
             S::socketpair => MadeFds::Pair(3),
             S::open
             | S::openat
@@ -614,6 +619,7 @@ mod tests {
         assert_eq!(X.made_fds(Sysno::pipe2 as u64), MadeFds::Pair(0));
         assert_eq!(X.made_fds(Sysno::socketpair as u64), MadeFds::Pair(3));
         assert_eq!(X.made_fds(Sysno::dup2 as u64), MadeFds::None);
+        assert_eq!(X.made_fds(Sysno::fchdir as u64), MadeFds::Cwd);
         assert_eq!(X.made_fds(Sysno::read as u64), MadeFds::None);
         assert_eq!(X.made_fds(u64::MAX), MadeFds::None);
         // aarch64's openat is 56.

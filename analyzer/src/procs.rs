@@ -222,7 +222,8 @@ pub struct Op {
     pub kind: OpKind,
     /// What `/proc/TID/fd/FD` named each descriptor the call made, as rec
     /// read it at the exit (capture [`ARG_FD_NAME`]): a path with its
-    /// symbolic links resolved, `pipe:[N]`, `socket:[N]`. Empty when the
+    /// symbolic links resolved, `pipe:[N]`, `socket:[N]`; after chdir and
+    /// fchdir, for `AT_FDCWD`, the new working directory. Empty when the
     /// trace does not hold it (older traces, calls that make none).
     pub names: Vec<(i32, Vec<u8>)>,
 }
@@ -577,7 +578,12 @@ impl Procs {
         self.apply_op(op);
         if op.ok() {
             for (fd, name) in &op.names {
-                if let Some(o) = self.fd(op.tid, *fd) {
+                if *fd == AT_FDCWD {
+                    // chdir's: the directory the kernel went to, which a
+                    // path through a symbolic link or `..` does not tell.
+                    let fs = self.task(op.tid).fs;
+                    self.cwds[fs] = name.clone();
+                } else if let Some(o) = self.fd(op.tid, *fd) {
                     self.proc_names.insert(o, name.clone());
                 }
             }
@@ -1230,9 +1236,12 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
         _ => return None,
     };
     let names = match kind {
-        K::Open { .. } | K::Pair { .. } | K::NewFd { .. } | K::Accept { .. } | K::Memfd { .. } => {
-            made_names(x)
-        }
+        K::Open { .. }
+        | K::Pair { .. }
+        | K::NewFd { .. }
+        | K::Accept { .. }
+        | K::Memfd { .. }
+        | K::Path { kind: P::Chdir, .. } => made_names(x),
         _ => Vec::new(),
     };
     Some(Op {
@@ -1773,6 +1782,69 @@ mod tests {
     fn name(p: &Procs, fd: i32) -> Option<String> {
         p.fd_name(1, fd, false)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
+    }
+
+    /// What rec read from /proc at an exit (capture [`ARG_FD_NAME`]).
+    fn proc_name(fd: i32, name: &[u8]) -> Mem<'_> {
+        Mem {
+            arg: ARG_FD_NAME,
+            flags: mem_flags::AT_EXIT | mem_flags::STRING,
+            addr: fd as u64,
+            data: name,
+            redacted: None,
+        }
+    }
+
+    #[test]
+    fn dash_y_names_a_descriptor_as_proc_did_when_it_was_made() {
+        let mut p = Procs::new(b"/");
+        // A path through a symbolic link: /proc's name, the kernel's.
+        let path = [mem(1, mem_flags::STRING, b"/lib/libc.so.6")];
+        let named = [proc_name(3, b"/usr/lib/libc.so.6")];
+        call(
+            &mut p,
+            "openat",
+            [AT_FDCWD as u64, 0x1000, 0, 0, 0, 0],
+            &path,
+            3,
+            &named,
+        );
+        assert_eq!(name(&p, 3).as_deref(), Some("/usr/lib/libc.so.6"));
+        // The path the call named is still the file's (files, export).
+        assert_eq!(p.fd_path(1, 3).as_deref(), Some(&b"/lib/libc.so.6"[..]));
+        // A dup is the same object, so the same name.
+        call(&mut p, "dup", [3, 0, 0, 0, 0, 0], &[], 4, &[]);
+        assert_eq!(name(&p, 4).as_deref(), Some("/usr/lib/libc.so.6"));
+        // A pipe's inode; both ends.
+        let fds = [mem(0, mem_flags::AT_EXIT, &[5, 0, 0, 0, 6, 0, 0, 0])];
+        let mut out = fds.to_vec();
+        out.push(proc_name(5, b"pipe:[77]"));
+        out.push(proc_name(6, b"pipe:[77]"));
+        call(&mut p, "pipe2", [0x1000, 0, 0, 0, 0, 0], &[], 0, &out);
+        assert_eq!(name(&p, 6).as_deref(), Some("pipe:[77]"));
+        // A socket: its inode under -y, its protocol under -yy.
+        call(
+            &mut p,
+            "socket",
+            [1, 1, 0, 0, 0, 0],
+            &[],
+            7,
+            &[proc_name(7, b"socket:[9]")],
+        );
+        assert_eq!(name(&p, 7).as_deref(), Some("socket:[9]"));
+        let full = p.fd_name(1, 7, true).map(|b| b.into_owned());
+        assert_eq!(full.as_deref(), Some(&b"UNIX"[..]));
+        // chdir through a link: the directory the kernel went to.
+        let dir = [mem(0, mem_flags::STRING, b"/lib")];
+        call(
+            &mut p,
+            "chdir",
+            [0x1000, 0, 0, 0, 0, 0],
+            &dir,
+            0,
+            &[proc_name(AT_FDCWD, b"/usr/lib")],
+        );
+        assert_eq!(p.cwd(1), b"/usr/lib");
     }
 
     #[test]

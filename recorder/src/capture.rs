@@ -10,6 +10,8 @@ use crate::memory::{MemReader, Region};
 use ptrec_abi::capture::{Arg, MadeFds, ARG_FD_NAME, RECORDS_MAX};
 use ptrec_format::{mem_flags, CaptureBuf, Regs};
 
+/// The `dirfd` of the working directory (and [`ARG_FD_NAME`]'s `addr` for it).
+const AT_FDCWD: i32 = -100;
 /// Paths are read whole: the kernel refuses longer ones.
 const PATH_MAX: usize = 4096;
 /// At most this many argv/envp elements are captured per array.
@@ -182,10 +184,11 @@ impl Capture {
     /// syscall-exit-stop of a call that made descriptors: what
     /// `/proc/TID/fd/FD` names each ([`ARG_FD_NAME`]), read while the
     /// thread is stopped with the descriptor just installed, as strace's
-    /// `-y` reads it.
+    /// `-y` reads it; after chdir and fchdir, what `/proc/TID/cwd` names.
     fn fd_names(&mut self, tid: i32, nr: u64, ret: i64, out: &mut CaptureBuf) {
         let fds = match arch::ABI.made_fds(nr) {
             MadeFds::None => return,
+            MadeFds::Cwd => [Some(AT_FDCWD), None],
             MadeFds::Ret => [i32::try_from(ret).ok(), None],
             MadeFds::Pair(arg) => {
                 let pair = out
@@ -215,14 +218,19 @@ impl Capture {
         }
     }
 
-    /// `readlink("/proc/TID/fd/FD")` into `self.link`: its length, `None`
-    /// when it failed (the thread or the descriptor is gone).
+    /// `readlink("/proc/TID/fd/FD")` (`/proc/TID/cwd` for `AT_FDCWD`)
+    /// into `self.link`: its length, `None` when it failed (the thread or
+    /// the descriptor is gone).
     fn readlink_fd(&mut self, tid: i32, fd: i32) -> Option<usize> {
         use std::io::Write as _;
         let mut path = [0u8; 48];
         let room = path.len() - 1;
         let mut w = &mut path[..room];
-        write!(w, "/proc/{tid}/fd/{fd}").ok()?;
+        if fd == AT_FDCWD {
+            write!(w, "/proc/{tid}/cwd").ok()?;
+        } else {
+            write!(w, "/proc/{tid}/fd/{fd}").ok()?;
+        }
         // SAFETY: `path` is NUL-terminated (its last byte is never
         // written) and `link` is a buffer of the length passed.
         let n = unsafe {

@@ -909,12 +909,14 @@ fn git(dir: &Path, env: &[(&str, std::ffi::OsString)], args: &[&str]) {
 }
 
 #[test]
-fn replay_y_of_cat_ls_git_status_python_and_every_decoder_class_equals_strace_f_y_line_for_line() {
+fn replay_y_of_cat_ls_git_status_python_a_cd_through_a_link_and_every_decoder_class_equals_strace_f_y_line_for_line(
+) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("d");
     std::fs::create_dir(&d).unwrap();
     std::fs::write(d.join("text"), "a file\nof two lines\n").unwrap();
     std::os::unix::fs::symlink("text", d.join("link")).unwrap();
+    std::os::unix::fs::symlink("d", dir.path().join("dlink")).unwrap();
     let home = dir.path().join("home");
     std::fs::create_dir(&home).unwrap();
     // The same environment for both runs, and one that makes the
@@ -959,6 +961,13 @@ fn replay_y_of_cat_ls_git_status_python_and_every_decoder_class_equals_strace_f_
     let cmds: Vec<(Vec<std::ffi::OsString>, &Path, &dyn Fn())> = vec![
         (os(&["cat", "text"]), &d, &nothing),
         (os(&["ls", "-la", "."]), &d, &nothing),
+        // A working directory reached through a symbolic link: -y names
+        // the directory the kernel went to.
+        (
+            os(&["sh", "-c", "cd dlink && exec cat text"]),
+            dir.path(),
+            &nothing,
+        ),
         // --no-optional-locks: status does not refresh the index, whose
         // stat data would then differ between the runs.
         (
