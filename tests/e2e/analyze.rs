@@ -893,6 +893,9 @@ fn strace_y_and_replay_y_lines(
     (want, comparable(&String::from_utf8_lossy(&r.stdout), false))
 }
 
+/// A command, the directory it runs in, and what prepares each of its runs.
+type Case<'a> = (Vec<std::ffi::OsString>, &'a Path, &'a dyn Fn());
+
 /// `git` run in `dir` with `env` and a fixed identity and date.
 fn git(dir: &Path, env: &[(&str, std::ffi::OsString)], args: &[&str]) {
     let o = Command::new("git")
@@ -958,7 +961,7 @@ fn replay_y_of_cat_ls_git_status_python_a_cd_through_a_link_and_every_decoder_cl
             .map(Into::into)
             .collect::<Vec<std::ffi::OsString>>()
     };
-    let cmds: Vec<(Vec<std::ffi::OsString>, &Path, &dyn Fn())> = vec![
+    let cmds: Vec<Case<'_>> = vec![
         (os(&["cat", "text"]), &d, &nothing),
         (os(&["ls", "-la", "."]), &d, &nothing),
         // A working directory reached through a symbolic link: -y names
