@@ -305,6 +305,18 @@ impl Engine {
                 cwd: &t.cwd,
             });
         }
+        // What its descriptors are (FORMAT.md's open-fd records), for the
+        // views that name them.
+        for f in crate::attach::open_fds(att.pid) {
+            self.sink.emit(&Record::OpenFd {
+                tid: att.pid,
+                time: mono_ns(),
+                fd: f.fd,
+                flags: f.flags,
+                pos: f.pos,
+                target: &f.target,
+            });
+        }
     }
 
     /// Records an INFO note (for example why a `-p` target was not attached).
