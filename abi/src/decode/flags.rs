@@ -95,6 +95,37 @@ pub(crate) const PIPE_FLAGS_AARCH64: FlagSet = FlagSet {
     ],
 };
 
+/// personality(2)'s flags, above the type byte (linux/personality.h).
+pub(crate) const PERSONALITY_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0x0020000, "UNAME26"),
+        (0x0040000, "ADDR_NO_RANDOMIZE"),
+        (0x0080000, "FDPIC_FUNCPTRS"),
+        (0x0100000, "MMAP_PAGE_ZERO"),
+        (0x0200000, "ADDR_COMPAT_LAYOUT"),
+        (0x0400000, "READ_IMPLIES_EXEC"),
+        (0x0800000, "ADDR_LIMIT_32BIT"),
+        (0x1000000, "SHORT_INODE"),
+        (0x2000000, "WHOLE_SECONDS"),
+        (0x4000000, "STICKY_TIMEOUTS"),
+        (0x8000000, "ADDR_LIMIT_3GB"),
+    ],
+};
+
+/// personality(2)'s types, the low byte of a persona: the ones whose
+/// value is that byte alone (strace looks the byte up in the whole list).
+pub(crate) const PERSONALITY_TYPES: &[(u64, &str)] = &[
+    (0x00, "PER_LINUX"),
+    (0x06, "PER_BSD"),
+    (0x08, "PER_LINUX32"),
+    (0x0c, "PER_RISCOS"),
+    (0x0f, "PER_OSF4"),
+    (0x10, "PER_HPUX"),
+    (0xff, "PER_MASK"),
+];
+
 pub(crate) const CLOSE_RANGE: FlagSet = FlagSet {
     zero: "0",
     zero_mask: 0,

@@ -196,6 +196,9 @@ enum K {
     Flags(&'static FlagSet),
     /// pipe2's and dup3's flags (O_DIRECT's value is the architecture's).
     PipeFlags,
+    /// personality(2)'s persona: `PER_LINUX|ADDR_NO_RANDOMIZE`, or
+    /// `0xffffffff` (the query).
+    Persona,
     /// A value named from a table (an int argument: its low 32 bits).
     Named(&'static [(u64, &'static str)]),
     /// futex(2) operation: the command and its PRIVATE/CLOCK_REALTIME bits.
@@ -562,6 +565,7 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "ioctl" => &[Fd, Named(IOCTL), IoctlArg],
         "fcntl" => &[Fd, Named(FCNTL), FcntlArg],
         "prctl" => &[Named(PRCTL), PrctlArgs],
+        "personality" => &[Persona],
         "sysinfo" => &[Sysinfo],
         "getxattr" | "lgetxattr" => &[Str, Str, Out, U],
         "fgetxattr" => &[Fd, Str, Out, U],
@@ -911,8 +915,8 @@ pub fn arg_types(arch: Arch, nr: u32) -> [ArgType; 6] {
             Str if matches!(roles[i], Role::Path | Role::PathAt { .. }) => ArgType::Path,
             Str | OutStr => ArgType::String,
             In(_) | Out | OptVal => ArgType::Buffer,
-            Flags(_) | OFlags | PipeFlags | TypeMode | Named(_) | Sig | FutexOp | Proto
-            | SockLevel | SockOpt => ArgType::Flags,
+            Flags(_) | OFlags | PipeFlags | Persona | TypeMode | Named(_) | Sig | FutexOp
+            | Proto | SockLevel | SockOpt => ArgType::Flags,
             X => ArgType::Pointer,
             Argv | Envp | Iov(_) | IovOut(_) | SigsetIn | SigsetOut | Fds2 | Pollfds
             | GidsIn(_) | GidsOut | Sembufs(_) | Mmsgs | Dirents => ArgType::Array,
@@ -1098,6 +1102,8 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
         }
         Flags(set) => push_flags(s, u64::from(v as u32), set),
         PipeFlags => push_flags(s, u64::from(v as u32), pipe_set(cx.call.arch)),
+        Persona if v as u32 == u32::MAX => s.push_str("0xffffffff"),
+        Persona => push_persona(s, v as u32),
         FutexOp => s.push_str(&futex_op(u64::from(v as u32))),
         Named(names) => push_named(s, names, u64::from(v as u32)),
         Oct => {
@@ -2103,11 +2109,40 @@ pub fn write_return(out: &mut String, call: &Call<'_, '_>, style: &Style<'_>) {
             0 | 1030 => cx.fd(s, ret as i32),
             _ => push_i64(s, ret),
         },
+        // strace: the persona in hex, then named.
+        "personality" => {
+            if ret == 0 {
+                s.push('0');
+            } else {
+                push_hex(s, ret as u64);
+            }
+            s.push_str(" (");
+            push_persona(s, ret as u32);
+            s.push(')');
+        }
         "prctl" if args[0] as u32 == 3 => {
             let _ = write!(s, "{ret} ({})", named(SUID_DUMP, ret as u64));
         }
         _ if info.returns_fd => cx.fd(s, ret as i32),
         _ => push_i64(s, ret),
+    }
+}
+
+/// A persona as strace writes it: the type (its low byte) by name, then
+/// the flags (`PER_LINUX|ADDR_NO_RANDOMIZE`).
+fn push_persona(s: &mut String, pers: u32) {
+    let ty = u64::from(pers & 0xff);
+    match PERSONALITY_TYPES.iter().find(|(n, _)| *n == ty) {
+        Some((_, name)) => s.push_str(name),
+        None => {
+            push_hex(s, ty);
+            s.push_str(" /* PER_??? */");
+        }
+    }
+    let flags = u64::from(pers & !0xff);
+    if flags != 0 {
+        s.push('|');
+        push_flags(s, flags, &PERSONALITY_FLAGS);
     }
 }
 

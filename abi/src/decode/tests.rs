@@ -754,3 +754,25 @@ fn aarch64_calls_are_decoded_with_aarch64_s_numbers_flags_and_layouts() {
         "<... resuming interrupted clock_nanosleep ...>"
     );
 }
+
+#[test]
+fn personality_names_the_type_and_flags_of_the_persona_and_of_the_result() {
+    assert_eq!(
+        line("personality", [0x40000, 0, 0, 0, 0, 0], 0, &[], &[]),
+        "personality(PER_LINUX|ADDR_NO_RANDOMIZE) = 0 (PER_LINUX)"
+    );
+    assert_eq!(
+        line(
+            "personality",
+            [0xffff_ffff, 0, 0, 0, 0, 0],
+            0x40000,
+            &[],
+            &[]
+        ),
+        "personality(0xffffffff) = 0x40000 (PER_LINUX|ADDR_NO_RANDOMIZE)"
+    );
+    assert_eq!(
+        line("personality", [0x8, 0, 0, 0, 0, 0], 0x1, &[], &[]),
+        "personality(PER_LINUX32) = 0x1 (0x1 /* PER_??? */)"
+    );
+}
