@@ -695,6 +695,46 @@ mod tests {
     }
 
     #[test]
+    fn the_descriptors_a_call_made_are_named_as_proc_names_them() {
+        use std::os::fd::AsRawFd;
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().canonicalize().unwrap().join("file");
+        std::fs::write(&real, b"x").unwrap();
+        std::os::unix::fs::symlink(&real, d.path().join("link")).unwrap();
+        let f = std::fs::File::open(d.path().join("link")).unwrap();
+        let fd = f.as_raw_fd();
+        let mut c = Capture::new(32);
+        let mut out = CaptureBuf::new();
+        c.at_exit(me(), Sysno::openat as u64, &[0; 6], fd.into(), &mut out);
+        let name = real.into_os_string().into_encoded_bytes();
+        let flags = mem_flags::AT_EXIT | mem_flags::STRING;
+        assert_eq!(caps(&out), vec![(ARG_FD_NAME, flags, fd as u64, name)]);
+        // A dup names nothing (its name is the old descriptor's); neither
+        // does a failed call.
+        out.clear();
+        c.at_exit(me(), Sysno::dup as u64, &[0; 6], fd.into(), &mut out);
+        c.at_exit(me(), Sysno::openat as u64, &[0; 6], -2, &mut out);
+        assert!(caps(&out).is_empty());
+        // pipe2: both ends, from the fds the call wrote.
+        let mut fds = [0i32; 2];
+        // SAFETY: a valid 2-int array.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        out.clear();
+        let args = [fds.as_ptr() as u64, 0, 0, 0, 0, 0];
+        c.at_exit(me(), Sysno::pipe2 as u64, &args, 0, &mut out);
+        let v = caps(&out);
+        assert_eq!(v.len(), 3, "{v:?}");
+        assert_eq!((v[1].0, v[1].2), (ARG_FD_NAME, fds[0] as u64));
+        assert!(v[1].3.starts_with(b"pipe:["), "{v:?}");
+        assert_eq!(v[1].3, v[2].3);
+        // SAFETY: closing the pipe made above.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+    }
+
+    #[test]
     fn bad_pointer_is_unreadable() {
         let mut c = Capture::new(64);
         let mut out = CaptureBuf::new();

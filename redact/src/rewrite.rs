@@ -590,4 +590,32 @@ mod tests {
         let to_pipe = red.record(&enter(Sysno::write, [1, 0x10, 4, 0, 0, 0], &cb), mems);
         assert_eq!(to_pipe[0], (1, b"data".to_vec(), None));
     }
+
+    #[test]
+    fn hashing_paths_hashes_the_proc_names_of_descriptors_too() {
+        let policy = Policy::parse("paths=hash").expect("policy");
+        let h = PathHasher::with_key(b"k");
+        let mut red = Redactor::new(policy, Some(PathHasher::with_key(b"k")));
+        let mut cb = CaptureBuf::new();
+        let named = mem_flags::AT_EXIT | mem_flags::STRING;
+        cb.push(ARG_FD_NAME, named, 3, b"/usr/lib/libc.so.6");
+        cb.push(ARG_FD_NAME, named, 4, b"pipe:[12]");
+        let exit = Record::SyscallExit {
+            tid: 7,
+            time: 2,
+            stime_us: None,
+            nr: Sysno::openat as u64,
+            ret: 3,
+            regs: None,
+            mem: cb.captures(),
+        };
+        let got = red.record(&exit, mems);
+        assert_eq!(
+            got,
+            vec![
+                (ARG_FD_NAME, h.hash(b"/usr/lib/libc.so.6"), None),
+                (ARG_FD_NAME, b"pipe:[12]".to_vec(), None),
+            ]
+        );
+    }
 }
