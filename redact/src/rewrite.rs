@@ -86,8 +86,8 @@ fn classify(nr: u64, m: &Mem<'_>) -> Class {
             | S::recvmsg,
             9,
         ) => buf_fd,
-        (S::setsockopt, 3) | (S::fgetxattr, 2) => buf_fd,
-        (S::getxattr | S::lgetxattr | S::setxattr, 2) => Class::Buffer {
+        (S::setsockopt, 3) | (S::fgetxattr | S::fsetxattr, 2) => buf_fd,
+        (S::getxattr | S::lgetxattr | S::setxattr | S::lsetxattr, 2) => Class::Buffer {
             fd: None,
             path: Some(0),
         },
@@ -95,7 +95,18 @@ fn classify(nr: u64, m: &Mem<'_>) -> Class {
             fd: None,
             path: None,
         },
-        (S::getxattr | S::lgetxattr | S::fgetxattr | S::setxattr, 1)
+        (
+            S::getxattr
+            | S::lgetxattr
+            | S::fgetxattr
+            | S::setxattr
+            | S::lsetxattr
+            | S::fsetxattr
+            | S::removexattr
+            | S::lremovexattr
+            | S::fremovexattr,
+            1,
+        )
         | (S::mount, 2)
         | (S::memfd_create, 0) => Class::Str,
         (S::getcwd, 0) | (S::readlink, 1) | (S::readlinkat, 2) => Class::Path,

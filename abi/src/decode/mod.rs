@@ -199,6 +199,9 @@ enum K {
     /// personality(2)'s persona: `PER_LINUX|ADDR_NO_RANDOMIZE`, or
     /// `0xffffffff` (the query).
     Persona,
+    /// getxattr's value, listxattr's list: as [`K::Out`], but the address
+    /// when the size (argument N) is 0, a query of the size.
+    XattrOut(usize),
     /// A value named from a table (an int argument: its low 32 bits).
     Named(&'static [(u64, &'static str)]),
     /// futex(2) operation: the command and its PRIVATE/CLOCK_REALTIME bits.
@@ -347,7 +350,8 @@ impl K {
     fn is_output(self) -> bool {
         matches!(
             self,
-            Out | Stat
+            Out | XattrOut(_)
+                | Stat
                 | Statfs
                 | Statx
                 | Sysinfo
@@ -466,7 +470,7 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "mkdirat" | "fchmodat" => &[Fd, Str, Oct],
         "rename" | "symlink" | "link" => &[Str, Str],
         "renameat" => &[Fd, Str, Fd, Str],
-        "renameat2" => &[Fd, Str, Fd, Str, X],
+        "renameat2" => &[Fd, Str, Fd, Str, Flags(&RENAME_FLAGS)],
         "linkat" => &[Fd, Str, Fd, Str, Flags(&AT)],
         "symlinkat" => &[Str, Fd, Str],
         "chown" | "lchown" => &[Str, Id, Id],
@@ -499,8 +503,8 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "mount" => &[Str, Str, Str, Flags(&MS_FLAGS), X],
         "umount2" => &[Str, Flags(&UMOUNT_FLAGS)],
         "sethostname" | "setdomainname" => &[In(1), U],
-        "listxattr" | "llistxattr" => &[Str, Out, U],
-        "flistxattr" => &[Fd, Out, U],
+        "listxattr" | "llistxattr" => &[Str, XattrOut(2), U],
+        "flistxattr" => &[Fd, XattrOut(2), U],
         "time" => &[TimeOut],
         "sched_setaffinity" => &[I32, U, CpuSetIn(1)],
         "sched_getaffinity" => &[I32, U, CpuSetOut],
@@ -567,9 +571,9 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "prctl" => &[Named(PRCTL), PrctlArgs],
         "personality" => &[Persona],
         "sysinfo" => &[Sysinfo],
-        "getxattr" | "lgetxattr" => &[Str, Str, Out, U],
-        "fgetxattr" => &[Fd, Str, Out, U],
-        "setxattr" | "lsetxattr" => &[Str, Str, In(3), U, X],
+        "getxattr" | "lgetxattr" => &[Str, Str, XattrOut(3), U],
+        "fgetxattr" => &[Fd, Str, XattrOut(3), U],
+        "setxattr" | "lsetxattr" => &[Str, Str, In(3), U, Flags(&XATTR_FLAGS)],
         "getdents64" | "getdents" => &[Fd, Dirents, U],
         "rt_sigaction" => &[Sig, SigactionIn, SigactionOut, U],
         "rt_sigprocmask" => &[Named(SIG_HOW), SigsetIn, SigsetOut, U],
@@ -622,7 +626,7 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "eventfd" => &[U32],
         "sched_get_priority_max" | "sched_get_priority_min" => &[Named(SCHED_POLICY)],
         "sched_getscheduler" => &[I32],
-        "fsetxattr" => &[Fd, Str, In(3), U, X],
+        "fsetxattr" => &[Fd, Str, In(3), U, Flags(&XATTR_FLAGS)],
         "removexattr" | "lremovexattr" => &[Str, Str],
         "fremovexattr" => &[Fd, Str],
         "restart_syscall" | "getpid" | "getppid" | "gettid" | "getuid" | "geteuid" | "getgid"
@@ -914,7 +918,7 @@ pub fn arg_types(arch: Arch, nr: u32) -> [ArgType; 6] {
             Fd => ArgType::Fd,
             Str if matches!(roles[i], Role::Path | Role::PathAt { .. }) => ArgType::Path,
             Str | OutStr => ArgType::String,
-            In(_) | Out | OptVal => ArgType::Buffer,
+            In(_) | Out | XattrOut(_) | OptVal => ArgType::Buffer,
             Flags(_) | OFlags | PipeFlags | Persona | TypeMode | Named(_) | Sig | FutexOp
             | Proto | SockLevel | SockOpt => ArgType::Flags,
             X => ArgType::Pointer,
@@ -1106,9 +1110,7 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
         Persona => push_persona(s, v as u32),
         FutexOp => s.push_str(&futex_op(u64::from(v as u32))),
         Named(names) => push_named(s, names, u64::from(v as u32)),
-        Oct => {
-            let _ = write!(s, "0{:o}", v as u32);
-        }
+        Oct => push_mode_oct(s, v as u32),
         TypeMode => {
             let m = v as u32;
             match mode_type_name(m) {
@@ -1135,6 +1137,8 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             Some(m) => s.push_str(&sysinfo_text(cx.l, m.data)),
             None => push_ptr(s, v),
         },
+        XattrOut(n) if args[n] == 0 => push_ptr(s, v),
+        XattrOut(_) => fmt_arg(s, Out, i, cx),
         Str | In(_) | Out => {
             if v == 0 {
                 s.push_str("NULL");
@@ -1730,7 +1734,8 @@ fn fcntl_arg(s: &mut String, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             Some(m) => flock(cx.l, s, m.data, false),
             None => push_ptr(s, v),
         },
-        0 | 1030 => cx.fd(s, v as i32),
+        // F_DUPFD's argument is the lowest number the copy may get, not a
+        // descriptor: a number under -y too.
         _ => {
             let _ = write!(s, "{}", v as u32 as i32);
         }
@@ -1773,6 +1778,10 @@ fn ioctl_arg(s: &mut String, i: usize, cx: &Cx<'_, '_, '_, '_>) {
         },
         // FIOCLEX/FIONCLEX take no argument.
         0x5450 | 0x5451 => {}
+        // FICLONE's source descriptor, shown as a number.
+        0x4004_9409 => {
+            let _ = write!(s, "{}", v as u32 as i32);
+        }
         _ => push_ptr(s, v),
     }
 }
@@ -2029,9 +2038,7 @@ pub fn write_return(out: &mut String, call: &Call<'_, '_>, style: &Style<'_>) {
     let s = out;
     match name {
         "mmap" | "brk" | "mremap" | "shmat" => push_hex(s, ret as u64),
-        "umask" => {
-            let _ = write!(s, "0{:o}", ret as u32);
-        }
+        "umask" => push_mode_oct(s, ret as u32),
         "poll" | "ppoll" => {
             if ret == 0 {
                 s.push_str("0 (Timeout)");
@@ -2126,6 +2133,20 @@ pub fn write_return(out: &mut String, call: &Call<'_, '_>, style: &Style<'_>) {
         _ if info.returns_fd => cx.fd(s, ret as i32),
         _ => push_i64(s, ret),
     }
+}
+
+/// A mode or mask in octal as strace writes one (`%#03o`): `000`, `022`,
+/// `0644`.
+fn push_mode_oct(s: &mut String, v: u32) {
+    let o = if v == 0 {
+        "0".to_string()
+    } else {
+        format!("0{v:o}")
+    };
+    for _ in o.len()..3 {
+        s.push('0');
+    }
+    s.push_str(&o);
 }
 
 /// A persona as strace writes it: the type (its low byte) by name, then

@@ -776,3 +776,72 @@ fn personality_names_the_type_and_flags_of_the_persona_and_of_the_result() {
         "personality(PER_LINUX32) = 0x1 (0x1 /* PER_??? */)"
     );
 }
+
+#[test]
+fn modes_renameat2_and_xattr_flags_and_ficlone_are_shown_as_strace_shows_them() {
+    assert_eq!(
+        line("umask", [0, 0, 0, 0, 0, 0], 0o22, &[], &[]),
+        "umask(000) = 022"
+    );
+    assert_eq!(
+        line("umask", [0o22, 0, 0, 0, 0, 0], 0, &[], &[]),
+        "umask(022) = 000"
+    );
+    assert_eq!(
+        line("umask", [0o7, 0, 0, 0, 0, 0], 0o777, &[], &[]),
+        "umask(007) = 0777"
+    );
+    let (old, new) = (b"a".as_slice(), b"b".as_slice());
+    let paths = [
+        Mem {
+            flags: mem_flags::STRING,
+            ..enter(1, 0x10, old)
+        },
+        Mem {
+            flags: mem_flags::STRING,
+            ..enter(3, 0x20, new)
+        },
+    ];
+    assert_eq!(
+        line(
+            "renameat2",
+            [-100i64 as u64, 0x10, -100i64 as u64, 0x20, 1, 0],
+            0,
+            &paths,
+            &[]
+        ),
+        "renameat2(AT_FDCWD, \"a\", AT_FDCWD, \"b\", RENAME_NOREPLACE) = 0"
+    );
+    let xattr = [
+        Mem {
+            flags: mem_flags::STRING,
+            ..enter(1, 0x10, b"user.x")
+        },
+        enter(2, 0x20, b"v"),
+    ];
+    assert_eq!(
+        line("fsetxattr", [4, 0x10, 0x20, 1, 0, 0], 0, &xattr, &[]),
+        "fsetxattr(4, \"user.x\", \"v\", 1, 0) = 0"
+    );
+    assert_eq!(
+        line("ioctl", [4, 0x4004_9409, 3, 0, 0, 0], -95, &[], &[]),
+        "ioctl(4, BTRFS_IOC_CLONE or FICLONE, 3) = -1 EOPNOTSUPP (Operation not supported)"
+    );
+}
+
+#[test]
+fn an_xattr_size_query_shows_the_buffer_address() {
+    let path = [Mem {
+        flags: mem_flags::STRING,
+        ..enter(0, 0x10, b"d")
+    }];
+    assert_eq!(
+        line("llistxattr", [0x10, 0x5000, 0, 0, 0, 0], 0, &path, &[]),
+        "llistxattr(\"d\", 0x5000, 0) = 0"
+    );
+    let out = [exit(1, 0x5000, b"")];
+    assert_eq!(
+        line("llistxattr", [0x10, 0x5000, 64, 0, 0, 0], 0, &path, &out),
+        "llistxattr(\"d\", \"\", 64) = 0"
+    );
+}
