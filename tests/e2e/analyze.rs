@@ -494,7 +494,8 @@ fn replay_cuts_buffers_at_32_bytes_by_default_as_strace_does_and_s_shows_more() 
 /// before ` = ` collapsed, pids numbered by first appearance, and what
 /// differs between runs masked: addresses, the bytes getrandom returned,
 /// the time a select or ppoll had left, the inode numbers of `-y`'s
-/// `pipe:[N]` and `socket:[N]`, what sysinfo reported.
+/// `pipe:[N]` and `socket:[N]`, what sysinfo reported, statfs's free
+/// counts.
 fn comparable(text: &str, strace_prefix: bool) -> Vec<String> {
     let mut main = None;
     let mut pending: Option<String> = None;
@@ -602,6 +603,16 @@ fn mask_run_values(lines: &[String], pids: &mut Vec<String>) -> Vec<String> {
                 "getrandom(BYTES{}",
                 rest.strip_prefix("...").unwrap_or(rest)
             );
+        }
+        // A file system's free blocks and inodes change with whatever
+        // else writes to it.
+        for key in ["f_bfree=", "f_bavail=", "f_ffree="] {
+            if let Some(k) = s.find(key).map(|k| k + key.len()) {
+                let end = s[k..]
+                    .find(|c: char| !c.is_ascii_digit())
+                    .map_or(s.len(), |e| k + e);
+                s.replace_range(k..end, "N");
+            }
         }
         // The system's counters (uptime, load, free memory, processes)
         // move between the two runs.
@@ -912,7 +923,7 @@ fn git(dir: &Path, env: &[(&str, std::ffi::OsString)], args: &[&str]) {
 }
 
 #[test]
-fn replay_y_of_cat_ls_git_status_python_a_cd_through_a_link_and_every_decoder_class_equals_strace_f_y_line_for_line(
+fn replay_y_of_cat_ls_git_status_python_coreutils_a_cd_through_a_link_and_every_decoder_class_equals_strace_f_y_line_for_line(
 ) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("d");
@@ -955,6 +966,16 @@ fn replay_y_of_cat_ls_git_status_python_a_cd_through_a_link_and_every_decoder_cl
         let _ = std::fs::remove_dir_all(&run);
         std::fs::create_dir(&run).unwrap();
     };
+    // For the commands that change the files they are given: made again
+    // before each run.
+    let m = dir.path().join("m");
+    let fresh_m = || {
+        let _ = std::fs::remove_dir_all(&m);
+        std::fs::create_dir(&m).unwrap();
+        std::fs::write(m.join("text"), "a file\n").unwrap();
+        std::os::unix::fs::symlink("text", m.join("link")).unwrap();
+    };
+    fresh_m();
     let nothing = || {};
     let os = |v: &[&str]| {
         v.iter()
@@ -998,15 +1019,21 @@ fn replay_y_of_cat_ls_git_status_python_a_cd_through_a_link_and_every_decoder_cl
             dir.path(),
             &fresh_run,
         ),
+        // renameat2's flags, umask's 000, unlinkat's, symlink's.
+        (os(&["mv", "text", "moved"]), &m, &fresh_m),
+        (os(&["chmod", "600", "text"]), &m, &fresh_m),
+        (os(&["mkdir", "-p", "x/y/z"]), &m, &fresh_m),
+        (os(&["ln", "-s", "text", "new"]), &m, &fresh_m),
+        (os(&["rm", "-rf", "../m"]), &m, &fresh_m),
     ];
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     for (cmd, cwd, fresh) in cmds {
         let (want, got) = strace_y_and_replay_y_lines(&cmd, cwd, &env, fresh, &out);
-        assert!(want.len() > 40, "{cmd:?}: {want:#?}");
-        // -y named descriptors in most of strace's lines.
+        assert!(want.len() > 30, "{cmd:?}: {want:#?}");
+        // -y named descriptors (the libraries' at least).
         assert!(
-            want.iter().filter(|l| l.contains("</")).count() > 10,
+            want.iter().filter(|l| l.contains("</")).count() > 5,
             "{cmd:?}: {want:#?}"
         );
         let first_diff = (0..want.len().max(got.len())).find(|&i| want.get(i) != got.get(i));

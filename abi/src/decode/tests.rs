@@ -845,3 +845,18 @@ fn an_xattr_size_query_shows_the_buffer_address() {
         "llistxattr(\"d\", \"\", 64) = 0"
     );
 }
+
+#[test]
+fn open_flags_and_statx_masks_are_named_in_strace_s_order() {
+    assert_eq!(
+        flag_names(0o4000 | 0o400 | 0o400000 | 0o2000000 | 0o200000, &OPEN),
+        "O_NOCTTY|O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC|O_DIRECTORY"
+    );
+    assert_eq!(flag_names(0o4010000, &OPEN), "O_SYNC");
+    assert_eq!(flag_names(0o20200000, &OPEN), "O_TMPFILE");
+    assert_eq!(flag_names(0xfff, &STATX_MASK), "STATX_ALL");
+    assert_eq!(
+        flag_names(0x17ff, &STATX_MASK),
+        "STATX_BASIC_STATS|STATX_MNT_ID"
+    );
+}
