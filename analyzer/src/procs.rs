@@ -11,11 +11,17 @@
 //! just before the op takes effect (a path is resolved, a descriptor looked
 //! up, as the kernel did when the call was made).
 //!
-//! Descriptors a process had before the trace saw it (the started
-//! command's stdin/stdout/stderr, an attached process's files) are
-//! [`Object::Inherited`]: one object per (origin, fd), shared by every
-//! process that inherited that table, so a child writing to its fd 2 and its
-//! parent writing to its fd 2 are seen writing to the same place.
+//! Descriptors a process had before the trace saw it come from rec's
+//! open-fd records (the started command's stdin/stdout/stderr, an attached
+//! process's files), one object per /proc name. Without those (older
+//! traces) they are [`Object::Inherited`]: one object per (origin, fd),
+//! shared by every process that inherited that table, so a child writing to
+//! its fd 2 and its parent writing to its fd 2 are seen writing to the same
+//! place.
+//!
+//! What `-y` shows of a descriptor is what /proc named it when a call made
+//! it, where the trace holds that ([`Op::names`]): the kernel's path, its
+//! symbolic links resolved, and a pipe's or socket's inode.
 
 use std::borrow::Cow;
 
@@ -403,8 +409,8 @@ impl Procs {
     }
 
     /// `path` as the kernel would have resolved it for `tid` relative to
-    /// `dirfd`, made absolute (see [`normal`]: symbolic links are not
-    /// followed, the trace does not know them). A
+    /// `dirfd`, made absolute (see [`normal`]: symbolic links in `path`
+    /// are not followed, the trace does not know them). A
     /// path relative to a descriptor the trace cannot name keeps a
     /// `<fd N>/` prefix.
     pub fn resolve(&mut self, tid: Tid, dirfd: i32, path: &[u8]) -> Vec<u8> {
