@@ -74,6 +74,10 @@ pub enum Arg {
     Str,
     /// Input buffer, length in argument `n`, at entry, cut at `-s`.
     InBuf(u8),
+    /// A struct whose size the caller passes in argument `n` (clone3's
+    /// clone_args, which grows with the kernel), at entry, whole up to
+    /// [`STRUCT_MAX`] bytes: not cut at `-s`, strace shows every field.
+    InSized(u8),
     /// Output buffer, length = return value, at exit, cut at `-s`.
     OutRet,
     /// Output records, length = return value, at exit, whole up to
@@ -429,7 +433,7 @@ macro_rules! signatures {
                 (Sysno::pidfd_send_signal, s(N, N, In(SIGINFO), N, N, N)),
                 (Sysno::sigaltstack, s(In(STACK_T), Out(STACK_T), N, N, N, N)),
                 (Sysno::kill, NONE),
-                (Sysno::clone3, s(InBuf(1), N, N, N, N, N)),
+                (Sysno::clone3, s(InSized(1), N, N, N, N, N)),
                 (Sysno::set_tid_address, NONE),
                 (Sysno::set_robust_list, s(In(ROBUST_HEAD), N, N, N, N, N)),
                 (Sysno::rseq, s(In(RSEQ), N, N, N, N, N)),
@@ -484,6 +488,9 @@ signatures!(aarch64_sigs, crate::aarch64::layout::LAYOUT);
 /// The most bytes of an [`Arg::OutRecords`] buffer captured (glibc reads
 /// directories 32 KiB at a time).
 pub const RECORDS_MAX: usize = 65536;
+
+/// The most bytes of an [`Arg::InSized`] struct captured.
+pub const STRUCT_MAX: usize = 4096;
 
 const X86_64_LEN: usize = Arch::X86_64.syscall_table_len();
 const AARCH64_LEN: usize = Arch::Aarch64.syscall_table_len();
@@ -706,6 +713,7 @@ mod tests {
         for (no, sig) in x86_64_sigs::LIST {
             for a in sig {
                 if let Arg::InBuf(n)
+                | Arg::InSized(n)
                 | Arg::InArray(_, n)
                 | Arg::InOutArray(_, n)
                 | Arg::IovIn(n)

@@ -7,7 +7,7 @@
 
 use crate::arch;
 use crate::memory::{MemReader, Region};
-use ptrec_abi::capture::{Arg, MadeFds, ARG_FD_NAME, RECORDS_MAX};
+use ptrec_abi::capture::{Arg, MadeFds, ARG_FD_NAME, RECORDS_MAX, STRUCT_MAX};
 use ptrec_format::{mem_flags, CaptureBuf, Regs};
 
 /// The `dirfd` of the working directory (and [`ARG_FD_NAME`]'s `addr` for it).
@@ -84,6 +84,9 @@ impl Capture {
                 Arg::Path => self.push_str(arg, 0, p, PATH_MAX),
                 Arg::Str => self.push_str(arg, 0, p, self.limit),
                 Arg::InBuf(n) => self.push_buf(arg, 0, p, args[n as usize] as usize),
+                Arg::InSized(n) => {
+                    self.push_fixed(arg, 0, p, (args[n as usize] as usize).min(STRUCT_MAX))
+                }
                 Arg::In(sz) | Arg::InOut(sz) => self.push_fixed(arg, 0, p, sz as usize),
                 Arg::InArray(sz, n) | Arg::InOutArray(sz, n) => {
                     let len = (args[n as usize] as usize).saturating_mul(sz as usize);
