@@ -1019,6 +1019,8 @@ fn replay_y_of_cat_ls_git_status_python_coreutils_a_cd_through_a_link_and_every_
             dir.path(),
             &fresh_run,
         ),
+        // getpeername of stdin, which is no socket: the length given.
+        (os(&["bash", "-c", "echo hi"]), dir.path(), &nothing),
         // clone3's struct, whole under -s 32.
         (vec![tracee("one_thread").into()], dir.path(), &nothing),
         // renameat2's flags, umask's 000, unlinkat's, symlink's.

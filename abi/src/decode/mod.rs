@@ -1182,13 +1182,26 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             None => push_ptr(s, v),
         },
         SockLenOut => {
-            // The sockaddr before it was read at exit with the length the
-            // kernel wrote here.
-            match cx.mem_out(a - 1).filter(|m| v != 0 && readable(m)) {
-                Some(m) => {
-                    let _ = write!(s, "[{}]", m.data.len());
+            // strace: the length given, `[given => written]` when the
+            // kernel wrote another.
+            let given = cx.mem_in(a).and_then(|m| i32_at(m.data, 0));
+            let written = cx.mem_out(a).and_then(|m| i32_at(m.data, 0));
+            match (given, written) {
+                _ if v == 0 => push_ptr(s, v),
+                (Some(g), Some(w)) if g != w => {
+                    let _ = write!(s, "[{g} => {w}]");
                 }
-                None => push_ptr(s, v),
+                (_, Some(n)) | (Some(n), None) => {
+                    let _ = write!(s, "[{n}]");
+                }
+                // Traces without the length's own capture: the sockaddr
+                // before it was read at exit with the length written.
+                (None, None) => match cx.mem_out(a - 1).filter(readable) {
+                    Some(m) => {
+                        let _ = write!(s, "[{}]", m.data.len());
+                    }
+                    None => push_ptr(s, v),
+                },
             }
         }
         Proto => match args[0] as u32 {

@@ -860,3 +860,23 @@ fn open_flags_and_statx_masks_are_named_in_strace_s_order() {
         "STATX_BASIC_STATS|STATX_MNT_ID"
     );
 }
+
+#[test]
+fn a_socket_address_length_shows_what_was_given_and_what_the_kernel_wrote() {
+    let (l16, l110, l2) = (
+        16i32.to_le_bytes(),
+        110i32.to_le_bytes(),
+        2i32.to_le_bytes(),
+    );
+    let given = [enter(2, 0x20, &l16)];
+    assert_eq!(
+        line("getpeername", [0, 0x10, 0x20, 0, 0, 0], -88, &given, &[]),
+        "getpeername(0, 0x10, [16]) = -1 ENOTSOCK (Socket operation on non-socket)"
+    );
+    let given = [enter(2, 0x20, &l110)];
+    let out = [exit(1, 0x10, &[1, 0]), exit(2, 0x20, &l2)];
+    assert_eq!(
+        line("accept", [3, 0x10, 0x20, 0, 0, 0], 4, &given, &out),
+        "accept(3, {sa_family=AF_UNIX}, [110 => 2]) = 4"
+    );
+}
