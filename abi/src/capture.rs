@@ -22,6 +22,9 @@
 //!   buffer, then msg_control; the iovec array itself, at the msghdr's msg_iov address).
 //!   `addr` is the tracee address of that element's memory,
 //!   which tells which element of the parent capture it is.
+//! - `6`: memory found from the stack pointer (rt_sigreturn's mask).
+//! - [`ARG_FD_NAME`] (7): not memory but what `/proc/TID/fd/FD` named a
+//!   descriptor the call made, read at its exit ([`Arch::made_fds`]).
 
 use syscalls::x86_64::Sysno;
 
@@ -35,6 +38,31 @@ pub fn interrupted_to_restart(ret: i64) -> bool {
     (-516..=-512).contains(&ret)
 }
 
+/// The capture `arg` of a descriptor's name: at the exit of a call that
+/// made descriptors ([`Arch::made_fds`]), one capture per descriptor, `addr`
+/// the descriptor, the bytes what `readlink("/proc/TID/fd/FD")` gave (a
+/// path with every symbolic link resolved, `pipe:[N]`, `socket:[N]`,
+/// `anon_inode:[eventfd]`): what strace's `-y` shows, which the call's
+/// arguments alone do not tell (a path through a symbolic link, an inode).
+/// After chdir and fchdir, `addr` is `AT_FDCWD` (-100) and the bytes what
+/// `/proc/TID/cwd` names: the working directory, its links resolved.
+pub const ARG_FD_NAME: u8 = 7;
+
+/// Where the descriptors a successful call made are, for [`ARG_FD_NAME`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MadeFds {
+    /// None, or a copy of one the caller had (dup's, whose name is the old
+    /// descriptor's).
+    None,
+    /// The return value.
+    Ret,
+    /// The two `int`s argument `i` points to (pipe, pipe2, socketpair),
+    /// as captured at the exit.
+    Pair(u8),
+    /// No descriptor, but a new working directory (chdir, fchdir).
+    Cwd,
+}
+
 /// How one argument's memory is captured.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Arg {
@@ -46,6 +74,10 @@ pub enum Arg {
     Str,
     /// Input buffer, length in argument `n`, at entry, cut at `-s`.
     InBuf(u8),
+    /// A struct whose size the caller passes in argument `n` (clone3's
+    /// clone_args, which grows with the kernel), at entry, whole up to
+    /// [`STRUCT_MAX`] bytes: not cut at `-s`, strace shows every field.
+    InSized(u8),
     /// Output buffer, length = return value, at exit, cut at `-s`.
     OutRet,
     /// Output records, length = return value, at exit, whole up to
@@ -284,8 +316,13 @@ macro_rules! signatures {
                 (Sysno::lgetxattr, s(Path, Str, OutRet, N, N, N)),
                 (Sysno::fgetxattr, s(N, Str, OutRet, N, N, N)),
                 (Sysno::setxattr, s(Path, Str, InBuf(3), N, N, N)),
+                (Sysno::lsetxattr, s(Path, Str, InBuf(3), N, N, N)),
+                (Sysno::fsetxattr, s(N, Str, InBuf(3), N, N, N)),
                 (Sysno::listxattr, s(Path, OutRet, N, N, N, N)),
                 (Sysno::llistxattr, s(Path, OutRet, N, N, N, N)),
+                (Sysno::removexattr, s(Path, Str, N, N, N, N)),
+                (Sysno::lremovexattr, s(Path, Str, N, N, N, N)),
+                (Sysno::fremovexattr, s(N, Str, N, N, N, N)),
                 (Sysno::inotify_add_watch, s(N, Path, N, N, N, N)),
                 (Sysno::mount, s(Path, Path, Str, N, N, N)),
                 (Sysno::umount2, s(Path, N, N, N, N, N)),
@@ -294,12 +331,21 @@ macro_rules! signatures {
                 (Sysno::socketpair, s(N, N, N, Out(FDS2), N, N)),
                 (Sysno::bind, s(N, SockaddrIn(2), N, N, N, N)),
                 (Sysno::connect, s(N, SockaddrIn(2), N, N, N, N)),
-                (Sysno::accept, s(N, SockaddrOut(2), N, N, N, N)),
-                (Sysno::accept4, s(N, SockaddrOut(2), N, N, N, N)),
-                (Sysno::getsockname, s(N, SockaddrOut(2), N, N, N, N)),
-                (Sysno::getpeername, s(N, SockaddrOut(2), N, N, N, N)),
+                (Sysno::accept, s(N, SockaddrOut(2), InOut(INT), N, N, N)),
+                (Sysno::accept4, s(N, SockaddrOut(2), InOut(INT), N, N, N)),
+                (
+                    Sysno::getsockname,
+                    s(N, SockaddrOut(2), InOut(INT), N, N, N),
+                ),
+                (
+                    Sysno::getpeername,
+                    s(N, SockaddrOut(2), InOut(INT), N, N, N),
+                ),
                 (Sysno::sendto, s(N, InBuf(2), N, N, SockaddrIn(5), N)),
-                (Sysno::recvfrom, s(N, OutRet, N, N, SockaddrOut(5), N)),
+                (
+                    Sysno::recvfrom,
+                    s(N, OutRet, N, N, SockaddrOut(5), InOut(INT)),
+                ),
                 (Sysno::sendmsg, s(N, MsgIn, N, N, N, N)),
                 (Sysno::recvmsg, s(N, MsgOut, N, N, N, N)),
                 (Sysno::sendmmsg, s(N, InArray(MMSGHDR, 2), N, N, N, N)),
@@ -396,7 +442,7 @@ macro_rules! signatures {
                 (Sysno::pidfd_send_signal, s(N, N, In(SIGINFO), N, N, N)),
                 (Sysno::sigaltstack, s(In(STACK_T), Out(STACK_T), N, N, N, N)),
                 (Sysno::kill, NONE),
-                (Sysno::clone3, s(InBuf(1), N, N, N, N, N)),
+                (Sysno::clone3, s(InSized(1), N, N, N, N, N)),
                 (Sysno::set_tid_address, NONE),
                 (Sysno::set_robust_list, s(In(ROBUST_HEAD), N, N, N, N, N)),
                 (Sysno::rseq, s(In(RSEQ), N, N, N, N, N)),
@@ -452,6 +498,9 @@ signatures!(aarch64_sigs, crate::aarch64::layout::LAYOUT);
 /// directories 32 KiB at a time).
 pub const RECORDS_MAX: usize = 65536;
 
+/// The most bytes of an [`Arg::InSized`] struct captured.
+pub const STRUCT_MAX: usize = 4096;
+
 const X86_64_LEN: usize = Arch::X86_64.syscall_table_len();
 const AARCH64_LEN: usize = Arch::Aarch64.syscall_table_len();
 
@@ -497,6 +546,51 @@ impl Arch {
         t.get(nr as usize).unwrap_or(&NONE)
     }
 
+    /// Which descriptors a successful call of `nr` made (see
+    /// [`ARG_FD_NAME`]).
+    #[inline]
+    pub fn made_fds(self, nr: u64) -> MadeFds {
+        use Sysno as S;
+        let Some(sys) = u32::try_from(nr).ok().and_then(|n| self.sysno(n)) else {
+            return MadeFds::None;
+        };
+        match sys {
+            S::pipe | S::pipe2 => MadeFds::Pair(0),
+            S::chdir | S::fchdir => MadeFds::Cwd,
+            S::socketpair => MadeFds::Pair(3),
+            S::open
+            | S::openat
+            | S::openat2
+            | S::creat
+            | S::open_by_handle_at
+            | S::socket
+            | S::accept
+            | S::accept4
+            | S::epoll_create
+            | S::epoll_create1
+            | S::eventfd
+            | S::eventfd2
+            | S::timerfd_create
+            | S::signalfd
+            | S::signalfd4
+            | S::memfd_create
+            | S::memfd_secret
+            | S::inotify_init
+            | S::inotify_init1
+            | S::fanotify_init
+            | S::pidfd_open
+            | S::pidfd_getfd
+            | S::perf_event_open
+            | S::userfaultfd
+            | S::io_uring_setup
+            | S::fsopen
+            | S::fsmount
+            | S::fspick
+            | S::open_tree => MadeFds::Ret,
+            _ => MadeFds::None,
+        }
+    }
+
     /// What to capture of syscall `nr` called with `args`:
     /// [`Arch::capture_sig`] with every [`Arg::If`] decided by the arguments.
     #[inline]
@@ -537,6 +631,20 @@ mod tests {
         assert_eq!(lookup(Sysno::write as u64)[1], Arg::InBuf(2));
         assert_eq!(lookup(Sysno::openat as u64)[1], Arg::Path);
         assert_eq!(lookup(Sysno::execve as u64)[1], Arg::StrArray);
+    }
+
+    #[test]
+    fn made_descriptors_are_the_return_value_or_a_pair_and_never_a_dup() {
+        assert_eq!(X.made_fds(Sysno::openat as u64), MadeFds::Ret);
+        assert_eq!(X.made_fds(Sysno::socket as u64), MadeFds::Ret);
+        assert_eq!(X.made_fds(Sysno::pipe2 as u64), MadeFds::Pair(0));
+        assert_eq!(X.made_fds(Sysno::socketpair as u64), MadeFds::Pair(3));
+        assert_eq!(X.made_fds(Sysno::dup2 as u64), MadeFds::None);
+        assert_eq!(X.made_fds(Sysno::fchdir as u64), MadeFds::Cwd);
+        assert_eq!(X.made_fds(Sysno::read as u64), MadeFds::None);
+        assert_eq!(X.made_fds(u64::MAX), MadeFds::None);
+        // aarch64's openat is 56.
+        assert_eq!(A.made_fds(56), MadeFds::Ret);
     }
 
     #[test]
@@ -614,6 +722,7 @@ mod tests {
         for (no, sig) in x86_64_sigs::LIST {
             for a in sig {
                 if let Arg::InBuf(n)
+                | Arg::InSized(n)
                 | Arg::InArray(_, n)
                 | Arg::InOutArray(_, n)
                 | Arg::IovIn(n)

@@ -11,14 +11,21 @@
 //! just before the op takes effect (a path is resolved, a descriptor looked
 //! up, as the kernel did when the call was made).
 //!
-//! Descriptors a process had before the trace saw it (the started
-//! command's stdin/stdout/stderr, an attached process's files) are
-//! [`Object::Inherited`]: one object per (origin, fd), shared by every
-//! process that inherited that table, so a child writing to its fd 2 and its
-//! parent writing to its fd 2 are seen writing to the same place.
+//! Descriptors a process had before the trace saw it come from rec's
+//! open-fd records (the started command's stdin/stdout/stderr, an attached
+//! process's files), one object per /proc name. Without those (older
+//! traces) they are [`Object::Inherited`]: one object per (origin, fd),
+//! shared by every process that inherited that table, so a child writing to
+//! its fd 2 and its parent writing to its fd 2 are seen writing to the same
+//! place.
+//!
+//! What `-y` shows of a descriptor is what /proc named it when a call made
+//! it, where the trace holds that ([`Op::names`]): the kernel's path, its
+//! symbolic links resolved, and a pipe's or socket's inode.
 
 use std::borrow::Cow;
 
+use ptrec_abi::capture::ARG_FD_NAME;
 use ptrec_abi::Sysno;
 use ptrec_format::{mem_flags, Record, Termination, Tid, Trace};
 use rustc_hash::FxHashMap;
@@ -219,6 +226,12 @@ pub struct Op {
     pub ret: Option<i64>,
     pub nr: u32,
     pub kind: OpKind,
+    /// What `/proc/TID/fd/FD` named each descriptor the call made, as rec
+    /// read it at the exit (capture [`ARG_FD_NAME`]): a path with its
+    /// symbolic links resolved, `pipe:[N]`, `socket:[N]`; after chdir and
+    /// fchdir, for `AT_FDCWD`, the new working directory. Empty when the
+    /// trace does not hold it (older traces, calls that make none).
+    pub names: Vec<(i32, Vec<u8>)>,
 }
 
 impl Op {
@@ -299,6 +312,10 @@ pub struct Procs {
     /// A socket's address as `-yy` shows it after its protocol
     /// (`:[->127.0.0.1:80]`, `:[0.0.0.0:5000]`), by object.
     sock_addrs: FxHashMap<ObjId, String>,
+    /// What /proc named an object when a call made a descriptor of it
+    /// ([`Op::names`]): strace's `-y` name, which the calls alone do not
+    /// tell (a path through a symbolic link, a pipe's inode).
+    proc_names: FxHashMap<ObjId, Vec<u8>>,
 }
 
 impl Procs {
@@ -392,8 +409,8 @@ impl Procs {
     }
 
     /// `path` as the kernel would have resolved it for `tid` relative to
-    /// `dirfd`, made absolute (see [`normal`]: symbolic links are not
-    /// followed, the trace does not know them). A
+    /// `dirfd`, made absolute (see [`normal`]: symbolic links in `path`
+    /// are not followed, the trace does not know them). A
     /// path relative to a descriptor the trace cannot name keeps a
     /// `<fd N>/` prefix.
     pub fn resolve(&mut self, tid: Tid, dirfd: i32, path: &[u8]) -> Vec<u8> {
@@ -471,16 +488,24 @@ impl Procs {
     /// `anon_inode:[eventfd]`), without changing the state; `AT_FDCWD`
     /// names the working directory. `None` for a descriptor the trace
     /// does not show being made (inherited from before the recording).
-    pub fn fd_name(&self, tid: Tid, fd: i32) -> Option<Cow<'_, [u8]>> {
+    ///
+    /// `full` is `-yy`: a socket is then named by its protocol and
+    /// addresses, as far as the calls tell them; otherwise, and for every
+    /// other object, by what /proc named it when it was made, if the trace
+    /// holds that ([`Op::names`]).
+    pub fn fd_name(&self, tid: Tid, fd: i32, full: bool) -> Option<Cow<'_, [u8]>> {
         if fd == AT_FDCWD {
             return Some(Cow::Borrowed(self.cwd(tid)));
         }
         let t = self.tasks.get(&tid)?;
         let obj = (*self.tables[t.files].fds.get(&fd)?)?.obj;
-        self.object_name(obj)
+        self.object_name(obj, full)
     }
 
-    fn object_name(&self, obj: ObjId) -> Option<Cow<'_, [u8]>> {
+    fn object_name(&self, obj: ObjId, full: bool) -> Option<Cow<'_, [u8]>> {
+        if let Some(n) = self.proc_names.get(&obj).filter(|n| shown(n, full)) {
+            return Some(Cow::Borrowed(n));
+        }
         Some(match self.object(obj) {
             Object::File(p) | Object::Named(p) => Cow::Borrowed(p),
             Object::Inherited { .. } => return None,
@@ -497,11 +522,14 @@ impl Procs {
     /// The `-y` name of the descriptor op `op` returns, as it will be once
     /// the op is applied (a view shows the call's arguments with the state
     /// before it and its result with the state after).
-    pub fn made_name(&mut self, op: &Op) -> Option<Vec<u8>> {
+    pub fn made_name(&mut self, op: &Op, full: bool) -> Option<Vec<u8>> {
         op.ok().then_some(())?;
+        if let Some(n) = op.ret.and_then(|r| made_fd_name(&op.names, r as i32, full)) {
+            return Some(n.to_vec());
+        }
         match &op.kind {
             OpKind::Open { .. } => self.op_path(op),
-            OpKind::Dup { old, .. } => self.fd_name(op.tid, *old).map(Cow::into_owned),
+            OpKind::Dup { old, .. } => self.fd_name(op.tid, *old, full).map(Cow::into_owned),
             OpKind::NewFd { what, .. } => Some(anon_label(what).as_bytes().to_vec()),
             OpKind::Accept { listener, peer, .. } => {
                 let mut n = self.listener_proto(op.tid, *listener).as_bytes().to_vec();
@@ -554,6 +582,18 @@ impl Procs {
     /// Applies `op`: the state after it.
     pub fn apply(&mut self, op: &Op) {
         self.apply_op(op);
+        if op.ok() {
+            for (fd, name) in &op.names {
+                if *fd == AT_FDCWD {
+                    // chdir's: the directory the kernel went to, which a
+                    // path through a symbolic link or `..` does not tell.
+                    let fs = self.task(op.tid).fs;
+                    self.cwds[fs] = name.clone();
+                } else if let Some(o) = self.fd(op.tid, *fd) {
+                    self.proc_names.insert(o, name.clone());
+                }
+            }
+        }
         // The memo holds for one op: the view's look and this apply.
         self.memo_key = None;
     }
@@ -839,6 +879,30 @@ fn anon_label(what: &'static str) -> &'static str {
         "pidfd" => "anon_inode:[pidfd]",
         w => w,
     }
+}
+
+/// Whether /proc's name `n` of an object is what `-y` (`full`: `-yy`)
+/// shows: under `-yy` a socket is shown by its protocol instead.
+fn shown(n: &[u8], full: bool) -> bool {
+    !(full && n.starts_with(b"socket:["))
+}
+
+/// `fd`'s name in `names` (see [`made_names`]) as `-y` (`full`: `-yy`)
+/// shows it, if it is there.
+pub fn made_fd_name(names: &[(i32, Vec<u8>)], fd: i32, full: bool) -> Option<&[u8]> {
+    names
+        .iter()
+        .find(|(f, n)| *f == fd && shown(n, full))
+        .map(|(_, n)| n.as_slice())
+}
+
+/// What /proc named the descriptors a call made (see [`Op::names`]).
+pub fn made_names(x: Option<&Exit<'_>>) -> Vec<(i32, Vec<u8>)> {
+    x.into_iter()
+        .flat_map(|x| x.mem.iter())
+        .filter(|m| m.arg == ARG_FD_NAME)
+        .map(|m| (m.addr as u32 as i32, m.data.to_vec()))
+        .collect()
 }
 
 /// The protocol name strace shows for a socket of `domain` and `type`.
@@ -1177,6 +1241,15 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
         },
         _ => return None,
     };
+    let names = match kind {
+        K::Open { .. }
+        | K::Pair { .. }
+        | K::NewFd { .. }
+        | K::Accept { .. }
+        | K::Memfd { .. }
+        | K::Path { kind: P::Chdir, .. } => made_names(x),
+        _ => Vec::new(),
+    };
     Some(Op {
         tid: e.tid,
         time: e.time,
@@ -1184,6 +1257,7 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
         ret,
         nr: e.nr,
         kind,
+        names,
     })
 }
 
@@ -1207,6 +1281,7 @@ fn rename_from(e: &Entry<'_>, x: Option<&Exit<'_>>) -> Option<Op> {
             path: path_arg(e, arg),
             fd: None,
         },
+        names: Vec::new(),
     })
 }
 
@@ -1265,6 +1340,7 @@ pub fn event_op(r: &Record<'_>) -> Option<Op> {
         ret: Some(0),
         nr: u32::MAX,
         kind,
+        names: Vec::new(),
     })
 }
 
@@ -1557,6 +1633,7 @@ mod tests {
             ret: Some(ret),
             nr: 0,
             kind,
+            names: Vec::new(),
         }
     }
 
@@ -1709,8 +1786,71 @@ mod tests {
     }
 
     fn name(p: &Procs, fd: i32) -> Option<String> {
-        p.fd_name(1, fd)
+        p.fd_name(1, fd, false)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
+    }
+
+    /// What rec read from /proc at an exit (capture [`ARG_FD_NAME`]).
+    fn proc_name(fd: i32, name: &[u8]) -> Mem<'_> {
+        Mem {
+            arg: ARG_FD_NAME,
+            flags: mem_flags::AT_EXIT | mem_flags::STRING,
+            addr: fd as u64,
+            data: name,
+            redacted: None,
+        }
+    }
+
+    #[test]
+    fn dash_y_names_a_descriptor_as_proc_did_when_it_was_made() {
+        let mut p = Procs::new(b"/");
+        // A path through a symbolic link: /proc's name, the kernel's.
+        let path = [mem(1, mem_flags::STRING, b"/lib/libc.so.6")];
+        let named = [proc_name(3, b"/usr/lib/libc.so.6")];
+        call(
+            &mut p,
+            "openat",
+            [AT_FDCWD as u64, 0x1000, 0, 0, 0, 0],
+            &path,
+            3,
+            &named,
+        );
+        assert_eq!(name(&p, 3).as_deref(), Some("/usr/lib/libc.so.6"));
+        // The path the call named is still the file's (files, export).
+        assert_eq!(p.fd_path(1, 3).as_deref(), Some(&b"/lib/libc.so.6"[..]));
+        // A dup is the same object, so the same name.
+        call(&mut p, "dup", [3, 0, 0, 0, 0, 0], &[], 4, &[]);
+        assert_eq!(name(&p, 4).as_deref(), Some("/usr/lib/libc.so.6"));
+        // A pipe's inode; both ends.
+        let fds = [mem(0, mem_flags::AT_EXIT, &[5, 0, 0, 0, 6, 0, 0, 0])];
+        let mut out = fds.to_vec();
+        out.push(proc_name(5, b"pipe:[77]"));
+        out.push(proc_name(6, b"pipe:[77]"));
+        call(&mut p, "pipe2", [0x1000, 0, 0, 0, 0, 0], &[], 0, &out);
+        assert_eq!(name(&p, 6).as_deref(), Some("pipe:[77]"));
+        // A socket: its inode under -y, its protocol under -yy.
+        call(
+            &mut p,
+            "socket",
+            [1, 1, 0, 0, 0, 0],
+            &[],
+            7,
+            &[proc_name(7, b"socket:[9]")],
+        );
+        assert_eq!(name(&p, 7).as_deref(), Some("socket:[9]"));
+        let full = p.fd_name(1, 7, true).map(|b| b.into_owned());
+        assert_eq!(full.as_deref(), Some(&b"UNIX"[..]));
+        // chdir through a link: the directory the kernel went to.
+        let dir = [mem(0, mem_flags::STRING, b"/lib")];
+        call(
+            &mut p,
+            "chdir",
+            [0x1000, 0, 0, 0, 0, 0],
+            &dir,
+            0,
+            &[proc_name(AT_FDCWD, b"/usr/lib")],
+        );
+        assert_eq!(p.cwd(1), b"/usr/lib");
     }
 
     #[test]
@@ -1875,6 +2015,9 @@ mod tests {
         let d = [mem(0, mem_flags::STRING, b"/srv/d")];
         call(&mut p, "open", [0x1000, 0o200000, 0, 0, 0, 0], &d, 4, &[]);
         call(&mut p, "fchdir", [4, 0, 0, 0, 0, 0], &[], 0, &[]);
-        assert_eq!(p.fd_name(1, AT_FDCWD).as_deref(), Some(&b"/srv/d"[..]));
+        assert_eq!(
+            p.fd_name(1, AT_FDCWD, false).as_deref(),
+            Some(&b"/srv/d"[..])
+        );
     }
 }

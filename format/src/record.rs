@@ -427,7 +427,8 @@ pub enum Record<'a> {
         value: u64,
         text: &'a [u8],
     },
-    /// One open descriptor of a process the recorder attached to, as
+    /// One open descriptor of a process the recorder attached to, or one
+    /// the started command inherits (written after its `Attach`), as
     /// `/proc/PID/fd/FD` and `/proc/PID/fdinfo/FD` showed it then. `tid` is
     /// the process (thread-group leader). Format version 3.
     OpenFd {

@@ -7,9 +7,11 @@
 
 use crate::arch;
 use crate::memory::{MemReader, Region};
-use ptrec_abi::capture::{Arg, RECORDS_MAX};
+use ptrec_abi::capture::{Arg, MadeFds, ARG_FD_NAME, RECORDS_MAX, STRUCT_MAX};
 use ptrec_format::{mem_flags, CaptureBuf, Regs};
 
+/// The `dirfd` of the working directory (and [`ARG_FD_NAME`]'s `addr` for it).
+const AT_FDCWD: i32 = -100;
 /// Paths are read whole: the kernel refuses longer ones.
 const PATH_MAX: usize = 4096;
 /// At most this many argv/envp elements are captured per array.
@@ -47,6 +49,8 @@ pub struct Capture {
     strbuf: Vec<u8>,
     ptrs: Vec<u64>,
     hdr: Vec<u8>,
+    /// The target of a descriptor's /proc link ([`Capture::fd_names`]).
+    link: Vec<u8>,
 }
 
 impl Capture {
@@ -61,6 +65,7 @@ impl Capture {
             strbuf: Vec::new(),
             ptrs: Vec::new(),
             hdr: Vec::new(),
+            link: vec![0; PATH_MAX],
         }
     }
 
@@ -79,6 +84,9 @@ impl Capture {
                 Arg::Path => self.push_str(arg, 0, p, PATH_MAX),
                 Arg::Str => self.push_str(arg, 0, p, self.limit),
                 Arg::InBuf(n) => self.push_buf(arg, 0, p, args[n as usize] as usize),
+                Arg::InSized(n) => {
+                    self.push_fixed(arg, 0, p, (args[n as usize] as usize).min(STRUCT_MAX))
+                }
                 Arg::In(sz) | Arg::InOut(sz) => self.push_fixed(arg, 0, p, sz as usize),
                 Arg::InArray(sz, n) | Arg::InOutArray(sz, n) => {
                     let len = (args[n as usize] as usize).saturating_mul(sz as usize);
@@ -173,6 +181,69 @@ impl Capture {
                 _ => {}
             }
         }
+        self.fd_names(tid, nr, ret, out);
+    }
+
+    /// syscall-exit-stop of a call that made descriptors: what
+    /// `/proc/TID/fd/FD` names each ([`ARG_FD_NAME`]), read while the
+    /// thread is stopped with the descriptor just installed, as strace's
+    /// `-y` reads it; after chdir and fchdir, what `/proc/TID/cwd` names.
+    fn fd_names(&mut self, tid: i32, nr: u64, ret: i64, out: &mut CaptureBuf) {
+        let fds = match arch::ABI.made_fds(nr) {
+            MadeFds::None => return,
+            MadeFds::Cwd => [Some(AT_FDCWD), None],
+            MadeFds::Ret => [i32::try_from(ret).ok(), None],
+            MadeFds::Pair(arg) => {
+                let pair = out
+                    .iter()
+                    .find(|m| m.arg == arg && m.flags & mem_flags::AT_EXIT != 0)
+                    .and_then(|m| m.data.get(..8))
+                    .map(|d| {
+                        let int =
+                            |k: usize| i32::from_ne_bytes([d[k], d[k + 1], d[k + 2], d[k + 3]]);
+                        [Some(int(0)), Some(int(4))]
+                    });
+                match pair {
+                    Some(p) => p,
+                    None => return,
+                }
+            }
+        };
+        for fd in fds.into_iter().flatten() {
+            if let Some(n) = self.readlink_fd(tid, fd) {
+                out.push(
+                    ARG_FD_NAME,
+                    mem_flags::AT_EXIT | mem_flags::STRING,
+                    fd as u64,
+                    &self.link[..n],
+                );
+            }
+        }
+    }
+
+    /// `readlink("/proc/TID/fd/FD")` (`/proc/TID/cwd` for `AT_FDCWD`)
+    /// into `self.link`: its length, `None` when it failed (the thread or
+    /// the descriptor is gone).
+    fn readlink_fd(&mut self, tid: i32, fd: i32) -> Option<usize> {
+        use std::io::Write as _;
+        let mut path = [0u8; 48];
+        let room = path.len() - 1;
+        let mut w = &mut path[..room];
+        if fd == AT_FDCWD {
+            write!(w, "/proc/{tid}/cwd").ok()?;
+        } else {
+            write!(w, "/proc/{tid}/fd/{fd}").ok()?;
+        }
+        // SAFETY: `path` is NUL-terminated (its last byte is never
+        // written) and `link` is a buffer of the length passed.
+        let n = unsafe {
+            libc::readlink(
+                path.as_ptr().cast(),
+                self.link.as_mut_ptr().cast(),
+                self.link.len(),
+            )
+        };
+        usize::try_from(n).ok()
     }
 
     /// syscall-exit-stop of a call interrupted to be restarted: only its
@@ -624,6 +695,46 @@ mod tests {
         );
         assert_eq!(caps(&out)[0].3, &s[..5000]);
         assert_eq!(caps(&out)[0].1, mem_flags::STRING);
+    }
+
+    #[test]
+    fn the_descriptors_a_call_made_are_named_as_proc_names_them() {
+        use std::os::fd::AsRawFd;
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().canonicalize().unwrap().join("file");
+        std::fs::write(&real, b"x").unwrap();
+        std::os::unix::fs::symlink(&real, d.path().join("link")).unwrap();
+        let f = std::fs::File::open(d.path().join("link")).unwrap();
+        let fd = f.as_raw_fd();
+        let mut c = Capture::new(32);
+        let mut out = CaptureBuf::new();
+        c.at_exit(me(), Sysno::openat as u64, &[0; 6], fd.into(), &mut out);
+        let name = real.into_os_string().into_encoded_bytes();
+        let flags = mem_flags::AT_EXIT | mem_flags::STRING;
+        assert_eq!(caps(&out), vec![(ARG_FD_NAME, flags, fd as u64, name)]);
+        // A dup names nothing (its name is the old descriptor's); neither
+        // does a failed call.
+        out.clear();
+        c.at_exit(me(), Sysno::dup as u64, &[0; 6], fd.into(), &mut out);
+        c.at_exit(me(), Sysno::openat as u64, &[0; 6], -2, &mut out);
+        assert!(caps(&out).is_empty());
+        // pipe2: both ends, from the fds the call wrote.
+        let mut fds = [0i32; 2];
+        // SAFETY: a valid 2-int array.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        out.clear();
+        let args = [fds.as_ptr() as u64, 0, 0, 0, 0, 0];
+        c.at_exit(me(), Sysno::pipe2 as u64, &args, 0, &mut out);
+        let v = caps(&out);
+        assert_eq!(v.len(), 3, "{v:?}");
+        assert_eq!((v[1].0, v[1].2), (ARG_FD_NAME, fds[0] as u64));
+        assert!(v[1].3.starts_with(b"pipe:["), "{v:?}");
+        assert_eq!(v[1].3, v[2].3);
+        // SAFETY: closing the pipe made above.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
     }
 
     #[test]

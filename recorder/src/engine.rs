@@ -195,6 +195,20 @@ impl Engine {
             exe: b"",
             cwd: &cwd,
         });
+        // The descriptors the command inherits (what strace's -y names
+        // its stdin, stdout and stderr by): the child's that survive exec.
+        for f in crate::attach::open_fds(root) {
+            if f.flags & libc::O_CLOEXEC as u32 == 0 {
+                e.sink.emit(&Record::OpenFd {
+                    tid: root,
+                    time,
+                    fd: f.fd,
+                    flags: f.flags,
+                    pos: f.pos,
+                    target: &f.target,
+                });
+            }
+        }
         e
     }
 
@@ -289,6 +303,18 @@ impl Engine {
                 comm: &t.comm,
                 exe: &t.exe,
                 cwd: &t.cwd,
+            });
+        }
+        // What its descriptors are (FORMAT.md's open-fd records), for the
+        // views that name them.
+        for f in crate::attach::open_fds(att.pid) {
+            self.sink.emit(&Record::OpenFd {
+                tid: att.pid,
+                time: mono_ns(),
+                fd: f.fd,
+                flags: f.flags,
+                pos: f.pos,
+                target: &f.target,
             });
         }
     }

@@ -35,6 +35,10 @@ use ptrec_format::{
 };
 
 use crate::fds::{link_kind, FdTable};
+
+/// The capture `arg` of what /proc named a descriptor a call made
+/// (FORMAT.md, section 4; `ptrec_abi::capture::ARG_FD_NAME`).
+const ARG_FD_NAME: u8 = 7;
 use crate::paths::PathHasher;
 use crate::policy::{FdKind, Policy};
 use crate::secrets::{argv_secrets, first_secret};
@@ -82,8 +86,8 @@ fn classify(nr: u64, m: &Mem<'_>) -> Class {
             | S::recvmsg,
             9,
         ) => buf_fd,
-        (S::setsockopt, 3) | (S::fgetxattr, 2) => buf_fd,
-        (S::getxattr | S::lgetxattr | S::setxattr, 2) => Class::Buffer {
+        (S::setsockopt, 3) | (S::fgetxattr | S::fsetxattr, 2) => buf_fd,
+        (S::getxattr | S::lgetxattr | S::setxattr | S::lsetxattr, 2) => Class::Buffer {
             fd: None,
             path: Some(0),
         },
@@ -91,11 +95,25 @@ fn classify(nr: u64, m: &Mem<'_>) -> Class {
             fd: None,
             path: None,
         },
-        (S::getxattr | S::lgetxattr | S::fgetxattr | S::setxattr, 1)
+        (
+            S::getxattr
+            | S::lgetxattr
+            | S::fgetxattr
+            | S::setxattr
+            | S::lsetxattr
+            | S::fsetxattr
+            | S::removexattr
+            | S::lremovexattr
+            | S::fremovexattr,
+            1,
+        )
         | (S::mount, 2)
         | (S::memfd_create, 0) => Class::Str,
         (S::getcwd, 0) | (S::readlink, 1) | (S::readlinkat, 2) => Class::Path,
         (_, 0..=5) if m.flags & mem_flags::STRING != 0 => Class::Path,
+        // What /proc named a descriptor the call made: a path, or
+        // `pipe:[N]` and the like, which name no file.
+        (_, ARG_FD_NAME) if m.data.starts_with(b"/") => Class::Path,
         _ => Class::Other,
     }
 }
@@ -582,5 +600,33 @@ mod tests {
         red.seed_fd(7, 1, FdKind::Pipe, None);
         let to_pipe = red.record(&enter(Sysno::write, [1, 0x10, 4, 0, 0, 0], &cb), mems);
         assert_eq!(to_pipe[0], (1, b"data".to_vec(), None));
+    }
+
+    #[test]
+    fn hashing_paths_hashes_the_proc_names_of_descriptors_too() {
+        let policy = Policy::parse("paths=hash").expect("policy");
+        let h = PathHasher::with_key(b"k");
+        let mut red = Redactor::new(policy, Some(PathHasher::with_key(b"k")));
+        let mut cb = CaptureBuf::new();
+        let named = mem_flags::AT_EXIT | mem_flags::STRING;
+        cb.push(ARG_FD_NAME, named, 3, b"/usr/lib/libc.so.6");
+        cb.push(ARG_FD_NAME, named, 4, b"pipe:[12]");
+        let exit = Record::SyscallExit {
+            tid: 7,
+            time: 2,
+            stime_us: None,
+            nr: Sysno::openat as u64,
+            ret: 3,
+            regs: None,
+            mem: cb.captures(),
+        };
+        let got = red.record(&exit, mems);
+        assert_eq!(
+            got,
+            vec![
+                (ARG_FD_NAME, h.hash(b"/usr/lib/libc.so.6"), None),
+                (ARG_FD_NAME, b"pipe:[12]".to_vec(), None),
+            ]
+        );
     }
 }

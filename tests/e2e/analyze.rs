@@ -493,7 +493,9 @@ fn replay_cuts_buffers_at_32_bytes_by_default_as_strace_does_and_s_shows_more() 
 /// line joined again (`<unfinished ...>` + `<... resumed>`), the padding
 /// before ` = ` collapsed, pids numbered by first appearance, and what
 /// differs between runs masked: addresses, the bytes getrandom returned,
-/// the time a select or ppoll had left.
+/// the time a select or ppoll had left, the inode numbers of `-y`'s
+/// `pipe:[N]` and `socket:[N]`, what sysinfo reported, statfs's free
+/// counts.
 fn comparable(text: &str, strace_prefix: bool) -> Vec<String> {
     let mut main = None;
     let mut pending: Option<String> = None;
@@ -574,6 +576,10 @@ fn mask_run_values(lines: &[String], pids: &mut Vec<String>) -> Vec<String> {
                 .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
             if prev_alnum {
                 s.push_str(tok);
+            } else if head.ends_with("pipe:[") || head.ends_with("socket:[") {
+                // The kernel numbers the inodes of each run's pipes and
+                // sockets anew (the stdout pipe of each run is another one).
+                s.push_str("INO");
             } else if tok.starts_with("0x") && tok.len() >= 8 {
                 s.push_str("ADDR");
             } else if let Some(i) = pids.iter().position(|p| p == tok) {
@@ -588,8 +594,32 @@ fn mask_run_values(lines: &[String], pids: &mut Vec<String>) -> Vec<String> {
         if s.starts_with("getppid()") {
             s = "getppid() = PPID".into();
         }
-        if s.starts_with("getrandom(\"") {
-            s = format!("getrandom(BYTES{}", &s[s.find("\", ").unwrap_or(0)..]);
+        if let Some(bytes) = s.strip_prefix("getrandom(\"") {
+            // The string ends at its first quote (the bytes are escaped),
+            // perhaps cut (`"...`).
+            let end = bytes.find('"').map_or(0, |k| k + 1);
+            let rest = &bytes[end..];
+            s = format!(
+                "getrandom(BYTES{}",
+                rest.strip_prefix("...").unwrap_or(rest)
+            );
+        }
+        // A file system's free blocks and inodes change with whatever
+        // else writes to it.
+        for key in ["f_bfree=", "f_bavail=", "f_ffree="] {
+            if let Some(k) = s.find(key).map(|k| k + key.len()) {
+                let end = s[k..]
+                    .find(|c: char| !c.is_ascii_digit())
+                    .map_or(s.len(), |e| k + e);
+                s.replace_range(k..end, "N");
+            }
+        }
+        // The system's counters (uptime, load, free memory, processes)
+        // move between the two runs.
+        if s.starts_with("sysinfo({") {
+            if let Some(k) = s.rfind("}) = ") {
+                s = format!("sysinfo(INFO{}", &s[k + 1..]);
+            }
         }
         if let Some(k) = s.find(", left {") {
             let end = s[k..].find('}').map_or(s.len(), |e| k + e + 1);
@@ -824,6 +854,200 @@ fn replay_of_cat_ls_la_and_a_threaded_program_equals_strace_f_line_for_line() {
             "{cmd:?}: first difference at line {first_diff:?}:\nstrace: {:?}\nreplay: {:?}",
             first_diff.and_then(|i| want.get(i)),
             first_diff.and_then(|i| got.get(i)),
+        );
+    }
+}
+
+/// `strace -f -y -s 32`'s and `replay -y`'s lines (see [`comparable`]) of
+/// `cmd` run in `cwd`, by each with only the environment `env`, stdin
+/// /dev/null and stdout and stderr pipes; `fresh` runs before each.
+fn strace_y_and_replay_y_lines(
+    cmd: &[std::ffi::OsString],
+    cwd: &Path,
+    env: &[(&str, std::ffi::OsString)],
+    fresh: &dyn Fn(),
+    out: &Path,
+) -> (Vec<String>, Vec<String>) {
+    let st = out.join("s.txt");
+    let run = |c: &mut Command| {
+        c.current_dir(cwd)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(std::process::Stdio::null());
+        fresh();
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(Command::new("strace")
+        .args(["-f", "-y", "-s", "32", "-o"])
+        .arg(&st)
+        .args(cmd));
+    let trace = out.join("t.bin");
+    run(Command::new(bin("rec"))
+        .args(["-q", "-s", "32", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .args(cmd));
+    let r = Command::new(bin("analyze"))
+        .args(["replay", "-y"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    let want = comparable(&std::fs::read_to_string(&st).unwrap(), true);
+    std::fs::remove_file(&st).unwrap();
+    std::fs::remove_file(&trace).unwrap();
+    (want, comparable(&String::from_utf8_lossy(&r.stdout), false))
+}
+
+/// A command, the directory it runs in, and what prepares each of its runs.
+type Case<'a> = (Vec<std::ffi::OsString>, &'a Path, &'a dyn Fn());
+
+/// `git` run in `dir` with `env` and a fixed identity and date.
+fn git(dir: &Path, env: &[(&str, std::ffi::OsString)], args: &[&str]) {
+    let o = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("GIT_AUTHOR_DATE", "2020-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2020-01-01T00:00:00Z")
+        .output()
+        .expect("git runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn replay_y_of_cat_ls_git_status_python_coreutils_a_cd_through_a_link_and_every_decoder_class_equals_strace_f_y_line_for_line(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("text"), "a file\nof two lines\n").unwrap();
+    std::os::unix::fs::symlink("text", d.join("link")).unwrap();
+    std::os::unix::fs::symlink("d", dir.path().join("dlink")).unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    // The same environment for both runs, and one that makes the
+    // programs' output the same from run to run.
+    let env: Vec<(&str, std::ffi::OsString)> = vec![
+        ("PATH", std::env::var_os("PATH").unwrap_or_default()),
+        ("TZ", "UTC".into()),
+        ("LANG", "C".into()),
+        ("LC_ALL", "C".into()),
+        ("HOME", home.clone().into()),
+        ("GIT_CONFIG_NOSYSTEM", "1".into()),
+        ("PYTHONHASHSEED", "0".into()),
+        ("PYTHONDONTWRITEBYTECODE", "1".into()),
+    ];
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &env, &["init", "-q", "."]);
+    std::fs::write(repo.join("text"), "a file\n").unwrap();
+    std::os::unix::fs::symlink("text", repo.join("link")).unwrap();
+    git(&repo, &env, &["add", "text", "link"]);
+    git(&repo, &env, &["commit", "-q", "-m", "first"]);
+    std::fs::write(repo.join("new"), "untracked\n").unwrap();
+    std::fs::write(repo.join("text"), "a changed file\n").unwrap();
+    // The interpreter itself: `python3` may be a launcher script (pyenv's)
+    // that forks and execs it.
+    let python = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 runs");
+    let python = String::from_utf8(python.stdout).unwrap().trim().to_string();
+    let run = dir.path().join("run");
+    let fresh_run = || {
+        let _ = std::fs::remove_dir_all(&run);
+        std::fs::create_dir(&run).unwrap();
+    };
+    // For the commands that change the files they are given: made again
+    // before each run.
+    let m = dir.path().join("m");
+    let fresh_m = || {
+        let _ = std::fs::remove_dir_all(&m);
+        std::fs::create_dir(&m).unwrap();
+        std::fs::write(m.join("text"), "a file\n").unwrap();
+        std::os::unix::fs::symlink("text", m.join("link")).unwrap();
+    };
+    fresh_m();
+    let nothing = || {};
+    let os = |v: &[&str]| {
+        v.iter()
+            .map(Into::into)
+            .collect::<Vec<std::ffi::OsString>>()
+    };
+    let cmds: Vec<Case<'_>> = vec![
+        (os(&["cat", "text"]), &d, &nothing),
+        (os(&["ls", "-la", "."]), &d, &nothing),
+        // A working directory reached through a symbolic link: -y names
+        // the directory the kernel went to.
+        (
+            os(&["sh", "-c", "cd dlink && exec cat text"]),
+            dir.path(),
+            &nothing,
+        ),
+        // --no-optional-locks: status does not refresh the index, whose
+        // stat data would then differ between the runs.
+        (
+            os(&["git", "--no-optional-locks", "status"]),
+            &repo,
+            &nothing,
+        ),
+        // Without address space randomization: how many 1 MiB arenas
+        // Python's allocator maps depends on where they land (how many of
+        // its pools fit), which differs from run to run.
+        (
+            os(&[
+                "setarch",
+                std::env::consts::ARCH,
+                "-R",
+                &python,
+                "-c",
+                "import json, sqlite3",
+            ]),
+            dir.path(),
+            &nothing,
+        ),
+        (
+            vec![tracee("decoders").into(), run.clone().into()],
+            dir.path(),
+            &fresh_run,
+        ),
+        // getpeername of stdin, which is no socket: the length given.
+        (os(&["bash", "-c", "echo hi"]), dir.path(), &nothing),
+        // clone3's struct, whole under -s 32.
+        (vec![tracee("one_thread").into()], dir.path(), &nothing),
+        // renameat2's flags, umask's 000, unlinkat's, symlink's.
+        (os(&["mv", "text", "moved"]), &m, &fresh_m),
+        (os(&["chmod", "600", "text"]), &m, &fresh_m),
+        (os(&["mkdir", "-p", "x/y/z"]), &m, &fresh_m),
+        (os(&["ln", "-s", "text", "new"]), &m, &fresh_m),
+        (os(&["rm", "-rf", "../m"]), &m, &fresh_m),
+    ];
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    for (cmd, cwd, fresh) in cmds {
+        let (want, got) = strace_y_and_replay_y_lines(&cmd, cwd, &env, fresh, &out);
+        assert!(want.len() > 30, "{cmd:?}: {want:#?}");
+        // -y named descriptors (the libraries' at least).
+        assert!(
+            want.iter().filter(|l| l.contains("</")).count() > 5,
+            "{cmd:?}: {want:#?}"
+        );
+        let first_diff = (0..want.len().max(got.len())).find(|&i| want.get(i) != got.get(i));
+        assert!(
+            first_diff.is_none(),
+            "{cmd:?}: first difference at line {first_diff:?}:\nstrace: {:?}\nreplay: {:?}\n(strace {} lines, replay {})",
+            first_diff.and_then(|i| want.get(i)),
+            first_diff.and_then(|i| got.get(i)),
+            want.len(),
+            got.len()
         );
     }
 }

@@ -242,7 +242,9 @@ fn a_selective_policy_drops_only_what_it_names() {
     let (p, _) = record_secrets(&["-q"]);
     let out = p.dir.path().join("r.bin");
     // Socket buffers and secrets only: the file read stays, the HTTP header
-    // and the argv secrets go; the environment keeps non-secret values.
+    // and the argv secrets go; the environment keeps non-secret values. The
+    // header's token came in on stdin, a pipe (rec records what the
+    // command's descriptors are), and that read keeps it.
     let o = Command::new(bin("analyze"))
         .args(["redact", "--redact", "buffers=sockets,secrets"])
         .arg(&p.trace)
@@ -256,10 +258,27 @@ fn a_selective_policy_drops_only_what_it_names() {
         contains(&redacted, &p.file),
         "the file's content was dropped too"
     );
-    for s in [&p.http, &p.argv_eq, &p.argv_next, &p.env] {
+    for s in [&p.argv_eq, &p.argv_next, &p.env] {
         assert!(!contains(&redacted, s), "{s} is still in the trace");
     }
-    let env = analyze(&["env"], out.to_str().expect("utf8"));
+    let o = out.to_str().expect("utf8");
+    let replay = analyze(&["replay", "-y", "-s", "256", "-e", "trace=read,write"], o);
+    let with_token: Vec<&str> = replay
+        .lines()
+        .filter(|l| l.contains(&p.http))
+        .map(|l| l.split_once("] ").map_or(l, |x| x.1))
+        .collect();
+    assert!(
+        with_token.len() == 1 && with_token[0].starts_with("read(0<pipe:["),
+        "{replay}"
+    );
+    assert!(
+        replay
+            .lines()
+            .any(|l| l.contains("<socket:[") && l.contains("<redacted ")),
+        "{replay}"
+    );
+    let env = analyze(&["env"], o);
     assert!(env.lines().any(|l| l.starts_with("PATH=/")), "{env}");
     same_shape(&p.trace, &out);
 }

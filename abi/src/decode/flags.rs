@@ -95,6 +95,55 @@ pub(crate) const PIPE_FLAGS_AARCH64: FlagSet = FlagSet {
     ],
 };
 
+/// renameat2(2)'s flags.
+pub(crate) const RENAME_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (1, "RENAME_NOREPLACE"),
+        (2, "RENAME_EXCHANGE"),
+        (4, "RENAME_WHITEOUT"),
+    ],
+};
+
+/// setxattr(2)'s flags.
+pub(crate) const XATTR_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[(1, "XATTR_CREATE"), (2, "XATTR_REPLACE")],
+};
+
+/// personality(2)'s flags, above the type byte (linux/personality.h).
+pub(crate) const PERSONALITY_FLAGS: FlagSet = FlagSet {
+    zero: "0",
+    zero_mask: 0,
+    bits: &[
+        (0x0020000, "UNAME26"),
+        (0x0040000, "ADDR_NO_RANDOMIZE"),
+        (0x0080000, "FDPIC_FUNCPTRS"),
+        (0x0100000, "MMAP_PAGE_ZERO"),
+        (0x0200000, "ADDR_COMPAT_LAYOUT"),
+        (0x0400000, "READ_IMPLIES_EXEC"),
+        (0x0800000, "ADDR_LIMIT_32BIT"),
+        (0x1000000, "SHORT_INODE"),
+        (0x2000000, "WHOLE_SECONDS"),
+        (0x4000000, "STICKY_TIMEOUTS"),
+        (0x8000000, "ADDR_LIMIT_3GB"),
+    ],
+};
+
+/// personality(2)'s types, the low byte of a persona: the ones whose
+/// value is that byte alone (strace looks the byte up in the whole list).
+pub(crate) const PERSONALITY_TYPES: &[(u64, &str)] = &[
+    (0x00, "PER_LINUX"),
+    (0x06, "PER_BSD"),
+    (0x08, "PER_LINUX32"),
+    (0x0c, "PER_RISCOS"),
+    (0x0f, "PER_OSF4"),
+    (0x10, "PER_HPUX"),
+    (0xff, "PER_MASK"),
+];
+
 pub(crate) const CLOSE_RANGE: FlagSet = FlagSet {
     zero: "0",
     zero_mask: 0,
@@ -182,6 +231,7 @@ pub(crate) const STATX_MASK: FlagSet = FlagSet {
     zero: "0",
     zero_mask: 0,
     bits: &[
+        (0xfff, "STATX_ALL"),
         (0x7ff, "STATX_BASIC_STATS"),
         (0x1, "STATX_TYPE"),
         (0x2, "STATX_MODE"),
@@ -464,6 +514,7 @@ pub(crate) const IOCTL: &[(u64, &str)] = &[
     (0x5421, "FIONBIO"),
     (0x5451, "FIOCLEX"),
     (0x5450, "FIONCLEX"),
+    (0x4004_9409, "BTRFS_IOC_CLONE or FICLONE"),
 ];
 
 pub(crate) const FCNTL: &[(u64, &str)] = &[
@@ -624,15 +675,23 @@ pub(crate) const OPEN: FlagSet = FlagSet {
         (0o1000, "O_TRUNC"),
         (0o2000, "O_APPEND"),
         (0o4000, "O_NONBLOCK"),
+        // O_SYNC is __O_SYNC|O_DSYNC.
+        (0o4010000, "O_SYNC"),
+        (0o4000000, "__O_SYNC"),
         (0o10000, "O_DSYNC"),
         (0o40000, "O_DIRECT"),
         // Set by the kernel on every 64-bit open: F_GETFL reports it.
         (0o100000, "O_LARGEFILE"),
+        (0o400000, "O_NOFOLLOW"),
         (0o1000000, "O_NOATIME"),
         (0o2000000, "O_CLOEXEC"),
-        // strace lists these after O_CLOEXEC.
+        (0o10000000, "O_PATH"),
+        // O_TMPFILE is __O_TMPFILE|O_DIRECTORY; strace lists O_DIRECTORY
+        // after it, last but FASYNC.
+        (0o20200000, "O_TMPFILE"),
+        (0o20000000, "__O_TMPFILE"),
         (0o200000, "O_DIRECTORY"),
-        (0o400000, "O_NOFOLLOW"),
+        (0o20000, "FASYNC"),
     ],
 };
 
@@ -648,14 +707,19 @@ pub(crate) const OPEN_AARCH64: FlagSet = FlagSet {
         (0o1000, "O_TRUNC"),
         (0o2000, "O_APPEND"),
         (0o4000, "O_NONBLOCK"),
+        (0o4010000, "O_SYNC"),
+        (0o4000000, "__O_SYNC"),
         (0o10000, "O_DSYNC"),
         (0o200000, "O_DIRECT"),
         (0o400000, "O_LARGEFILE"),
+        (0o100000, "O_NOFOLLOW"),
         (0o1000000, "O_NOATIME"),
         (0o2000000, "O_CLOEXEC"),
-        // strace lists these after O_CLOEXEC.
+        (0o10000000, "O_PATH"),
+        (0o20040000, "O_TMPFILE"),
+        (0o20000000, "__O_TMPFILE"),
         (0o40000, "O_DIRECTORY"),
-        (0o100000, "O_NOFOLLOW"),
+        (0o20000, "FASYNC"),
     ],
 };
 

@@ -196,6 +196,12 @@ enum K {
     Flags(&'static FlagSet),
     /// pipe2's and dup3's flags (O_DIRECT's value is the architecture's).
     PipeFlags,
+    /// personality(2)'s persona: `PER_LINUX|ADDR_NO_RANDOMIZE`, or
+    /// `0xffffffff` (the query).
+    Persona,
+    /// getxattr's value, listxattr's list: as [`K::Out`], but the address
+    /// when the size (argument N) is 0, a query of the size.
+    XattrOut(usize),
     /// A value named from a table (an int argument: its low 32 bits).
     Named(&'static [(u64, &'static str)]),
     /// futex(2) operation: the command and its PRIVATE/CLOCK_REALTIME bits.
@@ -344,7 +350,8 @@ impl K {
     fn is_output(self) -> bool {
         matches!(
             self,
-            Out | Stat
+            Out | XattrOut(_)
+                | Stat
                 | Statfs
                 | Statx
                 | Sysinfo
@@ -463,7 +470,7 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "mkdirat" | "fchmodat" => &[Fd, Str, Oct],
         "rename" | "symlink" | "link" => &[Str, Str],
         "renameat" => &[Fd, Str, Fd, Str],
-        "renameat2" => &[Fd, Str, Fd, Str, X],
+        "renameat2" => &[Fd, Str, Fd, Str, Flags(&RENAME_FLAGS)],
         "linkat" => &[Fd, Str, Fd, Str, Flags(&AT)],
         "symlinkat" => &[Str, Fd, Str],
         "chown" | "lchown" => &[Str, Id, Id],
@@ -496,8 +503,8 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "mount" => &[Str, Str, Str, Flags(&MS_FLAGS), X],
         "umount2" => &[Str, Flags(&UMOUNT_FLAGS)],
         "sethostname" | "setdomainname" => &[In(1), U],
-        "listxattr" | "llistxattr" => &[Str, Out, U],
-        "flistxattr" => &[Fd, Out, U],
+        "listxattr" | "llistxattr" => &[Str, XattrOut(2), U],
+        "flistxattr" => &[Fd, XattrOut(2), U],
         "time" => &[TimeOut],
         "sched_setaffinity" => &[I32, U, CpuSetIn(1)],
         "sched_getaffinity" => &[I32, U, CpuSetOut],
@@ -562,10 +569,11 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "ioctl" => &[Fd, Named(IOCTL), IoctlArg],
         "fcntl" => &[Fd, Named(FCNTL), FcntlArg],
         "prctl" => &[Named(PRCTL), PrctlArgs],
+        "personality" => &[Persona],
         "sysinfo" => &[Sysinfo],
-        "getxattr" | "lgetxattr" => &[Str, Str, Out, U],
-        "fgetxattr" => &[Fd, Str, Out, U],
-        "setxattr" | "lsetxattr" => &[Str, Str, In(3), U, X],
+        "getxattr" | "lgetxattr" => &[Str, Str, XattrOut(3), U],
+        "fgetxattr" => &[Fd, Str, XattrOut(3), U],
+        "setxattr" | "lsetxattr" => &[Str, Str, In(3), U, Flags(&XATTR_FLAGS)],
         "getdents64" | "getdents" => &[Fd, Dirents, U],
         "rt_sigaction" => &[Sig, SigactionIn, SigactionOut, U],
         "rt_sigprocmask" => &[Named(SIG_HOW), SigsetIn, SigsetOut, U],
@@ -618,7 +626,7 @@ fn kinds(name: &str) -> Option<&'static [K]> {
         "eventfd" => &[U32],
         "sched_get_priority_max" | "sched_get_priority_min" => &[Named(SCHED_POLICY)],
         "sched_getscheduler" => &[I32],
-        "fsetxattr" => &[Fd, Str, In(3), U, X],
+        "fsetxattr" => &[Fd, Str, In(3), U, Flags(&XATTR_FLAGS)],
         "removexattr" | "lremovexattr" => &[Str, Str],
         "fremovexattr" => &[Fd, Str],
         "restart_syscall" | "getpid" | "getppid" | "gettid" | "getuid" | "geteuid" | "getgid"
@@ -910,9 +918,9 @@ pub fn arg_types(arch: Arch, nr: u32) -> [ArgType; 6] {
             Fd => ArgType::Fd,
             Str if matches!(roles[i], Role::Path | Role::PathAt { .. }) => ArgType::Path,
             Str | OutStr => ArgType::String,
-            In(_) | Out | OptVal => ArgType::Buffer,
-            Flags(_) | OFlags | PipeFlags | TypeMode | Named(_) | Sig | FutexOp | Proto
-            | SockLevel | SockOpt => ArgType::Flags,
+            In(_) | Out | XattrOut(_) | OptVal => ArgType::Buffer,
+            Flags(_) | OFlags | PipeFlags | Persona | TypeMode | Named(_) | Sig | FutexOp
+            | Proto | SockLevel | SockOpt => ArgType::Flags,
             X => ArgType::Pointer,
             Argv | Envp | Iov(_) | IovOut(_) | SigsetIn | SigsetOut | Fds2 | Pollfds
             | GidsIn(_) | GidsOut | Sembufs(_) | Mmsgs | Dirents => ArgType::Array,
@@ -1098,11 +1106,11 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
         }
         Flags(set) => push_flags(s, u64::from(v as u32), set),
         PipeFlags => push_flags(s, u64::from(v as u32), pipe_set(cx.call.arch)),
+        Persona if v as u32 == u32::MAX => s.push_str("0xffffffff"),
+        Persona => push_persona(s, v as u32),
         FutexOp => s.push_str(&futex_op(u64::from(v as u32))),
         Named(names) => push_named(s, names, u64::from(v as u32)),
-        Oct => {
-            let _ = write!(s, "0{:o}", v as u32);
-        }
+        Oct => push_mode_oct(s, v as u32),
         TypeMode => {
             let m = v as u32;
             match mode_type_name(m) {
@@ -1129,6 +1137,8 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             Some(m) => s.push_str(&sysinfo_text(cx.l, m.data)),
             None => push_ptr(s, v),
         },
+        XattrOut(n) if args[n] == 0 => push_ptr(s, v),
+        XattrOut(_) => fmt_arg(s, Out, i, cx),
         Str | In(_) | Out => {
             if v == 0 {
                 s.push_str("NULL");
@@ -1172,13 +1182,26 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             None => push_ptr(s, v),
         },
         SockLenOut => {
-            // The sockaddr before it was read at exit with the length the
-            // kernel wrote here.
-            match cx.mem_out(a - 1).filter(|m| v != 0 && readable(m)) {
-                Some(m) => {
-                    let _ = write!(s, "[{}]", m.data.len());
+            // strace: the length given, `[given => written]` when the
+            // kernel wrote another.
+            let given = cx.mem_in(a).and_then(|m| i32_at(m.data, 0));
+            let written = cx.mem_out(a).and_then(|m| i32_at(m.data, 0));
+            match (given, written) {
+                _ if v == 0 => push_ptr(s, v),
+                (Some(g), Some(w)) if g != w => {
+                    let _ = write!(s, "[{g} => {w}]");
                 }
-                None => push_ptr(s, v),
+                (_, Some(n)) | (Some(n), None) => {
+                    let _ = write!(s, "[{n}]");
+                }
+                // Traces without the length's own capture: the sockaddr
+                // before it was read at exit with the length written.
+                (None, None) => match cx.mem_out(a - 1).filter(readable) {
+                    Some(m) => {
+                        let _ = write!(s, "[{}]", m.data.len());
+                    }
+                    None => push_ptr(s, v),
+                },
             }
         }
         Proto => match args[0] as u32 {
@@ -1724,7 +1747,8 @@ fn fcntl_arg(s: &mut String, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             Some(m) => flock(cx.l, s, m.data, false),
             None => push_ptr(s, v),
         },
-        0 | 1030 => cx.fd(s, v as i32),
+        // F_DUPFD's argument is the lowest number the copy may get, not a
+        // descriptor: a number under -y too.
         _ => {
             let _ = write!(s, "{}", v as u32 as i32);
         }
@@ -1767,6 +1791,10 @@ fn ioctl_arg(s: &mut String, i: usize, cx: &Cx<'_, '_, '_, '_>) {
         },
         // FIOCLEX/FIONCLEX take no argument.
         0x5450 | 0x5451 => {}
+        // FICLONE's source descriptor, shown as a number.
+        0x4004_9409 => {
+            let _ = write!(s, "{}", v as u32 as i32);
+        }
         _ => push_ptr(s, v),
     }
 }
@@ -2023,9 +2051,7 @@ pub fn write_return(out: &mut String, call: &Call<'_, '_>, style: &Style<'_>) {
     let s = out;
     match name {
         "mmap" | "brk" | "mremap" | "shmat" => push_hex(s, ret as u64),
-        "umask" => {
-            let _ = write!(s, "0{:o}", ret as u32);
-        }
+        "umask" => push_mode_oct(s, ret as u32),
         "poll" | "ppoll" => {
             if ret == 0 {
                 s.push_str("0 (Timeout)");
@@ -2103,11 +2129,54 @@ pub fn write_return(out: &mut String, call: &Call<'_, '_>, style: &Style<'_>) {
             0 | 1030 => cx.fd(s, ret as i32),
             _ => push_i64(s, ret),
         },
+        // strace: the persona in hex, then named.
+        "personality" => {
+            if ret == 0 {
+                s.push('0');
+            } else {
+                push_hex(s, ret as u64);
+            }
+            s.push_str(" (");
+            push_persona(s, ret as u32);
+            s.push(')');
+        }
         "prctl" if args[0] as u32 == 3 => {
             let _ = write!(s, "{ret} ({})", named(SUID_DUMP, ret as u64));
         }
         _ if info.returns_fd => cx.fd(s, ret as i32),
         _ => push_i64(s, ret),
+    }
+}
+
+/// A mode or mask in octal as strace writes one (`%#03o`): `000`, `022`,
+/// `0644`.
+fn push_mode_oct(s: &mut String, v: u32) {
+    let o = if v == 0 {
+        "0".to_string()
+    } else {
+        format!("0{v:o}")
+    };
+    for _ in o.len()..3 {
+        s.push('0');
+    }
+    s.push_str(&o);
+}
+
+/// A persona as strace writes it: the type (its low byte) by name, then
+/// the flags (`PER_LINUX|ADDR_NO_RANDOMIZE`).
+fn push_persona(s: &mut String, pers: u32) {
+    let ty = u64::from(pers & 0xff);
+    match PERSONALITY_TYPES.iter().find(|(n, _)| *n == ty) {
+        Some((_, name)) => s.push_str(name),
+        None => {
+            push_hex(s, ty);
+            s.push_str(" /* PER_??? */");
+        }
+    }
+    let flags = u64::from(pers & !0xff);
+    if flags != 0 {
+        s.push('|');
+        push_flags(s, flags, &PERSONALITY_FLAGS);
     }
 }
 

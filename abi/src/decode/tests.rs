@@ -754,3 +754,129 @@ fn aarch64_calls_are_decoded_with_aarch64_s_numbers_flags_and_layouts() {
         "<... resuming interrupted clock_nanosleep ...>"
     );
 }
+
+#[test]
+fn personality_names_the_type_and_flags_of_the_persona_and_of_the_result() {
+    assert_eq!(
+        line("personality", [0x40000, 0, 0, 0, 0, 0], 0, &[], &[]),
+        "personality(PER_LINUX|ADDR_NO_RANDOMIZE) = 0 (PER_LINUX)"
+    );
+    assert_eq!(
+        line(
+            "personality",
+            [0xffff_ffff, 0, 0, 0, 0, 0],
+            0x40000,
+            &[],
+            &[]
+        ),
+        "personality(0xffffffff) = 0x40000 (PER_LINUX|ADDR_NO_RANDOMIZE)"
+    );
+    assert_eq!(
+        line("personality", [0x8, 0, 0, 0, 0, 0], 0x1, &[], &[]),
+        "personality(PER_LINUX32) = 0x1 (0x1 /* PER_??? */)"
+    );
+}
+
+#[test]
+fn modes_renameat2_and_xattr_flags_and_ficlone_are_shown_as_strace_shows_them() {
+    assert_eq!(
+        line("umask", [0, 0, 0, 0, 0, 0], 0o22, &[], &[]),
+        "umask(000) = 022"
+    );
+    assert_eq!(
+        line("umask", [0o22, 0, 0, 0, 0, 0], 0, &[], &[]),
+        "umask(022) = 000"
+    );
+    assert_eq!(
+        line("umask", [0o7, 0, 0, 0, 0, 0], 0o777, &[], &[]),
+        "umask(007) = 0777"
+    );
+    let (old, new) = (b"a".as_slice(), b"b".as_slice());
+    let paths = [
+        Mem {
+            flags: mem_flags::STRING,
+            ..enter(1, 0x10, old)
+        },
+        Mem {
+            flags: mem_flags::STRING,
+            ..enter(3, 0x20, new)
+        },
+    ];
+    assert_eq!(
+        line(
+            "renameat2",
+            [-100i64 as u64, 0x10, -100i64 as u64, 0x20, 1, 0],
+            0,
+            &paths,
+            &[]
+        ),
+        "renameat2(AT_FDCWD, \"a\", AT_FDCWD, \"b\", RENAME_NOREPLACE) = 0"
+    );
+    let xattr = [
+        Mem {
+            flags: mem_flags::STRING,
+            ..enter(1, 0x10, b"user.x")
+        },
+        enter(2, 0x20, b"v"),
+    ];
+    assert_eq!(
+        line("fsetxattr", [4, 0x10, 0x20, 1, 0, 0], 0, &xattr, &[]),
+        "fsetxattr(4, \"user.x\", \"v\", 1, 0) = 0"
+    );
+    assert_eq!(
+        line("ioctl", [4, 0x4004_9409, 3, 0, 0, 0], -95, &[], &[]),
+        "ioctl(4, BTRFS_IOC_CLONE or FICLONE, 3) = -1 EOPNOTSUPP (Operation not supported)"
+    );
+}
+
+#[test]
+fn an_xattr_size_query_shows_the_buffer_address() {
+    let path = [Mem {
+        flags: mem_flags::STRING,
+        ..enter(0, 0x10, b"d")
+    }];
+    assert_eq!(
+        line("llistxattr", [0x10, 0x5000, 0, 0, 0, 0], 0, &path, &[]),
+        "llistxattr(\"d\", 0x5000, 0) = 0"
+    );
+    let out = [exit(1, 0x5000, b"")];
+    assert_eq!(
+        line("llistxattr", [0x10, 0x5000, 64, 0, 0, 0], 0, &path, &out),
+        "llistxattr(\"d\", \"\", 64) = 0"
+    );
+}
+
+#[test]
+fn open_flags_and_statx_masks_are_named_in_strace_s_order() {
+    assert_eq!(
+        flag_names(0o4000 | 0o400 | 0o400000 | 0o2000000 | 0o200000, &OPEN),
+        "O_NOCTTY|O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC|O_DIRECTORY"
+    );
+    assert_eq!(flag_names(0o4010000, &OPEN), "O_SYNC");
+    assert_eq!(flag_names(0o20200000, &OPEN), "O_TMPFILE");
+    assert_eq!(flag_names(0xfff, &STATX_MASK), "STATX_ALL");
+    assert_eq!(
+        flag_names(0x17ff, &STATX_MASK),
+        "STATX_BASIC_STATS|STATX_MNT_ID"
+    );
+}
+
+#[test]
+fn a_socket_address_length_shows_what_was_given_and_what_the_kernel_wrote() {
+    let (l16, l110, l2) = (
+        16i32.to_le_bytes(),
+        110i32.to_le_bytes(),
+        2i32.to_le_bytes(),
+    );
+    let given = [enter(2, 0x20, &l16)];
+    assert_eq!(
+        line("getpeername", [0, 0x10, 0x20, 0, 0, 0], -88, &given, &[]),
+        "getpeername(0, 0x10, [16]) = -1 ENOTSOCK (Socket operation on non-socket)"
+    );
+    let given = [enter(2, 0x20, &l110)];
+    let out = [exit(1, 0x10, &[1, 0]), exit(2, 0x20, &l2)];
+    assert_eq!(
+        line("accept", [3, 0x10, 0x20, 0, 0, 0], 4, &given, &out),
+        "accept(3, {sa_family=AF_UNIX}, [110 => 2]) = 4"
+    );
+}

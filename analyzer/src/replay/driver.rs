@@ -348,14 +348,18 @@ impl Fds<'_> {
     };
 }
 
-/// What the descriptors of thread `.1` refer to, for the decoders.
-struct Of<'a>(&'a Procs, Tid);
+/// What the descriptors of thread `.1` refer to, for the decoders; `.2`
+/// names those the call made, as they are after it (pipe's pair, shown
+/// with the call's arguments).
+struct Of<'a>(&'a Procs, Tid, &'a [(i32, Vec<u8>)]);
 
 impl FdResolver for Of<'_> {
-    fn describe(&self, fd: i32, _full: bool) -> Option<abi::FdDesc<'_>> {
-        self.0
-            .fd_name(self.1, fd)
-            .map(|path| abi::FdDesc { path, detail: None })
+    fn describe(&self, fd: i32, full: bool) -> Option<abi::FdDesc<'_>> {
+        let path = match procs::made_fd_name(self.2, fd, full) {
+            Some(n) => std::borrow::Cow::Borrowed(n),
+            None => self.0.fd_name(self.1, fd, full)?,
+        };
+        Some(abi::FdDesc { path, detail: None })
     }
 }
 
@@ -376,7 +380,7 @@ impl Printer<'_> {
     /// and cut.
     fn interrupt(&self, w: &mut Walk<'_>) {
         if let Some(e) = w.cur.take() {
-            let of = w.state.as_ref().map(|st| Of(st, e.tid));
+            let of = w.state.as_ref().map(|st| Of(st, e.tid, &[]));
             let fds = Fds {
                 args: of.as_ref().map(|o| o as &dyn FdResolver),
                 ret: None,
@@ -578,8 +582,10 @@ impl Printer<'_> {
         x: &Exit<'_>,
     ) -> Pre {
         let e = e.entry();
-        let made = ret_name(w.state.as_mut(), &e, x);
-        let of = w.state.as_ref().map(|st| Of(st, e.tid));
+        let full = self.ctx.fd_style == FdStyle::Full;
+        let made = ret_name(w.state.as_mut(), &e, x, full);
+        let names = procs::made_names(Some(x));
+        let of = w.state.as_ref().map(|st| Of(st, e.tid, &names));
         let rf = made.as_ref().map(|n| RetFd(x.ret as i32, n));
         let fds = Fds {
             args: of.as_ref().map(|o| o as &dyn FdResolver),
@@ -627,7 +633,8 @@ impl Printer<'_> {
     fn call<'a>(&self, w: &mut Walk<'a>, c: &calls::Call<'a>) {
         let e = &c.entry;
         let x = c.exit.as_ref();
-        let made = x.and_then(|x| ret_name(w.state.as_mut(), e, x));
+        let full = self.ctx.fd_style == FdStyle::Full;
+        let made = x.and_then(|x| ret_name(w.state.as_mut(), e, x, full));
         self.show_call(w, c, made.as_deref());
         w.ended(e, x.map(|x| x.ret));
         if let (Some(st), Some(x)) = (w.state.as_mut(), x) {
@@ -662,7 +669,8 @@ impl Printer<'_> {
         if let Some(st) = self.ctx.status {
             if c.end != calls::End::Lost && st.shows(c.exit.map(|x| x.ret)) {
                 self.interrupt(w);
-                let of = w.state.as_ref().map(|st| Of(st, e.tid));
+                let names = procs::made_names(c.exit.as_ref());
+                let of = w.state.as_ref().map(|st| Of(st, e.tid, &names));
                 let rf = made.map(|n| RetFd(c.exit.map_or(-1, |x| x.ret as i32), n));
                 let fds = Fds {
                     args: of.as_ref().map(|o| o as &dyn FdResolver),
@@ -688,7 +696,8 @@ impl Printer<'_> {
             self.interrupt(w);
         }
         w.text.printed = true;
-        let of = w.state.as_ref().map(|st| Of(st, e.tid));
+        let names = procs::made_names(x);
+        let of = w.state.as_ref().map(|st| Of(st, e.tid, &names));
         let rf = made.map(|n| RetFd(x.map_or(-1, |x| x.ret as i32), n));
         let fds = Fds {
             args: of.as_ref().map(|o| o as &dyn FdResolver),
@@ -779,7 +788,7 @@ impl Printer<'_> {
                 if cur.tid == *former_tid && tid != *former_tid =>
             {
                 w.cur = None;
-                let of = w.state.as_ref().map(|st| Of(st, cur.tid));
+                let of = w.state.as_ref().map(|st| Of(st, cur.tid, &[]));
                 let fds = Fds {
                     args: of.as_ref().map(|o| o as &dyn FdResolver),
                     ret: None,
@@ -868,7 +877,7 @@ impl crate::calls::Walk for Printer<'_> {
         // A call still open at the chunk's end: its entry part now; the next
         // chunks finish or cut the line.
         if let Some(e) = w.cur.take() {
-            let of = w.state.as_ref().map(|st| Of(st, e.tid));
+            let of = w.state.as_ref().map(|st| Of(st, e.tid, &[]));
             let fds = Fds {
                 args: of.as_ref().map(|o| o as &dyn FdResolver),
                 ret: None,
@@ -1035,13 +1044,15 @@ impl crate::calls::Merge for Printer<'_> {
 
 /// `-y`: the name, after the call, of the descriptor a call returned
 /// (its arguments are shown as the table was before it).
-fn ret_name(st: Option<&mut Procs>, e: &Entry<'_>, x: &Exit<'_>) -> Option<Vec<u8>> {
+fn ret_name(st: Option<&mut Procs>, e: &Entry<'_>, x: &Exit<'_>, full: bool) -> Option<Vec<u8>> {
     let st = st?;
-    if x.ret < 0 || !abi::returns_fd_nr(e.arch, e.nr) {
+    // fcntl's F_DUPFD and F_DUPFD_CLOEXEC return one too (op_of tells).
+    let fcntl = e.sysno() == Some(ptrec_abi::Sysno::fcntl);
+    if x.ret < 0 || !(fcntl || abi::returns_fd_nr(e.arch, e.nr)) {
         return None;
     }
     let op = procs::op_of(e, Some(x), procs::Want::default())?;
-    st.made_name(&op)
+    st.made_name(&op, full)
 }
 
 /// Local time's offset from UTC at `wall_ns`, in seconds.
