@@ -51,6 +51,8 @@ pub struct Capture {
     hdr: Vec<u8>,
     /// The target of a descriptor's /proc link ([`Capture::fd_names`]).
     link: Vec<u8>,
+    /// `-y`: name the descriptors calls make as /proc does.
+    fd_names: bool,
 }
 
 impl Capture {
@@ -66,7 +68,15 @@ impl Capture {
             ptrs: Vec::new(),
             hdr: Vec::new(),
             link: vec![0; PATH_MAX],
+            fd_names: false,
         }
+    }
+
+    /// `-y`: at the exit of each call that makes descriptors (and of
+    /// chdir/fchdir), record what /proc names them, as strace -y shows
+    /// them. One readlink per such call.
+    pub fn name_fds(&mut self, on: bool) {
+        self.fd_names = on;
     }
 
     /// syscall-enter-stop: append input captures (paths, strings, input
@@ -181,7 +191,9 @@ impl Capture {
                 _ => {}
             }
         }
-        self.fd_names(tid, nr, ret, out);
+        if self.fd_names {
+            self.fd_names(tid, nr, ret, out);
+        }
     }
 
     /// syscall-exit-stop of a call that made descriptors: what
@@ -225,17 +237,24 @@ impl Capture {
     /// into `self.link`: its length, `None` when it failed (the thread or
     /// the descriptor is gone).
     fn readlink_fd(&mut self, tid: i32, fd: i32) -> Option<usize> {
-        use std::io::Write as _;
+        // Built by hand: no formatting on the per-stop path.
         let mut path = [0u8; 48];
-        let room = path.len() - 1;
-        let mut w = &mut path[..room];
+        let mut n = 0;
+        let mut put = |b: &[u8]| {
+            path[n..n + b.len()].copy_from_slice(b);
+            n += b.len();
+        };
+        let mut digits = [0u8; 10];
+        put(b"/proc/");
+        put(decimal(u32::try_from(tid).ok()?, &mut digits));
         if fd == AT_FDCWD {
-            write!(w, "/proc/{tid}/cwd").ok()?;
+            put(b"/cwd");
         } else {
-            write!(w, "/proc/{tid}/fd/{fd}").ok()?;
+            put(b"/fd/");
+            put(decimal(u32::try_from(fd).ok()?, &mut digits));
         }
-        // SAFETY: `path` is NUL-terminated (its last byte is never
-        // written) and `link` is a buffer of the length passed.
+        // SAFETY: `path` is NUL-terminated (at most 6 + 10 + 4 + 10 of its
+        // 48 bytes are written) and `link` is a buffer of the length passed.
         let n = unsafe {
             libc::readlink(
                 path.as_ptr().cast(),
@@ -597,8 +616,30 @@ fn le64(b: &[u8]) -> u64 {
     u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
 
+/// `v` in decimal, written into the end of `buf`.
+fn decimal(mut v: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn decimal_writes_every_digit() {
+        let mut b = [0u8; 10];
+        assert_eq!(super::decimal(0, &mut b), b"0");
+        assert_eq!(super::decimal(7, &mut b), b"7");
+        assert_eq!(super::decimal(4_194_304, &mut b), b"4194304");
+        assert_eq!(super::decimal(u32::MAX, &mut b), b"4294967295");
+    }
+
     use super::*;
     use ptrec_format::Mem;
     use syscalls::x86_64::Sysno;
@@ -708,6 +749,10 @@ mod tests {
         let fd = f.as_raw_fd();
         let mut c = Capture::new(32);
         let mut out = CaptureBuf::new();
+        // Only with -y.
+        c.at_exit(me(), Sysno::openat as u64, &[0; 6], fd.into(), &mut out);
+        assert!(caps(&out).is_empty());
+        c.name_fds(true);
         c.at_exit(me(), Sysno::openat as u64, &[0; 6], fd.into(), &mut out);
         let name = real.into_os_string().into_encoded_bytes();
         let flags = mem_flags::AT_EXIT | mem_flags::STRING;

@@ -258,6 +258,12 @@ impl Engine {
         self.capture = Capture::new(limit);
     }
 
+    /// `-y`: record what /proc names the descriptors calls make (call
+    /// after [`Engine::string_limit`]).
+    pub fn name_fds(&mut self, on: bool) {
+        self.capture.name_fds(on);
+    }
+
     /// Records no argument memory at all (paths included): the baseline
     /// against which the cost of capturing is measured.
     pub fn capture_off(&mut self) {

@@ -32,6 +32,13 @@ struct Args {
     /// Bytes captured of each string or buffer argument.
     #[arg(short = 's', long = "string-limit", default_value_t = 4096)]
     string_limit: u32,
+    /// Record what each descriptor a call makes refers to as the kernel
+    /// names it (/proc/PID/fd: symbolic links resolved, pipe:[N],
+    /// socket:[N]), and the working directory after chdir, as strace -y
+    /// shows them: one readlink per such call. Without it, `analyze replay
+    /// -y` names descriptors by the paths the calls gave.
+    #[arg(short = 'y', long = "fd-names")]
+    fd_names: bool,
     /// Syscalls to record (strace syntax: names, %file, %process, %network,
     /// %signal, %ipc, %desc, %memory, %creds, ! to negate). A started command
     /// runs under a seccomp-bpf filter and stops only at these (with
@@ -303,6 +310,7 @@ fn run(args: Args) -> Result<End> {
     };
     engine.verify_exit_regs(args.verify_exit_regs);
     engine.string_limit(args.string_limit as usize);
+    engine.name_fds(args.fd_names);
     // With one CPU, polling only delays the tracee it waits for.
     let cpus = CpuLoad::allowed_cpus();
     let spin_ns = if cpus > 1 {

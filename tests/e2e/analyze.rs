@@ -888,7 +888,7 @@ fn strace_y_and_replay_y_lines(
         .args(cmd));
     let trace = out.join("t.bin");
     run(Command::new(bin("rec"))
-        .args(["-q", "-s", "32", "-o"])
+        .args(["-q", "-y", "-s", "32", "-o"])
         .arg(&trace)
         .arg("--")
         .args(cmd));

@@ -239,7 +239,8 @@ fn analyze_redact_removes_every_planted_secret_from_every_stream_and_keeps_the_s
 
 #[test]
 fn a_selective_policy_drops_only_what_it_names() {
-    let (p, _) = record_secrets(&["-q"]);
+    // -y: the socket's descriptor is named as /proc names it.
+    let (p, _) = record_secrets(&["-q", "-y"]);
     let out = p.dir.path().join("r.bin");
     // Socket buffers and secrets only: the file read stays, the HTTP header
     // and the argv secrets go; the environment keeps non-secret values. The
