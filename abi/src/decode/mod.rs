@@ -2124,7 +2124,8 @@ pub fn write_return(out: &mut String, call: &Call<'_, '_>, style: &Style<'_>) {
                 push_open_flags(s, cx.call.arch, ret as u64);
                 s.push(')');
             }
-            0 | 1030 => cx.fd(s, ret as i32),
+            // A copy of a descriptor, named as one under -y.
+            crate::fds::F_DUPFD | crate::fds::F_DUPFD_CLOEXEC => cx.fd(s, ret as i32),
             _ => push_i64(s, ret),
         },
         // strace: the persona in hex, then named.
