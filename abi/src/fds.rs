@@ -238,6 +238,12 @@ fn class(sys: Sysno) -> Class {
     }
 }
 
+/// Whether `sys` opens a file by path (open, openat, openat2, creat:
+/// [`FdOp::Open`]).
+pub fn opens_path(sys: Sysno) -> bool {
+    class(sys) == Class::Open
+}
+
 /// Where the descriptors a successful call of `sys` made are
 /// ([`Arch::made_fds`]): the return value of an open, an accept or
 /// another call that makes one, the pair of a pipe; none for a dup (a copy
