@@ -179,12 +179,16 @@ impl FdTable {
         args: &[u64; 6],
         enter_mem: &Captures<'_>,
     ) {
-        let nr = u32::try_from(nr).ok();
-        let op = nr.and_then(|n| abi::call(arch, n, args, enter_mem, &Captures::default()));
-        let o = self.opens.entry(tid).or_default();
-        o.nr = None;
-        if let Some(FdOp::Open { path, flags, .. }) = op {
-            o.nr = nr;
+        let Ok(nr) = u32::try_from(nr) else {
+            return;
+        };
+        // Only an open's exit reads what is kept, and each open's entry
+        // replaces it: the other calls leave it alone.
+        if let Some(FdOp::Open { path, flags, .. }) =
+            abi::call(arch, nr, args, enter_mem, &Captures::default())
+        {
+            let o = self.opens.entry(tid).or_default();
+            o.nr = Some(nr);
             o.flags = flags;
             match (path, &mut o.path) {
                 (Some(p), Some(v)) => {
