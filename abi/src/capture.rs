@@ -547,47 +547,15 @@ impl Arch {
     }
 
     /// Which descriptors a successful call of `nr` made (see
-    /// [`ARG_FD_NAME`]).
+    /// [`ARG_FD_NAME`]; which calls make them is [`crate::fds`]'s).
     #[inline]
     pub fn made_fds(self, nr: u64) -> MadeFds {
-        use Sysno as S;
         let Some(sys) = u32::try_from(nr).ok().and_then(|n| self.sysno(n)) else {
             return MadeFds::None;
         };
         match sys {
-            S::pipe | S::pipe2 => MadeFds::Pair(0),
-            S::chdir | S::fchdir => MadeFds::Cwd,
-            S::socketpair => MadeFds::Pair(3),
-            S::open
-            | S::openat
-            | S::openat2
-            | S::creat
-            | S::open_by_handle_at
-            | S::socket
-            | S::accept
-            | S::accept4
-            | S::epoll_create
-            | S::epoll_create1
-            | S::eventfd
-            | S::eventfd2
-            | S::timerfd_create
-            | S::signalfd
-            | S::signalfd4
-            | S::memfd_create
-            | S::memfd_secret
-            | S::inotify_init
-            | S::inotify_init1
-            | S::fanotify_init
-            | S::pidfd_open
-            | S::pidfd_getfd
-            | S::perf_event_open
-            | S::userfaultfd
-            | S::io_uring_setup
-            | S::fsopen
-            | S::fsmount
-            | S::fspick
-            | S::open_tree => MadeFds::Ret,
-            _ => MadeFds::None,
+            Sysno::chdir | Sysno::fchdir => MadeFds::Cwd,
+            _ => crate::fds::made(sys),
         }
     }
 

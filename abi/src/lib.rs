@@ -9,6 +9,9 @@
 //! - [`class`] and [`set`]: strace's syscall classes (generated from
 //!   strace's table by `abi/gen/classes.py`) and its `-e trace=SET`
 //!   syntax, one parser for `rec -e` and `analyze replay -e`.
+//! - [`fds`]: what a call does to the caller's descriptor table (opens,
+//!   dups, closes, close-on-exec), for every reader that follows
+//!   descriptors.
 //! - [`decode`]: a call's arguments and result as strace prints them,
 //!   from its registers and the memory captured at entry and exit.
 //! - [`text`]: strace's escaping of every byte shown from a trace.
@@ -40,6 +43,7 @@ pub mod aarch64;
 pub mod capture;
 pub mod class;
 pub mod decode;
+pub mod fds;
 pub mod layout;
 pub mod names;
 pub mod set;

@@ -63,13 +63,6 @@ fn path_arg(sys: Option<Sysno>) -> Option<u8> {
     })
 }
 
-fn is_open(sys: Sysno) -> bool {
-    matches!(
-        sys,
-        Sysno::open | Sysno::openat | Sysno::openat2 | Sysno::creat
-    )
-}
-
 /// One path call: who, which, on what, with what result.
 #[derive(Clone, Debug)]
 struct PathCall {
@@ -280,7 +273,7 @@ fn load(t: &Trace) -> anyhow::Result<Run> {
             p.errors
                 .entry((c.sys.name().to_string(), c.path, -c.ret as i32))
                 .or_insert(c.time);
-        } else if is_open(c.sys) {
+        } else if ptrec_abi::fds::opens_path(c.sys) {
             p.opened.insert(c.path);
         }
     }

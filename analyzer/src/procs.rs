@@ -26,28 +26,20 @@
 use std::borrow::Cow;
 
 use ptrec_abi::capture::ARG_FD_NAME;
+use ptrec_abi::fds::{self, FdOp, What, O_ACCMODE, O_CLOEXEC, O_CREAT};
 use ptrec_abi::Sysno;
-use ptrec_format::{mem_flags, Record, Termination, Tid, Trace};
+use ptrec_format::{mem_flags, Captures, Record, Termination, Tid, Trace};
 use rustc_hash::FxHashMap;
 
 use crate::calls::{self, Call, ChunkMeta, Entry, Exit, Item, Mode, OwnedEntry};
 use crate::stats::is_error;
 
 /// `AT_FDCWD`: a path relative to the working directory.
-pub const AT_FDCWD: i32 = -100;
+pub use ptrec_abi::fds::AT_FDCWD;
 const AT_EMPTY_PATH: u64 = 0x1000;
 const AT_REMOVEDIR: u64 = 0x200;
-const O_ACCMODE: u64 = 3;
-const O_CREAT: u64 = 0o100;
-const O_CLOEXEC: u64 = 0o2000000;
 const CLONE_FS: u64 = 0x200;
-const CLONE_FILES: u64 = 0x400;
-const CLONE_THREAD: u64 = 0x10000;
-const F_DUPFD: u64 = 0;
-const F_SETFD: u64 = 2;
-const F_DUPFD_CLOEXEC: u64 = 1030;
-const FD_CLOEXEC: u64 = 1;
-const CLOSE_RANGE_CLOEXEC: u64 = 4;
+use crate::tree::CLONE_THREAD;
 
 /// How a file was opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,6 +224,11 @@ pub struct Op {
     /// fchdir, for `AT_FDCWD`, the new working directory. Empty when the
     /// trace does not hold it (older traces, calls that make none).
     pub names: Vec<(i32, Vec<u8>)>,
+    /// Whether a descriptor op (open, dup, close, pipe, ...) changed the
+    /// table as its kind says, by its result ([`FdOp::took_effect`]: it
+    /// succeeded, but close releases the descriptor unless EBADF, and
+    /// dup2(fd, fd) changes nothing). `false` for every other op.
+    pub fd_effect: bool,
 }
 
 impl Op {
@@ -603,7 +600,7 @@ impl Procs {
         let ret = op.ret.filter(|r| !is_error(*r));
         match &op.kind {
             OpKind::Open { flags, .. } => {
-                if let Some(fd) = ret {
+                if let Some(fd) = ret.filter(|_| op.fd_effect) {
                     let p = match self.op_path_ref(op) {
                         Some(_) => std::mem::take(&mut self.memo),
                         None => Vec::new(),
@@ -626,9 +623,8 @@ impl Procs {
                 }
             }
             OpKind::Path { .. } => {}
-            // close releases the descriptor even when it reports EINTR or EIO.
             OpKind::Close { fd } => {
-                if op.errno() != Some(9) {
+                if op.fd_effect {
                     self.close(tid, *fd);
                 }
             }
@@ -637,7 +633,7 @@ impl Procs {
                 last,
                 cloexec,
             } => {
-                if ret.is_none() {
+                if !op.fd_effect {
                     return;
                 }
                 let files = self.task(tid).files;
@@ -656,26 +652,29 @@ impl Procs {
                 }
             }
             OpKind::Dup { old, cloexec } => {
+                if !op.fd_effect {
+                    return;
+                }
                 if let (Some(new), Some(o)) = (ret, self.fd(tid, *old)) {
                     self.set(tid, new as i32, o, *cloexec);
                 }
             }
             OpKind::SetCloexec { fd, on } => {
-                if ret.is_some() {
+                if op.fd_effect {
                     if let Some(o) = self.fd(tid, *fd) {
                         self.set(tid, *fd, o, *on);
                     }
                 }
             }
             OpKind::Pair { fds, what, cloexec } => {
-                if ret.is_some() {
+                if op.fd_effect {
                     let o = self.add(Object::Anon(what));
                     self.set(tid, fds[0], o, *cloexec);
                     self.set(tid, fds[1], o, *cloexec);
                 }
             }
             OpKind::NewFd { what, cloexec } => {
-                if let Some(fd) = ret {
+                if let Some(fd) = ret.filter(|_| op.fd_effect) {
                     let o = self.add(Object::Anon(what));
                     self.set(tid, fd as i32, o, *cloexec);
                 }
@@ -685,7 +684,7 @@ impl Procs {
                 peer,
                 cloexec,
             } => {
-                if let Some(fd) = ret {
+                if let Some(fd) = ret.filter(|_| op.fd_effect) {
                     let o = self.add(Object::Anon(self.listener_proto(tid, *listener)));
                     if let Some(p) = peer {
                         self.sock_addrs.insert(o, format!(":[->{p}]"));
@@ -710,7 +709,7 @@ impl Procs {
                 }
             }
             OpKind::Memfd { name, cloexec } => {
-                if let Some(fd) = ret {
+                if let Some(fd) = ret.filter(|_| op.fd_effect) {
                     let o = self.add(Object::Named(name.clone()));
                     self.set(tid, fd as i32, o, *cloexec);
                 }
@@ -761,7 +760,7 @@ impl Procs {
             OpKind::NewChild { child, flags } => {
                 let p = self.task(tid);
                 let thread = flags & CLONE_THREAD != 0;
-                let files = if thread || flags & CLONE_FILES != 0 {
+                let files = if fds::clone_shares_table(*flags) {
                     p.files
                 } else {
                     let t = self.tables[p.files].clone();
@@ -877,6 +876,12 @@ fn anon_label(what: &'static str) -> &'static str {
         "signalfd" => "anon_inode:[signalfd]",
         "inotify" => "anon_inode:inotify",
         "pidfd" => "anon_inode:[pidfd]",
+        "fanotify" => "anon_inode:[fanotify]",
+        "perf_event" => "anon_inode:[perf_event]",
+        "userfaultfd" => "anon_inode:[userfaultfd]",
+        "io_uring" => "anon_inode:[io_uring]",
+        "fscontext" => "anon_inode:[fscontext]",
+        "secretmem" => "/secretmem (deleted)",
         w => w,
     }
 }
@@ -957,13 +962,6 @@ fn arg_i32(v: u64) -> i32 {
     v as u32 as i32
 }
 
-fn cap<'m>(e: &Entry<'m>, x: Option<&Exit<'m>>, arg: u8) -> Option<ptrec_format::Mem<'m>> {
-    e.mem
-        .iter()
-        .chain(x.into_iter().flat_map(|x| x.mem.iter()))
-        .find(|m| m.arg == arg)
-}
-
 /// The captured path argument `arg` of an entry.
 fn path_arg(e: &Entry<'_>, arg: u8) -> Vec<u8> {
     e.mem
@@ -1025,6 +1023,26 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
     let a = e.args;
     let ret = x.map(|x| x.ret);
     let r = ret.unwrap_or(-1);
+    // The descriptor calls: what ptrec_abi::fds says they do.
+    let none = Captures::default();
+    let fd_op = fds::call(e.arch, e.nr, &a, &e.mem, x.map_or(&none, |x| &x.mem));
+    if let Some(op) = fd_op {
+        return Some(Op {
+            tid: e.tid,
+            time: e.time,
+            end: x.map_or(e.time, |x| x.time),
+            ret,
+            nr: e.nr,
+            kind: fd_kind(op, x),
+            names: match op {
+                FdOp::Open { .. } | FdOp::New { .. } | FdOp::Pair { .. } | FdOp::Accept { .. } => {
+                    made_names(x)
+                }
+                _ => Vec::new(),
+            },
+            fd_effect: op.took_effect(ret),
+        });
+    }
     use OpKind as K;
     use PathKind as P;
     let path = |kind, dirfd: i32, arg: u8| K::Path {
@@ -1054,29 +1072,6 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
         }
     };
     let kind = match sys {
-        Sysno::open => K::Open {
-            dirfd: AT_FDCWD,
-            path: path_arg(e, 0),
-            flags: a[1],
-        },
-        Sysno::openat => K::Open {
-            dirfd: arg_i32(a[0]),
-            path: path_arg(e, 1),
-            flags: a[2],
-        },
-        Sysno::openat2 => K::Open {
-            dirfd: arg_i32(a[0]),
-            path: path_arg(e, 1),
-            flags: cap(e, x, 2)
-                .and_then(|m| m.data.get(..8).and_then(|b| b.try_into().ok()))
-                .map_or(0, u64::from_le_bytes),
-        },
-        // creat is open(O_CREAT|O_WRONLY|O_TRUNC).
-        Sysno::creat => K::Open {
-            dirfd: AT_FDCWD,
-            path: path_arg(e, 0),
-            flags: O_CREAT | 1 | 0o1000,
-        },
         Sysno::stat | Sysno::lstat | Sysno::statfs => path(P::Stat, AT_FDCWD, 0),
         Sysno::fstat | Sysno::fstatfs => fd_path(P::Stat, a[0]),
         Sysno::newfstatat => at(P::Stat, a[3], 0, 1),
@@ -1119,59 +1114,6 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
         Sysno::linkat => path(P::Link, arg_i32(a[2]), 3),
         Sysno::symlink => path(P::Link, AT_FDCWD, 1),
         Sysno::symlinkat => path(P::Link, arg_i32(a[1]), 2),
-        Sysno::close => K::Close { fd: arg_i32(a[0]) },
-        Sysno::close_range => K::CloseRange {
-            first: a[0] as u32,
-            last: a[1] as u32,
-            cloexec: a[2] & CLOSE_RANGE_CLOEXEC != 0,
-        },
-        Sysno::dup | Sysno::dup2 => K::Dup {
-            old: arg_i32(a[0]),
-            cloexec: false,
-        },
-        Sysno::dup3 => K::Dup {
-            old: arg_i32(a[0]),
-            cloexec: a[2] & O_CLOEXEC != 0,
-        },
-        Sysno::fcntl => match a[1] {
-            F_DUPFD | F_DUPFD_CLOEXEC => K::Dup {
-                old: arg_i32(a[0]),
-                cloexec: a[1] == F_DUPFD_CLOEXEC,
-            },
-            F_SETFD => K::SetCloexec {
-                fd: arg_i32(a[0]),
-                on: a[2] & FD_CLOEXEC != 0,
-            },
-            _ => return None,
-        },
-        Sysno::pipe | Sysno::pipe2 | Sysno::socketpair => {
-            let arg = if sys == Sysno::socketpair { 3 } else { 0 };
-            let m = cap(e, x, arg).filter(|m| m.flags & mem_flags::AT_EXIT != 0)?;
-            let fd = |i: usize| {
-                m.data
-                    .get(i..i + 4)
-                    .and_then(|b| b.try_into().ok())
-                    .map(i32::from_le_bytes)
-            };
-            let fds = [fd(0)?, fd(4)?];
-            let (what, cloexec) = match sys {
-                Sysno::socketpair => (proto(a[0], a[1]), a[1] & O_CLOEXEC != 0),
-                Sysno::pipe2 => ("pipe", a[1] & O_CLOEXEC != 0),
-                _ => ("pipe", false),
-            };
-            K::Pair { fds, what, cloexec }
-        }
-        Sysno::socket => K::NewFd {
-            what: proto(a[0], a[1]),
-            cloexec: a[1] & O_CLOEXEC != 0,
-        },
-        Sysno::accept | Sysno::accept4 => K::Accept {
-            listener: arg_i32(a[0]),
-            peer: x
-                .and_then(|x| x.mem.iter().find(|m| m.arg == 1))
-                .and_then(|m| sockaddr(m.data)),
-            cloexec: sys == Sysno::accept4 && a[3] & O_CLOEXEC != 0,
-        },
         Sysno::connect | Sysno::bind => K::SockAddr {
             fd: arg_i32(a[0]),
             addr: e
@@ -1180,35 +1122,6 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
                 .find(|m| m.arg == 1 && m.flags & mem_flags::AT_EXIT == 0)
                 .and_then(|m| sockaddr(m.data))?,
             connect: sys == Sysno::connect,
-        },
-        Sysno::eventfd | Sysno::eventfd2 => K::NewFd {
-            what: "eventfd",
-            cloexec: sys == Sysno::eventfd2 && a[1] & O_CLOEXEC != 0,
-        },
-        Sysno::epoll_create | Sysno::epoll_create1 => K::NewFd {
-            what: "epoll",
-            cloexec: sys == Sysno::epoll_create1 && a[0] & O_CLOEXEC != 0,
-        },
-        Sysno::memfd_create => K::Memfd {
-            name: [b"/memfd:", &*path_arg(e, 0), b" (deleted)"].concat(),
-            // MFD_CLOEXEC
-            cloexec: a[1] & 1 != 0,
-        },
-        Sysno::timerfd_create => K::NewFd {
-            what: "timerfd",
-            cloexec: a[1] & O_CLOEXEC != 0,
-        },
-        Sysno::signalfd | Sysno::signalfd4 => K::NewFd {
-            what: "signalfd",
-            cloexec: sys == Sysno::signalfd4 && a[3] & O_CLOEXEC != 0,
-        },
-        Sysno::inotify_init | Sysno::inotify_init1 => K::NewFd {
-            what: "inotify",
-            cloexec: sys == Sysno::inotify_init1 && a[0] & O_CLOEXEC != 0,
-        },
-        Sysno::pidfd_open => K::NewFd {
-            what: "pidfd",
-            cloexec: true,
         },
         Sysno::write
         | Sysno::pwrite64
@@ -1242,12 +1155,7 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
         _ => return None,
     };
     let names = match kind {
-        K::Open { .. }
-        | K::Pair { .. }
-        | K::NewFd { .. }
-        | K::Accept { .. }
-        | K::Memfd { .. }
-        | K::Path { kind: P::Chdir, .. } => made_names(x),
+        K::Path { kind: P::Chdir, .. } => made_names(x),
         _ => Vec::new(),
     };
     Some(Op {
@@ -1258,7 +1166,80 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
         nr: e.nr,
         kind,
         names,
+        fd_effect: false,
     })
+}
+
+/// The op of a descriptor call ([`fds::call`]), with what this module
+/// keeps of it: owned paths, a memfd's /proc name, an anonymous object's
+/// label, the peer an accept returned.
+fn fd_kind(op: FdOp<'_>, x: Option<&Exit<'_>>) -> OpKind {
+    match op {
+        FdOp::Open { dirfd, path, flags } => OpKind::Open {
+            dirfd,
+            path: path.unwrap_or_default().to_vec(),
+            flags,
+        },
+        FdOp::New {
+            what: What::Memfd { name },
+            cloexec,
+        } => OpKind::Memfd {
+            name: [b"/memfd:", name.unwrap_or_default(), b" (deleted)"].concat(),
+            cloexec,
+        },
+        FdOp::New { what, cloexec } => OpKind::NewFd {
+            what: what_label(what),
+            cloexec,
+        },
+        FdOp::Pair { fds, what, cloexec } => OpKind::Pair {
+            fds,
+            what: what_label(what),
+            cloexec,
+        },
+        FdOp::Accept { listener, cloexec } => OpKind::Accept {
+            listener,
+            peer: x
+                .and_then(|x| x.mem.iter().find(|m| m.arg == 1))
+                .and_then(|m| sockaddr(m.data)),
+            cloexec,
+        },
+        FdOp::Dup { old, cloexec, .. } => OpKind::Dup { old, cloexec },
+        FdOp::Close { fd } => OpKind::Close { fd },
+        FdOp::CloseRange {
+            first,
+            last,
+            cloexec,
+        } => OpKind::CloseRange {
+            first,
+            last,
+            cloexec,
+        },
+        FdOp::SetCloexec { fd, on } => OpKind::SetCloexec { fd, on },
+    }
+}
+
+/// What an anonymous object is called ([`Object::Anon`]): a socket's
+/// protocol, else what made it.
+fn what_label(w: What<'_>) -> &'static str {
+    match w {
+        What::Socket { domain, ty } => proto(domain, ty),
+        What::File => "file",
+        What::Pipe => "pipe",
+        What::Eventfd => "eventfd",
+        What::Epoll => "epoll",
+        What::Timerfd => "timerfd",
+        What::Signalfd => "signalfd",
+        What::Inotify => "inotify",
+        What::Fanotify => "fanotify",
+        What::Memfd { .. } => "memfd",
+        What::MemfdSecret => "secretmem",
+        What::Pidfd => "pidfd",
+        What::PerfEvent => "perf_event",
+        What::Userfaultfd => "userfaultfd",
+        What::IoUring => "io_uring",
+        What::FsContext => "fscontext",
+        What::Mount => "mount",
+    }
 }
 
 /// The old name of a rename, the second op of that call.
@@ -1282,6 +1263,7 @@ fn rename_from(e: &Entry<'_>, x: Option<&Exit<'_>>) -> Option<Op> {
             fd: None,
         },
         names: Vec::new(),
+        fd_effect: false,
     })
 }
 
@@ -1341,6 +1323,7 @@ pub fn event_op(r: &Record<'_>) -> Option<Op> {
         nr: u32::MAX,
         kind,
         names: Vec::new(),
+        fd_effect: false,
     })
 }
 
@@ -1624,6 +1607,11 @@ pub fn apply_call(procs: &mut Procs, e: &Entry<'_>, x: &Exit<'_>, ops: &mut Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ptrec_abi::fds::{CLONE_FILES, CLOSE_RANGE_CLOEXEC, FD_CLOEXEC};
+
+    const F_DUPFD: u64 = fds::F_DUPFD as u64;
+    const F_SETFD: u64 = fds::F_SETFD as u64;
+    const F_DUPFD_CLOEXEC: u64 = fds::F_DUPFD_CLOEXEC as u64;
 
     fn op(tid: Tid, ret: i64, kind: OpKind) -> Op {
         Op {
@@ -1634,6 +1622,7 @@ mod tests {
             nr: 0,
             kind,
             names: Vec::new(),
+            fd_effect: !is_error(ret),
         }
     }
 
@@ -1941,6 +1930,40 @@ mod tests {
         assert_eq!(name(&p, 13).as_deref(), Some("UNIX"));
         // Descriptors from before the recording have no name.
         assert_eq!(name(&p, 0), None);
+    }
+
+    #[test]
+    fn dup2_to_itself_keeps_close_on_exec_and_an_interrupted_close_releases() {
+        let mut p = Procs::new(b"/w");
+        let path = [mem(1, mem_flags::STRING, b"f")];
+        let at = [AT_FDCWD as u64, 0x1000, O_CLOEXEC, 0, 0, 0];
+        call(&mut p, "openat", at, &path, 3, &[]);
+        call(&mut p, "openat", at, &path, 4, &[]);
+        call(&mut p, "dup2", [3, 3, 0, 0, 0, 0], &[], 3, &[]);
+        // close(4) = -1 EINTR: released all the same.
+        call(&mut p, "close", [4, 0, 0, 0, 0, 0], &[], -4, &[]);
+        assert_eq!(name(&p, 4), None);
+        // A descriptor of a kind the analyzer has no op of its own for.
+        call(
+            &mut p,
+            "perf_event_open",
+            [0x1000, 0, 0, 0, 0, 0],
+            &[],
+            5,
+            &[],
+        );
+        assert_eq!(name(&p, 5).as_deref(), Some("anon_inode:[perf_event]"));
+        p.apply(&op(
+            1,
+            0,
+            OpKind::Exec {
+                former_tid: 1,
+                filename: b"/bin/x".to_vec(),
+                argv: vec![],
+            },
+        ));
+        assert_eq!(name(&p, 3), None, "still close-on-exec");
+        assert_eq!(name(&p, 5).as_deref(), Some("anon_inode:[perf_event]"));
     }
 
     #[test]

@@ -10,8 +10,8 @@ use crate::memory::{MemReader, Region};
 use ptrec_abi::capture::{Arg, MadeFds, ARG_FD_NAME, RECORDS_MAX, STRUCT_MAX};
 use ptrec_format::{mem_flags, CaptureBuf, Regs};
 
-/// The `dirfd` of the working directory (and [`ARG_FD_NAME`]'s `addr` for it).
-const AT_FDCWD: i32 = -100;
+// The `dirfd` of the working directory (and [`ARG_FD_NAME`]'s `addr` for it).
+use ptrec_abi::fds::AT_FDCWD;
 /// Paths are read whole: the kernel refuses longer ones.
 const PATH_MAX: usize = 4096;
 /// At most this many argv/envp elements are captured per array.

@@ -1,15 +1,18 @@
 //! What each descriptor of each process refers to, followed record by
 //! record, for the `buffers=KIND` and `buffers=GLOB` rules: opens give a
 //! file (or a tty, by its path), socket/accept a socket, pipe a pipe, dup
-//! copies, close forgets; a fork copies its parent's table, a thread shares
-//! it. A descriptor the trace never shows being made (inherited from before
-//! the recording) is [`FdKind::Unknown`], unless the recorder said what it
-//! was ([`FdTable::seed`], or an attached process's open-fd records).
+//! copies, close forgets, exec drops the close-on-exec ones; a fork copies
+//! its parent's table, a CLONE_FILES clone shares it. What each call does
+//! to the table is [`ptrec_abi::fds`]'s; this keeps the table. A
+//! descriptor the trace never shows being made (inherited from before the
+//! recording) is [`FdKind::Unknown`], unless the recorder said what it was
+//! ([`FdTable::seed`], or an attached process's open-fd records).
 
 use rustc_hash::FxHashMap;
-use syscalls::x86_64::Sysno;
 
-use ptrec_format::{Captures, Mem, Tid};
+use ptrec_abi::fds::{self as abi, FdOp, What};
+use ptrec_abi::Arch;
+use ptrec_format::{Captures, Tid};
 
 use crate::policy::FdKind;
 
@@ -19,20 +22,31 @@ pub struct Fd {
     pub kind: FdKind,
     /// The path it was opened by (files and ttys).
     pub path: Option<Vec<u8>>,
+    /// Closed by a successful exec.
+    pub cloexec: bool,
 }
 
-/// `CLONE_THREAD`, `CLONE_FILES`.
-const CLONE_THREAD: u64 = 0x10000;
-const CLONE_FILES: u64 = 0x400;
-const F_DUPFD: u64 = 0;
-const F_DUPFD_CLOEXEC: u64 = 1030;
+type Table = FxHashMap<i32, Fd>;
 
 /// Per process descriptor tables.
 #[derive(Default, Debug)]
 pub struct FdTable {
     /// Table id of each thread.
-    table_of: FxHashMap<Tid, Tid>,
-    tables: FxHashMap<Tid, FxHashMap<i32, Fd>>,
+    table_of: FxHashMap<Tid, u32>,
+    tables: FxHashMap<u32, Table>,
+    /// The last table id given.
+    ids: u32,
+    /// Per thread, the open it is in: the syscall number, the path and
+    /// flags its entry captured (the rewriter keeps no copy of an entry's
+    /// captures; the buffers are reused).
+    opens: FxHashMap<Tid, Open>,
+}
+
+#[derive(Default, Debug)]
+struct Open {
+    nr: Option<u32>,
+    path: Option<Vec<u8>>,
+    flags: u64,
 }
 
 /// The kind a path names, by its name alone.
@@ -62,145 +76,205 @@ pub fn link_kind(target: &[u8]) -> FdKind {
     }
 }
 
-fn is(nr: u64, s: Sysno) -> bool {
-    nr == s as u64
-}
-
-/// The two descriptors of a pipe/socketpair result capture.
-fn fd_pair(m: &Mem<'_>) -> Option<[i32; 2]> {
-    let d = m.data.get(..8)?;
-    Some([
-        i32::from_le_bytes([d[0], d[1], d[2], d[3]]),
-        i32::from_le_bytes([d[4], d[5], d[6], d[7]]),
-    ])
+/// The kind of what a call made.
+fn what_kind(w: What<'_>) -> FdKind {
+    match w {
+        What::File => FdKind::File,
+        What::Socket { .. } => FdKind::Socket,
+        What::Pipe => FdKind::Pipe,
+        _ => FdKind::Other,
+    }
 }
 
 impl FdTable {
-    fn table(&mut self, tid: Tid) -> &mut FxHashMap<i32, Fd> {
-        let id = *self.table_of.entry(tid).or_insert(tid);
+    fn id(&mut self, tid: Tid) -> u32 {
+        let ids = &mut self.ids;
+        *self.table_of.entry(tid).or_insert_with(|| {
+            *ids += 1;
+            *ids
+        })
+    }
+
+    fn table(&mut self, tid: Tid) -> &mut Table {
+        let id = self.id(tid);
         self.tables.entry(id).or_default()
     }
 
     /// What `fd` of `tid` refers to.
     pub fn get(&self, tid: Tid, fd: i32) -> Option<&Fd> {
-        let id = self.table_of.get(&tid).copied().unwrap_or(tid);
-        self.tables.get(&id)?.get(&fd)
+        let id = self.table_of.get(&tid)?;
+        self.tables.get(id)?.get(&fd)
     }
 
     /// Records what `fd` of `tid` is, as the recorder saw it (`rec`'s own
     /// stdin/stdout/stderr for the command it starts, an attached process's
     /// open descriptors).
     pub fn seed(&mut self, tid: Tid, fd: i32, kind: FdKind, path: Option<Vec<u8>>) {
-        self.table(tid).insert(fd, Fd { kind, path });
+        self.seed_flags(tid, fd, kind, path, false);
     }
 
-    /// A new task: a thread, or a CLONE_FILES child, shares the table; a
-    /// process gets a copy.
+    /// [`FdTable::seed`], close-on-exec when `cloexec` (an open-fd
+    /// record's flags say so).
+    pub fn seed_flags(
+        &mut self,
+        tid: Tid,
+        fd: i32,
+        kind: FdKind,
+        path: Option<Vec<u8>>,
+        cloexec: bool,
+    ) {
+        self.table(tid).insert(
+            fd,
+            Fd {
+                kind,
+                path,
+                cloexec,
+            },
+        );
+    }
+
+    /// A new task: a CLONE_FILES child shares the table; any other gets a
+    /// copy ([`abi::clone_shares_table`]).
     pub fn new_child(&mut self, parent: Tid, child: Tid, flags: u64) {
-        let id = *self.table_of.entry(parent).or_insert(parent);
-        if flags & (CLONE_THREAD | CLONE_FILES) != 0 {
+        let id = self.id(parent);
+        if abi::clone_shares_table(flags) {
             self.table_of.insert(child, id);
         } else {
             let copy = self.tables.get(&id).cloned().unwrap_or_default();
-            self.table_of.insert(child, child);
-            self.tables.insert(child, copy);
+            let c = self.id_new(child);
+            self.tables.insert(c, copy);
         }
     }
 
-    /// After exec the thread group leader holds the table of the thread that
-    /// called execve.
+    /// A table id of its own for `tid`.
+    fn id_new(&mut self, tid: Tid) -> u32 {
+        self.ids += 1;
+        self.table_of.insert(tid, self.ids);
+        self.ids
+    }
+
+    /// A successful exec by `former`, now `tid` (the thread group
+    /// leader): the table is unshared (a CLONE_FILES sibling keeps the
+    /// old one) and loses its close-on-exec descriptors.
     pub fn exec(&mut self, tid: Tid, former: Tid) {
+        let old = self.id(former);
+        let mut t = self.tables.get(&old).cloned().unwrap_or_default();
+        t.retain(|_, f| !f.cloexec);
         if tid != former {
-            if let Some(&id) = self.table_of.get(&former) {
-                self.table_of.insert(tid, id);
+            self.table_of.remove(&former);
+        }
+        let id = self.id_new(tid);
+        self.tables.insert(id, t);
+        if !self.table_of.values().any(|&i| i == old) {
+            self.tables.remove(&old);
+        }
+    }
+
+    /// At a syscall's entry: keeps an open's path and flags for its exit.
+    pub fn syscall_enter(
+        &mut self,
+        arch: Arch,
+        tid: Tid,
+        nr: u64,
+        args: &[u64; 6],
+        enter_mem: &Captures<'_>,
+    ) {
+        let Ok(nr) = u32::try_from(nr) else {
+            return;
+        };
+        // Only an open's exit reads what is kept, and each open's entry
+        // replaces it: the other calls leave it alone.
+        if let Some(FdOp::Open { path, flags, .. }) =
+            abi::call(arch, nr, args, enter_mem, &Captures::default())
+        {
+            let o = self.opens.entry(tid).or_default();
+            o.nr = Some(nr);
+            o.flags = flags;
+            match (path, &mut o.path) {
+                (Some(p), Some(v)) => {
+                    v.clear();
+                    v.extend_from_slice(p);
+                }
+                (p, v) => *v = p.map(<[u8]>::to_vec),
             }
         }
     }
 
-    /// A syscall's effect on the table, at its exit: `args` and the entry's
-    /// `path` (the path argument of an open), `exit_mem` the exit captures.
+    /// A syscall's effect on the table, at its exit ([`abi::effect`]):
+    /// `args` as at its entry, `exit_mem` the exit's captures.
     pub fn syscall_exit(
         &mut self,
+        arch: Arch,
         tid: Tid,
         nr: u64,
         args: &[u64; 6],
         ret: i64,
-        path: Option<&[u8]>,
         exit_mem: &Captures<'_>,
     ) {
-        if ret < 0 {
+        let Ok(nr) = u32::try_from(nr) else {
             return;
-        }
+        };
+        let none = Captures::default();
+        let Some(op) = abi::effect(arch, nr, args, Some(ret), &none, exit_mem) else {
+            return;
+        };
         let fd = ret as i32;
-        let arg_fd = |i: usize| args[i] as i32;
-        if is(nr, Sysno::open)
-            || is(nr, Sysno::openat)
-            || is(nr, Sysno::creat)
-            || is(nr, Sysno::openat2)
-        {
-            let kind = path.map_or(FdKind::File, path_kind);
-            // A relative path is kept as given: globs without a slash
-            // match it by its file name.
-            self.seed(tid, fd, kind, path.map(<[u8]>::to_vec));
-        } else if is(nr, Sysno::socket) || is(nr, Sysno::accept) || is(nr, Sysno::accept4) {
-            self.seed(tid, fd, FdKind::Socket, None);
-        } else if is(nr, Sysno::pipe) || is(nr, Sysno::pipe2) || is(nr, Sysno::socketpair) {
-            let kind = if is(nr, Sysno::socketpair) {
-                FdKind::Socket
-            } else {
-                FdKind::Pipe
-            };
-            let want = if is(nr, Sysno::socketpair) { 3 } else { 0 };
-            if let Some(pair) = exit_mem
-                .iter()
-                .find(|m| m.arg == want)
-                .as_ref()
-                .and_then(fd_pair)
-            {
-                for f in pair {
-                    self.seed(tid, f, kind, None);
+        let cloexec = op.cloexec();
+        match op {
+            FdOp::Open { .. } => {
+                let (path, flags) = match self.opens.get(&tid) {
+                    Some(o) if o.nr == Some(nr) => (o.path.clone(), o.flags),
+                    _ => (None, 0),
+                };
+                let kind = path.as_deref().map_or(FdKind::File, path_kind);
+                // A relative path is kept as given: globs without a slash
+                // match it by its file name.
+                let cloexec = flags & abi::O_CLOEXEC != 0;
+                self.seed_flags(tid, fd, kind, path, cloexec);
+            }
+            FdOp::New { what, .. } => self.seed_flags(tid, fd, what_kind(what), None, cloexec),
+            FdOp::Accept { .. } => self.seed_flags(tid, fd, FdKind::Socket, None, cloexec),
+            FdOp::Pair { fds, what, .. } => {
+                for f in fds {
+                    self.seed_flags(tid, f, what_kind(what), None, cloexec);
                 }
             }
-        } else if is(nr, Sysno::dup)
-            || (is(nr, Sysno::fcntl) && (args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC))
-        {
-            self.copy(tid, arg_fd(0), fd);
-        } else if is(nr, Sysno::dup2) || is(nr, Sysno::dup3) {
-            self.copy(tid, arg_fd(0), arg_fd(1));
-        } else if is(nr, Sysno::close) {
-            self.table(tid).remove(&arg_fd(0));
-        } else if is(nr, Sysno::close_range) {
-            let (lo, hi) = (args[0] as u32, args[1] as u32);
-            self.table(tid)
-                .retain(|&f, _| (f as u32) < lo || (f as u32) > hi);
-        } else if is(nr, Sysno::eventfd)
-            || is(nr, Sysno::eventfd2)
-            || is(nr, Sysno::timerfd_create)
-            || is(nr, Sysno::signalfd)
-            || is(nr, Sysno::signalfd4)
-            || is(nr, Sysno::epoll_create)
-            || is(nr, Sysno::epoll_create1)
-            || is(nr, Sysno::inotify_init)
-            || is(nr, Sysno::inotify_init1)
-            || is(nr, Sysno::memfd_create)
-            || is(nr, Sysno::pidfd_open)
-            || is(nr, Sysno::perf_event_open)
-        {
-            self.seed(tid, fd, FdKind::Other, None);
-        }
-    }
-
-    fn copy(&mut self, tid: Tid, from: i32, to: i32) {
-        if from == to {
-            return;
-        }
-        let t = self.table(tid);
-        match t.get(&from).cloned() {
-            Some(f) => {
-                t.insert(to, f);
+            FdOp::Dup { old, new, .. } => {
+                let to = new.unwrap_or(fd);
+                let t = self.table(tid);
+                match t.get(&old).cloned() {
+                    Some(f) => {
+                        t.insert(to, Fd { cloexec, ..f });
+                    }
+                    None => {
+                        t.remove(&to);
+                    }
+                }
             }
-            None => {
-                t.remove(&to);
+            FdOp::Close { fd } => {
+                self.table(tid).remove(&fd);
+            }
+            FdOp::CloseRange {
+                first,
+                last,
+                cloexec,
+            } => {
+                let t = self.table(tid);
+                let range = first..=last;
+                if cloexec {
+                    for (f, d) in t.iter_mut() {
+                        if range.contains(&(*f as u32)) {
+                            d.cloexec = true;
+                        }
+                    }
+                } else {
+                    t.retain(|&f, _| !range.contains(&(f as u32)));
+                }
+            }
+            FdOp::SetCloexec { fd, on } => {
+                if let Some(f) = self.table(tid).get_mut(&fd) {
+                    f.cloexec = on;
+                }
             }
         }
     }
@@ -208,35 +282,140 @@ impl FdTable {
 
 #[cfg(test)]
 mod tests {
+    use ptrec_abi::Sysno;
+    use ptrec_format::{mem_flags, Mem};
+
     use super::*;
 
-    fn exit(t: &mut FdTable, tid: Tid, nr: Sysno, args: [u64; 6], ret: i64, path: Option<&[u8]>) {
-        t.syscall_exit(tid, nr as u64, &args, ret, path, &Captures::default());
+    const CLONE_THREAD: u64 = 0x10000;
+    const O_CLOEXEC: u64 = abi::O_CLOEXEC;
+
+    /// `sys(args) = ret` by `tid`; `path` the path its entry captured (as
+    /// openat's argument 1).
+    fn call(t: &mut FdTable, tid: Tid, sys: Sysno, args: [u64; 6], ret: i64, path: Option<&[u8]>) {
+        let caps: Vec<Mem<'_>> = path
+            .map(|p| Mem {
+                arg: 1,
+                flags: mem_flags::STRING,
+                addr: 0x1000,
+                data: p,
+                redacted: None,
+            })
+            .into_iter()
+            .collect();
+        let nr = sys as u64;
+        t.syscall_enter(Arch::X86_64, tid, nr, &args, &Captures::Slice(&caps));
+        t.syscall_exit(Arch::X86_64, tid, nr, &args, ret, &Captures::default());
+    }
+
+    fn kind(t: &FdTable, tid: Tid, fd: i32) -> Option<FdKind> {
+        t.get(tid, fd).map(|f| f.kind)
     }
 
     #[test]
     fn opens_dups_closes_and_forks_are_followed() {
         let mut t = FdTable::default();
-        exit(&mut t, 10, Sysno::openat, [0; 6], 3, Some(b"/etc/hosts"));
-        exit(&mut t, 10, Sysno::openat, [0; 6], 4, Some(b"/dev/pts/1"));
-        exit(&mut t, 10, Sysno::socket, [0; 6], 5, None);
-        exit(&mut t, 10, Sysno::dup2, [5, 1, 0, 0, 0, 0], 1, None);
-        assert_eq!(t.get(10, 3).map(|f| f.kind), Some(FdKind::File));
-        assert_eq!(t.get(10, 4).map(|f| f.kind), Some(FdKind::Tty));
-        assert_eq!(t.get(10, 1).map(|f| f.kind), Some(FdKind::Socket));
+        call(&mut t, 10, Sysno::openat, [0; 6], 3, Some(b"/etc/hosts"));
+        call(&mut t, 10, Sysno::openat, [0; 6], 4, Some(b"/dev/pts/1"));
+        call(&mut t, 10, Sysno::socket, [0; 6], 5, None);
+        call(&mut t, 10, Sysno::dup2, [5, 1, 0, 0, 0, 0], 1, None);
+        assert_eq!(kind(&t, 10, 3), Some(FdKind::File));
+        assert_eq!(kind(&t, 10, 4), Some(FdKind::Tty));
+        assert_eq!(kind(&t, 10, 1), Some(FdKind::Socket));
         t.new_child(10, 11, 0);
-        t.new_child(10, 12, CLONE_THREAD);
-        exit(&mut t, 10, Sysno::close, [3, 0, 0, 0, 0, 0], 0, None);
+        t.new_child(10, 12, CLONE_THREAD | abi::CLONE_FILES);
+        call(&mut t, 10, Sysno::close, [3, 0, 0, 0, 0, 0], 0, None);
         // The fork kept its copy; the thread shares the closing table.
         assert_eq!(
             t.get(11, 3).and_then(|f| f.path.clone()),
             Some(b"/etc/hosts".to_vec())
         );
         assert_eq!(t.get(12, 3), None);
-        // Failed calls change nothing.
-        exit(&mut t, 11, Sysno::close, [3, 0, 0, 0, 0, 0], -9, None);
+        // Failed calls change nothing; a close that fails with EINTR
+        // released the descriptor all the same.
+        call(&mut t, 11, Sysno::close, [3, 0, 0, 0, 0, 0], -9, None);
         assert!(t.get(11, 3).is_some());
+        call(&mut t, 11, Sysno::dup2, [3, 7, 0, 0, 0, 0], -24, None);
+        assert_eq!(t.get(11, 7), None);
+        call(&mut t, 11, Sysno::close, [3, 0, 0, 0, 0, 0], -4, None);
+        assert_eq!(t.get(11, 3), None);
         assert_eq!(t.get(10, 9), None);
+    }
+
+    #[test]
+    fn close_on_exec_descriptors_are_dropped_at_exec() {
+        let mut t = FdTable::default();
+        let at = |flags: u64| [0, 0x1000, flags, 0, 0, 0];
+        // openat(O_CLOEXEC) = 3, openat() = 4, dup3(4, 5, O_CLOEXEC),
+        // fcntl(4, F_DUPFD_CLOEXEC) = 6, socket(SOCK_CLOEXEC) = 7, pipe2's
+        // pair 8 and 9 without it, then fcntl(9, F_SETFD, FD_CLOEXEC), and
+        // dup2(3, 10): a dup is not close-on-exec.
+        call(&mut t, 10, Sysno::openat, at(O_CLOEXEC), 3, Some(b"/a"));
+        call(&mut t, 10, Sysno::openat, at(0), 4, Some(b"/b"));
+        call(&mut t, 10, Sysno::dup3, [4, 5, O_CLOEXEC, 0, 0, 0], 5, None);
+        call(&mut t, 10, Sysno::fcntl, [4, 1030, 0, 0, 0, 0], 6, None);
+        call(
+            &mut t,
+            10,
+            Sysno::socket,
+            [2, 1 | O_CLOEXEC, 0, 0, 0, 0],
+            7,
+            None,
+        );
+        let pair = [8i32.to_le_bytes(), 9i32.to_le_bytes()].concat();
+        let out = [Mem {
+            arg: 0,
+            flags: mem_flags::AT_EXIT,
+            addr: 0x2000,
+            data: &pair,
+            redacted: None,
+        }];
+        let args = [0x2000, 0, 0, 0, 0, 0];
+        t.syscall_exit(
+            Arch::X86_64,
+            10,
+            Sysno::pipe2 as u64,
+            &args,
+            0,
+            &Captures::Slice(&out),
+        );
+        call(&mut t, 10, Sysno::fcntl, [9, 2, 1, 0, 0, 0], 0, None);
+        call(&mut t, 10, Sysno::dup2, [3, 10, 0, 0, 0, 0], 10, None);
+        // close_range(CLOSE_RANGE_CLOEXEC) marks, does not close.
+        t.seed(10, 11, FdKind::Tty, None);
+        call(
+            &mut t,
+            10,
+            Sysno::close_range,
+            [11, 11, 4, 0, 0, 0],
+            0,
+            None,
+        );
+        assert_eq!(kind(&t, 10, 11), Some(FdKind::Tty));
+        // A CLONE_FILES sibling shares the table until the exec.
+        t.new_child(10, 20, abi::CLONE_FILES);
+        t.exec(10, 10);
+        for (fd, open) in [
+            (3, false),
+            (4, true),
+            (5, false),
+            (6, false),
+            (7, false),
+            (8, true),
+            (9, false),
+            (10, true),
+            (11, false),
+        ] {
+            assert_eq!(t.get(10, fd).is_some(), open, "fd {fd}");
+            // The sibling's table is no longer the exec'd one.
+            assert!(t.get(20, fd).is_some(), "sibling fd {fd}");
+        }
+        // An exec from a thread: the leader takes over its table.
+        t.new_child(10, 13, CLONE_THREAD | abi::CLONE_FILES);
+        call(&mut t, 13, Sysno::openat, at(O_CLOEXEC), 12, Some(b"/c"));
+        t.exec(10, 13);
+        assert_eq!(t.get(10, 12), None);
+        assert_eq!(kind(&t, 10, 4), Some(FdKind::File));
     }
 
     #[test]

@@ -27,18 +27,15 @@
 //! resumed; rec's own CPU time for that workload did not change beyond the
 //! run-to-run noise (0.85-0.97 s medians of 5, all three policies).
 
+use ptrec_abi::capture::ARG_FD_NAME;
+use ptrec_abi::{Arch, Sysno};
 use rustc_hash::FxHashMap;
-use syscalls::x86_64::Sysno;
 
 use ptrec_format::{
     mem_flags, CaptureBuf, Captures, Header, Mem, OwnedRecord, Record, Redaction, Tid,
 };
 
 use crate::fds::{link_kind, FdTable};
-
-/// The capture `arg` of what /proc named a descriptor a call made
-/// (FORMAT.md, section 4; `ptrec_abi::capture::ARG_FD_NAME`).
-const ARG_FD_NAME: u8 = 7;
 use crate::paths::PathHasher;
 use crate::policy::{FdKind, Policy};
 use crate::secrets::{argv_secrets, first_secret};
@@ -118,21 +115,6 @@ fn classify(nr: u64, m: &Mem<'_>) -> Class {
     }
 }
 
-fn is_open(nr: u64) -> bool {
-    [Sysno::open, Sysno::openat, Sysno::openat2, Sysno::creat]
-        .iter()
-        .any(|&s| nr == s as u64)
-}
-
-/// The path argument index of an open-family call.
-fn open_path_arg(nr: u64) -> u8 {
-    if nr == Sysno::open as u64 || nr == Sysno::creat as u64 {
-        0
-    } else {
-        1
-    }
-}
-
 /// How many values each rule dropped: what `analyze redact` reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Dropped {
@@ -148,9 +130,6 @@ pub struct Dropped {
 struct Pending {
     nr: u64,
     args: [u64; 6],
-    /// The path of an open, when descriptors are followed.
-    path: Vec<u8>,
-    has_path: bool,
 }
 
 /// Applies a policy to a header and to records in file order.
@@ -159,6 +138,9 @@ pub struct Redactor {
     hasher: Option<PathHasher>,
     /// Followed only when a buffer rule selects by kind or path.
     fds: Option<FdTable>,
+    /// The recording's architecture (the header's; x86_64 until then):
+    /// how the descriptor table reads syscall numbers.
+    arch: Arch,
     pending: FxHashMap<Tid, Pending>,
     buf: CaptureBuf,
     argv_cut: Vec<Option<usize>>,
@@ -174,6 +156,7 @@ impl Redactor {
         Redactor {
             hasher: if policy.hash_paths { hasher } else { None },
             fds: follow.then(FdTable::default),
+            arch: Arch::X86_64,
             policy,
             pending: FxHashMap::default(),
             buf: CaptureBuf::new(),
@@ -200,6 +183,9 @@ impl Redactor {
 
     /// Redacts the header in place and records the policy and `now_wall_ns`.
     pub fn header(&mut self, h: &mut Header, now_wall_ns: u64) {
+        if let Some(a) = Arch::of(h) {
+            self.arch = a;
+        }
         let mut env_redacted = std::mem::take(&mut h.env_redacted);
         for (i, e) in h.env.iter_mut().enumerate() {
             if env_redacted.iter().any(|&(k, _)| k as usize == i) {
@@ -278,14 +264,8 @@ impl Redactor {
                 let p = self.pending.entry(tid).or_default();
                 p.nr = nr;
                 p.args = args;
-                p.has_path = false;
-                if self.fds.is_some() && is_open(nr) {
-                    let want = open_path_arg(nr);
-                    if let Some(m) = mem.iter().find(|m| m.arg == want && m.redacted.is_none()) {
-                        p.path.clear();
-                        p.path.extend_from_slice(m.data);
-                        p.has_path = true;
-                    }
+                if let Some(t) = self.fds.as_mut() {
+                    t.syscall_enter(self.arch, tid, nr, &args, mem);
                 }
                 if mem.is_empty() || self.policy.is_noop() {
                     return out(r);
@@ -318,8 +298,7 @@ impl Redactor {
                 };
                 if let (Some(t), Some(p)) = (self.fds.as_mut(), self.pending.get(&tid)) {
                     if p.nr == nr {
-                        let path = p.has_path.then_some(p.path.as_slice());
-                        t.syscall_exit(tid, nr, &p.args, ret, path, mem);
+                        t.syscall_exit(self.arch, tid, nr, &p.args, ret, mem);
                     }
                 }
                 if mem.is_empty() || self.policy.is_noop() {
@@ -393,11 +372,16 @@ impl Redactor {
                 out(&o.as_record())
             }
             Record::OpenFd {
-                tid, fd, target, ..
+                tid,
+                fd,
+                flags,
+                target,
+                ..
             } => {
                 if let Some(t) = self.fds.as_mut() {
                     let path = target.starts_with(b"/").then(|| target.to_vec());
-                    t.seed(tid, fd, link_kind(target), path);
+                    let cloexec = u64::from(flags) & ptrec_abi::fds::O_CLOEXEC != 0;
+                    t.seed_flags(tid, fd, link_kind(target), path, cloexec);
                 }
                 match &self.hasher {
                     Some(h) if target.starts_with(b"/") => {

@@ -763,7 +763,7 @@ impl<'a> Cx<'_, 'a, '_, '_> {
     }
 }
 
-const AT_FDCWD: i32 = -100;
+use crate::fds::AT_FDCWD;
 
 /// Whether a raw return value is an error (-4095..-1), as the kernel
 /// returns them.
@@ -809,11 +809,9 @@ fn u64_at(b: &[u8], off: usize) -> Option<u64> {
 }
 
 fn ptr(v: u64) -> String {
-    if v == 0 {
-        "NULL".into()
-    } else {
-        format!("{v:#x}")
-    }
+    let mut s = String::new();
+    push_ptr(&mut s, v);
+    s
 }
 
 fn push_ptr(s: &mut String, v: u64) {
@@ -2126,7 +2124,8 @@ pub fn write_return(out: &mut String, call: &Call<'_, '_>, style: &Style<'_>) {
                 push_open_flags(s, cx.call.arch, ret as u64);
                 s.push(')');
             }
-            0 | 1030 => cx.fd(s, ret as i32),
+            // A copy of a descriptor, named as one under -y.
+            crate::fds::F_DUPFD | crate::fds::F_DUPFD_CLOEXEC => cx.fd(s, ret as i32),
             _ => push_i64(s, ret),
         },
         // strace: the persona in hex, then named.
