@@ -26,6 +26,7 @@
 use std::borrow::Cow;
 
 use ptrec_abi::capture::ARG_FD_NAME;
+use ptrec_abi::decode::Role;
 use ptrec_abi::fds::{self, FdOp, What, O_ACCMODE, O_CLOEXEC, O_CREAT};
 use ptrec_abi::Sysno;
 use ptrec_format::{mem_flags, Captures, Record, Termination, Tid, Trace};
@@ -1043,77 +1044,63 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
             fd_effect: op.took_effect(ret),
         });
     }
-    use OpKind as K;
-    use PathKind as P;
-    let path = |kind, dirfd: i32, arg: u8| K::Path {
-        kind,
-        dirfd,
-        path: path_arg(e, arg),
-        fd: None,
-    };
-    let fd_path = |kind, fd: u64| K::Path {
+    let fd_path = |kind, fd: u64| OpKind::Path {
         kind,
         dirfd: AT_FDCWD,
         path: Vec::new(),
         fd: Some(arg_i32(fd)),
     };
-    // The *at forms: with AT_EMPTY_PATH and "" the path is the fd's.
-    let at = |kind, flags: u64, dirarg: usize, arg: u8| {
+    use OpKind as K;
+    use PathKind as P;
+    // Which argument is the path and which the directory it is relative
+    // to: abi's roles (the tables the decoders and rec's capture use). The
+    // op is on the first path, but on the second of rename's and link's
+    // (the new name; rename's old one is its second op, [`rename_from`]).
+    let on_path = |kind: PathKind, flags: Option<u64>| {
+        let (dirarg, arg) = path_role(e, matches!(kind, P::RenameTo | P::Link))?;
         let p = path_arg(e, arg);
-        if p.is_empty() && flags & AT_EMPTY_PATH != 0 {
-            fd_path(kind, a[dirarg])
-        } else {
-            K::Path {
+        // The *at forms: with AT_EMPTY_PATH and "" the path is the fd's.
+        Some(match dirarg {
+            Some(d) if p.is_empty() && flags.is_some_and(|f| f & AT_EMPTY_PATH != 0) => {
+                fd_path(kind, a[d])
+            }
+            _ => K::Path {
                 kind,
-                dirfd: arg_i32(a[dirarg]),
+                dirfd: dirarg.map_or(AT_FDCWD, |d| arg_i32(a[d])),
                 path: p,
                 fd: None,
-            }
-        }
+            },
+        })
     };
+    let path = |kind| on_path(kind, None);
     let kind = match sys {
-        Sysno::stat | Sysno::lstat | Sysno::statfs => path(P::Stat, AT_FDCWD, 0),
+        Sysno::stat | Sysno::lstat | Sysno::statfs | Sysno::newfstatat => {
+            on_path(P::Stat, (sys == Sysno::newfstatat).then_some(a[3]))?
+        }
         Sysno::fstat | Sysno::fstatfs => fd_path(P::Stat, a[0]),
-        Sysno::newfstatat => at(P::Stat, a[3], 0, 1),
-        Sysno::statx => at(P::Stat, a[2], 0, 1),
-        Sysno::access => path(P::Access, AT_FDCWD, 0),
-        Sysno::faccessat => path(P::Access, arg_i32(a[0]), 1),
-        Sysno::faccessat2 => at(P::Access, a[3], 0, 1),
-        Sysno::readlink => path(P::Readlink, AT_FDCWD, 0),
-        Sysno::readlinkat => path(P::Readlink, arg_i32(a[0]), 1),
-        Sysno::execve => path(P::Exec, AT_FDCWD, 0),
-        Sysno::execveat => at(P::Exec, a[4], 0, 1),
-        Sysno::unlink => path(P::Unlink, AT_FDCWD, 0),
-        Sysno::rmdir => path(P::Rmdir, AT_FDCWD, 0),
-        Sysno::unlinkat => {
-            let k = if a[2] & AT_REMOVEDIR != 0 {
-                P::Rmdir
-            } else {
-                P::Unlink
-            };
-            path(k, arg_i32(a[0]), 1)
-        }
-        Sysno::mkdir | Sysno::mknod => path(P::Create, AT_FDCWD, 0),
-        Sysno::mkdirat | Sysno::mknodat => path(P::Create, arg_i32(a[0]), 1),
-        Sysno::chdir => path(P::Chdir, AT_FDCWD, 0),
+        Sysno::statx => on_path(P::Stat, Some(a[2]))?,
+        Sysno::access | Sysno::faccessat => path(P::Access)?,
+        Sysno::faccessat2 => on_path(P::Access, Some(a[3]))?,
+        Sysno::readlink | Sysno::readlinkat => path(P::Readlink)?,
+        Sysno::execve => path(P::Exec)?,
+        Sysno::execveat => on_path(P::Exec, Some(a[4]))?,
+        Sysno::unlink => path(P::Unlink)?,
+        Sysno::rmdir => path(P::Rmdir)?,
+        Sysno::unlinkat if a[2] & AT_REMOVEDIR != 0 => path(P::Rmdir)?,
+        Sysno::unlinkat => path(P::Unlink)?,
+        Sysno::mkdir | Sysno::mknod | Sysno::mkdirat | Sysno::mknodat => path(P::Create)?,
+        Sysno::chdir => path(P::Chdir)?,
         Sysno::fchdir => fd_path(P::Chdir, a[0]),
-        Sysno::chmod | Sysno::chown | Sysno::lchown | Sysno::truncate => path(P::Attr, AT_FDCWD, 0),
-        Sysno::setxattr => path(P::Attr, AT_FDCWD, 0),
-        Sysno::fchmodat | Sysno::fchownat => path(P::Attr, arg_i32(a[0]), 1),
-        Sysno::utimensat if e.mem.iter().any(|m| m.arg == 1) => path(P::Attr, arg_i32(a[0]), 1),
-        Sysno::rename | Sysno::renameat | Sysno::renameat2 => {
-            // Two ops: the new name here, the old one pushed by the caller.
-            let (d, p) = if sys == Sysno::rename {
-                (AT_FDCWD, 1)
-            } else {
-                (arg_i32(a[2]), 3)
-            };
-            path(P::RenameTo, d, p)
-        }
-        Sysno::link => path(P::Link, AT_FDCWD, 1),
-        Sysno::linkat => path(P::Link, arg_i32(a[2]), 3),
-        Sysno::symlink => path(P::Link, AT_FDCWD, 1),
-        Sysno::symlinkat => path(P::Link, arg_i32(a[1]), 2),
+        Sysno::chmod
+        | Sysno::chown
+        | Sysno::lchown
+        | Sysno::truncate
+        | Sysno::setxattr
+        | Sysno::fchmodat
+        | Sysno::fchownat => path(P::Attr)?,
+        Sysno::utimensat if e.mem.iter().any(|m| m.arg == 1) => path(P::Attr)?,
+        Sysno::rename | Sysno::renameat | Sysno::renameat2 => path(P::RenameTo)?,
+        Sysno::link | Sysno::linkat | Sysno::symlink | Sysno::symlinkat => path(P::Link)?,
         Sysno::connect | Sysno::bind => K::SockAddr {
             fd: arg_i32(a[0]),
             addr: e
@@ -1242,14 +1229,33 @@ fn what_label(w: What<'_>) -> &'static str {
     }
 }
 
+/// The argument of a call's first (or `last`) path, by abi's roles, and
+/// the argument of the directory descriptor it is relative to (None: the
+/// working directory).
+fn path_role(e: &Entry<'_>, last: bool) -> Option<(Option<usize>, u8)> {
+    let roles = ptrec_abi::decode::roles(e.arch, e.nr);
+    let mut paths = roles.iter().enumerate().filter_map(|(i, r)| match *r {
+        Role::Path => Some((None, i as u8)),
+        Role::PathAt { dirfd } => Some((Some(usize::from(dirfd)), i as u8)),
+        _ => None,
+    });
+    if last {
+        paths.last()
+    } else {
+        paths.next()
+    }
+}
+
 /// The old name of a rename, the second op of that call.
 fn rename_from(e: &Entry<'_>, x: Option<&Exit<'_>>) -> Option<Op> {
-    let sys = e.sysno()?;
-    let (dirfd, arg) = match sys {
-        Sysno::rename => (AT_FDCWD, 0),
-        Sysno::renameat | Sysno::renameat2 => (arg_i32(e.args[0]), 1),
-        _ => return None,
-    };
+    if !matches!(
+        e.sysno()?,
+        Sysno::rename | Sysno::renameat | Sysno::renameat2
+    ) {
+        return None;
+    }
+    let (dirarg, arg) = path_role(e, false)?;
+    let dirfd = dirarg.map_or(AT_FDCWD, |d| arg_i32(e.args[d]));
     Some(Op {
         tid: e.tid,
         time: e.time,
