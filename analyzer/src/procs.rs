@@ -1240,7 +1240,7 @@ fn path_role(e: &Entry<'_>, last: bool) -> Option<(Option<usize>, u8)> {
         _ => None,
     });
     if last {
-        paths.last()
+        paths.next_back()
     } else {
         paths.next()
     }
