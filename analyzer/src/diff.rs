@@ -24,43 +24,17 @@ use crate::calls::{self, ChunkMeta, Item, Mode, OwnedEntry};
 use crate::decode::{escaped, secs};
 use crate::stats::{self, ScanOptions};
 use crate::tree::{Exit, Tree};
+use ptrec_abi::decode::Role;
 use ptrec_abi::names::errno_text;
 
-/// The argument that holds the path of the syscalls a diff compares.
-fn path_arg(sys: Option<Sysno>) -> Option<u8> {
-    use Sysno as S;
-    Some(match sys? {
-        S::open
-        | S::creat
-        | S::stat
-        | S::lstat
-        | S::access
-        | S::readlink
-        | S::unlink
-        | S::mkdir
-        | S::rmdir
-        | S::chdir
-        | S::execve
-        | S::truncate
-        | S::chmod
-        | S::chown
-        | S::rename => 0,
-        S::openat
-        | S::openat2
-        | S::newfstatat
-        | S::statx
-        | S::faccessat
-        | S::faccessat2
-        | S::readlinkat
-        | S::unlinkat
-        | S::mkdirat
-        | S::execveat
-        | S::fchmodat
-        | S::fchownat
-        | S::renameat
-        | S::renameat2 => 1,
-        _ => return None,
-    })
+/// The argument that holds the path of the syscalls a diff compares: the
+/// first path of the call, by abi's roles (the decoders' and rec's capture
+/// tables).
+fn path_arg(arch: ptrec_abi::Arch, nr: u32) -> Option<u8> {
+    ptrec_abi::decode::roles(arch, nr)
+        .iter()
+        .position(|r| matches!(r, Role::Path | Role::PathAt { .. }))
+        .map(|i| i as u8)
 }
 
 /// One path call: who, which, on what, with what result.
@@ -76,8 +50,12 @@ struct PathCall {
     ret: i64,
 }
 
-fn path_of(sys: Sysno, mem: impl Iterator<Item = (u8, u8, Vec<u8>)>) -> Option<Vec<u8>> {
-    let want = path_arg(Some(sys))?;
+fn path_of(
+    arch: ptrec_abi::Arch,
+    nr: u32,
+    mem: impl Iterator<Item = (u8, u8, Vec<u8>)>,
+) -> Option<Vec<u8>> {
+    let want = path_arg(arch, nr)?;
     mem.into_iter()
         .find(|(arg, flags, _)| *arg == want && flags & mem_flags::STRING != 0)
         .map(|m| m.2)
@@ -110,7 +88,7 @@ impl crate::calls::Walk for Paths {
                 let (Some(x), Some(sys)) = (c.exit, c.entry.sysno()) else {
                     return;
                 };
-                if path_arg(Some(sys)).is_none() {
+                if path_arg(c.entry.arch, c.entry.nr).is_none() {
                     return;
                 }
                 let mem = c
@@ -118,7 +96,7 @@ impl crate::calls::Walk for Paths {
                     .mem
                     .iter()
                     .map(|m| (m.arg, m.flags, m.data.to_vec()));
-                if let Some(path) = path_of(sys, mem) {
+                if let Some(path) = path_of(c.entry.arch, c.entry.nr, mem) {
                     p.calls.push(PathCall {
                         tid: c.entry.tid,
                         time: c.entry.time,
@@ -154,7 +132,7 @@ impl crate::calls::Merge for Paths {
                     continue;
                 };
                 let mem = e.mem.iter().map(|m| (m.arg, m.flags, m.data.to_vec()));
-                if let Some(path) = path_of(sys, mem) {
+                if let Some(path) = path_of(e.arch, e.nr, mem) {
                     self.calls.push(PathCall {
                         tid: *tid,
                         time: e.time,

@@ -5,7 +5,7 @@ use crate::helpers::*;
 use ptrec_format::{ChildKind, Record};
 
 const AT_EXIT: u8 = ptrec_format::mem_flags::AT_EXIT;
-const O_CLOEXEC: u64 = 0o2000000;
+use ptrec_abi::fds::O_CLOEXEC;
 
 fn files(path: &std::path::Path, chunk_bytes: usize) {
     let mut g = Gen::new(path, &["sh"], chunk_bytes);
