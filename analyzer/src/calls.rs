@@ -26,7 +26,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use ptrec_abi::{Arch, Sysno};
 use ptrec_format::{
-    CaptureBuf, Captures, ChunkData, ChunkInfo, Lean, Part, Record, Skimmed, Tid, Trace,
+    CaptureBuf, Captures, ChunkData, ChunkInfo, Lean, LeanStop, Part, Record, Skimmed, Tid, Trace,
 };
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -406,6 +406,33 @@ impl<'a, C: Walk> Walker<'a, '_, C> {
         );
     }
 
+    /// A syscall stop: an entry or an exit.
+    #[inline]
+    fn stop(&mut self, s: LeanStop<'a>, arch: Arch) {
+        if s.enter {
+            self.enter(Entry {
+                tid: s.tid,
+                time: s.time,
+                stime_us: s.stime_us,
+                arch,
+                nr: s.nr as u32,
+                args: s.args,
+                ip: s.pc,
+                mem: s.mem,
+            })
+        } else {
+            self.exit(Exit {
+                tid: s.tid,
+                time: s.time,
+                stime_us: s.stime_us,
+                arch,
+                nr: s.nr as u32,
+                ret: s.ret,
+                mem: s.mem,
+            })
+        }
+    }
+
     fn resumed(&mut self, r: Resumed<'a>, from: Option<Tid>) {
         self.edges.resumed.push(from);
         self.c.item(&mut self.part, Item::Resumed(&r));
@@ -521,25 +548,20 @@ fn walk_chunk<C: Walk>(
             let mut it = data.stops();
             for r in it.by_ref() {
                 match r.map_err(|e| e.to_string())? {
-                    Skimmed::Syscall(s) if s.enter => w.enter(Entry {
-                        tid: s.tid,
-                        time: s.time,
-                        stime_us: s.stime_us,
+                    Skimmed::Syscall(s) => w.stop(
+                        LeanStop {
+                            enter: s.enter,
+                            tid: s.tid,
+                            time: s.time,
+                            stime_us: s.stime_us,
+                            nr: s.nr,
+                            args: [0; 6],
+                            ret: s.ret,
+                            pc: None,
+                            mem: Captures::default(),
+                        },
                         arch,
-                        nr: s.nr as u32,
-                        args: [0; 6],
-                        ip: None,
-                        mem: Captures::default(),
-                    }),
-                    Skimmed::Syscall(s) => w.exit(Exit {
-                        tid: s.tid,
-                        time: s.time,
-                        stime_us: s.stime_us,
-                        arch,
-                        nr: s.nr as u32,
-                        ret: s.ret,
-                        mem: Captures::default(),
-                    }),
+                    ),
                     Skimmed::Record(r) => w.record(&r),
                     Skimmed::Unknown(_) => {}
                 }
@@ -550,25 +572,7 @@ fn walk_chunk<C: Walk>(
             let mut it = data.lean();
             for r in it.by_ref() {
                 match r.map_err(|e| e.to_string())? {
-                    Lean::Syscall(s) if s.enter => w.enter(Entry {
-                        tid: s.tid,
-                        time: s.time,
-                        stime_us: s.stime_us,
-                        arch,
-                        nr: s.nr as u32,
-                        args: s.args,
-                        ip: s.pc,
-                        mem: s.mem,
-                    }),
-                    Lean::Syscall(s) => w.exit(Exit {
-                        tid: s.tid,
-                        time: s.time,
-                        stime_us: s.stime_us,
-                        arch,
-                        nr: s.nr as u32,
-                        ret: s.ret,
-                        mem: s.mem,
-                    }),
+                    Lean::Syscall(s) => w.stop(s, arch),
                     Lean::Record(r) => w.record(&r),
                     Lean::Unknown(_) => {}
                 }

@@ -648,47 +648,35 @@ impl<A: Arch> Decoder<A> {
 
     pub fn decode<'a>(&mut self, c: &mut Cursors<'a>) -> Step<Decoded<'a>> {
         let h = self.head(c)?;
-        let (tid, time) = (h.tid, h.time);
-        Ok(Decoded::Record(match h.kind {
-            1 => {
-                let (flags, nr) = Self::enter_head(c)?;
-                self.check_regs(flags)?;
-                let stime_us = Self::stime(&mut self.st.threads[h.slot], flags, c)?;
-                let regs = self.enter_regs(h.slot, flags, nr, c)?;
-                let th = &mut self.st.threads[h.slot];
-                let args = Self::args(flags, regs.then_some(&th.x), c)?;
-                th.nr = Some(nr);
-                Record::SyscallEnter {
-                    tid,
-                    time,
-                    stime_us,
-                    nr,
-                    args,
-                    regs: regs.then(|| untransform::<A>(&th.x)),
-                    mem: read_captures(&mut c.de)?,
-                }
+        let Some(s) = self.syscall(&h, c)? else {
+            return Ok(match Self::other(&h, c)? {
+                Some(r) => Decoded::Record(r),
+                None => Decoded::Unknown(h.kind),
+            });
+        };
+        // The whole snapshot, as the thread's last one holds it now.
+        let regs = s.pc.map(|_| untransform::<A>(&self.st.threads[h.slot].x));
+        let (tid, time, stime_us, nr, mem) = (s.tid, s.time, s.stime_us, s.nr, s.mem);
+        Ok(Decoded::Record(if s.enter {
+            Record::SyscallEnter {
+                tid,
+                time,
+                stime_us,
+                nr,
+                args: s.args,
+                regs,
+                mem,
             }
-            2 => {
-                let (flags, nr, ret) = Self::exit_head(&self.st.threads[h.slot], c)?;
-                self.check_regs(flags)?;
-                let th = &mut self.st.threads[h.slot];
-                let stime_us = Self::stime(th, flags, c)?;
-                let regs = Self::exit_regs(th, flags, nr, ret, c)?;
-                th.nr = Some(nr);
-                Record::SyscallExit {
-                    tid,
-                    time,
-                    stime_us,
-                    nr,
-                    ret,
-                    regs: regs.then(|| untransform::<A>(&th.x)),
-                    mem: read_captures(&mut c.de)?,
-                }
+        } else {
+            Record::SyscallExit {
+                tid,
+                time,
+                stime_us,
+                nr,
+                ret: s.ret,
+                regs,
+                mem,
             }
-            _ => match Self::other(&h, c)? {
-                Some(r) => r,
-                None => return Ok(Decoded::Unknown(h.kind)),
-            },
         }))
     }
 
@@ -699,55 +687,56 @@ impl<A: Arch> Decoder<A> {
     #[inline]
     pub fn lean<'a>(&mut self, c: &mut Cursors<'a>) -> Step<Lean<'a>> {
         let h = self.head(c)?;
+        Ok(match self.syscall(&h, c)? {
+            Some(s) => Lean::Syscall(s),
+            None => match Self::other(&h, c)? {
+                Some(r) => Lean::Record(Box::new(r)),
+                None => Lean::Unknown(h.kind),
+            },
+        })
+    }
+
+    /// The body of a syscall stop after its head (None for another kind,
+    /// nothing read): its registers are applied to the thread's last
+    /// snapshot, where [`Decoder::decode`] finds them. `pc` is Some exactly
+    /// when the stop holds a snapshot.
+    #[inline(always)]
+    fn syscall<'a>(&mut self, h: &Head, c: &mut Cursors<'a>) -> Step<Option<LeanStop<'a>>> {
         let pc = A::DESC.pc;
-        let stop = match h.kind {
+        let (enter, flags, nr, ret) = match h.kind {
             1 => {
                 let (flags, nr) = Self::enter_head(c)?;
-                self.check_regs(flags)?;
-                let stime_us = Self::stime(&mut self.st.threads[h.slot], flags, c)?;
-                let regs = self.enter_regs(h.slot, flags, nr, c)?;
-                let th = &mut self.st.threads[h.slot];
-                let args = Self::args(flags, regs.then_some(&th.x), c)?;
-                th.nr = Some(nr);
-                LeanStop {
-                    enter: true,
-                    tid: h.tid,
-                    time: h.time,
-                    stime_us,
-                    nr,
-                    args,
-                    ret: 0,
-                    pc: regs.then(|| word::<A>(&th.x, pc)),
-                    mem: read_captures(&mut c.de)?,
-                }
+                (true, flags, nr, 0)
             }
             2 => {
                 let (flags, nr, ret) = Self::exit_head(&self.st.threads[h.slot], c)?;
-                self.check_regs(flags)?;
-                let th = &mut self.st.threads[h.slot];
-                let stime_us = Self::stime(th, flags, c)?;
-                let regs = Self::exit_regs(th, flags, nr, ret, c)?;
-                th.nr = Some(nr);
-                LeanStop {
-                    enter: false,
-                    tid: h.tid,
-                    time: h.time,
-                    stime_us,
-                    nr,
-                    args: [0; 6],
-                    ret,
-                    pc: regs.then(|| word::<A>(&th.x, pc)),
-                    mem: read_captures(&mut c.de)?,
-                }
+                (false, flags, nr, ret)
             }
-            _ => {
-                return Ok(match Self::other(&h, c)? {
-                    Some(r) => Lean::Record(Box::new(r)),
-                    None => Lean::Unknown(h.kind),
-                })
-            }
+            _ => return Ok(None),
         };
-        Ok(Lean::Syscall(stop))
+        self.check_regs(flags)?;
+        let stime_us = Self::stime(&mut self.st.threads[h.slot], flags, c)?;
+        let (regs, args) = if enter {
+            let regs = self.enter_regs(h.slot, flags, nr, c)?;
+            let th = &self.st.threads[h.slot];
+            (regs, Self::args(flags, regs.then_some(&th.x), c)?)
+        } else {
+            let th = &mut self.st.threads[h.slot];
+            (Self::exit_regs(th, flags, nr, ret, c)?, [0; 6])
+        };
+        let th = &mut self.st.threads[h.slot];
+        th.nr = Some(nr);
+        Ok(Some(LeanStop {
+            enter,
+            tid: h.tid,
+            time: h.time,
+            stime_us,
+            nr,
+            args,
+            ret,
+            pc: regs.then(|| word::<A>(&th.x, pc)),
+            mem: read_captures(&mut c.de)?,
+        }))
     }
 
     /// Like [`Decoder::decode`] without reading the detail stream: syscall
