@@ -985,6 +985,40 @@ pub fn write_call(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
 
 /// Writes the arguments of `part` of `call`, comma separated.
 pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style<'_>) {
+    write_args_in(s, call, part, style, &mut None);
+}
+
+/// [`write_args`] of the whole call, and where each argument's text lies in
+/// what it appended: `spans[i]` is what [`Part::Only`]`(i)` writes, at the
+/// cost of one decode. For the calls shown as one text (clone, clone3,
+/// futex, restart_syscall) `spans` is None: ask [`Part::Only`] for them.
+pub fn write_args_spans(
+    s: &mut String,
+    call: &Call<'_, '_>,
+    style: &Style<'_>,
+) -> Option<[std::ops::Range<usize>; 6]> {
+    let mut spans = Some(std::array::from_fn(|_| s.len()..s.len()));
+    write_args_in(s, call, Part::Whole, style, &mut spans);
+    // A decoder may take back what was written before it (prctl's comma
+    // after an option shown alone).
+    if let Some(sp) = &mut spans {
+        for r in sp.iter_mut() {
+            r.end = r.end.min(s.len());
+            r.start = r.start.min(r.end);
+        }
+    }
+    spans
+}
+
+/// [`write_args`], recording each argument's span into `spans` (cleared
+/// for the calls shown as one text).
+fn write_args_in(
+    s: &mut String,
+    call: &Call<'_, '_>,
+    part: Part,
+    style: &Style<'_>,
+    spans: &mut Option<[std::ops::Range<usize>; 6]>,
+) {
     let id = id(call.arch, call.nr);
     let info = info(id);
     let name = info.name;
@@ -1003,6 +1037,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
     };
     let first = range.start;
     if name == "clone" {
+        *spans = None;
         // All its arguments are known at entry.
         if first == 0 {
             s.push_str(&clone_text(args));
@@ -1010,6 +1045,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         return;
     }
     if name == "clone3" {
+        *spans = None;
         // strace: the struct at entry; ` => {parent_tid=[N]}, size` at exit.
         let m = cx.mem_in(0).filter(|m| m.data.len() >= 64);
         if range.contains(&0) {
@@ -1027,6 +1063,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         return;
     }
     if name == "restart_syscall" {
+        *spans = None;
         // Its one text is shown at entry (it has no arguments: an exit
         // part would repeat it).
         if matches!(part, Part::Whole | Part::Entry | Part::Only(0)) {
@@ -1035,6 +1072,7 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         return;
     }
     if name == "futex" {
+        *spans = None;
         if first == 0 {
             futex_args(s, &cx);
         }
@@ -1048,7 +1086,11 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
             if i > first {
                 s.push_str(", ");
             }
+            let start = s.len();
             push_ptr(s, *a);
+            if let Some(sp) = spans {
+                sp[i] = start..s.len();
+            }
         }
         return;
     };
@@ -1076,7 +1118,11 @@ pub fn write_args(s: &mut String, call: &Call<'_, '_>, part: Part, style: &Style
         if i > first {
             s.push_str(", ");
         }
+        let start = s.len();
         fmt_arg(s, *k, i, &cx);
+        if let Some(sp) = spans {
+            sp[i] = start..s.len();
+        }
     }
 }
 
@@ -1810,8 +1856,11 @@ fn prctl_args(s: &mut String, cx: &Cx<'_, '_, '_, '_>) {
         // PR_GET_DUMPABLE, PR_GET_KEEPCAPS, PR_GET_SECCOMP, PR_GET_TIMERSLACK,
         // PR_GET_NO_NEW_PRIVS: no argument.
         3 | 7 | 21 | 30 | 39 => {
-            // strace shows the option alone; the comma before was written.
-            s.truncate(s.len() - 2);
+            // strace shows the option alone; the comma before was written
+            // (unless this argument is shown alone, for --json).
+            if s.ends_with(", ") {
+                s.truncate(s.len() - 2);
+            }
         }
         1 => {
             s.push_str(&signal_name(args[1] as u32 as i32));

@@ -642,6 +642,47 @@ fn each_argument_alone_is_what_the_line_shows() {
     assert_eq!(one(2), "O_RDONLY|O_CLOEXEC");
     // The mode is not shown without O_CREAT.
     assert_eq!(one(3), "");
+    // The spans of the whole line are the same texts, from one decode.
+    let mut whole = String::new();
+    let spans = write_args_spans(&mut whole, &call, &Style::default()).unwrap();
+    for (i, sp) in spans.iter().enumerate() {
+        assert_eq!(&whole[sp.clone()], one(i), "argument {i}");
+    }
+    let mut w = String::new();
+    write_args(&mut w, &call, Part::Whole, &Style::default());
+    assert_eq!(whole, w);
+}
+
+#[test]
+fn argument_spans_equal_each_argument_alone_for_every_syscall() {
+    // Every syscall of the table with plausible words (no captures): what
+    // write_args_spans marks is what Part::Only writes.
+    let words = [
+        [3, 0x1000, 0o101, 0o644, 0x8, 0],
+        [0; 6],
+        [(-100i64) as u64, 0x7fff_0000, 1, 2, 0xffff_ffff, u64::MAX],
+        // prctl(PR_GET_DUMPABLE): an option shown alone.
+        [3, 0, 0, 0, 0, 0],
+    ];
+    for (n, args) in (0..X.syscall_table_len() as u32).flat_map(|n| words.map(|w| (n, w))) {
+        let call = Call {
+            arch: X,
+            nr: n,
+            args,
+            ret: Some(0),
+            enter: &[],
+            exit: &[],
+        };
+        let mut whole = String::new();
+        let Some(spans) = write_args_spans(&mut whole, &call, &Style::default()) else {
+            continue;
+        };
+        for (i, sp) in spans.iter().enumerate() {
+            let mut one = String::new();
+            write_args(&mut one, &call, Part::Only(i), &Style::default());
+            assert_eq!(&whole[sp.clone()], one, "syscall {n} argument {i}: {whole}");
+        }
+    }
 }
 
 #[test]

@@ -91,7 +91,7 @@ fn items(text: &str) -> Vec<&str> {
 }
 
 /// The typed arguments strace shows of `call`.
-fn typed<'a>(call: &abi::Call<'_, '_>, texts: &'a [String], strings: &[Str<'a>]) -> Vec<Arg<'a>> {
+fn typed<'a>(call: &abi::Call<'_, '_>, texts: &[&'a str], strings: &[Str<'a>]) -> Vec<Arg<'a>> {
     let types = abi::arg_types(call.arch, call.nr);
     let mut out = Vec::new();
     for (i, text) in texts.iter().enumerate() {
@@ -162,7 +162,7 @@ struct CallObj<'a> {
     name: Cow<'static, str>,
     nr: u32,
     args: [u64; 6],
-    decoded: String,
+    decoded: &'a str,
     strings: Vec<Str<'a>>,
     arguments: Vec<Arg<'a>>,
     enter_ns: u64,
@@ -222,7 +222,7 @@ fn write_call(
         ..Style::default()
     };
     let mut decoded = String::new();
-    abi::write_args(&mut decoded, &call, Part::Whole, &style);
+    let spans = abi::write_args_spans(&mut decoded, &call, &style);
     let strings = enter
         .iter()
         .chain(exit.iter())
@@ -233,13 +233,22 @@ fn write_call(
             truncated: m.flags & (mem_flags::TRUNCATED | mem_flags::PARTIAL) != 0,
         })
         .collect::<Vec<_>>();
-    let texts: Vec<String> = (0..6)
-        .map(|i| {
-            let mut t = String::new();
-            abi::write_args(&mut t, &call, Part::Only(i), &style);
-            t
-        })
-        .collect();
+    // Each argument's text: its part of the whole line, or (for the calls
+    // shown as one text) decoded alone.
+    let own: Vec<String>;
+    let texts: [&str; 6] = match &spans {
+        Some(sp) => std::array::from_fn(|i| &decoded[sp[i].clone()]),
+        None => {
+            own = (0..6)
+                .map(|i| {
+                    let mut t = String::new();
+                    abi::write_args(&mut t, &call, Part::Only(i), &style);
+                    t
+                })
+                .collect();
+            std::array::from_fn(|i| own[i].as_str())
+        }
+    };
     let arguments = typed(&call, &texts, &strings);
     let o = CallObj {
         r#type: "call",
@@ -248,7 +257,7 @@ fn write_call(
         name: e.name(),
         nr: e.nr,
         args: e.args,
-        decoded,
+        decoded: &decoded,
         strings,
         arguments,
         enter_ns: e.time,
