@@ -1152,10 +1152,11 @@ fn comparable_threads(text: &str, strace_prefix: bool) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn replay_of_an_exec_from_a_thread_cuts_the_other_threads_calls_short_like_strace_f() {
-    // exec_cut_short: the leader (PID0) sleeps in clock_nanosleep, thread
-    // PID2 waits in futex, thread PID1 execs once both are asleep.
+/// `exec_cut_short ARGS` under `strace -f` and under rec: both tools'
+/// lines ([`comparable_threads`]) from the execve of thread PID1 on,
+/// with the line of thread PID2's death left out (it is asserted to come
+/// after PID2's cut call) and `sorted` lines after the execve line sorted.
+fn exec_from_a_thread(args: &[&str], sorted: usize) -> (Vec<String>, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let exe = tracee("exec_cut_short");
     let st = dir.path().join("s.txt");
@@ -1163,29 +1164,22 @@ fn replay_of_an_exec_from_a_thread_cuts_the_other_threads_calls_short_like_strac
         .args(["-f", "-o"])
         .arg(&st)
         .arg(&exe)
+        .args(args)
         .output()
         .expect("strace runs");
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
     let trace = dir.path().join("t.bin");
     let o = Command::new(bin("rec"))
         .args(["-q", "-o"])
         .arg(&trace)
         .arg("--")
         .arg(&exe)
+        .args(args)
         .output()
         .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let replay = analyze(&["replay"], &trace);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
     // From the execve on: what came before depends on how often the
     // execing thread looked at the others' state.
     let from_exec = |lines: Vec<String>| -> Vec<String> {
@@ -1197,17 +1191,13 @@ fn replay_of_an_exec_from_a_thread_cuts_the_other_threads_calls_short_like_strac
         // The waiter is reaped, and its `+++ exited` printed, whenever the
         // tool's wait returns it after its exit event: anywhere after its
         // cut call, in either tool.
-        let cut = lines
-            .iter()
-            .position(|l| l.starts_with("PID2 <... futex resumed>"));
-        let death = lines.iter().position(|l| l == "PID2 +++ exited with 0 +++");
-        assert!(cut.is_some() && cut < death, "{lines:#?}");
-        lines.remove(death.unwrap());
-        // The exec kills the leader and the waiter at once: which exit
-        // event each tool sees first is a race. The two cut calls are
-        // compared as a set.
-        if lines.len() > 2 {
-            lines[1..3].sort();
+        if let Some(death) = lines.iter().position(|l| l.starts_with("PID2 +++")) {
+            let cut = lines.iter().position(|l| l.starts_with("PID2 "));
+            assert!(cut < Some(death), "{lines:#?}");
+            lines.remove(death);
+        }
+        if lines.len() > sorted {
+            lines[1..=sorted].sort();
         }
         lines
     };
@@ -1215,7 +1205,33 @@ fn replay_of_an_exec_from_a_thread_cuts_the_other_threads_calls_short_like_strac
         &std::fs::read_to_string(&st).unwrap(),
         true,
     ));
-    let got = from_exec(comparable_threads(&replay, false));
+    let got = from_exec(comparable_threads(&analyze(&["replay"], &trace), false));
+    assert!(
+        want.last()
+            .is_some_and(|l| l == "PID0 +++ exited with 3 +++"),
+        "{want:#?}"
+    );
+    (want, got)
+}
+
+/// Fails unless `got` equals `want`, saying where they first differ.
+fn assert_same_lines(want: &[String], got: &[String]) {
+    let first_diff = want.iter().zip(got).position(|(a, b)| a != b);
+    assert!(
+        first_diff.is_none() && want.len() == got.len(),
+        "first difference at line {first_diff:?}:\nstrace: {:?}\nreplay: {:?}\n{got:#?}",
+        first_diff.and_then(|i| want.get(i)),
+        first_diff.and_then(|i| got.get(i)),
+    );
+}
+
+#[test]
+fn replay_of_an_exec_from_a_thread_cuts_the_other_threads_calls_short_like_strace_f() {
+    // The leader (PID0) sleeps in clock_nanosleep, thread PID2 waits in
+    // futex, thread PID1 execs once both are asleep. The exec kills the
+    // leader and the waiter at once: which exit event each tool sees
+    // first is a race, so the two cut calls are compared as a set.
+    let (want, got) = exec_from_a_thread(&[], 2);
     // What strace 6 prints: the execve line cut by the first exit event,
     // each call cut short (` <unfinished ...>` where the call had more to
     // show at its exit), the leader superseded, the execve resumed in the
@@ -1231,16 +1247,25 @@ fn replay_of_an_exec_from_a_thread_cuts_the_other_threads_calls_short_like_strac
         ],
         "{want:#?}"
     );
+    assert_same_lines(&want, &got);
+}
+
+#[test]
+fn replay_of_an_exec_from_a_thread_after_the_leader_exited_says_the_pid_changed_like_strace_f() {
+    // The leader called pthread_exit: no exit event cuts the execve line,
+    // which says the pid changes.
+    let (want, got) = exec_from_a_thread(&["leader-exits"], 0);
     assert!(
-        want.last()
-            .is_some_and(|l| l == "PID0 +++ exited with 3 +++"),
+        want[0].ends_with(" vars */ <pid changed to PID0 ...>"),
         "{want:#?}"
     );
-    let first_diff = want.iter().zip(&got).position(|(a, b)| a != b);
-    assert!(
-        first_diff.is_none() && want.len() == got.len(),
-        "first difference at line {first_diff:?}:\nstrace: {:?}\nreplay: {:?}\n{got:#?}",
-        first_diff.and_then(|i| want.get(i)),
-        first_diff.and_then(|i| got.get(i)),
+    assert_eq!(
+        want[1..3],
+        [
+            "PID0 +++ superseded by execve in pid PID1 +++",
+            "PID0 <... execve resumed>) = 0",
+        ],
+        "{want:#?}"
     );
+    assert_same_lines(&want, &got);
 }

@@ -1,9 +1,11 @@
 /* execve from a non-leader thread while the leader sleeps in
  * clock_nanosleep and another thread waits in futex (pthread_join): the
- * exec cuts both calls short. The execing thread waits until both are
- * asleep in their calls (state S in /proc), so what the trace holds from
- * its execve on does not depend on scheduling. The new image is this
- * program with an argument; it prints and exits 3. */
+ * exec cuts both calls short. With the argument `leader-exits` the leader
+ * calls pthread_exit instead and there is no other thread: the exec finds
+ * a zombie leader. The execing thread waits until the others are asleep in
+ * their calls (state S in /proc), or the leader a zombie (Z), so what the
+ * trace holds from its execve on does not depend on scheduling. The new
+ * image is this program with an argument; it prints and exits 3. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,8 +19,10 @@ static char *self;
 static volatile pid_t waiter_tid;
 static pthread_t execer;
 
-/* Whether thread `tid` of this process sleeps (state S). */
-static int asleep(pid_t tid) {
+static int leader_exits;
+
+/* The state letter of thread `tid` of this process (0 if unknown). */
+static char state(pid_t tid) {
 	char path[64], buf[512];
 	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
 	int fd = open(path, O_RDONLY);
@@ -30,7 +34,7 @@ static int asleep(pid_t tid) {
 		return 0;
 	buf[n] = 0;
 	char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'S';
+	return p && p[1] == ' ' ? p[2] : 0;
 }
 
 static void *wait_execer(void *arg) {
@@ -43,8 +47,12 @@ static void *wait_execer(void *arg) {
 static void *exec_self(void *arg) {
 	(void)arg;
 	struct timespec ms = {0, 1000000};
-	while (waiter_tid == 0 || !asleep(getpid()) || !asleep(waiter_tid))
-		nanosleep(&ms, NULL);
+	if (leader_exits)
+		while (state(getpid()) != 'Z')
+			nanosleep(&ms, NULL);
+	else
+		while (waiter_tid == 0 || state(getpid()) != 'S' || state(waiter_tid) != 'S')
+			nanosleep(&ms, NULL);
 	char *argv[] = {self, "after-exec", NULL};
 	execv(self, argv);
 	return NULL;
@@ -56,8 +64,11 @@ int main(int argc, char **argv) {
 		return 3;
 	}
 	self = argv[0];
-	pthread_t w;
+	leader_exits = argc > 1 && strcmp(argv[1], "leader-exits") == 0;
 	pthread_create(&execer, NULL, exec_self, NULL);
+	if (leader_exits)
+		pthread_exit(NULL);
+	pthread_t w;
 	pthread_create(&w, NULL, wait_execer, NULL);
 	sleep(10);
 	return 1;
