@@ -100,7 +100,10 @@ pub struct Exit<'a> {
 pub enum End {
     /// Its exit was recorded.
     Returned,
-    /// The thread died inside it (exit, exit_group, a fatal signal).
+    /// The thread died inside it (exit, exit_group, a fatal signal, an
+    /// execve by another thread of its process): the call ends at the
+    /// thread's PTRACE_EVENT_EXIT, or at its death when no exit event was
+    /// recorded.
     Death,
     /// A new entry came on the same thread without an exit (records lost,
     /// or an exec by another thread took the tid over).
@@ -441,7 +444,11 @@ impl<'a, C: Walk> Walker<'a, '_, C> {
     fn record(&mut self, r: &Record<'a>) {
         let (tid, time) = (r.tid(), r.time());
         match *r {
-            Record::Death { .. } => {
+            // PTRACE_EVENT_EXIT: the thread is exiting, and the call it is
+            // in (exit_group, or one a fatal signal or another thread's
+            // exec cut short) will not return; strace ends its line there.
+            // The death that follows finds the call ended.
+            Record::Death { .. } | Record::ExitEvent { .. } => {
                 let st = self.thread(tid, time);
                 let from = if st.decided {
                     st.moved_from.take()

@@ -453,6 +453,17 @@ impl Writer<'_> {
 
     fn record(&self, p: &mut Part<'_>, r: &Record<'_>) {
         let (tid, time) = (r.tid(), r.time());
+        if let Record::Exec { former_tid, .. } = *r {
+            // The leader an execve of another thread supersedes is never
+            // reaped: the call its exit event cut short ends at the exec.
+            if former_tid != tid {
+                if let Some(c) = p.dying.remove(&tid) {
+                    if self.slice(&mut p.enc, &c.entry, None, time) {
+                        p.slices += 1;
+                    }
+                }
+            }
+        }
         let enc = &mut p.enc;
         match *r {
             Record::SignalDelivery { signo, .. } => {
@@ -584,7 +595,13 @@ impl crate::calls::Walk for Writer<'_> {
                     }
                 }
                 (None, End::Death) => {
-                    p.dying.insert(c.entry.tid, *c);
+                    // A death that never came (another call on the tid
+                    // began): ended where it began.
+                    if let Some(old) = p.dying.insert(c.entry.tid, *c) {
+                        if self.slice(&mut p.enc, &old.entry, None, old.entry.time) {
+                            p.slices += 1;
+                        }
+                    }
                 }
                 (None, _) => {
                     if self.slice(&mut p.enc, &c.entry, None, c.entry.time) {

@@ -151,6 +151,83 @@ fn a_trace_filter_keeps_each_call_on_one_line_so_grep_finds_the_path() {
 }
 
 #[test]
+fn calls_an_exec_from_a_thread_cuts_short_end_at_their_exit_events_in_every_chunking() {
+    let dir = tempfile::tempdir().unwrap();
+    for chunk in [1 << 20, 1] {
+        let p = tmp(&dir, &format!("exec{chunk}.bin"));
+        let mut g = Gen::new(&p, &["sh"], chunk);
+        // The leader 100 reads, 102 waits in futex, 101 execs.
+        g.enter(100, 0, [0, 0x1000, 10, 0, 0, 0], &[]);
+        g.enter(102, 202, [0x3000, 0, 0, 0, 0, 0], &[]);
+        let argv = 0x7200u64.to_le_bytes();
+        g.enter(
+            101,
+            59,
+            [0x7000, 0x7100, 0, 0, 0, 0],
+            &[
+                (0, S, 0x7000, b"/bin/true"),
+                (1, 0, 0x7100, &[argv, [0; 8]].concat()),
+                (9, S, 0x7200, b"true"),
+            ],
+        );
+        // strace prints a dying thread's call at its PTRACE_EVENT_EXIT.
+        for tid in [100, 102] {
+            let t = g.tick();
+            g.put(Record::ExitEvent {
+                tid,
+                time: t,
+                status: 0,
+            });
+        }
+        let t = g.tick();
+        g.put(Record::Death {
+            tid: 102,
+            time: t,
+            how: Termination::Exited(0),
+        });
+        let t = g.tick();
+        g.put(Record::Exec {
+            tid: 100,
+            time: t,
+            former_tid: 101,
+            filename: b"/bin/true",
+            argv: vec![b"true"],
+            argv_redacted: Vec::new(),
+        });
+        g.exit(100, 59, 0, 30, &[]);
+        g.enter(100, 231, [3, 0, 0, 0, 0, 0], &[]);
+        let t = g.tick();
+        g.put(Record::ExitEvent {
+            tid: 100,
+            time: t,
+            status: 3 << 8,
+        });
+        let t = g.tick();
+        g.put(Record::Death {
+            tid: 100,
+            time: t,
+            how: Termination::Exited(3),
+        });
+        g.finish();
+        let out = run(&["replay"], &p);
+        assert_eq!(
+            out,
+            "[pid   100] read(0,  <unfinished ...>\n\
+             [pid   102] futex(0x3000, FUTEX_WAIT, 0, NULL <unfinished ...>\n\
+             [pid   101] execve(\"/bin/true\", [\"true\"], NULL <unfinished ...>\n\
+             [pid   100] <... read resumed> <unfinished ...>) = ?\n\
+             [pid   102] <... futex resumed>)        = ?\n\
+             [pid   102] +++ exited with 0 +++\n\
+             [pid   100] +++ superseded by execve in pid 101 +++\n\
+             [pid   100] <... execve resumed>)       = 0\n\
+             [pid   100] exit_group(3)               = ?\n\
+             [pid   100] +++ exited with 3 +++\n",
+            "{chunk}"
+        );
+    }
+}
+
+#[test]
 fn calls_cut_short_by_death_say_so_in_every_chunking() {
     let dir = tempfile::tempdir().unwrap();
     for chunk in [1 << 20, 1] {
@@ -176,7 +253,7 @@ fn calls_cut_short_by_death_say_so_in_every_chunking() {
              [pid   102] getpid()                    = 102\n\
              [pid   101] <... exit_group resumed>)   = ?\n\
              [pid   101] +++ exited with 7 +++\n\
-             [pid   100] <... read resumed>)         = ?\n\
+             [pid   100] <... read resumed> <unfinished ...>) = ?\n\
              [pid   100] +++ exited with 7 +++\n",
             "{chunk}"
         );

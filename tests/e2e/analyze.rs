@@ -1100,3 +1100,172 @@ fn replay_shows_the_time_an_interrupted_sleep_had_left_like_strace() {
     );
     assert_eq!(mask_sleeps(&out), want, "{out}");
 }
+
+/// Every thread's lines of `text` (strace's `-f -o` lines when
+/// `strace_prefix`, else replay's), each as `PIDk rest`: the pids numbered
+/// in order of creation (the first line's, then as clone and clone3 return
+/// them), run-dependent values masked ([`mask_run_values`]), `= ` not
+/// aligned. Unlike [`comparable`], a line another thread's cut stays as it
+/// is: the cuts are what is compared.
+fn comparable_threads(text: &str, strace_prefix: bool) -> Vec<String> {
+    let split: Vec<(String, &str)> = text
+        .lines()
+        .map(|l| {
+            if let Some(r) = l.strip_prefix("[pid ") {
+                let (p, r) = r.split_once("] ").unwrap_or(("", r));
+                (p.trim().to_string(), r)
+            } else if strace_prefix {
+                let (p, r) = l.split_once(' ').unwrap_or(("", l));
+                (p.to_string(), r.trim_start())
+            } else {
+                (String::new(), l)
+            }
+        })
+        .collect();
+    let mut pids: Vec<String> = split.first().map(|(p, _)| p.clone()).into_iter().collect();
+    for (_, rest) in &split {
+        let clone = [
+            "clone(",
+            "clone3(",
+            "<... clone resumed>",
+            "<... clone3 resumed>",
+        ]
+        .iter()
+        .any(|c| rest.starts_with(c));
+        if let Some((_, ret)) = rest.rsplit_once(" = ").filter(|_| clone) {
+            pids.push(ret.to_string());
+        }
+    }
+    split
+        .iter()
+        .map(|(pid, rest)| {
+            let rest = match rest.split_once(" = ") {
+                Some((call, ret)) => format!("{} = {ret}", call.trim_end()),
+                None => rest.to_string(),
+            };
+            let masked = mask_run_values(&[rest], &mut pids.clone()).remove(0);
+            match pids.iter().position(|p| p == pid) {
+                Some(k) => format!("PID{k} {masked}"),
+                None => format!("{pid} {masked}"),
+            }
+        })
+        .collect()
+}
+
+/// `exec_cut_short ARGS` under `strace -f` and under rec: both tools'
+/// lines ([`comparable_threads`]) from the execve of thread PID1 on,
+/// with the line of thread PID2's death left out (it is asserted to come
+/// after PID2's cut call) and `sorted` lines after the execve line sorted.
+fn exec_from_a_thread(args: &[&str], sorted: usize) -> (Vec<String>, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = tracee("exec_cut_short");
+    let st = dir.path().join("s.txt");
+    let o = Command::new("strace")
+        .args(["-f", "-o"])
+        .arg(&st)
+        .arg(&exe)
+        .args(args)
+        .output()
+        .expect("strace runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    let trace = dir.path().join("t.bin");
+    let o = Command::new(bin("rec"))
+        .args(["-q", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .arg(&exe)
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    // From the execve on: what came before depends on how often the
+    // execing thread looked at the others' state.
+    let from_exec = |lines: Vec<String>| -> Vec<String> {
+        let k = lines
+            .iter()
+            .position(|l| l.starts_with("PID1 execve(") && l.contains("after-exec"))
+            .unwrap_or_else(|| panic!("no execve of PID1: {lines:#?}"));
+        let mut lines = lines[k..].to_vec();
+        // The waiter is reaped, and its `+++ exited` printed, whenever the
+        // tool's wait returns it after its exit event: anywhere after its
+        // cut call, in either tool.
+        if let Some(death) = lines.iter().position(|l| l.starts_with("PID2 +++")) {
+            let cut = lines.iter().position(|l| l.starts_with("PID2 "));
+            assert!(cut < Some(death), "{lines:#?}");
+            lines.remove(death);
+        }
+        if lines.len() > sorted {
+            lines[1..=sorted].sort();
+        }
+        lines
+    };
+    let want = from_exec(comparable_threads(
+        &std::fs::read_to_string(&st).unwrap(),
+        true,
+    ));
+    let got = from_exec(comparable_threads(&analyze(&["replay"], &trace), false));
+    assert!(
+        want.last()
+            .is_some_and(|l| l == "PID0 +++ exited with 3 +++"),
+        "{want:#?}"
+    );
+    (want, got)
+}
+
+/// Fails unless `got` equals `want`, saying where they first differ.
+fn assert_same_lines(want: &[String], got: &[String]) {
+    let first_diff = want.iter().zip(got).position(|(a, b)| a != b);
+    assert!(
+        first_diff.is_none() && want.len() == got.len(),
+        "first difference at line {first_diff:?}:\nstrace: {:?}\nreplay: {:?}\n{got:#?}",
+        first_diff.and_then(|i| want.get(i)),
+        first_diff.and_then(|i| got.get(i)),
+    );
+}
+
+#[test]
+fn replay_of_an_exec_from_a_thread_cuts_the_other_threads_calls_short_like_strace_f() {
+    // The leader (PID0) sleeps in clock_nanosleep, thread PID2 waits in
+    // futex, thread PID1 execs once both are asleep. The exec kills the
+    // leader and the waiter at once: which exit event each tool sees
+    // first is a race, so the two cut calls are compared as a set.
+    let (want, got) = exec_from_a_thread(&[], 2);
+    // What strace 6 prints: the execve line cut by the first exit event,
+    // each call cut short (` <unfinished ...>` where the call had more to
+    // show at its exit), the leader superseded, the execve resumed in the
+    // leader's pid.
+    assert!(want[0].ends_with(" vars */ <unfinished ...>"), "{want:#?}");
+    assert_eq!(
+        want[1..5],
+        [
+            "PID0 <... clock_nanosleep resumed> <unfinished ...>) = ?",
+            "PID2 <... futex resumed>) = ?",
+            "PID0 +++ superseded by execve in pid PID1 +++",
+            "PID0 <... execve resumed>) = 0",
+        ],
+        "{want:#?}"
+    );
+    assert_same_lines(&want, &got);
+}
+
+#[test]
+fn replay_of_an_exec_from_a_thread_after_the_leader_exited_says_the_pid_changed_like_strace_f() {
+    // The leader called pthread_exit: no exit event cuts the execve line,
+    // which says the pid changes.
+    let (want, got) = exec_from_a_thread(&["leader-exits"], 0);
+    assert!(
+        want[0].ends_with(" vars */ <pid changed to PID0 ...>"),
+        "{want:#?}"
+    );
+    assert_eq!(
+        want[1..3],
+        [
+            "PID0 +++ superseded by execve in pid PID1 +++",
+            "PID0 <... execve resumed>) = 0",
+        ],
+        "{want:#?}"
+    );
+    assert_same_lines(&want, &got);
+}

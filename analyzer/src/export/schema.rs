@@ -189,7 +189,7 @@ table!(Calls, "calls", "One row per syscall entry: the call joined with its exit
     exit_time: Ts, "µs", "Wall-clock time of the syscall-exit-stop; NULL when the call did not return (see `end`).";
     wall_ns: I64, "ns", "Time between the two stops, at nanosecond precision; NULL when the call did not return.";
     cpu_us: I64, "µs", "System CPU time of the thread group between the two stops (from wait4's rusage); NULL when not recorded or when the call did not return.";
-    end: Str, "", "How the call ended: `returned`, `death` (the thread died in it), `lost` (a later entry came first: records lost or an exec took the tid), `unfinished` (the trace ended first).";
+    end: Str, "", "How the call ended: `returned`, `death` (the thread died in it: exit, exit_group, a fatal signal, or another thread's execve, which kills the others), `lost` (a later entry came first: records lost, or an exec took the tid with no exit event recorded), `unfinished` (the trace ended first).";
     cut: Bool, "", "A captured buffer or string of the call was cut at rec's `-s` or at an unreadable page.";
     unreadable: Bool, "", "A pointer argument of the call could not be read.";
 });

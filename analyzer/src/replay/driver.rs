@@ -451,8 +451,7 @@ impl Printer<'_> {
         fds: Fds<'_>,
     ) {
         let Some(x) = x else {
-            let name = e.name();
-            if !matches!(&*name, "exit" | "exit_group") {
+            if exit_part_lost(e.arch, e.nr) {
                 s.push_str(" <unfinished ...>");
             }
             s.push(')');
@@ -565,6 +564,9 @@ impl Printer<'_> {
                 finish(s, start, &abi::return_text(&call, &self.style(None)));
             }
             (_, None) => {
+                if exit_part_lost(self.ctx.arch, nr) {
+                    s.push_str(" <unfinished ...>");
+                }
                 s.push(')');
                 finish(s, start, "?");
             }
@@ -1040,6 +1042,15 @@ impl crate::calls::Merge for Printer<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether a call that will not return (its thread is exiting) lost
+/// what it would have shown at its exit: strace then ends its line with
+/// ` <unfinished ...>) = ?`, and with `) = ?` a call shown whole at entry
+/// (`futex(...) = ?`, `exit_group(0) = ?`).
+fn exit_part_lost(arch: ptrec_abi::Arch, nr: u32) -> bool {
+    // clone3's exit part brings its own separator (` => {...}, 88`).
+    abi::has_exit_part(arch, nr) || arch.syscall_name(nr) == "clone3"
 }
 
 /// `-y`: the name, after the call, of the descriptor a call returned
