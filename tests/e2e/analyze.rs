@@ -552,8 +552,44 @@ fn comparable(text: &str, strace_prefix: bool) -> Vec<String> {
 /// Masks run-dependent values in `lines` (see [`comparable`]); `pids`
 /// starts with the main pid, children's are added as `clone` returns them.
 fn mask_run_values(lines: &[String], pids: &mut Vec<String>) -> Vec<String> {
+    // A number equal to a pid is masked only where a pid can stand: in
+    // the lines of calls that take or return one, signal and exit lines,
+    // and a siginfo's si_pid. Elsewhere it is a size or a count that
+    // happens to equal a run's pid (seen in CI, where pids are small:
+    // `st_size=1221` under rec's pid 1221).
+    const PID_CALLS: &[&str] = &[
+        "clone",
+        "fork(",
+        "vfork(",
+        "getpid(",
+        "gettid(",
+        "getppid(",
+        "set_tid_address(",
+        "wait4(",
+        "waitid(",
+        "kill(",
+        "tgkill(",
+        "tkill(",
+        "setpgid(",
+        "getpgid(",
+        "getsid(",
+        "setsid(",
+        "getpgrp(",
+        "sched_",
+        "prlimit64(",
+        "pidfd_",
+        "rt_sigqueueinfo(",
+        "rt_tgsigqueueinfo(",
+        "ptrace(",
+        "process_vm_",
+        "---",
+        "+++",
+    ];
     let mut out = Vec::new();
     for l in lines {
+        let call = l.strip_prefix("<... ").unwrap_or(l);
+        let pid_line =
+            PID_CALLS.iter().any(|c| call.starts_with(c)) || l.contains("<pid changed to ");
         let child = l
             .strip_prefix("clone(")
             .or_else(|| l.strip_prefix("clone3("));
@@ -582,7 +618,11 @@ fn mask_run_values(lines: &[String], pids: &mut Vec<String>) -> Vec<String> {
                 s.push_str("INO");
             } else if tok.starts_with("0x") && tok.len() >= 8 {
                 s.push_str("ADDR");
-            } else if let Some(i) = pids.iter().position(|p| p == tok) {
+            } else if let Some(i) = pids
+                .iter()
+                .position(|p| p == tok)
+                .filter(|_| pid_line || head.ends_with("si_pid="))
+            {
                 s.push_str(&format!("PID{i}"));
             } else {
                 s.push_str(tok);
