@@ -860,15 +860,22 @@ fn strace_and_replay_lines(cmd: &[&std::ffi::OsStr], dir: &Path) -> (Vec<String>
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    compared_lines(&st, &trace, &[])
+}
+
+/// strace's lines in `st` and `analyze replay ARGS`'s of `trace`, each
+/// made [`comparable`]; both files are removed.
+fn compared_lines(st: &Path, trace: &Path, args: &[&str]) -> (Vec<String>, Vec<String>) {
     let r = Command::new(bin("analyze"))
         .arg("replay")
-        .arg(&trace)
+        .args(args)
+        .arg(trace)
         .output()
         .unwrap();
     assert!(r.status.success());
-    let want = comparable(&std::fs::read_to_string(&st).unwrap(), true);
-    std::fs::remove_file(&st).unwrap();
-    std::fs::remove_file(&trace).unwrap();
+    let want = comparable(&std::fs::read_to_string(st).unwrap(), true);
+    std::fs::remove_file(st).unwrap();
+    std::fs::remove_file(trace).unwrap();
     (want, comparable(&String::from_utf8_lossy(&r.stdout), false))
 }
 
@@ -932,16 +939,7 @@ fn strace_y_and_replay_y_lines(
         .arg(&trace)
         .arg("--")
         .args(cmd));
-    let r = Command::new(bin("analyze"))
-        .args(["replay", "-y"])
-        .arg(&trace)
-        .output()
-        .unwrap();
-    assert!(r.status.success());
-    let want = comparable(&std::fs::read_to_string(&st).unwrap(), true);
-    std::fs::remove_file(&st).unwrap();
-    std::fs::remove_file(&trace).unwrap();
-    (want, comparable(&String::from_utf8_lossy(&r.stdout), false))
+    compared_lines(&st, &trace, &["-y"])
 }
 
 /// A command, the directory it runs in, and what prepares each of its runs.
