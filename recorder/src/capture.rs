@@ -12,6 +12,7 @@ use ptrec_format::{mem_flags, CaptureBuf, Regs};
 
 // The `dirfd` of the working directory (and [`ARG_FD_NAME`]'s `addr` for it).
 use ptrec_abi::fds::AT_FDCWD;
+
 /// Paths are read whole: the kernel refuses longer ones.
 const PATH_MAX: usize = 4096;
 /// At most this many argv/envp elements are captured per array.
@@ -77,6 +78,11 @@ impl Capture {
     /// them. One readlink per such call.
     pub fn name_fds(&mut self, on: bool) {
         self.fd_names = on;
+    }
+
+    /// Whether [`Capture::name_fds`] is on.
+    pub fn names_fds(&self) -> bool {
+        self.fd_names
     }
 
     /// syscall-enter-stop: append input captures (paths, strings, input
@@ -244,14 +250,14 @@ impl Capture {
             path[n..n + b.len()].copy_from_slice(b);
             n += b.len();
         };
-        let mut digits = [0u8; 10];
+        let mut digits = itoa::Buffer::new();
         put(b"/proc/");
-        put(decimal(u32::try_from(tid).ok()?, &mut digits));
+        put(digits.format(u32::try_from(tid).ok()?).as_bytes());
         if fd == AT_FDCWD {
             put(b"/cwd");
         } else {
             put(b"/fd/");
-            put(decimal(u32::try_from(fd).ok()?, &mut digits));
+            put(digits.format(u32::try_from(fd).ok()?).as_bytes());
         }
         // SAFETY: `path` is NUL-terminated (at most 6 + 10 + 4 + 10 of its
         // 48 bytes are written) and `link` is a buffer of the length passed.
@@ -616,30 +622,8 @@ fn le64(b: &[u8]) -> u64 {
     u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
 
-/// `v` in decimal, written into the end of `buf`.
-fn decimal(mut v: u32, buf: &mut [u8; 10]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            return &buf[i..];
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn decimal_writes_every_digit() {
-        let mut b = [0u8; 10];
-        assert_eq!(super::decimal(0, &mut b), b"0");
-        assert_eq!(super::decimal(7, &mut b), b"7");
-        assert_eq!(super::decimal(4_194_304, &mut b), b"4194304");
-        assert_eq!(super::decimal(u32::MAX, &mut b), b"4294967295");
-    }
-
     use super::*;
     use ptrec_format::Mem;
     use syscalls::x86_64::Sysno;

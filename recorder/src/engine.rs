@@ -197,19 +197,26 @@ impl Engine {
         });
         // The descriptors the command inherits (what strace's -y names
         // its stdin, stdout and stderr by): the child's that survive exec.
-        for f in crate::attach::open_fds(root) {
-            if f.flags & libc::O_CLOEXEC as u32 == 0 {
-                e.sink.emit(&Record::OpenFd {
-                    tid: root,
-                    time,
-                    fd: f.fd,
-                    flags: f.flags,
-                    pos: f.pos,
-                    target: &f.target,
-                });
-            }
-        }
+        e.open_fd_records(root, time, true);
         e
+    }
+
+    /// The open-fd records of process `pid` (FORMAT.md), from /proc; with
+    /// `inherited`, only the descriptors an exec keeps (no O_CLOEXEC).
+    fn open_fd_records(&mut self, pid: Tid, time: u64, inherited: bool) {
+        for f in crate::attach::open_fds(pid) {
+            if inherited && f.flags & libc::O_CLOEXEC as u32 != 0 {
+                continue;
+            }
+            self.sink.emit(&Record::OpenFd {
+                tid: pid,
+                time,
+                fd: f.fd,
+                flags: f.flags,
+                pos: f.pos,
+                target: &f.target,
+            });
+        }
     }
 
     /// An engine with no command, for `rec -p` alone: add the processes
@@ -255,11 +262,12 @@ impl Engine {
 
     /// `-s`: the most bytes kept of a captured string or buffer.
     pub fn string_limit(&mut self, limit: usize) {
+        let names = self.capture.names_fds();
         self.capture = Capture::new(limit);
+        self.capture.name_fds(names);
     }
 
-    /// `-y`: record what /proc names the descriptors calls make (call
-    /// after [`Engine::string_limit`]).
+    /// `-y`: record what /proc names the descriptors calls make.
     pub fn name_fds(&mut self, on: bool) {
         self.capture.name_fds(on);
     }
@@ -311,18 +319,8 @@ impl Engine {
                 cwd: &t.cwd,
             });
         }
-        // What its descriptors are (FORMAT.md's open-fd records), for the
-        // views that name them.
-        for f in crate::attach::open_fds(att.pid) {
-            self.sink.emit(&Record::OpenFd {
-                tid: att.pid,
-                time: mono_ns(),
-                fd: f.fd,
-                flags: f.flags,
-                pos: f.pos,
-                target: &f.target,
-            });
-        }
+        // What its descriptors are, for the views that name them.
+        self.open_fd_records(att.pid, mono_ns(), false);
     }
 
     /// Records an INFO note (for example why a `-p` target was not attached).

@@ -964,6 +964,18 @@ pub fn returns_fd_nr(arch: Arch, nr: u32) -> bool {
     info(id(arch, nr)).returns_fd
 }
 
+/// Whether the call `nr(args)` returns a new descriptor: [`returns_fd_nr`],
+/// and fcntl's F_DUPFD and F_DUPFD_CLOEXEC (whose result the decoder shows
+/// as a descriptor).
+pub fn returns_fd_call(arch: Arch, nr: u32, args: &[u64; 6]) -> bool {
+    returns_fd_nr(arch, nr)
+        || (&*id_name(id(arch, nr)) == "fcntl"
+            && matches!(
+                args[1] as u32,
+                crate::fds::F_DUPFD | crate::fds::F_DUPFD_CLOEXEC
+            ))
+}
+
 /// restart_syscall's argument as strace writes it: `<... resuming
 /// interrupted clock_nanosleep ...>` when the caller knows which call the
 /// thread was in (the one that returned ERESTART_RESTARTBLOCK before it:

@@ -1057,9 +1057,7 @@ fn exit_part_lost(arch: ptrec_abi::Arch, nr: u32) -> bool {
 /// (its arguments are shown as the table was before it).
 fn ret_name(st: Option<&mut Procs>, e: &Entry<'_>, x: &Exit<'_>, full: bool) -> Option<Vec<u8>> {
     let st = st?;
-    // fcntl's F_DUPFD and F_DUPFD_CLOEXEC return one too (op_of tells).
-    let fcntl = e.sysno() == Some(ptrec_abi::Sysno::fcntl);
-    if x.ret < 0 || !(fcntl || abi::returns_fd_nr(e.arch, e.nr)) {
+    if x.ret < 0 || !abi::returns_fd_call(e.arch, e.nr, &e.args) {
         return None;
     }
     let op = procs::op_of(e, Some(x), procs::Want::default())?;
