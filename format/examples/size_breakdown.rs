@@ -1,7 +1,8 @@
 //! Where the bytes of a trace go: re-encodes every record of a trace with
 //! parts left out (captures, registers, CPU times, nanoseconds) in 1 MiB
 //! chunks compressed with zstd, as the writer does, and prints the
-//! compressed bytes per syscall for each variant.
+//! compressed bytes per syscall for each variant, then the captured bytes
+//! by syscall number (what the detail stream is made of).
 //!
 //! `cargo run --release -p ptrec-format --example size_breakdown -- TRACE [LEVEL]`
 
@@ -127,9 +128,22 @@ fn main() -> anyhow::Result<()> {
         },
     ];
     let mut syscalls = 0u64;
+    // Captured bytes per syscall number: which calls the detail stream is
+    // made of.
+    let mut captured: std::collections::BTreeMap<u64, (u64, u64)> = Default::default();
     t.for_each_record(|r| {
-        if matches!(r, Record::SyscallEnter { .. }) {
-            syscalls += 1;
+        let nr = match r {
+            Record::SyscallEnter { nr, .. } => {
+                syscalls += 1;
+                *nr
+            }
+            Record::SyscallExit { nr, .. } => *nr,
+            _ => return,
+        };
+        let c = captured.entry(nr).or_default();
+        for m in r.captures().iter() {
+            c.0 += m.data.len() as u64;
+            c.1 += 1;
         }
     })?;
     println!(
@@ -177,6 +191,15 @@ fn main() -> anyhow::Result<()> {
             per(packed[0]),
             per(packed[1]),
             per(packed[2]),
+        );
+    }
+    let mut by_bytes: Vec<_> = captured.into_iter().filter(|c| c.1 .0 > 0).collect();
+    by_bytes.sort_by_key(|c| std::cmp::Reverse(c.1 .0));
+    println!("captured bytes by syscall number (uncompressed, per syscall of the trace):");
+    for (nr, (bytes, n)) in by_bytes.iter().take(12) {
+        println!(
+            "  {nr:>4} {:>7.2} B/syscall in {n} captures",
+            *bytes as f64 / syscalls.max(1) as f64
         );
     }
     Ok(())
