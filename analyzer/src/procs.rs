@@ -1196,6 +1196,7 @@ fn fd_kind(op: FdOp<'_>, x: Option<&Exit<'_>>) -> OpKind {
             first,
             last,
             cloexec,
+            ..
         } => OpKind::CloseRange {
             first,
             last,

@@ -258,6 +258,7 @@ impl FdTable {
                 first,
                 last,
                 cloexec,
+                ..
             } => {
                 let t = self.table(tid);
                 let range = first..=last;
