@@ -2,7 +2,9 @@
 //! and working directory, followed through fork/clone (CLONE_FILES,
 //! CLONE_FS, CLONE_THREAD), exec (close-on-exec) and exit, so that a view
 //! can tell what a descriptor referred to when a call used it and resolve a
-//! path to an absolute one.
+//! path to an absolute one. The descriptor tables are kept by
+//! [`ptrec_abi::fdtable`] (shared, copied, unshared and freed as the
+//! kernel does); this says what their descriptors refer to.
 //!
 //! The state is sequential (a descriptor's meaning depends on everything
 //! before it), the decoding is not: [`run`] extracts, per chunk and in
