@@ -1,7 +1,8 @@
 //! What a syscall does to the calling process's descriptor table: one
 //! description for every reader that follows descriptors (the redaction
 //! rewriter in `rec --redact` and `analyze redact`, the analyzer's
-//! per-process state), each keeping its own table.
+//! per-process state); the tables themselves, their sharing and copying
+//! at clone and exec, are [`crate::fdtable`]'s.
 //!
 //! [`call`] classifies a call from its registers and captures (what it
 //! asks of the table, whatever it returned: a view shows a failed open
@@ -45,7 +46,8 @@ pub const F_SETFD: u32 = 2;
 pub const F_DUPFD_CLOEXEC: u32 = 1030;
 /// F_SETFD's flag.
 pub const FD_CLOEXEC: u64 = 1;
-/// close_range(2)'s flag: mark, do not close.
+/// close_range(2)'s flags: unshare the table first; mark, do not close.
+pub const CLOSE_RANGE_UNSHARE: u64 = 2;
 pub const CLOSE_RANGE_CLOEXEC: u64 = 4;
 /// memfd_create(2)'s flag (also FAN_CLOEXEC, FSOPEN_CLOEXEC,
 /// FSMOUNT_CLOEXEC, FSPICK_CLOEXEC: 1).
@@ -133,11 +135,14 @@ pub enum FdOp<'a> {
         fd: i32,
     },
     /// close_range: every descriptor in `first..=last` closed, or with
-    /// CLOSE_RANGE_CLOEXEC (`cloexec`) marked close-on-exec.
+    /// CLOSE_RANGE_CLOEXEC (`cloexec`) marked close-on-exec; with
+    /// CLOSE_RANGE_UNSHARE (`unshare`) in a table of the caller's own,
+    /// unshared first (a CLONE_FILES sibling keeps the old one untouched).
     CloseRange {
         first: u32,
         last: u32,
         cloexec: bool,
+        unshare: bool,
     },
     /// fcntl(F_SETFD): `fd`'s close-on-exec flag set to `on`.
     SetCloexec {
@@ -408,6 +413,7 @@ pub fn call<'a>(
             first: a[0] as u32,
             last: a[1] as u32,
             cloexec: flag(2, CLOSE_RANGE_CLOEXEC),
+            unshare: flag(2, CLOSE_RANGE_UNSHARE),
         },
     })
 }
@@ -509,15 +515,17 @@ mod tests {
             Some(FdOp::CloseRange {
                 first: 3,
                 last: u32::MAX,
-                cloexec: true
+                cloexec: true,
+                unshare: false
             })
         );
         assert_eq!(
-            ok(Sysno::close_range, [3, 9, 0, 0, 0, 0], 0),
+            ok(Sysno::close_range, [3, 9, CLOSE_RANGE_UNSHARE, 0, 0, 0], 0),
             Some(FdOp::CloseRange {
                 first: 3,
                 last: 9,
-                cloexec: false
+                cloexec: false,
+                unshare: true
             })
         );
     }

@@ -11,7 +11,8 @@
 //!   syntax, one parser for `rec -e` and `analyze replay -e`.
 //! - [`fds`]: what a call does to the caller's descriptor table (opens,
 //!   dups, closes, close-on-exec), for every reader that follows
-//!   descriptors.
+//!   descriptors; [`fdtable`]: the tables themselves, shared or copied at
+//!   clone, unshared at exec, freed with their last thread.
 //! - [`decode`]: a call's arguments and result as strace prints them,
 //!   from its registers and the memory captured at entry and exit.
 //! - [`text`]: strace's escaping of every byte shown from a trace.
@@ -44,6 +45,7 @@ pub mod capture;
 pub mod class;
 pub mod decode;
 pub mod fds;
+pub mod fdtable;
 pub mod layout;
 pub mod names;
 pub mod set;

@@ -2,7 +2,9 @@
 //! and working directory, followed through fork/clone (CLONE_FILES,
 //! CLONE_FS, CLONE_THREAD), exec (close-on-exec) and exit, so that a view
 //! can tell what a descriptor referred to when a call used it and resolve a
-//! path to an absolute one.
+//! path to an absolute one. The descriptor tables are kept by
+//! [`ptrec_abi::fdtable`] (shared, copied, unshared and freed as the
+//! kernel does); this says what their descriptors refer to.
 //!
 //! The state is sequential (a descriptor's meaning depends on everything
 //! before it), the decoding is not: [`run`] extracts, per chunk and in
@@ -28,6 +30,7 @@ use std::borrow::Cow;
 use ptrec_abi::capture::ARG_FD_NAME;
 use ptrec_abi::decode::Role;
 use ptrec_abi::fds::{self, FdOp, What, O_ACCMODE, O_CLOEXEC, O_CREAT};
+use ptrec_abi::fdtable::{Lookup, Table, Tables, Thread};
 use ptrec_abi::Sysno;
 use ptrec_format::{mem_flags, Captures, Record, Termination, Tid, Trace};
 use rustc_hash::FxHashMap;
@@ -116,10 +119,12 @@ pub enum OpKind {
     Close {
         fd: i32,
     },
+    /// `unshare`: CLOSE_RANGE_UNSHARE (a table of the caller's own first).
     CloseRange {
         first: u32,
         last: u32,
         cloexec: bool,
+        unshare: bool,
     },
     /// dup, dup2, dup3, fcntl(F_DUPFD[_CLOEXEC]): `ret` is the new fd.
     Dup {
@@ -263,40 +268,24 @@ pub enum Object {
 /// An index into [`Procs::objects`].
 pub type ObjId = u32;
 
-#[derive(Clone, Copy, Debug)]
-struct Fd {
-    obj: ObjId,
-    cloexec: bool,
-}
-
-#[derive(Clone, Debug, Default)]
-struct Table {
-    /// `None`: closed (hides an inherited fd of the same number).
-    fds: FxHashMap<i32, Option<Fd>>,
-    /// Where the fds the trace did not see opened come from.
-    origin: Option<u32>,
-    /// Ranges closed by close_range (hide inherited fds).
-    closed: Vec<(u32, u32)>,
-}
-
+/// A thread's own state, beside its descriptor table.
 #[derive(Clone, Copy, Debug)]
 struct Task {
     pid: Tid,
-    files: usize,
     fs: usize,
 }
 
 /// Every live thread's descriptor table and working directory.
 #[derive(Clone, Debug, Default)]
 pub struct Procs {
-    tasks: FxHashMap<Tid, Task>,
-    tables: Vec<Table>,
+    /// Each thread's table (each table's origin: its
+    /// [`Object::Inherited`]s), pid and working directory.
+    tasks: Tables<ObjId, Task>,
     /// Working directories (absolute) by fs index.
     cwds: Vec<Vec<u8>>,
     objects: Vec<Object>,
     inherited: FxHashMap<(u32, i32), ObjId>,
     named: FxHashMap<Vec<u8>, ObjId>,
-    origins: u32,
     /// The working directory of a thread the trace shows no start for.
     default_cwd: Vec<u8>,
     /// [`Object::File`]s by path: one object per path, so the state grows
@@ -332,13 +321,13 @@ impl Procs {
 
     /// The thread group `tid` belongs to (itself when unknown).
     pub fn pid(&self, tid: Tid) -> Tid {
-        self.tasks.get(&tid).map_or(tid, |t| t.pid)
+        self.tasks.thread(tid).map_or(tid, |t| t.data.pid)
     }
 
     /// `tid`'s working directory.
     pub fn cwd(&self, tid: Tid) -> &[u8] {
-        match self.tasks.get(&tid) {
-            Some(t) => &self.cwds[t.fs],
+        match self.tasks.thread(tid) {
+            Some(t) => &self.cwds[t.data.fs],
             None => &self.default_cwd,
         }
     }
@@ -349,61 +338,37 @@ impl Procs {
         if fd < 0 {
             return None;
         }
-        let files = self.task(tid).files;
-        let t = &self.tables[files];
-        match t.fds.get(&fd) {
-            Some(f) => f.map(|f| f.obj),
-            None => {
-                let origin = t.origin?;
-                if t.closed
-                    .iter()
-                    .any(|&(a, b)| (a..=b).contains(&(fd as u32)))
-                {
-                    return None;
-                }
-                Some(self.inherited_obj(origin, fd))
-            }
+        let files = self.task(tid).table;
+        match self.tasks.table(files).get(fd) {
+            Lookup::Known(s) => Some(s.value),
+            Lookup::Inherited { origin } => Some(inherited_obj(
+                &mut self.objects,
+                &mut self.inherited,
+                origin,
+                fd,
+            )),
+            Lookup::Absent => None,
         }
-    }
-
-    fn inherited_obj(&mut self, origin: u32, fd: i32) -> ObjId {
-        if let Some(&o) = self.inherited.get(&(origin, fd)) {
-            return o;
-        }
-        let o = self.add(Object::Inherited { origin, fd });
-        self.inherited.insert((origin, fd), o);
-        o
     }
 
     fn add(&mut self, o: Object) -> ObjId {
-        self.objects.push(o);
-        (self.objects.len() - 1) as ObjId
+        add(&mut self.objects, o)
     }
 
     /// The thread's state, made (a new root with its own origin) when the
     /// trace has not shown where it came from.
-    fn task(&mut self, tid: Tid) -> Task {
-        if let Some(t) = self.tasks.get(&tid) {
+    fn task(&mut self, tid: Tid) -> Thread<Task> {
+        if let Some(t) = self.tasks.thread(tid) {
             return *t;
         }
         let cwd = self.default_cwd.clone();
         self.root(tid, tid, cwd)
     }
 
-    fn root(&mut self, tid: Tid, pid: Tid, cwd: Vec<u8>) -> Task {
-        self.origins += 1;
-        self.tables.push(Table {
-            origin: Some(self.origins),
-            ..Table::default()
-        });
+    fn root(&mut self, tid: Tid, pid: Tid, cwd: Vec<u8>) -> Thread<Task> {
         self.cwds.push(cwd);
-        let t = Task {
-            pid,
-            files: self.tables.len() - 1,
-            fs: self.cwds.len() - 1,
-        };
-        self.tasks.insert(tid, t);
-        t
+        let fs = self.cwds.len() - 1;
+        *self.tasks.root(tid, Task { pid, fs }, true)
     }
 
     /// `path` as the kernel would have resolved it for `tid` relative to
@@ -495,8 +460,7 @@ impl Procs {
         if fd == AT_FDCWD {
             return Some(Cow::Borrowed(self.cwd(tid)));
         }
-        let t = self.tasks.get(&tid)?;
-        let obj = (*self.tables[t.files].fds.get(&fd)?)?.obj;
+        let obj = *self.tasks.of(tid)?.open(fd)?;
         self.object_name(obj, full)
     }
 
@@ -545,9 +509,9 @@ impl Procs {
     fn listener_proto(&self, tid: Tid, fd: i32) -> &'static str {
         let obj = self
             .tasks
-            .get(&tid)
-            .and_then(|t| *self.tables[t.files].fds.get(&fd)?)
-            .map(|f| self.object(f.obj));
+            .of(tid)
+            .and_then(|t| t.open(fd))
+            .map(|&o| self.object(o));
         match obj {
             Some(Object::Anon(what)) => what,
             _ => "socket",
@@ -564,17 +528,14 @@ impl Procs {
         o
     }
 
-    fn set(&mut self, tid: Tid, fd: i32, obj: ObjId, cloexec: bool) {
-        if fd < 0 {
-            return;
-        }
-        let files = self.task(tid).files;
-        self.tables[files].fds.insert(fd, Some(Fd { obj, cloexec }));
+    /// `tid`'s table.
+    fn table_of(&mut self, tid: Tid) -> &mut Table<ObjId> {
+        let files = self.task(tid).table;
+        self.tasks.table_mut(files)
     }
 
-    fn close(&mut self, tid: Tid, fd: i32) {
-        let files = self.task(tid).files;
-        self.tables[files].fds.insert(fd, None);
+    fn set(&mut self, tid: Tid, fd: i32, obj: ObjId, cloexec: bool) {
+        self.table_of(tid).insert(fd, obj, cloexec);
     }
 
     /// Applies `op`: the state after it.
@@ -585,7 +546,7 @@ impl Procs {
                 if *fd == AT_FDCWD {
                     // chdir's: the directory the kernel went to, which a
                     // path through a symbolic link or `..` does not tell.
-                    let fs = self.task(op.tid).fs;
+                    let fs = self.task(op.tid).data.fs;
                     self.cwds[fs] = name.clone();
                 } else if let Some(o) = self.fd(op.tid, *fd) {
                     self.proc_names.insert(o, name.clone());
@@ -617,7 +578,7 @@ impl Procs {
             } => {
                 if ret.is_some() {
                     if let Some(p) = self.op_path(op) {
-                        let fs = self.task(tid).fs;
+                        let fs = self.task(tid).data.fs;
                         self.cwds[fs] = p;
                         self.memo_key = None;
                     }
@@ -626,45 +587,47 @@ impl Procs {
             OpKind::Path { .. } => {}
             OpKind::Close { fd } => {
                 if op.fd_effect {
-                    self.close(tid, *fd);
+                    self.table_of(tid).close(*fd);
                 }
             }
             OpKind::CloseRange {
                 first,
                 last,
                 cloexec,
+                unshare,
             } => {
                 if !op.fd_effect {
                     return;
                 }
-                let files = self.task(tid).files;
-                let t = &mut self.tables[files];
-                for (fd, f) in t.fds.iter_mut() {
-                    if (*first..=*last).contains(&(*fd as u32)) {
-                        match (cloexec, f.as_mut()) {
-                            (true, Some(f)) => f.cloexec = true,
-                            (false, _) => *f = None,
-                            _ => {}
-                        }
-                    }
+                let mut files = self.task(tid).table;
+                if *unshare {
+                    files = self.tasks.unshare(tid).unwrap_or(files);
                 }
-                if !cloexec {
-                    t.closed.push((*first, *last));
-                }
+                self.tasks
+                    .table_mut(files)
+                    .close_range(*first, *last, *cloexec);
             }
             OpKind::Dup { old, cloexec } => {
-                if !op.fd_effect {
+                let Some(new) = ret.filter(|_| op.fd_effect) else {
                     return;
-                }
-                if let (Some(new), Some(o)) = (ret, self.fd(tid, *old)) {
-                    self.set(tid, new as i32, o, *cloexec);
-                }
+                };
+                let files = self.task(tid).table;
+                let (objects, inherited) = (&mut self.objects, &mut self.inherited);
+                self.tasks
+                    .table_mut(files)
+                    .dup(*old, new as i32, *cloexec, |origin, fd| {
+                        inherited_obj(objects, inherited, origin, fd)
+                    });
             }
             OpKind::SetCloexec { fd, on } => {
                 if op.fd_effect {
-                    if let Some(o) = self.fd(tid, *fd) {
-                        self.set(tid, *fd, o, *on);
-                    }
+                    let files = self.task(tid).table;
+                    let (objects, inherited) = (&mut self.objects, &mut self.inherited);
+                    self.tasks
+                        .table_mut(files)
+                        .set_cloexec(*fd, *on, |origin, fd| {
+                            inherited_obj(objects, inherited, origin, fd)
+                        });
                 }
             }
             OpKind::Pair { fds, what, cloexec } => {
@@ -736,38 +699,19 @@ impl Procs {
                 self.set(tid, *fd, o, *cloexec);
             }
             OpKind::Exec { former_tid, .. } => {
-                let t = match self.tasks.remove(former_tid) {
-                    Some(t) => t,
-                    None => self.task(tid),
+                // The exec'ing thread keeps its pid and working directory
+                // (a former tid the trace never showed: the leader's).
+                let former = if self.tasks.thread(*former_tid).is_some() {
+                    *former_tid
+                } else {
+                    self.task(tid);
+                    tid
                 };
-                // execve unshares the table and closes the close-on-exec fds.
-                let mut table = self.tables[t.files].clone();
-                // (Closed, not forgotten: an inherited fd of the same
-                // number must not show through.)
-                for f in table.fds.values_mut() {
-                    if f.is_some_and(|f| f.cloexec) {
-                        *f = None;
-                    }
-                }
-                self.tables.push(table);
-                self.tasks.insert(
-                    tid,
-                    Task {
-                        files: self.tables.len() - 1,
-                        ..t
-                    },
-                );
+                self.tasks.exec(tid, former);
             }
             OpKind::NewChild { child, flags } => {
-                let p = self.task(tid);
+                let p = self.task(tid).data;
                 let thread = flags & CLONE_THREAD != 0;
-                let files = if fds::clone_shares_table(*flags) {
-                    p.files
-                } else {
-                    let t = self.tables[p.files].clone();
-                    self.tables.push(t);
-                    self.tables.len() - 1
-                };
                 let fs = if thread || flags & CLONE_FS != 0 {
                     p.fs
                 } else {
@@ -776,19 +720,21 @@ impl Procs {
                     self.cwds.len() - 1
                 };
                 let pid = if thread { p.pid } else { *child };
-                self.tasks.insert(*child, Task { pid, files, fs });
+                let share = fds::clone_shares_table(*flags);
+                self.tasks.new_child(tid, *child, share, Task { pid, fs });
             }
             OpKind::Death { .. } => {
-                self.tasks.remove(&tid);
+                self.tasks.exit(tid);
             }
             OpKind::Attach { tgid, cwd } => {
                 if *tgid != tid {
-                    if let Some(&g) = self.tasks.get(tgid) {
-                        self.tasks.insert(tid, g);
+                    if let Some(g) = self.tasks.thread(*tgid).map(|g| g.data) {
+                        // A thread of an attached process: its group's table.
+                        self.tasks.new_child(*tgid, tid, true, g);
                         return;
                     }
                 }
-                if let Some(t) = self.tasks.get_mut(&tid) {
+                if let Some(t) = self.tasks.data_mut(tid) {
                     // Seen before its attach record (the state made for it
                     // then is the one its inherited fds were looked up in).
                     t.pid = *tgid;
@@ -807,6 +753,23 @@ impl Procs {
             }
         }
     }
+}
+
+/// The [`Object::Inherited`] of fd `fd` of `origin`: one per (origin, fd).
+fn inherited_obj(
+    objects: &mut Vec<Object>,
+    inherited: &mut FxHashMap<(u32, i32), ObjId>,
+    origin: u32,
+    fd: i32,
+) -> ObjId {
+    *inherited
+        .entry((origin, fd))
+        .or_insert_with(|| add(objects, Object::Inherited { origin, fd }))
+}
+
+fn add(objects: &mut Vec<Object>, o: Object) -> ObjId {
+    objects.push(o);
+    (objects.len() - 1) as ObjId
 }
 
 /// `base` joined with `path`, starting with `/`: `.` and empty components
@@ -1196,10 +1159,12 @@ fn fd_kind(op: FdOp<'_>, x: Option<&Exit<'_>>) -> OpKind {
             first,
             last,
             cloexec,
+            unshare,
         } => OpKind::CloseRange {
             first,
             last,
             cloexec,
+            unshare,
         },
         FdOp::SetCloexec { fd, on } => OpKind::SetCloexec { fd, on },
     }
@@ -1741,6 +1706,37 @@ mod tests {
         assert_eq!(p.pid(2), 1);
         assert_eq!(p.fd(1, 3), p.fd(1, 4));
         assert!(p.fd(1, 3).is_some());
+    }
+
+    #[test]
+    fn reaped_processes_leave_no_table_behind() {
+        let mut p = Procs::new(b"/");
+        let stderr = p.fd(1, 2);
+        for child in 2..1000 {
+            p.apply(&op(1, 0, OpKind::NewChild { child, flags: 0 }));
+            p.apply(&op(
+                child,
+                3,
+                OpKind::Dup {
+                    old: 2,
+                    cloexec: true,
+                },
+            ));
+            p.apply(&op(
+                child,
+                0,
+                OpKind::Exec {
+                    former_tid: child,
+                    filename: b"/bin/x".to_vec(),
+                    argv: vec![],
+                },
+            ));
+            assert_eq!(p.fd(child, 3), None);
+            assert_eq!(p.fd(child, 2), stderr, "inherited through fork and exec");
+            let how = Termination::Exited(0);
+            p.apply(&op(child, 0, OpKind::Death { how }));
+        }
+        assert_eq!(p.tasks.live(), 1);
     }
 
     use ptrec_abi::Arch;

@@ -3,7 +3,8 @@
 //! file (or a tty, by its path), socket/accept a socket, pipe a pipe, dup
 //! copies, close forgets, exec drops the close-on-exec ones; a fork copies
 //! its parent's table, a CLONE_FILES clone shares it. What each call does
-//! to the table is [`ptrec_abi::fds`]'s; this keeps the table. A
+//! to the table is [`ptrec_abi::fds`]'s, the tables are kept by
+//! [`ptrec_abi::fdtable`]; this says what their descriptors are. A
 //! descriptor the trace never shows being made (inherited from before the
 //! recording) is [`FdKind::Unknown`], unless the recorder said what it was
 //! ([`FdTable::seed`], or an attached process's open-fd records).
@@ -11,31 +12,33 @@
 use rustc_hash::FxHashMap;
 
 use ptrec_abi::fds::{self as abi, FdOp, What};
+use ptrec_abi::fdtable::{Table, TableId, Tables};
 use ptrec_abi::Arch;
 use ptrec_format::{Captures, Tid};
 
 use crate::policy::FdKind;
 
-/// One descriptor.
+/// What one descriptor refers to (its close-on-exec flag is the table's,
+/// [`ptrec_abi::fdtable::Slot`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fd {
     pub kind: FdKind,
     /// The path it was opened by (files and ttys).
     pub path: Option<Vec<u8>>,
-    /// Closed by a successful exec.
-    pub cloexec: bool,
 }
 
-type Table = FxHashMap<i32, Fd>;
+/// What a descriptor the trace did not show being made is.
+const UNKNOWN: Fd = Fd {
+    kind: FdKind::Unknown,
+    path: None,
+};
 
 /// Per process descriptor tables.
 #[derive(Default, Debug)]
 pub struct FdTable {
-    /// Table id of each thread.
-    table_of: FxHashMap<Tid, u32>,
-    tables: FxHashMap<u32, Table>,
-    /// The last table id given.
-    ids: u32,
+    /// No origins: a descriptor from before the recording is simply not
+    /// known ([`FdKind::Unknown`]).
+    tables: Tables<Fd>,
     /// Per thread, the open it is in: the syscall number, the path and
     /// flags its entry captured (the rewriter keeps no copy of an entry's
     /// captures; the buffers are reused).
@@ -87,23 +90,23 @@ fn what_kind(w: What<'_>) -> FdKind {
 }
 
 impl FdTable {
-    fn id(&mut self, tid: Tid) -> u32 {
-        let ids = &mut self.ids;
-        *self.table_of.entry(tid).or_insert_with(|| {
-            *ids += 1;
-            *ids
-        })
+    /// `tid`'s table, an empty one of its own if the trace has not shown
+    /// where it came from.
+    fn id(&mut self, tid: Tid) -> TableId {
+        match self.tables.thread(tid) {
+            Some(t) => t.table,
+            None => self.tables.root(tid, (), false).table,
+        }
     }
 
-    fn table(&mut self, tid: Tid) -> &mut Table {
+    fn table(&mut self, tid: Tid) -> &mut Table<Fd> {
         let id = self.id(tid);
-        self.tables.entry(id).or_default()
+        self.tables.table_mut(id)
     }
 
     /// What `fd` of `tid` refers to.
     pub fn get(&self, tid: Tid, fd: i32) -> Option<&Fd> {
-        let id = self.table_of.get(&tid)?;
-        self.tables.get(id)?.get(&fd)
+        self.tables.of(tid)?.open(fd)
     }
 
     /// Records what `fd` of `tid` is, as the recorder saw it (`rec`'s own
@@ -123,51 +126,29 @@ impl FdTable {
         path: Option<Vec<u8>>,
         cloexec: bool,
     ) {
-        self.table(tid).insert(
-            fd,
-            Fd {
-                kind,
-                path,
-                cloexec,
-            },
-        );
+        self.table(tid).insert(fd, Fd { kind, path }, cloexec);
     }
 
     /// A new task: a CLONE_FILES child shares the table; any other gets a
     /// copy ([`abi::clone_shares_table`]).
     pub fn new_child(&mut self, parent: Tid, child: Tid, flags: u64) {
-        let id = self.id(parent);
-        if abi::clone_shares_table(flags) {
-            self.table_of.insert(child, id);
-        } else {
-            let copy = self.tables.get(&id).cloned().unwrap_or_default();
-            let c = self.id_new(child);
-            self.tables.insert(c, copy);
-        }
-    }
-
-    /// A table id of its own for `tid`.
-    fn id_new(&mut self, tid: Tid) -> u32 {
-        self.ids += 1;
-        self.table_of.insert(tid, self.ids);
-        self.ids
+        self.id(parent);
+        self.tables
+            .new_child(parent, child, abi::clone_shares_table(flags), ());
     }
 
     /// A successful exec by `former`, now `tid` (the thread group
     /// leader): the table is unshared (a CLONE_FILES sibling keeps the
     /// old one) and loses its close-on-exec descriptors.
     pub fn exec(&mut self, tid: Tid, former: Tid) {
-        let old = self.id(former);
-        let mut t = self.tables.get(&old).cloned().unwrap_or_default();
-        t.retain(|_, f| !f.cloexec);
-        if tid != former {
-            self.table_of.remove(&former);
-        }
-        let id = self.id_new(tid);
-        self.tables.insert(id, t);
-        if !self.table_of.values().any(|&i| i == old) {
-            self.tables.remove(&old);
-        }
+        self.id(former);
+        self.tables.exec(tid, former);
+    }
+
+    /// `tid` was reaped: its table goes with its last thread.
+    pub fn exit(&mut self, tid: Tid) {
+        self.tables.exit(tid);
+        self.opens.remove(&tid);
     }
 
     /// At a syscall's entry: keeps an open's path and flags for its exit.
@@ -241,41 +222,22 @@ impl FdTable {
             }
             FdOp::Dup { old, new, .. } => {
                 let to = new.unwrap_or(fd);
-                let t = self.table(tid);
-                match t.get(&old).cloned() {
-                    Some(f) => {
-                        t.insert(to, Fd { cloexec, ..f });
-                    }
-                    None => {
-                        t.remove(&to);
-                    }
-                }
+                self.table(tid).dup(old, to, cloexec, |_, _| UNKNOWN);
             }
-            FdOp::Close { fd } => {
-                self.table(tid).remove(&fd);
-            }
+            FdOp::Close { fd } => self.table(tid).close(fd),
             FdOp::CloseRange {
                 first,
                 last,
                 cloexec,
+                unshare,
             } => {
-                let t = self.table(tid);
-                let range = first..=last;
-                if cloexec {
-                    for (f, d) in t.iter_mut() {
-                        if range.contains(&(*f as u32)) {
-                            d.cloexec = true;
-                        }
-                    }
-                } else {
-                    t.retain(|&f, _| !range.contains(&(f as u32)));
+                if unshare {
+                    self.id(tid);
+                    self.tables.unshare(tid);
                 }
+                self.table(tid).close_range(first, last, cloexec);
             }
-            FdOp::SetCloexec { fd, on } => {
-                if let Some(f) = self.table(tid).get_mut(&fd) {
-                    f.cloexec = on;
-                }
-            }
+            FdOp::SetCloexec { fd, on } => self.table(tid).set_cloexec(fd, on, |_, _| UNKNOWN),
         }
     }
 }
@@ -416,6 +378,23 @@ mod tests {
         t.exec(10, 13);
         assert_eq!(t.get(10, 12), None);
         assert_eq!(kind(&t, 10, 4), Some(FdKind::File));
+    }
+
+    #[test]
+    fn close_range_unshare_spares_a_clone_files_sibling_and_death_frees_the_table() {
+        let mut t = FdTable::default();
+        call(&mut t, 10, Sysno::openat, [0; 6], 3, Some(b"/a"));
+        t.new_child(10, 11, abi::CLONE_FILES);
+        // close_range(0, ~0, CLOSE_RANGE_UNSHARE) by the clone.
+        let all = [0, u32::MAX as u64, abi::CLOSE_RANGE_UNSHARE, 0, 0, 0];
+        call(&mut t, 11, Sysno::close_range, all, 0, None);
+        assert_eq!(t.get(11, 3), None);
+        assert_eq!(kind(&t, 10, 3), Some(FdKind::File));
+        assert_eq!(t.tables.live(), 2);
+        t.exit(10);
+        t.exit(11);
+        assert_eq!(t.get(10, 3), None);
+        assert_eq!(t.tables.live(), 0, "no table outlives its threads");
     }
 
     #[test]

@@ -323,6 +323,12 @@ impl Redactor {
                 }
                 out(r)
             }
+            Record::Death { tid, .. } => {
+                if let Some(t) = self.fds.as_mut() {
+                    t.exit(tid);
+                }
+                out(r)
+            }
             // Rare records: changed on an owned copy.
             Record::Exec {
                 tid, former_tid, ..
