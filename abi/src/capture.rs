@@ -25,6 +25,8 @@
 //! - `6`: memory found from the stack pointer (rt_sigreturn's mask).
 //! - [`ARG_FD_NAME`] (7): not memory but what `/proc/TID/fd/FD` named a
 //!   descriptor the call made, read at its exit ([`Arch::made_fds`]).
+//! - [`ARG_FD_DETAIL`] (32): not memory but what strace's `-yy` adds for a
+//!   descriptor, read at the exit of a call that made it or re-addressed it.
 
 use syscalls::x86_64::Sysno;
 
@@ -47,6 +49,19 @@ pub fn interrupted_to_restart(ret: i64) -> bool {
 /// After chdir and fchdir, `addr` is `AT_FDCWD` (-100) and the bytes what
 /// `/proc/TID/cwd` names: the working directory, its links resolved.
 pub const ARG_FD_NAME: u8 = 7;
+
+/// The capture `arg` of what `rec -yy` asked the kernel about a
+/// descriptor, beyond its /proc name: `addr` the descriptor, the bytes
+/// text as strace's `-yy` shows it. For a device, its type and numbers
+/// (`char 1:3`), which follow its path; for a socket, its name in place
+/// of /proc's `socket:[N]`: the protocol, then the inode, a UNIX socket's
+/// peer inode and bound path (`UNIX-STREAM:[7940->7941]`,
+/// `UNIX-STREAM:[7942,"/tmp/s"]`), or an IP socket's endpoints once bound
+/// (`TCP:[127.0.0.1:39928->127.0.0.1:9]`). Read at the exit of each call
+/// that made descriptors ([`Arch::made_fds`]) and of each connect and
+/// bind (argument 0, [`Arch::readdresses_fd`]), as they are then; absent
+/// for what has nothing to add (a regular file, a pipe).
+pub const ARG_FD_DETAIL: u8 = 32;
 
 /// Where the descriptors a successful call made are, for [`ARG_FD_NAME`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -557,6 +572,17 @@ impl Arch {
             Sysno::chdir | Sysno::fchdir => MadeFds::Cwd,
             _ => crate::fds::made(sys),
         }
+    }
+
+    /// Whether `nr` changes what its argument 0's socket is bound or
+    /// connected to (connect, bind): what [`ARG_FD_DETAIL`] is read again
+    /// for, at its exit.
+    #[inline]
+    pub fn readdresses_fd(self, nr: u64) -> bool {
+        u32::try_from(nr)
+            .ok()
+            .and_then(|n| self.sysno(n))
+            .is_some_and(|s| matches!(s, Sysno::connect | Sysno::bind))
     }
 
     /// What to capture of syscall `nr` called with `args`:

@@ -119,9 +119,65 @@ pub fn escape_fd_path(out: &mut String, b: &[u8]) {
     escape_into(out, rest);
 }
 
+/// Whether a descriptor's name is a socket's as `-yy` shows it: an upper
+/// case protocol, then `:[` (`TCP:[1.2.3.4:5->6.7.8.9:10]`,
+/// `UNIX-STREAM:[7940->7941,"/tmp/s"]`), which strace prints as it is, its
+/// `->` unescaped. Other names are absolute paths or lower case
+/// (`pipe:[N]`, `socket:[N]`, `anon_inode:[eventfd]`).
+pub fn is_socket_name(b: &[u8]) -> bool {
+    let Some(k) = b.windows(2).position(|w| w == b":[") else {
+        return false;
+    };
+    k > 0
+        && b[0].is_ascii_uppercase()
+        && b[..k]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, b'-' | b'v'))
+}
+
+/// A socket's name ([`is_socket_name`]) as strace's `-yy` prints it: as it
+/// is but escaped, a UNIX socket's path quoted (`,"/tmp/s"]`).
+pub fn escape_socket_name(out: &mut String, b: &[u8]) {
+    match b.windows(2).position(|w| w == b",\"") {
+        Some(k) if b.ends_with(b"\"]") && k + 2 <= b.len() - 2 => {
+            escape_into(out, &b[..k]);
+            out.push(',');
+            push_quoted(out, &b[k + 2..b.len() - 2], false);
+            out.push(']');
+        }
+        _ => escape_into(out, b),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn socket_names_are_shown_as_strace_shows_them() {
+        let shown = |b: &[u8]| {
+            let mut s = String::new();
+            if is_socket_name(b) {
+                escape_socket_name(&mut s, b);
+            } else {
+                escape_fd_path(&mut s, b);
+            }
+            s
+        };
+        assert_eq!(shown(b"UNIX-STREAM:[1->2]"), "UNIX-STREAM:[1->2]");
+        assert_eq!(
+            shown(b"TCPv6:[[::1]:5->[::1]:6]"),
+            "TCPv6:[[::1]:5->[::1]:6]"
+        );
+        assert_eq!(shown(b"UNIX:[3,\"/a\"b\n\"]"), r#"UNIX:[3,"/a\"b\n"]"#);
+        // A name from a trace never reaches the terminal raw.
+        assert_eq!(shown(b"TCP:[\x1b[2J]"), r"TCP:[\33[2J]");
+        // Not sockets: a path, a pipe, a name without a protocol.
+        assert_eq!(shown(b"/tmp/a->b"), r"/tmp/a-\76b");
+        assert_eq!(shown(b"pipe:[12]"), "pipe:[12]");
+        assert!(!is_socket_name(b":[1]"));
+        assert!(!is_socket_name(b"socket:[1]"));
+    }
 
     #[test]
     fn strings_are_escaped_like_strace() {

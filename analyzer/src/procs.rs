@@ -27,7 +27,7 @@
 
 use std::borrow::Cow;
 
-use ptrec_abi::capture::ARG_FD_NAME;
+use ptrec_abi::capture::{ARG_FD_DETAIL, ARG_FD_NAME};
 use ptrec_abi::decode::Role;
 use ptrec_abi::fds::{self, FdOp, What, O_ACCMODE, O_CLOEXEC, O_CREAT};
 use ptrec_abi::fdtable::{Lookup, Table, Tables, Thread};
@@ -230,6 +230,10 @@ pub struct Op {
     /// fchdir, for `AT_FDCWD`, the new working directory. Empty when the
     /// trace does not hold it (older traces, calls that make none).
     pub names: Vec<(i32, Vec<u8>)>,
+    /// What `rec -yy` read of the descriptors the call made or
+    /// re-addressed (capture [`ARG_FD_DETAIL`]: a device's numbers, a
+    /// socket's `-yy` name). Empty when the trace does not hold it.
+    pub details: Vec<(i32, Vec<u8>)>,
     /// Whether a descriptor op (open, dup, close, pipe, ...) changed the
     /// table as its kind says, by its result ([`FdOp::took_effect`]: it
     /// succeeded, but close releases the descriptor unless EBADF, and
@@ -303,6 +307,12 @@ pub struct Procs {
     /// ([`Op::names`]): strace's `-y` name, which the calls alone do not
     /// tell (a path through a symbolic link, a pipe's inode).
     proc_names: FxHashMap<ObjId, Vec<u8>>,
+    /// What `rec -yy` last read of an object ([`Op::details`]).
+    details: FxHashMap<ObjId, Vec<u8>>,
+    /// UNIX sockets by inode, from their details: a client's peer, which
+    /// gets its inode only when the server accepts, is named by the
+    /// accepted socket's detail.
+    unix_inodes: FxHashMap<u64, ObjId>,
 }
 
 impl Procs {
@@ -464,7 +474,50 @@ impl Procs {
         self.object_name(obj, full)
     }
 
+    /// Records `rec -yy`'s detail `d` of object `o`. A UNIX socket's that
+    /// names its peer completes the peer's, if it had none: a client
+    /// connected before the server accepted (its peer had no inode yet)
+    /// is connected to the accepted socket, as strace would show it then.
+    fn set_detail(&mut self, o: ObjId, d: Vec<u8>) {
+        if let Some(u) = UnixDetail::parse(&d) {
+            self.unix_inodes.insert(u.ino, o);
+            let lone_peer = u
+                .peer
+                .and_then(|p| self.unix_inodes.get(&p))
+                .copied()
+                .filter(|&p| p != o);
+            if let Some(p) = lone_peer {
+                if let Some(pd) = self.details.get_mut(&p) {
+                    if let Some(pu) = UnixDetail::parse(pd).filter(|pu| pu.peer.is_none()) {
+                        let mut named = pd[..pu.ino_end].to_vec();
+                        named.extend_from_slice(format!("->{}", u.ino).as_bytes());
+                        named.extend_from_slice(&pd[pu.ino_end..]);
+                        *pd = named;
+                    }
+                }
+            }
+        }
+        self.details.insert(o, d);
+    }
+
+    /// Under `-yy`, what follows `fd`'s name in a second `<...>` (a
+    /// device's `char 1:3`), if `rec -yy` read it.
+    pub fn fd_detail(&self, tid: Tid, fd: i32) -> Option<&[u8]> {
+        let obj = *self.tasks.of(tid)?.open(fd)?;
+        self.details
+            .get(&obj)
+            .map(Vec::as_slice)
+            .filter(|d| detail_follows_name(d))
+    }
+
     fn object_name(&self, obj: ObjId, full: bool) -> Option<Cow<'_, [u8]>> {
+        if let Some(d) = self
+            .details
+            .get(&obj)
+            .filter(|d| full && !detail_follows_name(d))
+        {
+            return Some(Cow::Borrowed(d));
+        }
         if let Some(n) = self.proc_names.get(&obj).filter(|n| shown(n, full)) {
             return Some(Cow::Borrowed(n));
         }
@@ -486,6 +539,14 @@ impl Procs {
     /// before it and its result with the state after).
     pub fn made_name(&mut self, op: &Op, full: bool) -> Option<Vec<u8>> {
         op.ok().then_some(())?;
+        if let Some(d) = op
+            .ret
+            .filter(|_| full)
+            .and_then(|r| made_fd_name(&op.details, r as i32, true))
+            .filter(|d| !detail_follows_name(d))
+        {
+            return Some(d.to_vec());
+        }
         if let Some(n) = op.ret.and_then(|r| made_fd_name(&op.names, r as i32, full)) {
             return Some(n.to_vec());
         }
@@ -501,6 +562,22 @@ impl Procs {
                 Some(n)
             }
             OpKind::Memfd { name, .. } => Some(name.clone()),
+            _ => None,
+        }
+    }
+
+    /// Under `-yy`, what follows the name of the descriptor op `op`
+    /// returns ([`Procs::made_name`]) in a second `<...>`: a device's
+    /// numbers, as `rec -yy` read them at the call or, for a dup, of the
+    /// descriptor copied.
+    pub fn made_detail(&self, op: &Op) -> Option<Vec<u8>> {
+        op.ok().then_some(())?;
+        let ret = op.ret? as i32;
+        if let Some(d) = made_fd_name(&op.details, ret, true).filter(|d| detail_follows_name(d)) {
+            return Some(d.to_vec());
+        }
+        match &op.kind {
+            OpKind::Dup { old, .. } => self.fd_detail(op.tid, *old).map(<[u8]>::to_vec),
             _ => None,
         }
     }
@@ -551,6 +628,12 @@ impl Procs {
                 } else if let Some(o) = self.fd(op.tid, *fd) {
                     self.proc_names.insert(o, name.clone());
                 }
+            }
+        }
+        // connect's and bind's too, failed but in progress included.
+        for (fd, d) in &op.details {
+            if let Some(o) = self.fd(op.tid, *fd) {
+                self.set_detail(o, d.clone());
             }
         }
         // The memo holds for one op: the view's look and this apply.
@@ -867,11 +950,53 @@ pub fn made_fd_name(names: &[(i32, Vec<u8>)], fd: i32, full: bool) -> Option<&[u
 
 /// What /proc named the descriptors a call made (see [`Op::names`]).
 pub fn made_names(x: Option<&Exit<'_>>) -> Vec<(i32, Vec<u8>)> {
+    exit_facts(x, ARG_FD_NAME)
+}
+
+/// What `rec -yy` read of the descriptors a call made or re-addressed
+/// (see [`Op::details`]).
+pub fn made_details(x: Option<&Exit<'_>>) -> Vec<(i32, Vec<u8>)> {
+    exit_facts(x, ARG_FD_DETAIL)
+}
+
+fn exit_facts(x: Option<&Exit<'_>>, arg: u8) -> Vec<(i32, Vec<u8>)> {
     x.into_iter()
         .flat_map(|x| x.mem.iter())
-        .filter(|m| m.arg == ARG_FD_NAME)
+        .filter(|m| m.arg == arg)
         .map(|m| (m.addr as u32 as i32, m.data.to_vec()))
         .collect()
+}
+
+/// The inodes in a UNIX socket's `-yy` detail: `UNIX-STREAM:[ino->peer,"path"]`.
+struct UnixDetail {
+    ino: u64,
+    /// Where the inode's digits end in the detail.
+    ino_end: usize,
+    peer: Option<u64>,
+}
+
+impl UnixDetail {
+    fn parse(d: &[u8]) -> Option<UnixDetail> {
+        let digits = |b: &[u8]| b.iter().take_while(|c| c.is_ascii_digit()).count();
+        let number = |b: &[u8]| std::str::from_utf8(b).ok()?.parse::<u64>().ok();
+        if !d.starts_with(b"UNIX") {
+            return None;
+        }
+        let start = d.windows(2).position(|w| w == b":[")? + 2;
+        let n = digits(&d[start..]);
+        let ino_end = start + n;
+        let ino = number(&d[start..ino_end])?;
+        let peer = d[ino_end..]
+            .strip_prefix(b"->")
+            .and_then(|r| number(&r[..digits(r)]));
+        Some(UnixDetail { ino, ino_end, peer })
+    }
+}
+
+/// Whether a `-yy` detail ([`Op::details`]) follows the descriptor's name
+/// (a device's `char 1:3`) rather than replacing it (a socket's name).
+pub fn detail_follows_name(d: &[u8]) -> bool {
+    d.starts_with(b"char ") || d.starts_with(b"block ")
 }
 
 /// The protocol name strace shows for a socket of `domain` and `type`.
@@ -1004,6 +1129,7 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
                 }
                 _ => Vec::new(),
             },
+            details: made_details(x),
             fd_effect: op.took_effect(ret),
         });
     }
@@ -1116,6 +1242,7 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
         nr: e.nr,
         kind,
         names,
+        details: made_details(x),
         fd_effect: false,
     })
 }
@@ -1234,6 +1361,7 @@ fn rename_from(e: &Entry<'_>, x: Option<&Exit<'_>>) -> Option<Op> {
             fd: None,
         },
         names: Vec::new(),
+        details: Vec::new(),
         fd_effect: false,
     })
 }
@@ -1294,6 +1422,10 @@ pub fn event_op(r: &Record<'_>) -> Option<Op> {
         nr: u32::MAX,
         kind,
         names: Vec::new(),
+        details: match *r {
+            Record::OpenFd { fd, detail, .. } if !detail.is_empty() => vec![(fd, detail.to_vec())],
+            _ => Vec::new(),
+        },
         fd_effect: false,
     })
 }
@@ -1593,6 +1725,7 @@ mod tests {
             nr: 0,
             kind,
             names: Vec::new(),
+            details: Vec::new(),
             fd_effect: !is_error(ret),
         }
     }
@@ -1842,6 +1975,97 @@ mod tests {
             &[proc_name(AT_FDCWD, b"/usr/lib")],
         );
         assert_eq!(p.cwd(1), b"/usr/lib");
+    }
+
+    /// What `rec -yy` read at an exit (capture [`ARG_FD_DETAIL`]).
+    fn detail(fd: i32, d: &[u8]) -> Mem<'_> {
+        Mem {
+            arg: ARG_FD_DETAIL,
+            flags: mem_flags::AT_EXIT | mem_flags::STRING,
+            addr: fd as u64,
+            data: d,
+            redacted: None,
+        }
+    }
+
+    #[test]
+    fn dash_yy_shows_rec_s_socket_names_and_device_numbers() {
+        let mut p = Procs::new(b"/");
+        let full = |p: &Procs, fd| {
+            p.fd_name(1, fd, true)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        };
+        let dev = |p: &Procs, fd| p.fd_detail(1, fd).map(<[u8]>::to_vec);
+        // A device: its path under -y and -yy, its numbers after it under -yy.
+        call(
+            &mut p,
+            "open",
+            [0x1000, 1, 0, 0, 0, 0],
+            &[mem(0, mem_flags::STRING, b"/dev/null")],
+            3,
+            &[detail(3, b"char 1:3")],
+        );
+        assert_eq!(full(&p, 3).as_deref(), Some("/dev/null"));
+        assert_eq!(dev(&p, 3).as_deref(), Some(&b"char 1:3"[..]));
+        call(&mut p, "dup", [3, 0, 0, 0, 0, 0], &[], 4, &[]);
+        assert_eq!(dev(&p, 4), dev(&p, 3), "a dup is the same device");
+        // A server socket bound to a path; a client connects before the
+        // server accepts: the client's peer has no inode yet.
+        call(
+            &mut p,
+            "socket",
+            [1, 1, 0, 0, 0, 0],
+            &[],
+            5,
+            &[detail(5, b"UNIX-STREAM:[100]")],
+        );
+        let un = b"\x01\x00/run/s\0";
+        call(
+            &mut p,
+            "bind",
+            [5, 0x1000, 12, 0, 0, 0],
+            &[mem(1, 0, un)],
+            0,
+            &[detail(5, b"UNIX-STREAM:[100,\"/run/s\"]")],
+        );
+        assert_eq!(full(&p, 5).as_deref(), Some("UNIX-STREAM:[100,\"/run/s\"]"));
+        assert_eq!(
+            name(&p, 5).as_deref(),
+            Some("UNIX:[/run/s]"),
+            "-y: the calls' name"
+        );
+        call(
+            &mut p,
+            "socket",
+            [1, 1, 0, 0, 0, 0],
+            &[],
+            6,
+            &[detail(6, b"UNIX-STREAM:[101]")],
+        );
+        call(
+            &mut p,
+            "connect",
+            [6, 0x1000, 12, 0, 0, 0],
+            &[mem(1, 0, un)],
+            0,
+            &[detail(6, b"UNIX-STREAM:[101]")],
+        );
+        // The accepted socket names the client: the client gets its peer.
+        call(
+            &mut p,
+            "accept",
+            [5, 0, 0, 0, 0, 0],
+            &[],
+            7,
+            &[detail(7, b"UNIX-STREAM:[102->101,\"/run/s\"]")],
+        );
+        assert_eq!(
+            full(&p, 7).as_deref(),
+            Some("UNIX-STREAM:[102->101,\"/run/s\"]")
+        );
+        assert_eq!(full(&p, 6).as_deref(), Some("UNIX-STREAM:[101->102]"));
+        // A socket's name is not a detail after a path.
+        assert_eq!(dev(&p, 6), None);
     }
 
     #[test]

@@ -148,6 +148,7 @@ fn an_attached_process_s_open_descriptors_come_from_its_open_fd_records() {
             flags: 0o2000001,
             pos: 0,
             target,
+            detail: b"",
         });
     }
     g.call(200, 1, [3, 0x1000, 0, 0, 0, 0], 0, 1);

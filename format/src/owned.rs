@@ -100,6 +100,7 @@ pub enum OwnedRecord {
         flags: u32,
         pos: u64,
         target: Vec<u8>,
+        detail: Vec<u8>,
     },
 }
 
@@ -248,6 +249,7 @@ impl Record<'_> {
                 flags,
                 pos,
                 target,
+                detail,
             } => OwnedRecord::OpenFd {
                 tid,
                 time,
@@ -255,6 +257,7 @@ impl Record<'_> {
                 flags,
                 pos,
                 target: target.to_vec(),
+                detail: detail.to_vec(),
             },
         }
     }
@@ -395,6 +398,7 @@ impl OwnedRecord {
                 flags,
                 pos,
                 ref target,
+                ref detail,
             } => Record::OpenFd {
                 tid,
                 time,
@@ -402,6 +406,7 @@ impl OwnedRecord {
                 flags,
                 pos,
                 target,
+                detail,
             },
         }
     }

@@ -442,6 +442,9 @@ pub enum Record<'a> {
         /// The readlink of `/proc/PID/fd/FD`: a path, `pipe:[N]`,
         /// `socket:[N]`, `anon_inode:[eventfd]`, ...
         target: &'a [u8],
+        /// What `rec -yy` added (as `ptrec_abi`'s `ARG_FD_DETAIL`: a
+        /// device's `char 136:0`, a socket's `-yy` name); empty without.
+        detail: &'a [u8],
     },
 }
 

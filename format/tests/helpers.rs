@@ -151,6 +151,7 @@ pub fn sample_records_of(version: u32, cb: &CaptureBuf) -> Vec<Record<'_>> {
                 flags: 0o2100002,
                 pos: 4096,
                 target: b"/var/log/app.log",
+                detail: b"",
             },
             Record::OpenFd {
                 tid: 100,
@@ -159,6 +160,8 @@ pub fn sample_records_of(version: u32, cb: &CaptureBuf) -> Vec<Record<'_>> {
                 flags: 0o4002,
                 pos: 0,
                 target: b"pipe:[12345]",
+                // A body without the optional detail: read back empty.
+                detail: b"",
             },
         ]);
     }

@@ -109,8 +109,8 @@ fn owned() -> impl Strategy<Value = OwnedRecord> {
             .prop_map(|(tid, state, signo)| OwnedRecord::Detach { tid, time: 0, state, signo }),
         1 => (tid(), any::<u32>(), any::<u64>(), bytes(40))
             .prop_map(|(tid, kind, value, text)| OwnedRecord::Note { tid, time: 0, kind, value, text }),
-        1 => (tid(), any::<i32>(), any::<u32>(), any::<u64>(), bytes(40))
-            .prop_map(|(tid, fd, flags, pos, target)| OwnedRecord::OpenFd { tid, time: 0, fd, flags, pos, target }),
+        1 => (tid(), any::<i32>(), any::<u32>(), any::<u64>(), bytes(40), bytes(20))
+            .prop_map(|(tid, fd, flags, pos, target, detail)| OwnedRecord::OpenFd { tid, time: 0, fd, flags, pos, target, detail }),
     ]
 }
 

@@ -6,8 +6,9 @@
 //! buffers, msghdr contents) needs a second read, also batched.
 
 use crate::arch;
+use crate::describe::{proc_fd_path, Describer};
 use crate::memory::{MemReader, Region};
-use ptrec_abi::capture::{Arg, MadeFds, ARG_FD_NAME, RECORDS_MAX, STRUCT_MAX};
+use ptrec_abi::capture::{Arg, MadeFds, ARG_FD_DETAIL, ARG_FD_NAME, RECORDS_MAX, STRUCT_MAX};
 use ptrec_format::{mem_flags, CaptureBuf, Regs};
 
 // The `dirfd` of the working directory (and [`ARG_FD_NAME`]'s `addr` for it).
@@ -54,6 +55,8 @@ pub struct Capture {
     link: Vec<u8>,
     /// `-y`: name the descriptors calls make as /proc does.
     fd_names: bool,
+    /// `-yy`: also ask the kernel what strace's `-yy` adds.
+    describer: Option<Box<Describer>>,
 }
 
 impl Capture {
@@ -70,6 +73,7 @@ impl Capture {
             hdr: Vec::new(),
             link: vec![0; PATH_MAX],
             fd_names: false,
+            describer: None,
         }
     }
 
@@ -80,9 +84,18 @@ impl Capture {
         self.fd_names = on;
     }
 
-    /// Whether [`Capture::name_fds`] is on.
-    pub fn names_fds(&self) -> bool {
-        self.fd_names
+    /// `-yy`: with [`Capture::name_fds`], also record what strace's `-yy`
+    /// adds ([`ARG_FD_DETAIL`]): a stat per descriptor made, a
+    /// sock_diag query or a pidfd_getfd per socket made, connected or
+    /// bound.
+    pub fn describe_fds(&mut self, on: bool) {
+        self.describer = on.then(Box::default);
+    }
+
+    /// 0, 1 when [`Capture::name_fds`] is on, 2 with
+    /// [`Capture::describe_fds`] too.
+    pub fn names_fds(&self) -> u8 {
+        u8::from(self.fd_names) + u8::from(self.fd_names && self.describer.is_some())
     }
 
     /// syscall-enter-stop: append input captures (paths, strings, input
@@ -148,6 +161,10 @@ impl Capture {
     /// time).
     pub fn at_exit(&mut self, tid: i32, nr: u64, args: &[u64; 6], ret: i64, out: &mut CaptureBuf) {
         let x = mem_flags::AT_EXIT;
+        // A non-blocking connect (EINPROGRESS) has its endpoints already.
+        if self.describer.is_some() && (ret >= 0 || ret == -115) && arch::ABI.readdresses_fd(nr) {
+            self.describe(tid, args[0] as u32 as i32, out);
+        }
         if ret < 0 {
             if ptrec_abi::capture::interrupted_to_restart(ret) {
                 self.at_restart(tid, nr, args, out);
@@ -236,6 +253,31 @@ impl Capture {
                     &self.link[..n],
                 );
             }
+            if fd != AT_FDCWD {
+                self.describe(tid, fd, out);
+            }
+        }
+    }
+
+    /// `-yy`: what the kernel adds about descriptor `fd` of `tid`
+    /// (`None` without `-yy`, or when it adds nothing), for the open-fd
+    /// records of a process rec starts or attaches to: not per stop.
+    pub fn describe_fd(&mut self, tid: i32, fd: i32) -> Option<Vec<u8>> {
+        self.describer
+            .as_mut()?
+            .describe(tid, fd)
+            .map(<[u8]>::to_vec)
+    }
+
+    /// `-yy`: what the kernel adds about descriptor `fd`, if anything.
+    fn describe(&mut self, tid: i32, fd: i32, out: &mut CaptureBuf) {
+        if let Some(text) = self.describer.as_mut().and_then(|d| d.describe(tid, fd)) {
+            out.push(
+                ARG_FD_DETAIL,
+                mem_flags::AT_EXIT | mem_flags::STRING,
+                fd as u32 as u64,
+                text,
+            );
         }
     }
 
@@ -243,24 +285,9 @@ impl Capture {
     /// into `self.link`: its length, `None` when it failed (the thread or
     /// the descriptor is gone).
     fn readlink_fd(&mut self, tid: i32, fd: i32) -> Option<usize> {
-        // Built by hand: no formatting on the per-stop path.
-        let mut path = [0u8; 48];
-        let mut n = 0;
-        let mut put = |b: &[u8]| {
-            path[n..n + b.len()].copy_from_slice(b);
-            n += b.len();
-        };
-        let mut digits = itoa::Buffer::new();
-        put(b"/proc/");
-        put(digits.format(u32::try_from(tid).ok()?).as_bytes());
-        if fd == AT_FDCWD {
-            put(b"/cwd");
-        } else {
-            put(b"/fd/");
-            put(digits.format(u32::try_from(fd).ok()?).as_bytes());
-        }
-        // SAFETY: `path` is NUL-terminated (at most 6 + 10 + 4 + 10 of its
-        // 48 bytes are written) and `link` is a buffer of the length passed.
+        let path = proc_fd_path(tid, fd)?;
+        // SAFETY: `path` is NUL-terminated and `link` is a buffer of the
+        // length passed.
         let n = unsafe {
             libc::readlink(
                 path.as_ptr().cast(),

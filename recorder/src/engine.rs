@@ -167,10 +167,13 @@ pub struct Engine {
 impl Engine {
     /// An engine for the command `root`, already seized (with
     /// [`SEIZE_OPTIONS`]) and stopped by PTRACE_INTERRUPT: `stop` is that stop.
-    /// Records the start and resumes it.
-    pub fn start(sink: Sink, stop: Stop, ppid: Tid) -> Engine {
+    /// Records the start and resumes it. `fd_names` is [`Engine::name_fds`]'s
+    /// level, given here for the records of the descriptors the command
+    /// inherits.
+    pub fn start(sink: Sink, stop: Stop, ppid: Tid, fd_names: u8) -> Engine {
         let root = stop.tid();
         let mut e = Engine::new(sink, root);
+        e.name_fds(fd_names);
         let mut th = Thread::new(root);
         th.launcher = true;
         e.threads.insert(root, th);
@@ -208,6 +211,8 @@ impl Engine {
             if inherited && f.flags & libc::O_CLOEXEC as u32 != 0 {
                 continue;
             }
+            // `-yy`: what strace's -yy adds (a terminal's numbers).
+            let detail = self.capture.describe_fd(pid, f.fd).unwrap_or_default();
             self.sink.emit(&Record::OpenFd {
                 tid: pid,
                 time,
@@ -215,6 +220,7 @@ impl Engine {
                 flags: f.flags,
                 pos: f.pos,
                 target: &f.target,
+                detail: &detail,
             });
         }
     }
@@ -264,12 +270,14 @@ impl Engine {
     pub fn string_limit(&mut self, limit: usize) {
         let names = self.capture.names_fds();
         self.capture = Capture::new(limit);
-        self.capture.name_fds(names);
+        self.name_fds(names);
     }
 
-    /// `-y`: record what /proc names the descriptors calls make.
-    pub fn name_fds(&mut self, on: bool) {
-        self.capture.name_fds(on);
+    /// `-y` (`level` 1): record what /proc names the descriptors calls
+    /// make; `-yy` (2): and what strace's `-yy` adds (devices, sockets).
+    pub fn name_fds(&mut self, level: u8) {
+        self.capture.name_fds(level >= 1);
+        self.capture.describe_fds(level >= 2);
     }
 
     /// Records no argument memory at all (paths included): the baseline

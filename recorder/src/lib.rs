@@ -4,6 +4,7 @@ pub mod arch;
 pub mod attach;
 pub mod capture;
 pub mod cpuload;
+pub mod describe;
 pub mod detach;
 pub mod engine;
 pub mod filter;

@@ -36,9 +36,12 @@ struct Args {
     /// names it (/proc/PID/fd: symbolic links resolved, pipe:[N],
     /// socket:[N]), and the working directory after chdir, as strace -y
     /// shows them: one readlink per such call. Without it, `analyze replay
-    /// -y` names descriptors by the paths the calls gave.
-    #[arg(short = 'y', long = "fd-names")]
-    fd_names: bool,
+    /// -y` names descriptors by the paths the calls gave. Twice (`-yy`):
+    /// also what strace -yy shows: a device's numbers, a socket's protocol,
+    /// UNIX peer and path or IP endpoints (a stat per descriptor made, and
+    /// a kernel query per socket made, connected or bound).
+    #[arg(short = 'y', long = "fd-names", action = clap::ArgAction::Count)]
+    fd_names: u8,
     /// Syscalls to record (strace syntax: names, %file, %process, %network,
     /// %signal, %ipc, %desc, %memory, %creds, ! to negate). A started command
     /// runs under a seccomp-bpf filter and stops only at these (with
@@ -304,7 +307,12 @@ fn run(args: Args) -> Result<End> {
         Some(stop) => {
             // SAFETY: getpid has no arguments.
             let me = unsafe { libc::getpid() };
-            Engine::start(Sink::new(writer).redacting(redactor), stop, me)
+            Engine::start(
+                Sink::new(writer).redacting(redactor),
+                stop,
+                me,
+                args.fd_names,
+            )
         }
         None => Engine::without_command(Sink::new(writer).redacting(redactor)),
     };

@@ -27,7 +27,7 @@
 //! resumed; rec's own CPU time for that workload did not change beyond the
 //! run-to-run noise (0.85-0.97 s medians of 5, all three policies).
 
-use ptrec_abi::capture::ARG_FD_NAME;
+use ptrec_abi::capture::{ARG_FD_DETAIL, ARG_FD_NAME};
 use ptrec_abi::{Arch, Sysno};
 use rustc_hash::FxHashMap;
 
@@ -111,8 +111,16 @@ fn classify(nr: u64, m: &Mem<'_>) -> Class {
         // What /proc named a descriptor the call made: a path, or
         // `pipe:[N]` and the like, which name no file.
         (_, ARG_FD_NAME) if m.data.starts_with(b"/") => Class::Path,
+        // `rec -yy`'s: a UNIX socket's bound path is in it.
+        (_, ARG_FD_DETAIL) if names_path(m.data) => Class::Path,
         _ => Class::Other,
     }
+}
+
+/// Whether a `-yy` detail ([`ARG_FD_DETAIL`]) holds a path: a UNIX
+/// socket's bound one (`UNIX-STREAM:[7942,"/tmp/s"]`).
+fn names_path(detail: &[u8]) -> bool {
+    detail.windows(2).any(|w| w == b",\"")
 }
 
 /// How many values each rule dropped: what `analyze redact` reports.
@@ -382,6 +390,7 @@ impl Redactor {
                 fd,
                 flags,
                 target,
+                detail,
                 ..
             } => {
                 if let Some(t) = self.fds.as_mut() {
@@ -390,10 +399,15 @@ impl Redactor {
                     t.seed_flags(tid, fd, link_kind(target), path, cloexec);
                 }
                 match &self.hasher {
-                    Some(h) if target.starts_with(b"/") => {
+                    Some(h) if target.starts_with(b"/") || names_path(detail) => {
                         let mut o = r.to_owned();
-                        if let OwnedRecord::OpenFd { target, .. } = &mut o {
-                            *target = h.hash(target);
+                        if let OwnedRecord::OpenFd { target, detail, .. } = &mut o {
+                            if target.starts_with(b"/") {
+                                *target = h.hash(target);
+                            }
+                            if names_path(detail) {
+                                *detail = h.hash(detail);
+                            }
                         }
                         self.dropped.paths_hashed += 1;
                         out(&o.as_record())

@@ -389,6 +389,73 @@ fn replay_of_socket_calls_equals_strace_s_lines() {
     assert_eq!(net_lines(&out), want);
 }
 
+/// `text` from its first `socketpair(` line, with every number of three
+/// digits or more (inodes, ports, loopback's 127) as `N`: they differ
+/// from run to run, the shapes must not.
+fn fd_kind_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| !l.starts_with("socketpair("))
+        .map(|l| {
+            let mut out = String::new();
+            let mut digits = String::new();
+            for c in l.chars().chain(std::iter::once('\0')) {
+                if c.is_ascii_digit() {
+                    digits.push(c);
+                    continue;
+                }
+                out.push_str(if digits.len() >= 3 { "N" } else { &digits });
+                digits.clear();
+                if c != '\0' {
+                    out.push(c);
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+#[test]
+fn replay_yy_names_sockets_peers_and_devices_as_strace_yy_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("s");
+    let exe = tracee("fd_kinds");
+    let set =
+        "trace=socketpair,socket,bind,listen,connect,accept,getsockname,write,openat,dup,close";
+    let st = dir.path().join("s.txt");
+    let o = Command::new("strace")
+        .args(["-yy", "-e", set, "-o"])
+        .arg(&st)
+        .arg(&exe)
+        .arg(&sock)
+        .output()
+        .expect("strace runs");
+    assert!(o.status.success(), "{o:?}");
+    let trace = dir.path().join("t.bin");
+    let o = Command::new(bin("rec"))
+        .args(["-q", "-yy", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .arg(&exe)
+        .arg(&sock)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let want = fd_kind_lines(&std::fs::read_to_string(&st).unwrap());
+    let out = fd_kind_lines(&replay(&trace, set, &["-yy"]));
+    // 38 calls, the exit; a UNIX pair with its peers, a bound path, IP
+    // endpoints once connected, a device's numbers, through a dup too.
+    assert_eq!(want.len(), 39, "{want:#?}");
+    assert_eq!(out, want);
+    for shown in [
+        "UNIX-STREAM:[N->N]",
+        ",\"",
+        "UDP:[N.0.0.1:N->N.0.0.1:9]",
+        "</dev/null<char 1:3>>",
+    ] {
+        assert!(out.iter().any(|l| l.contains(shown)), "{shown}: {out:#?}");
+    }
+}
+
 #[test]
 fn replay_decodes_pipe_fds_wait_statuses_uname_and_access_flags_like_strace() {
     let set = "trace=pipe2,wait4,uname,close_range,faccessat2";

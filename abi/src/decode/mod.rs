@@ -752,7 +752,11 @@ impl<'a> Cx<'_, 'a, '_, '_> {
         }
         if let Some(d) = self.style.resolver.describe(fd, full) {
             s.push('<');
-            escape_fd_path(s, &d.path);
+            if crate::text::is_socket_name(&d.path) {
+                crate::text::escape_socket_name(s, &d.path);
+            } else {
+                escape_fd_path(s, &d.path);
+            }
             if let Some(detail) = &d.detail {
                 s.push('<');
                 escape_fd_path(s, detail.as_bytes());

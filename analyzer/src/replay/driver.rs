@@ -350,27 +350,69 @@ impl Fds<'_> {
 
 /// What the descriptors of thread `.1` refer to, for the decoders; `.2`
 /// names those the call made, as they are after it (pipe's pair, shown
-/// with the call's arguments).
-struct Of<'a>(&'a Procs, Tid, &'a [(i32, Vec<u8>)]);
+/// with the call's arguments), and `.3` holds what `rec -yy` read of them.
+struct Of<'a>(&'a Procs, Tid, &'a Made);
 
-impl FdResolver for Of<'_> {
-    fn describe(&self, fd: i32, full: bool) -> Option<abi::FdDesc<'_>> {
-        let path = match procs::made_fd_name(self.2, fd, full) {
-            Some(n) => std::borrow::Cow::Borrowed(n),
-            None => self.0.fd_name(self.1, fd, full)?,
-        };
-        Some(abi::FdDesc { path, detail: None })
+/// What rec read at a call's exit about the descriptors it made
+/// ([`procs::made_names`], [`procs::made_details`]).
+struct Made {
+    names: Vec<(i32, Vec<u8>)>,
+    details: Vec<(i32, Vec<u8>)>,
+}
+
+/// A call that made no descriptors.
+static NO_FDS_MADE: Made = Made {
+    names: Vec::new(),
+    details: Vec::new(),
+};
+
+impl Made {
+    fn of(x: Option<&Exit<'_>>) -> Made {
+        Made {
+            names: procs::made_names(x),
+            details: procs::made_details(x),
+        }
+    }
+
+    /// `fd`'s `-yy` detail in a second `<...>` (a device's numbers).
+    fn detail(&self, fd: i32) -> Option<&[u8]> {
+        procs::made_fd_name(&self.details, fd, true).filter(|d| procs::detail_follows_name(d))
     }
 }
 
-/// The descriptor a call returned, named as it is after the call.
-struct RetFd<'a>(i32, &'a [u8]);
+impl FdResolver for Of<'_> {
+    fn describe(&self, fd: i32, full: bool) -> Option<abi::FdDesc<'_>> {
+        let made = &self.2;
+        // Only of the descriptors the call made: the arguments of a
+        // connect or bind are shown as they were before it, as strace
+        // shows them.
+        let socket = (full && made.names.iter().any(|(f, _)| *f == fd))
+            .then(|| procs::made_fd_name(&made.details, fd, true))
+            .flatten()
+            .filter(|d| !procs::detail_follows_name(d));
+        let (path, detail) = match socket.or_else(|| procs::made_fd_name(&made.names, fd, full)) {
+            Some(n) => (std::borrow::Cow::Borrowed(n), made.detail(fd)),
+            None => (
+                self.0.fd_name(self.1, fd, full)?,
+                self.0.fd_detail(self.1, fd),
+            ),
+        };
+        Some(abi::FdDesc {
+            path,
+            detail: detail.filter(|_| full).map(String::from_utf8_lossy),
+        })
+    }
+}
+
+/// The descriptor a call returned, named as it is after the call, with
+/// its `-yy` detail.
+struct RetFd<'a>(i32, &'a [u8], Option<&'a [u8]>);
 
 impl FdResolver for RetFd<'_> {
-    fn describe(&self, fd: i32, _full: bool) -> Option<abi::FdDesc<'_>> {
+    fn describe(&self, fd: i32, full: bool) -> Option<abi::FdDesc<'_>> {
         (fd == self.0).then_some(abi::FdDesc {
             path: std::borrow::Cow::Borrowed(self.1),
-            detail: None,
+            detail: self.2.filter(|_| full).map(String::from_utf8_lossy),
         })
     }
 }
@@ -380,7 +422,7 @@ impl Printer<'_> {
     /// and cut.
     fn interrupt(&self, w: &mut Walk<'_>) {
         if let Some(e) = w.cur.take() {
-            let of = w.state.as_ref().map(|st| Of(st, e.tid, &[]));
+            let of = w.state.as_ref().map(|st| Of(st, e.tid, &NO_FDS_MADE));
             let fds = Fds {
                 args: of.as_ref().map(|o| o as &dyn FdResolver),
                 ret: None,
@@ -586,9 +628,11 @@ impl Printer<'_> {
         let e = e.entry();
         let full = self.ctx.fd_style == FdStyle::Full;
         let made = ret_name(w.state.as_mut(), &e, x, full);
-        let names = procs::made_names(Some(x));
+        let names = Made::of(Some(x));
         let of = w.state.as_ref().map(|st| Of(st, e.tid, &names));
-        let rf = made.as_ref().map(|n| RetFd(x.ret as i32, n));
+        let rf = made
+            .as_ref()
+            .map(|(n, d)| RetFd(x.ret as i32, n, d.as_deref()));
         let fds = Fds {
             args: of.as_ref().map(|o| o as &dyn FdResolver),
             ret: rf.as_ref().map(|r| r as &dyn FdResolver),
@@ -637,14 +681,21 @@ impl Printer<'_> {
         let x = c.exit.as_ref();
         let full = self.ctx.fd_style == FdStyle::Full;
         let made = x.and_then(|x| ret_name(w.state.as_mut(), e, x, full));
-        self.show_call(w, c, made.as_deref());
+        let made = made.as_ref().map(|(n, d)| (n.as_slice(), d.as_deref()));
+        self.show_call(w, c, made);
         w.ended(e, x.map(|x| x.ret));
         if let (Some(st), Some(x)) = (w.state.as_mut(), x) {
             procs::apply_call(st, e, x, &mut Vec::new());
         }
     }
 
-    fn show_call<'a>(&self, w: &mut Walk<'a>, c: &calls::Call<'a>, made: Option<&[u8]>) {
+    /// `made`: the returned descriptor's name and `-yy` detail ([`ret_name`]).
+    fn show_call<'a>(
+        &self,
+        w: &mut Walk<'a>,
+        c: &calls::Call<'a>,
+        made: Option<(&[u8], Option<&[u8]>)>,
+    ) {
         let e = &c.entry;
         if !self.ctx.shows(e) {
             return;
@@ -671,9 +722,10 @@ impl Printer<'_> {
         if let Some(st) = self.ctx.status {
             if c.end != calls::End::Lost && st.shows(c.exit.map(|x| x.ret)) {
                 self.interrupt(w);
-                let names = procs::made_names(c.exit.as_ref());
+                let names = Made::of(c.exit.as_ref());
                 let of = w.state.as_ref().map(|st| Of(st, e.tid, &names));
-                let rf = made.map(|n| RetFd(c.exit.map_or(-1, |x| x.ret as i32), n));
+                let ret = c.exit.map_or(-1, |x| x.ret as i32);
+                let rf = made.map(|(n, d)| RetFd(ret, n, d));
                 let fds = Fds {
                     args: of.as_ref().map(|o| o as &dyn FdResolver),
                     ret: rf.as_ref().map(|r| r as &dyn FdResolver),
@@ -698,9 +750,10 @@ impl Printer<'_> {
             self.interrupt(w);
         }
         w.text.printed = true;
-        let names = procs::made_names(x);
+        let names = Made::of(x);
         let of = w.state.as_ref().map(|st| Of(st, e.tid, &names));
-        let rf = made.map(|n| RetFd(x.map_or(-1, |x| x.ret as i32), n));
+        let ret = x.map_or(-1, |x| x.ret as i32);
+        let rf = made.map(|(n, d)| RetFd(ret, n, d));
         let fds = Fds {
             args: of.as_ref().map(|o| o as &dyn FdResolver),
             ret: rf.as_ref().map(|r| r as &dyn FdResolver),
@@ -790,7 +843,7 @@ impl Printer<'_> {
                 if cur.tid == *former_tid && tid != *former_tid =>
             {
                 w.cur = None;
-                let of = w.state.as_ref().map(|st| Of(st, cur.tid, &[]));
+                let of = w.state.as_ref().map(|st| Of(st, cur.tid, &NO_FDS_MADE));
                 let fds = Fds {
                     args: of.as_ref().map(|o| o as &dyn FdResolver),
                     ret: None,
@@ -879,7 +932,7 @@ impl crate::calls::Walk for Printer<'_> {
         // A call still open at the chunk's end: its entry part now; the next
         // chunks finish or cut the line.
         if let Some(e) = w.cur.take() {
-            let of = w.state.as_ref().map(|st| Of(st, e.tid, &[]));
+            let of = w.state.as_ref().map(|st| Of(st, e.tid, &NO_FDS_MADE));
             let fds = Fds {
                 args: of.as_ref().map(|o| o as &dyn FdResolver),
                 ret: None,
@@ -1055,13 +1108,21 @@ fn exit_part_lost(arch: ptrec_abi::Arch, nr: u32) -> bool {
 
 /// `-y`: the name, after the call, of the descriptor a call returned
 /// (its arguments are shown as the table was before it).
-fn ret_name(st: Option<&mut Procs>, e: &Entry<'_>, x: &Exit<'_>, full: bool) -> Option<Vec<u8>> {
+/// The name of the descriptor a call returned, as it is after the call,
+/// and under `-yy` its detail ([`Procs::made_detail`]).
+fn ret_name(
+    st: Option<&mut Procs>,
+    e: &Entry<'_>,
+    x: &Exit<'_>,
+    full: bool,
+) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
     let st = st?;
     if x.ret < 0 || !abi::returns_fd_call(e.arch, e.nr, &e.args) {
         return None;
     }
     let op = procs::op_of(e, Some(x), procs::Want::default())?;
-    st.made_name(&op, full)
+    let name = st.made_name(&op, full)?;
+    Some((name, full.then(|| st.made_detail(&op)).flatten()))
 }
 
 /// Local time's offset from UTC at `wall_ns`, in seconds.

@@ -311,12 +311,17 @@ fn encode_other(e: &mut Put<'_>, r: &Record<'_>) {
             flags,
             pos,
             target,
+            detail,
             ..
         } => {
             e.i32(*fd);
             e.u32(*flags);
             e.u64(*pos);
             e.bytes(target);
+            // Optional: a body that ends after `target` has none.
+            if !detail.is_empty() {
+                e.bytes(detail);
+            }
         }
         // The chunk encoders write these themselves.
         Record::SyscallEnter { .. } | Record::SyscallExit { .. } => {}
@@ -433,6 +438,7 @@ fn decode_other<'a>(k: Kind, tid: Tid, time: u64, c: &mut Cur<'a>) -> Step<Recor
             flags: c.u32()?,
             pos: c.u64()?,
             target: c.bytes()?,
+            detail: if c.is_empty() { &[] } else { c.bytes()? },
         },
         Kind::SyscallEnter | Kind::SyscallExit => {
             return Err("a syscall record where another kind is expected")

@@ -826,6 +826,7 @@ mod reference {
                     flags: get(d)?,
                     pos: get(d)?,
                     target: get_bytes(d)?,
+                    detail: &[],
                 },
             })
         }
