@@ -38,6 +38,7 @@ use crate::attach::Attached;
 use crate::capture::Capture;
 use crate::detach::AttachState;
 use crate::filter::Selection;
+use crate::idle::IdlePoll;
 use crate::sink::{Sink, Stats};
 use crate::stop::{Event, Idle, NotSend, Resume, Stop, StopKind, Waited, Waiter};
 use crate::tracee::{self, mono_ns, Errno};
@@ -161,6 +162,9 @@ pub struct Engine {
     setuid_said: bool,
     /// The writer compresses at [`crate::sink::BUSY_LEVEL`] (every CPU busy).
     busy: bool,
+    /// `--idle-poll busy`: hold [`IdlePoll`] while `busy`.
+    idle_while_busy: bool,
+    idle: Option<IdlePoll>,
     _thread: NotSend,
 }
 
@@ -254,6 +258,8 @@ impl Engine {
             batch: Vec::with_capacity(64),
             setuid_said: false,
             busy: false,
+            idle_while_busy: false,
+            idle: None,
             _thread: PhantomData,
         }
     }
@@ -264,6 +270,30 @@ impl Engine {
     /// compresses at a cheaper level while no CPU is free.
     pub fn spin(&mut self, ns: u64, always: bool, load: Option<crate::cpuload::CpuLoad>) {
         self.waiter.set_spin(ns, always, load);
+    }
+
+    /// `--idle-poll busy`: keep idle CPUs polling ([`IdlePoll`]) while
+    /// every CPU rec may use is busy. Then rec sleeps in wait4 instead of
+    /// polling, and the CPU a stopped tracee leaves is idle only for the
+    /// moment rec takes to resume it: halting it, and waking it through
+    /// the hypervisor for the resumed tracee, costs more than the stop.
+    /// Polling in those moments takes nothing from the tracees (an idle
+    /// CPU polls in its idle loop); while a CPU is free, rec polls itself.
+    pub fn idle_poll_while_busy(&mut self, on: bool) {
+        self.idle_while_busy = on;
+    }
+
+    /// Holds or releases the idle-poll request as the CPUs become busy or
+    /// free (rarely: the load sampler's hysteresis). Without the right
+    /// to write the device, rec stops trying.
+    fn idle_poll(&mut self, busy: bool) {
+        self.idle = None;
+        if busy {
+            match IdlePoll::hold() {
+                Ok(h) => self.idle = Some(h),
+                Err(_) => self.idle_while_busy = false,
+            }
+        }
     }
 
     /// `-s`: the most bytes kept of a captured string or buffer.
@@ -410,6 +440,9 @@ impl Engine {
             if busy != self.busy {
                 self.busy = busy;
                 self.sink.cpus_busy(busy);
+                if self.idle_while_busy {
+                    self.idle_poll(busy);
+                }
             }
             // A tick that came while rec was busy (not blocked in wait4).
             if crate::signals::take_wake() {

@@ -75,12 +75,21 @@ struct Args {
     /// time is still sampled, for the compression level).
     #[arg(long = "spin-always")]
     spin_always: bool,
-    /// Keep every idle CPU polling while recording, with a 0 us request on
+    /// When idle CPUs poll instead of halting, by a 0 us request on
     /// /dev/cpu_dma_latency (root only). On a VM whose idle CPUs halt at
-    /// once, waking one costs more than the stop; with this, idle CPUs of
-    /// the whole machine spin until rec exits.
-    #[arg(long = "idle-poll")]
-    idle_poll: bool,
+    /// once, waking one costs more than the stop. busy (the default): only
+    /// while every CPU rec may use is busy (when rec sleeps instead of
+    /// polling itself), if rec may write the device; always (`--idle-poll`
+    /// alone): for the whole recording, an error if rec may not; never.
+    #[arg(
+        long = "idle-poll",
+        value_enum,
+        value_name = "WHEN",
+        default_value = "busy",
+        num_args = 0..=1,
+        default_missing_value = "always"
+    )]
+    idle_poll: IdlePollWhen,
     /// Test aid: fetch full registers at every syscall exit too and note any
     /// difference from the derived snapshot.
     #[arg(long = "verify-exit-regs", hide = true)]
@@ -210,7 +219,7 @@ fn run(args: Args) -> Result<End> {
     }
     let kept = kept_secrets(redactor.as_ref(), &header);
     // Held until rec returns; the kernel drops it if rec dies.
-    let _idle_poll = if args.idle_poll {
+    let _idle_poll = if args.idle_poll == IdlePollWhen::Always {
         Some(IdlePoll::hold().with_context(|| {
             format!("--idle-poll: cannot hold a CPU latency request on {CPU_LATENCY_QOS}")
         })?)
@@ -327,6 +336,7 @@ fn run(args: Args) -> Result<End> {
         0
     };
     engine.spin(spin_ns, args.spin_always, Some(CpuLoad::new()));
+    engine.idle_poll_while_busy(args.idle_poll == IdlePollWhen::Busy);
     if args.no_capture {
         engine.capture_off();
     }
@@ -516,10 +526,22 @@ fn wait_policy(args: &Args, cpus: u32) -> String {
         sink::LEVEL,
         sink::BUSY_LEVEL
     ));
-    if args.idle_poll {
-        p.push_str("; idle CPUs poll (--idle-poll)");
+    match args.idle_poll {
+        IdlePollWhen::Always => p.push_str("; idle CPUs poll (--idle-poll always)"),
+        IdlePollWhen::Busy => p.push_str(
+            "; idle CPUs poll while every CPU is busy, if rec may write /dev/cpu_dma_latency (--idle-poll busy)",
+        ),
+        _ => {}
     }
     p
+}
+
+/// `--idle-poll`: when idle CPUs poll ([`IdlePoll`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+enum IdlePollWhen {
+    Never,
+    Busy,
+    Always,
 }
 
 fn header(args: &Args, filter: Option<&Filter>, has_command: bool) -> Result<Header> {

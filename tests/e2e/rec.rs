@@ -442,6 +442,36 @@ fn cpu_latency_limit() -> Option<i32> {
     Some(i32::from_ne_bytes(value))
 }
 
+/// [`cpu_latency_limit`] once no other process holds a request: the other
+/// tests' recs hold one while every CPU is busy (`--idle-poll busy`).
+fn unrequested_latency_limit() -> Option<i32> {
+    let me = std::process::id().to_string();
+    let held_elsewhere = || {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|p| {
+                let name = p.file_name();
+                name.to_str()
+                    .is_some_and(|n| n != me && n.bytes().all(|b| b.is_ascii_digit()))
+                    && std::fs::read_dir(p.path().join("fd"))
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .any(|fd| {
+                            std::fs::read_link(fd.path())
+                                .is_ok_and(|l| l == Path::new("/dev/cpu_dma_latency"))
+                        })
+            })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while held_elsewhere() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cpu_latency_limit()
+}
+
 #[test]
 fn idle_poll_holds_a_zero_latency_request_for_the_recording_only() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -455,7 +485,7 @@ fn idle_poll_holds_a_zero_latency_request_for_the_recording_only() {
             .output()
             .expect("run rec")
     };
-    let Some(before) = cpu_latency_limit() else {
+    let Some(before) = unrequested_latency_limit() else {
         // Not allowed to open the device: rec says so in one line and
         // records nothing.
         let r = rec(&["true"]);
@@ -480,7 +510,47 @@ fn idle_poll_holds_a_zero_latency_request_for_the_recording_only() {
     assert_eq!(String::from_utf8_lossy(&r.stdout).trim(), "0");
     assert!(Trace::open(&out).expect("trace").is_clean());
     // Released when rec ends.
-    assert_eq!(cpu_latency_limit(), Some(before));
+    assert_eq!(unrequested_latency_limit(), Some(before));
+}
+
+#[test]
+fn by_default_idle_cpus_poll_while_every_cpu_is_busy() {
+    ptrec_tests::require_root("rec writes a request to /dev/cpu_dma_latency");
+    let before = unrequested_latency_limit().expect("root may write /dev/cpu_dma_latency");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("t.bin");
+    // One loop without syscalls per CPU keeps every CPU busy; the command
+    // reads the limit after the load sampler (~80 ms) has seen it.
+    let script = "for i in $(seq $(nproc)); do timeout 3 sh -c 'while :; do :; done' & done; \
+                  sleep 1.5; od -An -td4 /dev/cpu_dma_latency; wait";
+    let r = Command::new(bin("rec"))
+        .arg("-o")
+        .arg(&out)
+        .args(["-q", "--", "sh", "-c", script])
+        .output()
+        .expect("run rec");
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&r.stdout).trim(),
+        "0",
+        "held while busy"
+    );
+    let policy = Trace::open(&out)
+        .expect("trace")
+        .header()
+        .wait_policy
+        .clone();
+    assert!(policy.contains("--idle-poll busy"), "{policy}");
+    assert_eq!(
+        unrequested_latency_limit(),
+        Some(before),
+        "released when rec ends"
+    );
 }
 
 #[test]
