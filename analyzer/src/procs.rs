@@ -1379,17 +1379,11 @@ pub fn ops_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want, out: &mut Vec<Op>
 /// The op of a process event.
 pub fn event_op(r: &Record<'_>) -> Option<Op> {
     let kind = match *r {
-        Record::NewChild {
-            child, flags, kind, ..
-        } => OpKind::NewChild {
-            child,
-            // A fork or vfork copies the table whatever the flags say.
-            flags: if kind == ptrec_format::ChildKind::Clone {
-                flags
-            } else {
-                0
-            },
-        },
+        // The flags as rec read them: fork's and vfork's own (SIGCHLD,
+        // CLONE_VM | CLONE_VFORK), which share no table, or a clone's,
+        // which the kernel reports as a fork when it signals SIGCHLD
+        // without CLONE_VFORK, with CLONE_FILES or CLONE_FS as given.
+        Record::NewChild { child, flags, .. } => OpKind::NewChild { child, flags },
         Record::Exec {
             former_tid,
             filename,
@@ -1805,6 +1799,41 @@ mod tests {
         ));
         assert_eq!(p.fd(5, 3), None);
         assert_eq!(p.fd_path(5, 4).as_deref(), Some(&b"/w/b"[..]));
+    }
+
+    #[test]
+    fn a_clone_reported_as_a_fork_shares_the_table_when_it_says_so() {
+        let mut p = Procs::new(b"/");
+        p.apply(&op(
+            1,
+            3,
+            OpKind::Pair {
+                fds: [3, 4],
+                what: "pipe",
+                cloexec: false,
+            },
+        ));
+        let child = |child, flags, kind| {
+            event_op(&Record::NewChild {
+                tid: 1,
+                time: 0,
+                child,
+                kind,
+                flags,
+                inferred: false,
+            })
+            .unwrap()
+        };
+        let files = CLONE_FILES | libc::SIGCHLD as u64;
+        p.apply(&child(2, files, ptrec_format::ChildKind::Fork));
+        p.apply(&child(
+            3,
+            libc::SIGCHLD as u64,
+            ptrec_format::ChildKind::Fork,
+        ));
+        p.apply(&op(1, 0, OpKind::Close { fd: 3 }));
+        assert_eq!(p.fd(2, 3), None, "shared: closed by the parent");
+        assert!(p.fd(3, 3).is_some(), "a fork's copy keeps it");
     }
 
     #[test]

@@ -335,6 +335,9 @@ impl Redactor {
                 if let Some(t) = self.fds.as_mut() {
                     t.exit(tid);
                 }
+                // Its call in progress, if any, never exits: its tid may be
+                // reused.
+                self.pending.remove(&tid);
                 out(r)
             }
             // Rare records: changed on an owned copy.
