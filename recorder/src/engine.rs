@@ -125,6 +125,10 @@ const PATH_MAX: usize = 4096;
 /// (candidate parents of children whose creation event never came).
 const DIED_IN_FORK: usize = 64;
 
+/// After a drain that found nothing, drains come every this many stops
+/// (until one finds a stop again): see [`Engine::run`].
+const DRAIN_EVERY: u32 = 8;
+
 /// The engine. See the module docs.
 pub struct Engine {
     pub(crate) sink: Sink,
@@ -387,8 +391,15 @@ impl Engine {
     /// trace. `exit_status` maps the root's end to rec's exit status.
     pub fn run(mut self, exit_status: impl Fn(Option<Termination>) -> i32) -> Finished {
         let mut batch = std::mem::take(&mut self.batch);
+        // Stops handled since the last drain, and whether it found any.
+        let (mut undrained, mut drain_found) = (0u32, true);
         loop {
-            // Draining only pays when another tracee may be stopped too.
+            // Draining only pays when another tracee may be stopped too;
+            // and an empty drain is a wait4 for nothing at each stop (two
+            // tracees that take turns, as a pipeline's do). After one, the
+            // next drains come every DRAIN_EVERY stops until one finds a
+            // stop again: a tracee that wait4 keeps passing over waits at
+            // most that many stops of the others.
             let many = self.threads.len() + self.held.len() + self.expected.len() > 1;
             let got = self.waiter.wait();
             let fwd = crate::signals::take_forward();
@@ -416,8 +427,11 @@ impl Engine {
             let tid = first.tid();
             self.sink.stats.stops += 1;
             self.on_waited(first);
-            if many {
+            undrained += 1;
+            if many && (drain_found || undrained >= DRAIN_EVERY) {
+                undrained = 0;
                 self.waiter.drain(&mut batch);
+                drain_found = !batch.is_empty();
                 // Its thread, stopped again already, goes after every
                 // other reported stop: no tracee is resumed twice while a
                 // reported one waits. A death is never moved: nothing is
