@@ -414,17 +414,25 @@ fn the_header_records_the_wait_policy_rec_used() {
             .clone()
     };
     let level = "; zstd level 3, 1 while every CPU is busy";
-    assert_eq!(policy(&["--spin-us", "0"]), format!("sleep{level}"));
+    let never = ["--idle-poll", "never"];
     assert_eq!(
-        policy(&["--spin-always", "--spin-us", "20"]),
+        policy(&["--spin-us", "0", never[0], never[1]]),
+        format!("sleep{level}")
+    );
+    assert_eq!(
+        policy(&["--spin-always", "--spin-us", "20", never[0], never[1]]),
         format!("poll<=20us{level}")
     );
-    let adaptive = policy(&[]);
+    let adaptive = policy(&never);
     assert!(
         adaptive.starts_with("poll<=50us while a CPU is free (idle time of the ")
             && adaptive.ends_with(&format!("/proc/stat every 10 ms), else sleep{level}")),
         "{adaptive}"
     );
+    let idle = "; idle CPUs poll while every CPU is busy, if rec may write /dev/cpu_dma_latency (--idle-poll busy)";
+    assert!(policy(&[]).ends_with(&format!("{level}{idle}")));
+    assert!(policy(&["--idle-poll"])
+        .ends_with(&format!("{level}; idle CPUs poll (--idle-poll always)")));
 }
 
 /// The machine's current CPU latency limit, as `/dev/cpu_dma_latency` reads
