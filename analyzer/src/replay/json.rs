@@ -6,6 +6,8 @@
 //! the [`Scratch`] buffers: a replay writes millions of them, and building
 //! each as Rust values for serde cost more than decoding the call.
 
+use std::ops::Range;
+
 use serde_json::{json, Value};
 
 use ptrec_format::{mem_flags, ChildKind, Mem, Record, Termination};
@@ -257,6 +259,18 @@ fn truncated(m: &Mem<'_>) -> bool {
     m.flags & (mem_flags::TRUNCATED | mem_flags::PARTIAL) != 0
 }
 
+/// Where an object's parts already lie in the output, so that what is
+/// repeated (each raw register, each argument's text as in `decoded`) is
+/// copied rather than formatted and escaped again.
+#[derive(Default)]
+struct Written {
+    /// Each register's digits (`args`).
+    args: [Range<usize>; 6],
+    /// Each argument's escaped text inside `decoded`; empty when it is not
+    /// there as one piece.
+    texts: [Range<usize>; 6],
+}
+
 /// Appends the `arguments` array: each argument strace shows of `call`,
 /// typed, with what its text holds (a path's string, flag names, a
 /// struct's fields).
@@ -265,6 +279,7 @@ fn push_arguments(
     call: &abi::Call<'_, '_>,
     types: [ArgType; 6],
     texts: &[&str; 6],
+    written: &Written,
 ) {
     out.push(b'[');
     let mut first = true;
@@ -301,9 +316,15 @@ fn push_arguments(
         out.extend_from_slice(b"{\"index\":");
         push_u64(out, i as u64);
         out.extend_from_slice(b",\"raw\":");
-        push_u64(out, call.args[i]);
+        out.extend_from_within(written.args[i].clone());
         out.extend_from_slice(typed);
-        push_str(out, text);
+        if written.texts[i].is_empty() {
+            push_str(out, text);
+        } else {
+            out.push(b'"');
+            out.extend_from_within(written.texts[i].clone());
+            out.push(b'"');
+        }
         match t {
             ArgType::Path | ArgType::String => {
                 let found = call
@@ -403,11 +424,11 @@ fn write_call(
     let spans = abi::write_args_spans(decoded, &call, &style);
     // Each argument's text: its part of the whole line, or (for the calls
     // shown as one text) decoded alone.
-    let texts: [&str; 6] = match spans {
+    let texts: [&str; 6] = match &spans {
         Some(sp) => std::array::from_fn(|i| &decoded[sp[i].clone()]),
         None => {
             parts.clear();
-            let mut at: [std::ops::Range<usize>; 6] = Default::default();
+            let mut at: [Range<usize>; 6] = Default::default();
             for (i, r) in at.iter_mut().enumerate() {
                 let start = parts.len();
                 abi::write_args(parts, &call, Part::Only(i), &style);
@@ -418,9 +439,10 @@ fn write_call(
         }
     };
 
-    // SAFETY: all that is appended below is whole UTF-8: ASCII, and the
-    // runs of `&str`s that push_escaped cuts only before and after ASCII
-    // bytes; so `out` is valid UTF-8 after each push, as a String must be.
+    // SAFETY: all that is appended below is whole UTF-8: ASCII, the runs
+    // of `&str`s that push_escaped cuts only before and after ASCII bytes,
+    // and copies of whole earlier appends; so `out` is valid UTF-8 after
+    // each push, as a String must be.
     let out = unsafe { out.as_mut_vec() };
     out.extend_from_slice(b"{\"type\":\"call\",\"tid\":");
     push_i64(out, e.tid.into());
@@ -431,14 +453,33 @@ fn write_call(
     out.extend_from_slice(b",\"nr\":");
     push_u64(out, e.nr.into());
     out.extend_from_slice(b",\"args\":[");
+    let mut written = Written::default();
     for (i, a) in e.args.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
+        let at = out.len();
         push_u64(out, *a);
+        written.args[i] = at..out.len();
     }
-    out.extend_from_slice(b"],\"decoded\":");
-    push_str(out, decoded);
+    out.extend_from_slice(b"],\"decoded\":\"");
+    // Escaped piece by piece (escaping cuts nothing across pieces), noting
+    // where each argument's text goes.
+    let mut done = 0;
+    for (i, r) in spans.iter().flatten().enumerate() {
+        // Spans come in order; one a decoder took back into is escaped
+        // again on its own.
+        if r.is_empty() || r.start < done {
+            continue;
+        }
+        push_escaped(out, &decoded[done..r.start]);
+        let at = out.len();
+        push_escaped(out, &decoded[r.clone()]);
+        written.texts[i] = at..out.len();
+        done = r.end;
+    }
+    push_escaped(out, &decoded[done..]);
+    out.push(b'"');
     out.extend_from_slice(b",\"strings\":[");
     let strings = call.enter.iter().chain(call.exit).filter(|m| is_string(m));
     for (k, m) in strings.enumerate() {
@@ -454,7 +495,7 @@ fn write_call(
         out.push(b'}');
     }
     out.extend_from_slice(b"],\"arguments\":");
-    push_arguments(out, &call, types, &texts);
+    push_arguments(out, &call, types, &texts, &written);
     out.extend_from_slice(b",\"enter_ns\":");
     push_u64(out, e.time);
     if let Some(ip) = e.ip {
