@@ -11,6 +11,7 @@
 //! end goes on in the next chunk (nothing printed in between) or is cut.
 
 use std::fmt::Write;
+use std::sync::Mutex;
 
 use ptrec_format::{Mem, Record, Termination, Tid, Trace};
 
@@ -232,6 +233,8 @@ struct Walk<'a> {
     /// within the chunk (a restart_syscall whose interrupted call lies in
     /// an earlier chunk shows `system call`, as strace attached late does).
     restart: Vec<(Tid, u32)>,
+    /// `--json`: the buffers each call is written with.
+    json: super::json::Scratch,
 }
 
 /// ERESTART_RESTARTBLOCK: the call is resumed by restart_syscall.
@@ -288,11 +291,17 @@ struct Printer<'a> {
     /// descriptor tables at its start and its resumed items' entries.
     window: Vec<procs::Start>,
     window_first: usize,
+    /// `--json`: the buffers of the calls written as chunks are joined.
+    json: super::json::Scratch,
+    /// The text buffers of chunks already written, for the next chunks:
+    /// a fresh one is page after page the kernel clears and the walk
+    /// then fills (a JSON replay's chunk is megabytes).
+    spare: Mutex<Vec<String>>,
 }
 
 /// A stop's captures as a slice: on the stack when there are few (most
 /// calls have none or one or two), so a line costs no allocation.
-enum Mems<'a> {
+pub(super) enum Mems<'a> {
     Few(usize, [Mem<'a>; 4]),
     Many(Vec<Mem<'a>>),
 }
@@ -315,7 +324,7 @@ impl<'a> std::ops::Deref for Mems<'a> {
     }
 }
 
-fn collect<'a>(c: &ptrec_format::Captures<'a>) -> Mems<'a> {
+pub(super) fn collect<'a>(c: &ptrec_format::Captures<'a>) -> Mems<'a> {
     let n = c.len();
     if n > 4 {
         return Mems::Many(c.iter().collect());
@@ -709,6 +718,7 @@ impl Printer<'_> {
                 let pid = self.ctx.tree.pid_at(e.tid, e.time);
                 super::json::call(
                     &mut w.text.out,
+                    &mut w.json,
                     pid,
                     e,
                     c.exit.as_ref(),
@@ -876,13 +886,18 @@ impl crate::calls::Walk for Printer<'_> {
         let w = index
             .checked_sub(self.window_first)
             .and_then(|k| self.window.get(k));
+        let out = self.spare.lock().ok().and_then(|mut s| s.pop());
         Walk {
-            text: Text::default(),
+            text: Text {
+                out: out.unwrap_or_default(),
+                ..Text::default()
+            },
             cur: None,
             state: w.map(|w| w.0.clone()),
             known: w.map(|w| w.1.clone()).unwrap_or_default(),
             resumed: 0,
             restart: Vec::new(),
+            json: super::json::Scratch::default(),
         }
     }
 
@@ -955,7 +970,10 @@ impl crate::calls::Merge for Printer<'_> {
         t: Text,
         entries: &[Option<OwnedEntry>],
     ) -> anyhow::Result<()> {
-        let mut s = String::with_capacity(t.out.len() + 64);
+        // What goes before and between the chunk's own text, which is
+        // written as it is: copying it into `s` would cost a pass over the
+        // whole output (a JSON replay's is large).
+        let mut s = String::new();
         let mut open = self.open.take();
         // The line the previous chunks left open goes on here when this
         // chunk's first printed line is that call's end; else it is cut.
@@ -977,7 +995,7 @@ impl crate::calls::Merge for Printer<'_> {
         let mut done = 0;
         for (k, (l, e)) in t.later.iter().zip(entries).enumerate() {
             let Some(l) = l else { continue };
-            s.push_str(&t.out[done..l.at]);
+            out_then(&mut s, &t.out[done..l.at])?;
             done = l.at;
             let entry = e.as_ref().map(OwnedEntry::entry);
             let exit = l.exit.as_ref().map(OwnedExit::exit);
@@ -999,7 +1017,15 @@ impl crate::calls::Merge for Printer<'_> {
                         calls::End::Death
                     };
                     let pid = self.ctx.tree.pid_at(e.tid, e.time);
-                    super::json::call(&mut s, pid, &e, exit.as_ref(), end, self.ctx.limit);
+                    super::json::call(
+                        &mut s,
+                        &mut self.json,
+                        pid,
+                        &e,
+                        exit.as_ref(),
+                        end,
+                        self.ctx.limit,
+                    );
                 }
                 continue;
             }
@@ -1051,13 +1077,21 @@ impl crate::calls::Merge for Printer<'_> {
                 },
             }
         }
-        s.push_str(&t.out[done..]);
+        out_then(&mut s, &t.out[done..])?;
         self.open = match t.open {
             Some(o) => Some((o.tid, o.nr, t.out.len() - o.start, o.cut())),
             None if t.printed => None,
             None => open,
         };
-        crate::out(&s)
+        if let Ok(mut spare) = self.spare.lock() {
+            // As many as a window's chunks walk at once.
+            if spare.len() < (4 * rayon::current_num_threads()).max(2) {
+                let mut out = t.out;
+                out.clear();
+                spare.push(out);
+            }
+        }
+        Ok(())
     }
 
     fn skipped(&mut self, index: usize, reason: &str) -> anyhow::Result<()> {
@@ -1088,13 +1122,25 @@ impl crate::calls::Merge for Printer<'_> {
                 let e = e.entry();
                 if self.ctx.shows(&e) {
                     let pid = self.ctx.tree.pid_at(e.tid, e.time);
-                    super::json::unfinished(&mut s, pid, &e, self.ctx.limit);
+                    super::json::unfinished(&mut s, &mut self.json, pid, &e, self.ctx.limit);
                 }
             }
             crate::out(&s)?;
         }
         Ok(())
     }
+}
+
+/// Writes `s`, emptied, and then `text`.
+fn out_then(s: &mut String, text: &str) -> anyhow::Result<()> {
+    if !s.is_empty() {
+        crate::out(s)?;
+        s.clear();
+    }
+    if text.is_empty() {
+        return Ok(());
+    }
+    crate::out(text)
 }
 
 /// Whether a call that will not return (its thread is exiting) lost
@@ -1198,6 +1244,8 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         trace: t.path().display().to_string(),
         window: Vec::new(),
         window_first: 0,
+        json: super::json::Scratch::default(),
+        spare: Mutex::new(Vec::new()),
     };
     if opts.decode_fds == 0 {
         return calls::run(t, Mode::Full, &mut pr);
