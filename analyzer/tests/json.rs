@@ -5,6 +5,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use crate::helpers::*;
+use ptrec_format::Record;
 
 /// Validates every line of `ndjson` against the schema; panics with the
 /// validator's message on the first bad line.
@@ -126,4 +127,46 @@ fn replay_json_is_one_valid_object_per_call_signal_and_event_at_every_chunking()
         .filter(|l| l.contains("\"type\":\"call\""))
         .count();
     assert_eq!(n, 1, "{f}");
+}
+
+#[test]
+fn replay_json_holds_rec_yy_s_detail_and_an_errno_without_a_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "yy.bin");
+    let mut g = Gen::new(&p, &[], 1 << 20);
+    let t = g.tick();
+    g.put(Record::Attach {
+        tid: 200,
+        time: t,
+        tgid: 200,
+        ppid: 1,
+        state: b'S',
+        group_stopped: false,
+        comm: b"daemon",
+        exe: b"/usr/sbin/daemon",
+        cwd: b"/",
+    });
+    let t = g.tick();
+    g.put(Record::OpenFd {
+        tid: 200,
+        time: t,
+        fd: 1,
+        flags: 0o2,
+        pos: 0,
+        target: b"/dev/pts/0",
+        detail: b"char 136:0",
+    });
+    // close(1) failing with an errno no libc names.
+    g.call(200, 3, [1, 0, 0, 0, 0, 0], -4000, 1);
+    g.finish();
+    let out = stdout(&analyze(&["replay", "--json", p.to_str().unwrap()]));
+    validate(&out);
+    let objs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let fd = objs.iter().find(|o| o["type"] == "open_fd").unwrap();
+    assert_eq!(fd["detail"], "char 136:0");
+    let close = objs.iter().find(|o| o["type"] == "call").unwrap();
+    assert_eq!(close["errno"], "4000");
 }

@@ -609,13 +609,23 @@ pub(super) fn event(arch: ptrec_abi::Arch, pid: i32, r: &Record<'_>) -> Option<V
         }),
         Record::VforkDone { child, .. } => json!({"type": "vfork_done", "child": child}),
         Record::OpenFd {
-            fd, flags, target, ..
-        } => json!({
-            "type": "open_fd",
-            "fd": fd,
-            "flags": flags,
-            "target": String::from_utf8_lossy(target),
-        }),
+            fd,
+            flags,
+            target,
+            detail,
+            ..
+        } => {
+            let mut o = json!({
+                "type": "open_fd",
+                "fd": fd,
+                "flags": flags,
+                "target": String::from_utf8_lossy(target),
+            });
+            if !detail.is_empty() {
+                o["detail"] = String::from_utf8_lossy(detail).into();
+            }
+            o
+        }
         Record::SyscallEnter { .. } | Record::SyscallExit { .. } => return None,
     };
     o["tid"] = tid.into();
