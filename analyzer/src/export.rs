@@ -8,28 +8,28 @@
 //!
 //! Each trace is read through the call layer: a skim pass builds the
 //! process tree (so that every row names its process and generation as
-//! `analyze tree` does) and collects the signals; then the full pass of
-//! [`procs::run`] gives each chunk's calls to [`Watch::call`] on rayon's
-//! threads, where the rows are built, and the per-process descriptor and
-//! cwd state's ops, in trace order, to [`Watch::op`], where each call's
-//! absolute path and descriptor target are taken from the state as it was
-//! when the call was made; [`Watch::extra`] then completes the chunk's rows
-//! and writes them. Memory stays bounded by the call layer's window of
-//! chunks plus one Parquet row group per table being written. Traces are
-//! exported in parallel with each other.
+//! `analyze tree` does); then the full pass of [`procs::run`] gives each
+//! chunk's calls and signals to [`procs::ChunkWatch::call`] and
+//! [`procs::ChunkWatch::event`] on rayon's threads, where the rows are built, and the per-process
+//! descriptor and cwd state's ops, in trace order, to [`Watch::op`], where
+//! each call's absolute path and descriptor target are taken from the state
+//! as it was when the call was made; [`Watch::sealed`] then completes the
+//! chunk's rows and hands them to the writers, whose row groups are encoded
+//! on rayon's threads ([`sink`]). Memory stays bounded by the call layer's
+//! window of chunks plus a few Parquet row groups per table being written.
+//! Traces are exported in parallel with each other.
 
 pub mod schema;
 pub mod sink;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 
 use ptrec_format::{mem_flags, note_kind, Record, Tid, Trace};
 use rayon::prelude::*;
 
 use rustc_hash::FxHashMap;
 
-use crate::calls::{self, Call, ChunkMeta, End, Entry, Exit, Item, Mode, OwnedEntry};
+use crate::calls::{Call, End, Entry, Exit};
 use crate::decode::{escaped, signal_name};
 use crate::files::{errno_name, Files};
 use crate::procs::{self, Object, Op, OpKind, Procs, Want, Watch};
@@ -100,16 +100,6 @@ pub fn run(out: &Path, format: Format, traces: &[PathBuf]) -> anyhow::Result<Vec
     Ok(done)
 }
 
-/// A writer behind a lock that only the sequential side takes (a poisoned
-/// lock still holds a usable writer: nothing panics while holding it).
-fn lock(m: &Mutex<Partition>) -> MutexGuard<'_, Partition> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn into_inner(m: Mutex<Partition>) -> Partition {
-    m.into_inner().unwrap_or_else(|e| e.into_inner())
-}
-
 /// The partitions of one trace, removed again if the export fails.
 struct Partitions {
     created: Vec<PathBuf>,
@@ -161,16 +151,7 @@ fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Expor
     let mut execs_p = parts.create(out, "execs", &id, Execs::schema(), format)?;
     let mut traces_p = parts.create(out, "traces", &id, Traces::schema(), format)?;
 
-    // Signals: a skim pass of their own (the records are small).
-    let mut sigs = SignalRows {
-        id: &id,
-        clock,
-        tree: &tree,
-        out: Mutex::new(parts.create(out, "signals", &id, Signals::schema(), format)?),
-    };
-    calls::run(&t, Mode::Skim, &mut sigs)?;
-    let signal_rows = into_inner(sigs.out).finish()?;
-
+    let signals_p = parts.create(out, "signals", &id, Signals::schema(), format)?;
     let mut x = Exporter {
         tree: &tree,
         shape: CallRows {
@@ -181,13 +162,26 @@ fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Expor
             names: (0..1024)
                 .map(|nr| arch.syscall_name(nr).into_owned())
                 .collect(),
+            commands: tree
+                .processes
+                .iter()
+                .map(|p| {
+                    std::iter::once(&p.name)
+                        .chain(p.execs.iter().map(|e| &e.filename))
+                        .map(|b| utf8(b).into_owned())
+                        .collect()
+                })
+                .collect(),
+            errnos: (0..512).map(errno_name).collect(),
+            trace: &t,
         },
         resolved: Resolved::default(),
         resolved_late: Resolved::default(),
         resumed_key: None,
         cwd_at_end: vec![None; tree.processes.len()],
         files: Files::default(),
-        calls: Mutex::new(calls_p),
+        calls: calls_p,
+        signals: signals_p,
         late: Rows::default(),
         error: None,
     };
@@ -196,17 +190,14 @@ fn export_trace(path: &Path, out: &Path, format: Format) -> anyhow::Result<Expor
         return Err(e);
     }
     x.flush_late()?;
+    let signal_rows = x.signals.finish()?;
     // Processes alive at the end: their cwd as the stream left it.
     for (i, p) in tree.processes.iter().enumerate() {
         if x.cwd_at_end[i].is_none() && p.exit.is_none() {
             x.cwd_at_end[i] = Some(state.cwd(p.pid).to_vec());
         }
     }
-    let calls_rows = x
-        .calls
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .finish()?;
+    let calls_rows = x.calls.finish()?;
     let mut fr = FilesTable::new();
     for row in x.files.rows(crate::files::SortKey::Path) {
         file_row(&mut fr, &id, row);
@@ -389,12 +380,14 @@ fn trace_row(r: &mut Traces, f: &TraceFacts<'_>) {
 }
 
 /// A chunk's call rows, built in parallel: every column but `path` and
-/// `fd_target`, which [`Watch::extra`] fills from `keys` in order.
+/// `fd_target`, which [`Watch::extra`] fills from `keys` in order; and the
+/// chunk's signal rows (complete).
 #[derive(Default)]
 pub struct Rows {
     calls: Calls,
     /// Per row: (tid, entry time), the key of the call's ops.
     keys: Vec<(Tid, u64)>,
+    signals: Signals,
 }
 
 /// What the state said of one call: its path and descriptor target, as
@@ -467,10 +460,11 @@ struct Exporter<'t> {
     /// Per process of the tree: its cwd when its leader died.
     cwd_at_end: Vec<Option<Vec<u8>>>,
     files: Files,
-    /// Only used sequentially (`sealed`, on the thread that walks the
-    /// trace, never blocking on another: its row groups are encoded on
-    /// rayon's threads); the lock makes the view `Sync`.
-    calls: Mutex<Partition>,
+    /// Written sequentially (`sealed`, on the merge thread); its row
+    /// groups are encoded on rayon's threads.
+    calls: Partition,
+    /// The signal rows of each chunk, built with its calls.
+    signals: Partition,
     /// Rows of calls that ended in a later chunk than they began, and of
     /// calls still open at the end (made in trace order, not in parallel).
     late: Rows,
@@ -511,18 +505,40 @@ struct CallRows<'t> {
     /// The trace's architecture: its syscall names.
     arch: ptrec_abi::Arch,
     names: std::sync::Arc<[String]>,
+    /// Per process of the tree: its name, then the filename of each exec,
+    /// as column text (converted once, not per call).
+    commands: std::sync::Arc<[Vec<String>]>,
+    /// Errno names by number, made once (errno_name allocates).
+    errnos: std::sync::Arc<[String]>,
+    trace: &'t Trace,
 }
 
 impl procs::ChunkWatch for CallRows<'_> {
     type Extra<'a> = Rows;
     type Sealed = Rows;
 
-    fn extra<'a>(&self) -> Self::Extra<'a> {
-        Rows::default()
+    fn extra<'a>(&self, index: usize) -> Self::Extra<'a> {
+        // A call is at least its entry record; most are an entry and an
+        // exit. The bound keeps a corrupt header from reserving much.
+        let records = self
+            .trace
+            .chunks()
+            .get(index)
+            .map_or(0, |c| c.header.record_count as usize);
+        let rows = (records / 2 + 64).min(1 << 16);
+        Rows {
+            calls: Calls::with_capacity(rows),
+            keys: Vec::with_capacity(rows),
+            signals: Signals::new(),
+        }
     }
 
     fn call<'a>(&self, rows: &mut Rows, c: &Call<'a>) {
         self.push_call(rows, &c.entry, c.exit.as_ref(), Some(c.end));
+    }
+
+    fn event<'a>(&self, rows: &mut Rows, r: &Record<'a>) {
+        self.push_signal(&mut rows.signals, r);
     }
 
     fn seal(&self, rows: Rows) -> Rows {
@@ -542,16 +558,30 @@ impl CallRows<'_> {
     /// None: the trace ended inside the call.
     fn push_call(&self, r: &mut Rows, e: &Entry<'_>, x: Option<&Exit<'_>>, end: Option<End>) {
         let c = &mut r.calls;
-        let (pid, generation, command) = match self.tree.process_at(e.tid, e.time) {
-            Some(p) => (p.pid, p.generation as i32, p.command_at(e.time)),
-            None => (e.tid, 0, &[][..]),
+        let (pid, generation, command) = match self.tree.index_at(e.tid, e.time) {
+            Some(i) => {
+                let p = &self.tree.processes[i];
+                // As Process::command_at: the last exec at or before the call.
+                let k = p
+                    .execs
+                    .iter()
+                    .rposition(|x| x.time <= e.time)
+                    .map_or(0, |k| k + 1);
+                let command = self.commands.get(i).and_then(|c| c.get(k));
+                (
+                    p.pid,
+                    p.generation as i32,
+                    command.map_or("", |c| c.as_str()),
+                )
+            }
+            None => (e.tid, 0, ""),
         };
         r.keys.push((e.tid, e.time));
         c.trace_id.append_value(&self.id);
         c.pid.append_value(pid);
         c.generation.append_value(generation);
         c.tid.append_value(e.tid);
-        c.command.append_value(utf8(command));
+        c.command.append_value(command);
         c.syscall.append_value(self.name(e.nr));
         c.nr.append_value(e.nr as i32);
         c.arg0.append_value(e.args[0] as i64);
@@ -564,7 +594,11 @@ impl CallRows<'_> {
             Some(x) => {
                 c.ret.append_value(x.ret);
                 if is_error(x.ret) {
-                    c.errno.append_value(errno_name(-x.ret as i32));
+                    let e = -x.ret as i32;
+                    match self.errnos.get(e as usize) {
+                        Some(name) => c.errno.append_value(name),
+                        None => c.errno.append_value(errno_name(e)),
+                    }
                 } else {
                     c.errno.append_null();
                 }
@@ -606,17 +640,27 @@ impl Exporter<'_> {
             &mut self.resolved
         };
         let c = &mut rows.calls;
-        for k in &rows.keys {
-            let f = res.by_call.get(k).copied().unwrap_or_default();
-            c.path.append_option(res.range(f.path).map(utf8));
-            c.fd_target.append_option(res.range(f.fd_target).map(utf8));
+        if res.by_call.is_empty() {
+            // No op of these calls named a path or a descriptor.
+            c.path.append_nulls(rows.keys.len());
+            c.fd_target.append_nulls(rows.keys.len());
+        } else {
+            for k in &rows.keys {
+                let f = res.by_call.get(k).copied().unwrap_or_default();
+                c.path.append_option(res.range(f.path).map(utf8));
+                c.fd_target.append_option(res.range(f.fd_target).map(utf8));
+            }
         }
         res.clear();
         let batch = rows.calls.finish()?;
-        self.calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .write(&batch)
+        self.calls.write(&batch)
+    }
+
+    fn write_signals(&mut self, s: &mut Signals) -> anyhow::Result<()> {
+        if !s.is_empty() {
+            self.signals.write(&s.finish()?)?;
+        }
+        Ok(())
     }
 
     fn flush_late(&mut self) -> anyhow::Result<()> {
@@ -647,13 +691,17 @@ impl<'t> Watch for Exporter<'t> {
             return;
         }
         self.resumed_key = None;
-        let r = self.complete(rows, false).and_then(|()| {
-            if self.late.keys.len() >= sink::ROW_GROUP_ROWS {
-                self.flush_late()
-            } else {
-                Ok(())
-            }
-        });
+        let mut rows = rows;
+        let r = self
+            .write_signals(&mut rows.signals)
+            .and_then(|()| self.complete(rows, false))
+            .and_then(|()| {
+                if self.late.keys.len() >= sink::ROW_GROUP_ROWS {
+                    self.flush_late()
+                } else {
+                    Ok(())
+                }
+            });
         if let Err(e) = r {
             self.error = Some(e);
         }
@@ -688,8 +736,8 @@ impl<'t> Watch for Exporter<'t> {
         } else {
             &mut self.resolved
         };
-        if let Some(p) = procs.op_path(op) {
-            res.add(key, true, |b| b.extend_from_slice(&p));
+        if let Some(p) = procs.op_path_ref(op) {
+            res.add(key, true, |b| b.extend_from_slice(p));
         }
         if let Some(o) = fd.and_then(|fd| procs.fd(tid, fd)) {
             let o = procs.object(o);
@@ -725,24 +773,9 @@ fn file_row(r: &mut FilesTable, id: &str, f: &crate::files::Row) {
     r.bytes_written.append_value(f.bytes_written as i64);
 }
 
-/// The `signals` table of one trace, from a skim pass.
-struct SignalRows<'t> {
-    id: &'t str,
-    clock: Clock<'t>,
-    tree: &'t Tree,
-    out: Mutex<Partition>,
-}
-
-impl crate::calls::Walk for SignalRows<'_> {
-    type Part<'a> = Signals;
-    type Sealed = Signals;
-
-    fn part<'a>(&self, _index: usize) -> Self::Part<'a> {
-        Signals::new()
-    }
-
-    fn item<'a>(&self, s: &mut Signals, item: Item<'_, 'a>) {
-        let Item::Event(r) = item else { return };
+impl CallRows<'_> {
+    /// The row of a signal-delivery-stop or group-stop (other records add none).
+    fn push_signal(&self, s: &mut Signals, r: &Record<'_>) {
         let (tid, time, signo, kind, info) = match *r {
             Record::SignalDelivery {
                 tid,
@@ -757,7 +790,7 @@ impl crate::calls::Walk for SignalRows<'_> {
             Some(p) => (p.pid, p.generation as i32),
             None => (tid, 0),
         };
-        s.trace_id.append_value(self.id);
+        s.trace_id.append_value(&self.id);
         s.pid.append_value(pid);
         s.generation.append_value(generation);
         s.tid.append_value(tid);
@@ -778,34 +811,5 @@ impl crate::calls::Walk for SignalRows<'_> {
         let has_pid = matches!(code, Some(0 | -1 | -6)) || (code.is_some() && signo == SIGCHLD);
         s.si_pid
             .append_option(info.filter(|_| has_pid).and_then(|b| i32_at(b, 16)));
-    }
-
-    fn seal(&self, s: Signals) -> Signals {
-        s
-    }
-}
-
-impl crate::calls::Merge for SignalRows<'_> {
-    type Sealed = Signals;
-
-    fn finish(
-        &mut self,
-        _meta: &ChunkMeta,
-        mut s: Signals,
-        _entries: &[Option<OwnedEntry>],
-    ) -> anyhow::Result<()> {
-        if !s.is_empty() {
-            lock(&self.out).write(&s.finish()?)?;
-        }
-        Ok(())
-    }
-
-    fn skipped(&mut self, _index: usize, _reason: &str) -> anyhow::Result<()> {
-        // The first pass warned; the traces row counts it.
-        Ok(())
-    }
-
-    fn end(&mut self, _open: Vec<OwnedEntry>) -> anyhow::Result<()> {
-        Ok(())
     }
 }

@@ -99,7 +99,7 @@ impl procs::ChunkWatch for LastCalls {
     type Extra<'a> = Lasts<'a>;
     type Sealed = Vec<(Tid, u64, String)>;
 
-    fn extra<'a>(&self) -> Lasts<'a> {
+    fn extra<'a>(&self, _index: usize) -> Lasts<'a> {
         Lasts {
             calls: FxHashMap::default(),
         }

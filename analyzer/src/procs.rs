@@ -1452,9 +1452,13 @@ pub trait ChunkWatch: Sync {
     /// the chunk's data) and what it keeps of it after (`()` when nothing).
     type Extra<'a>;
     type Sealed: Send;
-    fn extra<'a>(&self) -> Self::Extra<'a>;
+    /// A fresh extra for chunk `index` (of [`Trace::chunks`]).
+    fn extra<'a>(&self, index: usize) -> Self::Extra<'a>;
     /// A call of the chunk, in order (on rayon's threads).
     fn call<'a>(&self, _extra: &mut Self::Extra<'a>, _call: &Call<'a>) {}
+    /// Every other record of the chunk (signals, process events, notes),
+    /// in order among the calls.
+    fn event<'a>(&self, _extra: &mut Self::Extra<'a>, _record: &Record<'a>) {}
     fn seal(&self, extra: Self::Extra<'_>) -> Self::Sealed;
 }
 
@@ -1462,7 +1466,7 @@ pub trait ChunkWatch: Sync {
 impl ChunkWatch for () {
     type Extra<'a> = ();
     type Sealed = ();
-    fn extra<'a>(&self) -> Self::Extra<'a> {}
+    fn extra<'a>(&self, _index: usize) -> Self::Extra<'a> {}
     fn seal(&self, _extra: ()) {}
 }
 
@@ -1479,16 +1483,6 @@ pub struct Part<X> {
     /// Per Item::Resumed: its slot index.
     resumed: Vec<usize>,
     extra: X,
-}
-
-impl<X> Part<X> {
-    fn with<Y>(self, extra: Y) -> Part<Y> {
-        Part {
-            slots: self.slots,
-            resumed: self.resumed,
-            extra,
-        }
-    }
 }
 
 /// The parallel half of a run: a chunk's calls and events to ops.
@@ -1509,11 +1503,11 @@ impl<X: ChunkWatch> calls::Walk for Walker<X> {
     type Part<'a> = Part<X::Extra<'a>>;
     type Sealed = Part<X::Sealed>;
 
-    fn part<'a>(&self, _index: usize) -> Self::Part<'a> {
+    fn part<'a>(&self, index: usize) -> Self::Part<'a> {
         Part {
             slots: Vec::new(),
             resumed: Vec::new(),
-            extra: self.chunk.extra(),
+            extra: self.chunk.extra(index),
         }
     }
 
@@ -1540,14 +1534,22 @@ impl<X: ChunkWatch> calls::Walk for Walker<X> {
                 if let Some(op) = event_op(r) {
                     p.slots.push(Slot::Op(op));
                 }
+                self.chunk.event(&mut p.extra, r);
             }
         }
     }
 
-    fn seal(&self, mut p: Self::Part<'_>) -> Self::Sealed {
-        let extra = std::mem::replace(&mut p.extra, self.chunk.extra());
-        let sealed = self.chunk.seal(extra);
-        p.with(sealed)
+    fn seal(&self, p: Self::Part<'_>) -> Self::Sealed {
+        let Part {
+            slots,
+            resumed,
+            extra,
+        } = p;
+        Part {
+            slots,
+            resumed,
+            extra: self.chunk.seal(extra),
+        }
     }
 }
 

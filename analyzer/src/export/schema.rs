@@ -63,6 +63,26 @@ macro_rules! col_new {
     };
 }
 
+/// A builder with room for `$n` rows (strings: 16 bytes each on average),
+/// so that a chunk's rows fill it without growing it again and again.
+macro_rules! col_with_capacity {
+    (Ts, $n:expr) => {
+        TimestampMicrosecondBuilder::with_capacity($n).with_timezone("+00:00")
+    };
+    (Str, $n:expr) => {
+        StringBuilder::with_capacity($n, $n * 16)
+    };
+    (StrList, $n:expr) => {
+        ListBuilder::with_capacity(StringBuilder::new(), $n)
+    };
+    (IntList, $n:expr) => {
+        ListBuilder::with_capacity(Int32Builder::new(), $n)
+    };
+    ($t:ident, $n:expr) => {
+        <col_builder!($t)>::with_capacity($n)
+    };
+}
+
 macro_rules! col_type {
     (I32) => {
         DataType::Int32
@@ -134,6 +154,11 @@ macro_rules! table {
 
             pub fn new() -> $ty {
                 $ty { $($col: col_new!($t),)* }
+            }
+
+            /// Empty, with room for `rows` rows.
+            pub fn with_capacity(rows: usize) -> $ty {
+                $ty { $($col: col_with_capacity!($t, rows),)* }
             }
 
             pub fn schema() -> SchemaRef {

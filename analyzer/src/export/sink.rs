@@ -6,16 +6,20 @@
 //! through a link) and private (0600/0700): an export holds what the trace
 //! holds.
 
+use std::collections::VecDeque;
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use anyhow::Context;
 use arrow_array::RecordBatch;
 use arrow_json::writer::LineDelimited;
 use arrow_schema::{DataType, SchemaRef};
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -118,14 +122,114 @@ fn props(schema: &SchemaRef) -> anyhow::Result<WriterProperties> {
 }
 
 /// One Parquet part being written: rows are held until a row group is
-/// full, then its columns are encoded and compressed in parallel (on
-/// rayon's threads) and appended to the file in order.
+/// full, then the group is queued to be encoded and compressed on rayon's
+/// threads while the writer goes on; encoded groups are appended to the
+/// file in order. At most [`in_flight`] groups are queued or being encoded
+/// at a time, so memory stays bounded by a row group per thread.
 struct ParquetPart {
     file: SerializedFileWriter<BufWriter<File>>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     pending: Vec<RecordBatch>,
     groups: usize,
+    /// Row groups queued or being encoded, in file order.
+    encoding: VecDeque<Arc<GroupJob>>,
+}
+
+/// Row groups queued or being encoded at once per part: one per thread
+/// (the workers also walk the chunks, so the queue seldom runs dry; each
+/// group more costs its rows' memory).
+fn in_flight() -> usize {
+    rayon::current_num_threads()
+}
+
+/// The encoded columns of one row group.
+type Encoded = parquet::errors::Result<Vec<ArrowColumnChunk>>;
+
+enum JobState {
+    Queued(Vec<ArrowColumnWriter>, Vec<RecordBatch>, SchemaRef),
+    Running,
+    Done(Encoded),
+    Taken,
+}
+
+/// One row group's encoding: run by whichever thread takes it first (a
+/// rayon worker it was spawned on, or the writer when it needs the group
+/// before a worker got to it). The writer never waits for a group nobody
+/// runs, so it cannot deadlock on a pool whose threads are all blocked.
+struct GroupJob {
+    state: Mutex<JobState>,
+    done: Condvar,
+}
+
+impl GroupJob {
+    fn lock(&self) -> MutexGuard<'_, JobState> {
+        // Nothing panics while holding the lock (encoding runs outside it).
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Encodes the group if nobody has started it yet.
+    fn run(&self) {
+        let (writers, batches, schema) = {
+            let mut st = self.lock();
+            match std::mem::replace(&mut *st, JobState::Running) {
+                JobState::Queued(w, b, s) => (w, b, s),
+                other => {
+                    *st = other;
+                    return;
+                }
+            }
+        };
+        let r = encode_group(writers, &batches, &schema);
+        drop(batches);
+        *self.lock() = JobState::Done(r);
+        self.done.notify_all();
+    }
+
+    /// The encoded group, if it is done (`wait`: running it here when
+    /// nobody has started it, else waiting for the thread that has).
+    fn take(&self, wait: bool) -> Option<Encoded> {
+        if wait {
+            self.run();
+        }
+        let mut st = self.lock();
+        loop {
+            match std::mem::replace(&mut *st, JobState::Taken) {
+                JobState::Done(r) => return Some(r),
+                JobState::Running if wait => {
+                    *st = JobState::Running;
+                    st = self.done.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+                other => {
+                    *st = other;
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// One row group's columns, encoded one after the other on the calling
+/// thread (groups, not columns, are what runs in parallel: a thread
+/// waiting on nested parallel work could wait on a pool that is busy).
+fn encode_group(
+    writers: Vec<ArrowColumnWriter>,
+    batches: &[RecordBatch],
+    schema: &SchemaRef,
+) -> Encoded {
+    writers
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut w)| {
+            let field = schema.field(i);
+            for b in batches {
+                for leaf in compute_leaves(field, b.column(i))? {
+                    w.write(&leaf)?;
+                }
+            }
+            w.close()
+        })
+        .collect()
 }
 
 impl ParquetPart {
@@ -140,6 +244,7 @@ impl ParquetPart {
             schema,
             pending: Vec::new(),
             groups: 0,
+            encoding: VecDeque::new(),
         })
     }
 
@@ -147,7 +252,8 @@ impl ParquetPart {
         self.pending.push(batch);
     }
 
-    /// Writes the held rows as one row group.
+    /// Queues the held rows as one row group, and appends the groups
+    /// encoded by now (waiting for the oldest while too many are queued).
     fn flush_group(&mut self) -> anyhow::Result<()> {
         if self.pending.iter().all(|b| b.num_rows() == 0) {
             self.pending.clear();
@@ -159,33 +265,36 @@ impl ParquetPart {
         if writers.len() != self.schema.fields().len() {
             anyhow::bail!("a table's columns are not one Parquet leaf each");
         }
-        let pending = &self.pending;
-        let schema = &self.schema;
-        let chunks: Vec<parquet::errors::Result<ArrowColumnChunk>> = writers
-            .into_par_iter()
-            .enumerate()
-            .map(|(i, mut w)| {
-                let field = schema.field(i);
-                for b in pending {
-                    for leaf in compute_leaves(field, b.column(i))? {
-                        w.write(&leaf)?;
-                    }
-                }
-                w.close()
-            })
-            .collect();
-        let mut rg = self.file.next_row_group()?;
-        for c in chunks {
-            c?.append_to_row_group(&mut rg)?;
-        }
-        rg.close()?;
+        let batches = std::mem::take(&mut self.pending);
+        let job = Arc::new(GroupJob {
+            state: Mutex::new(JobState::Queued(writers, batches, self.schema.clone())),
+            done: Condvar::new(),
+        });
         self.groups += 1;
-        self.pending.clear();
+        self.encoding.push_back(job.clone());
+        rayon::spawn(move || job.run());
+        self.append_encoded(in_flight())
+    }
+
+    /// Appends the encoded groups at the head of the queue, waiting for
+    /// them while more than `keep` are queued.
+    fn append_encoded(&mut self, keep: usize) -> anyhow::Result<()> {
+        while let Some(job) = self.encoding.front() {
+            let wait = self.encoding.len() > keep;
+            let Some(chunks) = job.take(wait) else { break };
+            self.encoding.pop_front();
+            let mut rg = self.file.next_row_group()?;
+            for c in chunks? {
+                c.append_to_row_group(&mut rg)?;
+            }
+            rg.close()?;
+        }
         Ok(())
     }
 
     fn close(mut self) -> anyhow::Result<()> {
         self.flush_group()?;
+        self.append_encoded(0)?;
         let mut w = self.file.into_inner()?;
         w.flush()?;
         Ok(())
@@ -339,5 +448,47 @@ impl Partition {
         self.close_part()
             .with_context(|| format!("writing {}", self.dir.display()))?;
         Ok(self.rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Array, Int64Array};
+    use arrow_schema::{Field, Schema};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    /// Row groups are encoded out of order on rayon's threads: the file
+    /// must still hold them, and their rows, in the order they were written.
+    #[test]
+    fn row_groups_encoded_in_parallel_keep_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema: SchemaRef = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
+        let mut p =
+            Partition::create(dir.path(), "t", "x", schema.clone(), Format::Parquet).unwrap();
+        let total = 5 * ROW_GROUP_ROWS + 7;
+        // Batches of an odd size, so that groups are cut across batches.
+        let mut at = 0;
+        while at < total {
+            let n = 10_007.min(total - at);
+            let col = Int64Array::from_iter_values((at..at + n).map(|i| i as i64));
+            let b = RecordBatch::try_new(schema.clone(), vec![Arc::new(col)]).unwrap();
+            p.write(&b).unwrap();
+            at += n;
+        }
+        assert_eq!(p.finish().unwrap(), total as u64);
+        let f = File::open(dir.path().join("t/trace=x/part-0.parquet")).unwrap();
+        let r = ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+        assert_eq!(r.metadata().num_row_groups(), 6);
+        let mut next = 0i64;
+        for b in r.build().unwrap() {
+            let b = b.unwrap();
+            let col = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+            for i in 0..col.len() {
+                assert_eq!(col.value(i), next);
+                next += 1;
+            }
+        }
+        assert_eq!(next, total as i64);
     }
 }
