@@ -442,9 +442,9 @@ fn replay_yy_names_sockets_peers_and_devices_as_strace_yy_does() {
     assert!(o.status.success(), "{o:?}");
     let want = fd_kind_lines(&std::fs::read_to_string(&st).unwrap());
     let out = fd_kind_lines(&replay(&trace, set, &["-yy"]));
-    // 38 calls, the exit; a UNIX pair with its peers, a bound path, IP
+    // 37 calls, the exit; a UNIX pair with its peers, a bound path, IP
     // endpoints once connected, a device's numbers, through a dup too.
-    assert_eq!(want.len(), 39, "{want:#?}");
+    assert_eq!(want.len(), 38, "{want:#?}");
     assert_eq!(out, want);
     for shown in [
         "UNIX-STREAM:[N->N]",
