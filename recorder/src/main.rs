@@ -77,15 +77,16 @@ struct Args {
     spin_always: bool,
     /// When idle CPUs poll instead of halting, by a 0 us request on
     /// /dev/cpu_dma_latency (root only). On a VM whose idle CPUs halt at
-    /// once, waking one costs more than the stop. busy (the default): only
-    /// while every CPU rec may use is busy (when rec sleeps instead of
-    /// polling itself), if rec may write the device; always (`--idle-poll`
-    /// alone): for the whole recording, an error if rec may not; never.
+    /// once, waking one costs more than the stop (1.4-5.8x the recording's
+    /// time). auto (the default): for the whole recording if rec may write
+    /// the device, else never; always (`--idle-poll` alone): the same, an
+    /// error if rec may not; busy: only while every CPU rec may use is busy;
+    /// never. Every idle CPU of the machine spins while the request is held.
     #[arg(
         long = "idle-poll",
         value_enum,
         value_name = "WHEN",
-        default_value = "busy",
+        default_value = "auto",
         num_args = 0..=1,
         default_missing_value = "always"
     )]
@@ -200,7 +201,15 @@ fn run(args: Args) -> Result<End> {
     if let Some(l) = launch.as_mut() {
         l.sigpipe_ignored(SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed));
     }
-    let mut header = header(&args, filter.as_ref(), has_command)?;
+    // Held until rec returns; the kernel drops it if rec dies.
+    let idle_poll = match args.idle_poll {
+        IdlePollWhen::Always => Some(IdlePoll::hold().with_context(|| {
+            format!("--idle-poll: cannot hold a CPU latency request on {CPU_LATENCY_QOS}")
+        })?),
+        IdlePollWhen::Auto => IdlePoll::hold().ok(),
+        IdlePollWhen::Busy | IdlePollWhen::Never => None,
+    };
+    let mut header = header(&args, filter.as_ref(), has_command, idle_poll.is_some())?;
     let mut redactor = match args.redact.as_deref() {
         Some(p) => {
             let policy = Policy::parse(p)?;
@@ -218,14 +227,6 @@ fn run(args: Args) -> Result<End> {
         r.header(&mut header, now);
     }
     let kept = kept_secrets(redactor.as_ref(), &header);
-    // Held until rec returns; the kernel drops it if rec dies.
-    let _idle_poll = if args.idle_poll == IdlePollWhen::Always {
-        Some(IdlePoll::hold().with_context(|| {
-            format!("--idle-poll: cannot hold a CPU latency request on {CPU_LATENCY_QOS}")
-        })?)
-    } else {
-        None
-    };
     // -p: attached threads keep running after rec (no EXITKILL) and run no
     // filter (no TRACESECCOMP: a filter of their own that returns
     // SECCOMP_RET_TRACE keeps failing with ENOSYS, as without rec). Seized
@@ -508,7 +509,7 @@ fn kill_child(pid: i32) {
 
 /// The header's description of how rec waits for stops (see `Engine::wait`
 /// and `cpuload`) and compresses, as `run` sets it up.
-fn wait_policy(args: &Args, cpus: u32) -> String {
+fn wait_policy(args: &Args, cpus: u32, idle_held: bool) -> String {
     use ptrec_recorder::{cpuload, sink};
     let mut p = if args.spin_us == 0 || cpus <= 1 {
         "sleep".to_string()
@@ -528,6 +529,10 @@ fn wait_policy(args: &Args, cpus: u32) -> String {
     ));
     match args.idle_poll {
         IdlePollWhen::Always => p.push_str("; idle CPUs poll (--idle-poll always)"),
+        IdlePollWhen::Auto if idle_held => p.push_str("; idle CPUs poll (--idle-poll auto)"),
+        IdlePollWhen::Auto => p.push_str(
+            "; idle CPUs halt: rec may not write /dev/cpu_dma_latency (--idle-poll auto)",
+        ),
         IdlePollWhen::Busy => p.push_str(
             "; idle CPUs poll while every CPU is busy, if rec may write /dev/cpu_dma_latency (--idle-poll busy)",
         ),
@@ -541,10 +546,16 @@ fn wait_policy(args: &Args, cpus: u32) -> String {
 enum IdlePollWhen {
     Never,
     Busy,
+    Auto,
     Always,
 }
 
-fn header(args: &Args, filter: Option<&Filter>, has_command: bool) -> Result<Header> {
+fn header(
+    args: &Args,
+    filter: Option<&Filter>,
+    has_command: bool,
+    idle_held: bool,
+) -> Result<Header> {
     // SAFETY: utsname is plain data, uname fills it.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     // SAFETY: a valid pointer to a local.
@@ -613,7 +624,7 @@ fn header(args: &Args, filter: Option<&Filter>, has_command: bool) -> Result<Hea
         recorder_version: format!("ptrec {}", env!("CARGO_PKG_VERSION")),
         // What makes the trace id unique (ptrec_format::Header::trace_id).
         nonce: ptrec_format::TraceId::random().unwrap_or_default(),
-        wait_policy: wait_policy(args, CpuLoad::allowed_cpus()),
+        wait_policy: wait_policy(args, CpuLoad::allowed_cpus(), idle_held),
         ..Header::default()
     })
 }
