@@ -217,8 +217,13 @@ fn push_escaped(out: &mut Vec<u8>, s: &str) {
 /// first that needs escaping (most texts have nothing to escape but the
 /// quotes around their strings).
 fn push_escaped_marked(out: &mut Vec<u8>, s: &str, marks: &mut [usize]) {
+    escape_utf8(out, s.as_bytes(), marks);
+}
+
+/// [`push_escaped_marked`] of `b`, which is UTF-8 (the caller has made
+/// sure: a `&str`'s bytes, or ASCII): what is written stays so.
+fn escape_utf8(out: &mut Vec<u8>, b: &[u8], marks: &mut [usize]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let b = s.as_bytes();
     let mut i = 0;
     let mut next = 0;
     while i < b.len() {
@@ -265,7 +270,12 @@ fn push_escaped_marked(out: &mut Vec<u8>, s: &str, marks: &mut [usize]) {
 /// U+FFFD), then escaped.
 fn push_lossy(out: &mut Vec<u8>, b: &[u8]) {
     out.push(b'"');
-    // Most are valid whole (paths): one check, not a walk chunk by chunk.
+    // Most are ASCII (paths): one check, not a walk chunk by chunk.
+    if b.is_ascii() {
+        escape_utf8(out, b, &mut []);
+        out.push(b'"');
+        return;
+    }
     match std::str::from_utf8(b) {
         Ok(s) => push_escaped(out, s),
         Err(_) => {
@@ -309,39 +319,54 @@ fn lead8(v: u32) -> (u64, usize) {
     (d >> (8 * zeros), 8 - zeros as usize)
 }
 
-/// `v` in decimal: its digits at the front of the buffer, and how many.
-/// The digits are written eight at a time, the leading group's moved to
-/// the front of its word; their count comes from the leading group's
-/// zeros, not from a logarithm.
-fn decimal(v: u64) -> ([u8; 24], usize) {
-    const E8: u64 = 100_000_000;
-    let mut buf = [0u8; 24];
-    if v < E8 {
-        let (w, n) = lead8(v as u32);
-        buf[..8].copy_from_slice(&w.to_le_bytes());
-        return (buf, n);
-    }
-    let (high, low) = (v / E8, (v % E8) as u32);
-    if high < E8 {
-        let (w, n) = lead8(high as u32);
-        buf[..8].copy_from_slice(&w.to_le_bytes());
-        buf[n..n + 8].copy_from_slice(&digits8(low).to_le_bytes());
-        return (buf, n + 8);
-    }
-    let (top, mid) = ((high / E8) as u32, (high % E8) as u32);
-    let (w, n) = lead8(top);
-    buf[..8].copy_from_slice(&w.to_le_bytes());
-    buf[n..n + 8].copy_from_slice(&digits8(mid).to_le_bytes());
-    buf[n + 8..n + 16].copy_from_slice(&digits8(low).to_le_bytes());
-    (buf, n + 16)
+/// `x << bits`, 0 when every bit is shifted out.
+fn shl(x: u64, bits: usize) -> u64 {
+    x.checked_shl(bits as u32).unwrap_or(0)
 }
 
-/// Appends the first `n` of `digits`: room for all is appended (a copy of
-/// fixed size is a few moves, where one of the digits' length is a call
-/// to memcpy), then cut.
-fn push_digits(out: &mut Vec<u8>, digits: &[u8; 24], n: usize) {
+/// `v` in decimal: its digits as the bytes of three little-endian words,
+/// and how many. The digits are made eight at a time, the leading
+/// group's moved to the front of its word, and the groups joined in
+/// registers: the words are stored whole, as they are later read (a load
+/// from several smaller stores of a moment before waits for them to
+/// reach the cache). Their count comes from the leading group's zeros,
+/// not from a logarithm.
+fn decimal(v: u64) -> ([u64; 3], usize) {
+    const E8: u64 = 100_000_000;
+    if v < E8 {
+        let (w, n) = lead8(v as u32);
+        return ([w, 0, 0], n);
+    }
+    let (high, low) = (v / E8, digits8((v % E8) as u32));
+    if high < E8 {
+        let (w, n) = lead8(high as u32);
+        let b = 8 * n;
+        return ([w | shl(low, b), low >> (64 - b), 0], n + 8);
+    }
+    let (top, mid) = ((high / E8) as u32, digits8((high % E8) as u32));
+    // `top` is below 1845: four digits at most, so every shift is < 64.
+    let (w, n) = lead8(top);
+    let b = 8 * n;
+    let words = [
+        w | (mid << b),
+        (mid >> (64 - b)) | (low << b),
+        low >> (64 - b),
+    ];
+    (words, n + 16)
+}
+
+/// Appends the first `n` bytes of `words`: each word as one store of
+/// fixed size (where one of the digits' length is a call to memcpy), the
+/// bytes beyond `n` cut again.
+fn push_digits(out: &mut Vec<u8>, words: &[u64; 3], n: usize) {
     let at = out.len();
-    out.extend_from_slice(digits);
+    out.extend_from_slice(&words[0].to_le_bytes());
+    if n > 8 {
+        out.extend_from_slice(&words[1].to_le_bytes());
+        if n > 16 {
+            out.extend_from_slice(&words[2].to_le_bytes());
+        }
+    }
     out.truncate(at + n);
 }
 
@@ -351,11 +376,11 @@ fn push_u64(out: &mut Vec<u8>, v: u64) {
     push_digits(out, &d, n);
 }
 
-/// A number and its digits, as [`decimal`] writes them.
+/// A number and its digits, as [`decimal`] makes them.
 #[derive(Clone, Copy)]
 struct Digits {
     v: u64,
-    digits: [u8; 24],
+    digits: [u64; 3],
     n: usize,
 }
 
@@ -384,27 +409,22 @@ impl Default for Digits {
 /// A thread id's digits, for the numbers that are most often the same.
 struct TidDigits {
     v: i32,
-    digits: [u8; 24],
-    n: usize,
+    abs: Digits,
 }
 
 impl TidDigits {
     fn of(v: i32) -> TidDigits {
-        let mut digits = [0u8; 24];
-        let (abs, n) = decimal(u64::from(v.unsigned_abs()));
-        let n = if v < 0 {
-            digits[0] = b'-';
-            digits[1..].copy_from_slice(&abs[..23]);
-            n + 1
-        } else {
-            digits = abs;
-            n
-        };
-        TidDigits { v, digits, n }
+        TidDigits {
+            v,
+            abs: Digits::of(v.unsigned_abs().into()),
+        }
     }
 
     fn push(&self, out: &mut Vec<u8>) {
-        push_digits(out, &self.digits, self.n);
+        if self.v < 0 {
+            out.push(b'-');
+        }
+        push_digits(out, &self.abs.digits, self.abs.n);
     }
 
     /// Appends `v`, copied when it is this id.
@@ -636,7 +656,9 @@ fn push_arguments(out: &mut Vec<u8>, types: [ArgType; 6], texts: &[&str; 6], wri
                 out.extend_from_slice(b",\"fields\":{");
                 let mut first = true;
                 items(text, |f| {
-                    if let Some((k, v)) = f.split_once('=') {
+                    // A field is short: a byte loop, not memchr's setup.
+                    let eq = f.bytes().position(|c| c == b'=');
+                    if let Some((k, v)) = eq.map(|at| (&f[..at], &f[at + 1..])) {
                         if !first {
                             out.push(b',');
                         }
@@ -726,9 +748,9 @@ fn write_call(
     };
 
     // SAFETY: all that is appended below is whole UTF-8: ASCII, the runs
-    // of `&str`s that push_escaped cuts only before and after ASCII bytes,
-    // and copies of whole earlier appends; so `out` is valid UTF-8 after
-    // each push, as a String must be.
+    // of `&str`s (or of ASCII-only bytes) that the escaping cuts only
+    // before and after ASCII bytes, and copies of whole earlier appends;
+    // so `out` is valid UTF-8 after each push, as a String must be.
     let out = unsafe { out.as_mut_vec() };
     out.extend_from_slice(b"{\"type\":\"call\",\"tid\":");
     // The pid and the exit's tid are the tid's but in a thread or after
