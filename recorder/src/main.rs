@@ -77,8 +77,8 @@ struct Args {
     spin_always: bool,
     /// When idle CPUs poll instead of halting, by a 0 us request on
     /// /dev/cpu_dma_latency (root only). On a VM whose idle CPUs halt at
-    /// once, waking one costs more than the stop (1.4-5.8x the recording's
-    /// time). auto (the default): for the whole recording if rec may write
+    /// once, waking one costs more than the stop (recording took up to 5.8x
+    /// as long). auto (the default): for the whole recording if rec may write
     /// the device, else never; always (`--idle-poll` alone): the same, an
     /// error if rec may not; busy: only while every CPU rec may use is busy;
     /// never. Every idle CPU of the machine spins while the request is held.

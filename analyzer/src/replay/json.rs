@@ -981,6 +981,13 @@ mod tests {
             push_u64(&mut out, v);
             assert_eq!(out, format!("x{v}").into_bytes());
         }
+        // Each lane of the eight-digit split, over every group of digits
+        // below 10^5 and a stride through the rest of 0..10^8.
+        for v in (0..100_000u32).chain((100_000..100_000_000).step_by(9_973)) {
+            let mut out = Vec::new();
+            push_u64(&mut out, v.into());
+            assert_eq!(out, v.to_string().into_bytes());
+        }
         for v in [0i64, -1, -9, -10, -516, i64::MIN, i64::MAX] {
             let mut out = Vec::new();
             push_i64(&mut out, v);
