@@ -25,7 +25,6 @@ use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
-use rayon::prelude::*;
 
 /// Rows per Parquet row group: DuckDB and Spark scan row groups in
 /// parallel; about this many rows keep every core busy on a large trace
@@ -132,11 +131,10 @@ struct ParquetPart {
     schema: SchemaRef,
     pending: Vec<RecordBatch>,
     groups: usize,
-    /// Row groups queued or being encoded, in file order.
-    encoding: VecDeque<Arc<GroupJob>>,
+    encoding: Groups<(Vec<ArrowColumnWriter>, Vec<RecordBatch>, SchemaRef), Encoded>,
 }
 
-/// Row groups queued or being encoded at once per part: one per thread
+/// Row groups queued or being converted at once per part: one per thread
 /// (the workers also walk the chunks, so the queue seldom runs dry; each
 /// group more costs its rows' memory).
 fn in_flight() -> usize {
@@ -146,49 +144,55 @@ fn in_flight() -> usize {
 /// The encoded columns of one row group.
 type Encoded = parquet::errors::Result<Vec<ArrowColumnChunk>>;
 
-enum JobState {
-    Queued(Vec<ArrowColumnWriter>, Vec<RecordBatch>, SchemaRef),
+/// The NDJSON lines of one row group.
+type Lines = Result<Vec<u8>, arrow_schema::ArrowError>;
+
+enum JobState<I, O> {
+    Queued(I),
     Running,
-    Done(Encoded),
+    Done(O),
     Taken,
 }
 
-/// One row group's encoding: run by whichever thread takes it first (a
-/// rayon worker it was spawned on, or the writer when it needs the group
-/// before a worker got to it). The writer never waits for a group nobody
-/// runs, so it cannot deadlock on a pool whose threads are all blocked.
-struct GroupJob {
-    state: Mutex<JobState>,
+/// One row group's conversion (Parquet encoding, NDJSON lines): run by
+/// whichever thread takes it first (a rayon worker it was spawned on, or
+/// the writer when it needs the group before a worker got to it). The
+/// writer never waits for a group nobody runs, so it cannot deadlock on a
+/// pool whose threads are all blocked: the writer runs on the call
+/// layer's merge thread while the rayon worker that walks the chunks
+/// waits for it (`export` of several traces blocks every worker so).
+struct GroupJob<I, O> {
+    state: Mutex<JobState<I, O>>,
     done: Condvar,
+    work: fn(I) -> O,
 }
 
-impl GroupJob {
-    fn lock(&self) -> MutexGuard<'_, JobState> {
-        // Nothing panics while holding the lock (encoding runs outside it).
+impl<I, O> GroupJob<I, O> {
+    fn lock(&self) -> MutexGuard<'_, JobState<I, O>> {
+        // Nothing panics while holding the lock (the work runs outside it).
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Encodes the group if nobody has started it yet.
+    /// Does the work if nobody has started it yet.
     fn run(&self) {
-        let (writers, batches, schema) = {
+        let input = {
             let mut st = self.lock();
             match std::mem::replace(&mut *st, JobState::Running) {
-                JobState::Queued(w, b, s) => (w, b, s),
+                JobState::Queued(i) => i,
                 other => {
                     *st = other;
                     return;
                 }
             }
         };
-        let r = encode_group(writers, &batches, &schema);
-        drop(batches);
-        *self.lock() = JobState::Done(r);
+        let out = (self.work)(input);
+        *self.lock() = JobState::Done(out);
         self.done.notify_all();
     }
 
-    /// The encoded group, if it is done (`wait`: running it here when
+    /// The result, if it is done (`wait`: running the work here when
     /// nobody has started it, else waiting for the thread that has).
-    fn take(&self, wait: bool) -> Option<Encoded> {
+    fn take(&self, wait: bool) -> Option<O> {
         if wait {
             self.run();
         }
@@ -206,6 +210,41 @@ impl GroupJob {
                 }
             }
         }
+    }
+}
+
+/// A part's row groups being converted on rayon's threads, in file order.
+struct Groups<I, O> {
+    jobs: VecDeque<Arc<GroupJob<I, O>>>,
+    work: fn(I) -> O,
+}
+
+impl<I: Send + 'static, O: Send + 'static> Groups<I, O> {
+    fn new(work: fn(I) -> O) -> Groups<I, O> {
+        Groups {
+            jobs: VecDeque::new(),
+            work,
+        }
+    }
+
+    /// Queues one group's conversion.
+    fn push(&mut self, input: I) {
+        let job = Arc::new(GroupJob {
+            state: Mutex::new(JobState::Queued(input)),
+            done: Condvar::new(),
+            work: self.work,
+        });
+        self.jobs.push_back(job.clone());
+        rayon::spawn(move || job.run());
+    }
+
+    /// The oldest group's result when it is done; while more than `keep`
+    /// groups are queued, once it is done (running it here if need be).
+    fn pop(&mut self, keep: usize) -> Option<O> {
+        let job = self.jobs.front()?;
+        let out = job.take(self.jobs.len() > keep)?;
+        self.jobs.pop_front();
+        Some(out)
     }
 }
 
@@ -244,7 +283,7 @@ impl ParquetPart {
             schema,
             pending: Vec::new(),
             groups: 0,
-            encoding: VecDeque::new(),
+            encoding: Groups::new(|(w, b, s)| encode_group(w, &b, &s)),
         })
     }
 
@@ -266,23 +305,15 @@ impl ParquetPart {
             anyhow::bail!("a table's columns are not one Parquet leaf each");
         }
         let batches = std::mem::take(&mut self.pending);
-        let job = Arc::new(GroupJob {
-            state: Mutex::new(JobState::Queued(writers, batches, self.schema.clone())),
-            done: Condvar::new(),
-        });
         self.groups += 1;
-        self.encoding.push_back(job.clone());
-        rayon::spawn(move || job.run());
+        self.encoding.push((writers, batches, self.schema.clone()));
         self.append_encoded(in_flight())
     }
 
     /// Appends the encoded groups at the head of the queue, waiting for
     /// them while more than `keep` are queued.
     fn append_encoded(&mut self, keep: usize) -> anyhow::Result<()> {
-        while let Some(job) = self.encoding.front() {
-            let wait = self.encoding.len() > keep;
-            let Some(chunks) = job.take(wait) else { break };
-            self.encoding.pop_front();
+        while let Some(chunks) = self.encoding.pop(keep) {
             let mut rg = self.file.next_row_group()?;
             for c in chunks? {
                 c.append_to_row_group(&mut rg)?;
@@ -301,31 +332,56 @@ impl ParquetPart {
     }
 }
 
-/// One NDJSON part: the batches of a row group's worth of rows are turned
-/// into lines in parallel, then written in order.
+/// One NDJSON part: a row group's worth of rows is turned into lines on
+/// rayon's threads (as a Parquet part's groups are encoded), and the lines
+/// are written in order.
 struct NdjsonPart {
     file: BufWriter<File>,
     pending: Vec<RecordBatch>,
+    lines: Groups<Vec<RecordBatch>, Lines>,
+}
+
+/// The lines of a row group's batches.
+fn ndjson_lines(batches: Vec<RecordBatch>) -> Lines {
+    let mut w = arrow_json::WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .build::<_, LineDelimited>(Vec::new());
+    for b in &batches {
+        w.write(b)?;
+    }
+    w.finish()?;
+    Ok(w.into_inner())
 }
 
 impl NdjsonPart {
-    fn flush_group(&mut self) -> anyhow::Result<()> {
-        let texts: Vec<Result<Vec<u8>, arrow_schema::ArrowError>> = self
-            .pending
-            .par_iter()
-            .map(|b| {
-                let mut w = arrow_json::WriterBuilder::new()
-                    .with_explicit_nulls(true)
-                    .build::<_, LineDelimited>(Vec::new());
-                w.write(b)?;
-                w.finish()?;
-                Ok(w.into_inner())
-            })
-            .collect();
-        self.pending.clear();
-        for t in texts {
-            self.file.write_all(&t?)?;
+    fn new(file: BufWriter<File>) -> NdjsonPart {
+        NdjsonPart {
+            file,
+            pending: Vec::new(),
+            lines: Groups::new(ndjson_lines),
         }
+    }
+
+    /// Queues the held rows' conversion, and writes the groups converted
+    /// by now (waiting for the oldest while too many are queued).
+    fn flush_group(&mut self) -> anyhow::Result<()> {
+        if !self.pending.is_empty() {
+            self.lines.push(std::mem::take(&mut self.pending));
+        }
+        self.write_lines(in_flight())
+    }
+
+    fn write_lines(&mut self, keep: usize) -> anyhow::Result<()> {
+        while let Some(text) = self.lines.pop(keep) {
+            self.file.write_all(&text?)?;
+        }
+        Ok(())
+    }
+
+    fn close(mut self) -> anyhow::Result<()> {
+        self.flush_group()?;
+        self.write_lines(0)?;
+        self.file.flush()?;
         Ok(())
     }
 }
@@ -382,10 +438,7 @@ impl Partition {
                 Format::Parquet => {
                     Open::Parquet(Box::new(ParquetPart::new(w, self.schema.clone())?))
                 }
-                Format::Ndjson => Open::Ndjson(NdjsonPart {
-                    file: w,
-                    pending: Vec::new(),
-                }),
+                Format::Ndjson => Open::Ndjson(NdjsonPart::new(w)),
             });
         }
         match self.open.as_mut() {
@@ -429,10 +482,7 @@ impl Partition {
     fn close_part(&mut self) -> anyhow::Result<()> {
         match self.open.take() {
             Some(Open::Parquet(w)) => w.close()?,
-            Some(Open::Ndjson(mut w)) => {
-                w.flush_group()?;
-                w.file.flush()?;
-            }
+            Some(Open::Ndjson(w)) => w.close()?,
             None => {}
         }
         Ok(())
@@ -457,6 +507,67 @@ mod tests {
     use arrow_array::{Array, Int64Array};
     use arrow_schema::{Field, Schema};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    /// `export` of several traces blocks every rayon worker while the
+    /// merge threads write (a worker hands a window of chunks to its
+    /// trace's merge thread and waits): the writers must convert their row
+    /// groups themselves then, in either format, and not wait for the pool.
+    #[test]
+    fn a_part_is_written_while_every_pool_thread_is_blocked() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::mpsc;
+        use std::time::Duration;
+        for format in [Format::Ndjson, Format::Parquet] {
+            let threads = rayon::current_num_threads();
+            let blocked = Arc::new(AtomicUsize::new(0));
+            let (release, released) = mpsc::channel::<()>();
+            let released = Arc::new(Mutex::new(released));
+            let (report, reports) = mpsc::channel::<bool>();
+            {
+                let (blocked, released) = (blocked.clone(), released.clone());
+                rayon::spawn_broadcast(move |_| {
+                    blocked.fetch_add(1, Ordering::SeqCst);
+                    // Each worker waits for one release, 60 s at most.
+                    let got = released
+                        .lock()
+                        .unwrap()
+                        .recv_timeout(Duration::from_secs(60))
+                        .is_ok();
+                    report.send(got).unwrap();
+                });
+            }
+            while blocked.load(Ordering::SeqCst) < threads {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let schema: SchemaRef =
+                Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
+            let mut p = Partition::create(dir.path(), "t", "x", schema.clone(), format).unwrap();
+            // More groups than are kept in flight, in one part.
+            let total = (in_flight() + 3).min(ROWS_PER_PART / ROW_GROUP_ROWS) * ROW_GROUP_ROWS;
+            let col = Int64Array::from_iter_values(0..total as i64);
+            let b = RecordBatch::try_new(schema, vec![Arc::new(col)]).unwrap();
+            p.write(&b).unwrap();
+            assert_eq!(p.finish().unwrap(), total as u64);
+            for _ in 0..threads {
+                release.send(()).unwrap();
+            }
+            for _ in 0..threads {
+                assert!(
+                    reports.recv().unwrap(),
+                    "{format:?}: the part waited for a blocked pool"
+                );
+            }
+            if format == Format::Ndjson {
+                let text =
+                    std::fs::read_to_string(dir.path().join("t/trace=x/part-0.ndjson")).unwrap();
+                let lines: Vec<&str> = text.lines().collect();
+                assert_eq!(lines.len(), total);
+                assert_eq!(lines[0], r#"{"n":0}"#);
+                assert_eq!(lines[total - 1], format!(r#"{{"n":{}}}"#, total - 1));
+            }
+        }
+    }
 
     /// Row groups are encoded out of order on rayon's threads: the file
     /// must still hold them, and their rows, in the order they were written.

@@ -278,8 +278,21 @@ struct Text {
     exec_first: Option<(Tid, Tid)>,
 }
 
+/// The parallel half of the replay: formats each chunk's lines.
 struct Printer<'a> {
     ctx: Ctx<'a>,
+    /// `-y`: per chunk of the current window (from `window_first`), the
+    /// descriptor tables at its start and its resumed items' entries.
+    window: Vec<procs::Start>,
+    window_first: usize,
+    /// The text buffers of chunks already written, for the next chunks:
+    /// a fresh one is page after page the kernel clears and the walk
+    /// then fills (a JSON replay's chunk is megabytes).
+    spare: Mutex<Vec<String>>,
+}
+
+/// The sequential half's state: what joins the chunks' texts.
+struct Join {
     /// The line left open by the chunks printed so far: (thread, entry
     /// syscall, bytes already on its line, cut suffix).
     open: Option<(Tid, u32, usize, &'static str)>,
@@ -287,16 +300,17 @@ struct Printer<'a> {
     skipped: Vec<usize>,
     strict: bool,
     trace: String,
-    /// `-y`: per chunk of the current window (from `window_first`), the
-    /// descriptor tables at its start and its resumed items' entries.
-    window: Vec<procs::Start>,
-    window_first: usize,
     /// `--json`: the buffers of the calls written as chunks are joined.
     json: super::json::Scratch,
-    /// The text buffers of chunks already written, for the next chunks:
-    /// a fresh one is page after page the kernel clears and the walk
-    /// then fills (a JSON replay's chunk is megabytes).
-    spare: Mutex<Vec<String>>,
+}
+
+/// The sequential half: writes the chunks' texts in order, with the lines
+/// their boundaries joined. With more than one thread it runs on a thread
+/// of its own while the next chunks are formatted
+/// ([`calls::Stream::chunks_split`]).
+struct Joiner<'p, 'a> {
+    p: &'p Printer<'a>,
+    j: &'p mut Join,
 }
 
 /// A stop's captures as a slice: on the stack when there are few (most
@@ -961,7 +975,7 @@ impl crate::calls::Walk for Printer<'_> {
     }
 }
 
-impl crate::calls::Merge for Printer<'_> {
+impl crate::calls::Merge for Joiner<'_, '_> {
     type Sealed = Text;
 
     fn finish(
@@ -974,7 +988,7 @@ impl crate::calls::Merge for Printer<'_> {
         // written as it is: copying it into `s` would cost a pass over the
         // whole output (a JSON replay's is large).
         let mut s = String::new();
-        let mut open = self.open.take();
+        let mut open = self.j.open.take();
         // The line the previous chunks left open goes on here when this
         // chunk's first printed line is that call's end; else it is cut.
         let join = open.and_then(|(tid, nr, _, _)| {
@@ -999,15 +1013,16 @@ impl crate::calls::Merge for Printer<'_> {
             done = l.at;
             let entry = e.as_ref().map(OwnedEntry::entry);
             let exit = l.exit.as_ref().map(OwnedExit::exit);
-            if entry.is_some_and(|e| !self.ctx.filter.shows(e.nr))
+            if entry.is_some_and(|e| !self.p.ctx.filter.shows(e.nr))
                 || (entry.is_none() && exit.is_none())
             {
                 // Filtered out, or a death with no call open.
                 continue;
             }
-            if self.ctx.json {
+            if self.p.ctx.json {
                 if let Some(e) = entry.filter(|_| {
-                    self.ctx
+                    self.p
+                        .ctx
                         .status
                         .is_none_or(|st| st.shows(exit.map(|x| x.ret)))
                 }) {
@@ -1016,25 +1031,25 @@ impl crate::calls::Merge for Printer<'_> {
                     } else {
                         calls::End::Death
                     };
-                    let pid = self.ctx.tree.pid_at(e.tid, e.time);
+                    let pid = self.p.ctx.tree.pid_at(e.tid, e.time);
                     super::json::call(
                         &mut s,
-                        &mut self.json,
+                        &mut self.j.json,
                         pid,
                         &e,
                         exit.as_ref(),
                         end,
-                        self.ctx.limit,
+                        self.p.ctx.limit,
                     );
                 }
                 continue;
             }
-            match (self.ctx.status, entry) {
+            match (self.p.ctx.status, entry) {
                 (Some(st), Some(e)) => {
                     if st.shows(exit.map(|x| x.ret)) {
                         match &l.pre {
                             Some(p) => s.push_str(&p.whole),
-                            None => self.whole(&mut s, &e, exit.as_ref(), Fds::NONE),
+                            None => self.p.whole(&mut s, &e, exit.as_ref(), Fds::NONE),
                         }
                     }
                 }
@@ -1052,7 +1067,8 @@ impl crate::calls::Merge for Printer<'_> {
                             }
                             None => {
                                 let known = abi::args_known_at_entry(e.arch, e.nr);
-                                self.rest(&mut line, 0, &e, exit.as_ref(), known, Fds::NONE);
+                                self.p
+                                    .rest(&mut line, 0, &e, exit.as_ref(), known, Fds::NONE);
                             }
                         }
                         s.push_str(&line[width..]);
@@ -1063,7 +1079,7 @@ impl crate::calls::Merge for Printer<'_> {
                             Some(p) => s.push_str(&p.resumed),
                             None => {
                                 let x = exit.as_ref();
-                                self.resumed_line(
+                                self.p.resumed_line(
                                     &mut s,
                                     entry.as_ref(),
                                     l.tid,
@@ -1078,12 +1094,12 @@ impl crate::calls::Merge for Printer<'_> {
             }
         }
         out_then(&mut s, &t.out[done..])?;
-        self.open = match t.open {
+        self.j.open = match t.open {
             Some(o) => Some((o.tid, o.nr, t.out.len() - o.start, o.cut())),
             None if t.printed => None,
             None => open,
         };
-        if let Ok(mut spare) = self.spare.lock() {
+        if let Ok(mut spare) = self.p.spare.lock() {
             // As many as a window's chunks walk at once.
             if spare.len() < (4 * rayon::current_num_threads()).max(2) {
                 let mut out = t.out;
@@ -1095,34 +1111,34 @@ impl crate::calls::Merge for Printer<'_> {
     }
 
     fn skipped(&mut self, index: usize, reason: &str) -> anyhow::Result<()> {
-        if let Some((_, _, _, cut)) = self.open.take() {
+        if let Some((_, _, _, cut)) = self.j.open.take() {
             crate::out(cut)?;
         }
-        if self.strict {
-            anyhow::bail!("{}: chunk {index}: {reason}", self.trace);
+        if self.j.strict {
+            anyhow::bail!("{}: chunk {index}: {reason}", self.j.trace);
         }
         // The first pass warned of the chunks it could not read; the detail
         // stream, which only this pass decodes, can fail on its own.
-        if !self.skipped.contains(&index) {
+        if !self.j.skipped.contains(&index) {
             eprintln!(
                 "warning: {}: chunk {index} skipped: {reason}; the other chunks are shown",
-                self.trace
+                self.j.trace
             );
         }
         Ok(())
     }
 
     fn end(&mut self, open: Vec<OwnedEntry>) -> anyhow::Result<()> {
-        if let Some((_, _, _, cut)) = self.open.take() {
+        if let Some((_, _, _, cut)) = self.j.open.take() {
             crate::out(cut)?;
         }
-        if self.ctx.json && self.ctx.status.is_none_or(|st| st.unfinished) {
+        if self.p.ctx.json && self.p.ctx.status.is_none_or(|st| st.unfinished) {
             let mut s = String::new();
             for e in &open {
                 let e = e.entry();
-                if self.ctx.shows(&e) {
-                    let pid = self.ctx.tree.pid_at(e.tid, e.time);
-                    super::json::unfinished(&mut s, &mut self.json, pid, &e, self.ctx.limit);
+                if self.p.ctx.shows(&e) {
+                    let pid = self.p.ctx.tree.pid_at(e.tid, e.time);
+                    super::json::unfinished(&mut s, &mut self.j.json, pid, &e, self.p.ctx.limit);
                 }
             }
             crate::out(&s)?;
@@ -1238,17 +1254,28 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
     };
     let mut pr = Printer {
         ctx,
+        window: Vec::new(),
+        window_first: 0,
+        spare: Mutex::new(Vec::new()),
+    };
+    let mut join = Join {
         open: None,
         skipped: p.skipped.iter().map(|k| k.chunk).collect(),
         strict,
         trace: t.path().display().to_string(),
-        window: Vec::new(),
-        window_first: 0,
         json: super::json::Scratch::default(),
-        spare: Mutex::new(Vec::new()),
     };
-    if opts.decode_fds == 0 {
-        return calls::run(t, Mode::Full, &mut pr);
+    if opts.decode_fds == 0 || opts.json {
+        // (-y changes nothing in JSON, whose descriptors are numbers.)
+        return calls::run_split(
+            t,
+            Mode::Full,
+            &pr,
+            &mut Joiner {
+                p: &pr,
+                j: &mut join,
+            },
+        );
     }
     // -y: a first pass over each window gives every chunk its descriptor
     // tables at its start (the state is sequential; the printing is not).
@@ -1261,10 +1288,17 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         let last = (at + window).min(n);
         pr.window = first.window(at..last)?;
         pr.window_first = at;
-        print.chunks(at..last, &mut pr)?;
+        let mut joiner = Joiner {
+            p: &pr,
+            j: &mut join,
+        };
+        print.chunks_split(at..last, &pr, &mut joiner)?;
         at = last;
     }
-    print.end(&mut pr)
+    print.end(&mut Joiner {
+        p: &pr,
+        j: &mut join,
+    })
 }
 
 #[cfg(test)]
