@@ -457,6 +457,63 @@ fn replay_yy_names_sockets_peers_and_devices_as_strace_yy_does() {
 }
 
 #[test]
+fn replay_yy_json_names_each_descriptor_as_the_text_replay_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("s");
+    let trace = dir.path().join("t.bin");
+    let o = Command::new(bin("rec"))
+        .args(["-q", "-yy", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .arg(tracee("fd_kinds"))
+        .arg(&sock)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let set = "trace=socketpair,socket,bind,connect,accept,write,openat,dup,read,close";
+    // The text pads the return value to a column, as strace does.
+    let unpadded = |l: &str| match l.rsplit_once(" = ") {
+        Some((call, ret)) => format!("{} = {ret}", call.trim_end()),
+        None => l.to_string(),
+    };
+    let text: Vec<String> = replay(&trace, set, &["-yy"])
+        .lines()
+        .filter(|l| !l.starts_with("+++") && !l.starts_with("---"))
+        .map(unpadded)
+        .collect();
+    // Each call object as its text line: name(decoded) = ret_text.
+    let json: Vec<String> = replay(&trace, set, &["-yy", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "call")
+        .map(|v| {
+            format!(
+                "{}({}) = {}",
+                v["name"].as_str().unwrap(),
+                v["decoded"].as_str().unwrap(),
+                v["ret_text"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(text.len() > 30, "{text:#?}");
+    assert_eq!(json, text);
+    let args: Vec<String> = replay(&trace, "trace=write", &["-yy", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "call")
+        .map(|v| v["arguments"][0]["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        args.iter().any(|a| a.contains("</dev/null<char 1:3>>")),
+        "{args:#?}"
+    );
+    assert!(
+        args.iter().any(|a| a.contains("UNIX-STREAM:[")),
+        "{args:#?}"
+    );
+}
+
+#[test]
 fn replay_decodes_pipe_fds_wait_statuses_uname_and_access_flags_like_strace() {
     let set = "trace=pipe2,wait4,uname,close_range,faccessat2";
     let (want, out) = strace_and_replay("misc_calls", set);

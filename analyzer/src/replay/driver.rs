@@ -204,6 +204,7 @@ struct Later {
 
 /// A resumed call rendered during the walk (`-y`), in the pieces `finish`
 /// chooses from.
+#[derive(Default)]
 struct Pre {
     /// `, args)` after the entry part, when it finishes the open line.
     rest_args: String,
@@ -477,6 +478,14 @@ impl Printer<'_> {
         }
     }
 
+    /// `--json`: how the arguments and the return value are shown.
+    fn styles<'r>(&self, fds: Fds<'r>) -> super::json::Styles<'r> {
+        super::json::Styles {
+            args: self.style_of(fds.args, fds.interrupted),
+            ret: self.style(fds.ret),
+        }
+    }
+
     /// `name(args` of an entry, as far as it is known at entry.
     fn entry_part(&self, out: &mut String, e: &Entry<'_>, fds: Fds<'_>) -> Open {
         let start = out.len();
@@ -661,6 +670,26 @@ impl Printer<'_> {
             ret: rf.as_ref().map(|r| r as &dyn FdResolver),
             interrupted: None,
         };
+        if self.ctx.json {
+            let mut whole = String::new();
+            let pid = self.ctx.tree.pid_at(e.tid, e.time);
+            super::json::call(
+                &mut whole,
+                &mut w.json,
+                pid,
+                &e,
+                Some(x),
+                calls::End::Returned,
+                self.styles(fds),
+            );
+            if let Some(st) = w.state.as_mut() {
+                procs::apply_call(st, &e, x, &mut Vec::new());
+            }
+            return Pre {
+                whole,
+                ..Pre::default()
+            };
+        }
         let enter = collect(&e.mem);
         let exit = collect(&x.mem);
         let call = abi::Call {
@@ -730,6 +759,15 @@ impl Printer<'_> {
                 .is_none_or(|st| st.shows(c.exit.map(|x| x.ret)))
             {
                 let pid = self.ctx.tree.pid_at(e.tid, e.time);
+                let names = Made::of(c.exit.as_ref());
+                let of = w.state.as_ref().map(|st| Of(st, e.tid, &names));
+                let ret = c.exit.map_or(-1, |x| x.ret as i32);
+                let rf = made.map(|(n, d)| RetFd(ret, n, d));
+                let fds = Fds {
+                    args: of.as_ref().map(|o| o as &dyn FdResolver),
+                    ret: rf.as_ref().map(|r| r as &dyn FdResolver),
+                    interrupted: w.interrupted(e),
+                };
                 super::json::call(
                     &mut w.text.out,
                     &mut w.json,
@@ -737,7 +775,7 @@ impl Printer<'_> {
                     e,
                     c.exit.as_ref(),
                     c.end,
-                    self.ctx.limit,
+                    self.styles(fds),
                 );
                 w.text.printed = true;
             }
@@ -1031,16 +1069,22 @@ impl crate::calls::Merge for Joiner<'_, '_> {
                     } else {
                         calls::End::Death
                     };
-                    let pid = self.p.ctx.tree.pid_at(e.tid, e.time);
-                    super::json::call(
-                        &mut s,
-                        &mut self.j.json,
-                        pid,
-                        &e,
-                        exit.as_ref(),
-                        end,
-                        self.p.ctx.limit,
-                    );
+                    match &l.pre {
+                        // -y: written in the walk, with the descriptors.
+                        Some(p) => s.push_str(&p.whole),
+                        None => {
+                            let pid = self.p.ctx.tree.pid_at(e.tid, e.time);
+                            super::json::call(
+                                &mut s,
+                                &mut self.j.json,
+                                pid,
+                                &e,
+                                exit.as_ref(),
+                                end,
+                                self.p.styles(Fds::NONE),
+                            );
+                        }
+                    }
                 }
                 continue;
             }
@@ -1138,7 +1182,8 @@ impl crate::calls::Merge for Joiner<'_, '_> {
                 let e = e.entry();
                 if self.p.ctx.shows(&e) {
                     let pid = self.p.ctx.tree.pid_at(e.tid, e.time);
-                    super::json::unfinished(&mut s, &mut self.j.json, pid, &e, self.p.ctx.limit);
+                    let st = self.p.styles(Fds::NONE);
+                    super::json::unfinished(&mut s, &mut self.j.json, pid, &e, st);
                 }
             }
             crate::out(&s)?;
@@ -1265,8 +1310,7 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         trace: t.path().display().to_string(),
         json: super::json::Scratch::default(),
     };
-    if opts.decode_fds == 0 || opts.json {
-        // (-y changes nothing in JSON, whose descriptors are numbers.)
+    if opts.decode_fds == 0 {
         return calls::run_split(
             t,
             Mode::Full,

@@ -677,6 +677,14 @@ fn push_arguments(out: &mut Vec<u8>, types: [ArgType; 6], texts: &[&str; 6], wri
     out.push(b']');
 }
 
+/// How a call's arguments and its return value are shown (`-s`, `-y`:
+/// the descriptors as they are before the call and the one it returns).
+#[derive(Clone, Copy)]
+pub(super) struct Styles<'r> {
+    pub args: Style<'r>,
+    pub ret: Style<'r>,
+}
+
 /// Appends one call as a line of NDJSON; `end` as the schema names it.
 pub(super) fn call(
     out: &mut String,
@@ -685,14 +693,14 @@ pub(super) fn call(
     e: &Entry<'_>,
     x: Option<&Exit<'_>>,
     end: End,
-    limit: usize,
+    styles: Styles<'_>,
 ) {
     let end: &[u8] = match end {
         End::Returned => b",\"end\":\"returned\"",
         End::Death => b",\"end\":\"death\"",
         End::Lost => b",\"end\":\"lost\"",
     };
-    write_call(out, scratch, pid, e, x, end, limit);
+    write_call(out, scratch, pid, e, x, end, styles);
 }
 
 fn write_call(
@@ -702,7 +710,7 @@ fn write_call(
     e: &Entry<'_>,
     x: Option<&Exit<'_>>,
     end: &[u8],
-    limit: usize,
+    styles: Styles<'_>,
 ) {
     let enter = collect(&e.mem);
     let exit = x.map(|x| collect(&x.mem));
@@ -714,10 +722,10 @@ fn write_call(
         enter: &enter,
         exit: exit.as_deref().unwrap_or(&[]),
     };
-    let style = Style {
-        string_limit: limit,
-        ..Style::default()
-    };
+    let Styles {
+        args: style,
+        ret: ret_style,
+    } = styles;
     let Scratch {
         decoded,
         parts,
@@ -838,7 +846,7 @@ fn write_call(
             out.extend_from_slice(b",\"ret\":");
             push_i64(out, x.ret);
             ret.clear();
-            abi::write_return(ret, &call, &style);
+            abi::write_return(ret, &call, &ret_style);
             out.extend_from_slice(b",\"ret_text\":");
             push_str(out, ret);
             if is_error(x.ret) {
@@ -856,7 +864,7 @@ pub(super) fn unfinished(
     scratch: &mut Scratch,
     pid: i32,
     e: &Entry<'_>,
-    limit: usize,
+    styles: Styles<'_>,
 ) {
     write_call(
         out,
@@ -865,7 +873,7 @@ pub(super) fn unfinished(
         e,
         None,
         b",\"end\":\"end_of_trace\"",
-        limit,
+        styles,
     );
 }
 
@@ -1101,7 +1109,10 @@ mod tests {
             &e,
             Some(&x),
             End::Returned,
-            32,
+            Styles {
+                args: Style::default(),
+                ret: Style::default(),
+            },
         );
         assert_eq!(out.matches('\n').count(), 1);
         assert!(out.ends_with("}\n"));
