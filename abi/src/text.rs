@@ -5,6 +5,18 @@
 /// ASCII as is, `\t\n\v\f\r`, `\"` and `\\`, everything else in octal
 /// (three digits when an octal digit follows, so it reads back unambiguously).
 pub fn escape_into(out: &mut String, b: &[u8]) {
+    escape::<false>(out, b)
+}
+
+/// [`escape_into`] with each newline kept as it is: text shown line by
+/// line (`analyze output`), escaped in one pass instead of a split and a
+/// pass per line. The same as escaping each line alone, as no escape
+/// looks past a newline.
+pub fn escape_lines_into(out: &mut String, b: &[u8]) {
+    escape::<true>(out, b)
+}
+
+fn escape<const LINES: bool>(out: &mut String, b: &[u8]) {
     let mut i = 0;
     while i < b.len() {
         // A run of bytes shown as they are goes in at once.
@@ -23,6 +35,7 @@ pub fn escape_into(out: &mut String, b: &[u8]) {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
             b'\t' => out.push_str("\\t"),
+            b'\n' if LINES => out.push('\n'),
             b'\n' => out.push_str("\\n"),
             0x0b => out.push_str("\\v"),
             0x0c => out.push_str("\\f"),
@@ -238,6 +251,29 @@ mod tests {
                 let want = format!("{}{alone}{}", "a".repeat(at), "a".repeat(23 - at));
                 assert_eq!(s, want, "byte {c:#x} at {at}");
             }
+        }
+    }
+
+    #[test]
+    fn lines_escape_as_each_line_alone() {
+        for b in [
+            &b"a\\\nb"[..],
+            b"\x01\n7",
+            b"\x017\n",
+            b"\n\n",
+            b"plain text of a line\n\"quoted\" \x7f\xff\n",
+            b"",
+        ] {
+            let mut each = String::new();
+            for (i, line) in b.split(|&c| c == b'\n').enumerate() {
+                if i > 0 {
+                    each.push('\n');
+                }
+                escape_into(&mut each, line);
+            }
+            let mut s = String::new();
+            escape_lines_into(&mut s, b);
+            assert_eq!(s, each, "{b:?}");
         }
     }
 
