@@ -3,7 +3,7 @@
 //! strace-style string escaping, from `ptrec_abi`; durations.
 
 pub use ptrec_abi::names::signal_name;
-pub use ptrec_abi::text::{escape_into, quoted, redacted_text};
+pub use ptrec_abi::text::{escape_into, escape_lines_into, quoted, redacted_text};
 
 /// `b` escaped as [`escape_into`] does, without quotes: how every text view
 /// shows a name from a trace (a command, a path, a hostname), so that no

@@ -164,18 +164,23 @@ impl Watch for Failures<'_> {
                         ..
                     }
                 );
-                let path = procs.op_path(op).unwrap_or_default();
+                let path = procs.op_path_ref(op).unwrap_or_default();
                 let Some(k) = self.kept(i) else { return };
                 match op.errno() {
                     // readlink's EINVAL says "not a symbolic link": a probe.
                     Some(22) if readlink => {}
                     Some(e) => {
-                        let f = k.failed.entry((path, e)).or_default();
+                        let f = k.failed.entry((path.to_vec(), e)).or_default();
                         f.0 += 1;
                         f.1.insert(op.nr);
                     }
                     None => {
-                        k.found.insert(base_name(&path).to_vec());
+                        // Most lookups find a name already found: copied
+                        // only the first time.
+                        let name = base_name(path);
+                        if !k.found.contains(name) {
+                            k.found.insert(name.to_vec());
+                        }
                     }
                 }
             }

@@ -21,7 +21,7 @@ use ptrec_format::{Tid, Trace};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::decode::{escape_into, secs};
+use crate::decode::{escape_into, escape_lines_into, secs};
 use crate::procs::{self, ObjId, Op, OpKind, Procs, Watch};
 
 /// Which writes the view shows and how.
@@ -148,12 +148,7 @@ impl<W: std::io::Write> View<W> {
     /// `data` as text: each line escaped, newlines kept.
     fn text(&mut self, data: &[u8]) {
         let mut s = String::with_capacity(data.len() + 8);
-        for (i, line) in data.split(|&b| b == b'\n').enumerate() {
-            if i > 0 {
-                s.push('\n');
-            }
-            escape_into(&mut s, line);
-        }
+        escape_lines_into(&mut s, data);
         self.bol = data.last() == Some(&b'\n');
         self.emit(s.as_bytes());
     }

@@ -1489,6 +1489,31 @@ pub struct Part<X> {
 struct Walker<X> {
     want: Want,
     chunk: X,
+    spare: Spare,
+}
+
+/// Slot vectors the merge has emptied, for the parts of later chunks: a
+/// chunk's ops then go to memory that is paged in and large enough, where
+/// a vector grown from empty at every chunk cost a copy at each doubling
+/// and a page fault at each new page (a tenth of a `failures` run). As
+/// many vectors as parts are alive at once (two windows of chunks).
+#[derive(Default)]
+struct Spare(std::sync::Mutex<Vec<Vec<Slot>>>);
+
+impl Spare {
+    fn take(&self) -> Vec<Slot> {
+        self.0
+            .lock()
+            .map(|mut v| v.pop().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    fn put(&self, mut slots: Vec<Slot>) {
+        slots.clear();
+        if let Ok(mut v) = self.0.lock() {
+            v.push(slots);
+        }
+    }
 }
 
 /// The sequential half: the ops applied in order.
@@ -1497,6 +1522,8 @@ struct Runner<'w, W> {
     watch: &'w mut W,
     procs: Procs,
     skipped: Vec<crate::stats::Skipped>,
+    /// The walker's spare slot vectors, where finished parts return theirs.
+    spare: &'w Spare,
 }
 
 impl<X: ChunkWatch> calls::Walk for Walker<X> {
@@ -1505,7 +1532,7 @@ impl<X: ChunkWatch> calls::Walk for Walker<X> {
 
     fn part<'a>(&self, index: usize) -> Self::Part<'a> {
         Part {
-            slots: Vec::new(),
+            slots: self.spare.take(),
             resumed: Vec::new(),
             extra: self.chunk.extra(index),
         }
@@ -1568,7 +1595,8 @@ impl<W: Watch> calls::Merge for Runner<'_, W> {
             entry_of[slot] = entries.get(k).and_then(|e| e.as_ref());
         }
         let mut ops = Vec::new();
-        for (slot, e) in p.slots.into_iter().zip(entry_of) {
+        let mut slots = p.slots;
+        for (slot, e) in slots.drain(..).zip(entry_of) {
             match slot {
                 Slot::Op(op) => self.step(&op),
                 Slot::Resumed(x, end) => {
@@ -1584,6 +1612,7 @@ impl<W: Watch> calls::Merge for Runner<'_, W> {
                 }
             }
         }
+        self.spare.put(slots);
         self.watch.sealed(p.extra);
         Ok(())
     }
@@ -1630,12 +1659,14 @@ pub fn run<W: Watch>(trace: &Trace, want: Want, watch: &mut W) -> anyhow::Result
     let walker = Walker {
         want,
         chunk: watch.chunk_watch(),
+        spare: Spare::default(),
     };
     let mut r = Runner {
         want,
         watch,
         procs: Procs::new(&trace.header().cwd),
         skipped: Vec::new(),
+        spare: &walker.spare,
     };
     calls::run_split(trace, Mode::Full, &walker, &mut r)?;
     if !want.scanned || want.strict {
@@ -1679,13 +1710,18 @@ impl<'t> ChunkStarts<'t> {
     pub fn window(&mut self, range: std::ops::Range<usize>) -> anyhow::Result<Vec<Start>> {
         let mut starts = Starts(Vec::new());
         let want = Want::default();
+        let walker = Walker {
+            want,
+            chunk: (),
+            spare: Spare::default(),
+        };
         let mut r = Runner {
             want,
             watch: &mut starts,
             procs: std::mem::take(&mut self.procs),
             skipped: Vec::new(),
+            spare: &walker.spare,
         };
-        let walker = Walker { want, chunk: () };
         let res = self.stream.chunks_split(range, &walker, &mut r);
         self.procs = r.procs;
         res?;

@@ -932,8 +932,30 @@ pub fn arg_types(arch: Arch, nr: u32) -> [ArgType; 6] {
     t
 }
 
-/// The [`Role`] of each argument of syscall `nr` of `arch`.
+/// The [`Role`] of each argument of syscall `nr` of `arch`: a table per
+/// architecture indexed by number, built on first use (as [`info`]'s): the
+/// views that follow paths look up every path call, and working the roles
+/// out from the signatures cost more than the rest of the lookup.
 pub fn roles(arch: Arch, nr: u32) -> [Role; 6] {
+    static TABLES: [std::sync::OnceLock<Vec<[Role; 6]>>; 2] =
+        [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    let table = match arch {
+        Arch::X86_64 => &TABLES[0],
+        Arch::Aarch64 => &TABLES[1],
+    };
+    let t = table.get_or_init(|| {
+        (0..arch.syscall_table_len() as u32)
+            .map(|n| roles_of(arch, n))
+            .collect()
+    });
+    match t.get(nr as usize) {
+        Some(r) => *r,
+        None => roles_of(arch, nr),
+    }
+}
+
+/// [`roles`] worked out from the decoders' signatures and rec's captures.
+fn roles_of(arch: Arch, nr: u32) -> [Role; 6] {
     let mut r = [Role::Other; 6];
     let id = id(arch, nr);
     let Some(sig) = info(id).kinds else {
