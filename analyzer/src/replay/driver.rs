@@ -752,22 +752,32 @@ impl Printer<'_> {
         if !self.ctx.shows(e) {
             return;
         }
-        if self.ctx.json {
-            if self
+        // A call shown whole: JSON, and `-e status=` (which shows neither
+        // a lost call nor, by then, the line of another call begun).
+        let json = self.ctx.json;
+        if json || self.ctx.status.is_some() {
+            let shown = self
                 .ctx
                 .status
                 .is_none_or(|st| st.shows(c.exit.map(|x| x.ret)))
-            {
+                && (json || c.end != calls::End::Lost);
+            if !shown {
+                return;
+            }
+            if !json {
+                self.interrupt(w);
+            }
+            let names = Made::of(c.exit.as_ref());
+            let of = w.state.as_ref().map(|st| Of(st, e.tid, &names));
+            let ret = c.exit.map_or(-1, |x| x.ret as i32);
+            let rf = made.map(|(n, d)| RetFd(ret, n, d));
+            let fds = Fds {
+                args: of.as_ref().map(|o| o as &dyn FdResolver),
+                ret: rf.as_ref().map(|r| r as &dyn FdResolver),
+                interrupted: w.interrupted(e),
+            };
+            if json {
                 let pid = self.ctx.tree.pid_at(e.tid, e.time);
-                let names = Made::of(c.exit.as_ref());
-                let of = w.state.as_ref().map(|st| Of(st, e.tid, &names));
-                let ret = c.exit.map_or(-1, |x| x.ret as i32);
-                let rf = made.map(|(n, d)| RetFd(ret, n, d));
-                let fds = Fds {
-                    args: of.as_ref().map(|o| o as &dyn FdResolver),
-                    ret: rf.as_ref().map(|r| r as &dyn FdResolver),
-                    interrupted: w.interrupted(e),
-                };
                 super::json::call(
                     &mut w.text.out,
                     &mut w.json,
@@ -778,21 +788,7 @@ impl Printer<'_> {
                     self.styles(fds),
                 );
                 w.text.printed = true;
-            }
-            return;
-        }
-        if let Some(st) = self.ctx.status {
-            if c.end != calls::End::Lost && st.shows(c.exit.map(|x| x.ret)) {
-                self.interrupt(w);
-                let names = Made::of(c.exit.as_ref());
-                let of = w.state.as_ref().map(|st| Of(st, e.tid, &names));
-                let ret = c.exit.map_or(-1, |x| x.ret as i32);
-                let rf = made.map(|(n, d)| RetFd(ret, n, d));
-                let fds = Fds {
-                    args: of.as_ref().map(|o| o as &dyn FdResolver),
-                    ret: rf.as_ref().map(|r| r as &dyn FdResolver),
-                    interrupted: w.interrupted(e),
-                };
+            } else {
                 self.whole(&mut w.text.out, e, c.exit.as_ref(), fds);
             }
             return;
