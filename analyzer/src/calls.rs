@@ -619,6 +619,43 @@ where
     s.end(merge)
 }
 
+/// Chunks decoded at a time: a few per thread.
+pub fn window() -> usize {
+    (4 * rayon::current_num_threads()).max(2)
+}
+
+/// Buffers the merge has emptied, handed back to the walk of later chunks:
+/// a chunk's part then fills memory that is paged in and large enough,
+/// where one grown from empty at every chunk costs a copy at each doubling
+/// and a page fault at each new page. At most as many are kept as parts
+/// are alive at once (two windows).
+pub struct Spare<T>(std::sync::Mutex<Vec<T>>);
+
+impl<T> Default for Spare<T> {
+    fn default() -> Self {
+        Spare(std::sync::Mutex::new(Vec::new()))
+    }
+}
+
+impl<T: Default> Spare<T> {
+    /// A kept buffer, or a new one.
+    pub fn take(&self) -> T {
+        self.0
+            .lock()
+            .map(|mut v| v.pop().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// Keeps `emptied` for a later part.
+    pub fn put(&self, emptied: T) {
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() < 2 * window() {
+                v.push(emptied);
+            }
+        }
+    }
+}
+
 /// The layer over a trace, a range of chunks at a time (in order): what is
 /// open at the end of one range is joined in the next.
 pub struct Stream<'t> {
@@ -651,7 +688,7 @@ impl<'t> Stream<'t> {
         let mut first = range.start;
         let n = range.end.min(self.trace.chunks().len());
         while first < n {
-            let last = (first + self.window()).min(n);
+            let last = (first + window()).min(n);
             let parts = self.walk(first..last, &*c);
             for w in parts {
                 merge_walked(&mut self.boundary, w, &mut *c)?;
@@ -677,7 +714,7 @@ impl<'t> Stream<'t> {
         M: Merge<Sealed = W::Sealed> + Send,
     {
         let n = range.end.min(self.trace.chunks().len());
-        let window = self.window();
+        let window = window();
         let windows = (range.start..n)
             .step_by(window)
             .map(|f| f..(f + window).min(n));
@@ -714,11 +751,6 @@ impl<'t> Stream<'t> {
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p))
         })
-    }
-
-    /// Chunks decoded at a time: a few per thread.
-    fn window(&self) -> usize {
-        (4 * rayon::current_num_threads()).max(2)
     }
 
     fn walk<W: Walk>(&self, range: std::ops::Range<usize>, c: &W) -> Vec<Walked<W::Sealed>> {

@@ -1489,31 +1489,8 @@ pub struct Part<X> {
 struct Walker<X> {
     want: Want,
     chunk: X,
-    spare: Spare,
-}
-
-/// Slot vectors the merge has emptied, for the parts of later chunks: a
-/// chunk's ops then go to memory that is paged in and large enough, where
-/// a vector grown from empty at every chunk cost a copy at each doubling
-/// and a page fault at each new page (a tenth of a `failures` run). As
-/// many vectors as parts are alive at once (two windows of chunks).
-#[derive(Default)]
-struct Spare(std::sync::Mutex<Vec<Vec<Slot>>>);
-
-impl Spare {
-    fn take(&self) -> Vec<Slot> {
-        self.0
-            .lock()
-            .map(|mut v| v.pop().unwrap_or_default())
-            .unwrap_or_default()
-    }
-
-    fn put(&self, mut slots: Vec<Slot>) {
-        slots.clear();
-        if let Ok(mut v) = self.0.lock() {
-            v.push(slots);
-        }
-    }
+    /// The slot vectors of parts the merge has applied.
+    spare: calls::Spare<Vec<Slot>>,
 }
 
 /// The sequential half: the ops applied in order.
@@ -1523,7 +1500,7 @@ struct Runner<'w, W> {
     procs: Procs,
     skipped: Vec<crate::stats::Skipped>,
     /// The walker's spare slot vectors, where finished parts return theirs.
-    spare: &'w Spare,
+    spare: &'w calls::Spare<Vec<Slot>>,
 }
 
 impl<X: ChunkWatch> calls::Walk for Walker<X> {
@@ -1659,7 +1636,7 @@ pub fn run<W: Watch>(trace: &Trace, want: Want, watch: &mut W) -> anyhow::Result
     let walker = Walker {
         want,
         chunk: watch.chunk_watch(),
-        spare: Spare::default(),
+        spare: calls::Spare::default(),
     };
     let mut r = Runner {
         want,
@@ -1713,7 +1690,7 @@ impl<'t> ChunkStarts<'t> {
         let walker = Walker {
             want,
             chunk: (),
-            spare: Spare::default(),
+            spare: calls::Spare::default(),
         };
         let mut r = Runner {
             want,

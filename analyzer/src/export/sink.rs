@@ -95,7 +95,7 @@ pub fn create_dir_new(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Columns written plain, without a dictionary (the calls table measured,
-/// on a trace of 4 processes and one of 1,600): the thread and process ids
+/// on a trace of 10 processes and one of 1,603): the thread and process ids
 /// and `generation` come in long runs that zstd takes as well as the
 /// dictionary's RLE indices do, `end` is one of four words, and `arg1`
 /// (mostly a buffer or path pointer) repeats too seldom for a dictionary

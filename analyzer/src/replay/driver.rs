@@ -11,7 +11,6 @@
 //! end goes on in the next chunk (nothing printed in between) or is cut.
 
 use std::fmt::Write;
-use std::sync::Mutex;
 
 use ptrec_format::{Mem, Record, Termination, Tid, Trace};
 
@@ -289,7 +288,7 @@ struct Printer<'a> {
     /// The text buffers of chunks already written, for the next chunks:
     /// a fresh one is page after page the kernel clears and the walk
     /// then fills (a JSON replay's chunk is megabytes).
-    spare: Mutex<Vec<String>>,
+    spare: calls::Spare<String>,
 }
 
 /// The sequential half's state: what joins the chunks' texts.
@@ -934,10 +933,9 @@ impl crate::calls::Walk for Printer<'_> {
         let w = index
             .checked_sub(self.window_first)
             .and_then(|k| self.window.get(k));
-        let out = self.spare.lock().ok().and_then(|mut s| s.pop());
         Walk {
             text: Text {
-                out: out.unwrap_or_default(),
+                out: self.spare.take(),
                 ..Text::default()
             },
             cur: None,
@@ -1139,14 +1137,9 @@ impl crate::calls::Merge for Joiner<'_, '_> {
             None if t.printed => None,
             None => open,
         };
-        if let Ok(mut spare) = self.p.spare.lock() {
-            // As many as a window's chunks walk at once.
-            if spare.len() < (4 * rayon::current_num_threads()).max(2) {
-                let mut out = t.out;
-                out.clear();
-                spare.push(out);
-            }
-        }
+        let mut out = t.out;
+        out.clear();
+        self.p.spare.put(out);
         Ok(())
     }
 
@@ -1297,7 +1290,7 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         ctx,
         window: Vec::new(),
         window_first: 0,
-        spare: Mutex::new(Vec::new()),
+        spare: calls::Spare::default(),
     };
     let mut join = Join {
         open: None,
@@ -1322,7 +1315,7 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
     let mut first = ChunkStarts::new(t)?;
     let mut print = calls::Stream::new(t, Mode::Full)?;
     let n = t.chunks().len();
-    let window = (4 * rayon::current_num_threads()).max(2);
+    let window = calls::window();
     let mut at = 0;
     while at < n {
         let last = (at + window).min(n);
