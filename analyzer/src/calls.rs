@@ -325,9 +325,7 @@ struct Walker<'a, 'c, C: Walk> {
     part: C::Part<'a>,
     /// Per thread seen in the chunk, in order of first record.
     threads: Vec<(Tid, ThreadState<'a>)>,
-    index: FxHashMap<Tid, u32>,
-    /// The last thread looked up: a call's exit mostly follows its entry.
-    last: Option<(Tid, u32)>,
+    index: TidIndex,
     edges: Edges,
 }
 
@@ -335,18 +333,10 @@ impl<'a, C: Walk> Walker<'a, '_, C> {
     /// The state of `tid`, made when the chunk has none yet.
     #[inline]
     fn slot(&mut self, tid: Tid) -> &mut ThreadState<'a> {
-        let i = match self.last {
-            Some((t, i)) if t == tid => i,
-            _ => {
-                let n = self.threads.len() as u32;
-                let i = *self.index.entry(tid).or_insert(n);
-                if i == n {
-                    self.threads.push((tid, ThreadState::default()));
-                }
-                self.last = Some((tid, i));
-                i
-            }
-        };
+        let (i, new) = self.index.get_or_insert(tid, self.threads.len() as u32);
+        if new {
+            self.threads.push((tid, ThreadState::default()));
+        }
         &mut self.threads[i as usize].1
     }
 
@@ -546,8 +536,7 @@ fn walk_chunk<C: Walk>(
         c,
         part: c.part(data.info.index),
         threads: Vec::new(),
-        index: FxHashMap::default(),
-        last: None,
+        index: TidIndex::default(),
         edges: Edges::default(),
     };
     let unknown = match mode {
@@ -622,6 +611,54 @@ where
 /// Chunks decoded at a time: a few per thread.
 pub fn window() -> usize {
     (4 * rayon::current_num_threads()).max(2)
+}
+
+/// Dense indices (0, 1, ...) for the tids of one chunk, in order of first
+/// sight. The threads seen lately are found without hashing: a call's exit
+/// mostly follows its entry, and the few threads a busy chunk interleaves
+/// have tids that differ in their low bits.
+pub struct TidIndex {
+    /// (tid, its index) by the tid's low bits; `u32::MAX`: empty.
+    recent: [(Tid, u32); TidIndex::RECENT],
+    map: FxHashMap<Tid, u32>,
+}
+
+impl Default for TidIndex {
+    fn default() -> Self {
+        TidIndex {
+            recent: [(0, u32::MAX); TidIndex::RECENT],
+            map: FxHashMap::default(),
+        }
+    }
+}
+
+impl TidIndex {
+    const RECENT: usize = 64;
+
+    #[inline]
+    fn way(tid: Tid) -> usize {
+        tid as u32 as usize % Self::RECENT
+    }
+
+    /// The index of `tid`, and whether it is new: a tid seen for the first
+    /// time gets `next` (the count of tids so far, or of the slots the
+    /// caller keeps).
+    #[inline]
+    pub fn get_or_insert(&mut self, tid: Tid, next: u32) -> (u32, bool) {
+        let way = &mut self.recent[Self::way(tid)];
+        if way.0 == tid && way.1 != u32::MAX {
+            return (way.1, false);
+        }
+        let i = *self.map.entry(tid).or_insert(next);
+        *way = (tid, i);
+        (i, i == next)
+    }
+
+    /// `tid` has index `i` from now on.
+    pub fn set(&mut self, tid: Tid, i: u32) {
+        self.map.insert(tid, i);
+        self.recent[Self::way(tid)] = (tid, i);
+    }
 }
 
 /// Buffers the merge has emptied, handed back to the walk of later chunks:

@@ -245,11 +245,9 @@ pub struct ScanPart {
     /// (exit time, exit CPU time) per [`Item::Resumed`], in order (`None`: no exit).
     resumed: Vec<Option<(u64, Option<u64>)>>,
     /// The chunk's counts per thread lifetime, indexed by syscall number
-    /// (merged into `scan.stats` at the end), and the last thread looked
-    /// up: a call's exit mostly follows its entry.
+    /// (merged into `scan.stats` at the end), and each tid's current one.
     threads: Vec<(Life, Vec<Stat>)>,
-    index: FxHashMap<Tid, u32>,
-    last: Option<(Tid, u32)>,
+    index: crate::calls::TidIndex,
 }
 
 impl ScanPart {
@@ -258,31 +256,20 @@ impl ScanPart {
     fn born(&mut self, tid: Tid, time: u64) {
         let n = self.threads.len() as u32;
         self.threads.push((Life { tid, since: time }, Vec::new()));
-        self.index.insert(tid, n);
-        if self.last.is_some_and(|(t, _)| t == tid) {
-            self.last = None;
-        }
+        self.index.set(tid, n);
         self.scan.lives.insert(tid, time);
     }
 
     #[inline]
     fn stat(&mut self, tid: Tid, nr: u32) -> &mut Stat {
-        let i = match self.last {
-            Some((t, i)) if t == tid => i,
-            _ => {
-                let n = self.threads.len() as u32;
-                let i = *self.index.entry(tid).or_insert(n);
-                if i == n {
-                    let life = Life {
-                        tid,
-                        since: CONTINUING,
-                    };
-                    self.threads.push((life, Vec::new()));
-                }
-                self.last = Some((tid, i));
-                i
-            }
-        };
+        let (i, new) = self.index.get_or_insert(tid, self.threads.len() as u32);
+        if new {
+            let life = Life {
+                tid,
+                since: CONTINUING,
+            };
+            self.threads.push((life, Vec::new()));
+        }
         let (life, v) = &mut self.threads[i as usize];
         let nr = nr as usize;
         if nr >= v.len() {

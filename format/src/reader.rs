@@ -289,7 +289,8 @@ impl Trace {
             offset: 0,
             reason: "no such chunk".into(),
         })?;
-        scratch.clear();
+        // Not cleared first: resizing zeroes only what the buffer grows by,
+        // and the read overwrites every byte.
         scratch.resize(info.header.compressed_len as usize, 0);
         self.file
             .read_exact_at(scratch, info.offset + CHUNK_HEADER_LEN as u64)?;
