@@ -8,10 +8,13 @@ pub fn escape_into(out: &mut String, b: &[u8]) {
     escape::<false>(out, b)
 }
 
-/// [`escape_into`] with each newline kept as it is: text shown line by
-/// line (`analyze output`), escaped in one pass instead of a split and a
-/// pass per line. The same as escaping each line alone, as no escape
-/// looks past a newline.
+/// [`escape_into`] for text shown line by line, outside any quotes
+/// (`analyze output`, the stderr lines of `analyze failures`): each
+/// newline and each `"` kept as it is, so a compiler's `#include "x.h"`
+/// reads as it printed it; `\\` stays escaped, so an escape in the text
+/// still reads back unambiguously. One pass instead of a split and a pass
+/// per line: the same as escaping each line alone, as no escape looks past
+/// a newline.
 pub fn escape_lines_into(out: &mut String, b: &[u8]) {
     escape::<true>(out, b)
 }
@@ -32,6 +35,7 @@ fn escape<const LINES: bool>(out: &mut String, b: &[u8]) {
         }
         let c = b[i];
         match c {
+            b'"' if LINES => out.push('"'),
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
             b'\t' => out.push_str("\\t"),
@@ -255,6 +259,16 @@ mod tests {
     }
 
     #[test]
+    fn lines_keep_quotes_as_printed_and_escape_backslashes() {
+        let mut s = String::new();
+        escape_lines_into(&mut s, b"    1 | #include \"missing.h\"\n\\\"\x1b[2J\n");
+        assert_eq!(s, "    1 | #include \"missing.h\"\n\\\\\"\\33[2J\n");
+    }
+
+    /// As each line escaped alone, outside quotes: `\"` of a literal
+    /// becomes `"` (a backslash of the text is always `\\`, so the last
+    /// backslash of `\\\"` is the quote's).
+    #[test]
     fn lines_escape_as_each_line_alone() {
         for b in [
             &b"a\\\nb"[..],
@@ -262,6 +276,7 @@ mod tests {
             b"\x017\n",
             b"\n\n",
             b"plain text of a line\n\"quoted\" \x7f\xff\n",
+            b"\\\"\\\\\"\n\"",
             b"",
         ] {
             let mut each = String::new();
@@ -269,7 +284,9 @@ mod tests {
                 if i > 0 {
                     each.push('\n');
                 }
-                escape_into(&mut each, line);
+                let mut l = String::new();
+                escape_into(&mut l, line);
+                each.push_str(&l.replace("\\\"", "\""));
             }
             let mut s = String::new();
             escape_lines_into(&mut s, b);

@@ -92,7 +92,8 @@ pub enum Cmd {
         sort: crate::files::SortKey,
         /// `[PATTERN] [TRACE]`: paths containing PATTERN (a glob when it
         /// holds `*` or `?`); a single argument that is an existing file is
-        /// the trace.
+        /// the trace, and of two the one that names a file when only one
+        /// does.
         #[arg(num_args = 0..=2)]
         args: Vec<String>,
     },

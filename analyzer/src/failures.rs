@@ -300,6 +300,9 @@ pub struct FailedFile {
 pub struct Report {
     pub failures: Vec<Failure>,
     pub processes: usize,
+    /// Processes with no recorded end: still running when the trace ends
+    /// (a cut trace, a detach), so not known to have succeeded.
+    pub unfinished: usize,
     t0: u64,
 }
 
@@ -419,6 +422,7 @@ pub fn report(t: &Trace, tree: &Tree, t0: u64) -> anyhow::Result<Report> {
     Ok(Report {
         failures: out,
         processes: tree.processes.len(),
+        unfinished: tree.processes.iter().filter(|p| p.exit.is_none()).count(),
         t0,
     })
 }
@@ -429,11 +433,15 @@ impl Report {
     pub fn text(&self, short: bool) -> String {
         let mut s = String::new();
         if self.failures.is_empty() {
-            let _ = writeln!(
-                s,
-                "no process failed: {} processes, every one exited 0",
-                self.processes
-            );
+            let _ = match (self.processes, self.unfinished) {
+                (0, _) => writeln!(s, "no process failed: the trace holds no process"),
+                (n, 0) => writeln!(s, "no process failed: {n} processes, every one exited 0"),
+                (n, u) => writeln!(
+                    s,
+                    "no process failed: {n} processes, {} exited 0, {u} had not ended when the trace did",
+                    n - u
+                ),
+            };
             return s;
         }
         let _ = writeln!(
@@ -496,7 +504,9 @@ impl Report {
                 );
                 let skip = f.stderr.len().saturating_sub(lines);
                 for l in &f.stderr[skip..] {
-                    let _ = writeln!(s, "    {}", escaped(l));
+                    s.push_str("    ");
+                    crate::decode::escape_lines_into(&mut s, l);
+                    s.push('\n');
                 }
             }
             let (misses, mut failed): (Vec<&FailedFile>, Vec<&FailedFile>) =
@@ -563,6 +573,7 @@ impl Report {
         serde_json::to_value(JsonReport {
             ok: self.failures.is_empty(),
             processes: self.processes,
+            unfinished: self.unfinished,
             failures: &self.failures,
         })
     }
@@ -572,6 +583,7 @@ impl Report {
 struct JsonReport<'a> {
     ok: bool,
     processes: usize,
+    unfinished: usize,
     failures: &'a [Failure],
 }
 

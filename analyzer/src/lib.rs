@@ -216,11 +216,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// `files [PATTERN] [TRACE]`: one argument naming an existing file is the trace.
+/// `files [PATTERN] [TRACE]`: one argument naming an existing file is the
+/// trace; of two, the second, unless only the first names a file (`files
+/// trace.bin '*.h'`, the order every other view takes).
 fn files_args(mut args: Vec<String>) -> (Option<String>, std::path::PathBuf) {
     let default = std::path::PathBuf::from("trace.bin");
     match args.len() {
         2 => {
+            if Path::new(&args[0]).is_file() && !Path::new(&args[1]).exists() {
+                args.swap(0, 1);
+            }
             let t = args.pop().map(Into::into).unwrap_or(default);
             (args.pop(), t)
         }

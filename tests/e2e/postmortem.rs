@@ -129,7 +129,7 @@ fn failures_of_a_make_with_a_missing_header_name_the_compiler_first() {
     assert_eq!(o.status.code(), Some(2), "make fails");
     let dir = canonical(d.path());
     let v = json(&["failures"], &trace);
-    keys(&v, &["ok", "processes", "failures"]);
+    keys(&v, &["ok", "processes", "unfinished", "failures"]);
     schema("`analyze failures", &v);
     assert_eq!(v["ok"], false);
     let f = v["failures"].as_array().unwrap();
@@ -209,6 +209,12 @@ fn failures_of_a_make_with_a_missing_header_name_the_compiler_first() {
     let text = analyze(&["failures"], &trace);
     assert!(text.contains("(cc1) exited 1"), "{text}");
     assert!(text.contains("fatal error: missing.h: No such file or directory"));
+    // gcc quotes the line it could not compile: shown as it printed it.
+    assert!(text.contains("| #include \"missing.h\""), "{text}");
+    assert!(
+        analyze(&["output"], &trace).contains("| #include \"missing.h\""),
+        "{text}"
+    );
     assert!(
         text.contains(&format!("ENOENT      1x  {missing}  (openat)")),
         "{text}"
@@ -245,6 +251,40 @@ fn a_successful_trace_says_so_in_one_line() {
     let v = json(&["failures"], &trace);
     assert_eq!(v["ok"], true);
     assert_eq!(v["failures"], serde_json::json!([]));
+}
+
+#[test]
+fn a_trace_cut_before_its_processes_end_does_not_say_they_exited_0() {
+    let d = tempfile::tempdir().unwrap();
+    // Long enough for the writer to seal a chunk by time before the end.
+    let (trace, o) = record(
+        d.path(),
+        &[],
+        &["sh", "-c", "/bin/true; sleep 0.7; /bin/true"],
+    );
+    assert!(o.status.success());
+    let end = {
+        let t = ptrec_format::Trace::open(&trace).unwrap();
+        assert!(t.chunks().len() >= 2, "{} chunks", t.chunks().len());
+        let c = &t.chunks()[0];
+        c.offset as usize + ptrec_format::chunk::CHUNK_HEADER_LEN + c.header.compressed_len as usize
+    };
+    let b = std::fs::read(&trace).unwrap();
+    std::fs::write(&trace, &b[..end + 10]).unwrap();
+    let text = analyze(&["failures"], &trace);
+    assert!(
+        text.starts_with("no process failed: ")
+            && text.contains("had not ended when the trace did"),
+        "{text}"
+    );
+    assert!(!text.contains("every one exited 0"), "{text}");
+    let v = json(&["failures"], &trace);
+    assert_eq!(v["ok"], true);
+    assert!(v["unfinished"].as_u64().unwrap() >= 1, "{v}");
+    // Nothing read at all: no process to speak of.
+    std::fs::write(&trace, &b[..end - 10]).unwrap();
+    let text = analyze(&["failures"], &trace);
+    assert_eq!(text, "no process failed: the trace holds no process\n");
 }
 
 /// A pipeline and two processes (the shell and ls) writing to one stderr.
@@ -398,6 +438,15 @@ fn files_rows_of_a_program_with_known_io_are_exact() {
     assert_eq!(lines.len(), 3, "{text}");
     assert!(lines[1].ends_with(&format!("{dir}/rel")), "{text}");
     assert!(lines[2].ends_with(&format!("{dir}/sub/../rel")), "{text}");
+    // The trace first, as every other view takes it, reads the same.
+    let o = Command::new(bin("analyze"))
+        .args(["files", "-S", "written"])
+        .arg(&trace)
+        .arg("*/rel")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), text);
 }
 
 #[test]
