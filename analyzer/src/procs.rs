@@ -33,7 +33,7 @@ use ptrec_abi::fds::{self, FdOp, What, O_ACCMODE, O_CLOEXEC, O_CREAT};
 use ptrec_abi::fdtable::{Lookup, Table, Tables, Thread};
 use ptrec_abi::Sysno;
 use ptrec_format::{mem_flags, Captures, Record, Termination, Tid, Trace};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::calls::{self, Call, ChunkMeta, Entry, Exit, Item, Mode, OwnedEntry};
 use crate::stats::is_error;
@@ -307,6 +307,10 @@ pub struct Procs {
     /// ([`Op::names`]): strace's `-y` name, which the calls alone do not
     /// tell (a path through a symbolic link, a pipe's inode).
     proc_names: FxHashMap<ObjId, Vec<u8>>,
+    /// Files unlinked or renamed over while they had a name in `files`:
+    /// a descriptor that still holds one shows it `(deleted)`, and the
+    /// name, opened again, is a new object (one per such unlink).
+    deleted: FxHashSet<ObjId>,
     /// What `rec -yy` last read of an object ([`Op::details`]).
     details: FxHashMap<ObjId, Vec<u8>>,
     /// UNIX sockets by inode, from their details: a client's peer, which
@@ -500,6 +504,13 @@ impl Procs {
         self.details.insert(o, d);
     }
 
+    /// Whether the file `fd` refers to was unlinked or renamed over since
+    /// it was opened (strace's `(deleted)`).
+    pub fn fd_deleted(&self, tid: Tid, fd: i32) -> bool {
+        let obj = self.tasks.of(tid).and_then(|t| t.open(fd));
+        obj.is_some_and(|o| self.deleted.contains(o))
+    }
+
     /// Under `-yy`, what follows `fd`'s name in a second `<...>` (a
     /// device's `char 1:3`), if `rec -yy` read it.
     pub fn fd_detail(&self, tid: Tid, fd: i32) -> Option<&[u8]> {
@@ -664,6 +675,18 @@ impl Procs {
                         let fs = self.task(tid).data.fs;
                         self.cwds[fs] = p;
                         self.memo_key = None;
+                    }
+                }
+            }
+            OpKind::Path {
+                kind: PathKind::Unlink | PathKind::RenameTo,
+                ..
+            } => {
+                // The name goes (or names the renamed file); the file
+                // lives on while a descriptor holds it.
+                if ret.is_some() {
+                    if let Some(o) = self.op_path(op).and_then(|p| self.files.remove(&p)) {
+                        self.deleted.insert(o);
                     }
                 }
             }

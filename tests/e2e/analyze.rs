@@ -1191,6 +1191,27 @@ fn replay_y_of_cat_ls_git_status_python_coreutils_a_cd_through_a_link_and_every_
         (os(&["mkdir", "-p", "x/y/z"]), &m, &fresh_m),
         (os(&["ln", "-s", "text", "new"]), &m, &fresh_m),
         (os(&["rm", "-rf", "../m"]), &m, &fresh_m),
+        // A file unlinked while open, and its name opened again: the old
+        // descriptor's file `(deleted)`, the new one's not.
+        (
+            os(&[
+                "setarch",
+                std::env::consts::ARCH,
+                "-R",
+                &python,
+                "-c",
+                "import os\n\
+                 fd = os.open('gone', os.O_CREAT | os.O_WRONLY, 0o600)\n\
+                 os.unlink('gone')\n\
+                 os.write(fd, b'x')\n\
+                 again = os.open('gone', os.O_CREAT | os.O_WRONLY, 0o600)\n\
+                 os.write(again, b'y')\n\
+                 os.close(fd)\n\
+                 os.close(again)",
+            ]),
+            &m,
+            &fresh_m,
+        ),
     ];
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();

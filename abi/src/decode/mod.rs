@@ -61,6 +61,9 @@ pub struct Call<'a, 'b> {
 pub struct FdDesc<'a> {
     pub path: Cow<'a, [u8]>,
     pub detail: Option<Cow<'a, str>>,
+    /// The file was unlinked (or renamed over) while the descriptor held
+    /// it: strace shows `3</tmp/x>(deleted)`.
+    pub deleted: bool,
 }
 
 /// Resolves a descriptor of the calling process to what it refers to, for
@@ -763,6 +766,9 @@ impl<'a> Cx<'_, 'a, '_, '_> {
                 s.push('>');
             }
             s.push('>');
+            if d.deleted {
+                s.push_str("(deleted)");
+            }
         }
     }
 }

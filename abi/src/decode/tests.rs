@@ -332,14 +332,22 @@ impl FdResolver for Table {
             -100 => Some(FdDesc {
                 path: b"/tmp/run"[..].into(),
                 detail: None,
+                deleted: false,
             }),
             3 => Some(FdDesc {
                 path: b"/dev/null"[..].into(),
                 detail: full.then(|| "char 1:3".into()),
+                deleted: false,
             }),
             4 => Some(FdDesc {
                 path: b"/tmp/a>b\x1b"[..].into(),
                 detail: None,
+                deleted: false,
+            }),
+            5 => Some(FdDesc {
+                path: b"/tmp/gone"[..].into(),
+                detail: None,
+                deleted: true,
             }),
             _ => None,
         }
@@ -385,6 +393,14 @@ fn fds_are_annotated_under_y_and_yy_with_their_descriptions_escaped() {
     let mut s = String::new();
     write_args(&mut s, &close, Part::Whole, &full);
     assert_eq!(s, "3</dev/null<char 1:3>>");
+    // A file unlinked while open, as strace shows it.
+    let mut s = String::new();
+    let gone = Call {
+        args: [5, 0, 0, 0, 0, 0],
+        ..close
+    };
+    write_args(&mut s, &gone, Part::Whole, &st);
+    assert_eq!(s, "5</tmp/gone>(deleted)");
     // Without -y, numbers only.
     let mut s = String::new();
     write_args(&mut s, &close, Part::Whole, &Style::default());

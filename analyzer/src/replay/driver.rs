@@ -413,16 +413,19 @@ impl FdResolver for Of<'_> {
             .then(|| procs::made_fd_name(&made.details, fd, true))
             .flatten()
             .filter(|d| !procs::detail_follows_name(d));
-        let (path, detail) = match socket.or_else(|| procs::made_fd_name(&made.names, fd, full)) {
-            Some(n) => (std::borrow::Cow::Borrowed(n), made.detail(fd)),
-            None => (
-                self.0.fd_name(self.1, fd, full)?,
-                self.0.fd_detail(self.1, fd),
-            ),
-        };
+        let (path, detail, deleted) =
+            match socket.or_else(|| procs::made_fd_name(&made.names, fd, full)) {
+                Some(n) => (std::borrow::Cow::Borrowed(n), made.detail(fd), false),
+                None => (
+                    self.0.fd_name(self.1, fd, full)?,
+                    self.0.fd_detail(self.1, fd),
+                    self.0.fd_deleted(self.1, fd),
+                ),
+            };
         Some(abi::FdDesc {
             path,
             detail: detail.filter(|_| full).map(String::from_utf8_lossy),
+            deleted,
         })
     }
 }
@@ -436,6 +439,7 @@ impl FdResolver for RetFd<'_> {
         (fd == self.0).then_some(abi::FdDesc {
             path: std::borrow::Cow::Borrowed(self.1),
             detail: self.2.filter(|_| full).map(String::from_utf8_lossy),
+            deleted: false,
         })
     }
 }
