@@ -311,6 +311,9 @@ pub struct Procs {
     /// a descriptor that still holds one shows it `(deleted)`, and the
     /// name, opened again, is a new object (one per such unlink).
     deleted: FxHashSet<ObjId>,
+    /// The file a rename's old name named (its first op, [`ops_of`]),
+    /// which its second op moves to the new name: a descriptor follows it.
+    renaming: Option<ObjId>,
     /// What `rec -yy` last read of an object ([`Op::details`]).
     details: FxHashMap<ObjId, Vec<u8>>,
     /// UNIX sockets by inode, from their details: a client's peer, which
@@ -679,14 +682,32 @@ impl Procs {
                 }
             }
             OpKind::Path {
-                kind: PathKind::Unlink | PathKind::RenameTo,
+                kind: PathKind::RenameFrom,
                 ..
             } => {
-                // The name goes (or names the renamed file); the file
-                // lives on while a descriptor holds it.
+                self.renaming = None;
                 if ret.is_some() {
-                    if let Some(o) = self.op_path(op).and_then(|p| self.files.remove(&p)) {
+                    self.renaming = self.op_path(op).and_then(|p| self.files.remove(&p));
+                }
+            }
+            OpKind::Path {
+                kind: kind @ (PathKind::Unlink | PathKind::RenameTo),
+                ..
+            } => {
+                // The name goes, or names the renamed file; the file it
+                // named lives on while a descriptor holds it.
+                let moved = self.renaming.take().filter(|_| *kind == PathKind::RenameTo);
+                if let Some(p) = ret.and_then(|_| self.op_path(op)) {
+                    if let Some(o) = self.files.remove(&p) {
                         self.deleted.insert(o);
+                    }
+                    if let Some(o) = moved {
+                        // Its descriptors show the new name, as /proc does.
+                        if let Some(n) = self.proc_names.get_mut(&o) {
+                            n.clone_from(&p);
+                        }
+                        self.objects[o as usize] = Object::File(p.clone());
+                        self.files.insert(p, o);
                     }
                 }
             }
@@ -1167,7 +1188,8 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
     // Which argument is the path and which the directory it is relative
     // to: abi's roles (the tables the decoders and rec's capture use). The
     // op is on the first path, but on the second of rename's and link's
-    // (the new name; rename's old one is its second op, [`rename_from`]).
+    // (the new name; rename's old one is another op, [`rename_from`],
+    // which [`ops_of`] puts first).
     let on_path = |kind: PathKind, flags: Option<u64>| {
         let (dirarg, arg) = path_role(e, matches!(kind, P::RenameTo | P::Link))?;
         let p = path_arg(e, arg);

@@ -1192,7 +1192,8 @@ fn replay_y_of_cat_ls_git_status_python_coreutils_a_cd_through_a_link_and_every_
         (os(&["ln", "-s", "text", "new"]), &m, &fresh_m),
         (os(&["rm", "-rf", "../m"]), &m, &fresh_m),
         // A file unlinked while open, and its name opened again: the old
-        // descriptor's file `(deleted)`, the new one's not.
+        // descriptor's file `(deleted)`, the new one's not, then named by
+        // its new name after a rename.
         (
             os(&[
                 "setarch",
@@ -1206,6 +1207,8 @@ fn replay_y_of_cat_ls_git_status_python_coreutils_a_cd_through_a_link_and_every_
                  os.write(fd, b'x')\n\
                  again = os.open('gone', os.O_CREAT | os.O_WRONLY, 0o600)\n\
                  os.write(again, b'y')\n\
+                 os.rename('gone', 'moved')\n\
+                 os.write(again, b'z')\n\
                  os.close(fd)\n\
                  os.close(again)",
             ]),
