@@ -1800,6 +1800,11 @@ impl<'t> ChunkStarts<'t> {
         res?;
         Ok(starts.0)
     }
+
+    /// The state after every range given.
+    pub fn into_procs(self) -> Procs {
+        self.procs
+    }
 }
 
 /// A call's effect on the state once it returned (a view that keeps its
