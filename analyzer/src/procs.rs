@@ -286,7 +286,7 @@ pub struct Procs {
     /// [`Object::Inherited`]s), pid and working directory.
     tasks: Tables<ObjId, Task>,
     /// Working directories (absolute) by fs index.
-    cwds: Vec<Vec<u8>>,
+    cwds: Cwds,
     objects: Vec<Object>,
     inherited: FxHashMap<(u32, i32), ObjId>,
     named: FxHashMap<Vec<u8>, ObjId>,
@@ -344,7 +344,7 @@ impl Procs {
     /// `tid`'s working directory.
     pub fn cwd(&self, tid: Tid) -> &[u8] {
         match self.tasks.thread(tid) {
-            Some(t) => &self.cwds[t.data.fs],
+            Some(t) => self.cwds.get(t.data.fs),
             None => &self.default_cwd,
         }
     }
@@ -383,9 +383,18 @@ impl Procs {
     }
 
     fn root(&mut self, tid: Tid, pid: Tid, cwd: Vec<u8>) -> Thread<Task> {
-        self.cwds.push(cwd);
-        let fs = self.cwds.len() - 1;
+        let fs = self.cwds.add(cwd);
+        self.drop_task(tid);
         *self.tasks.root(tid, Task { pid, fs }, true)
+    }
+
+    /// `tid`'s thread is about to be dropped or replaced: its hold on its
+    /// working directory is released (the tables drop its [`Task`]
+    /// without a word).
+    fn drop_task(&mut self, tid: Tid) {
+        if let Some(t) = self.tasks.thread(tid) {
+            self.cwds.release(t.data.fs);
+        }
     }
 
     /// `path` as the kernel would have resolved it for `tid` relative to
@@ -638,7 +647,7 @@ impl Procs {
                     // chdir's: the directory the kernel went to, which a
                     // path through a symbolic link or `..` does not tell.
                     let fs = self.task(op.tid).data.fs;
-                    self.cwds[fs] = name.clone();
+                    self.cwds.set(fs, name);
                 } else if let Some(o) = self.fd(op.tid, *fd) {
                     self.proc_names.insert(o, name.clone());
                 }
@@ -676,7 +685,7 @@ impl Procs {
                 if ret.is_some() {
                     if let Some(p) = self.op_path(op) {
                         let fs = self.task(tid).data.fs;
-                        self.cwds[fs] = p;
+                        self.cwds.set(fs, &p);
                         self.memo_key = None;
                     }
                 }
@@ -834,29 +843,40 @@ impl Procs {
                     self.task(tid);
                     tid
                 };
+                if former != tid {
+                    // The leader, gone: its tid is the exec'ing thread's.
+                    self.drop_task(tid);
+                }
                 self.tasks.exec(tid, former);
             }
             OpKind::NewChild { child, flags } => {
                 let p = self.task(tid).data;
                 let thread = flags & CLONE_THREAD != 0;
                 let fs = if thread || flags & CLONE_FS != 0 {
+                    self.cwds.hold(p.fs);
                     p.fs
                 } else {
-                    let c = self.cwds[p.fs].clone();
-                    self.cwds.push(c);
-                    self.cwds.len() - 1
+                    self.cwds.copy(p.fs)
                 };
                 let pid = if thread { p.pid } else { *child };
                 let share = fds::clone_shares_table(*flags);
+                // A child seen before its parent's clone returned has a
+                // state of its own already: replaced.
+                self.drop_task(*child);
                 self.tasks.new_child(tid, *child, share, Task { pid, fs });
             }
             OpKind::Death { .. } => {
-                self.tasks.exit(tid);
+                if let Some(t) = self.tasks.exit(tid) {
+                    self.cwds.release(t.fs);
+                }
             }
             OpKind::Attach { tgid, cwd } => {
                 if *tgid != tid {
                     if let Some(g) = self.tasks.thread(*tgid).map(|g| g.data) {
-                        // A thread of an attached process: its group's table.
+                        // A thread of an attached process: its group's table
+                        // and working directory.
+                        self.cwds.hold(g.fs);
+                        self.drop_task(tid);
                         self.tasks.new_child(*tgid, tid, true, g);
                         return;
                     }
@@ -867,7 +887,7 @@ impl Procs {
                     t.pid = *tgid;
                     if !cwd.is_empty() {
                         let fs = t.fs;
-                        self.cwds[fs] = normal(b"", cwd);
+                        self.cwds.set(fs, &normal(b"", cwd));
                     }
                     return;
                 }
@@ -879,6 +899,82 @@ impl Procs {
                 self.root(tid, *tgid, cwd);
             }
         }
+    }
+}
+
+/// Working directories by fs index, each held by the threads that share
+/// it (CLONE_FS, CLONE_THREAD) and freed with the last of them, its slot
+/// reused: the state grows with the live processes, not with the forks a
+/// trace shows.
+#[derive(Clone, Debug, Default)]
+struct Cwds {
+    dirs: Vec<Vec<u8>>,
+    /// Per slot, how many threads hold it (0: free).
+    refs: Vec<u32>,
+    /// Freed slots, reused before the vectors grow.
+    free: Vec<usize>,
+}
+
+impl Cwds {
+    fn get(&self, fs: usize) -> &[u8] {
+        &self.dirs[fs]
+    }
+
+    fn set(&mut self, fs: usize, dir: &[u8]) {
+        let d = &mut self.dirs[fs];
+        d.clear();
+        d.extend_from_slice(dir);
+    }
+
+    /// A new slot holding `dir`, held once.
+    fn add(&mut self, dir: Vec<u8>) -> usize {
+        let fs = self.alloc();
+        self.dirs[fs] = dir;
+        fs
+    }
+
+    /// A new slot holding a copy of slot `src`, held once.
+    fn copy(&mut self, src: usize) -> usize {
+        let fs = self.alloc();
+        // `fs` was free and `src` is held: two slots.
+        let (a, b) = if src < fs {
+            let (l, r) = self.dirs.split_at_mut(fs);
+            (&l[src], &mut r[0])
+        } else {
+            let (l, r) = self.dirs.split_at_mut(src);
+            (&r[0], &mut l[fs])
+        };
+        b.clone_from(a);
+        fs
+    }
+
+    /// A free slot, held once (its allocation kept from its last use).
+    fn alloc(&mut self) -> usize {
+        let fs = self.free.pop().unwrap_or_else(|| {
+            self.dirs.push(Vec::new());
+            self.refs.push(0);
+            self.dirs.len() - 1
+        });
+        self.refs[fs] = 1;
+        fs
+    }
+
+    fn hold(&mut self, fs: usize) {
+        self.refs[fs] += 1;
+    }
+
+    /// One thread less holds slot `fs`: freed at the last.
+    fn release(&mut self, fs: usize) {
+        self.refs[fs] -= 1;
+        if self.refs[fs] == 0 {
+            self.free.push(fs);
+        }
+    }
+
+    /// How many slots are held.
+    #[cfg(test)]
+    fn live(&self) -> usize {
+        self.dirs.len() - self.free.len()
     }
 }
 
@@ -1749,6 +1845,11 @@ impl<'t> ChunkStarts<'t> {
         res?;
         Ok(starts.0)
     }
+
+    /// The state after every range given.
+    pub fn into_procs(self) -> Procs {
+        self.procs
+    }
 }
 
 /// A call's effect on the state once it returned (a view that keeps its
@@ -1959,6 +2060,63 @@ mod tests {
             p.apply(&op(child, 0, OpKind::Death { how }));
         }
         assert_eq!(p.tasks.live(), 1);
+    }
+
+    fn chdir(path: &[u8]) -> OpKind {
+        OpKind::Path {
+            kind: PathKind::Chdir,
+            dirfd: AT_FDCWD,
+            path: path.to_vec(),
+            fd: None,
+        }
+    }
+
+    fn death() -> OpKind {
+        OpKind::Death {
+            how: Termination::Exited(0),
+        }
+    }
+
+    fn new_child(child: Tid, flags: u64) -> OpKind {
+        OpKind::NewChild { child, flags }
+    }
+
+    #[test]
+    fn reaped_processes_leave_no_working_directory_behind() {
+        let mut p = Procs::new(b"/");
+        p.apply(&op(1, 0, chdir(b"/a")));
+        for child in 2..1000 {
+            let flags = if child % 2 == 0 { 0 } else { CLONE_FS };
+            p.apply(&op(1, 0, new_child(child, flags)));
+            assert_eq!(p.cwd(child), b"/a", "a reused slot holds the parent's");
+            p.apply(&op(child, 0, chdir(b"b")));
+            let parent: &[u8] = if flags == 0 { b"/a" } else { b"/a/b" };
+            assert_eq!(p.cwd(1), parent, "CLONE_FS shares, a fork copies");
+            p.apply(&op(child, 0, death()));
+            p.apply(&op(1, 0, chdir(b"/a")));
+        }
+        // A child seen before its parent's clone returned (its state made
+        // then is replaced), and a thread's exec (the leader it replaces
+        // goes with its hold).
+        p.apply(&op(2000, 0, chdir(b"/x")));
+        p.apply(&op(1, 0, new_child(2000, 0)));
+        assert_eq!(p.cwd(2000), b"/a");
+        let thread = CLONE_THREAD | CLONE_FS | CLONE_FILES;
+        p.apply(&op(2000, 0, new_child(2001, thread)));
+        p.apply(&op(
+            2000,
+            0,
+            OpKind::Exec {
+                former_tid: 2001,
+                filename: b"/bin/x".to_vec(),
+                argv: vec![],
+            },
+        ));
+        assert_eq!(p.cwd(2000), b"/a");
+        p.apply(&op(2000, 0, death()));
+        assert_eq!(p.cwds.live(), 1);
+        assert!(p.cwds.dirs.len() <= 3, "{} slots", p.cwds.dirs.len());
+        assert_eq!(p.cwd(1), b"/a");
     }
 
     use ptrec_abi::Arch;

@@ -513,6 +513,81 @@ fn replay_yy_json_names_each_descriptor_as_the_text_replay_does() {
     );
 }
 
+/// `rec -yy` of a `cat` blocked in read(0) on a pipe the test holds, past
+/// rec's flush interval (the read's entry is in a chunk on disk); then
+/// SIGKILL to the cat (the read ends with its death, in a later chunk) or
+/// to rec (the trace ends inside the read).
+fn record_a_blocked_read(dir: &Path, kill_rec: bool) -> PathBuf {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let trace = dir.join(if kill_rec { "cut.bin" } else { "killed.bin" });
+    let mut rec = Command::new(bin("rec"))
+        .args(["-q", "-yy", "-o"])
+        .arg(&trace)
+        .args(["--", "sh", "-c", "echo $$; exec cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(rec.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pid: i32 = line.trim().parse().unwrap();
+    let t0 = std::time::Instant::now();
+    // Blocked: cat, sleeping (its other stops are tracing stops).
+    let blocked = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.contains("(cat) S ")
+    };
+    while !blocked() {
+        assert!(t0.elapsed().as_secs() < 10, "cat did not block in read");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1600));
+    ptrec_tests::kill(if kill_rec { rec.id() as i32 } else { pid }, libc::SIGKILL);
+    // A killed rec takes its tracee with it (PTRACE_O_EXITKILL).
+    rec.wait().unwrap();
+    trace
+}
+
+#[test]
+fn replay_y_json_names_the_descriptors_of_a_call_ended_by_death_or_by_the_trace_s_end() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kill_rec, end) in [(false, "death"), (true, "end_of_trace")] {
+        let trace = record_a_blocked_read(dir.path(), kill_rec);
+        if !kill_rec {
+            // The read began in a chunk before its end's.
+            let info = analyze(&["info"], &trace);
+            let chunks = info
+                .lines()
+                .find_map(|l| l.strip_prefix("chunks:"))
+                .unwrap();
+            assert!(chunks.trim().parse::<u32>().unwrap() >= 2, "{info}");
+        }
+        for yy in ["-y", "-yy"] {
+            let text = replay(&trace, "trace=read", &[yy]);
+            let last = text.lines().rfind(|l| l.starts_with("read(")).unwrap();
+            let fd = last["read(".len()..].split([',', ' ']).next().unwrap();
+            assert!(fd.starts_with("0<pipe:["), "{text}");
+            let json = replay(&trace, "trace=read", &[yy, "--json"]);
+            let read = json
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .rfind(|v| v["name"] == "read")
+                .unwrap();
+            assert_eq!(read["end"], end, "{read}");
+            assert_eq!(read["arguments"][0]["text"], fd, "{read}");
+            assert!(read["decoded"].as_str().unwrap().starts_with(fd), "{read}");
+            if !kill_rec {
+                // Shown whole, as the JSON is.
+                let whole = replay(&trace, "trace=read", &[yy, "-e", "status=unfinished"]);
+                assert!(whole.starts_with(&format!("read({fd}, ")), "{whole}");
+            }
+        }
+    }
+}
+
 #[test]
 fn replay_decodes_pipe_fds_wait_statuses_uname_and_access_flags_like_strace() {
     let set = "trace=pipe2,wait4,uname,close_range,faccessat2";

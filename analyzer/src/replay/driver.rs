@@ -193,6 +193,7 @@ struct Later {
     tid: Tid,
     time: u64,
     exit: Option<OwnedExit>,
+    end: calls::End,
     /// Whether it is the chunk's first printed line (it may then finish the
     /// line the previous chunk left open).
     first: bool,
@@ -302,6 +303,9 @@ struct Join {
     trace: String,
     /// `--json`: the buffers of the calls written as chunks are joined.
     json: super::json::Scratch,
+    /// `-y`: the descriptor tables at the trace's end, for the calls it
+    /// ends inside.
+    state: Option<Procs>,
 }
 
 /// The sequential half: writes the chunks' texts in order, with the lines
@@ -652,47 +656,48 @@ impl Printer<'_> {
     }
 
     /// `-y`: a resumed call's pieces with the descriptors of this moment;
-    /// the call's effect on them is applied.
+    /// the call's effect on them is applied. A call that did not return
+    /// (`x` is `None`) is shown only whole (JSON, `-e status=`): the line
+    /// that ends it names no descriptor.
     fn pre_render(
         &self,
         w: &mut Walk<'_>,
         e: &OwnedEntry,
         r: &calls::Resumed<'_>,
-        x: &Exit<'_>,
+        x: Option<&Exit<'_>>,
     ) -> Pre {
         let e = e.entry();
         let full = self.ctx.fd_style == FdStyle::Full;
-        let made = ret_name(w.state.as_mut(), &e, x, full);
-        let names = Made::of(Some(x));
+        let made = x.and_then(|x| ret_name(w.state.as_mut(), &e, x, full));
+        let names = Made::of(x);
         let of = w.state.as_ref().map(|st| Of(st, e.tid, &names));
-        let rf = made
-            .as_ref()
-            .map(|(n, d)| RetFd(x.ret as i32, n, d.as_deref()));
+        let ret = x.map_or(-1, |x| x.ret as i32);
+        let rf = made.as_ref().map(|(n, d)| RetFd(ret, n, d.as_deref()));
         let fds = Fds {
             args: of.as_ref().map(|o| o as &dyn FdResolver),
             ret: rf.as_ref().map(|r| r as &dyn FdResolver),
             interrupted: None,
         };
-        if self.ctx.json {
-            let mut whole = String::new();
-            let pid = self.ctx.tree.pid_at(e.tid, e.time);
-            super::json::call(
-                &mut whole,
-                &mut w.json,
-                pid,
-                &e,
-                Some(x),
-                calls::End::Returned,
-                self.styles(fds),
-            );
-            if let Some(st) = w.state.as_mut() {
-                procs::apply_call(st, &e, x, &mut Vec::new());
+        let x = match x {
+            Some(x) if !self.ctx.json => x,
+            _ => {
+                let mut whole = String::new();
+                if self.ctx.json {
+                    let pid = self.ctx.tree.pid_at(e.tid, e.time);
+                    let styles = self.styles(fds);
+                    super::json::call(&mut whole, &mut w.json, pid, &e, x, r.end, styles);
+                } else {
+                    self.whole(&mut whole, &e, None, fds);
+                }
+                if let (Some(st), Some(x)) = (w.state.as_mut(), x) {
+                    procs::apply_call(st, &e, x, &mut Vec::new());
+                }
+                return Pre {
+                    whole,
+                    ..Pre::default()
+                };
             }
-            return Pre {
-                whole,
-                ..Pre::default()
-            };
-        }
+        };
         let enter = collect(&e.mem);
         let exit = collect(&x.mem);
         let call = abi::Call {
@@ -963,8 +968,11 @@ impl crate::calls::Walk for Printer<'_> {
             Item::Resumed(r) => {
                 let known = w.known.get(w.resumed).cloned().flatten();
                 w.resumed += 1;
+                // One that did not return is shown with its descriptors only
+                // whole; its `<... resumed>` line shows none.
+                let whole = self.ctx.json || self.ctx.status.is_some();
                 let pre = match (&known, r.exit.as_ref()) {
-                    (Some(e), Some(x)) => Some(self.pre_render(w, e, r, x)),
+                    (Some(e), x) if x.is_some() || whole => Some(self.pre_render(w, e, r, x)),
                     _ => None,
                 };
                 // The entry decides whether it is shown; it is known only in
@@ -985,6 +993,7 @@ impl crate::calls::Walk for Printer<'_> {
                     tid: r.tid,
                     time: r.time,
                     exit: r.exit.as_ref().map(OwnedExit::of),
+                    end: r.end,
                     first,
                     pre,
                 }));
@@ -1062,11 +1071,6 @@ impl crate::calls::Merge for Joiner<'_, '_> {
                         .status
                         .is_none_or(|st| st.shows(exit.map(|x| x.ret)))
                 }) {
-                    let end = if exit.is_some() {
-                        calls::End::Returned
-                    } else {
-                        calls::End::Death
-                    };
                     match &l.pre {
                         // -y: written in the walk, with the descriptors.
                         Some(p) => s.push_str(&p.whole),
@@ -1078,7 +1082,7 @@ impl crate::calls::Merge for Joiner<'_, '_> {
                                 pid,
                                 &e,
                                 exit.as_ref(),
-                                end,
+                                l.end,
                                 self.p.styles(Fds::NONE),
                             );
                         }
@@ -1088,7 +1092,8 @@ impl crate::calls::Merge for Joiner<'_, '_> {
             }
             match (self.p.ctx.status, entry) {
                 (Some(st), Some(e)) => {
-                    if st.shows(exit.map(|x| x.ret)) {
+                    // Not a lost call, as within a chunk.
+                    if l.end != calls::End::Lost && st.shows(exit.map(|x| x.ret)) {
                         match &l.pre {
                             Some(p) => s.push_str(&p.whole),
                             None => self.p.whole(&mut s, &e, exit.as_ref(), Fds::NONE),
@@ -1171,12 +1176,27 @@ impl crate::calls::Merge for Joiner<'_, '_> {
         }
         if self.p.ctx.json && self.p.ctx.status.is_none_or(|st| st.unfinished) {
             let mut s = String::new();
+            let mut ops = Vec::new();
             for e in &open {
                 let e = e.entry();
                 if self.p.ctx.shows(&e) {
                     let pid = self.p.ctx.tree.pid_at(e.tid, e.time);
-                    let st = self.p.styles(Fds::NONE);
+                    let of = self.j.state.as_ref().map(|st| Of(st, e.tid, &NO_FDS_MADE));
+                    let fds = Fds {
+                        args: of.as_ref().map(|o| o as &dyn FdResolver),
+                        ..Fds::NONE
+                    };
+                    let st = self.p.styles(fds);
                     super::json::unfinished(&mut s, &mut self.j.json, pid, &e, st);
+                }
+                // What it did at entry, as the first pass takes it
+                // (procs::run's end): the state the next one sees.
+                if let Some(st) = self.j.state.as_mut() {
+                    ops.clear();
+                    procs::ops_of(&e, None, procs::Want::default(), &mut ops);
+                    for op in &ops {
+                        st.apply(op);
+                    }
                 }
             }
             crate::out(&s)?;
@@ -1302,6 +1322,7 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         strict,
         trace: t.path().display().to_string(),
         json: super::json::Scratch::default(),
+        state: None,
     };
     if opts.decode_fds == 0 {
         return calls::run_split(
@@ -1332,6 +1353,7 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         print.chunks_split(at..last, &pr, &mut joiner)?;
         at = last;
     }
+    join.state = Some(first.into_procs());
     print.end(&mut Joiner {
         p: &pr,
         j: &mut join,
