@@ -25,7 +25,11 @@ what is known to vary and keeps every other byte. Then, per process:
 The agreement of a workload is the number of lines in the longest common
 subsequence of the two line lists (difflib, per process, processes absent
 from one side count as unmatched) over the number of strace's lines. The
-syscalls whose lines differ most are listed, to find decoder differences.
+same measure between two runs of strace (`strace vs strace`) is the floor
+that run-to-run differences leave (scheduling: which process of a fork
+unlinks a shared lock, how often make polls; what git finds already
+written). The syscalls whose lines differ most are listed, to find
+decoder differences.
 
 Usage: agreement.py [--rec REC] [--analyze ANALYZE] [--keep DIR] [NAME=CMD ...]
 (default: the make_j2, git_ops and python_import workloads of
@@ -58,14 +62,14 @@ MASKS = [
     (re.compile(r"0x[0-9a-f]{5,}"), "0xADDR"),
     (re.compile(r"(pipe|socket|anon_inode:\[[a-z]+\]|UNIX-STREAM|UNIX-DGRAM|UNIX|TCP|UDP|NETLINK):\[[0-9]+(->[0-9]+)?"), r"\1:[INO"),
     (re.compile(r"/tmp/(cc|tmp\.)[A-Za-z0-9]{6,}"), r"/tmp/\1XXXXXX"),
-    (re.compile(r"(getrandom\()\"(?:[^\"\\\\]|\\\\.)*\"(\.\.\.)?"), r'\1"RANDOM"'),
+    (re.compile(r"(getrandom\()\"(?:[^\"\\]|\\.)*\"(\.\.\.)?"), r'\1"RANDOM"'),
     (re.compile(r"(st_[amc]time(_nsec)?=)[0-9]+(\.[0-9]+)?"), r"\1T"),
     (re.compile(r"(sysinfo\(\{)[^}]*\}"), r"\1...}"),
     (re.compile(r"(left \{)[^}]*\}"), r"\1...}"),
     (re.compile(r"(tv_sec=|tv_nsec=|tv_usec=)[0-9]+"), r"\1T"),
     # git's and mkstemp's random names, what /dev/urandom gave.
     (re.compile(r"(tmp_obj_|tmp_pack_|tmp_idx_|tmp_rev_|/\.git/t)[A-Za-z0-9]{6,7}\b"), r"\1XXXXXX"),
-    (re.compile(r"(</dev/urandom>, )\"(?:[^\"\\\\]|\\\\.)*\"(\.\.\.)?"), r'\1"RANDOM"'),
+    (re.compile(r"(</dev/urandom>, )\"(?:[^\"\\]|\\.)*\"(\.\.\.)?"), r'\1"RANDOM"'),
 ]
 
 
@@ -200,6 +204,9 @@ def main():
                            check=False, stdout=subprocess.DEVNULL)
             subprocess.run([a.rec, "-q", "-y", "-o", tr, "--", "sh", "-c", cmd],
                            check=False, stdout=subprocess.DEVNULL)
+            st2 = os.path.join(tmp, name + ".strace2")
+            subprocess.run(["strace", "-f", "-y", "-s", "32", "-o", st2, "sh", "-c", cmd],
+                           check=False, stdout=subprocess.DEVNULL)
             rp = subprocess.run([a.analyze, "replay", "-y", tr], check=True,
                                 stdout=subprocess.PIPE).stdout.decode("utf-8", "replace")
             stxt = open(st, encoding="utf-8", errors="replace").read()
@@ -211,17 +218,19 @@ def main():
             want = processes(stxt, True)
             got = processes(rp, False)
             matched, total, differ, examples = compare(want, got)
+            stxt2 = open(st2, encoding="utf-8", errors="replace").read()
+            m2, t2, _, _ = compare(want, processes(stxt2, True))
             rows.append((name, total, sum(len(v) for v in got.values()), len(want), len(got),
-                         matched, 100.0 * matched / max(total, 1)))
+                         matched, 100.0 * matched / max(total, 1), 100.0 * m2 / max(t2, 1)))
             for s, n in differ.most_common(a.examples):
                 l, r = examples[s]
                 notes.append("- %s, %s: %d lines; strace `%s`; replay `%s`" % (name, s, n, l[:160], (r or "none close")[:160]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("| workload | strace lines | replay lines | processes (strace, replay) | matched | agreement |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, total, rtotal, pw, pg, matched, pct in rows:
-        print("| %s | %d | %d | %d, %d | %d | **%.1f%%** |" % (name, total, rtotal, pw, pg, matched, pct))
+    print("| workload | strace lines | replay lines | processes (strace, replay) | matched | agreement | strace vs strace |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, total, rtotal, pw, pg, matched, pct, floor in rows:
+        print("| %s | %d | %d | %d, %d | %d | **%.1f%%** | %.1f%% |" % (name, total, rtotal, pw, pg, matched, pct, floor))
     print()
     print("Syscalls whose strace lines found no equal replay line, most first:")
     print("\n".join(notes))
