@@ -579,10 +579,12 @@ fn replay_y_json_names_the_descriptors_of_a_call_ended_by_death_or_by_the_trace_
             assert_eq!(read["end"], end, "{read}");
             assert_eq!(read["arguments"][0]["text"], fd, "{read}");
             assert!(read["decoded"].as_str().unwrap().starts_with(fd), "{read}");
-            if !kill_rec {
-                // Shown whole, as the JSON is.
-                let whole = replay(&trace, "trace=read", &[yy, "-e", "status=unfinished"]);
-                assert!(whole.starts_with(&format!("read({fd}, ")), "{whole}");
+            // Shown whole, as the JSON is; the one the trace ends inside
+            // as it began.
+            let whole = replay(&trace, "trace=read", &[yy, "-e", "status=unfinished"]);
+            assert!(whole.starts_with(&format!("read({fd}, ")), "{whole}");
+            if kill_rec {
+                assert!(whole.ends_with(" <unfinished ...>\n"), "{whole}");
             }
         }
     }

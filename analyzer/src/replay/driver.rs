@@ -1174,7 +1174,14 @@ impl crate::calls::Merge for Joiner<'_, '_> {
         if let Some((_, _, _, cut)) = self.j.open.take() {
             crate::out(cut)?;
         }
-        if self.p.ctx.json && self.p.ctx.status.is_none_or(|st| st.unfinished) {
+        // Text shows these calls as they began (their lines already cut
+        // `<unfinished ...>`), but not under `-e status=`, which holds a
+        // line until its call ends: there `unfinished` lists them here.
+        let listed = match &self.p.ctx.status {
+            None => self.p.ctx.json,
+            Some(st) => st.unfinished,
+        };
+        if listed {
             let mut s = String::new();
             let mut ops = Vec::new();
             for e in &open {
@@ -1186,8 +1193,13 @@ impl crate::calls::Merge for Joiner<'_, '_> {
                         args: of.as_ref().map(|o| o as &dyn FdResolver),
                         ..Fds::NONE
                     };
-                    let st = self.p.styles(fds);
-                    super::json::unfinished(&mut s, &mut self.j.json, pid, &e, st);
+                    if self.p.ctx.json {
+                        let st = self.p.styles(fds);
+                        super::json::unfinished(&mut s, &mut self.j.json, pid, &e, st);
+                    } else {
+                        let o = self.p.entry_part(&mut s, &e, fds);
+                        s.push_str(o.cut());
+                    }
                 }
                 // What it did at entry, as the first pass takes it
                 // (procs::run's end): the state the next one sees.
