@@ -290,6 +290,14 @@ impl<V: Clone, T> Tables<V, T> {
         &mut self.tables[id as usize]
     }
 
+    /// The value of every descriptor of the tables in use.
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.tables
+            .iter()
+            .filter(|t| t.refs > 0)
+            .flat_map(|t| t.fds.values().flatten().map(|s| &s.value))
+    }
+
     /// How many tables are in use.
     pub fn live(&self) -> usize {
         self.tables.len() - self.free.len()

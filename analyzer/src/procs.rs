@@ -287,7 +287,7 @@ pub struct Procs {
     tasks: Tables<ObjId, Task>,
     /// Working directories (absolute) by fs index.
     cwds: Cwds,
-    objects: Vec<Object>,
+    objects: Objects,
     inherited: FxHashMap<(u32, i32), ObjId>,
     named: FxHashMap<Vec<u8>, ObjId>,
     /// The working directory of a thread the trace shows no start for.
@@ -314,6 +314,10 @@ pub struct Procs {
     /// The file a rename's old name named (its first op, [`ops_of`]),
     /// which its second op moves to the new name: a descriptor follows it.
     renaming: Option<ObjId>,
+    /// The objects of the descriptors listed at a launch or an attach
+    /// ([`OpKind::OpenFd`]): kept when no descriptor holds them any more,
+    /// as a view may still compare with them (`output`'s root streams).
+    seeded: FxHashSet<ObjId>,
     /// What `rec -yy` last read of an object ([`Op::details`]).
     details: FxHashMap<ObjId, Vec<u8>>,
     /// UNIX sockets by inode, from their details: a client's peer, which
@@ -333,7 +337,7 @@ impl Procs {
     }
 
     pub fn object(&self, id: ObjId) -> &Object {
-        &self.objects[id as usize]
+        &self.objects.all[id as usize]
     }
 
     /// The thread group `tid` belongs to (itself when unknown).
@@ -369,7 +373,44 @@ impl Procs {
     }
 
     fn add(&mut self, o: Object) -> ObjId {
-        add(&mut self.objects, o)
+        self.objects.add(o)
+    }
+
+    /// Frees the objects no descriptor holds any more (closed pipes,
+    /// sockets, files), once they are twice as many as at the last time:
+    /// the state then grows with the descriptors open at once, not with
+    /// every one a long trace made. An inherited or listed descriptor's
+    /// object is kept (they are as many as the trace's origins hold); a
+    /// file's goes with its last descriptor, and its path, opened again,
+    /// gets a new one.
+    fn collect(&mut self) {
+        if self.objects.live() < self.objects.collect_at {
+            return;
+        }
+        let mut held = vec![false; self.objects.all.len()];
+        let kept = self.tasks.values().copied();
+        let kept = kept.chain(self.inherited.values().copied());
+        let kept = kept.chain(self.named.values().copied());
+        let kept = kept.chain(self.seeded.iter().copied());
+        let kept = kept.chain(self.renaming);
+        // The free ones: not freed twice.
+        let kept = kept.chain(self.objects.free.iter().copied());
+        for o in kept {
+            held[o as usize] = true;
+        }
+        let held = |o: &ObjId| held[*o as usize];
+        self.files.retain(|_, o| held(o));
+        self.sock_addrs.retain(|o, _| held(o));
+        self.proc_names.retain(|o, _| held(o));
+        self.details.retain(|o, _| held(o));
+        self.deleted.retain(held);
+        self.unix_inodes.retain(|_, o| held(o));
+        for o in 0..self.objects.all.len() as ObjId {
+            if !held(&o) {
+                self.objects.free(o);
+            }
+        }
+        self.objects.collect_at = (2 * self.objects.live()).max(Objects::FIRST_COLLECT);
     }
 
     /// The thread's state, made (a new root with its own origin) when the
@@ -661,6 +702,7 @@ impl Procs {
         }
         // The memo holds for one op: the view's look and this apply.
         self.memo_key = None;
+        self.collect();
     }
 
     fn apply_op(&mut self, op: &Op) {
@@ -715,7 +757,7 @@ impl Procs {
                         if let Some(n) = self.proc_names.get_mut(&o) {
                             n.clone_from(&p);
                         }
-                        self.objects[o as usize] = Object::File(p.clone());
+                        self.objects.all[o as usize] = Object::File(p.clone());
                         self.files.insert(p, o);
                     }
                 }
@@ -832,6 +874,7 @@ impl Procs {
                         }
                     }
                 };
+                self.seeded.insert(o);
                 self.set(tid, *fd, o, *cloexec);
             }
             OpKind::Exec { former_tid, .. } => {
@@ -980,19 +1023,62 @@ impl Cwds {
 
 /// The [`Object::Inherited`] of fd `fd` of `origin`: one per (origin, fd).
 fn inherited_obj(
-    objects: &mut Vec<Object>,
+    objects: &mut Objects,
     inherited: &mut FxHashMap<(u32, i32), ObjId>,
     origin: u32,
     fd: i32,
 ) -> ObjId {
     *inherited
         .entry((origin, fd))
-        .or_insert_with(|| add(objects, Object::Inherited { origin, fd }))
+        .or_insert_with(|| objects.add(Object::Inherited { origin, fd }))
 }
 
-fn add(objects: &mut Vec<Object>, o: Object) -> ObjId {
-    objects.push(o);
-    (objects.len() - 1) as ObjId
+/// What descriptors refer to, by [`ObjId`]; the ids of freed objects
+/// ([`Procs::collect`]) are given again.
+#[derive(Clone, Debug)]
+struct Objects {
+    all: Vec<Object>,
+    free: Vec<ObjId>,
+    /// [`Procs::collect`] runs when this many are in use.
+    collect_at: usize,
+}
+
+impl Default for Objects {
+    fn default() -> Objects {
+        Objects {
+            all: Vec::new(),
+            free: Vec::new(),
+            collect_at: Objects::FIRST_COLLECT,
+        }
+    }
+}
+
+impl Objects {
+    /// A trace with fewer objects in use is never collected.
+    const FIRST_COLLECT: usize = 4096;
+
+    fn add(&mut self, o: Object) -> ObjId {
+        match self.free.pop() {
+            Some(id) => {
+                self.all[id as usize] = o;
+                id
+            }
+            None => {
+                self.all.push(o);
+                (self.all.len() - 1) as ObjId
+            }
+        }
+    }
+
+    /// `id` is free; its object's memory goes.
+    fn free(&mut self, id: ObjId) {
+        self.all[id as usize] = Object::Anon("");
+        self.free.push(id);
+    }
+
+    fn live(&self) -> usize {
+        self.all.len() - self.free.len()
+    }
 }
 
 /// `base` joined with `path`, starting with `/`: `.` and empty components
@@ -2060,6 +2146,52 @@ mod tests {
             p.apply(&op(child, 0, OpKind::Death { how }));
         }
         assert_eq!(p.tasks.live(), 1);
+    }
+
+    #[test]
+    fn objects_no_descriptor_holds_are_freed_and_held_ones_kept() {
+        let mut p = Procs::new(b"/w");
+        let open = |path: &[u8]| OpKind::Open {
+            dirfd: AT_FDCWD,
+            path: path.to_vec(),
+            flags: 0,
+        };
+        let close = |fd| OpKind::Close { fd };
+        p.apply(&op(1, 3, open(b"kept")));
+        let seeded = OpKind::OpenFd {
+            fd: 9,
+            target: b"/dev/pts/0".to_vec(),
+            cloexec: false,
+        };
+        p.apply(&op(1, 0, seeded));
+        let tty = p.fd(1, 9).unwrap();
+        p.apply(&op(1, 0, close(9)));
+        let stdout = p.fd(1, 1).unwrap();
+        // A server's worth of pipes and files, each closed.
+        for i in 0..50_000 {
+            let pipe = OpKind::Pair {
+                fds: [4, 5],
+                what: "pipe",
+                cloexec: false,
+            };
+            p.apply(&op(1, 0, pipe));
+            p.apply(&op(1, 0, close(4)));
+            p.apply(&op(1, 0, close(5)));
+            p.apply(&op(1, 6, open(format!("f{}", i % 7).as_bytes())));
+            p.apply(&op(1, 0, close(6)));
+        }
+        assert!(
+            p.objects.all.len() <= 2 * Objects::FIRST_COLLECT,
+            "{}",
+            p.objects.all.len()
+        );
+        // What is held, inherited or listed at the start stays as it was.
+        assert_eq!(p.fd_path(1, 3).as_deref(), Some(&b"/w/kept"[..]));
+        assert_eq!(p.fd(1, 1), Some(stdout));
+        assert_eq!(p.object(tty), &Object::File(b"/dev/pts/0".to_vec()));
+        // And a path opened again after its object went is named as ever.
+        p.apply(&op(1, 6, open(b"f3")));
+        assert_eq!(p.fd_path(1, 6).as_deref(), Some(&b"/w/f3"[..]));
     }
 
     fn chdir(path: &[u8]) -> OpKind {
