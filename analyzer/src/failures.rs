@@ -453,9 +453,7 @@ fn failed(p: &tree::Process) -> Option<ExitJson> {
 /// over the finished tree.
 pub fn collect(t: &Trace, so: &ScanOptions) -> anyhow::Result<Report> {
     let arch = stats::arch(t)?;
-    let mut source = Growing::default();
-    source.builder.watch();
-    let mut w = Failures::new(source);
+    let mut w = Failures::new(Growing::default());
     w.run(t, false, so.strict)?;
     let g = w.source;
     let tree = g.builder.finish(&g.spans, &crate::command(t));

@@ -269,8 +269,8 @@ pub struct Builder {
     created: rustc_hash::FxHashSet<Tid>,
     /// The thread group of the first Attach: the started command's.
     started: Option<Tid>,
-    /// Thread entries added (tid, from when), when [`Builder::watch`]ed.
-    added: Option<Vec<(Tid, u64)>>,
+    /// Thread entries added (tid, from when) since [`Builder::take_added`].
+    added: Vec<(Tid, u64)>,
 }
 
 impl Builder {
@@ -279,24 +279,17 @@ impl Builder {
         &self.t
     }
 
-    /// From now on, keep the thread entries the events add (see
-    /// [`Builder::take_added`]): a caller that looked processes up on the
-    /// tree so far learns when a later event changed what a lookup at some
-    /// time gives.
-    pub fn watch(&mut self) {
-        self.added.get_or_insert_with(Vec::new);
-    }
-
-    /// The (tid, time) of the thread entries added since the last call.
+    /// The (tid, time) of the thread entries the events added since the
+    /// last call: a caller that looked processes up on the tree so far
+    /// learns whether a later event changed what a lookup at some time
+    /// gives.
     pub fn take_added(&mut self) -> Vec<(Tid, u64)> {
-        self.added.as_mut().map(std::mem::take).unwrap_or_default()
+        std::mem::take(&mut self.added)
     }
 
     fn set_thread(&mut self, tid: Tid, time: u64, proc: usize) {
         if self.t.set_thread(tid, time, proc) {
-            if let Some(a) = &mut self.added {
-                a.push((tid, time));
-            }
+            self.added.push((tid, time));
         }
     }
 
