@@ -130,34 +130,50 @@ impl Source for Growing {
     }
 }
 
+/// What the pass keeps of one process.
+#[derive(Default)]
+enum Keep {
+    #[default]
+    Nothing,
+    Kept(Box<Kept>),
+    /// It exited 0 (or, on a tree built before, did not fail): nothing
+    /// more is kept of it.
+    Done,
+}
+
 struct Failures<S> {
     source: S,
-    kept: FxHashMap<usize, Kept>,
-    /// Per process: it exited 0 (or, on a tree built before, did not
-    /// fail): nothing more is kept of it.
-    done: Vec<bool>,
+    /// Per process of the tree (so far).
+    kept: Vec<Keep>,
 }
 
 impl<S: Source> Failures<S> {
     fn new(source: S) -> Failures<S> {
-        let done = source
+        let kept = source
             .tree()
             .processes
             .iter()
-            .map(|p| failed(p).is_none())
+            .map(|p| match failed(p) {
+                Some(_) => Keep::Nothing,
+                None => Keep::Done,
+            })
             .collect();
-        Failures {
-            source,
-            kept: FxHashMap::default(),
-            done,
-        }
+        Failures { source, kept }
     }
 
     fn kept(&mut self, i: usize) -> Option<&mut Kept> {
-        if self.done.get(i).copied().unwrap_or(true) {
-            return None;
+        let k = self.kept.get_mut(i)?;
+        if let Keep::Nothing = k {
+            *k = Keep::Kept(Box::default());
         }
-        Some(self.kept.entry(i).or_default())
+        match k {
+            Keep::Kept(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    fn done(&self, i: usize) -> bool {
+        !matches!(self.kept.get(i), Some(Keep::Nothing | Keep::Kept(_)))
     }
 
     fn push_call(&mut self, tid: Tid, time: u64, line: String) {
@@ -268,7 +284,8 @@ impl<S: Source> Watch for Failures<S> {
 
     fn before(&mut self, meta: &ChunkMeta, extra: &mut Sealed) {
         self.source.chunk(meta, std::mem::take(&mut extra.events));
-        self.done.resize(self.source.tree().processes.len(), false);
+        self.kept
+            .resize_with(self.source.tree().processes.len(), Keep::default);
     }
 
     fn sealed(&mut self, extra: Sealed) {
@@ -292,7 +309,7 @@ impl<S: Source> Watch for Failures<S> {
         };
         match &op.kind {
             OpKind::Open { .. } | OpKind::Path { .. } => {
-                if self.done.get(i).copied().unwrap_or(true) {
+                if self.done(i) {
                     return;
                 }
                 let readlink = matches!(
@@ -342,9 +359,8 @@ impl<S: Source> Watch for Failures<S> {
             }
             OpKind::Death { how } if op.tid == self.source.tree().processes[i].pid => {
                 if *how == Termination::Exited(0) {
-                    self.kept.remove(&i);
-                    if let Some(d) = self.done.get_mut(i) {
-                        *d = true;
+                    if let Some(k) = self.kept.get_mut(i) {
+                        *k = Keep::Done;
                     }
                 } else {
                     let cwd = procs.cwd(op.tid).to_vec();
@@ -465,7 +481,6 @@ pub fn collect(t: &Trace, so: &ScanOptions) -> anyhow::Result<Report> {
     let w = Failures {
         source: &tree,
         kept: w.kept,
-        done: w.done,
     };
     Ok(w.report(t, arch, t0))
 }
@@ -492,7 +507,10 @@ impl Failures<&Tree> {
         let mut out = Vec::new();
         for (i, p) in tree.processes.iter().enumerate() {
             let Some(exit) = failed(p) else { continue };
-            let k = self.kept.remove(&i).unwrap_or_default();
+            let k = match self.kept.get_mut(i).map(std::mem::take) {
+                Some(Keep::Kept(k)) => *k,
+                _ => Kept::default(),
+            };
             // A process that never exec'd runs its parent's program.
             let mut a = Some(i);
             let mut exec = None;
