@@ -300,23 +300,23 @@ fn json_row(r: &Row) -> JsonRow {
     }
 }
 
-/// `v` right-aligned in `width` columns (as `{v:>width$}`), without fmt's
-/// padding machinery: the table has ten numbers a row.
+/// The widest column's padding.
+const SPACES: &str = "                ";
+
+/// `v` right-aligned in `width` columns (as `{v:>width$}`, `width` at
+/// most 16), without fmt's padding machinery: the table has ten numbers a
+/// row.
 fn push_num(s: &mut String, v: u64, width: usize) {
     let mut b = itoa::Buffer::new();
     let n = b.format(v);
-    for _ in n.len()..width {
-        s.push(' ');
-    }
+    s.push_str(&SPACES[..width.saturating_sub(n.len())]);
     s.push_str(n);
 }
 
-/// Pads what was pushed since `start` (ASCII) to `width` columns, then a
-/// space (as `{:<width$} `).
+/// Pads what was pushed since `start` (ASCII) to `width` columns (at most
+/// 16), then a space (as `{:<width$} `).
 fn pad_from(s: &mut String, start: usize, width: usize) {
-    for _ in s.len() - start..width {
-        s.push(' ');
-    }
+    s.push_str(&SPACES[..width.saturating_sub(s.len() - start)]);
     s.push(' ');
 }
 
@@ -440,6 +440,60 @@ mod tests {
         assert!(!matches(b"*a*b", b"xaxxbc"));
         assert!(matches(b"missing*", b"/usr/include/missing.h"));
         assert!(!matches(b"issing*", b"/usr/include/missing.h"));
+    }
+
+    #[test]
+    fn table_rows_pad_as_fmt_does_and_overflow_their_columns() {
+        let r = Row {
+            path: b"/tmp/a\nb".to_vec(),
+            opens: [1, 22, 333],
+            stats: 1_234_567,
+            execs: 123_456,
+            creates: 0,
+            unlinks: 7,
+            renames: 1,
+            other: 5,
+            errors: [(2, 3), (13, 1), (1, 12)].into_iter().collect(),
+            bytes_read: 123_456_789_012,
+            bytes_written: 42,
+            pids: [7, 100, 123_456, 4_194_304].into_iter().collect(),
+        };
+        let one = Row {
+            path: b"/x".to_vec(),
+            pids: [1].into_iter().collect(),
+            ..Row::default()
+        };
+        let t = text(&[&r, &one]);
+        let lines: Vec<&str> = t.lines().collect();
+        let want = |r: &Row, errors: &str, pids: &str, path: &str| {
+            format!(
+                "{:>6} {:>6} {:>7} {:>6} {:>5} {:>6} {:>6} {:>6} {:>10} {:>10}  {:<16} {:<12} {}",
+                r.opens[0],
+                r.opens[1],
+                r.opens[2],
+                r.stats,
+                r.execs,
+                r.creates,
+                r.unlinks,
+                r.renames,
+                r.bytes_read,
+                r.bytes_written,
+                errors,
+                pids,
+                path
+            )
+        };
+        assert_eq!(
+            lines[1],
+            want(
+                &r,
+                "EPERM:12,ENOENT:3,EACCES:1",
+                "7,100,123456,4194304",
+                "/tmp/a\\nb"
+            )
+        );
+        assert_eq!(lines[2], want(&one, "-", "1", "/x"));
+        assert_eq!(lines.len(), 3);
     }
 
     #[test]
