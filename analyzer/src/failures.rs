@@ -6,22 +6,23 @@
 //! file operations that failed in it and its last syscalls.
 //!
 //! What a process did is kept while it runs and dropped when it exits 0,
-//! so memory stays bounded by the live processes.
+//! so memory stays bounded by the live and the failed processes. One pass
+//! reads the trace: it builds the process tree from the events as it goes.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write;
 
-use ptrec_format::{Termination, Tid, Trace};
+use ptrec_format::{Record, Termination, Tid, Trace};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::calls::{Call, Entry, Exit};
+use crate::calls::{Call, ChunkMeta, Entry, Exit};
 use crate::clock;
 use crate::decode::{escaped, secs};
 use crate::files::errno_name;
 use crate::procs::{self, Op, OpKind, PathKind, Procs, Watch};
 use crate::replay::call_line;
-use crate::stats::{self, ScanOptions};
+use crate::stats::{self, Event, ScanOptions, Span};
 use crate::tree::{self, Tree};
 
 /// Last lines of stderr kept per process.
@@ -43,7 +44,8 @@ struct Kept {
     stderr_cut: bool,
     /// (path, errno) -> (count, syscalls).
     failed: BTreeMap<(Vec<u8>, i32), (u64, BTreeSet<u32>)>,
-    last: VecDeque<(u64, String)>,
+    /// (thread, call line).
+    last: VecDeque<(Tid, String)>,
     cwd: Option<Vec<u8>>,
     /// Base names it opened, stat'ed or exec'd successfully: a failed
     /// lookup of one of them was a search that found it elsewhere.
@@ -54,54 +56,181 @@ fn base_name(p: &[u8]) -> &[u8] {
     p.rsplit(|&b| b == b'/').next().unwrap_or(p)
 }
 
-struct Failures<'t> {
-    tree: &'t Tree,
-    kept: FxHashMap<usize, Kept>,
-    /// Processes that exited 0: nothing more is kept of them.
-    done: Vec<bool>,
+/// Where the pass finds the process of an op: in the tree of the whole
+/// trace, built before it ([`report`]), or in the tree it builds from the
+/// process events it reads ([`collect`]).
+trait Source: Send {
+    fn tree(&self) -> &Tree;
+    /// The process `tid` belonged to at `time` (a lookup during the pass).
+    fn lookup(&mut self, tid: Tid, time: u64) -> Option<usize>;
+    /// Whether the pass collects the process events for [`Source::chunk`].
+    fn events(&self) -> bool;
+    /// A readable chunk, before its ops: its layer facts and events.
+    fn chunk(&mut self, meta: &ChunkMeta, events: Vec<Event>);
 }
 
-impl Failures<'_> {
-    fn kept(&mut self, i: usize) -> Option<&mut Kept> {
-        if self.done.get(i).copied().unwrap_or(true) {
-            return None;
+impl Source for &Tree {
+    fn tree(&self) -> &Tree {
+        self
+    }
+    fn lookup(&mut self, tid: Tid, time: u64) -> Option<usize> {
+        self.index_at(tid, time)
+    }
+    fn events(&self) -> bool {
+        false
+    }
+    fn chunk(&mut self, _meta: &ChunkMeta, _events: Vec<Event>) {}
+}
+
+/// The tree as the pass builds it, each chunk's events given before its
+/// ops: a process found on it is the finished tree's, at the same index,
+/// unless a later event adds a thread entry at or before the time of a
+/// lookup already made, or the thread had no process yet (the finished
+/// tree gives it one). Either makes the pass `unsure`.
+#[derive(Default)]
+struct Growing {
+    builder: tree::Builder,
+    spans: FxHashMap<Tid, Span>,
+    /// The first readable chunk's first record: the zero of relative
+    /// times (as the scan's first record).
+    t0: Option<u64>,
+    /// The latest time a process was looked up at.
+    looked: Option<u64>,
+    unsure: bool,
+}
+
+impl Source for Growing {
+    fn tree(&self) -> &Tree {
+        self.builder.tree()
+    }
+    fn lookup(&mut self, tid: Tid, time: u64) -> Option<usize> {
+        self.looked = Some(self.looked.map_or(time, |l| l.max(time)));
+        let i = self.builder.tree().index_at(tid, time);
+        self.unsure |= i.is_none();
+        i
+    }
+    fn events(&self) -> bool {
+        true
+    }
+    fn chunk(&mut self, meta: &ChunkMeta, events: Vec<Event>) {
+        self.t0.get_or_insert(meta.info.header.first_time);
+        stats::extend_spans(&mut self.spans, meta.spans.iter().copied());
+        for e in &events {
+            self.builder.event(e);
         }
-        Some(self.kept.entry(i).or_default())
+        let looked = self.looked;
+        if self
+            .builder
+            .take_added()
+            .iter()
+            .any(|&(_, time)| looked.is_some_and(|l| time <= l))
+        {
+            self.unsure = true;
+        }
+    }
+}
+
+/// What the pass keeps of one process.
+#[derive(Default)]
+enum Keep {
+    #[default]
+    Nothing,
+    Kept(Box<Kept>),
+    /// It exited 0 (or, on a tree built before, did not fail): nothing
+    /// more is kept of it.
+    Done,
+}
+
+struct Failures<S> {
+    source: S,
+    /// Per process of the tree (so far).
+    kept: Vec<Keep>,
+}
+
+impl<S: Source> Failures<S> {
+    fn new(source: S) -> Failures<S> {
+        let kept = source
+            .tree()
+            .processes
+            .iter()
+            .map(|p| match failed(p) {
+                Some(_) => Keep::Nothing,
+                None => Keep::Done,
+            })
+            .collect();
+        Failures { source, kept }
+    }
+
+    fn kept(&mut self, i: usize) -> Option<&mut Kept> {
+        let k = self.kept.get_mut(i)?;
+        if let Keep::Nothing = k {
+            *k = Keep::Kept(Box::default());
+        }
+        match k {
+            Keep::Kept(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    fn done(&self, i: usize) -> bool {
+        !matches!(self.kept.get(i), Some(Keep::Nothing | Keep::Kept(_)))
     }
 
     fn push_call(&mut self, tid: Tid, time: u64, line: String) {
-        let Some(i) = self.tree.index_at(tid, time) else {
+        let Some(i) = self.source.lookup(tid, time) else {
             return;
-        };
-        let prefix = if self.tree.processes[i].threads.len() > 1 {
-            format!("[{tid}] ")
-        } else {
-            String::new()
         };
         if let Some(k) = self.kept(i) {
             if k.last.len() == LAST_CALLS {
                 k.last.pop_front();
             }
-            k.last.push_back((time, prefix + &line));
+            k.last.push_back((tid, line));
         }
+    }
+
+    /// Runs the pass.
+    fn run(&mut self, t: &Trace, scanned: bool, strict: bool) -> anyhow::Result<()> {
+        procs::run(
+            t,
+            procs::Want {
+                write_data: true,
+                scanned,
+                strict,
+            },
+            self,
+        )?;
+        Ok(())
     }
 }
 
-/// Per chunk: each thread's last calls (formatted at seal only).
+/// Per chunk: each thread's last calls (formatted at seal only) and,
+/// when the pass builds the tree, the process events.
 pub struct Lasts<'a> {
     calls: FxHashMap<Tid, VecDeque<Call<'a>>>,
+    events: Vec<Event>,
 }
 
-/// The per-chunk part: each thread's last calls.
-pub struct LastCalls;
+/// A chunk's part, sealed.
+pub struct Sealed {
+    /// (tid, entry time, call line), by entry time.
+    calls: Vec<(Tid, u64, String)>,
+    events: Vec<Event>,
+}
+
+/// The per-chunk part: each thread's last calls, and the process events
+/// when `events`.
+pub struct LastCalls {
+    events: bool,
+}
 
 impl procs::ChunkWatch for LastCalls {
     type Extra<'a> = Lasts<'a>;
-    type Sealed = Vec<(Tid, u64, String)>;
+    type Sealed = Sealed;
 
     fn extra<'a>(&self, _index: usize) -> Lasts<'a> {
         Lasts {
             calls: FxHashMap::default(),
+            events: Vec::new(),
         }
     }
 
@@ -113,7 +242,13 @@ impl procs::ChunkWatch for LastCalls {
         q.push_back(*call);
     }
 
-    fn seal(&self, x: Lasts<'_>) -> Self::Sealed {
+    fn event<'a>(&self, x: &mut Lasts<'a>, record: &Record<'a>) {
+        if self.events {
+            x.events.extend(Event::of(record));
+        }
+    }
+
+    fn seal(&self, x: Lasts<'_>) -> Sealed {
         let mut v: Vec<(Tid, u64, String)> = x
             .calls
             .into_iter()
@@ -128,33 +263,53 @@ impl procs::ChunkWatch for LastCalls {
             })
             .collect();
         v.sort_by_key(|c| c.1);
-        v
+        Sealed {
+            calls: v,
+            events: x.events,
+        }
     }
 }
 
-impl Watch for Failures<'_> {
+impl<S: Source> Watch for Failures<S> {
     type Chunk = LastCalls;
     fn chunk_watch(&self) -> LastCalls {
-        LastCalls
+        LastCalls {
+            events: self.source.events(),
+        }
     }
 
     fn resumed(&mut self, e: &Entry<'_>, x: Option<&Exit<'_>>, _end: Option<crate::calls::End>) {
         self.push_call(e.tid, e.time, call_line(e, x, CALL_LIMIT));
     }
 
-    fn sealed(&mut self, calls: Vec<(Tid, u64, String)>) {
-        for (tid, time, line) in calls {
+    fn before(&mut self, meta: &ChunkMeta, extra: &mut Sealed) {
+        self.source.chunk(meta, std::mem::take(&mut extra.events));
+        self.kept
+            .resize_with(self.source.tree().processes.len(), Keep::default);
+    }
+
+    fn sealed(&mut self, extra: Sealed) {
+        for (tid, time, line) in extra.calls {
             self.push_call(tid, time, line);
         }
     }
 
     fn op(&mut self, procs: &mut Procs, op: &Op) {
-        let Some(i) = self.tree.index_at(op.tid, op.time) else {
+        let relevant = match &op.kind {
+            OpKind::Open { .. } | OpKind::Path { .. } => op.ret.is_some(),
+            OpKind::Write { .. } => op.ret.is_some_and(|r| r > 0),
+            OpKind::Death { .. } => true,
+            _ => false,
+        };
+        if !relevant {
+            return;
+        }
+        let Some(i) = self.source.lookup(op.tid, op.time) else {
             return;
         };
         match &op.kind {
             OpKind::Open { .. } | OpKind::Path { .. } => {
-                if self.done.get(i).copied().unwrap_or(true) || op.ret.is_none() {
+                if self.done(i) {
                     return;
                 }
                 let readlink = matches!(
@@ -185,9 +340,7 @@ impl Watch for Failures<'_> {
                 }
             }
             OpKind::Write { fd, data, cut } => {
-                let Some(len) = op.ret.filter(|r| *r > 0) else {
-                    return;
-                };
+                let len = op.ret.unwrap_or(0);
                 let obj = procs.fd(op.tid, *fd);
                 if obj.is_none() || obj != procs.fd(op.tid, 2) {
                     return;
@@ -204,19 +357,15 @@ impl Watch for Failures<'_> {
                     }
                 }
             }
-            OpKind::Death { how } => {
-                let p = &self.tree.processes[i];
-                if op.tid == p.pid {
-                    if *how == Termination::Exited(0) {
-                        self.kept.remove(&i);
-                        if let Some(d) = self.done.get_mut(i) {
-                            *d = true;
-                        }
-                    } else {
-                        let cwd = procs.cwd(op.tid).to_vec();
-                        if let Some(k) = self.kept(i) {
-                            k.cwd = Some(cwd);
-                        }
+            OpKind::Death { how } if op.tid == self.source.tree().processes[i].pid => {
+                if *how == Termination::Exited(0) {
+                    if let Some(k) = self.kept.get_mut(i) {
+                        *k = Keep::Done;
+                    }
+                } else {
+                    let cwd = procs.cwd(op.tid).to_vec();
+                    if let Some(k) = self.kept(i) {
+                        k.cwd = Some(cwd);
                     }
                 }
             }
@@ -317,114 +466,138 @@ fn failed(p: &tree::Process) -> Option<ExitJson> {
     }
 }
 
-/// Collects the report.
+/// Collects the report in one pass, which builds the process tree from the
+/// events it reads; if a lookup on the tree so far may have found another
+/// process than the finished tree would (see [`Growing`]), a second pass
+/// over the finished tree.
 pub fn collect(t: &Trace, so: &ScanOptions) -> anyhow::Result<Report> {
-    let scan = stats::scan(t, so)?;
-    let tree = Tree::build(&scan.events, &scan.spans, &crate::command(t));
+    let arch = stats::arch(t)?;
+    let mut w = Failures::new(Growing::default());
+    w.run(t, false, so.strict)?;
+    let g = w.source;
+    let tree = g.builder.finish(&g.spans, &crate::command(t));
     tree.warn_problems(t);
-    report(t, &tree, scan.first_time.unwrap_or(0))
+    let t0 = g.t0.unwrap_or(0);
+    if g.unsure {
+        return report(t, &tree, t0);
+    }
+    let w = Failures {
+        source: &tree,
+        kept: w.kept,
+    };
+    Ok(w.report(t, arch, t0))
 }
 
 /// The report over a tree already built; `t0` is the zero of relative times.
 pub fn report(t: &Trace, tree: &Tree, t0: u64) -> anyhow::Result<Report> {
-    let arch = crate::stats::arch(t)?;
-    let mut w = Failures {
-        tree,
-        kept: FxHashMap::default(),
-        done: tree.processes.iter().map(|p| failed(p).is_none()).collect(),
-    };
-    procs::run(
-        t,
-        procs::Want {
-            write_data: true,
-            scanned: true,
-            strict: false,
-        },
-        &mut w,
-    )?;
-    let h = t.header();
-    let when = |mono: u64| When {
-        relative: mono.saturating_sub(t0) as f64 / 1e9,
-        wall: clock::rfc3339(clock::wall(h, mono)),
-        mono,
-        wall_ns: clock::wall(h, mono),
-    };
-    let mut out = Vec::new();
-    for (i, p) in tree.processes.iter().enumerate() {
-        let Some(exit) = failed(p) else { continue };
-        let k = w.kept.remove(&i).unwrap_or_default();
-        // A process that never exec'd runs its parent's program.
-        let mut a = Some(i);
-        let mut exec = None;
-        while let Some(j) = a {
-            if let Some(e) = tree.processes[j].execs.last() {
-                exec = Some(e);
-                break;
-            }
-            a = tree.processes[j].parent_index;
-        }
-        let (argv, exe) = match exec {
-            Some(e) => (e.argv.clone(), e.filename.clone()),
-            None => (t.header().argv.clone(), p.command().to_vec()),
+    let arch = stats::arch(t)?;
+    let mut w = Failures::new(tree);
+    w.run(t, true, false)?;
+    Ok(w.report(t, arch, t0))
+}
+
+impl Failures<&Tree> {
+    /// The failed processes of the tree, with what was kept of them.
+    fn report(mut self, t: &Trace, arch: ptrec_abi::Arch, t0: u64) -> Report {
+        let tree = self.source;
+        let h = t.header();
+        let when = |mono: u64| When {
+            relative: mono.saturating_sub(t0) as f64 / 1e9,
+            wall: clock::rfc3339(clock::wall(h, mono)),
+            mono,
+            wall_ns: clock::wall(h, mono),
         };
-        let bytes: Vec<u8> = k.stderr.iter().copied().collect();
-        let mut lines: Vec<Vec<u8>> = bytes.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
-        if lines.last().is_some_and(|l| l.is_empty()) {
-            lines.pop();
+        let mut out = Vec::new();
+        for (i, p) in tree.processes.iter().enumerate() {
+            let Some(exit) = failed(p) else { continue };
+            let k = match self.kept.get_mut(i).map(std::mem::take) {
+                Some(Keep::Kept(k)) => *k,
+                _ => Kept::default(),
+            };
+            // A process that never exec'd runs its parent's program.
+            let mut a = Some(i);
+            let mut exec = None;
+            while let Some(j) = a {
+                if let Some(e) = tree.processes[j].execs.last() {
+                    exec = Some(e);
+                    break;
+                }
+                a = tree.processes[j].parent_index;
+            }
+            let (argv, exe) = match exec {
+                Some(e) => (e.argv.clone(), e.filename.clone()),
+                None => (t.header().argv.clone(), p.command().to_vec()),
+            };
+            let bytes: Vec<u8> = k.stderr.iter().copied().collect();
+            let mut lines: Vec<Vec<u8>> =
+                bytes.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+            if lines.last().is_some_and(|l| l.is_empty()) {
+                lines.pop();
+            }
+            if k.stderr_dropped && !lines.is_empty() {
+                // The first kept line is a tail of a longer one.
+                lines.remove(0);
+            }
+            let skip = lines.len().saturating_sub(STDERR_LINES);
+            out.push(Failure {
+                pid: p.pid,
+                generation: p.generation,
+                parent: p.parent,
+                argv,
+                executable: exe,
+                cwd: k.cwd.unwrap_or_else(|| h.cwd.clone()),
+                start: when(p.start),
+                end: when(p.end),
+                exit,
+                stderr: lines.split_off(skip),
+                stderr_incomplete: k.stderr_cut || k.stderr_dropped,
+                failed_files: k
+                    .failed
+                    .into_iter()
+                    .map(|((path, e), (count, nrs))| FailedFile {
+                        found_elsewhere: k.found.contains(base_name(&path)),
+                        path,
+                        errno: errno_name(e),
+                        count,
+                        syscalls: nrs
+                            .into_iter()
+                            .map(|n| arch.syscall_name(n).into())
+                            .collect(),
+                    })
+                    .collect(),
+                last_syscalls: k
+                    .last
+                    .into_iter()
+                    .map(|(tid, line)| {
+                        if p.threads.len() > 1 {
+                            format!("[{tid}] {line}")
+                        } else {
+                            line
+                        }
+                    })
+                    .collect(),
+                name: p.command().to_vec(),
+            });
         }
-        if k.stderr_dropped && !lines.is_empty() {
-            // The first kept line is a tail of a longer one.
-            lines.remove(0);
+        // Innermost first: a process ends before the parent that waited for
+        // it; at equal ends, the deeper one first.
+        let depth = |f: &Failure| {
+            let mut d = 0;
+            let mut i = tree.index_at(f.pid, f.start.mono);
+            while let Some(j) = i.and_then(|j| tree.processes[j].parent_index) {
+                d += 1;
+                i = Some(j);
+            }
+            d
+        };
+        out.sort_by_key(|f| (f.end.mono, std::cmp::Reverse(depth(f))));
+        Report {
+            failures: out,
+            processes: tree.processes.len(),
+            unfinished: tree.processes.iter().filter(|p| p.exit.is_none()).count(),
+            t0,
         }
-        let skip = lines.len().saturating_sub(STDERR_LINES);
-        out.push(Failure {
-            pid: p.pid,
-            generation: p.generation,
-            parent: p.parent,
-            argv,
-            executable: exe,
-            cwd: k.cwd.unwrap_or_else(|| h.cwd.clone()),
-            start: when(p.start),
-            end: when(p.end),
-            exit,
-            stderr: lines.split_off(skip),
-            stderr_incomplete: k.stderr_cut || k.stderr_dropped,
-            failed_files: k
-                .failed
-                .into_iter()
-                .map(|((path, e), (count, nrs))| FailedFile {
-                    found_elsewhere: k.found.contains(base_name(&path)),
-                    path,
-                    errno: errno_name(e),
-                    count,
-                    syscalls: nrs
-                        .into_iter()
-                        .map(|n| arch.syscall_name(n).into())
-                        .collect(),
-                })
-                .collect(),
-            last_syscalls: k.last.into_iter().map(|c| c.1).collect(),
-            name: p.command().to_vec(),
-        });
     }
-    // Innermost first: a process ends before the parent that waited for
-    // it; at equal ends, the deeper one first.
-    let depth = |f: &Failure| {
-        let mut d = 0;
-        let mut i = tree.index_at(f.pid, f.start.mono);
-        while let Some(j) = i.and_then(|j| tree.processes[j].parent_index) {
-            d += 1;
-            i = Some(j);
-        }
-        d
-    };
-    out.sort_by_key(|f| (f.end.mono, std::cmp::Reverse(depth(f))));
-    Ok(Report {
-        failures: out,
-        processes: tree.processes.len(),
-        unfinished: tree.processes.iter().filter(|p| p.exit.is_none()).count(),
-        t0,
-    })
 }
 
 impl Report {

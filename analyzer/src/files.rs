@@ -15,7 +15,6 @@ use ptrec_format::{Tid, Trace};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::decode::escaped;
 use crate::procs::{self, Access, Op, OpKind, PathKind, Procs, Watch};
 
 /// One path's counts.
@@ -49,29 +48,50 @@ impl Row {
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
     }
+
+    fn add_pid(&mut self, pid: Tid) {
+        // Mostly the latest process to use it, and the highest pid.
+        if self.pids.last() != Some(&pid) {
+            self.pids.insert(pid);
+        }
+    }
 }
 
 /// The per-path aggregation.
 #[derive(Debug, Default)]
 pub struct Files {
-    rows: FxHashMap<Vec<u8>, Row>,
+    /// In order of first use.
+    rows: Vec<Row>,
+    /// Path -> its row.
+    index: FxHashMap<Vec<u8>, usize>,
+    /// The row used last: the calls on one file mostly follow each other
+    /// (an open, then fstat, reads and close on its descriptor).
+    last: usize,
     /// Only ops of these processes or threads (empty: all).
     pub pids: Vec<Tid>,
 }
 
 impl Files {
-    fn row<'r>(rows: &'r mut FxHashMap<Vec<u8>, Row>, path: &[u8]) -> &'r mut Row {
-        // Looked up by slice: a path is copied once, when first seen.
-        if !rows.contains_key(path) {
-            rows.insert(
-                path.to_vec(),
-                Row {
+    /// The row of `path`, made when it is first seen (the only copy of a
+    /// path besides the index's).
+    fn row(&mut self, path: &[u8]) -> &mut Row {
+        if self.rows.get(self.last).is_some_and(|r| r.path == path) {
+            return &mut self.rows[self.last];
+        }
+        let i = match self.index.get(path) {
+            Some(&i) => i,
+            None => {
+                let i = self.rows.len();
+                self.index.insert(path.to_vec(), i);
+                self.rows.push(Row {
                     path: path.to_vec(),
                     ..Row::default()
-                },
-            );
-        }
-        rows.get_mut(path).expect("inserted above")
+                });
+                i
+            }
+        };
+        self.last = i;
+        &mut self.rows[i]
     }
 
     /// Counts one op (with the state before it).
@@ -87,8 +107,8 @@ impl Files {
                 let Some(p) = procs.fd_path_ref(op.tid, fd) else {
                     continue;
                 };
-                let r = Self::row(&mut self.rows, p);
-                r.pids.insert(pid);
+                let r = self.row(p);
+                r.add_pid(pid);
                 match failed {
                     Some(e) => *r.errors.entry(e).or_default() += 1,
                     None if read => r.bytes_read += bytes,
@@ -103,8 +123,8 @@ impl Files {
             _ => return,
         };
         let Some(path) = path else { return };
-        let r = Self::row(&mut self.rows, path);
-        r.pids.insert(pid);
+        let r = self.row(path);
+        r.add_pid(pid);
         if op.ret.is_none() {
             // The call did not return (the process died in it, the
             // recording ended): it touched the path, with no result.
@@ -138,8 +158,9 @@ impl Files {
     /// The rows, sorted by `key` (a count: largest first; the path: in
     /// byte order), ties by path.
     pub fn rows(&self, key: SortKey) -> Vec<&Row> {
-        let mut v: Vec<&Row> = self.rows.values().collect();
-        v.sort_by(|a, b| {
+        let mut v: Vec<&Row> = self.rows.iter().collect();
+        // Paths are unique: no two rows compare equal.
+        v.sort_unstable_by(|a, b| {
             let k = |r: &Row| -> u64 {
                 match key {
                     SortKey::Path => 0,
@@ -279,9 +300,30 @@ fn json_row(r: &Row) -> JsonRow {
     }
 }
 
+/// The widest column's padding.
+const SPACES: &str = "                ";
+
+/// `v` right-aligned in `width` columns (as `{v:>width$}`, `width` at
+/// most 16), without fmt's padding machinery: the table has ten numbers a
+/// row.
+fn push_num(s: &mut String, v: u64, width: usize) {
+    let mut b = itoa::Buffer::new();
+    let n = b.format(v);
+    s.push_str(&SPACES[..width.saturating_sub(n.len())]);
+    s.push_str(n);
+}
+
+/// Pads what was pushed since `start` (ASCII) to `width` columns (at most
+/// 16), then a space (as `{:<width$} `).
+fn pad_from(s: &mut String, start: usize, width: usize) {
+    s.push_str(&SPACES[..width.saturating_sub(s.len() - start)]);
+    s.push(' ');
+}
+
 /// The table.
 pub fn text(rows: &[&Row]) -> String {
-    let mut s = String::new();
+    // A row is about 100 columns and its path.
+    let mut s = String::with_capacity(rows.iter().map(|r| 100 + r.path.len()).sum::<usize>() + 128);
     let _ = writeln!(
         s,
         "{:>6} {:>6} {:>7} {:>6} {:>5} {:>6} {:>6} {:>6} {:>10} {:>10}  {:<16} {:<12} path",
@@ -299,34 +341,45 @@ pub fn text(rows: &[&Row]) -> String {
         "pids"
     );
     for r in rows {
-        let errors: Vec<String> = r
-            .errors
-            .iter()
-            .map(|(e, n)| format!("{}:{n}", errno_name(*e)))
-            .collect();
-        let errors = if errors.is_empty() {
-            "-".to_string()
-        } else {
-            errors.join(",")
-        };
-        let pids: Vec<String> = r.pids.iter().map(|p| p.to_string()).collect();
-        let _ = writeln!(
-            s,
-            "{:>6} {:>6} {:>7} {:>6} {:>5} {:>6} {:>6} {:>6} {:>10} {:>10}  {:<16} {:<12} {}",
-            r.opens[0],
-            r.opens[1],
-            r.opens[2],
-            r.stats,
-            r.execs,
-            r.creates,
-            r.unlinks,
-            r.renames,
-            r.bytes_read,
-            r.bytes_written,
-            errors,
-            pids.join(","),
-            escaped(&r.path)
-        );
+        for (v, w) in [
+            (r.opens[0], 6),
+            (r.opens[1], 6),
+            (r.opens[2], 7),
+            (r.stats, 6),
+            (r.execs, 5),
+            (r.creates, 6),
+            (r.unlinks, 6),
+            (r.renames, 6),
+            (r.bytes_read, 10),
+            (r.bytes_written, 10),
+        ] {
+            push_num(&mut s, v, w);
+            s.push(' ');
+        }
+        s.push(' ');
+        let start = s.len();
+        if r.errors.is_empty() {
+            s.push('-');
+        }
+        for (k, (e, n)) in r.errors.iter().enumerate() {
+            if k > 0 {
+                s.push(',');
+            }
+            s.push_str(&errno_name(*e));
+            s.push(':');
+            push_num(&mut s, *n, 0);
+        }
+        pad_from(&mut s, start, 16);
+        let start = s.len();
+        for (k, p) in r.pids.iter().enumerate() {
+            if k > 0 {
+                s.push(',');
+            }
+            s.push_str(itoa::Buffer::new().format(*p));
+        }
+        pad_from(&mut s, start, 12);
+        crate::decode::escape_into(&mut s, &r.path);
+        s.push('\n');
     }
     s
 }
@@ -387,6 +440,60 @@ mod tests {
         assert!(!matches(b"*a*b", b"xaxxbc"));
         assert!(matches(b"missing*", b"/usr/include/missing.h"));
         assert!(!matches(b"issing*", b"/usr/include/missing.h"));
+    }
+
+    #[test]
+    fn table_rows_pad_as_fmt_does_and_overflow_their_columns() {
+        let r = Row {
+            path: b"/tmp/a\nb".to_vec(),
+            opens: [1, 22, 333],
+            stats: 1_234_567,
+            execs: 123_456,
+            creates: 0,
+            unlinks: 7,
+            renames: 1,
+            other: 5,
+            errors: [(2, 3), (13, 1), (1, 12)].into_iter().collect(),
+            bytes_read: 123_456_789_012,
+            bytes_written: 42,
+            pids: [7, 100, 123_456, 4_194_304].into_iter().collect(),
+        };
+        let one = Row {
+            path: b"/x".to_vec(),
+            pids: [1].into_iter().collect(),
+            ..Row::default()
+        };
+        let t = text(&[&r, &one]);
+        let lines: Vec<&str> = t.lines().collect();
+        let want = |r: &Row, errors: &str, pids: &str, path: &str| {
+            format!(
+                "{:>6} {:>6} {:>7} {:>6} {:>5} {:>6} {:>6} {:>6} {:>10} {:>10}  {:<16} {:<12} {}",
+                r.opens[0],
+                r.opens[1],
+                r.opens[2],
+                r.stats,
+                r.execs,
+                r.creates,
+                r.unlinks,
+                r.renames,
+                r.bytes_read,
+                r.bytes_written,
+                errors,
+                pids,
+                path
+            )
+        };
+        assert_eq!(
+            lines[1],
+            want(
+                &r,
+                "EPERM:12,ENOENT:3,EACCES:1",
+                "7,100,123456,4194304",
+                "/tmp/a\\nb"
+            )
+        );
+        assert_eq!(lines[2], want(&one, "-", "1", "/x"));
+        assert_eq!(lines.len(), 3);
     }
 
     #[test]

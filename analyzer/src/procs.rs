@@ -1664,6 +1664,9 @@ pub trait Watch: Send {
     /// trace ends inside), in order, before the chunk's sealed extra.
     /// `end`: how it ended; `None` when the trace ended inside it.
     fn resumed(&mut self, _entry: &Entry<'_>, _exit: Option<&Exit<'_>>, _end: Option<calls::End>) {}
+    /// A readable chunk's layer facts and its sealed extra, before its ops
+    /// (the view may take from the extra what its ops need first).
+    fn before(&mut self, _meta: &ChunkMeta, _extra: &mut <Self::Chunk as ChunkWatch>::Sealed) {}
     /// The chunk's sealed extra, after its ops were given.
     fn sealed(&mut self, _extra: <Self::Chunk as ChunkWatch>::Sealed) {}
     /// One op with the state before it.
@@ -1789,11 +1792,12 @@ impl<W: Watch> calls::Merge for Runner<'_, W> {
 
     fn finish(
         &mut self,
-        _meta: &ChunkMeta,
-        p: Self::Sealed,
+        meta: &ChunkMeta,
+        mut p: Self::Sealed,
         entries: &[Option<OwnedEntry>],
     ) -> anyhow::Result<()> {
         self.watch.chunk(&self.procs, entries);
+        self.watch.before(meta, &mut p.extra);
         let mut entry_of = vec![None; p.slots.len()];
         for (k, &slot) in p.resumed.iter().enumerate() {
             entry_of[slot] = entries.get(k).and_then(|e| e.as_ref());

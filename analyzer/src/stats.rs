@@ -173,11 +173,74 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The event of a process-structure record (or a note).
+    pub fn of(r: &Record<'_>) -> Option<Event> {
+        let time = r.time();
+        let tid = r.tid();
+        Some(match *r {
+            Record::NewChild {
+                child, kind, flags, ..
+            } => Event::NewChild {
+                tid,
+                time,
+                child,
+                kind,
+                flags,
+            },
+            Record::Exec {
+                former_tid,
+                filename,
+                ref argv,
+                ref argv_redacted,
+                ..
+            } => Event::Exec {
+                tid,
+                time,
+                former_tid,
+                filename: filename.to_vec(),
+                argv: argv.iter().map(|a| a.to_vec()).collect(),
+                argv_redacted: argv_redacted.clone(),
+            },
+            Record::Death { how, .. } => Event::Death { tid, time, how },
+            Record::Attach { tgid, comm, .. } => Event::Attach {
+                tid,
+                time,
+                tgid,
+                comm: comm.to_vec(),
+            },
+            Record::Detach { .. } => Event::Detach { tid, time },
+            Record::Note {
+                kind, value, text, ..
+            } => Event::Note {
+                kind,
+                value,
+                text: text.to_vec(),
+            },
+            _ => return None,
+        })
+    }
+}
+
 /// First and last time a thread was seen.
 #[derive(Clone, Copy, Debug)]
 pub struct Span {
     pub first: u64,
     pub last: u64,
+}
+
+/// Adds a later chunk's (tid, first, last) times to `spans`: a thread's
+/// first time stays, its last moves on.
+pub fn extend_spans(
+    spans: &mut FxHashMap<Tid, Span>,
+    chunk: impl IntoIterator<Item = (Tid, u64, u64)>,
+) {
+    for (tid, first, last) in chunk {
+        spans
+            .entry(tid)
+            .and_modify(|a| a.last = last)
+            .or_insert(Span { first, last });
+    }
 }
 
 /// A chunk that could not be read, and why.
@@ -333,51 +396,10 @@ impl Scan {
     }
 
     fn event(&mut self, r: &Record<'_>) {
-        let time = r.time();
-        let tid = r.tid();
-        self.seen(time, r.kind());
-        let e = match *r {
-            Record::NewChild {
-                child, kind, flags, ..
-            } => Event::NewChild {
-                tid,
-                time,
-                child,
-                kind,
-                flags,
-            },
-            Record::Exec {
-                former_tid,
-                filename,
-                ref argv,
-                ref argv_redacted,
-                ..
-            } => Event::Exec {
-                tid,
-                time,
-                former_tid,
-                filename: filename.to_vec(),
-                argv: argv.iter().map(|a| a.to_vec()).collect(),
-                argv_redacted: argv_redacted.clone(),
-            },
-            Record::Death { how, .. } => Event::Death { tid, time, how },
-            Record::Attach { tgid, comm, .. } => Event::Attach {
-                tid,
-                time,
-                tgid,
-                comm: comm.to_vec(),
-            },
-            Record::Detach { .. } => Event::Detach { tid, time },
-            Record::Note {
-                kind, value, text, ..
-            } => Event::Note {
-                kind,
-                value,
-                text: text.to_vec(),
-            },
-            _ => return,
-        };
-        self.events.push(e);
+        self.seen(r.time(), r.kind());
+        if let Some(e) = Event::of(r) {
+            self.events.push(e);
+        }
     }
 
     /// Appends `b`, which covers the chunks right after `self`'s.
@@ -403,12 +425,10 @@ impl Scan {
         }
         self.lives.extend(b.lives.drain());
         self.events.append(&mut b.events);
-        for (tid, sp) in b.spans.drain() {
-            self.spans
-                .entry(tid)
-                .and_modify(|a| a.last = sp.last)
-                .or_insert(sp);
-        }
+        extend_spans(
+            &mut self.spans,
+            b.spans.drain().map(|(tid, sp)| (tid, sp.first, sp.last)),
+        );
         for (a, x) in self.by_kind.iter_mut().zip(b.by_kind.iter()) {
             *a += x;
         }

@@ -214,23 +214,17 @@ impl Tree {
         self.index.get(&pid).map(|&i| &self.processes[i])
     }
 
-    fn set_thread(&mut self, tid: Tid, time: u64, proc: usize) {
+    /// `tid` belongs to `proc` from `time`; whether that added an entry.
+    fn set_thread(&mut self, tid: Tid, time: u64, proc: usize) -> bool {
         let v = self.threads.entry(tid).or_default();
-        if v.last().map(|x| x.1) != Some(proc) {
-            v.push((time, proc));
+        if v.last().map(|x| x.1) == Some(proc) {
+            return false;
         }
+        v.push((time, proc));
+        true
     }
 
-    /// The process of `tid`, creating a root process for a thread that
-    /// appears without a recorded creation (the started command, or an
-    /// attached thread without an Attach record).
-    fn ensure(&mut self, tid: Tid, time: u64) -> usize {
-        if let Some(i) = self.proc_of(tid) {
-            return i;
-        }
-        self.add_process(tid, None, time)
-    }
-
+    /// A new process, its leader's thread entry still to set.
     fn add_process(&mut self, pid: Tid, parent: Option<usize>, time: u64) -> usize {
         let generation = match self.index.get(&pid) {
             Some(&old) => {
@@ -250,141 +244,207 @@ impl Tree {
         self.processes
             .push(Process::new(pid, generation, parent, time));
         self.index.insert(pid, i);
-        self.set_thread(pid, time, i);
         i
     }
 
     /// Builds the tree from the events in file order; `spans` give every
     /// thread's first and last record; `command` names the root process.
     pub fn build(events: &[Event], spans: &FxHashMap<Tid, Span>, command: &[u8]) -> Tree {
-        let mut t = Tree::default();
+        let mut b = Builder::default();
+        for e in events {
+            b.event(e);
+        }
+        b.finish(spans, command)
+    }
+}
+
+/// The tree built event by event, as a pass reads them ([`Tree::build`]):
+/// the processes and threads the events made so far are those of the
+/// finished tree, at the same indices ([`Builder::finish`] only adds the
+/// threads no event named, after them).
+#[derive(Default)]
+pub struct Builder {
+    t: Tree,
+    /// Threads a NewChild or an Attach of a non-leader created.
+    created: rustc_hash::FxHashSet<Tid>,
+    /// The thread group of the first Attach: the started command's.
+    started: Option<Tid>,
+    /// Thread entries added (tid, from when) since [`Builder::take_added`].
+    added: Vec<(Tid, u64)>,
+}
+
+impl Builder {
+    /// The tree so far.
+    pub fn tree(&self) -> &Tree {
+        &self.t
+    }
+
+    /// The (tid, time) of the thread entries the events added since the
+    /// last call: a caller that looked processes up on the tree so far
+    /// learns whether a later event changed what a lookup at some time
+    /// gives.
+    pub fn take_added(&mut self) -> Vec<(Tid, u64)> {
+        std::mem::take(&mut self.added)
+    }
+
+    fn set_thread(&mut self, tid: Tid, time: u64, proc: usize) {
+        if self.t.set_thread(tid, time, proc) {
+            self.added.push((tid, time));
+        }
+    }
+
+    /// The process of `tid`, creating a root process for a thread that
+    /// appears without a recorded creation (the started command, or an
+    /// attached thread without an Attach record).
+    fn ensure(&mut self, tid: Tid, time: u64) -> usize {
+        if let Some(i) = self.t.proc_of(tid) {
+            return i;
+        }
+        self.add_process(tid, None, time)
+    }
+
+    fn add_process(&mut self, pid: Tid, parent: Option<usize>, time: u64) -> usize {
+        let i = self.t.add_process(pid, parent, time);
+        self.set_thread(pid, time, i);
+        i
+    }
+
+    /// The next event in file order.
+    pub fn event(&mut self, e: &Event) {
+        match e {
+            Event::Attach {
+                tid,
+                time,
+                tgid,
+                comm,
+                ..
+            } => {
+                if tid != tgid {
+                    self.created.insert(*tid);
+                }
+                self.started.get_or_insert(*tgid);
+                let pi = match self.t.index.get(tgid) {
+                    Some(&i) if !self.t.processes[i].dead => i,
+                    _ => self.add_process(*tgid, None, *time),
+                };
+                self.set_thread(*tid, *time, pi);
+                let p = &mut self.t.processes[pi];
+                if !p.threads.contains(tid) {
+                    p.threads.push(*tid);
+                    p.alive.push(*tid);
+                }
+                if p.name.is_empty() {
+                    p.name = comm.clone();
+                }
+            }
+            Event::NewChild {
+                tid,
+                time,
+                child,
+                kind,
+                flags,
+            } => {
+                self.created.insert(*child);
+                let parent = self.ensure(*tid, *time);
+                let thread = *kind == ChildKind::Clone && flags & CLONE_THREAD != 0;
+                if let Some(other) = self.t.proc_of(*child) {
+                    let o = &self.t.processes[other];
+                    if o.alive.contains(child) && !(thread && other == parent) {
+                        self.t.problems.push(format!(
+                            "tid {child} created at {time} by {tid} while alive in process {}",
+                            o.id()
+                        ));
+                        let o = &mut self.t.processes[other];
+                        o.alive.retain(|x| x != child);
+                    }
+                }
+                if thread {
+                    self.set_thread(*child, *time, parent);
+                    let p = &mut self.t.processes[parent];
+                    if !p.threads.contains(child) {
+                        p.threads.push(*child);
+                    }
+                    p.alive.push(*child);
+                } else {
+                    let name = self.t.processes[parent].command().to_vec();
+                    let i = self.add_process(*child, Some(parent), *time);
+                    self.t.processes[i].name = name;
+                }
+            }
+            Event::Exec {
+                tid,
+                time,
+                former_tid,
+                filename,
+                argv,
+                argv_redacted,
+            } => {
+                let pi = match self.t.proc_of(*former_tid) {
+                    Some(i) => i,
+                    None => self.ensure(*tid, *time),
+                };
+                self.set_thread(*tid, *time, pi);
+                let p = &mut self.t.processes[pi];
+                p.execs.push(ExecInfo {
+                    tid: *former_tid,
+                    filename: filename.clone(),
+                    argv: argv.clone(),
+                    argv_redacted: argv_redacted.clone(),
+                    time: *time,
+                });
+                // Every other thread is gone; the exec'ing thread is the leader.
+                p.alive.clear();
+                p.alive.push(*tid);
+                if !p.threads.contains(tid) {
+                    p.threads.push(*tid);
+                }
+                // A leader "death" reported around a non-leader exec is not the group's exit.
+                p.exit = None;
+                p.dead = false;
+                p.end = p.end.max(*time);
+            }
+            Event::Death { tid, time, how } => {
+                let pi = self.ensure(*tid, *time);
+                let p = &mut self.t.processes[pi];
+                p.alive.retain(|x| x != tid);
+                let ex = Exit::from(*how);
+                p.last_death = Some(ex);
+                if *tid == p.pid {
+                    p.exit = Some(ex);
+                }
+                if p.alive.is_empty() {
+                    p.dead = true;
+                }
+                p.end = p.end.max(*time);
+            }
+            Event::Detach { tid, time } => {
+                if let Some(pi) = self.t.proc_of(*tid) {
+                    let p = &mut self.t.processes[pi];
+                    p.alive.retain(|x| x != tid);
+                    p.detached = true;
+                    p.end = p.end.max(*time);
+                }
+            }
+            Event::Note { .. } => {}
+        }
+    }
+
+    /// The tree: `spans` give every thread's first and last record;
+    /// `command` names the root process.
+    pub fn finish(self, spans: &FxHashMap<Tid, Span>, command: &[u8]) -> Tree {
+        let Builder {
+            mut t,
+            created,
+            started,
+            ..
+        } = self;
         // The first thread seen that nothing created is the started command.
         let mut first: Vec<(u64, Tid)> = spans.iter().map(|(t, s)| (s.first, *t)).collect();
         first.sort();
-        let created: rustc_hash::FxHashSet<Tid> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::NewChild { child, .. } => Some(*child),
-                Event::Attach { tid, tgid, .. } if tid != tgid => Some(*tid),
-                _ => None,
-            })
-            .collect();
-        for e in events {
-            match e {
-                Event::Attach {
-                    tid,
-                    time,
-                    tgid,
-                    comm,
-                    ..
-                } => {
-                    let pi = match t.index.get(tgid) {
-                        Some(&i) if !t.processes[i].dead => i,
-                        _ => t.add_process(*tgid, None, *time),
-                    };
-                    t.set_thread(*tid, *time, pi);
-                    let p = &mut t.processes[pi];
-                    if !p.threads.contains(tid) {
-                        p.threads.push(*tid);
-                        p.alive.push(*tid);
-                    }
-                    if p.name.is_empty() {
-                        p.name = comm.clone();
-                    }
-                }
-                Event::NewChild {
-                    tid,
-                    time,
-                    child,
-                    kind,
-                    flags,
-                } => {
-                    let parent = t.ensure(*tid, *time);
-                    let thread = *kind == ChildKind::Clone && flags & CLONE_THREAD != 0;
-                    if let Some(other) = t.proc_of(*child) {
-                        let o = &t.processes[other];
-                        if o.alive.contains(child) && !(thread && other == parent) {
-                            t.problems.push(format!(
-                                "tid {child} created at {time} by {tid} while alive in process {}",
-                                o.id()
-                            ));
-                            let o = &mut t.processes[other];
-                            o.alive.retain(|x| x != child);
-                        }
-                    }
-                    if thread {
-                        t.set_thread(*child, *time, parent);
-                        let p = &mut t.processes[parent];
-                        if !p.threads.contains(child) {
-                            p.threads.push(*child);
-                        }
-                        p.alive.push(*child);
-                    } else {
-                        let name = t.processes[parent].command().to_vec();
-                        let i = t.add_process(*child, Some(parent), *time);
-                        t.processes[i].name = name;
-                    }
-                }
-                Event::Exec {
-                    tid,
-                    time,
-                    former_tid,
-                    filename,
-                    argv,
-                    argv_redacted,
-                } => {
-                    let pi = match t.proc_of(*former_tid) {
-                        Some(i) => i,
-                        None => t.ensure(*tid, *time),
-                    };
-                    t.set_thread(*tid, *time, pi);
-                    let p = &mut t.processes[pi];
-                    p.execs.push(ExecInfo {
-                        tid: *former_tid,
-                        filename: filename.clone(),
-                        argv: argv.clone(),
-                        argv_redacted: argv_redacted.clone(),
-                        time: *time,
-                    });
-                    // Every other thread is gone; the exec'ing thread is the leader.
-                    p.alive.clear();
-                    p.alive.push(*tid);
-                    if !p.threads.contains(tid) {
-                        p.threads.push(*tid);
-                    }
-                    // A leader "death" reported around a non-leader exec is not the group's exit.
-                    p.exit = None;
-                    p.dead = false;
-                    p.end = p.end.max(*time);
-                }
-                Event::Death { tid, time, how } => {
-                    let pi = t.ensure(*tid, *time);
-                    let p = &mut t.processes[pi];
-                    p.alive.retain(|x| x != tid);
-                    let ex = Exit::from(*how);
-                    p.last_death = Some(ex);
-                    if *tid == p.pid {
-                        p.exit = Some(ex);
-                    }
-                    if p.alive.is_empty() {
-                        p.dead = true;
-                    }
-                    p.end = p.end.max(*time);
-                }
-                Event::Detach { tid, time } => {
-                    if let Some(pi) = t.proc_of(*tid) {
-                        let p = &mut t.processes[pi];
-                        p.alive.retain(|x| x != tid);
-                        p.detached = true;
-                        p.end = p.end.max(*time);
-                    }
-                }
-                Event::Note { .. } => {}
-            }
-        }
         for (time, tid) in first {
             if !created.contains(&tid) && !t.threads.contains_key(&tid) {
-                t.add_process(tid, None, time);
+                let i = t.add_process(tid, None, time);
+                t.set_thread(tid, time, i);
             }
         }
         // A thread's span covers all its lifetimes: it dates a process only
@@ -404,10 +464,6 @@ impl Tree {
         // rec attaches to the command it starts before that child execs it,
         // so its attach-time comm is rec's own: name it after the command.
         // The started command's is the trace's first attach record.
-        let started = events.iter().find_map(|e| match e {
-            Event::Attach { tgid, .. } => Some(*tgid),
-            _ => None,
-        });
         if let Some(root) = t.processes.iter_mut().find(|p| p.parent.is_none()) {
             let launched = !command.is_empty() && started == Some(root.pid);
             if root.name.is_empty() || launched {

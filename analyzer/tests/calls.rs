@@ -28,7 +28,76 @@ fn every_view_is_the_same_with_one_record_per_chunk() {
         vec!["summary", "--json"],
         vec!["summary", "-w", "--per-process"],
         vec!["tree", "--json"],
+        vec!["failures"],
+        vec!["failures", "--json"],
+        vec!["files", "--json"],
     ] {
+        assert_eq!(run(&args, &one), run(&args, &tiny), "{args:?}");
+    }
+}
+
+/// Process 200 fails an open before the fork that creates it is recorded,
+/// then exits 1.
+fn open_before_fork(path: &std::path::Path, chunk_bytes: usize) {
+    let mut g = Gen::new(path, &["sh"], chunk_bytes);
+    let t = g.tick();
+    g.put(Record::Attach {
+        tid: 100,
+        time: t,
+        tgid: 100,
+        ppid: 1,
+        state: b'R',
+        group_stopped: false,
+        comm: b"sh",
+        exe: b"",
+        cwd: b"",
+    });
+    g.call(100, 39, [0; 6], 100, 1);
+    g.enter(
+        200,
+        257,
+        [(-100i64) as u64, 0x4000, 0, 0, 0, 0],
+        &[(1, S, 0x4000, b"/missing")],
+    );
+    g.exit(200, 257, -2, 1, &[]);
+    let t = g.tick();
+    g.put(Record::NewChild {
+        tid: 100,
+        time: t,
+        child: 200,
+        kind: ptrec_format::ChildKind::Fork,
+        flags: 0x1200011,
+        inferred: false,
+    });
+    g.call(200, 39, [0; 6], 200, 1);
+    for (tid, code) in [(200, 1), (100, 0)] {
+        let t = g.tick();
+        g.put(Record::Death {
+            tid,
+            time: t,
+            how: Termination::Exited(code),
+        });
+    }
+    g.finish();
+}
+
+#[test]
+fn failures_finds_the_process_of_calls_recorded_before_its_creation_in_every_chunking() {
+    // In one chunk the fork is read before the chunk's calls; with one
+    // record per chunk the open is looked up before any process has its
+    // thread, and the view walks again over the finished tree.
+    let dir = tempfile::tempdir().unwrap();
+    let (one, tiny) = (tmp(&dir, "one.bin"), tmp(&dir, "tiny.bin"));
+    open_before_fork(&one, 1 << 20);
+    open_before_fork(&tiny, 1);
+    let text = run(&["failures"], &one);
+    assert!(text.contains("1 of 2 processes failed"), "{text}");
+    assert!(
+        text.contains("ENOENT      1x  /missing  (openat)"),
+        "{text}"
+    );
+    assert!(text.contains("= 200"), "{text}");
+    for args in [vec!["failures"], vec!["failures", "--json"]] {
         assert_eq!(run(&args, &one), run(&args, &tiny), "{args:?}");
     }
 }
