@@ -62,8 +62,119 @@ pub enum Lookup<'a, V> {
     Absent,
 }
 
-/// One descriptor table.
+/// Values by id (0, 1, ...), the ids of freed values given again before
+/// the vector grows: a table of per-process state that grows with what is
+/// alive at once, not with all a trace made. A freed value stays where it
+/// was until its slot is given again, so its allocations serve the next.
 #[derive(Clone, Debug)]
+pub struct Slots<T> {
+    items: Vec<T>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for Slots<T> {
+    fn default() -> Slots<T> {
+        Slots {
+            items: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> Slots<T> {
+    /// A free slot given `v`.
+    pub fn insert(&mut self, v: T) -> u32 {
+        match self.free.pop() {
+            Some(id) => {
+                self.items[id as usize] = v;
+                id
+            }
+            None => {
+                self.items.push(v);
+                (self.items.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Slot `id` is free (its value stays until the slot is given again).
+    pub fn free(&mut self, id: u32) {
+        self.free.push(id);
+    }
+
+    /// The free slots' ids.
+    pub fn free_ids(&self) -> &[u32] {
+        &self.free
+    }
+
+    /// How many slots are in use.
+    pub fn live(&self) -> usize {
+        self.items.len() - self.free.len()
+    }
+
+    /// How many slots there are, free ones included: every id is below.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether no slot was ever given.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Every slot's value, free ones' included, by id.
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.items.iter()
+    }
+}
+
+impl<T: Default> Slots<T> {
+    /// A free slot, its value as its last user left it (a new slot's the
+    /// default).
+    pub fn alloc(&mut self) -> u32 {
+        match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.items.push(T::default());
+                (self.items.len() - 1) as u32
+            }
+        }
+    }
+}
+
+impl<T: Default + Clone> Slots<T> {
+    /// A free slot made a copy of slot `src` (`clone_from`: the free
+    /// slot's allocations reused).
+    pub fn copy(&mut self, src: u32) -> u32 {
+        let dst = self.alloc();
+        // `dst` was free and `src` is in use: two slots.
+        let (s, d) = (src as usize, dst as usize);
+        let (src, dst) = if s < d {
+            let (a, b) = self.items.split_at_mut(d);
+            (&a[s], &mut b[0])
+        } else {
+            let (a, b) = self.items.split_at_mut(s);
+            (&b[0], &mut a[d])
+        };
+        dst.clone_from(src);
+        d as u32
+    }
+}
+
+impl<T> std::ops::Index<u32> for Slots<T> {
+    type Output = T;
+    fn index(&self, id: u32) -> &T {
+        &self.items[id as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<u32> for Slots<T> {
+    fn index_mut(&mut self, id: u32) -> &mut T {
+        &mut self.items[id as usize]
+    }
+}
+
+/// One descriptor table.
+#[derive(Debug)]
 pub struct Table<V> {
     /// `None`: closed (in a table with an origin; hides the inherited fd
     /// of the same number).
@@ -226,9 +337,22 @@ impl<V: Clone> Table<V> {
             add_range(&mut self.closed, a, b);
         }
     }
+}
 
-    /// `self` made a copy of `src` (its allocations reused).
-    fn copy_from(&mut self, src: &Table<V>) {
+impl<V: Clone> Clone for Table<V> {
+    fn clone(&self) -> Table<V> {
+        Table {
+            fds: self.fds.clone(),
+            origin: self.origin,
+            closed: self.closed.clone(),
+            cloexec: self.cloexec.clone(),
+            refs: self.refs,
+        }
+    }
+
+    /// A copy of `src`'s descriptors in `self`'s allocations; `refs`
+    /// stays `self`'s (the copy is held by whoever takes it).
+    fn clone_from(&mut self, src: &Table<V>) {
         self.fds.clone_from(&src.fds);
         self.origin = src.origin;
         self.closed.clone_from(&src.closed);
@@ -247,9 +371,7 @@ pub struct Thread<T> {
 #[derive(Clone, Debug)]
 pub struct Tables<V, T = ()> {
     threads: FxHashMap<Tid, Thread<T>>,
-    tables: Vec<Table<V>>,
-    /// Freed tables, reused before the vector grows.
-    free: Vec<TableId>,
+    tables: Slots<Table<V>>,
     /// The last origin given.
     origins: u32,
 }
@@ -258,8 +380,7 @@ impl<V, T> Default for Tables<V, T> {
     fn default() -> Tables<V, T> {
         Tables {
             threads: FxHashMap::default(),
-            tables: Vec::new(),
-            free: Vec::new(),
+            tables: Slots::default(),
             origins: 0,
         }
     }
@@ -277,17 +398,15 @@ impl<V: Clone, T> Tables<V, T> {
 
     /// `tid`'s table.
     pub fn of(&self, tid: Tid) -> Option<&Table<V>> {
-        self.threads
-            .get(&tid)
-            .map(|t| &self.tables[t.table as usize])
+        self.threads.get(&tid).map(|t| &self.tables[t.table])
     }
 
     pub fn table(&self, id: TableId) -> &Table<V> {
-        &self.tables[id as usize]
+        &self.tables[id]
     }
 
     pub fn table_mut(&mut self, id: TableId) -> &mut Table<V> {
-        &mut self.tables[id as usize]
+        &mut self.tables[id]
     }
 
     /// The value of every descriptor of the tables in use.
@@ -300,7 +419,7 @@ impl<V: Clone, T> Tables<V, T> {
 
     /// How many tables are in use.
     pub fn live(&self) -> usize {
-        self.tables.len() - self.free.len()
+        self.tables.live()
     }
 
     /// A thread the trace does not show being made (the started command,
@@ -309,7 +428,7 @@ impl<V: Clone, T> Tables<V, T> {
     /// `inherits`. A thread `tid` already had is dropped first.
     pub fn root(&mut self, tid: Tid, data: T, inherits: bool) -> &Thread<T> {
         let table = self.alloc();
-        let t = &mut self.tables[table as usize];
+        let t = &mut self.tables[table];
         t.refs = 1;
         if inherits {
             self.origins += 1;
@@ -327,7 +446,7 @@ impl<V: Clone, T> Tables<V, T> {
         };
         let pt = p.table;
         let table = if share { pt } else { self.copy(pt) };
-        self.tables[table as usize].refs += 1;
+        self.tables[table].refs += 1;
         self.put(child, Thread { table, data });
         true
     }
@@ -343,24 +462,24 @@ impl<V: Clone, T> Tables<V, T> {
             return false;
         };
         let old = f.table;
-        self.tables[old as usize].refs -= 1;
+        self.tables[old].refs -= 1;
         if tid != former {
             // The leader is gone: the exec'ing thread took its tid.
             if let Some(l) = self.threads.remove(&tid) {
                 if l.table == old {
-                    self.tables[old as usize].refs -= 1;
+                    self.tables[old].refs -= 1;
                 } else {
                     self.release(l.table);
                 }
             }
         }
         // Nobody else holds it: changed in place, not copied.
-        let table = if self.tables[old as usize].refs == 0 {
+        let table = if self.tables[old].refs == 0 {
             old
         } else {
             self.copy(old)
         };
-        let t = &mut self.tables[table as usize];
+        let t = &mut self.tables[table];
         t.drop_cloexec();
         t.refs += 1;
         self.threads.insert(
@@ -378,12 +497,12 @@ impl<V: Clone, T> Tables<V, T> {
     /// known.
     pub fn unshare(&mut self, tid: Tid) -> Option<TableId> {
         let cur = self.threads.get(&tid)?.table;
-        if self.tables[cur as usize].refs == 1 {
+        if self.tables[cur].refs == 1 {
             return Some(cur);
         }
         let table = self.copy(cur);
-        self.tables[cur as usize].refs -= 1;
-        self.tables[table as usize].refs = 1;
+        self.tables[cur].refs -= 1;
+        self.tables[table].refs = 1;
         if let Some(t) = self.threads.get_mut(&tid) {
             t.table = table;
         }
@@ -404,7 +523,7 @@ impl<V: Clone, T> Tables<V, T> {
         match self.threads.entry(tid) {
             Entry::Occupied(mut e) => {
                 let old = std::mem::replace(e.get_mut(), t).table;
-                release(&mut self.tables, &mut self.free, old);
+                release(&mut self.tables, old);
                 e.into_mut()
             }
             Entry::Vacant(e) => e.insert(t),
@@ -413,47 +532,30 @@ impl<V: Clone, T> Tables<V, T> {
 
     /// A free table (refs 0, empty, no origin).
     fn alloc(&mut self) -> TableId {
-        match self.free.pop() {
-            Some(id) => id,
-            None => {
-                self.tables.push(Table::default());
-                (self.tables.len() - 1) as TableId
-            }
-        }
+        self.tables.alloc()
     }
 
     /// A copy of table `src` (refs 0: the caller takes it).
     fn copy(&mut self, src: TableId) -> TableId {
-        let dst = self.alloc();
-        // `dst` was free and `src` is held: two tables.
-        let (s, d) = (src as usize, dst as usize);
-        let (src, dst) = if s < d {
-            let (a, b) = self.tables.split_at_mut(d);
-            (&a[s], &mut b[0])
-        } else {
-            let (a, b) = self.tables.split_at_mut(s);
-            (&b[0], &mut a[d])
-        };
-        dst.copy_from(src);
-        d as TableId
+        self.tables.copy(src)
     }
 
     fn release(&mut self, id: TableId) {
-        release(&mut self.tables, &mut self.free, id);
+        release(&mut self.tables, id);
     }
 }
 
 /// One thread less holds table `id`: freed at the last (emptied, its
 /// allocations kept for the next table).
-fn release<V>(tables: &mut [Table<V>], free: &mut Vec<TableId>, id: TableId) {
-    let t = &mut tables[id as usize];
+fn release<V>(tables: &mut Slots<Table<V>>, id: TableId) {
+    let t = &mut tables[id];
     t.refs -= 1;
     if t.refs == 0 {
         t.fds.clear();
         t.origin = None;
         t.closed.clear();
         t.cloexec.clear();
-        free.push(id);
+        tables.free(id);
     }
 }
 
@@ -462,6 +564,27 @@ mod tests {
     use super::*;
 
     type T = Tables<&'static str>;
+
+    #[test]
+    fn slots_give_freed_ids_again_and_copies_keep_the_free_slot_s_allocation() {
+        let mut s: Slots<Vec<u8>> = Slots::default();
+        let a = s.insert(b"/a".to_vec());
+        let b = s.insert(Vec::with_capacity(64));
+        s.free(b);
+        assert_eq!((s.live(), s.len(), s.free_ids()), (1, 2, &[b][..]));
+        let c = s.copy(a);
+        assert_eq!(c, b, "the freed id first");
+        assert_eq!(s[c], b"/a");
+        assert!(s[c].capacity() >= 64, "the freed value's allocation reused");
+        s.free(a);
+        assert_eq!(s.insert(b"/d".to_vec()), a);
+        assert_eq!(
+            s.insert(Vec::new()),
+            2,
+            "the vector grows once none is free"
+        );
+        assert_eq!(s.live(), 3);
+    }
 
     fn open(t: &T, tid: Tid, fd: i32) -> Option<&'static str> {
         t.of(tid).and_then(|t| t.open(fd)).copied()

@@ -30,7 +30,7 @@ use std::borrow::Cow;
 use ptrec_abi::capture::{ARG_FD_DETAIL, ARG_FD_NAME};
 use ptrec_abi::decode::Role;
 use ptrec_abi::fds::{self, FdOp, What, O_ACCMODE, O_CLOEXEC, O_CREAT};
-use ptrec_abi::fdtable::{Lookup, Table, Tables, Thread};
+use ptrec_abi::fdtable::{Lookup, Slots, Table, Tables, Thread};
 use ptrec_abi::Sysno;
 use ptrec_format::{mem_flags, Captures, Record, Termination, Tid, Trace};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -337,7 +337,7 @@ impl Procs {
     }
 
     pub fn object(&self, id: ObjId) -> &Object {
-        &self.objects.all[id as usize]
+        &self.objects.all[id]
     }
 
     /// The thread group `tid` belongs to (itself when unknown).
@@ -394,7 +394,7 @@ impl Procs {
         let kept = kept.chain(self.seeded.iter().copied());
         let kept = kept.chain(self.renaming);
         // The free ones: not freed twice.
-        let kept = kept.chain(self.objects.free.iter().copied());
+        let kept = kept.chain(self.objects.all.free_ids().iter().copied());
         for o in kept {
             held[o as usize] = true;
         }
@@ -757,7 +757,7 @@ impl Procs {
                         if let Some(n) = self.proc_names.get_mut(&o) {
                             n.clone_from(&p);
                         }
-                        self.objects.all[o as usize] = Object::File(p.clone());
+                        self.objects.all[o] = Object::File(p.clone());
                         self.files.insert(p, o);
                     }
                 }
@@ -951,53 +951,40 @@ impl Procs {
 /// trace shows.
 #[derive(Clone, Debug, Default)]
 struct Cwds {
-    dirs: Vec<Vec<u8>>,
+    dirs: Slots<Vec<u8>>,
     /// Per slot, how many threads hold it (0: free).
     refs: Vec<u32>,
-    /// Freed slots, reused before the vectors grow.
-    free: Vec<usize>,
 }
 
 impl Cwds {
     fn get(&self, fs: usize) -> &[u8] {
-        &self.dirs[fs]
+        &self.dirs[fs as u32]
     }
 
     fn set(&mut self, fs: usize, dir: &[u8]) {
-        let d = &mut self.dirs[fs];
+        let d = &mut self.dirs[fs as u32];
         d.clear();
         d.extend_from_slice(dir);
     }
 
     /// A new slot holding `dir`, held once.
     fn add(&mut self, dir: Vec<u8>) -> usize {
-        let fs = self.alloc();
-        self.dirs[fs] = dir;
-        fs
+        let fs = self.dirs.insert(dir);
+        self.held(fs)
     }
 
     /// A new slot holding a copy of slot `src`, held once.
     fn copy(&mut self, src: usize) -> usize {
-        let fs = self.alloc();
-        // `fs` was free and `src` is held: two slots.
-        let (a, b) = if src < fs {
-            let (l, r) = self.dirs.split_at_mut(fs);
-            (&l[src], &mut r[0])
-        } else {
-            let (l, r) = self.dirs.split_at_mut(src);
-            (&r[0], &mut l[fs])
-        };
-        b.clone_from(a);
-        fs
+        let fs = self.dirs.copy(src as u32);
+        self.held(fs)
     }
 
-    /// A free slot, held once (its allocation kept from its last use).
-    fn alloc(&mut self) -> usize {
-        let fs = self.free.pop().unwrap_or_else(|| {
-            self.dirs.push(Vec::new());
+    /// Slot `fs`, just given, is held once.
+    fn held(&mut self, fs: u32) -> usize {
+        let fs = fs as usize;
+        if fs == self.refs.len() {
             self.refs.push(0);
-            self.dirs.len() - 1
-        });
+        }
         self.refs[fs] = 1;
         fs
     }
@@ -1010,14 +997,14 @@ impl Cwds {
     fn release(&mut self, fs: usize) {
         self.refs[fs] -= 1;
         if self.refs[fs] == 0 {
-            self.free.push(fs);
+            self.dirs.free(fs as u32);
         }
     }
 
     /// How many slots are held.
     #[cfg(test)]
     fn live(&self) -> usize {
-        self.dirs.len() - self.free.len()
+        self.dirs.live()
     }
 }
 
@@ -1037,8 +1024,7 @@ fn inherited_obj(
 /// ([`Procs::collect`]) are given again.
 #[derive(Clone, Debug)]
 struct Objects {
-    all: Vec<Object>,
-    free: Vec<ObjId>,
+    all: Slots<Object>,
     /// [`Procs::collect`] runs when this many are in use.
     collect_at: usize,
 }
@@ -1046,8 +1032,7 @@ struct Objects {
 impl Default for Objects {
     fn default() -> Objects {
         Objects {
-            all: Vec::new(),
-            free: Vec::new(),
+            all: Slots::default(),
             collect_at: Objects::FIRST_COLLECT,
         }
     }
@@ -1058,26 +1043,17 @@ impl Objects {
     const FIRST_COLLECT: usize = 4096;
 
     fn add(&mut self, o: Object) -> ObjId {
-        match self.free.pop() {
-            Some(id) => {
-                self.all[id as usize] = o;
-                id
-            }
-            None => {
-                self.all.push(o);
-                (self.all.len() - 1) as ObjId
-            }
-        }
+        self.all.insert(o)
     }
 
     /// `id` is free; its object's memory goes.
     fn free(&mut self, id: ObjId) {
-        self.all[id as usize] = Object::Anon("");
-        self.free.push(id);
+        self.all[id] = Object::Anon("");
+        self.all.free(id);
     }
 
     fn live(&self) -> usize {
-        self.all.len() - self.free.len()
+        self.all.live()
     }
 }
 
