@@ -1221,6 +1221,10 @@ fn replay_y_of_cat_ls_git_status_python_coreutils_a_cd_through_a_link_and_every_
             .map(Into::into)
             .collect::<Vec<std::ffi::OsString>>()
     };
+    // Without address space randomization: how many 1 MiB arenas
+    // Python's allocator maps depends on where they land (how many of its
+    // pools fit), which differs from run to run.
+    let python_c = |code: &str| os(&["setarch", std::env::consts::ARCH, "-R", &python, "-c", code]);
     let cmds: Vec<Case<'_>> = vec![
         (os(&["cat", "text"]), &d, &nothing),
         (os(&["ls", "-la", "."]), &d, &nothing),
@@ -1238,21 +1242,7 @@ fn replay_y_of_cat_ls_git_status_python_coreutils_a_cd_through_a_link_and_every_
             &repo,
             &nothing,
         ),
-        // Without address space randomization: how many 1 MiB arenas
-        // Python's allocator maps depends on where they land (how many of
-        // its pools fit), which differs from run to run.
-        (
-            os(&[
-                "setarch",
-                std::env::consts::ARCH,
-                "-R",
-                &python,
-                "-c",
-                "import json, sqlite3",
-            ]),
-            dir.path(),
-            &nothing,
-        ),
+        (python_c("import json, sqlite3"), dir.path(), &nothing),
         (
             vec![tracee("decoders").into(), run.clone().into()],
             dir.path(),
@@ -1272,12 +1262,7 @@ fn replay_y_of_cat_ls_git_status_python_coreutils_a_cd_through_a_link_and_every_
         // descriptor's file `(deleted)`, the new one's not, then named by
         // its new name after a rename.
         (
-            os(&[
-                "setarch",
-                std::env::consts::ARCH,
-                "-R",
-                &python,
-                "-c",
+            python_c(
                 "import os\n\
                  fd = os.open('gone', os.O_CREAT | os.O_WRONLY, 0o600)\n\
                  os.unlink('gone')\n\
@@ -1288,7 +1273,7 @@ fn replay_y_of_cat_ls_git_status_python_coreutils_a_cd_through_a_link_and_every_
                  os.write(again, b'z')\n\
                  os.close(fd)\n\
                  os.close(again)",
-            ]),
+            ),
             &m,
             &fresh_m,
         ),
