@@ -609,6 +609,45 @@ pub fn scan(trace: &Trace, opts: &ScanOptions) -> anyhow::Result<Scan> {
     Ok(s.scan)
 }
 
+/// Whether the readable chunks hold records of more than one thread (what
+/// [`scan`]'s `spans` would count: every record's thread but rec's own
+/// notes'), without a scan: the chunks' events and times streams are read
+/// in parallel and the reading stops once two threads are known, mostly in
+/// the first chunk. A chunk that cannot be read counts for nothing (the
+/// pass that reads it in full says why).
+pub fn many_threads(trace: &Trace) -> bool {
+    use ptrec_format::{Part, Skimmed};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let found = AtomicBool::new(false);
+    // Per chunk: None once it (or another) holds two threads, else the one
+    // thread it holds, if any.
+    let one = trace.par_map_chunk_parts(Part::Stops, |data| {
+        if found.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut first = None;
+        for r in data.ok()?.stops() {
+            let tid = match r.ok()? {
+                Skimmed::Syscall(s) => s.tid,
+                Skimmed::Record(r) if matches!(*r, Record::Note { tid: 0, .. }) => continue,
+                Skimmed::Record(r) => r.tid(),
+                Skimmed::Unknown(_) => continue,
+            };
+            match first {
+                None => first = Some(tid),
+                Some(f) if f != tid => {
+                    found.store(true, Ordering::Relaxed);
+                    return None;
+                }
+                Some(_) => {}
+            }
+        }
+        first
+    });
+    let mut tids = one.into_iter().flatten();
+    found.load(Ordering::Relaxed) || tids.next().is_some_and(|a| tids.any(|b| b != a))
+}
+
 /// One warning line per chunk that could not be read, or with `strict` an
 /// error naming the first.
 pub fn report_skipped(trace: &Trace, skipped: &[Skipped], strict: bool) -> anyhow::Result<()> {

@@ -331,3 +331,45 @@ fn calls_cut_short_by_death_say_so_in_every_chunking() {
         assert_eq!(v["total"]["calls"], 3, "{v}");
     }
 }
+
+#[test]
+fn replay_prefixes_thread_ids_when_the_trace_holds_two_threads_whatever_the_chunking() {
+    let d = tempfile::tempdir().unwrap();
+    // (threads' calls, one record per chunk?) -> prefixed?
+    for (tids, every, prefixed) in [
+        (&[100, 100, 100][..], false, false),
+        (&[100, 100, 100], true, false),
+        // Each chunk holds one thread: only the chunks together hold two.
+        (&[100, 100, 101], true, true),
+        (&[100, 101], false, true),
+    ] {
+        let p = d.path().join("t.bin");
+        let mut g = Gen::new(&p, &["x"], if every { 1 } else { 1 << 20 });
+        // rec's own note concerns no thread.
+        let time = g.tick();
+        g.put(Record::Note {
+            tid: 0,
+            time,
+            kind: ptrec_format::note_kind::END,
+            value: 0,
+            text: b"",
+        });
+        for &tid in tids {
+            g.call(tid, 39, [0; 6], i64::from(tid), 1);
+        }
+        g.finish();
+        let t = Trace::open(&p).unwrap();
+        assert_eq!(
+            ptrec_analyzer::stats::many_threads(&t),
+            prefixed,
+            "{tids:?} {every}"
+        );
+        let text = run(&["replay"], &p);
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains("getpid()")).collect();
+        assert_eq!(lines.len(), tids.len(), "{text}");
+        assert!(
+            lines.iter().all(|l| l.starts_with("[pid ") == prefixed),
+            "{text}"
+        );
+    }
+}

@@ -1294,20 +1294,29 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
         });
     }
     let filter = Filter::parse(stats::arch(t)?, &exprs)?;
-    // A first pass for the processes (-p, and whether to prefix pids).
-    let so = ScanOptions {
-        strict,
-        ..ScanOptions::default()
+    // A first pass for the processes (-p, JSON's pids); text without -p
+    // only asks whether to prefix lines with their thread's id.
+    let (tree, prefix, skipped) = if opts.pids.is_empty() && !opts.json {
+        stats::warn_truncation(t);
+        stats::report_skipped(t, &[], strict)?;
+        (Tree::default(), stats::many_threads(t), Vec::new())
+    } else {
+        let so = ScanOptions {
+            strict,
+            ..ScanOptions::default()
+        };
+        let p = stats::scan(t, &so)?;
+        let tree = Tree::build(&p.events, &p.spans, &crate::command(t));
+        let skipped = p.skipped.iter().map(|k| k.chunk).collect();
+        (tree, p.spans.len() > 1, skipped)
     };
-    let p = stats::scan(t, &so)?;
-    let tree = Tree::build(&p.events, &p.spans, &crate::command(t));
     let h = t.header();
     let ctx = Ctx {
         arch: stats::arch(t)?,
         filter,
         status,
         pids: opts.pids.clone(),
-        prefix: p.spans.len() > 1,
+        prefix,
         timestamps: opts.timestamps,
         limit: opts.string_limit,
         durations: opts.durations,
@@ -1330,7 +1339,7 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
     };
     let mut join = Join {
         open: None,
-        skipped: p.skipped.iter().map(|k| k.chunk).collect(),
+        skipped,
         strict,
         trace: t.path().display().to_string(),
         json: super::json::Scratch::default(),
