@@ -239,6 +239,11 @@ pub struct ReplayOpts {
     /// Prefix each call with the instruction pointer at its entry.
     #[arg(short = 'i')]
     pub instruction_pointer: bool,
+    /// Taken as strace takes it, changing nothing: every process of the
+    /// tree is in the trace and shown (strace's -ff, a file per process,
+    /// is not replay's).
+    #[arg(short = 'f')]
+    pub follow_forks: bool,
 }
 
 /// `250us`, `1ms`, `0.5s`, `100ns` or a bare number of nanoseconds.

@@ -371,5 +371,7 @@ fn replay_prefixes_thread_ids_when_the_trace_holds_two_threads_whatever_the_chun
             lines.iter().all(|l| l.starts_with("[pid ") == prefixed),
             "{text}"
         );
+        // strace's -f, which a strace user types, changes nothing.
+        assert_eq!(run(&["replay", "-f"], &p), text);
     }
 }
