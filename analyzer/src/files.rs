@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::procs::{self, Access, Op, OpKind, PathKind, Procs, Watch};
+use ptrec_abi::text::{push_i64, push_u64};
 
 /// One path's counts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -367,7 +368,7 @@ pub fn text(rows: &[&Row]) -> String {
             }
             s.push_str(&errno_name(*e));
             s.push(':');
-            push_num(&mut s, *n, 0);
+            push_u64(&mut s, *n);
         }
         pad_from(&mut s, start, 16);
         let start = s.len();
@@ -375,7 +376,7 @@ pub fn text(rows: &[&Row]) -> String {
             if k > 0 {
                 s.push(',');
             }
-            s.push_str(itoa::Buffer::new().format(*p));
+            push_i64(&mut s, (*p).into());
         }
         pad_from(&mut s, start, 12);
         crate::decode::escape_into(&mut s, &r.path);

@@ -309,7 +309,7 @@ pub struct Procs {
     proc_names: FxHashMap<ObjId, Vec<u8>>,
     /// Files unlinked or renamed over while they had a name in `files`:
     /// a descriptor that still holds one shows it `(deleted)`, and the
-    /// name, opened again, is a new object (one per such unlink).
+    /// name, opened again, is a new object.
     deleted: FxHashSet<ObjId>,
     /// The file a rename's old name named (its first op, [`ops_of`]),
     /// which its second op moves to the new name: a descriptor follows it.

@@ -92,6 +92,8 @@ struct Ctx<'a> {
     durations: bool,
     ip: bool,
     limit: usize,
+    /// The processes, when `-p` or `--json` asks for them (a text replay
+    /// without `-p` reads no tree first: this one is then empty).
     tree: &'a Tree,
     /// CLOCK_MONOTONIC -> wall clock, nanoseconds.
     wall_offset: i128,
@@ -1187,13 +1189,13 @@ impl crate::calls::Merge for Joiner<'_, '_> {
             for e in &open {
                 let e = e.entry();
                 if self.p.ctx.shows(&e) {
-                    let pid = self.p.ctx.tree.pid_at(e.tid, e.time);
                     let of = self.j.state.as_ref().map(|st| Of(st, e.tid, &NO_FDS_MADE));
                     let fds = Fds {
                         args: of.as_ref().map(|o| o as &dyn FdResolver),
                         ..Fds::NONE
                     };
                     if self.p.ctx.json {
+                        let pid = self.p.ctx.tree.pid_at(e.tid, e.time);
                         let st = self.p.styles(fds);
                         super::json::unfinished(&mut s, &mut self.j.json, pid, &e, st);
                     } else {
