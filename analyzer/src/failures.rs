@@ -608,6 +608,11 @@ impl Report {
         if self.failures.is_empty() {
             let _ = match (self.processes, self.unfinished) {
                 (0, _) => writeln!(s, "no process failed: the trace holds no process"),
+                (1, 0) => writeln!(s, "no process failed: its one process exited 0"),
+                (1, _) => writeln!(
+                    s,
+                    "no process failed: its one process had not ended when the trace did"
+                ),
                 (n, 0) => writeln!(s, "no process failed: {n} processes, every one exited 0"),
                 (n, u) => writeln!(
                     s,
@@ -617,12 +622,16 @@ impl Report {
             };
             return s;
         }
-        let _ = writeln!(
-            s,
-            "{} of {} processes failed (innermost first):",
-            self.failures.len(),
-            self.processes
-        );
+        let _ = if self.processes == 1 {
+            writeln!(s, "its one process failed:")
+        } else {
+            writeln!(
+                s,
+                "{} of {} processes failed (innermost first):",
+                self.failures.len(),
+                self.processes
+            )
+        };
         let shown = if short { 5 } else { usize::MAX };
         for f in self.failures.iter().take(shown) {
             let status = match &f.exit {

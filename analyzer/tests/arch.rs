@@ -83,7 +83,7 @@ fn every_view_reads_an_aarch64_trace_with_aarch64_names_and_registers() {
 
     let failures = run(&["failures"]);
     assert!(
-        failures.starts_with("no process failed: 1 processes"),
+        failures.starts_with("no process failed: its one process exited 0"),
         "{failures}"
     );
     // files: openat's path (x1) and the 8 bytes read through its fd (x0).
