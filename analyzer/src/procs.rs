@@ -1714,8 +1714,11 @@ impl<X: ChunkWatch> calls::Walk for Walker<X> {
     type Sealed = Part<X::Sealed>;
 
     fn part<'a>(&self, index: usize) -> Self::Part<'a> {
+        let mut slots = self.spare.take();
+        // The merge hands its slots back full (see `Runner::finish`).
+        slots.clear();
         Part {
-            slots: self.spare.take(),
+            slots,
             resumed: Vec::new(),
             extra: self.chunk.extra(index),
         }
@@ -1779,15 +1782,14 @@ impl<W: Watch> calls::Merge for Runner<'_, W> {
             entry_of[slot] = entries.get(k).and_then(|e| e.as_ref());
         }
         let mut ops = Vec::new();
-        let mut slots = p.slots;
-        for (slot, e) in slots.drain(..).zip(entry_of) {
+        for (slot, e) in p.slots.iter().zip(entry_of) {
             match slot {
-                Slot::Op(op) => self.step(&op),
+                Slot::Op(op) => self.step(op),
                 Slot::Resumed(x, end) => {
                     let Some(e) = e else { continue };
                     let entry = e.entry();
                     let exit = x.as_ref().map(|x| x.exit());
-                    self.watch.resumed(&entry, exit.as_ref(), Some(end));
+                    self.watch.resumed(&entry, exit.as_ref(), Some(*end));
                     ops.clear();
                     ops_of(&entry, exit.as_ref(), self.want, &mut ops);
                     for op in &ops {
@@ -1796,7 +1798,10 @@ impl<W: Watch> calls::Merge for Runner<'_, W> {
                 }
             }
         }
-        self.spare.put(slots);
+        // Not emptied here: the ops own their paths, and freeing them is
+        // work the walker that takes the vector again does in parallel
+        // (this loop is the run's one sequential part).
+        self.spare.put(p.slots);
         self.watch.sealed(p.extra);
         Ok(())
     }
