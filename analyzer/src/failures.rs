@@ -56,6 +56,20 @@ fn base_name(p: &[u8]) -> &[u8] {
     p.rsplit(|&b| b == b'/').next().unwrap_or(p)
 }
 
+/// The base name of the path an open or path op gave, when it is the
+/// resolved path's too: not for a descriptor's own path (fstat), nor for a
+/// name that ends in `/`, `.` or `..` or is empty, which resolving changes.
+fn given_base_name(kind: &OpKind) -> Option<&[u8]> {
+    let path = match kind {
+        OpKind::Open { path, .. } | OpKind::Path { path, fd: None, .. } => path,
+        _ => return None,
+    };
+    match base_name(path) {
+        b"" | b"." | b".." => None,
+        name => Some(name),
+    }
+}
+
 /// Where the pass finds the process of an op: in the tree of the whole
 /// trace, built before it ([`report`]), or in the tree it builds from the
 /// process events it reads ([`collect`]).
@@ -319,9 +333,24 @@ impl<S: Source> Watch for Failures<S> {
                         ..
                     }
                 );
+                let errno = op.errno();
+                if errno.is_none() {
+                    if let Some(name) = given_base_name(&op.kind) {
+                        // A success adds only its base name, which the
+                        // name the call gave ends with: no resolving (the
+                        // most frequent op; this runs in the sequential
+                        // merge).
+                        if let Some(k) = self.kept(i) {
+                            if !k.found.contains(name) {
+                                k.found.insert(name.to_vec());
+                            }
+                        }
+                        return;
+                    }
+                }
                 let path = procs.op_path_ref(op).unwrap_or_default();
                 let Some(k) = self.kept(i) else { return };
-                match op.errno() {
+                match errno {
                     // readlink's EINVAL says "not a symbolic link": a probe.
                     Some(22) if readlink => {}
                     Some(e) => {
