@@ -5,7 +5,7 @@
 /// ASCII as is, `\t\n\v\f\r`, `\"` and `\\`, everything else in octal
 /// (three digits when an octal digit follows, so it reads back unambiguously).
 pub fn escape_into(out: &mut String, b: &[u8]) {
-    escape::<false>(out, b)
+    escape::<false, false>(out, b)
 }
 
 /// [`escape_into`] for text shown line by line, outside any quotes
@@ -16,14 +16,17 @@ pub fn escape_into(out: &mut String, b: &[u8]) {
 /// per line: the same as escaping each line alone, as no escape looks past
 /// a newline.
 pub fn escape_lines_into(out: &mut String, b: &[u8]) {
-    escape::<true>(out, b)
+    escape::<true, false>(out, b)
 }
 
-fn escape<const LINES: bool>(out: &mut String, b: &[u8]) {
+/// The escaping of the views: `LINES`, newlines and `"` kept as they are
+/// ([`escape_lines_into`]); `ANGLES`, `<` and `>` in octal too
+/// ([`escape_fd_path`]).
+fn escape<const LINES: bool, const ANGLES: bool>(out: &mut String, b: &[u8]) {
     let mut i = 0;
     while i < b.len() {
         // A run of bytes shown as they are goes in at once.
-        let run = plain_run(&b[i..]);
+        let run = plain_run::<ANGLES>(&b[i..]);
         if run > 0 {
             let plain = &b[i..i + run];
             // SAFETY: `plain_run` counts only bytes in 0x20..=0x7e, which
@@ -53,15 +56,15 @@ fn escape<const LINES: bool>(out: &mut String, b: &[u8]) {
     }
 }
 
-/// Whether [`escape_into`] shows `c` as it is.
-fn plain(c: u8) -> bool {
-    (0x20..=0x7e).contains(&c) && c != b'"' && c != b'\\'
+/// Whether [`escape_into`] (`ANGLES`: [`escape_fd_path`]) shows `c` as it is.
+fn plain<const ANGLES: bool>(c: u8) -> bool {
+    (0x20..=0x7e).contains(&c) && c != b'"' && c != b'\\' && !(ANGLES && (c == b'<' || c == b'>'))
 }
 
 /// How many bytes at the start of `b` [`escape_into`] shows as they are,
 /// eight at a time while a word holds none to escape: a write's text is
 /// mostly such runs, and a byte at a time cost most of its escaping.
-fn plain_run(b: &[u8]) -> usize {
+fn plain_run<const ANGLES: bool>(b: &[u8]) -> usize {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGH: u64 = ONES * 0x80;
     // A high bit per byte of `v` that is zero (exact for "any byte").
@@ -75,14 +78,19 @@ fn plain_run(b: &[u8]) -> usize {
         let above = (x.wrapping_add(ONES) | x) & HIGH;
         let quote = zero(x ^ (ONES * u64::from(b'"')));
         let backslash = zero(x ^ (ONES * u64::from(b'\\')));
-        if below | above | quote | backslash != 0 {
+        let angles = if ANGLES {
+            zero(x ^ (ONES * u64::from(b'<'))) | zero(x ^ (ONES * u64::from(b'>')))
+        } else {
+            0
+        };
+        if below | above | quote | backslash | angles != 0 {
             break;
         }
         i += 8;
     }
     i + b[i..]
         .iter()
-        .position(|&c| !plain(c))
+        .position(|&c| !plain::<ANGLES>(c))
         .unwrap_or(b.len() - i)
 }
 
@@ -159,14 +167,7 @@ pub fn push_quoted(s: &mut String, b: &[u8], cut: bool) {
 /// bytes escaped like a string body, and `<` and `>` (which would confuse
 /// the annotation) in octal too.
 pub fn escape_fd_path(out: &mut String, b: &[u8]) {
-    let mut rest = b;
-    while let Some(k) = rest.iter().position(|&c| c == b'<' || c == b'>') {
-        escape_into(out, &rest[..k]);
-        let next_is_digit = rest.get(k + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
-        push_octal(out, rest[k], next_is_digit);
-        rest = &rest[k + 1..];
-    }
-    escape_into(out, rest);
+    escape::<false, true>(out, b)
 }
 
 /// Whether a descriptor's name is a socket's as `-yy` shows it: an upper
@@ -312,5 +313,58 @@ mod tests {
         let mut s = String::new();
         escape_fd_path(&mut s, b"/tmp/a>b<1\n");
         assert_eq!(s, r"/tmp/a\76b\0741\n");
+    }
+
+    /// The escaping a byte at a time, as strace describes it: what the
+    /// word-at-a-time runs must equal.
+    fn reference(b: &[u8], angles: bool) -> String {
+        let mut s = String::new();
+        for (i, &c) in b.iter().enumerate() {
+            match c {
+                b'"' => s.push_str("\\\""),
+                b'\\' => s.push_str("\\\\"),
+                b'\t' => s.push_str("\\t"),
+                b'\n' => s.push_str("\\n"),
+                0x0b => s.push_str("\\v"),
+                0x0c => s.push_str("\\f"),
+                b'\r' => s.push_str("\\r"),
+                b'<' | b'>' if angles => push_octal(
+                    &mut s,
+                    c,
+                    b.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n)),
+                ),
+                0x20..=0x7e => s.push(char::from(c)),
+                _ => push_octal(
+                    &mut s,
+                    c,
+                    b.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n)),
+                ),
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn descriptor_names_escape_angles_in_octal_anywhere_in_a_word() {
+        let mut s = String::new();
+        escape_fd_path(&mut s, b"a<b>7");
+        assert_eq!(s, "a\\74b\\0767");
+        let cases: [&[u8]; 7] = [
+            b"/tmp/abcdefgh<ij>kl/mnopqrstuvw",
+            b"<<<<<<<<<<<<<<<<>",
+            b"/home/user/some/long/plain/path/file.txt",
+            b"/a\"b\\c\nd\x7fe\xffg<0>1",
+            b"",
+            b"12345678>",
+            b"pipe:[12345]",
+        ];
+        for c in cases {
+            let mut fd = String::new();
+            escape_fd_path(&mut fd, c);
+            assert_eq!(fd, reference(c, true), "{c:?}");
+            let mut plain = String::new();
+            escape_into(&mut plain, c);
+            assert_eq!(plain, reference(c, false), "{c:?}");
+        }
     }
 }
