@@ -614,8 +614,7 @@ pub(crate) fn file_type(mode: u32) -> &'static str {
 
 /// `S_ISVTX|0777`: the set-id and sticky bits by name, then the octal
 /// permissions, as strace writes a mode after its file type.
-pub(crate) fn perm_bits(mode: u32) -> String {
-    let mut s = String::new();
+pub(crate) fn push_perm_bits(s: &mut String, mode: u32) {
     for (bit, name) in [
         (0o4000, "S_ISUID"),
         (0o2000, "S_ISGID"),
@@ -626,8 +625,15 @@ pub(crate) fn perm_bits(mode: u32) -> String {
             s.push('|');
         }
     }
-    let _ = write!(s, "0{:o}", mode & 0o777);
-    s
+    // `0` and the octal digits without fmt (a stat struct in every other
+    // line of a find's replay).
+    let v = mode & 0o777;
+    s.push('0');
+    for shift in [6, 3, 0] {
+        if v >> shift != 0 || shift == 0 {
+            s.push(char::from(b'0' + ((v >> shift) & 7) as u8));
+        }
+    }
 }
 
 /// An rlimit value as strace writes it: `RLIM64_INFINITY`, `8192*1024`.

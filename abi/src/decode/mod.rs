@@ -1203,9 +1203,11 @@ fn fmt_arg(s: &mut String, kind: K, i: usize, cx: &Cx<'_, '_, '_, '_>) {
             let m = v as u32;
             match mode_type_name(m) {
                 Some(t) => {
-                    let _ = write!(s, "{t}|{}", perm_bits(m));
+                    s.push_str(t);
+                    s.push('|');
+                    push_perm_bits(s, m);
                 }
-                None => s.push_str(&perm_bits(m)),
+                None => push_perm_bits(s, m),
             }
         }
         Dev => {

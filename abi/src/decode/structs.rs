@@ -7,7 +7,7 @@ use super::flags::*;
 use super::{get, get_i, i32_at, ptr, u64_at, Cx};
 use crate::layout::Layout;
 use crate::names::{errno_text, signal_name};
-use crate::text::quoted;
+use crate::text::{push_i64, quoted};
 use crate::Arch;
 
 /// clone(2) as strace writes it on x86_64: named arguments, the flags with
@@ -345,7 +345,11 @@ pub(crate) fn stat(l: &Layout, s: &mut String, d: &[u8]) {
     let st = l.stat;
     let mode = get(d, st.st_mode).unwrap_or(0) as u32;
     let ty = file_type(mode);
-    let _ = write!(s, "{{st_mode={ty}|{}, ", perm_bits(mode));
+    s.push_str("{st_mode=");
+    s.push_str(ty);
+    s.push('|');
+    push_perm_bits(s, mode);
+    s.push_str(", ");
     if matches!(ty, "S_IFCHR" | "S_IFBLK") {
         let rdev = get(d, st.st_rdev).unwrap_or(0);
         // glibc's gnu_dev_major/gnu_dev_minor split.
@@ -353,7 +357,9 @@ pub(crate) fn stat(l: &Layout, s: &mut String, d: &[u8]) {
         let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
         let _ = write!(s, "st_rdev=makedev({major:#x}, {minor:#x}), ...}}");
     } else {
-        let _ = write!(s, "st_size={}, ...}}", get_i(d, st.st_size).unwrap_or(0));
+        s.push_str("st_size=");
+        push_i64(s, get_i(d, st.st_size).unwrap_or(0));
+        s.push_str(", ...}");
     }
 }
 
@@ -364,13 +370,13 @@ pub(crate) fn statx(l: &Layout, s: &mut String, d: &[u8]) {
     let mode = get(d, x.stx_mode).unwrap_or(0) as u32;
     let _ = write!(
         s,
-        "{{stx_mask={}, stx_attributes={}, stx_mode={}|{}, stx_size={}, ...}}",
+        "{{stx_mask={}, stx_attributes={}, stx_mode={}|",
         flag_names(mask, &STATX_MASK),
         flag_names(get(d, x.stx_attributes).unwrap_or(0), &STATX_ATTR),
         file_type(mode),
-        perm_bits(mode),
-        get(d, x.stx_size).unwrap_or(0)
     );
+    push_perm_bits(s, mode);
+    let _ = write!(s, ", stx_size={}, ...}}", get(d, x.stx_size).unwrap_or(0));
 }
 
 /// File system magic numbers strace names (f_type).
