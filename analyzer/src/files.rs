@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::procs::{self, Access, Op, OpKind, PathKind, Procs, Watch};
-use ptrec_abi::text::{push_i64, push_u64};
+use ptrec_abi::text::{push_i64, push_right, push_u64};
 
 /// One path's counts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -304,16 +304,6 @@ fn json_row(r: &Row) -> JsonRow {
 /// The widest column's padding.
 const SPACES: &str = "                ";
 
-/// `v` right-aligned in `width` columns (as `{v:>width$}`, `width` at
-/// most 16), without fmt's padding machinery: the table has ten numbers a
-/// row.
-fn push_num(s: &mut String, v: u64, width: usize) {
-    let mut b = itoa::Buffer::new();
-    let n = b.format(v);
-    s.push_str(&SPACES[..width.saturating_sub(n.len())]);
-    s.push_str(n);
-}
-
 /// Pads what was pushed since `start` (ASCII) to `width` columns (at most
 /// 16), then a space (as `{:<width$} `).
 fn pad_from(s: &mut String, start: usize, width: usize) {
@@ -354,7 +344,7 @@ pub fn text(rows: &[&Row]) -> String {
             (r.bytes_read, 10),
             (r.bytes_written, 10),
         ] {
-            push_num(&mut s, v, w);
+            push_right(&mut s, v, w);
             s.push(' ');
         }
         s.push(' ');

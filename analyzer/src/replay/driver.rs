@@ -118,12 +118,9 @@ impl Ctx<'_> {
 
     fn head(&self, s: &mut String, tid: Tid, time: u64, ip: Option<u64>) {
         if self.prefix {
-            // `[pid {tid:>5}] ` without fmt's padding machinery.
-            let mut b = itoa::Buffer::new();
-            let n = b.format(tid);
+            // `[pid {tid:>5}] `.
             s.push_str("[pid ");
-            s.push_str(&"     "[n.len().min(5)..]);
-            s.push_str(n);
+            ptrec_abi::text::push_right(s, tid, 5);
             s.push_str("] ");
         }
         if self.timestamps > 0 {
