@@ -1854,7 +1854,7 @@ pub fn run<W: Watch>(trace: &Trace, want: Want, watch: &mut W) -> anyhow::Result
     };
     calls::run_split(trace, Mode::Full, &walker, &mut r)?;
     if !want.scanned || want.strict {
-        crate::stats::report_skipped(trace, &r.skipped, want.strict)?;
+        crate::stats::report_skipped(trace, &r.skipped, want.strict, false)?;
     }
     Ok(r.procs)
 }
