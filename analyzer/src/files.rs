@@ -4,8 +4,9 @@
 //!
 //! Each column counts the calls that succeeded; the failed ones are counted
 //! in `errors`, by errno. Bytes read and written are those of calls on a
-//! descriptor opened by that path (read/write families, sendfile, splice,
-//! copy_file_range).
+//! descriptor of the file at that path (read/write families, sendfile,
+//! splice, copy_file_range): opened by it, or by the name the file had
+//! before a rename of it or of a directory above it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -147,7 +148,9 @@ impl Files {
                 PathKind::Exec => r.execs += 1,
                 PathKind::Unlink | PathKind::Rmdir => r.unlinks += 1,
                 PathKind::Create | PathKind::Link => r.creates += 1,
-                PathKind::RenameFrom | PathKind::RenameTo => r.renames += 1,
+                PathKind::RenameFrom | PathKind::RenameTo | PathKind::RenameExchange => {
+                    r.renames += 1
+                }
                 PathKind::Chdir | PathKind::Attr => r.other += 1,
             },
             OpKind::Read { .. } => r.bytes_read += bytes,
