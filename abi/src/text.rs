@@ -120,6 +120,18 @@ pub fn push_i64(s: &mut String, v: i64) {
     s.push_str(itoa::Buffer::new().format(v));
 }
 
+/// Appends `v` in decimal right-aligned in `width` columns (as
+/// `{v:>width$}`, `width` at most 16), without fmt's padding machinery: a
+/// table's numbers, replay's `[pid N]`.
+#[inline]
+pub fn push_right<I: itoa::Integer>(s: &mut String, v: I, width: usize) {
+    const SPACES: &str = "                ";
+    let mut b = itoa::Buffer::new();
+    let n = b.format(v);
+    s.push_str(&SPACES[..width.min(SPACES.len()).saturating_sub(n.len())]);
+    s.push_str(n);
+}
+
 /// Appends `v` as `0x` and lowercase hex digits (as `{v:#x}`).
 pub fn push_hex(s: &mut String, v: u64) {
     let mut buf = [0u8; 18];
@@ -228,6 +240,27 @@ mod tests {
         assert_eq!(shown(b"pipe:[12]"), "pipe:[12]");
         assert!(!is_socket_name(b":[1]"));
         assert!(!is_socket_name(b"socket:[1]"));
+    }
+
+    #[test]
+    fn numbers_are_right_aligned_as_fmt_aligns_them() {
+        for (v, w) in [
+            (0i64, 5),
+            (42, 5),
+            (-7, 3),
+            (123456, 5),
+            (99, 0),
+            (1, 16),
+            (1, 20),
+        ] {
+            let mut s = String::from("x");
+            push_right(&mut s, v, w);
+            // fmt pads to any width; the spaces here stop at 16.
+            assert_eq!(s, format!("x{v:>w$}", w = w.min(16)), "{v} {w}");
+        }
+        let mut s = String::new();
+        push_right(&mut s, u64::MAX, 10);
+        assert_eq!(s, u64::MAX.to_string());
     }
 
     #[test]

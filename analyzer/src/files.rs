@@ -4,8 +4,9 @@
 //!
 //! Each column counts the calls that succeeded; the failed ones are counted
 //! in `errors`, by errno. Bytes read and written are those of calls on a
-//! descriptor opened by that path (read/write families, sendfile, splice,
-//! copy_file_range).
+//! descriptor of the file at that path (read/write families, sendfile,
+//! splice, copy_file_range): opened by it, or by the name the file had
+//! before a rename of it or of a directory above it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -16,7 +17,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::procs::{self, Access, Op, OpKind, PathKind, Procs, Watch};
-use ptrec_abi::text::{push_i64, push_u64};
+use ptrec_abi::text::{push_i64, push_right, push_u64};
 
 /// One path's counts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -147,7 +148,9 @@ impl Files {
                 PathKind::Exec => r.execs += 1,
                 PathKind::Unlink | PathKind::Rmdir => r.unlinks += 1,
                 PathKind::Create | PathKind::Link => r.creates += 1,
-                PathKind::RenameFrom | PathKind::RenameTo => r.renames += 1,
+                PathKind::RenameFrom | PathKind::RenameTo | PathKind::RenameExchange => {
+                    r.renames += 1
+                }
                 PathKind::Chdir | PathKind::Attr => r.other += 1,
             },
             OpKind::Read { .. } => r.bytes_read += bytes,
@@ -304,16 +307,6 @@ fn json_row(r: &Row) -> JsonRow {
 /// The widest column's padding.
 const SPACES: &str = "                ";
 
-/// `v` right-aligned in `width` columns (as `{v:>width$}`, `width` at
-/// most 16), without fmt's padding machinery: the table has ten numbers a
-/// row.
-fn push_num(s: &mut String, v: u64, width: usize) {
-    let mut b = itoa::Buffer::new();
-    let n = b.format(v);
-    s.push_str(&SPACES[..width.saturating_sub(n.len())]);
-    s.push_str(n);
-}
-
 /// Pads what was pushed since `start` (ASCII) to `width` columns (at most
 /// 16), then a space (as `{:<width$} `).
 fn pad_from(s: &mut String, start: usize, width: usize) {
@@ -354,7 +347,7 @@ pub fn text(rows: &[&Row]) -> String {
             (r.bytes_read, 10),
             (r.bytes_written, 10),
         ] {
-            push_num(&mut s, v, w);
+            push_right(&mut s, v, w);
             s.push(' ');
         }
         s.push(' ');

@@ -277,7 +277,7 @@ fn summary_cmd(path: &Path, opts: &SummaryOpts, strict: bool) -> anyhow::Result<
         wall: opts.wall,
         histograms: opts.percentiles,
         strict,
-        full: false,
+        ..ScanOptions::default()
     };
     let p = stats::scan(&t, &so)?;
     if opts.per_process {

@@ -23,7 +23,9 @@
 //!
 //! What `-y` shows of a descriptor is what /proc named it when a call made
 //! it, where the trace holds that ([`Op::names`]): the kernel's path, its
-//! symbolic links resolved, and a pipe's or socket's inode.
+//! symbolic links resolved, and a pipe's or socket's inode. A rename moves
+//! it, as it moves /proc's: the renamed file's, those of the files below a
+//! renamed directory, and the working directories there.
 
 use std::borrow::Cow;
 
@@ -42,6 +44,7 @@ use crate::stats::is_error;
 pub use ptrec_abi::fds::AT_FDCWD;
 const AT_EMPTY_PATH: u64 = 0x1000;
 const AT_REMOVEDIR: u64 = 0x200;
+const RENAME_EXCHANGE: u64 = 2;
 const CLONE_FS: u64 = 0x200;
 use crate::tree::CLONE_THREAD;
 
@@ -92,6 +95,9 @@ pub enum PathKind {
     RenameFrom,
     /// The new name of a rename.
     RenameTo,
+    /// The second name of renameat2 with RENAME_EXCHANGE: the two names
+    /// swap (the first is [`PathKind::RenameFrom`]'s), neither file goes.
+    RenameExchange,
     /// The new name of link, linkat, symlink, symlinkat.
     Link,
     /// chmod, chown, truncate, utimensat, setxattr and the like.
@@ -256,7 +262,8 @@ impl Op {
 /// What descriptors refer to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Object {
-    /// A file opened by path (absolute, as resolved when opened).
+    /// A file opened by path (absolute, as resolved when opened; a rename
+    /// of the file or of a directory above it moves it to its new path).
     File(Vec<u8>),
     /// fd `fd` of a table the trace did not see being made (the started
     /// command's stdio, an attached process's files); `origin` numbers
@@ -277,6 +284,15 @@ pub type ObjId = u32;
 struct Task {
     pid: Tid,
     fs: usize,
+}
+
+/// A rename's old name, resolved, and the file it named (its object,
+/// taken out of [`Procs::files`]), which the rename's second op moves to
+/// the new name: a descriptor follows it.
+#[derive(Clone, Debug)]
+struct Renaming {
+    from: Vec<u8>,
+    obj: Option<ObjId>,
 }
 
 /// Every live thread's descriptor table and working directory.
@@ -311,9 +327,15 @@ pub struct Procs {
     /// a descriptor that still holds one shows it `(deleted)`, and the
     /// name, opened again, is a new object.
     deleted: FxHashSet<ObjId>,
-    /// The file a rename's old name named (its first op, [`ops_of`]),
-    /// which its second op moves to the new name: a descriptor follows it.
-    renaming: Option<ObjId>,
+    /// A rename between its two ops ([`ops_of`]): the first's.
+    renaming: Option<Renaming>,
+    /// File objects an open showed to be no directory (it wrote or
+    /// created: the kernel refuses both on a directory): a rename of one
+    /// has nothing below it to move ([`Procs::rename_below`]), and the
+    /// renames of lock and temporary files skip the look at every
+    /// descriptor. (A directory made at such a path by a process the trace
+    /// does not show would not move what is below it.)
+    plain: FxHashSet<ObjId>,
     /// The objects of the descriptors listed at a launch or an attach
     /// ([`OpKind::OpenFd`]): kept when no descriptor holds them any more,
     /// as a view may still compare with them (`output`'s root streams).
@@ -392,7 +414,7 @@ impl Procs {
         let kept = kept.chain(self.inherited.values().copied());
         let kept = kept.chain(self.named.values().copied());
         let kept = kept.chain(self.seeded.iter().copied());
-        let kept = kept.chain(self.renaming);
+        let kept = kept.chain(self.renaming.as_ref().and_then(|r| r.obj));
         // The free ones: not freed twice.
         let kept = kept.chain(self.objects.all.free_ids().iter().copied());
         for o in kept {
@@ -404,6 +426,7 @@ impl Procs {
         self.proc_names.retain(|o, _| held(o));
         self.details.retain(|o, _| held(o));
         self.deleted.retain(held);
+        self.plain.retain(held);
         self.unix_inodes.retain(|_, o| held(o));
         for o in 0..self.objects.all.len() as ObjId {
             if !held(&o) {
@@ -500,7 +523,8 @@ impl Procs {
         Some(&self.memo)
     }
 
-    /// The path `fd` was opened by, if it is a file.
+    /// The path `fd` was opened by, if it is a file (its new path after a
+    /// rename of it or of a directory above it).
     pub fn fd_path(&mut self, tid: Tid, fd: i32) -> Option<Vec<u8>> {
         self.fd_path_ref(tid, fd).map(<[u8]>::to_vec)
     }
@@ -669,6 +693,112 @@ impl Procs {
         o
     }
 
+    /// File object `o`, named `from`, is named `to` (its object not in
+    /// [`Procs::files`]: taken out by the rename's first op). Its /proc
+    /// name moves with it; one that is not `from` (a link was renamed, or
+    /// the kernel's path to the file differs from the call's above it) is
+    /// replaced by the new path, the kernel's new one being unknown.
+    fn rename_file(&mut self, o: ObjId, from: &[u8], to: Vec<u8>) {
+        if let Some(n) = self.proc_names.get_mut(&o) {
+            if !rename_in(n, from, &to) {
+                n.clone_from(&to);
+            }
+        }
+        self.objects.all[o] = Object::File(to.clone());
+        self.files.insert(to, o);
+    }
+
+    /// A rename of `from` to `to` (`swap`: and of `to` to `from`, which
+    /// renameat2's RENAME_EXCHANGE does) moves what is below the names
+    /// when they are directories: the files descriptors hold there
+    /// (unlinked ones too, which /proc names by their directory's path)
+    /// and the working directories there, as the kernel names them after
+    /// it (it names a file by its dentries). A renamed file has nothing
+    /// below it: the rename of one an open showed to be no directory
+    /// ([`Procs::plain`]) does not come here, and another costs a look at
+    /// each descriptor's path and each working directory, not a search of
+    /// every path the state knows. A file no descriptor holds keeps its old path in
+    /// [`Procs::files`]: only a new file at that path would be opened by
+    /// it again, and it is as good an object for that as a new one. A file
+    /// opened through a link into the directory (its /proc name below it,
+    /// its path not) keeps its /proc name: finding those would cost every
+    /// rename a lookup of each descriptor's.
+    ///
+    /// A target directory the rename replaced was empty, and a swap
+    /// matches every path against both names before it moves any.
+    fn rename_below(&mut self, from: &[u8], to: &[u8], swap: bool) {
+        // A name relative to a descriptor the trace cannot name
+        // (`<fd N>/...`) is not known to be the directory other paths
+        // name.
+        if from == to || !from.starts_with(b"/") || !to.starts_with(b"/") {
+            return;
+        }
+        let objects = &self.objects.all;
+        let mut moved: Vec<ObjId> = self
+            .tasks
+            .values()
+            .copied()
+            .filter(|&o| match &objects[o] {
+                Object::File(p) => below(p, from) || swap && below(p, to),
+                _ => false,
+            })
+            .collect();
+        if !moved.is_empty() {
+            moved.sort_unstable();
+            moved.dedup();
+            self.move_files(&moved, from, to);
+        }
+        let rename = |p: &mut Vec<u8>| rename_in(p, from, to) || swap && rename_in(p, to, from);
+        for fs in 0..self.cwds.refs.len() {
+            if self.cwds.refs[fs] > 0 {
+                rename(&mut self.cwds.dirs[fs as u32]);
+            }
+        }
+        rename(&mut self.default_cwd);
+    }
+
+    /// [`Procs::rename_below`]'s move of file objects `moved` (each once),
+    /// whose paths are below `from` (or, `swap`, `to`).
+    fn move_files(&mut self, moved: &[ObjId], from: &[u8], to: &[u8]) {
+        // Out of `files` first, then in at the new paths: a swap's new
+        // path may be another moved file's old one.
+        let mut named = Vec::new();
+        for &o in moved {
+            if let Object::File(p) = &self.objects.all[o] {
+                if self.files.get(p) == Some(&o) {
+                    self.files.remove(p);
+                    named.push(o);
+                }
+            }
+        }
+        for &o in moved {
+            let Object::File(p) = &mut self.objects.all[o] else {
+                continue;
+            };
+            let (from, to) = if below(p, from) {
+                (from, to)
+            } else {
+                (to, from)
+            };
+            rename_in(p, from, to);
+            // As [`Procs::rename_file`] names the renamed file.
+            if let Some(n) = self.proc_names.get_mut(&o) {
+                if !rename_in(n, from, to) {
+                    n.clone_from(p);
+                }
+            }
+        }
+        for o in named {
+            if let Object::File(p) = &self.objects.all[o] {
+                // A file the trace showed at the new path was in the
+                // directory the rename replaced: gone.
+                if let Some(y) = self.files.insert(p.clone(), o) {
+                    self.deleted.insert(y);
+                }
+            }
+        }
+    }
+
     /// `tid`'s table.
     fn table_of(&mut self, tid: Tid) -> &mut Table<ObjId> {
         let files = self.task(tid).table;
@@ -717,6 +847,9 @@ impl Procs {
                     };
                     let o = self.file_obj(&p);
                     self.memo = p;
+                    if no_directory(*flags) {
+                        self.plain.insert(o);
+                    }
                     self.set(tid, fd as i32, o, flags & O_CLOEXEC != 0);
                 }
             }
@@ -738,28 +871,39 @@ impl Procs {
             } => {
                 self.renaming = None;
                 if ret.is_some() {
-                    self.renaming = self.op_path(op).and_then(|p| self.files.remove(&p));
+                    if let Some(from) = self.op_path(op) {
+                        let obj = self.files.remove(&from);
+                        self.renaming = Some(Renaming { from, obj });
+                    }
                 }
             }
             OpKind::Path {
-                kind: kind @ (PathKind::Unlink | PathKind::RenameTo),
+                kind: kind @ (PathKind::Unlink | PathKind::RenameTo | PathKind::RenameExchange),
                 ..
             } => {
-                // The name goes, or names the renamed file; the file it
-                // named lives on while a descriptor holds it.
-                let moved = self.renaming.take().filter(|_| *kind == PathKind::RenameTo);
-                if let Some(p) = ret.and_then(|_| self.op_path(op)) {
-                    if let Some(o) = self.files.remove(&p) {
-                        self.deleted.insert(o);
-                    }
-                    if let Some(o) = moved {
-                        // Its descriptors show the new name, as /proc does.
-                        if let Some(n) = self.proc_names.get_mut(&o) {
-                            n.clone_from(&p);
-                        }
-                        self.objects.all[o] = Object::File(p.clone());
-                        self.files.insert(p, o);
-                    }
+                let renaming = self.renaming.take().filter(|_| *kind != PathKind::Unlink);
+                let Some(p) = ret.and_then(|_| self.op_path(op)) else {
+                    return;
+                };
+                // The name goes, names the renamed file, or (a swap) the
+                // file the other name named; the file it named lives on
+                // while a descriptor holds it.
+                let swap = *kind == PathKind::RenameExchange;
+                let replaced = self.files.remove(&p);
+                if let Some(o) = replaced.filter(|_| !swap) {
+                    self.deleted.insert(o);
+                }
+                let Some(r) = renaming else { return };
+                let plain = |o: Option<ObjId>| o.is_some_and(|o| self.plain.contains(&o));
+                if !plain(r.obj) || swap && !plain(replaced) {
+                    self.rename_below(&r.from, &p, swap);
+                }
+                // Their descriptors show the new names, as /proc does.
+                if let Some(o) = replaced.filter(|_| swap) {
+                    self.rename_file(o, &p, r.from.clone());
+                }
+                if let Some(o) = r.obj {
+                    self.rename_file(o, &r.from, p);
                 }
             }
             OpKind::Path { .. } => {}
@@ -1109,6 +1253,31 @@ fn normal_into(base: &[u8], path: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// Whether a successful open(2) with `flags` opened no directory: it
+/// wrote or created (O_PATH ignores the access mode; O_TMPFILE opens a
+/// directory for writing, to make a file without a name in it).
+fn no_directory(flags: u64) -> bool {
+    const O_PATH: u64 = 0o10000000;
+    const O_TMPFILE_ONLY: u64 = 0o20000000;
+    flags & (O_PATH | O_TMPFILE_ONLY) == 0 && (flags & O_ACCMODE != 0 || flags & O_CREAT != 0)
+}
+
+/// Whether normal path `p` is strictly below directory `dir` (`/a/b` is
+/// below `/a`, `/ab` is not).
+fn below(p: &[u8], dir: &[u8]) -> bool {
+    p.len() > dir.len() && p[dir.len()] == b'/' && p.starts_with(dir)
+}
+
+/// Normal path `p` made what it is after a rename of `from` to `to`, if
+/// it is `from` or below it (whether it is).
+fn rename_in(p: &mut Vec<u8>, from: &[u8], to: &[u8]) -> bool {
+    let moves = p == from || below(p, from);
+    if moves {
+        p.splice(..from.len(), to.iter().copied());
+    }
+    moves
+}
+
 /// Whether base `p` is already what [`normal`] makes of it (or empty):
 /// every absolute path the state stores is (working directories and files
 /// are stored as [`normal`] made them), so the first byte tells.
@@ -1349,7 +1518,8 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
     // (the new name; rename's old one is another op, [`rename_from`],
     // which [`ops_of`] puts first).
     let on_path = |kind: PathKind, flags: Option<u64>| {
-        let (dirarg, arg) = path_role(e, matches!(kind, P::RenameTo | P::Link))?;
+        let last = matches!(kind, P::RenameTo | P::RenameExchange | P::Link);
+        let (dirarg, arg) = path_role(e, last)?;
         let p = path_arg(e, arg);
         // The *at forms: with AT_EMPTY_PATH and "" the path is the fd's.
         Some(match dirarg {
@@ -1391,6 +1561,7 @@ pub fn op_of(e: &Entry<'_>, x: Option<&Exit<'_>>, want: Want) -> Option<Op> {
         | Sysno::fchmodat
         | Sysno::fchownat => path(P::Attr)?,
         Sysno::utimensat if e.mem.iter().any(|m| m.arg == 1) => path(P::Attr)?,
+        Sysno::renameat2 if a[4] & RENAME_EXCHANGE != 0 => path(P::RenameExchange)?,
         Sysno::rename | Sysno::renameat | Sysno::renameat2 => path(P::RenameTo)?,
         Sysno::link | Sysno::linkat | Sysno::symlink | Sysno::symlinkat => path(P::Link)?,
         Sysno::connect | Sysno::bind => K::SockAddr {
@@ -1859,7 +2030,7 @@ pub fn run<W: Watch>(trace: &Trace, want: Want, watch: &mut W) -> anyhow::Result
     };
     calls::run_split(trace, Mode::Full, &walker, &mut r)?;
     if !want.scanned || want.strict {
-        crate::stats::report_skipped(trace, &r.skipped, want.strict)?;
+        crate::stats::report_skipped(trace, &r.skipped, want.strict, false)?;
     }
     Ok(r.procs)
 }
@@ -2339,6 +2510,89 @@ mod tests {
             &[proc_name(AT_FDCWD, b"/usr/lib")],
         );
         assert_eq!(p.cwd(1), b"/usr/lib");
+    }
+
+    /// `nr(path)` (its first argument) returned `ret`.
+    fn on_path(p: &mut Procs, nr: &str, path: &[u8], ret: i64) {
+        let m = [mem(0, mem_flags::STRING, path)];
+        call(p, nr, [0x1000, 0, 0, 0, 0, 0], &m, ret, &[]);
+    }
+
+    fn open(p: &mut Procs, path: &[u8], fd: i64) {
+        on_path(p, "open", path, fd);
+    }
+
+    /// `renameat2(AT_FDCWD, from, AT_FDCWD, to, flags)`, returning `ret`.
+    fn rename(p: &mut Procs, from: &[u8], to: &[u8], flags: u64, ret: i64) {
+        let fd = AT_FDCWD as u64;
+        let m = [
+            mem(1, mem_flags::STRING, from),
+            mem(3, mem_flags::STRING, to),
+        ];
+        call(
+            p,
+            "renameat2",
+            [fd, 0x1000, fd, 0x2000, flags, 0],
+            &m,
+            ret,
+            &[],
+        );
+    }
+
+    #[test]
+    fn a_renamed_directory_moves_the_descriptors_and_working_directories_below_it() {
+        let mut p = Procs::new(b"/t");
+        open(&mut p, b"d/in/f", 3);
+        open(&mut p, b"dd/f", 4);
+        open(&mut p, b"d", 5);
+        open(&mut p, b"e", 6);
+        open(&mut p, b"d/u", 7);
+        on_path(&mut p, "unlink", b"d/u", 0);
+        on_path(&mut p, "chdir", b"d/in", 0);
+        // A failed rename moves nothing.
+        rename(&mut p, b"/t/d", b"/t/e", 0, -39);
+        assert_eq!(name(&p, 3).as_deref(), Some("/t/d/in/f"));
+        // Onto the empty directory `e`: replaced.
+        rename(&mut p, b"/t/d", b"/t/e", 0, 0);
+        assert_eq!(name(&p, 3).as_deref(), Some("/t/e/in/f"));
+        assert_eq!(name(&p, 4).as_deref(), Some("/t/dd/f"));
+        assert_eq!(name(&p, 5).as_deref(), Some("/t/e"));
+        assert!(!p.fd_deleted(1, 5));
+        assert_eq!(name(&p, 6).as_deref(), Some("/t/e"));
+        assert!(p.fd_deleted(1, 6));
+        assert_eq!(name(&p, 7).as_deref(), Some("/t/e/u"));
+        assert!(p.fd_deleted(1, 7));
+        assert_eq!(p.cwd(1), b"/t/e/in");
+        assert_eq!(p.resolve(1, AT_FDCWD, b"x"), b"/t/e/in/x");
+        // Relative to the moved directory's descriptor.
+        assert_eq!(p.resolve(1, 5, b"in"), b"/t/e/in");
+        // The moved file's path, opened again, is the same object; the old
+        // one is a new file.
+        open(&mut p, b"/t/e/in/f", 8);
+        assert_eq!(p.fd(1, 8), p.fd(1, 3));
+        open(&mut p, b"/t/d/in/f", 9);
+        assert_ne!(p.fd(1, 9), p.fd(1, 3));
+        // RENAME_EXCHANGE: the names swap, below them too, nothing goes.
+        open(&mut p, b"/t/a/f", 10);
+        open(&mut p, b"/t/b/f", 11);
+        open(&mut p, b"/t/b", 12);
+        open(&mut p, b"/t/a", 13);
+        rename(&mut p, b"/t/a", b"/t/b", RENAME_EXCHANGE, 0);
+        assert_eq!(name(&p, 10).as_deref(), Some("/t/b/f"));
+        assert_eq!(name(&p, 11).as_deref(), Some("/t/a/f"));
+        assert_eq!(name(&p, 12).as_deref(), Some("/t/a"));
+        assert_eq!(name(&p, 13).as_deref(), Some("/t/b"));
+        assert!((10..14).all(|fd| !p.fd_deleted(1, fd)));
+        open(&mut p, b"/t/a/f", 14);
+        assert_eq!(p.fd(1, 14), p.fd(1, 11));
+        // A file written (no directory): renamed without a look below it.
+        let m = [mem(0, mem_flags::STRING, b"/t/w.lock")];
+        let flags = O_CREAT | fds::O_WRONLY;
+        call(&mut p, "open", [0x1000, flags, 0o600, 0, 0, 0], &m, 15, &[]);
+        let w = p.fd(1, 15).unwrap();
+        assert!(p.plain.contains(&w));
+        rename(&mut p, b"/t/w.lock", b"/t/w", 0, 0);
+        assert_eq!(name(&p, 15).as_deref(), Some("/t/w"));
     }
 
     /// What `rec -yy` read at an exit (capture [`ARG_FD_DETAIL`]).

@@ -21,6 +21,9 @@ pub struct ScanOptions {
     /// Decode every stream of every chunk (arguments and captures too),
     /// not only what the counts need.
     pub full: bool,
+    /// The caller prints the records (replay): the warnings about the
+    /// chunks it could not read say the others are shown, not analyzed.
+    pub shown: bool,
 }
 
 /// Log-linear latency histogram over nanoseconds: exact below 16 ns, then 8
@@ -605,7 +608,7 @@ pub fn scan(trace: &Trace, opts: &ScanOptions) -> anyhow::Result<Scan> {
     };
     let mode = if opts.full { Mode::Full } else { Mode::Skim };
     calls::run(trace, mode, &mut s)?;
-    report_skipped(trace, &s.scan.skipped, opts.strict)?;
+    report_skipped(trace, &s.scan.skipped, opts.strict, opts.shown)?;
     Ok(s.scan)
 }
 
@@ -648,9 +651,14 @@ pub fn many_threads(trace: &Trace) -> bool {
     found.load(Ordering::Relaxed) || tids.next().is_some_and(|a| tids.any(|b| b != a))
 }
 
-/// One warning line per chunk that could not be read, or with `strict` an
-/// error naming the first.
-pub fn report_skipped(trace: &Trace, skipped: &[Skipped], strict: bool) -> anyhow::Result<()> {
+/// One warning line per chunk that could not be read ([`warn_skipped`]),
+/// or with `strict` an error naming the first.
+pub fn report_skipped(
+    trace: &Trace,
+    skipped: &[Skipped],
+    strict: bool,
+    shown: bool,
+) -> anyhow::Result<()> {
     let path = trace.path().display();
     // Chunks the reader left out when it opened the file (duplicated or
     // out of sequence), chunks missing from the sequence, then the ones
@@ -666,9 +674,18 @@ pub fn report_skipped(trace: &Trace, skipped: &[Skipped], strict: bool) -> anyho
         anyhow::bail!("{path}: {l} (--strict)");
     }
     for l in &lines {
-        eprintln!("warning: {path}: {l}; the other chunks are analyzed");
+        warn_skipped(&path, l, shown);
     }
     Ok(())
+}
+
+/// The warning about what a view goes on without (`what`: a chunk that
+/// did not decode, a run of the file that held none): the other chunks are
+/// `shown` by replay, which prints their records, and analyzed by every
+/// other view.
+pub fn warn_skipped(path: &dyn std::fmt::Display, what: &str, shown: bool) {
+    let done = if shown { "shown" } else { "analyzed" };
+    eprintln!("warning: {path}: {what}; the other chunks are {done}");
 }
 
 /// The truncation warning, once per run.

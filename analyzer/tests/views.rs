@@ -256,6 +256,8 @@ fn every_view_goes_on_past_a_corrupt_chunk_and_names_it_and_strict_makes_it_an_e
         vec!["summary", ps],
         vec!["tree", ps],
         vec!["replay", ps],
+        vec!["replay", "-y", ps],
+        vec!["replay", "--json", ps],
         vec![ps],
         vec!["failures", ps],
         vec!["files", ps],
@@ -267,6 +269,18 @@ fn every_view_goes_on_past_a_corrupt_chunk_and_names_it_and_strict_makes_it_an_e
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(
             err.starts_with("warning: ") && err.contains("chunk 1 skipped: "),
+            "{args:?}: {err}"
+        );
+        // Replay prints the records of the other chunks; the other views
+        // count them.
+        let done = if args[0] == "replay" {
+            "shown"
+        } else {
+            "analyzed"
+        };
+        assert!(
+            err.trim_end()
+                .ends_with(&format!("; the other chunks are {done}")),
             "{args:?}: {err}"
         );
         assert!(!o.stdout.is_empty(), "{args:?}");

@@ -1277,6 +1277,37 @@ fn replay_y_of_cat_ls_git_status_python_coreutils_a_cd_through_a_link_and_every_
             &m,
             &fresh_m,
         ),
+        // A directory renamed while descriptors are open below it and the
+        // working directory is in it: they follow it (`subx`, beside it,
+        // does not), an unlinked file below it too; the empty directory it
+        // replaces is `(deleted)`; then two directories swapped by
+        // renameat2's RENAME_EXCHANGE.
+        (
+            python_c(
+                "import os, ctypes\n\
+                 os.makedirs('sub/inner'); os.mkdir('subx'); os.mkdir('empty')\n\
+                 os.mkdir('a'); os.mkdir('b')\n\
+                 f = os.open('sub/inner/f', os.O_CREAT | os.O_WRONLY, 0o600)\n\
+                 g = os.open('subx/g', os.O_CREAT | os.O_WRONLY, 0o600)\n\
+                 d = os.open('sub', os.O_RDONLY | os.O_DIRECTORY)\n\
+                 e = os.open('empty', os.O_RDONLY | os.O_DIRECTORY)\n\
+                 u = os.open('sub/u', os.O_CREAT | os.O_WRONLY, 0o600)\n\
+                 os.unlink('sub/u')\n\
+                 os.chdir('sub/inner')\n\
+                 os.rename('../../sub', '../../empty')\n\
+                 os.write(f, b'x'); os.write(g, b'y'); os.fstat(d); os.fstat(e)\n\
+                 os.write(u, b'u')\n\
+                 os.close(os.open('h', os.O_CREAT | os.O_WRONLY, 0o600))\n\
+                 os.chdir('../..')\n\
+                 fa = os.open('a/f', os.O_CREAT | os.O_WRONLY, 0o600)\n\
+                 fb = os.open('b/f', os.O_CREAT | os.O_WRONLY, 0o600)\n\
+                 libc = ctypes.CDLL(None, use_errno=True)\n\
+                 assert libc.renameat2(-100, b'a', -100, b'b', 2) == 0\n\
+                 os.write(fa, b'a'); os.write(fb, b'b')",
+            ),
+            &m,
+            &fresh_m,
+        ),
     ];
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();

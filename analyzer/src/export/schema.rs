@@ -207,7 +207,7 @@ table!(Calls, "calls", "One row per syscall entry: the call joined with its exit
     arg4: I64, "", "Fifth argument register, raw.";
     arg5: I64, "", "Sixth argument register, raw.";
     path: Str, "", "The path the call named, absolute: resolved against the process's cwd or directory descriptor as they were at the call (the old name for a rename); NULL for a call without a path.";
-    fd_target: Str, "", "What the descriptor the call used referred to when it was made, for the calls the per-process state follows (read/write families, fstat, close, dup, sendfile...): the absolute path it was opened by, `pipe`, `socket`, ..., what /proc named it for a descriptor the started command inherited or an attached process had (`pipe:[N]`, `/dev/null`), or `inherited:[N]` for a descriptor the process had before the trace saw it and the trace does not name (traces of an older rec); NULL otherwise.";
+    fd_target: Str, "", "What the descriptor the call used referred to when it was made, for the calls the per-process state follows (read/write families, fstat, close, dup, sendfile...): the absolute path it was opened by (after a rename of the file or of a directory above it, its new path, as /proc names it), `pipe`, `socket`, ..., what /proc named it for a descriptor the started command inherited or an attached process had (`pipe:[N]`, `/dev/null`), or `inherited:[N]` for a descriptor the process had before the trace saw it and the trace does not name (traces of an older rec); NULL otherwise.";
     ret: I64, "", "Return value; NULL when the call did not return (see `end`).";
     errno: Str, "", "Error name (`ENOENT`) when `ret` is in -4095..-1, else NULL.";
     enter_time: Ts, "µs", "Wall-clock time of the syscall-enter-stop (UTC).";

@@ -118,12 +118,9 @@ impl Ctx<'_> {
 
     fn head(&self, s: &mut String, tid: Tid, time: u64, ip: Option<u64>) {
         if self.prefix {
-            // `[pid {tid:>5}] ` without fmt's padding machinery.
-            let mut b = itoa::Buffer::new();
-            let n = b.format(tid);
+            // `[pid {tid:>5}] `.
             s.push_str("[pid ");
-            s.push_str(&"     "[n.len().min(5)..]);
-            s.push_str(n);
+            ptrec_abi::text::push_right(s, tid, 5);
             s.push_str("] ");
         }
         if self.timestamps > 0 {
@@ -1164,10 +1161,8 @@ impl crate::calls::Merge for Joiner<'_, '_> {
         // The first pass warned of the chunks it could not read; the detail
         // stream, which only this pass decodes, can fail on its own.
         if !self.j.skipped.contains(&index) {
-            eprintln!(
-                "warning: {}: chunk {index} skipped: {reason}; the other chunks are shown",
-                self.j.trace
-            );
+            let what = format!("chunk {index} skipped: {reason}");
+            stats::warn_skipped(&self.j.trace, &what, true);
         }
         Ok(())
     }
@@ -1300,11 +1295,12 @@ pub fn run(t: &Trace, opts: &ReplayOpts, strict: bool) -> anyhow::Result<()> {
     // only asks whether to prefix lines with their thread's id.
     let (tree, prefix, skipped) = if opts.pids.is_empty() && !opts.json {
         stats::warn_truncation(t);
-        stats::report_skipped(t, &[], strict)?;
+        stats::report_skipped(t, &[], strict, true)?;
         (Tree::default(), stats::many_threads(t), Vec::new())
     } else {
         let so = ScanOptions {
             strict,
+            shown: true,
             ..ScanOptions::default()
         };
         let p = stats::scan(t, &so)?;
