@@ -254,7 +254,7 @@ pub struct ChunkMeta {
 /// A view over the call layer is two halves: a [`Walk`] (parallel) and a
 /// [`Merge`] (sequential). A view implements both on one value ([`run`]),
 /// or on two values ([`run_split`], [`Stream::chunks_split`]) so that the
-/// merge can run at the same time, on another thread, over the chunks
+/// merge can run at the same time, on the calling thread, over the chunks
 /// walked before.
 ///
 /// The parallel half: `part`, `item` and `seal` run on rayon's threads, one
@@ -601,7 +601,7 @@ where
 pub fn run_split<W, M>(trace: &Trace, mode: Mode, walk: &W, merge: &mut M) -> anyhow::Result<()>
 where
     W: Walk,
-    M: Merge<Sealed = W::Sealed> + Send,
+    M: Merge<Sealed = W::Sealed>,
 {
     let mut s = Stream::new(trace, mode)?;
     s.chunks_split(0..trace.chunks().len(), walk, merge)?;
@@ -736,10 +736,12 @@ impl<'t> Stream<'t> {
     }
 
     /// [`Stream::chunks`] for a view split in two: with more than one
-    /// thread, `merge` runs on a thread of its own over each window of
-    /// chunks while the next window is walked, so that the sequential part
-    /// costs no wall time while it is cheaper than the walk. At most two
-    /// windows are alive at a time.
+    /// thread, `merge` runs on this thread over each chunk in order while
+    /// rayon's threads walk the chunks after it, so that the sequential
+    /// part costs no wall time while it is cheaper than the walk. Each
+    /// chunk is a job of its own, at most two windows of them ahead of the
+    /// merge: no thread waits for the slowest chunk of a window, as one
+    /// does under a parallel map over the window.
     pub fn chunks_split<W, M>(
         &mut self,
         range: std::ops::Range<usize>,
@@ -748,14 +750,14 @@ impl<'t> Stream<'t> {
     ) -> anyhow::Result<()>
     where
         W: Walk,
-        M: Merge<Sealed = W::Sealed> + Send,
+        M: Merge<Sealed = W::Sealed>,
     {
         let n = range.end.min(self.trace.chunks().len());
         let window = window();
-        let windows = (range.start..n)
-            .step_by(window)
-            .map(|f| f..(f + window).min(n));
         if rayon::current_num_threads() == 1 {
+            let windows = (range.start..n)
+                .step_by(window)
+                .map(|f| f..(f + window).min(n));
             for r in windows {
                 for w in self.walk(r, walk) {
                     merge_walked(&mut self.boundary, w, merge)?;
@@ -763,30 +765,40 @@ impl<'t> Stream<'t> {
             }
             return Ok(());
         }
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Walked<W::Sealed>>>(0);
+        let ahead = 2 * window;
+        let slots: Vec<Slot<std::thread::Result<Walked<W::Sealed>>>> =
+            (0..ahead).map(|_| Slot::default()).collect();
+        let scratch: Spare<(Vec<u8>, ChunkData)> = Spare::default();
         let (trace, mode, arch) = (self.trace, self.mode, self.arch);
         let progress = &self.progress;
         let boundary = &mut self.boundary;
-        std::thread::scope(|s| {
-            let merger = s.spawn(move || -> anyhow::Result<()> {
-                for parts in rx {
-                    for w in parts {
-                        merge_walked(boundary, w, merge)?;
-                    }
+        rayon::in_place_scope_fifo(|s| {
+            let mut spawned = range.start;
+            for i in range.start..n {
+                // Chunk j's slot is that of j - ahead, merged by now.
+                while spawned < n && spawned < i + ahead {
+                    let j = spawned;
+                    let (slot, scratch) = (&slots[j % ahead], &scratch);
+                    s.spawn_fifo(move |_| {
+                        // A panic is the merge's to raise: caught here, a
+                        // slot never filled would leave it waiting.
+                        let w = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            let mut sc = scratch.take();
+                            let w = walk_one(trace, mode, arch, j, walk, &mut sc, progress);
+                            scratch.put(sc);
+                            w
+                        }));
+                        slot.put(w);
+                    });
+                    spawned += 1;
                 }
-                Ok(())
-            });
-            for r in windows {
-                let parts = walk_window(trace, mode, arch, r, walk, progress);
-                if tx.send(parts).is_err() {
-                    // The merge failed: its error is the result.
-                    break;
-                }
+                let w = slots[i % ahead]
+                    .take()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                // On an error the scope still waits for the chunks spawned.
+                merge_walked(boundary, w, merge)?;
             }
-            drop(tx);
-            merger
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            Ok(())
         })
     }
 
@@ -816,24 +828,90 @@ fn walk_window<W: Walk>(
     c: &W,
     progress: &Progress,
 ) -> Vec<Walked<W::Sealed>> {
-    let part = match mode {
-        Mode::Skim => Part::Stops,
-        Mode::Full => Part::All,
-    };
     range
         .into_par_iter()
         .map_init(
             || (Vec::new(), ChunkData::default()),
-            |(scratch, data), i| {
-                let r = match trace.read_chunk_part_into(i, part, scratch, data) {
-                    Ok(()) => walk_chunk(c, data, mode, arch),
-                    Err(e) => Err(e.to_string()),
-                };
-                progress.inc();
-                (trace.chunks()[i], data.stream_sizes, r)
-            },
+            |scratch, i| walk_one(trace, mode, arch, i, c, scratch, progress),
         )
         .collect()
+}
+
+/// Reads and walks chunk `i`, in `scratch` (the compressed chunk, its
+/// decoded data).
+fn walk_one<W: Walk>(
+    trace: &Trace,
+    mode: Mode,
+    arch: Arch,
+    i: usize,
+    c: &W,
+    (scratch, data): &mut (Vec<u8>, ChunkData),
+    progress: &Progress,
+) -> Walked<W::Sealed> {
+    let part = match mode {
+        Mode::Skim => Part::Stops,
+        Mode::Full => Part::All,
+    };
+    let r = match trace.read_chunk_part_into(i, part, scratch, data) {
+        Ok(()) => walk_chunk(c, data, mode, arch),
+        Err(e) => Err(e.to_string()),
+    };
+    progress.inc();
+    (trace.chunks()[i], data.stream_sizes, r)
+}
+
+/// One chunk's result, handed from the thread that walked it to the merge.
+struct Slot<T> {
+    value: std::sync::Mutex<Option<T>>,
+    filled: std::sync::Condvar,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot {
+            value: std::sync::Mutex::new(None),
+            filled: std::sync::Condvar::new(),
+        }
+    }
+}
+
+impl<T> Slot<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<T>> {
+        // Nothing panics while holding the lock.
+        self.value.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn put(&self, v: T) {
+        *self.lock() = Some(v);
+        self.filled.notify_one();
+    }
+
+    /// The value, once it is put. A thread of rayon's pool (`export` of
+    /// several traces merges on one) runs the pool's waiting jobs
+    /// meanwhile: the chunk it waits for may be one of them.
+    fn take(&self) -> T {
+        let on_pool = rayon::current_thread_index().is_some();
+        let mut g = self.lock();
+        loop {
+            if let Some(v) = g.take() {
+                return v;
+            }
+            if !on_pool {
+                g = self.filled.wait(g).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            drop(g);
+            let ran = rayon::yield_now() == Some(rayon::Yield::Executed);
+            g = self.lock();
+            if !ran && g.is_none() {
+                // Woken when it is put; the timeout looks for new jobs.
+                let wait = self
+                    .filled
+                    .wait_timeout(g, std::time::Duration::from_millis(1));
+                g = wait.unwrap_or_else(|e| e.into_inner()).0;
+            }
+        }
+    }
 }
 
 /// One walked chunk, in order: its boundary fix-up, then `finish` (or
