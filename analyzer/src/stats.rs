@@ -481,7 +481,8 @@ impl crate::calls::Walk for Scanner {
         p
     }
 
-    #[inline]
+    // Always: in one codegen unit LLVM left it out of line.
+    #[inline(always)]
     fn item<'a>(&self, p: &mut ScanPart, item: Item<'_, 'a>) {
         match item {
             Item::Enter(e) => {
