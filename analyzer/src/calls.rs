@@ -663,11 +663,12 @@ impl TidIndex {
     }
 }
 
-/// Buffers the merge has emptied, handed back to the walk of later chunks:
-/// a chunk's part then fills memory that is paged in and large enough,
-/// where one grown from empty at every chunk costs a copy at each doubling
-/// and a page fault at each new page. At most as many are kept as parts
-/// are alive at once (two windows).
+/// Buffers emptied (by the merge, or by a chunk's walk when it is done
+/// with its scratch), handed back to the walk of later chunks: a chunk's
+/// part then fills memory that is paged in and large enough, where one
+/// grown from empty at every chunk costs a copy at each doubling and a
+/// page fault at each new page. At most as many are kept as parts are
+/// alive at once (two windows).
 pub struct Spare<T>(std::sync::Mutex<Vec<T>>);
 
 impl<T> Default for Spare<T> {

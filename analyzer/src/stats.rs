@@ -620,47 +620,33 @@ pub fn scan(trace: &Trace, opts: &ScanOptions) -> anyhow::Result<Scan> {
 /// the first chunk. A chunk that cannot be read counts for nothing (the
 /// pass that reads it in full says why).
 pub fn many_threads(trace: &Trace) -> bool {
-    use ptrec_format::{ChunkData, Part, Skimmed};
-    use rayon::prelude::*;
+    use ptrec_format::{Part, Skimmed};
     use std::sync::atomic::{AtomicBool, Ordering};
     let found = AtomicBool::new(false);
     // Per chunk: None once it (or another) holds two threads, else the one
     // thread it holds, if any. A chunk is not read once two are known.
-    let one: Vec<Option<Tid>> = (0..trace.chunks().len())
-        .into_par_iter()
-        .map_init(
-            || (Vec::new(), ChunkData::default()),
-            |(scratch, data), i| {
-                if found.load(Ordering::Relaxed) {
+    let done = || found.load(Ordering::Relaxed);
+    let one = trace.par_map_chunk_parts_until(Part::Stops, done, |data| {
+        let mut first = None;
+        for r in data.ok()?.stops() {
+            let tid = match r.ok()? {
+                Skimmed::Syscall(s) => s.tid,
+                Skimmed::Record(r) if matches!(*r, Record::Note { tid: 0, .. }) => continue,
+                Skimmed::Record(r) => r.tid(),
+                Skimmed::Unknown(_) => continue,
+            };
+            match first {
+                None => first = Some(tid),
+                Some(f) if f != tid => {
+                    found.store(true, Ordering::Relaxed);
                     return None;
                 }
-                trace
-                    .read_chunk_part_into(i, Part::Stops, scratch, data)
-                    .ok()?;
-                let mut first = None;
-                for r in data.stops() {
-                    let tid = match r.ok()? {
-                        Skimmed::Syscall(s) => s.tid,
-                        Skimmed::Record(r) if matches!(*r, Record::Note { tid: 0, .. }) => {
-                            continue;
-                        }
-                        Skimmed::Record(r) => r.tid(),
-                        Skimmed::Unknown(_) => continue,
-                    };
-                    match first {
-                        None => first = Some(tid),
-                        Some(f) if f != tid => {
-                            found.store(true, Ordering::Relaxed);
-                            return None;
-                        }
-                        Some(_) => {}
-                    }
-                }
-                first
-            },
-        )
-        .collect();
-    let mut tids = one.into_iter().flatten();
+                Some(_) => {}
+            }
+        }
+        first
+    });
+    let mut tids = one.into_iter().flatten().flatten();
     found.load(Ordering::Relaxed) || tids.next().is_some_and(|a| tids.any(|b| b != a))
 }
 

@@ -315,13 +315,32 @@ impl Trace {
         T: Send,
         F: Fn(Result<&ChunkData>) -> T + Sync,
     {
+        let all = self.par_map_chunk_parts_until(part, || false, f);
+        all.into_iter().flatten().collect()
+    }
+
+    /// Like [`Trace::par_map_chunk_parts`], but a chunk is not read (its
+    /// entry is `None`) once `done` says the answer is known: a search
+    /// that stops early reads only the chunks it needs, or about one per
+    /// thread more.
+    pub fn par_map_chunk_parts_until<T, D, F>(&self, part: Part, done: D, f: F) -> Vec<Option<T>>
+    where
+        T: Send,
+        D: Fn() -> bool + Sync,
+        F: Fn(Result<&ChunkData>) -> T + Sync,
+    {
         (0..self.chunks.len())
             .into_par_iter()
             .map_init(
                 || (Vec::new(), ChunkData::default()),
-                |(scratch, data), i| match self.read_chunk_part_into(i, part, scratch, data) {
-                    Ok(()) => f(Ok(data)),
-                    Err(e) => f(Err(e)),
+                |(scratch, data), i| {
+                    if done() {
+                        return None;
+                    }
+                    Some(match self.read_chunk_part_into(i, part, scratch, data) {
+                        Ok(()) => f(Ok(data)),
+                        Err(e) => f(Err(e)),
+                    })
                 },
             )
             .collect()

@@ -188,3 +188,24 @@ fn redaction_markers_round_trip_redacted_argv_and_header_entries_and_captures() 
         r => panic!("{r:?}"),
     }
 }
+
+#[test]
+fn a_parallel_map_until_done_reads_no_chunk_once_done_and_every_chunk_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.bin");
+    crate::helpers::write_sample(&path, 8, 256);
+    let t = Trace::open(&path).unwrap();
+    assert!(t.chunks().len() > 4, "{} chunks", t.chunks().len());
+    let read = std::sync::atomic::AtomicUsize::new(0);
+    let count = |d: Result<&ChunkData>| {
+        read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        d.unwrap().stops().count()
+    };
+    let none = t.par_map_chunk_parts_until(Part::Stops, || true, count);
+    assert_eq!(none.len(), t.chunks().len());
+    assert!(none.iter().all(Option::is_none));
+    assert_eq!(read.load(std::sync::atomic::Ordering::Relaxed), 0);
+    let all = t.par_map_chunk_parts_until(Part::Stops, || false, count);
+    let every = t.par_map_chunk_parts(Part::Stops, count);
+    assert_eq!(all.into_iter().collect::<Option<Vec<_>>>(), Some(every));
+}
